@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# Top-level entry points; CMake does the building. See README.md.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+PREFIX ?= /usr/local
+
+.PHONY: all deps build run check test asan format-check bench fuzz soak install clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@./scripts/run.sh $(BUILD)/tradetrail
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTT_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -E '^e2e/test_concurrent'
+
+format-check: deps
+	@./scripts/format-check.sh
+
+check: format-check build asan
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTT_TESTS=OFF >/dev/null
+	@cmake --build build-release -j $(JOBS)
+	@./bench/run.sh build-release
+
+fuzz:
+	@echo "fuzz targets: not built yet (see issue tracker)" >&2; exit 2
+
+soak:
+	@echo "soak suite: not built yet (see issue tracker)" >&2; exit 2
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release

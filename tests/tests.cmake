@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: Apache-2.0
+# The test suite: one cmocka program per module under tests/unit, end-to-end scripts under
+# tests/e2e. Everything runs through ctest.
+pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+
+file(GLOB TT_UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${TT_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE tradetrail_static PkgConfig::CMOCKA)
+  target_compile_definitions(${name} PRIVATE
+    TT_VECTORS_DIR="${CMAKE_SOURCE_DIR}/tests/vectors"
+    TT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  add_test(NAME unit/${name} COMMAND ${name})
+  set_tests_properties(unit/${name} PROPERTIES TIMEOUT 300)
+endforeach()
+
+file(GLOB TT_E2E_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh
+     ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.py)
+foreach(script ${TT_E2E_TESTS})
+  get_filename_component(name ${script} NAME_WE)
+  add_test(NAME e2e/${name} COMMAND ${script})
+  set_tests_properties(e2e/${name} PROPERTIES TIMEOUT 600
+    ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endforeach()
