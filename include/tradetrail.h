@@ -236,9 +236,9 @@ typedef struct tt_query {
     const char *event_types[TT_MAX_QUERY_TYPES]; /* any of these */
     size_t n_event_types;
     const char *actor;
-    int64_t since_us; /* ts >= since */
-    int64_t until_us; /* ts < until */
-    const char *text; /* full-text search on reason (words, all must match) */
+    int64_t since_us;   /* ts >= since */
+    int64_t until_us;   /* ts < until */
+    const char *text;   /* full-text search on reason (words, all must match) */
     int64_t after_seq;  /* seq > after_seq (0: none) */
     int64_t before_seq; /* seq < before_seq (0: none) */
     size_t limit;       /* 1..TT_MAX_QUERY_LIMIT; 0 means 100 */
@@ -336,8 +336,7 @@ TT_EXPORT int tt_proof_verify_inclusion(int64_t leaf_index, int64_t tree_size,
 TT_EXPORT int tt_proof_verify_consistency(int64_t first, int64_t second,
                                           const uint8_t first_root[TT_HASH_SIZE],
                                           const uint8_t second_root[TT_HASH_SIZE],
-                                          const uint8_t (*hashes)[TT_HASH_SIZE],
-                                          size_t n_hashes);
+                                          const uint8_t (*hashes)[TT_HASH_SIZE], size_t n_hashes);
 
 /* The RFC 6962 root of a list of leaf hashes (empty list: SHA-256 of nothing). */
 TT_EXPORT int tt_merkle_root(const uint8_t (*leaf_hashes)[TT_HASH_SIZE], size_t n,
@@ -364,12 +363,12 @@ TT_EXPORT int tt_checkpoint_verify_note(const char *note, size_t len, const char
 typedef int (*tt_progress_fn)(void *ctx, int64_t done, int64_t total);
 
 typedef struct tt_verify_report {
-    int64_t tree_size;       /* size verified */
-    int64_t events_checked;  /* leaf hashes recomputed */
+    int64_t tree_size;      /* size verified */
+    int64_t events_checked; /* leaf hashes recomputed */
     int64_t checkpoints_checked;
-    int64_t first_bad_seq;        /* 0 when none */
-    int64_t bad_checkpoint_size;  /* tree size of the first bad checkpoint, 0 when none */
-    char message[512];            /* what failed, for a human */
+    int64_t first_bad_seq;       /* 0 when none */
+    int64_t bad_checkpoint_size; /* tree size of the first bad checkpoint, 0 when none */
+    char message[512];           /* what failed, for a human */
 } tt_verify_report;
 
 /*
@@ -387,8 +386,7 @@ TT_EXPORT int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx,
  * and the leaves appended since, recomputed from the stored fields.
  */
 TT_EXPORT int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len,
-                                     tt_progress_fn progress, void *ctx,
-                                     tt_verify_report *report);
+                                     tt_progress_fn progress, void *ctx, tt_verify_report *report);
 
 /* ---------------------------------------------------------------------------------------
  * Statistics
@@ -403,9 +401,9 @@ typedef struct tt_stats {
     int64_t total;
     int64_t today; /* events with ts in the current UTC day */
     int64_t tree_size;
-    int64_t last_ts_us;            /* TT_TIME_NONE when empty */
-    int64_t checkpoint_size;       /* 0 when none */
-    int64_t checkpoint_ts_us;      /* TT_TIME_NONE when none */
+    int64_t last_ts_us;       /* TT_TIME_NONE when empty */
+    int64_t checkpoint_size;  /* 0 when none */
+    int64_t checkpoint_ts_us; /* TT_TIME_NONE when none */
     tt_count *by_entity;
     size_t n_by_entity;
     tt_count *by_event_type;
@@ -415,6 +413,45 @@ typedef struct tt_stats {
 /* Fill *out; release with tt_stats_clear(). */
 TT_EXPORT int tt_ledger_stats(tt_ledger *l, tt_stats *out);
 TT_EXPORT void tt_stats_clear(tt_stats *s);
+
+/* ---------------------------------------------------------------------------------------
+ * JSON shapes shared by the CLI (-o json) and the HTTP API (SPEC 9, 10). Each returns a
+ * compact JSON text the caller frees with tt_free(), or NULL when out of memory.
+ * ------------------------------------------------------------------------------------- */
+
+/* {"seq","ts","leaf_hash"} as POST /api/events answers for one event. */
+TT_EXPORT char *tt_append_result_to_json(const tt_append_result *r);
+/* {"first_seq","count"} as POST /api/events answers for a batch. */
+TT_EXPORT char *tt_batch_result_to_json(const tt_append_result *r, size_t n);
+/* {"leaf_index","tree_size","leaf_hash","hashes":[...],"root_hash"} */
+TT_EXPORT char *tt_inclusion_proof_to_json(const tt_proof *p);
+/* {"first","second","hashes":[...],"first_root","second_root"} */
+TT_EXPORT char *tt_consistency_proof_to_json(const tt_proof *p);
+/* {"tree_size","root_hash","ts","note"} */
+TT_EXPORT char *tt_checkpoint_to_json(const tt_checkpoint *cp);
+/* {"total","today","tree_size","last_ts","checkpoint":{"tree_size","ts","age_seconds"},
+ *  "by_entity":{...},"by_event_type":{...}} */
+TT_EXPORT char *tt_stats_to_json(const tt_stats *s, int64_t now_us);
+/* {"ok","tree_size","events_checked","checkpoints_checked","first_bad_seq",
+ *  "bad_checkpoint_size","message"} */
+TT_EXPORT char *tt_verify_report_to_json(const tt_verify_report *r, int ok);
+
+/*
+ * Normalise metadata JSON text as the ledger stores it: a JSON object, no duplicate keys,
+ * valid UTF-8, compact, at most TT_MAX_METADATA bytes. *out freed with tt_free(). On
+ * failure a message naming the field is written to err.
+ */
+TT_EXPORT int tt_metadata_normalize(const char *in, size_t len, char **out, char *err,
+                                    size_t errlen);
+
+/* ---------------------------------------------------------------------------------------
+ * Maintenance actions (SPEC 6.3)
+ * ------------------------------------------------------------------------------------- */
+
+/* Record a maintenance action: entity "maintenance", entity_id = source (default
+ * "manual"), event_type "ACTION", actor = actor (default: the source), reason = message. */
+TT_EXPORT int tt_ledger_log_action(tt_ledger *l, const char *message, const char *source,
+                                   const char *actor, tt_append_result *out);
 
 #ifdef __cplusplus
 }

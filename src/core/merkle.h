@@ -48,7 +48,25 @@ int tti_merkle_inclusion(uint64_t index, uint64_t size, tti_node_fetch f, void *
                          uint8_t (*out)[32], size_t *n);
 
 /* Consistency proof PROOF(m, D[n]) (RFC 9162 2.1.4.1) for 0 < m <= n. */
-int tti_merkle_consistency(uint64_t m, uint64_t n, tti_node_fetch f, void *ctx,
-                           uint8_t (*out)[32], size_t *nout);
+int tti_merkle_consistency(uint64_t m, uint64_t n, tti_node_fetch f, void *ctx, uint8_t (*out)[32],
+                           size_t *nout);
+
+/* Subtrees [start, end) of draft-ietf-plants-merkle-tree-certs section 4 (Merkle Tree
+ * Certificates): the tree over D[start:end], valid when start <= end and start is a
+ * multiple of BIT_CEIL(end - start). Both return TT_OK, TT_ETAMPERED when the proof does
+ * not verify, or TT_EINVAL for an invalid subtree or an index / size outside it. */
+
+/* Verify a subtree inclusion proof of entry `index` in [start, end) with hash subtree_hash
+ * (draft section 4.3.3). */
+int tti_merkle_verify_subtree_inclusion(uint64_t index, uint64_t start, uint64_t end,
+                                        const uint8_t entry_hash[32], const uint8_t (*proof)[32],
+                                        size_t n, const uint8_t subtree_hash[32]);
+
+/* Verify a subtree consistency proof of [start, end) with hash node_hash against the tree of
+ * `size` leaves with hash root_hash (draft section 4.4.3). */
+int tti_merkle_verify_subtree_consistency(uint64_t start, uint64_t end, uint64_t size,
+                                          const uint8_t node_hash[32],
+                                          const uint8_t root_hash[32],
+                                          const uint8_t (*proof)[32], size_t n);
 
 #endif

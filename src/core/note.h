@@ -55,7 +55,7 @@ int tti_note_sign_checkpoint(const tti_signer *s, const char *origin, uint64_t s
  * verify the signature over the body, then parse the body as a checkpoint. origin may be
  * NULL; otherwise *origin gets a copy freed with tt_free(). TT_EPARSE / TT_EAUTH.
  */
-int tti_note_verify_checkpoint(const char *note, size_t len, const tti_verifier *v,
-                               char **origin, uint64_t *size, uint8_t root[32]);
+int tti_note_verify_checkpoint(const char *note, size_t len, const tti_verifier *v, char **origin,
+                               uint64_t *size, uint8_t root[32]);
 
 #endif

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared pieces of the tradetrail command-line front end: global options, opening the
+ * ledger, exit codes, output formats and progress display. */
+#ifndef TT_CLI_H
+#define TT_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "tradetrail.h"
+
+/* Exit codes (SPEC 10). */
+#define EXIT_REJECTED 1
+#define EXIT_USAGE 2
+#define EXIT_ERROR 3
+
+/* Long-only option codes shared by every command. */
+enum {
+    OPT_DATA = 1000,
+    OPT_DB,
+    OPT_CONFIG,
+    OPT_HELP,
+    OPT_FIRST_COMMAND /* commands number their own long-only options from here */
+};
+
+#define CLI_GLOBAL_OPTIONS                                                                     \
+    {"data", required_argument, NULL, OPT_DATA}, {"db", required_argument, NULL, OPT_DB},     \
+        {"config", required_argument, NULL, OPT_CONFIG}, {"help", no_argument, NULL, 'h'}
+
+typedef enum out_format { OUT_SHORT, OUT_JSON, OUT_CSV } out_format;
+
+typedef struct cli_ctx {
+    const char *prog;
+    const char *command;
+    char *data_dir;
+    char *db_uri;
+    char *config_path;
+    int explicit_data;
+} cli_ctx;
+
+/* Handle a global option inside a command's getopt loop: 1 when c was one. */
+int cli_global_opt(cli_ctx *c, int opt, const char *arg);
+
+/* Resolve data directory, config and store (flags > environment > config > defaults)
+ * and open the ledger. create: tradetrail init / serve. Prints the error; returns an exit
+ * code (0 on success). */
+int cli_open(cli_ctx *c, int create, tt_ledger **out);
+
+/* Map a library status to an exit code (SPEC 10), in one table. */
+int cli_exit_code(int rc);
+
+/* Print "tradetrail <command>: <message>" on stderr and return the exit code for rc. */
+int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage(const cli_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse -o short|json|csv; allowed is a mask of 1 << OUT_*. */
+int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format *out);
+
+/* Parse a non-negative integer argument; prints the usage error itself. */
+int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min,
+                  int64_t *out);
+
+/* Print a library-allocated JSON string and a newline, then free it. */
+int cli_print_json(const cli_ctx *c, char *json);
+
+/* Progress on a terminal (stderr), silent otherwise. */
+int cli_progress(void *ctx, int64_t done, int64_t total);
+void cli_progress_done(void);
+
+/* Read a whole file (or stdin for "-"), at most max bytes. */
+int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, size_t *len);
+
+/* The commands: each gets argv starting at its own name. */
+int cmd_init(cli_ctx *c, int argc, char **argv);
+int cmd_append(cli_ctx *c, int argc, char **argv);
+int cmd_log(cli_ctx *c, int argc, char **argv);
+int cmd_show(cli_ctx *c, int argc, char **argv);
+int cmd_verify(cli_ctx *c, int argc, char **argv);
+int cmd_checkpoint(cli_ctx *c, int argc, char **argv);
+int cmd_key(cli_ctx *c, int argc, char **argv);
+int cmd_prove(cli_ctx *c, int argc, char **argv);
+int cmd_consistency(cli_ctx *c, int argc, char **argv);
+int cmd_stats(cli_ctx *c, int argc, char **argv);
+int cmd_test(cli_ctx *c, int argc, char **argv);
+
+#endif

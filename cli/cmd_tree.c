@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* tradetrail verify, checkpoint, key, prove and consistency: the tamper-evidence commands. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { OPT_SINCE_CP = OPT_FIRST_COMMAND, OPT_TREE_SIZE };
+
+/* Parse the options every command here shares (-o, globals, --help) plus extras. */
+static int parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
+                        out_format *fmt, const char **since_cp, int64_t *tree_size)
+{
+    static const struct option opts[] = {
+        CLI_GLOBAL_OPTIONS,
+        {"output", required_argument, NULL, 'o'},
+        {"since-checkpoint", required_argument, NULL, OPT_SINCE_CP},
+        {"tree-size", required_argument, NULL, OPT_TREE_SIZE},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, rc = 0;
+    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        if (cli_global_opt(c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (opt == 'o')
+            rc = cli_parse_format(c, optarg, formats, fmt);
+        else if (opt == OPT_SINCE_CP && since_cp != NULL)
+            *since_cp = optarg;
+        else if (opt == OPT_TREE_SIZE && tree_size != NULL)
+            rc = cli_parse_int(c, "--tree-size", optarg, 1, tree_size);
+        else
+            return opt == '?' ? EXIT_USAGE : cli_usage(c, "option not accepted here");
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void print_hex(const char *label, const uint8_t *h)
+{
+    printf("%s", label);
+    for (int i = 0; i < TT_HASH_SIZE; i++)
+        printf("%02x", h[i]);
+    putchar('\n');
+}
+
+/* ------------------------------------------------------------------ verify ---------- */
+
+static const char verify_help[] =
+    "usage: tradetrail verify [--since-checkpoint FILE] [-o short|json]\n\n"
+    "Recompute every leaf hash from the stored fields, every stored tree node, and every\n"
+    "stored checkpoint's root and signature. With --since-checkpoint, check a signed\n"
+    "checkpoint note you kept (as GET /checkpoint serves it; - reads stdin) against the\n"
+    "ledger, then only the events appended after it. Exits 1 and names the first bad seq\n"
+    "or checkpoint when anything does not match.\n";
+
+int cmd_verify(cli_ctx *c, int argc, char **argv)
+{
+    out_format fmt = OUT_SHORT;
+    const char *since = NULL;
+    int rc = parse_common(c, argc, argv, verify_help, 3, &fmt, &since, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    char *note = NULL;
+    size_t len = 0;
+    if (since != NULL && (rc = cli_read_file(c, since, 1 << 20, &note, &len)) != 0)
+        return rc;
+    tt_ledger *l;
+    if ((rc = cli_open(c, 0, &l)) != 0) {
+        free(note);
+        return rc;
+    }
+    tt_verify_report rep;
+    int vrc = since ? tt_ledger_verify_since(l, note, len, cli_progress, "verify", &rep)
+                    : tt_ledger_verify(l, cli_progress, "verify", &rep);
+    cli_progress_done();
+    if (vrc != TT_OK && vrc != TT_ETAMPERED)
+        rc = cli_fail(c, vrc, "%s", tt_ledger_errmsg(l));
+    else if (fmt == OUT_JSON)
+        rc = cli_print_json(c, tt_verify_report_to_json(&rep, vrc == TT_OK));
+    else if (vrc == TT_OK)
+        printf("%s (tree size %lld)\n", rep.message, (long long)rep.tree_size);
+    if (vrc == TT_ETAMPERED) {
+        fprintf(stderr, "tradetrail verify: FAILED: %s\n", rep.message);
+        rc = EXIT_REJECTED;
+    }
+    tt_ledger_close(l);
+    free(note);
+    return rc;
+}
+
+/* -------------------------------------------------------------- checkpoint ---------- */
+
+static const char checkpoint_help[] =
+    "usage: tradetrail checkpoint [-o short|json]\n\n"
+    "Sign a checkpoint of the current tree (unless the latest one already covers it) and\n"
+    "print it as a C2SP signed note; -o json prints the GET /api/checkpoint object.\n";
+
+int cmd_checkpoint(cli_ctx *c, int argc, char **argv)
+{
+    out_format fmt = OUT_SHORT;
+    int rc = parse_common(c, argc, argv, checkpoint_help, 3, &fmt, NULL, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    tt_ledger *l;
+    if ((rc = cli_open(c, 0, &l)) != 0)
+        return rc;
+    tt_checkpoint cp;
+    rc = tt_ledger_checkpoint_sign(l, &cp);
+    if (rc != TT_OK)
+        rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    else if (fmt == OUT_JSON)
+        rc = cli_print_json(c, tt_checkpoint_to_json(&cp));
+    else
+        fputs(cp.note, stdout);
+    if (rc == 0)
+        tt_checkpoint_clear(&cp);
+    tt_ledger_close(l);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------- key --------- */
+
+static const char key_help[] =
+    "usage: tradetrail key\n\n"
+    "Print the verifier key (C2SP signed-note format) that checks this ledger's\n"
+    "checkpoints. Keep a copy outside the machine.\n";
+
+int cmd_key(cli_ctx *c, int argc, char **argv)
+{
+    out_format fmt = OUT_SHORT;
+    int rc = parse_common(c, argc, argv, key_help, 1, &fmt, NULL, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    tt_ledger *l;
+    if ((rc = cli_open(c, 0, &l)) != 0)
+        return rc;
+    char *key = NULL;
+    rc = tt_ledger_verifier_key(l, &key);
+    if (rc == TT_OK)
+        puts(key);
+    else
+        rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    tt_free(key);
+    tt_ledger_close(l);
+    return rc;
+}
+
+/* -------------------------------------------------------------------- prove --------- */
+
+static const char prove_help[] =
+    "usage: tradetrail prove SEQ [--tree-size N] [-o short|json]\n\n"
+    "Inclusion proof (RFC 9162) of event SEQ in the tree of size N (default: the current\n"
+    "tree); -o json prints the GET /api/events/{seq}/proof object.\n";
+
+static int print_proof(const tt_proof *p)
+{
+    printf("seq %lld (leaf index %lld) in tree size %lld\n", (long long)p->leaf_index + 1,
+           (long long)p->leaf_index, (long long)p->tree_size);
+    print_hex("leaf_hash ", p->leaf_hash);
+    print_hex("root_hash ", p->root_hash);
+    for (size_t i = 0; i < p->n_hashes; i++)
+        print_hex("  ", p->hashes[i]);
+    return 0;
+}
+
+int cmd_prove(cli_ctx *c, int argc, char **argv)
+{
+    out_format fmt = OUT_SHORT;
+    int64_t tree_size = 0, seq;
+    int rc = parse_common(c, argc, argv, prove_help, 3, &fmt, NULL, &tree_size);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (optind != argc - 1)
+        return cli_usage(c, "give exactly one SEQ");
+    if ((rc = cli_parse_int(c, "SEQ", argv[optind], 1, &seq)) != 0)
+        return rc;
+    tt_ledger *l;
+    if ((rc = cli_open(c, 0, &l)) != 0)
+        return rc;
+    tt_proof p;
+    rc = tt_ledger_prove_inclusion(l, seq, tree_size, &p);
+    if (rc != TT_OK)
+        rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    else
+        rc = fmt == OUT_JSON ? cli_print_json(c, tt_inclusion_proof_to_json(&p)) : print_proof(&p);
+    tt_ledger_close(l);
+    return rc;
+}
+
+/* -------------------------------------------------------------- consistency --------- */
+
+static const char consistency_help[] =
+    "usage: tradetrail consistency M N [-o short|json]\n\n"
+    "Consistency proof (RFC 9162) that the tree of size M is a prefix of the tree of size\n"
+    "N; -o json prints the GET /api/consistency object.\n";
+
+int cmd_consistency(cli_ctx *c, int argc, char **argv)
+{
+    out_format fmt = OUT_SHORT;
+    int64_t m, n;
+    int rc = parse_common(c, argc, argv, consistency_help, 3, &fmt, NULL, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    if (optind != argc - 2)
+        return cli_usage(c, "give two tree sizes M and N");
+    if ((rc = cli_parse_int(c, "M", argv[optind], 1, &m)) != 0 ||
+        (rc = cli_parse_int(c, "N", argv[optind + 1], 1, &n)) != 0)
+        return rc;
+    tt_ledger *l;
+    if ((rc = cli_open(c, 0, &l)) != 0)
+        return rc;
+    tt_proof p;
+    rc = tt_ledger_prove_consistency(l, m, n, &p);
+    if (rc != TT_OK) {
+        rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    } else if (fmt == OUT_JSON) {
+        rc = cli_print_json(c, tt_consistency_proof_to_json(&p));
+    } else {
+        printf("tree size %lld is a prefix of tree size %lld\n", (long long)m, (long long)n);
+        print_hex("first_root  ", p.leaf_hash);
+        print_hex("second_root ", p.root_hash);
+        for (size_t i = 0; i < p.n_hashes; i++)
+            print_hex("  ", p.hashes[i]);
+    }
+    tt_ledger_close(l);
+    return rc;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tradetrail: one program, git-style subcommands. This file dispatches commands and holds
+ * what they share: global options, locating the data directory, exit codes, output.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util/ini.h"
+
+typedef struct command {
+    const char *name;
+    int (*fn)(cli_ctx *c, int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"init", cmd_init, "create the store and signing key (idempotent)"},
+    {"append", cmd_append, "append one event from flags, or NDJSON events from stdin"},
+    {"log", cmd_log, "record a maintenance action"},
+    {"show", cmd_show, "query events (-f follows new ones)"},
+    {"verify", cmd_verify, "check every leaf, tree node and checkpoint"},
+    {"checkpoint", cmd_checkpoint, "sign a checkpoint of the current tree and print it"},
+    {"key", cmd_key, "print the verifier key"},
+    {"prove", cmd_prove, "inclusion proof of one event"},
+    {"consistency", cmd_consistency, "consistency proof between two tree sizes"},
+    {"stats", cmd_stats, "totals by entity and event type, tree and checkpoint"},
+    {"test", cmd_test, "write a test entry and read it back"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tradetrail [--data DIR] [--db URI] [--config FILE] COMMAND [ARGS]\n\n"
+               "Tamper-evident audit trail for automated trading.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nglobal options (also accepted after the command):\n"
+               "  --data DIR     data directory (env TRADETRAIL_DATA; default\n"
+               "                 $XDG_STATE_HOME/tradetrail, i.e. ~/.local/state/tradetrail)\n"
+               "  --db URI       store (env TRADETRAIL_DB; default DATA/ledger.db)\n"
+               "  --config FILE  INI configuration (default DATA/tradetrail.conf)\n\n"
+               "exit codes: 0 ok, 1 verification failed or input rejected, 2 usage, 3 other\n"
+               "`tradetrail COMMAND --help` describes one command.\n");
+}
+
+static int replace(char **slot, const char *value)
+{
+    char *dup = strdup(value);
+    if (dup == NULL)
+        return -1;
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
+int cli_global_opt(cli_ctx *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case OPT_DATA:
+        c->explicit_data = 1;
+        return replace(&c->data_dir, arg) == 0;
+    case OPT_DB:
+        return replace(&c->db_uri, arg) == 0;
+    case OPT_CONFIG:
+        return replace(&c->config_path, arg) == 0;
+    default:
+        return 0;
+    }
+}
+
+int cli_exit_code(int rc)
+{
+    switch (rc) {
+    case TT_OK:
+        return 0;
+    case TT_EINVAL:
+    case TT_ETOOBIG:
+    case TT_ECONFLICT:
+    case TT_ENOTFOUND:
+    case TT_ETAMPERED:
+    case TT_EAUTH:
+    case TT_EPARSE:
+        return EXIT_REJECTED;
+    case TT_EMISUSE:
+        return EXIT_USAGE;
+    default:
+        return EXIT_ERROR;
+    }
+}
+
+int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
+{
+    cli_progress_done();
+    fprintf(stderr, "tradetrail %s: ", c->command ? c->command : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return cli_exit_code(rc);
+}
+
+int cli_usage(const cli_ctx *c, const char *fmt, ...)
+{
+    fprintf(stderr, "tradetrail %s: ", c->command ? c->command : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see `tradetrail %s --help`)\n", c->command ? c->command : "");
+    return EXIT_USAGE;
+}
+
+int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format *out)
+{
+    static const char *names[] = {"short", "json", "csv"};
+    for (int i = 0; i < 3; i++)
+        if ((allowed & (1 << i)) && strcmp(arg, names[i]) == 0) {
+            *out = (out_format)i;
+            return 0;
+        }
+    return cli_usage(c, "unknown output format \"%s\"", arg);
+}
+
+int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min,
+                  int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || v < min)
+        return cli_usage(c, "%s must be an integer >= %lld (got \"%s\")", what, (long long)min,
+                         arg);
+    *out = v;
+    return 0;
+}
+
+int cli_print_json(const cli_ctx *c, char *json)
+{
+    if (json == NULL)
+        return cli_fail(c, TT_ENOMEM, "out of memory");
+    puts(json);
+    tt_free(json);
+    return 0;
+}
+
+static int progress_shown;
+static int64_t progress_last_us;
+
+int cli_progress(void *ctx, int64_t done, int64_t total)
+{
+    const char *label = ctx;
+    if (!isatty(STDERR_FILENO))
+        return 0;
+    int64_t now = tt_time_now_us();
+    if (now - progress_last_us < 100000 && done < total)
+        return 0;
+    progress_last_us = now;
+    progress_shown = 1;
+    if (total > 0)
+        fprintf(stderr, "\r%s: %lld/%lld (%d%%)", label, (long long)done, (long long)total,
+                (int)(done * 100 / total));
+    else
+        fprintf(stderr, "\r%s: %lld", label, (long long)done);
+    return 0;
+}
+
+void cli_progress_done(void)
+{
+    if (progress_shown)
+        fputs("\r\033[K", stderr);
+    progress_shown = 0;
+}
+
+int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL)
+        return cli_fail(c, TT_EIO, "cannot open %s: %s", path, strerror(errno));
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int err = buf == NULL ? TT_ENOMEM : ferror(f) ? TT_EIO : n > max ? TT_ETOOBIG : TT_OK;
+    if (f != stdin)
+        fclose(f);
+    if (err != TT_OK) {
+        free(buf);
+        return cli_fail(c, err, "cannot read %s%s", path,
+                        err == TT_ETOOBIG ? ": file too large" : "");
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* ---- locating the data directory (SPEC 10) ---- */
+
+static int dir_usable(const char *dir)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path)
+        return 0;
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char ch = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return 0;
+        path[i] = ch;
+    }
+    return access(dir, W_OK | X_OK) == 0;
+}
+
+static int default_data_dir(cli_ctx *c)
+{
+    char buf[4096];
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, sizeof buf, "%s/tradetrail", xdg);
+    else if (home != NULL && home[0] != '\0')
+        snprintf(buf, sizeof buf, "%s/.local/state/tradetrail", home);
+    else
+        buf[0] = '\0';
+    if (buf[0] == '\0' || !dir_usable(buf)) {
+        char fallback[64];
+        snprintf(fallback, sizeof fallback, "/tmp/tradetrail-%u", (unsigned)getuid());
+        fprintf(stderr, "tradetrail: warning: cannot use %s; using %s instead\n",
+                buf[0] ? buf : "$HOME/.local/state/tradetrail", fallback);
+        return replace(&c->data_dir, fallback);
+    }
+    return replace(&c->data_dir, buf);
+}
+
+static int config_key(void *ctx, const char *key, const char *value, int line)
+{
+    (void)line;
+    cli_ctx *c = ctx;
+    /* Flags and the environment win over the file. */
+    if (strcmp(key, "db") == 0 && c->db_uri == NULL && getenv("TRADETRAIL_DB") == NULL)
+        return replace(&c->db_uri, value) == 0 ? TT_OK : TT_ENOMEM;
+    return TT_OK; /* keys of other parts (server, jobs) are read there */
+}
+
+static int resolve(cli_ctx *c)
+{
+    const char *env;
+    if (c->data_dir == NULL && (env = getenv("TRADETRAIL_DATA")) != NULL && env[0])
+        if (replace(&c->data_dir, env) != 0)
+            return cli_fail(c, TT_ENOMEM, "out of memory");
+    if (c->data_dir == NULL && default_data_dir(c) != 0)
+        return cli_fail(c, TT_ENOMEM, "out of memory");
+    if (c->db_uri == NULL && (env = getenv("TRADETRAIL_DB")) != NULL && env[0])
+        if (replace(&c->db_uri, env) != 0)
+            return cli_fail(c, TT_ENOMEM, "out of memory");
+    char path[4096], err[512];
+    int explicit_config = c->config_path != NULL;
+    if (!explicit_config)
+        snprintf(path, sizeof path, "%s/tradetrail.conf", c->data_dir);
+    const char *cfg = explicit_config ? c->config_path : path;
+    int rc = tti_ini_load(cfg, config_key, c, err, sizeof err);
+    if (rc == TT_ENOTFOUND && explicit_config)
+        return cli_fail(c, rc, "configuration file %s does not exist", cfg);
+    if (rc != TT_OK && rc != TT_ENOTFOUND)
+        return cli_fail(c, rc, "%s: %s", cfg, err);
+    return 0;
+}
+
+int cli_open(cli_ctx *c, int create, tt_ledger **out)
+{
+    int rc = resolve(c);
+    if (rc != 0)
+        return rc;
+    tt_open_options o = {.data_dir = c->data_dir, .db_uri = c->db_uri, .create = create};
+    char err[512];
+    rc = tt_ledger_open(&o, out, err, sizeof err);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    return 0;
+}
+
+/* Global options may come before the command: consume them here. */
+static int parse_leading(cli_ctx *c, int argc, char **argv, int *idx)
+{
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const char *a = argv[i];
+        int opt = strcmp(a, "--data") == 0     ? OPT_DATA
+                  : strcmp(a, "--db") == 0     ? OPT_DB
+                  : strcmp(a, "--config") == 0 ? OPT_CONFIG
+                                               : 0;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return -1;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("tradetrail %s\n", TT_VERSION);
+            return -1;
+        }
+        if (opt == 0)
+            return cli_usage(c, "unknown option %s", a);
+        if (i + 1 >= argc)
+            return cli_usage(c, "%s needs a value", a);
+        cli_global_opt(c, opt, argv[i + 1]);
+        i += 2;
+    }
+    *idx = i;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_ctx c = {.prog = argv[0]};
+    int idx = 1, rc = parse_leading(&c, argc, argv, &idx);
+    if (rc != 0)
+        goto out;
+    if (idx >= argc) {
+        usage(stderr);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    c.command = argv[idx];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(commands[i].name, argv[idx]) == 0) {
+            rc = commands[i].fn(&c, argc - idx, argv + idx);
+            goto out;
+        }
+    c.command = NULL;
+    rc = cli_usage(&c, "unknown command \"%s\"", argv[idx]);
+out:
+    free(c.data_dir);
+    free(c.db_uri);
+    free(c.config_path);
+    return rc < 0 ? 0 : rc;
+}

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The event model: validation against the rules of SPEC 3.1, the canonical leaf bytes
+ * that the Merkle tree hashes (docs/FORMAT.md), copying, and status names. Everything
+ * here is pure and thread-safe; the JSON mapping lives in event_json.c.
+ */
+#include "core/event.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "util/err.h"
+
+/* Every string member of tt_event, in leaf-byte order (docs/FORMAT.md). */
+static const size_t str_fields[] = {
+    offsetof(tt_event, entity),     offsetof(tt_event, entity_id),
+    offsetof(tt_event, event_type), offsetof(tt_event, actor),
+    offsetof(tt_event, old_status), offsetof(tt_event, new_status),
+    offsetof(tt_event, reason),     offsetof(tt_event, metadata),
+    offsetof(tt_event, idempotency_key),
+};
+#define N_STR_FIELDS (sizeof str_fields / sizeof str_fields[0])
+#define N_REQUIRED 4 /* entity .. actor: written without a presence byte */
+
+static const char *get_str(const tt_event *ev, size_t off)
+{
+    return *(const char *const *)((const char *)ev + off);
+}
+
+static void set_str(tt_event *ev, size_t off, const char *s)
+{
+    *(const char **)((char *)ev + off) = s;
+}
+
+void tt_event_init(tt_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->occurred_at_us = TT_TIME_NONE;
+}
+
+void tt_free(void *p)
+{
+    free(p);
+}
+
+/* tti_event_clone makes one allocation, so one free() releases struct and strings. */
+void tt_event_free(tt_event *ev)
+{
+    free(ev);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------------------------- */
+
+/*
+ * Offset of the first byte that does not start a well-formed sequence, or len. The ranges
+ * are those of Unicode 15 table 3-7, which excludes overlongs, surrogates and code points
+ * above U+10FFFF.
+ */
+static size_t utf8_bad(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i], lo = 0x80, hi = 0xBF;
+        size_t need;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else
+            return i;
+        if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= need; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += need + 1;
+    }
+    return len;
+}
+
+int tti_utf8_valid(const char *s, size_t len)
+{
+    return utf8_bad((const unsigned char *)s, len) == len;
+}
+
+size_t tti_utf8_count(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/*
+ * Offset of the first control character of valid UTF-8 text, or len: C0 (U+0000-U+001F),
+ * DEL and C1 (U+0080-U+009F, encoded C2 80..C2 9F). With allow_ws, tab, LF and CR pass.
+ */
+static size_t find_control(const unsigned char *s, size_t len, int allow_ws, unsigned *cp)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned c = s[i];
+        if (allow_ws && (c == '\t' || c == '\n' || c == '\r'))
+            continue;
+        if (c < 0x20 || c == 0x7F) {
+            *cp = c;
+            return i;
+        }
+        if (c == 0xC2 && i + 1 < len && s[i + 1] <= 0x9F) {
+            *cp = s[i + 1];
+            return i;
+        }
+    }
+    return len;
+}
+
+/* ---- Validation (SPEC 3.1) ------------------------------------------------------------ */
+
+/* A value as it may appear inside a message: quoted, at most ~40 bytes, with anything
+ * unprintable or not UTF-8 shown as \xNN so the message itself stays clean text. */
+static const char *quote(const char *s, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = strlen(s), ok = utf8_bad((const unsigned char *)s, len), o = 0;
+    buf[o++] = '"';
+    for (size_t i = 0; i < len && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int lead = (c & 0xC0) != 0x80;
+        if (o > 40 && (lead || i >= ok)) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c < 0x20 || c == 0x7F || c == '"' || c == '\\' || (c >= 0x80 && i >= ok)) {
+            buf[o++] = '\\', buf[o++] = 'x';
+            buf[o++] = hex[c >> 4], buf[o++] = hex[c & 15];
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
+enum rule_kind {
+    RULE_LOWER,    /* [a-z][a-z0-9_]{0,max-1} */
+    RULE_UPPER,    /* [A-Z][A-Z0-9_]{0,max-1} */
+    RULE_TEXT,     /* 1..max code points of UTF-8, no control characters */
+    RULE_REASON,   /* 0..max bytes of UTF-8, no control characters but \t \n \r */
+    RULE_METADATA, /* normalised JSON object text of 1..max bytes */
+};
+
+typedef struct field_rule {
+    const char *name;
+    size_t off;
+    int required;
+    enum rule_kind kind;
+    size_t max;
+} field_rule;
+
+static const field_rule rules[] = {
+    {"entity", offsetof(tt_event, entity), 1, RULE_LOWER, TT_MAX_ENTITY},
+    {"entity_id", offsetof(tt_event, entity_id), 1, RULE_TEXT, TT_MAX_ENTITY_ID},
+    {"event_type", offsetof(tt_event, event_type), 1, RULE_UPPER, TT_MAX_EVENT_TYPE},
+    {"actor", offsetof(tt_event, actor), 1, RULE_TEXT, TT_MAX_ACTOR},
+    {"old_status", offsetof(tt_event, old_status), 0, RULE_TEXT, TT_MAX_STATUS},
+    {"new_status", offsetof(tt_event, new_status), 0, RULE_TEXT, TT_MAX_STATUS},
+    {"reason", offsetof(tt_event, reason), 0, RULE_REASON, TT_MAX_REASON},
+    {"metadata", offsetof(tt_event, metadata), 0, RULE_METADATA, TT_MAX_METADATA},
+    {"idempotency_key", offsetof(tt_event, idempotency_key), 0, RULE_TEXT,
+     TT_MAX_IDEMPOTENCY_KEY},
+};
+
+static int name_char(char c, int upper, int first)
+{
+    char lo = upper ? 'A' : 'a', hi = upper ? 'Z' : 'z';
+    if (c >= lo && c <= hi)
+        return 1;
+    return !first && ((c >= '0' && c <= '9') || c == '_');
+}
+
+static int check_name(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
+{
+    char q[64];
+    if (len > r->max)
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)",
+                       r->name, r->max, len);
+    int upper = r->kind == RULE_UPPER;
+    for (size_t i = 0; i < len; i++)
+        if (!name_char(s[i], upper, i == 0))
+            return tti_err(err, errlen, TT_EINVAL, "%s: must match %s{0,%zu} (got %s)", r->name,
+                           upper ? "[A-Z][A-Z0-9_]" : "[a-z][a-z0-9_]", r->max - 1,
+                           quote(s, q, sizeof q));
+    return TT_OK;
+}
+
+static int check_utf8(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
+{
+    size_t bad = utf8_bad((const unsigned char *)s, len);
+    if (bad != len)
+        return tti_err(err, errlen, TT_EINVAL, "%s: invalid UTF-8 at byte %zu", r->name, bad);
+    return TT_OK;
+}
+
+static int check_control(const field_rule *r, const char *s, size_t len, char *err,
+                         size_t errlen)
+{
+    unsigned cp = 0;
+    size_t at = find_control((const unsigned char *)s, len, r->kind == RULE_REASON, &cp);
+    if (at != len)
+        return tti_err(err, errlen, TT_EINVAL, "%s: control character U+%04X at byte %zu",
+                       r->name, cp, at);
+    return TT_OK;
+}
+
+static int check_text(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
+{
+    /* A code point takes at most 4 bytes: reject what cannot fit before looking further. */
+    if (len > 4 * r->max)
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters", r->name,
+                       r->max);
+    int rc = check_utf8(r, s, len, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    size_t n = tti_utf8_count(s, len);
+    if (n > r->max)
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)",
+                       r->name, r->max, n);
+    return check_control(r, s, len, err, errlen);
+}
+
+static int check_reason(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
+{
+    if (len > r->max)
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu bytes (got %zu)", r->name,
+                       r->max, len);
+    int rc = check_utf8(r, s, len, err, errlen);
+    return rc != TT_OK ? rc : check_control(r, s, len, err, errlen);
+}
+
+/* Only a cheap shape check: the full parse is tti_metadata_normalize's job at ingest, and
+ * normalised text is compact JSON, which has no raw control characters. */
+static int check_metadata(const field_rule *r, const char *s, size_t len, char *err,
+                          size_t errlen)
+{
+    if (len > r->max)
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: larger than %zu bytes (got %zu)", r->name,
+                       r->max, len);
+    int rc = check_utf8(r, s, len, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    if (len < 2 || s[0] != '{' || s[len - 1] != '}')
+        return tti_err(err, errlen, TT_EINVAL, "%s: must be the text of a JSON object", r->name);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20)
+            return tti_err(err, errlen, TT_EINVAL,
+                           "%s: not normalised JSON (raw control character U+%04X at byte %zu)",
+                           r->name, (unsigned)s[i], i);
+    return TT_OK;
+}
+
+static int check_field(const field_rule *r, const char *s, char *err, size_t errlen)
+{
+    if (s == NULL)
+        return r->required ? tti_err(err, errlen, TT_EINVAL, "%s: required", r->name) : TT_OK;
+    size_t len = strlen(s);
+    /* An empty optional value would be a third state besides absent and present; only a
+     * reason may be empty (docs/FORMAT.md). */
+    if (len == 0 && r->kind != RULE_REASON)
+        return tti_err(err, errlen, TT_EINVAL, "%s: must not be empty%s", r->name,
+                       r->required ? "" : " (omit it or use null)");
+    switch (r->kind) {
+    case RULE_LOWER:
+    case RULE_UPPER:
+        return check_name(r, s, len, err, errlen);
+    case RULE_TEXT:
+        return check_text(r, s, len, err, errlen);
+    case RULE_REASON:
+        return check_reason(r, s, len, err, errlen);
+    case RULE_METADATA:
+        return check_metadata(r, s, len, err, errlen);
+    }
+    return TT_OK;
+}
+
+int tt_event_validate(const tt_event *ev, char *err, size_t errlen)
+{
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (ev == NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "event: NULL");
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        int rc = check_field(&rules[i], get_str(ev, rules[i].off), err, errlen);
+        if (rc != TT_OK)
+            return rc;
+    }
+    return TT_OK;
+}
+
+/* ---- Leaf bytes (docs/FORMAT.md, SPEC 4) ----------------------------------------------- */
+
+/* Size of the leaf bytes, with each string's length in lens[]. TT_EINVAL when a required
+ * field is missing, TT_ETOOBIG when a length does not fit its u32 prefix. */
+static int leaf_measure(const tt_event *ev, size_t lens[N_STR_FIELDS], size_t *total)
+{
+    size_t n = 1 + 8 + 8 + 1; /* version, seq, ts, occurred_at presence */
+    if (ev->occurred_at_us != TT_TIME_NONE)
+        n += 8;
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        const char *s = get_str(ev, str_fields[i]);
+        if (s == NULL && i < N_REQUIRED)
+            return TT_EINVAL;
+        lens[i] = s != NULL ? strlen(s) : 0;
+        if (lens[i] > UINT32_MAX)
+            return TT_ETOOBIG;
+        /* Each string is < 4 GiB, so only a 32-bit size_t could overflow here. */
+        size_t add = (i >= N_REQUIRED) + (s != NULL ? 4 + lens[i] : 0);
+        if (add > SIZE_MAX - n)
+            return TT_ETOOBIG;
+        n += add;
+    }
+    *total = n;
+    return TT_OK;
+}
+
+static uint8_t *put_be(uint8_t *p, uint64_t v, int nbytes)
+{
+    for (int i = nbytes - 1; i >= 0; i--)
+        *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *s, size_t len)
+{
+    p = put_be(p, len, 4);
+    memcpy(p, s, len);
+    return p + len;
+}
+
+/* Write the leaf bytes measured by leaf_measure() into p. */
+static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint8_t *p)
+{
+    *p++ = TTI_LEAF_VERSION;
+    p = put_be(p, (uint64_t)ev->seq, 8);
+    p = put_be(p, (uint64_t)ev->ts_us, 8);
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        const char *s = get_str(ev, str_fields[i]);
+        /* occurred_at sits between metadata and idempotency_key. */
+        if (str_fields[i] == offsetof(tt_event, idempotency_key)) {
+            *p++ = ev->occurred_at_us != TT_TIME_NONE;
+            if (ev->occurred_at_us != TT_TIME_NONE)
+                p = put_be(p, (uint64_t)ev->occurred_at_us, 8);
+        }
+        if (i >= N_REQUIRED)
+            *p++ = s != NULL;
+        if (s != NULL)
+            p = put_str(p, s, lens[i]);
+    }
+}
+
+int tt_event_leaf_bytes(const tt_event *ev, uint8_t **out, size_t *outlen)
+{
+    size_t lens[N_STR_FIELDS], total;
+    if (ev == NULL || out == NULL || outlen == NULL)
+        return TT_EMISUSE;
+    int rc = leaf_measure(ev, lens, &total);
+    if (rc != TT_OK)
+        return rc;
+    uint8_t *buf = malloc(total);
+    if (buf == NULL)
+        return TT_ENOMEM;
+    leaf_write(ev, lens, buf);
+    *out = buf;
+    *outlen = total;
+    return TT_OK;
+}
+
+int tt_event_leaf_hash(const tt_event *ev, uint8_t out[TT_HASH_SIZE])
+{
+    /* Appends and verify hash every event: typical events fit on the stack. */
+    uint8_t stack[2048], *buf = stack;
+    size_t lens[N_STR_FIELDS], total;
+    if (ev == NULL || out == NULL)
+        return TT_EMISUSE;
+    int rc = leaf_measure(ev, lens, &total);
+    if (rc != TT_OK)
+        return rc;
+    if (total > sizeof stack && (buf = malloc(total)) == NULL)
+        return TT_ENOMEM;
+    leaf_write(ev, lens, buf);
+    tti_hash_leaf(buf, total, out); /* RFC 9162 2.1.1: SHA-256(0x00 || leaf bytes) */
+    if (buf != stack)
+        free(buf);
+    return TT_OK;
+}
+
+/* ---- Copying --------------------------------------------------------------------------- */
+
+int tti_event_clone(const tt_event *in, tt_event **out)
+{
+    size_t lens[N_STR_FIELDS], total = sizeof(tt_event);
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        const char *s = get_str(in, str_fields[i]);
+        lens[i] = s != NULL ? strlen(s) : 0;
+        if (s != NULL && lens[i] + 1 > SIZE_MAX - total)
+            return TT_ENOMEM;
+        total += s != NULL ? lens[i] + 1 : 0;
+    }
+    tt_event *copy = malloc(total);
+    if (copy == NULL)
+        return TT_ENOMEM;
+    *copy = *in;
+    char *p = (char *)(copy + 1);
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        const char *s = get_str(in, str_fields[i]);
+        if (s == NULL)
+            continue;
+        memcpy(p, s, lens[i] + 1);
+        set_str(copy, str_fields[i], p);
+        p += lens[i] + 1;
+    }
+    *out = copy;
+    return TT_OK;
+}
+
+/* ---- Status names ---------------------------------------------------------------------- */
+
+const char *tt_strerror(int rc)
+{
+    static const char *const names[] = {
+        "TT_OK",     "TT_ENOMEM", "TT_EINVAL",    "TT_EMISUSE",   "TT_EIO",
+        "TT_EDB",    "TT_ECRYPTO", "TT_EPARSE",   "TT_ENET",      "TT_ETOOBIG",
+        "TT_ECONFLICT", "TT_ENOTFOUND", "TT_EAUTH", "TT_ENOSPC",  "TT_ETAMPERED",
+        "TT_EBUSY",
+    };
+    if (rc < 0 || (size_t)rc >= sizeof names / sizeof names[0])
+        return "TT_E?";
+    return names[rc];
+}

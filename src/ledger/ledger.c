@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Opening and closing a ledger: locating the store and the signing key, creating both for
+ * `tradetrail init`, the reader pool, and per-thread error messages.
+ */
+#include "ledger/ledger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crypto.h"
+#include "util/codec.h"
+#include "util/err.h"
+
+static _Thread_local char tl_err[1024];
+
+int tti_fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tl_err, sizeof tl_err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int tti_store_fail(tt_ledger *l, tti_store *s, int rc)
+{
+    return tti_fail(rc, "%s", l->ops->errmsg(s));
+}
+
+const char *tt_ledger_errmsg(tt_ledger *l)
+{
+    (void)l;
+    return tl_err;
+}
+
+const char *tt_ledger_origin(tt_ledger *l)
+{
+    return l->origin;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof path)
+        return tti_err(err, errlen, TT_EINVAL, "data directory path is empty or too long");
+    memcpy(path, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return tti_err(err, errlen, TT_EIO, "cannot create directory %s: %s", path,
+                           strerror(errno));
+        path[i] = c;
+    }
+    return TT_OK;
+}
+
+static int read_small_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? TT_ENOTFOUND : TT_EIO;
+    ssize_t n = read(fd, buf, cap - 1);
+    int saved = errno;
+    close(fd);
+    if (n < 0) {
+        errno = saved;
+        return TT_EIO;
+    }
+    buf[n] = '\0';
+    *len = (size_t)n;
+    return TT_OK;
+}
+
+/* WARNING: the private key is written with mode 0600 from the start (no window where it is
+ * readable by others) and fsynced with its directory so a crash cannot lose it. */
+static int write_key_file(const char *path, const char *text, char *err, size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tti_err(err, errlen, TT_EIO, "cannot create signing key %s: %s", path,
+                       strerror(errno));
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    int ok = n == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!ok) {
+        unlink(path);
+        return tti_err(err, errlen, TT_EIO, "cannot write signing key %s: %s", path,
+                       strerror(saved));
+    }
+    char *dir = strdup(path);
+    if (dir != NULL) {
+        char *slash = strrchr(dir, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            int dfd = open(slash == dir ? "/" : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+        }
+        free(dir);
+    }
+    return TT_OK;
+}
+
+static int create_key(tt_ledger *l, const char *path, char *err, size_t errlen)
+{
+    tti_signer s;
+    int rc = tti_signer_generate(l->origin, &s);
+    if (rc != TT_OK)
+        return tti_err(err, errlen, rc, "cannot generate a signing key");
+    char *text = NULL;
+    rc = tti_signer_format_private(&s, &text);
+    if (rc == TT_OK)
+        rc = write_key_file(path, text, err, errlen);
+    else
+        tti_err(err, errlen, rc, "cannot encode the signing key");
+    if (text != NULL) {
+        tti_cleanse(text, strlen(text));
+        free(text);
+    }
+    if (rc == TT_OK)
+        l->signer = s;
+    tti_cleanse(&s, sizeof s);
+    return rc;
+}
+
+static int load_key(tt_ledger *l, const char *path, int create, char *err, size_t errlen)
+{
+    char buf[1024];
+    size_t len = 0;
+    int rc = read_small_file(path, buf, sizeof buf, &len);
+    if (rc == TT_ENOTFOUND && create)
+        rc = create_key(l, path, err, errlen);
+    else if (rc == TT_ENOTFOUND)
+        return TT_OK; /* a ledger without its key can be read and verified, not signed */
+    else if (rc != TT_OK)
+        return tti_err(err, errlen, rc, "cannot read signing key %s: %s", path, strerror(errno));
+    else if ((rc = tti_signer_parse_private(buf, len, &l->signer)) != TT_OK)
+        tti_err(err, errlen, rc, "signing key %s is malformed", path);
+    tti_cleanse(buf, sizeof buf);
+    if (rc != TT_OK)
+        return rc;
+    l->have_signer = 1;
+    char *vkey = NULL;
+    if ((rc = tti_signer_verifier_key(&l->signer, &vkey)) != TT_OK)
+        return tti_err(err, errlen, rc, "cannot derive the verifier key");
+    rc = tti_verifier_parse(vkey, strlen(vkey), &l->verifier);
+    free(vkey);
+    l->have_verifier = rc == TT_OK;
+    return rc;
+}
+
+/* The origin and verifier key live in the store so that a ledger opened without its key
+ * (a read-only copy) can still check checkpoint signatures. */
+static int setup_meta(tt_ledger *l, const tt_open_options *o, char *err, size_t errlen)
+{
+    char *origin = NULL;
+    int rc = l->ops->meta_get(l->w, "origin", &origin);
+    if (rc == TT_ENOTFOUND && o->create) {
+        char buf[160];
+        if (o->origin != NULL) {
+            snprintf(buf, sizeof buf, "%s", o->origin);
+        } else {
+            uint8_t rnd[4];
+            char hex[9];
+            if (tti_random(rnd, sizeof rnd) != 0)
+                return tti_err(err, errlen, TT_ECRYPTO, "no randomness for the origin");
+            tti_hex_encode(rnd, sizeof rnd, hex);
+            snprintf(buf, sizeof buf, "tradetrail/%s", hex);
+        }
+        if ((rc = l->ops->meta_set(l->w, "origin", buf)) != TT_OK)
+            return tti_err(err, errlen, rc, "%s", l->ops->errmsg(l->w));
+        origin = strdup(buf);
+        rc = origin ? TT_OK : TT_ENOMEM;
+    }
+    if (rc != TT_OK)
+        return tti_err(err, errlen, rc, "%s",
+                       rc == TT_ENOTFOUND ? "store has no origin" : l->ops->errmsg(l->w));
+    l->origin = origin;
+    return TT_OK;
+}
+
+static int store_verifier(tt_ledger *l, char *err, size_t errlen)
+{
+    char *stored = NULL;
+    int rc = l->ops->meta_get(l->w, "verifier_key", &stored);
+    if (rc == TT_OK) {
+        if (!l->have_verifier)
+            l->have_verifier = tti_verifier_parse(stored, strlen(stored), &l->verifier) == 0;
+        free(stored);
+        return TT_OK;
+    }
+    if (rc != TT_ENOTFOUND || !l->have_signer)
+        return rc == TT_ENOTFOUND ? TT_OK : tti_err(err, errlen, rc, "%s", l->ops->errmsg(l->w));
+    char *vkey = NULL;
+    if ((rc = tti_signer_verifier_key(&l->signer, &vkey)) != TT_OK)
+        return tti_err(err, errlen, rc, "cannot derive the verifier key");
+    rc = l->ops->meta_set(l->w, "verifier_key", vkey);
+    free(vkey);
+    return rc == TT_OK ? TT_OK : tti_err(err, errlen, rc, "%s", l->ops->errmsg(l->w));
+}
+
+static int open_store(tt_ledger *l, const tt_open_options *o, char *err, size_t errlen)
+{
+    l->ops = tti_store_backend(l->uri);
+    if (l->ops == NULL)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "unsupported store URI %s (use a file path or sqlite:PATH)", l->uri);
+    tti_store_config wcfg = {.create = o->create,
+                             .busy_timeout_ms =
+                                 o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 10000};
+    l->rcfg = wcfg;
+    l->rcfg.create = 0;
+    l->rcfg.read_only = 1;
+    return l->ops->open(l->uri, &wcfg, &l->w, err, errlen);
+}
+
+static int init_locks(tt_ledger *l)
+{
+    if (pthread_mutex_init(&l->wlock, NULL) != 0)
+        return TT_ENOMEM;
+    if (pthread_mutex_init(&l->qlock, NULL) != 0)
+        return TT_ENOMEM;
+    if (pthread_cond_init(&l->qcond, NULL) != 0)
+        return TT_ENOMEM;
+    if (pthread_mutex_init(&l->plock, NULL) != 0)
+        return TT_ENOMEM;
+    return TT_OK;
+}
+
+static int resolve_paths(const tt_open_options *o, char **uri, char **key, char *err, size_t errlen)
+{
+    if (o->data_dir == NULL && (o->db_uri == NULL || o->key_path == NULL))
+        return tti_err(err, errlen, TT_EMISUSE, "no data directory given");
+    if (o->create && o->data_dir != NULL) {
+        int rc = mkdir_p(o->data_dir, err, errlen);
+        if (rc != TT_OK)
+            return rc;
+    }
+    *uri = o->db_uri ? strdup(o->db_uri) : join_path(o->data_dir, "ledger.db");
+    *key = o->key_path ? strdup(o->key_path) : join_path(o->data_dir, "signing.key");
+    if (*uri == NULL || *key == NULL)
+        return tti_err(err, errlen, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
+int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t errlen)
+{
+    if (o == NULL || out == NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "tt_ledger_open: NULL argument");
+    tt_ledger *l = calloc(1, sizeof *l);
+    if (l == NULL || init_locks(l) != TT_OK) {
+        free(l);
+        return tti_err(err, errlen, TT_ENOMEM, "out of memory");
+    }
+    l->batch_max_events = o->batch_max_events > 0 ? o->batch_max_events : TT_MAX_BATCH;
+    l->batch_wait_us = o->batch_wait_us > 0 ? o->batch_wait_us : 200;
+    char *key = NULL;
+    int rc = resolve_paths(o, &l->uri, &key, err, errlen);
+    if (rc == TT_OK)
+        rc = open_store(l, o, err, errlen);
+    if (rc == TT_OK)
+        rc = setup_meta(l, o, err, errlen);
+    if (rc == TT_OK)
+        rc = load_key(l, key, o->create, err, errlen);
+    if (rc == TT_OK)
+        rc = store_verifier(l, err, errlen);
+    free(key);
+    if (rc != TT_OK) {
+        tt_ledger_close(l);
+        return rc;
+    }
+    *out = l;
+    return TT_OK;
+}
+
+void tt_ledger_close(tt_ledger *l)
+{
+    if (l == NULL)
+        return;
+    for (int i = 0; i < l->n_pool; i++)
+        l->ops->close(l->pool[i]);
+    if (l->w != NULL)
+        l->ops->close(l->w);
+    tti_cleanse(&l->signer, sizeof l->signer);
+    pthread_mutex_destroy(&l->wlock);
+    pthread_mutex_destroy(&l->qlock);
+    pthread_cond_destroy(&l->qcond);
+    pthread_mutex_destroy(&l->plock);
+    free(l->uri);
+    free(l->origin);
+    free(l);
+}
+
+int tti_reader_get(tt_ledger *l, tti_store **out)
+{
+    pthread_mutex_lock(&l->plock);
+    if (l->n_pool > 0) {
+        *out = l->pool[--l->n_pool];
+        pthread_mutex_unlock(&l->plock);
+        return TT_OK;
+    }
+    pthread_mutex_unlock(&l->plock);
+    char err[512];
+    int rc = l->ops->open(l->uri, &l->rcfg, out, err, sizeof err);
+    return rc == TT_OK ? TT_OK : tti_fail(rc, "%s", err);
+}
+
+void tti_reader_put(tt_ledger *l, tti_store *s)
+{
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&l->plock);
+    if (l->n_pool < TTI_READER_POOL) {
+        l->pool[l->n_pool++] = s;
+        s = NULL;
+    }
+    pthread_mutex_unlock(&l->plock);
+    if (s != NULL)
+        l->ops->close(s);
+}
+
+int tt_ledger_verifier_key(tt_ledger *l, char **out)
+{
+    if (l->have_signer)
+        return tti_signer_verifier_key(&l->signer, out) == TT_OK
+                   ? TT_OK
+                   : tti_fail(TT_ECRYPTO, "cannot encode the verifier key");
+    pthread_mutex_lock(&l->wlock);
+    int rc = l->ops->meta_get(l->w, "verifier_key", out);
+    pthread_mutex_unlock(&l->wlock);
+    if (rc == TT_ENOTFOUND)
+        return tti_fail(rc, "this ledger has no signing key; run `tradetrail init`");
+    return rc == TT_OK ? TT_OK : tti_store_fail(l, l->w, rc);
+}

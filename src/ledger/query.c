@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading events: filtered queries through an iterator, one event by seq, and statistics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/event.h"
+#include "ledger/ledger.h"
+
+struct tt_iter {
+    tt_ledger *l;
+    tti_store *s;
+    tti_store_iter *it;
+};
+
+void tt_query_init(tt_query *q)
+{
+    memset(q, 0, sizeof *q);
+    q->since_us = TT_TIME_NONE;
+    q->until_us = TT_TIME_NONE;
+    q->limit = 100;
+    q->order = TT_ORDER_ASC;
+}
+
+static int check_query(const tt_query *q)
+{
+    if (q->limit > TT_MAX_QUERY_LIMIT)
+        return tti_fail(TT_EINVAL, "limit must be between 1 and %d (got %zu)", TT_MAX_QUERY_LIMIT,
+                        q->limit);
+    if (q->n_event_types > TT_MAX_QUERY_TYPES)
+        return tti_fail(TT_EINVAL, "at most %d event types per query", TT_MAX_QUERY_TYPES);
+    if (q->after_seq < 0 || q->before_seq < 0)
+        return tti_fail(TT_EINVAL, "after_seq and before_seq must not be negative");
+    if (q->order != TT_ORDER_ASC && q->order != TT_ORDER_DESC)
+        return tti_fail(TT_EINVAL, "order must be asc or desc");
+    return TT_OK;
+}
+
+int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
+{
+    int rc = check_query(q);
+    if (rc != TT_OK)
+        return rc;
+    tt_iter *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    it->l = l;
+    if ((rc = tti_reader_get(l, &it->s)) != TT_OK) {
+        free(it);
+        return rc;
+    }
+    if ((rc = l->ops->query(it->s, q, &it->it)) != TT_OK) {
+        rc = tti_store_fail(l, it->s, rc);
+        tt_iter_free(it);
+        return rc;
+    }
+    *out = it;
+    return TT_OK;
+}
+
+int tt_iter_next(tt_iter *it, const tt_event **ev)
+{
+    int rc = it->l->ops->iter_next(it->it, ev);
+    if (rc != TT_OK && rc != TT_ENOTFOUND)
+        return tti_store_fail(it->l, it->s, rc);
+    return rc;
+}
+
+void tt_iter_free(tt_iter *it)
+{
+    if (it == NULL)
+        return;
+    if (it->it != NULL)
+        it->l->ops->iter_free(it->it);
+    tti_reader_put(it->l, it->s);
+    free(it);
+}
+
+int tt_ledger_get(tt_ledger *l, int64_t seq, tt_event **out)
+{
+    if (seq < 1)
+        return tti_fail(TT_EINVAL, "seq must be >= 1 (got %lld)", (long long)seq);
+    tt_query q;
+    tt_query_init(&q);
+    q.after_seq = seq - 1;
+    q.before_seq = seq + 1;
+    q.limit = 1;
+    tt_iter *it;
+    int rc = tt_ledger_query(l, &q, &it);
+    if (rc != TT_OK)
+        return rc;
+    const tt_event *ev;
+    rc = tt_iter_next(it, &ev);
+    if (rc == TT_OK && (rc = tti_event_clone(ev, out)) != TT_OK)
+        tti_fail(rc, "out of memory");
+    else if (rc == TT_ENOTFOUND)
+        tti_fail(rc, "no event with seq %lld", (long long)seq);
+    tt_iter_free(it);
+    return rc;
+}
+
+void tt_stats_clear(tt_stats *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_by_entity; i++)
+        free(s->by_entity[i].name);
+    for (size_t i = 0; i < s->n_by_event_type; i++)
+        free(s->by_event_type[i].name);
+    free(s->by_entity);
+    free(s->by_event_type);
+    memset(s, 0, sizeof *s);
+}
+
+static int fill_stats(tt_ledger *l, tti_store *s, tt_stats *st)
+{
+    tti_head h;
+    int rc = l->ops->read_head(s, &h);
+    if (rc != TT_OK)
+        return rc;
+    st->total = st->tree_size = h.size;
+    st->last_ts_us = h.last_ts_us;
+    int64_t now = tt_time_now_us(), day = 86400LL * 1000000LL;
+    int64_t midnight = now - ((now % day) + day) % day, first;
+    if ((rc = l->ops->seq_at_ts(s, midnight, &first)) != TT_OK)
+        return rc;
+    st->today = h.size + 1 - first;
+    tti_cp_row cp;
+    st->checkpoint_ts_us = TT_TIME_NONE;
+    rc = l->ops->latest_checkpoint(s, &cp);
+    if (rc == TT_OK) {
+        st->checkpoint_size = cp.tree_size;
+        st->checkpoint_ts_us = cp.ts_us;
+        free(cp.note);
+    } else if (rc != TT_ENOTFOUND) {
+        return rc;
+    }
+    if ((rc = l->ops->count_by(s, TTI_COUNT_ENTITY, &st->by_entity, &st->n_by_entity)) != TT_OK)
+        return rc;
+    return l->ops->count_by(s, TTI_COUNT_EVENT_TYPE, &st->by_event_type, &st->n_by_event_type);
+}
+
+int tt_ledger_stats(tt_ledger *l, tt_stats *out)
+{
+    tti_store *s;
+    int rc = tti_reader_get(l, &s);
+    if (rc != TT_OK)
+        return rc;
+    tt_stats st;
+    memset(&st, 0, sizeof st);
+    if ((rc = l->ops->begin_read(s)) == TT_OK) {
+        rc = fill_stats(l, s, &st);
+        l->ops->rollback(s);
+    }
+    if (rc != TT_OK) {
+        tti_store_fail(l, s, rc);
+        tt_stats_clear(&st);
+    } else {
+        *out = st;
+    }
+    tti_reader_put(l, s);
+    return rc;
+}

@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sequencer (SPEC 5): appends from every thread queue up; one of the waiting threads
+ * becomes the leader, takes the queue as one batch, assigns seq and ts, hashes the leaves,
+ * extends the tree's tiles, writes it all in one transaction and commits durably, and
+ * only then wakes every caller in the batch (group commit). The ledger head is read inside
+ * the write transaction, so several processes can append to one store.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/crypto.h"
+#include "ledger/ledger.h"
+
+struct tti_request {
+    const tt_event *events;
+    size_t n;
+    const tti_tx_hooks *hooks; /* a domain change committed with these events, or NULL */
+    void *hooks_ctx;
+    tt_append_result *results;
+    int rc;
+    int done;
+    char err[512];
+    tti_request *next;
+};
+
+/* The right edge of the tree's tiles, one partial tile per level, loaded on first use. */
+typedef struct tile_edge {
+    int loaded;
+    int dirty;
+    uint64_t index;
+    size_t n;
+    uint8_t hashes[TTI_TILE_WIDTH][TT_HASH_SIZE];
+} tile_edge;
+
+typedef struct batch_ctx {
+    tt_ledger *l;
+    tti_head head;
+    tti_crange cr;      /* the tree's right edge while the batch grows it */
+    tile_edge *edge[8]; /* levels 0..7 cover 2^64 leaves */
+    int rc;
+} batch_ctx;
+
+static int flush_tile(batch_ctx *b, unsigned level)
+{
+    tile_edge *t = b->edge[level];
+    if (t == NULL || !t->dirty)
+        return TT_OK;
+    int rc = b->l->ops->put_tile(b->l->w, level, t->index, (const uint8_t(*)[32])t->hashes, t->n);
+    t->dirty = 0;
+    return rc;
+}
+
+/* Position the level's edge tile on `index`, loading it from the store when needed. */
+static int edge_tile(batch_ctx *b, unsigned level, uint64_t index, tile_edge **out)
+{
+    tile_edge *t = b->edge[level];
+    if (t == NULL) {
+        t = b->edge[level] = calloc(1, sizeof *t);
+        if (t == NULL)
+            return tti_fail(TT_ENOMEM, "out of memory extending the tree");
+    }
+    if (t->loaded && t->index == index) {
+        *out = t;
+        return TT_OK;
+    }
+    int rc = flush_tile(b, level);
+    if (rc != TT_OK)
+        return rc;
+    rc = b->l->ops->get_tile(b->l->w, level, index, t->hashes, &t->n);
+    if (rc != TT_OK)
+        return rc;
+    t->index = index;
+    t->loaded = 1;
+    *out = t;
+    return TT_OK;
+}
+
+/* Every completed node whose height is a multiple of 8 is one entry of a tile. */
+static void on_node(void *ctx, unsigned height, uint64_t index, const uint8_t hash[32])
+{
+    batch_ctx *b = ctx;
+    if (b->rc != TT_OK || height % TTI_TILE_HEIGHT != 0)
+        return;
+    unsigned level = height / TTI_TILE_HEIGHT;
+    tile_edge *t = NULL;
+    b->rc = edge_tile(b, level, index / TTI_TILE_WIDTH, &t);
+    if (b->rc != TT_OK)
+        return;
+    size_t pos = index % TTI_TILE_WIDTH;
+    if (pos != t->n) {
+        b->rc = tti_fail(TT_ETAMPERED,
+                         "tree tile %u/%llu has %zu hashes where %zu were expected; run "
+                         "`tradetrail verify`",
+                         level, (unsigned long long)t->index, t->n, pos);
+        return;
+    }
+    memcpy(t->hashes[pos], hash, TT_HASH_SIZE);
+    t->n = pos + 1;
+    t->dirty = 1;
+}
+
+static int64_t next_ts(const tti_head *h)
+{
+    int64_t now = tt_time_now_us();
+    /* SPEC 3.1: ts never decreases along seq, even if the clock steps back. */
+    return h->last_ts_us != TT_TIME_NONE && h->last_ts_us > now ? h->last_ts_us : now;
+}
+
+/* An idempotency key seen earlier in this batch: the same result, nothing written. */
+static int same_batch_key(tti_request *first, tti_request *cur, size_t upto, const char *key,
+                          tt_append_result *res)
+{
+    for (tti_request *r = first; r != NULL; r = r->next) {
+        size_t lim = r == cur ? upto : r->n;
+        for (size_t i = 0; i < lim; i++) {
+            const char *k = r->events[i].idempotency_key;
+            if (k != NULL && strcmp(k, key) == 0) {
+                *res = r->results[i];
+                res->existed = 1;
+                return 1;
+            }
+        }
+        if (r == cur)
+            break;
+    }
+    return 0;
+}
+
+static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i, int64_t ts)
+{
+    tt_ledger *l = b->l;
+    const tt_event *in = &r->events[i];
+    tt_append_result *res = &r->results[i];
+    memset(res, 0, sizeof *res);
+    if (in->idempotency_key != NULL) {
+        if (same_batch_key(first, r, i, in->idempotency_key, res))
+            return TT_OK;
+        int rc =
+            l->ops->idem_lookup(l->w, in->idempotency_key, &res->seq, &res->ts_us, res->leaf_hash);
+        if (rc == TT_OK) {
+            res->existed = 1;
+            return TT_OK;
+        }
+        if (rc != TT_ENOTFOUND)
+            return tti_store_fail(l, l->w, rc);
+    }
+    tt_event ev = *in;
+    ev.seq = b->head.size + 1;
+    ev.ts_us = ts;
+    int rc = tt_event_leaf_hash(&ev, ev.leaf_hash);
+    if (rc != TT_OK)
+        return tti_fail(rc, "cannot encode event %zu", i);
+    if ((rc = l->ops->insert_event(l->w, &ev)) != TT_OK)
+        return tti_store_fail(l, l->w, rc);
+    tti_crange_append(&b->cr, ev.leaf_hash, on_node, b);
+    if (b->rc != TT_OK)
+        return b->rc;
+    b->head.size = (int64_t)b->cr.size;
+    b->head.last_ts_us = ts;
+    res->seq = ev.seq;
+    res->ts_us = ts;
+    memcpy(res->leaf_hash, ev.leaf_hash, TT_HASH_SIZE);
+    return TT_OK;
+}
+
+static int write_batch(batch_ctx *b, tti_request *first)
+{
+    tt_ledger *l = b->l;
+    int rc = l->ops->read_head(l->w, &b->head);
+    if (rc != TT_OK)
+        return tti_store_fail(l, l->w, rc);
+    if (first->hooks != NULL && first->hooks->before != NULL &&
+        (rc = first->hooks->before(first->hooks_ctx, l, l->w)) != TT_OK)
+        return rc;
+    int64_t ts = next_ts(&b->head);
+    b->cr.size = (uint64_t)b->head.size;
+    b->cr.n = b->head.n_crange;
+    memcpy(b->cr.hashes, b->head.crange, sizeof b->cr.hashes);
+    for (tti_request *r = first; r != NULL; r = r->next)
+        for (size_t i = 0; i < r->n; i++)
+            if ((rc = append_one(b, first, r, i, ts)) != TT_OK)
+                return rc;
+    if (first->hooks != NULL && first->hooks->after != NULL &&
+        (rc = first->hooks->after(first->hooks_ctx, l, l->w, first->results, first->n)) != TT_OK)
+        return rc;
+    for (unsigned level = 0; level < 8; level++)
+        if ((rc = flush_tile(b, level)) != TT_OK)
+            return tti_store_fail(l, l->w, rc);
+    b->head.n_crange = b->cr.n;
+    memcpy(b->head.crange, b->cr.hashes, sizeof b->cr.hashes);
+    if ((rc = l->ops->write_head(l->w, &b->head)) != TT_OK)
+        return tti_store_fail(l, l->w, rc);
+    return TT_OK;
+}
+
+/* One transaction for the whole batch: all of it commits durably, or none of it. */
+static int commit_batch(tt_ledger *l, tti_request *first)
+{
+    batch_ctx b;
+    memset(&b, 0, sizeof b);
+    b.l = l;
+    pthread_mutex_lock(&l->wlock);
+    int rc = l->ops->begin_write(l->w);
+    if (rc != TT_OK) {
+        rc = tti_store_fail(l, l->w, rc);
+    } else {
+        rc = write_batch(&b, first);
+        if (rc == TT_OK && (rc = l->ops->commit(l->w)) != TT_OK)
+            rc = tti_store_fail(l, l->w, rc);
+        if (rc != TT_OK)
+            l->ops->rollback(l->w);
+    }
+    pthread_mutex_unlock(&l->wlock);
+    for (unsigned i = 0; i < 8; i++)
+        free(b.edge[i]);
+    return rc;
+}
+
+/* Take queued requests up to the batch limit; a request is never split. */
+static tti_request *take_batch(tt_ledger *l, int *count)
+{
+    tti_request *first = l->queue_head, *last = first;
+    size_t total = first->n;
+    *count = 1;
+    /* A request carrying a domain change commits alone: its hooks may fail it (a refused
+     * transition) and that must not take other callers' events down with it. */
+    while (first->hooks == NULL && last->next != NULL && last->next->hooks == NULL &&
+           total + last->next->n <= (size_t)l->batch_max_events) {
+        last = last->next;
+        total += last->n;
+        (*count)++;
+    }
+    l->queue_head = last->next;
+    if (l->queue_head == NULL)
+        l->queue_tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+static void lead(tt_ledger *l)
+{
+    l->leader_active = 1;
+    /* Wait briefly for company only when appends have been arriving concurrently: a lone
+     * caller (a CLI append) should not pay for a batch that will never fill. */
+    if (l->last_batch_requests > 1 && l->batch_wait_us > 0) {
+        pthread_mutex_unlock(&l->qlock);
+        struct timespec ts = {0, (long)l->batch_wait_us * 1000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&l->qlock);
+    }
+    int count;
+    tti_request *batch = take_batch(l, &count);
+    pthread_mutex_unlock(&l->qlock);
+    int rc = commit_batch(l, batch);
+    const char *msg = tt_ledger_errmsg(l);
+    pthread_mutex_lock(&l->qlock);
+    l->last_batch_requests = count;
+    for (tti_request *r = batch, *next; r != NULL; r = next) {
+        next = r->next;
+        r->rc = rc;
+        if (rc != TT_OK)
+            snprintf(r->err, sizeof r->err, "%s", msg);
+        r->done = 1;
+    }
+    l->leader_active = 0;
+    pthread_cond_broadcast(&l->qcond);
+}
+
+static int validate_all(const tt_event *events, size_t n)
+{
+    char err[400];
+    for (size_t i = 0; i < n; i++) {
+        int rc = tt_event_validate(&events[i], err, sizeof err);
+        if (rc != TT_OK)
+            return n == 1 ? tti_fail(rc, "%s", err) : tti_fail(rc, "event %zu: %s", i, err);
+    }
+    return TT_OK;
+}
+
+int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n, tt_append_result *results)
+{
+    return tti_ledger_append_tx(l, events, n, NULL, NULL, results);
+}
+
+int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const tti_tx_hooks *hooks,
+                         void *hooks_ctx, tt_append_result *results)
+{
+    if (l == NULL || events == NULL || results == NULL)
+        return tti_fail(TT_EMISUSE, "tt_ledger_append: NULL argument");
+    if (n == 0)
+        return tti_fail(TT_EINVAL, "a batch needs at least one event");
+    if (n > TT_MAX_BATCH)
+        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
+    int rc = validate_all(events, n);
+    if (rc != TT_OK)
+        return rc;
+    tt_append_result *tmp = calloc(n, sizeof *tmp);
+    if (tmp == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory for %zu results", n);
+    tti_request req = {
+        .events = events, .n = n, .results = tmp, .hooks = hooks, .hooks_ctx = hooks_ctx};
+    pthread_mutex_lock(&l->qlock);
+    if (l->queue_tail != NULL)
+        l->queue_tail->next = &req;
+    else
+        l->queue_head = &req;
+    l->queue_tail = &req;
+    while (!req.done) {
+        if (!l->leader_active)
+            lead(l);
+        else
+            pthread_cond_wait(&l->qcond, &l->qlock);
+    }
+    pthread_mutex_unlock(&l->qlock);
+    if (req.rc == TT_OK)
+        memcpy(results, tmp, n * sizeof *tmp);
+    else
+        tti_fail(req.rc, "%s", req.err);
+    free(tmp);
+    return req.rc;
+}

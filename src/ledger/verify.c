@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Verification (SPEC 4): recompute every leaf hash from the stored fields, every stored
+ * tree node, the head, and every stored checkpoint's root and signature, and name the
+ * first seq or checkpoint that does not match. `verify_since` does the same from a
+ * checkpoint the user kept, after proving that checkpoint's tree is a prefix of ours.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "ledger/ledger.h"
+
+typedef struct walk {
+    tt_ledger *l;
+    tti_store *s;
+    tti_head head;
+    tti_crange cr;
+    tt_verify_report *rep;
+    tti_fetcher fetch; /* tiles, for comparing recomputed nodes */
+    tti_store_iter *cps;
+    tti_cp_row cp; /* next checkpoint to check, valid when have_cp */
+    int have_cp;
+    int bad; /* a mismatch was found: stop */
+    int rc;  /* an error that stopped verification */
+    tt_progress_fn progress;
+    void *pctx;
+} walk;
+
+static int tampered_seq(walk *w, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int tampered_seq(walk *w, int64_t seq, const char *fmt, ...)
+{
+    if (!w->bad) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(w->rep->message, sizeof w->rep->message, fmt, ap);
+        va_end(ap);
+        w->rep->first_bad_seq = seq;
+        w->bad = 1;
+    }
+    return TT_ETAMPERED;
+}
+
+static int tampered_cp(walk *w, int64_t size, const char *what)
+{
+    if (!w->bad) {
+        snprintf(w->rep->message, sizeof w->rep->message, "checkpoint at tree size %lld: %s",
+                 (long long)size, what);
+        w->rep->bad_checkpoint_size = size;
+        w->bad = 1;
+    }
+    return TT_ETAMPERED;
+}
+
+/* Every recomputed node stored in a tile (heights 0, 8, 16, ...) must equal the tile's. */
+static void compare_node(void *ctx, unsigned height, uint64_t index, const uint8_t hash[32])
+{
+    walk *w = ctx;
+    if (w->bad || w->rc != TT_OK || height % TTI_TILE_HEIGHT != 0)
+        return;
+    uint8_t stored[32];
+    int rc = tti_fetch_node(&w->fetch, height, index, stored);
+    int64_t first = (int64_t)(index << height) + 1;
+    if (rc == TT_ETAMPERED || (rc == TT_OK && !tti_ct_equal(stored, hash, 32))) {
+        if (height == 0)
+            tampered_seq(w, first, "seq %lld: the stored tree leaf does not match the event",
+                         (long long)first);
+        else
+            tampered_seq(w, first, "tree node over seq %lld..%lld does not match the events",
+                         (long long)first, (long long)((int64_t)((index + 1) << height)));
+    } else if (rc != TT_OK) {
+        w->rc = rc;
+    }
+}
+
+static int next_cp(walk *w)
+{
+    int rc = w->l->ops->checkpoints_next(w->cps, &w->cp);
+    w->have_cp = rc == TT_OK;
+    if (rc == TT_ENOTFOUND)
+        return TT_OK;
+    if (rc == TT_ETAMPERED)
+        return tampered_cp(w, 0, "a stored checkpoint row is malformed");
+    return rc == TT_OK ? TT_OK : tti_store_fail(w->l, w->s, rc);
+}
+
+/* Check every stored checkpoint whose size equals the tree walked so far. */
+static int check_cps(walk *w)
+{
+    while (w->have_cp && !w->bad && (uint64_t)w->cp.tree_size <= w->cr.size) {
+        if ((uint64_t)w->cp.tree_size < w->cr.size) {
+            /* Only sizes below the walk's start are skipped (verify_since). */
+        } else {
+            uint8_t root[32], nroot[32];
+            uint64_t nsize;
+            tti_crange_root(&w->cr, root);
+            if (!tti_ct_equal(root, w->cp.root, 32))
+                return tampered_cp(w, w->cp.tree_size, "its root does not match the events");
+            int rc = tti_note_verify_checkpoint(w->cp.note, strlen(w->cp.note), &w->l->verifier,
+                                                NULL, &nsize, nroot);
+            if (rc != TT_OK)
+                return tampered_cp(w, w->cp.tree_size, "its signature does not verify");
+            if (nsize != w->cr.size || !tti_ct_equal(nroot, root, 32))
+                return tampered_cp(w, w->cp.tree_size, "its signed note names another tree");
+            w->rep->checkpoints_checked++;
+        }
+        int rc = next_cp(w);
+        if (rc != TT_OK)
+            return rc;
+    }
+    return TT_OK;
+}
+
+static int check_event(walk *w, const tt_event *ev, int64_t expect, int64_t *prev_ts)
+{
+    if (ev->seq != expect)
+        return tampered_seq(w, expect, "seq %lld: the event is missing", (long long)expect);
+    if (ev->seq > w->head.size)
+        return tampered_seq(w, ev->seq, "seq %lld: an event beyond the ledger head (%lld)",
+                            (long long)ev->seq, (long long)w->head.size);
+    uint8_t leaf[32];
+    int rc = tt_event_leaf_hash(ev, leaf);
+    if (rc != TT_OK)
+        return tti_fail(rc, "cannot encode event %lld", (long long)ev->seq);
+    if (!tti_ct_equal(leaf, ev->leaf_hash, 32))
+        return tampered_seq(w, ev->seq, "seq %lld: the stored fields do not match its leaf hash",
+                            (long long)ev->seq);
+    if (ev->ts_us < *prev_ts)
+        return tampered_seq(w, ev->seq, "seq %lld: ts goes backwards", (long long)ev->seq);
+    *prev_ts = ev->ts_us;
+    tti_crange_append(&w->cr, leaf, compare_node, w);
+    if (w->rc != TT_OK)
+        return w->rc;
+    return w->bad ? TT_ETAMPERED : check_cps(w);
+}
+
+static int walk_events(walk *w, int64_t first)
+{
+    tti_store_iter *it;
+    int rc = w->l->ops->scan(w->s, first, &it);
+    if (rc != TT_OK)
+        return tti_store_fail(w->l, w->s, rc);
+    int64_t expect = first, prev_ts = INT64_MIN;
+    int64_t total = w->head.size - first + 1;
+    const tt_event *ev;
+    while (!w->bad && (rc = w->l->ops->iter_next(it, &ev)) == TT_OK) {
+        if ((rc = check_event(w, ev, expect, &prev_ts)) != TT_OK)
+            break;
+        w->rep->events_checked++;
+        expect++;
+        if (w->progress && (expect & 4095) == 0 &&
+            w->progress(w->pctx, expect - first, total) != 0) {
+            rc = tti_fail(TT_EMISUSE, "verification cancelled");
+            break;
+        }
+    }
+    w->l->ops->iter_free(it);
+    if (rc == TT_ENOTFOUND)
+        rc = TT_OK;
+    else if (rc != TT_OK && rc != TT_ETAMPERED && rc != TT_EMISUSE)
+        return tti_store_fail(w->l, w->s, rc);
+    if (rc == TT_OK && !w->bad && expect <= w->head.size)
+        tampered_seq(w, expect, "seq %lld: the event is missing", (long long)expect);
+    return w->bad ? TT_ETAMPERED : rc;
+}
+
+/* After the walk: the head must describe the tree walked, and nothing may lie beyond. */
+static int check_end(walk *w)
+{
+    int64_t max_seq, count;
+    int rc = w->l->ops->event_extent(w->s, &max_seq, &count);
+    if (rc != TT_OK)
+        return tti_store_fail(w->l, w->s, rc);
+    if (max_seq > w->head.size || count > w->head.size)
+        return tampered_seq(w, w->head.size + 1, "events beyond the ledger head (%lld) exist",
+                            (long long)w->head.size);
+    if (w->cr.size != (uint64_t)w->head.size || w->cr.n != w->head.n_crange ||
+        !tti_ct_equal(w->cr.hashes, w->head.crange, w->cr.n * 32))
+        return tampered_seq(w, w->head.size, "the ledger head does not match the events");
+    if (w->have_cp)
+        return tampered_cp(w, w->cp.tree_size,
+                           "it covers more events than the ledger holds: events were removed");
+    return TT_OK;
+}
+
+static int walk_begin(tt_ledger *l, walk *w, tt_verify_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    w->l = l;
+    w->rep = rep;
+    tti_crange_init(&w->cr);
+    if (!l->have_verifier)
+        return tti_fail(TT_ECRYPTO, "no verifier key: cannot check checkpoint signatures");
+    int rc = tti_reader_get(l, &w->s);
+    if (rc != TT_OK)
+        return rc;
+    w->fetch.l = l;
+    w->fetch.s = w->s;
+    if ((w->fetch.cache = tti_tile_cache_new()) == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    if ((rc = l->ops->begin_read(w->s)) != TT_OK)
+        return tti_store_fail(l, w->s, rc);
+    if ((rc = l->ops->read_head(w->s, &w->head)) != TT_OK)
+        return rc == TT_ETAMPERED ? tampered_seq(w, 1, "%s", l->ops->errmsg(w->s))
+                                  : tti_store_fail(l, w->s, rc);
+    rep->tree_size = w->head.size;
+    w->fetch.tree_size = w->head.size;
+    if ((rc = l->ops->checkpoints_iter(w->s, &w->cps)) != TT_OK)
+        return tti_store_fail(l, w->s, rc);
+    return next_cp(w);
+}
+
+static void walk_end(walk *w)
+{
+    if (w->cps != NULL)
+        w->l->ops->iter_free(w->cps);
+    if (w->s != NULL) {
+        w->l->ops->rollback(w->s);
+        tti_reader_put(w->l, w->s);
+    }
+    tti_tile_cache_free(w->fetch.cache);
+}
+
+static int finish(walk *w, int rc)
+{
+    if (rc == TT_ETAMPERED || w->bad) {
+        tti_fail(TT_ETAMPERED, "%s", w->rep->message);
+        rc = TT_ETAMPERED;
+    } else if (rc == TT_OK) {
+        snprintf(w->rep->message, sizeof w->rep->message,
+                 "ok: %lld events, %lld checkpoints verified", (long long)w->rep->events_checked,
+                 (long long)w->rep->checkpoints_checked);
+    }
+    walk_end(w);
+    return rc;
+}
+
+int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx, tt_verify_report *report)
+{
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.progress = progress;
+    w.pctx = ctx;
+    int rc = walk_begin(l, &w, report);
+    if (rc == TT_OK)
+        rc = check_cps(&w); /* a checkpoint of the empty tree */
+    if (rc == TT_OK)
+        rc = walk_events(&w, 1);
+    if (rc == TT_OK)
+        rc = check_end(&w);
+    return finish(&w, rc);
+}
+
+/* The kept checkpoint's tree must be a prefix of ours: rebuild its right edge from our
+ * stored nodes and compare roots (equivalent to checking a consistency proof). */
+static int check_prefix(walk *w, uint64_t size, const uint8_t root[32])
+{
+    if (size > (uint64_t)w->head.size)
+        return tampered_cp(w, (int64_t)size,
+                           "the ledger holds fewer events than this checkpoint: events were "
+                           "removed");
+    int rc = tti_crange_from_fetch(size, tti_fetch_node, &w->fetch, &w->cr);
+    if (rc == TT_ETAMPERED)
+        return tampered_cp(w, (int64_t)size, "the stored tree does not contain it");
+    if (rc != TT_OK)
+        return rc;
+    uint8_t have[32];
+    tti_crange_root(&w->cr, have);
+    if (!tti_ct_equal(have, root, 32))
+        return tampered_cp(w, (int64_t)size,
+                           "the ledger's first events no longer match it: history was "
+                           "rewritten");
+    while (w->have_cp && (uint64_t)w->cp.tree_size < size)
+        if ((rc = next_cp(w)) != TT_OK)
+            return rc;
+    return TT_OK;
+}
+
+int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len, tt_progress_fn progress,
+                           void *ctx, tt_verify_report *report)
+{
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.progress = progress;
+    w.pctx = ctx;
+    int rc = walk_begin(l, &w, report);
+    uint64_t size = 0;
+    uint8_t root[32];
+    if (rc == TT_OK) {
+        rc = tti_note_verify_checkpoint(note, len, &l->verifier, NULL, &size, root);
+        if (rc != TT_OK) {
+            snprintf(report->message, sizeof report->message, "%s",
+                     rc == TT_EAUTH ? "the checkpoint's signature does not verify with this "
+                                      "ledger's key"
+                                    : "the checkpoint note is malformed");
+            walk_end(&w);
+            return tti_fail(rc, "%s", report->message);
+        }
+    }
+    if (rc == TT_OK)
+        rc = check_prefix(&w, size, root);
+    if (rc == TT_OK)
+        rc = check_cps(&w);
+    if (rc == TT_OK)
+        rc = walk_events(&w, (int64_t)size + 1);
+    if (rc == TT_OK)
+        rc = check_end(&w);
+    return finish(&w, rc);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The storage backend interface: one table of functions per backend (SQLite now,
+ * PostgreSQL next). No SQL lives outside the backend files. A tti_store is one connection;
+ * the ledger opens one for writing and a small pool for reading, so a backend never has to
+ * be thread-safe itself.
+ */
+#ifndef TT_STORE_STORE_H
+#define TT_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tradetrail.h"
+
+#define TTI_TILE_WIDTH 256 /* hashes per tile; a tile at level L holds nodes of height 8L */
+#define TTI_TILE_HEIGHT 8
+
+typedef struct tti_store tti_store;
+typedef struct tti_store_iter tti_store_iter;
+
+/* The ledger head, read and written inside the write transaction (SPEC 5). */
+typedef struct tti_head {
+    int64_t size;
+    int64_t last_ts_us;               /* TT_TIME_NONE when empty */
+    uint8_t crange[64][TT_HASH_SIZE]; /* perfect-subtree roots, largest first */
+    unsigned n_crange;
+} tti_head;
+
+typedef struct tti_store_config {
+    int create;          /* create the schema when the store is empty */
+    int busy_timeout_ms; /* how long to wait for another writer's lock */
+    int read_only;       /* a reader connection */
+} tti_store_config;
+
+/* A checkpoint row as stored. */
+typedef struct tti_cp_row {
+    int64_t tree_size;
+    int64_t ts_us;
+    uint8_t root[TT_HASH_SIZE];
+    char *note; /* malloc'ed */
+} tti_cp_row;
+
+typedef struct tti_store_ops {
+    const char *name;
+    /* Does this backend handle uri? */
+    int (*accepts)(const char *uri);
+    int (*open)(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
+                size_t errlen);
+    void (*close)(tti_store *s);
+    /* Message of the last failure on s; never NULL. */
+    const char *(*errmsg)(tti_store *s);
+
+    /* Transactions. begin_write takes the store-wide write lock, waiting at most the busy
+     * timeout (TT_EBUSY after). begin_read opens a consistent snapshot. */
+    int (*begin_write)(tti_store *s);
+    int (*begin_read)(tti_store *s);
+    int (*commit)(tti_store *s);
+    void (*rollback)(tti_store *s);
+
+    int (*read_head)(tti_store *s, tti_head *out);
+    int (*write_head)(tti_store *s, const tti_head *h);
+
+    /* Seq of the event holding idempotency key, TT_ENOTFOUND if none. */
+    int (*idem_lookup)(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
+                       uint8_t leaf[TT_HASH_SIZE]);
+    /* Insert one event (seq, ts and leaf_hash set) with its indexes. */
+    int (*insert_event)(tti_store *s, const tt_event *ev);
+
+    /* Tiles: *n gets the number of hashes (0..256) stored for (level, index); a missing
+     * tile gives *n = 0 and TT_OK. buf holds TTI_TILE_WIDTH hashes. */
+    int (*get_tile)(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
+                    size_t *n);
+    int (*put_tile)(tti_store *s, unsigned level, uint64_t index,
+                    const uint8_t (*hashes)[TT_HASH_SIZE], size_t n);
+
+    int (*put_checkpoint)(tti_store *s, const tti_cp_row *cp);
+    /* Latest checkpoint (largest tree size); TT_ENOTFOUND when none. */
+    int (*latest_checkpoint)(tti_store *s, tti_cp_row *out);
+    /* All checkpoints in tree-size order. */
+    int (*checkpoints_iter)(tti_store *s, tti_store_iter **out);
+    int (*checkpoints_next)(tti_store_iter *it, tti_cp_row *out); /* row borrowed */
+
+    /* Meta key/value (origin, creation time). *value malloc'ed; TT_ENOTFOUND. */
+    int (*meta_get)(tti_store *s, const char *key, char **value);
+    int (*meta_set)(tti_store *s, const char *key, const char *value);
+
+    /* Events. Query iterators yield borrowed events valid until the next call. */
+    int (*query)(tti_store *s, const tt_query *q, tti_store_iter **out);
+    /* Every stored event with first <= seq, in seq order (verification). */
+    int (*scan)(tti_store *s, int64_t first, tti_store_iter **out);
+    int (*iter_next)(tti_store_iter *it, const tt_event **ev);
+    void (*iter_free)(tti_store_iter *it);
+    /* Largest stored seq and the number of event rows (tamper checks). */
+    int (*event_extent)(tti_store *s, int64_t *max_seq, int64_t *count);
+
+    /* First seq whose ts >= ts_us (size + 1 when none). */
+    int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);
+    /* Counts by entity and by event type; arrays malloc'ed, names malloc'ed. */
+    int (*count_by)(tti_store *s, int what, tt_count **out, size_t *n);
+} tti_store_ops;
+
+#define TTI_COUNT_ENTITY 1
+#define TTI_COUNT_EVENT_TYPE 2
+
+/* The backend for a URI, or NULL (TT_EINVAL) when none accepts it. */
+const tti_store_ops *tti_store_backend(const char *uri);
+
+extern const tti_store_ops tti_sqlite_ops;
+
+/* Tests only: when set, every ledger opened afterwards uses these operations (a wrapper
+ * that injects failures). Not thread-safe; set before opening. */
+extern const tti_store_ops *tti_store_override;
+
+#endif
