@@ -23,9 +23,12 @@ enum {
     OPT_FIRST_COMMAND /* commands number their own long-only options from here */
 };
 
-#define CLI_GLOBAL_OPTIONS                                                                     \
-    {"data", required_argument, NULL, OPT_DATA}, {"db", required_argument, NULL, OPT_DB},     \
-        {"config", required_argument, NULL, OPT_CONFIG}, {"help", no_argument, NULL, 'h'}
+#define CLI_GLOBAL_OPTIONS                                                                         \
+    {"data", required_argument, NULL, OPT_DATA}, {"db", required_argument, NULL, OPT_DB},          \
+        {"config", required_argument, NULL, OPT_CONFIG},                                           \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 typedef enum out_format { OUT_SHORT, OUT_JSON, OUT_CSV } out_format;
 
@@ -36,6 +39,10 @@ typedef struct cli_ctx {
     char *db_uri;
     char *config_path;
     int explicit_data;
+    /* Server settings (flag > TRADETRAIL_<KEY> > configuration file > default). */
+    char *listen;
+    char *checkpoint_interval;
+    char *metrics_public;
 } cli_ctx;
 
 /* Handle a global option inside a command's getopt loop: 1 when c was one. */
@@ -59,8 +66,7 @@ int cli_usage(const cli_ctx *c, const char *fmt, ...) __attribute__((format(prin
 int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format *out);
 
 /* Parse a non-negative integer argument; prints the usage error itself. */
-int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min,
-                  int64_t *out);
+int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min, int64_t *out);
 
 /* Print a library-allocated JSON string and a newline, then free it. */
 int cli_print_json(const cli_ctx *c, char *json);
@@ -71,6 +77,9 @@ void cli_progress_done(void);
 
 /* Read a whole file (or stdin for "-"), at most max bytes. */
 int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, size_t *len);
+
+/* Set a string slot to a copy of value; 0 or -1 when out of memory. */
+int cli_set(char **slot, const char *value);
 
 /* The commands: each gets argv starting at its own name. */
 int cmd_init(cli_ctx *c, int argc, char **argv);
@@ -84,5 +93,7 @@ int cmd_prove(cli_ctx *c, int argc, char **argv);
 int cmd_consistency(cli_ctx *c, int argc, char **argv);
 int cmd_stats(cli_ctx *c, int argc, char **argv);
 int cmd_test(cli_ctx *c, int argc, char **argv);
+int cmd_serve(cli_ctx *c, int argc, char **argv);
+int cmd_token(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -61,20 +61,38 @@ static int event_opt(cli_ctx *c, append_args *a, int opt, const char *arg)
     tt_event *e = &a->ev;
     a->have_flags = 1;
     switch (opt) {
-    case OPT_ENTITY: e->entity = arg; return 0;
-    case OPT_ID: e->entity_id = arg; return 0;
-    case OPT_TYPE: e->event_type = arg; return 0;
-    case OPT_ACTOR: e->actor = arg; return 0;
-    case OPT_OLD: e->old_status = arg; return 0;
-    case OPT_NEW: e->new_status = arg; return 0;
-    case OPT_REASON: e->reason = arg; return 0;
-    case OPT_IDEM: e->idempotency_key = arg; return 0;
-    case OPT_META: return set_meta(c, a, arg);
+    case OPT_ENTITY:
+        e->entity = arg;
+        return 0;
+    case OPT_ID:
+        e->entity_id = arg;
+        return 0;
+    case OPT_TYPE:
+        e->event_type = arg;
+        return 0;
+    case OPT_ACTOR:
+        e->actor = arg;
+        return 0;
+    case OPT_OLD:
+        e->old_status = arg;
+        return 0;
+    case OPT_NEW:
+        e->new_status = arg;
+        return 0;
+    case OPT_REASON:
+        e->reason = arg;
+        return 0;
+    case OPT_IDEM:
+        e->idempotency_key = arg;
+        return 0;
+    case OPT_META:
+        return set_meta(c, a, arg);
     case OPT_OCCURRED:
         if (tt_time_parse_rfc3339(arg, &e->occurred_at_us) != TT_OK)
             return cli_fail(c, TT_EINVAL, "--occurred-at: not an RFC 3339 time: \"%s\"", arg);
         return 0;
-    default: return cli_usage(c, "unknown option");
+    default:
+        return cli_usage(c, "unknown option");
     }
 }
 
@@ -354,22 +372,36 @@ static int parse_time(cli_ctx *c, const char *flag, const char *arg, int64_t *ou
 static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
 {
     switch (opt) {
-    case OPT_ENTITY: a->q.entity = arg; return 0;
-    case OPT_ID: a->q.entity_id = arg; return 0;
-    case OPT_ACTOR: a->q.actor = arg; return 0;
-    case OPT_GREP: a->q.text = arg; return 0;
-    case OPT_TYPE: return parse_types(c, a, arg);
-    case OPT_SINCE: return parse_time(c, "--since", arg, &a->q.since_us);
-    case OPT_UNTIL: return parse_time(c, "--until", arg, &a->q.until_us);
+    case OPT_ENTITY:
+        a->q.entity = arg;
+        return 0;
+    case OPT_ID:
+        a->q.entity_id = arg;
+        return 0;
+    case OPT_ACTOR:
+        a->q.actor = arg;
+        return 0;
+    case OPT_GREP:
+        a->q.text = arg;
+        return 0;
+    case OPT_TYPE:
+        return parse_types(c, a, arg);
+    case OPT_SINCE:
+        return parse_time(c, "--since", arg, &a->q.since_us);
+    case OPT_UNTIL:
+        return parse_time(c, "--until", arg, &a->q.until_us);
     case 'n':
         if (cli_parse_int(c, "-n", arg, 1, &a->last_n) != 0)
             return EXIT_USAGE;
-        return a->last_n > TT_MAX_QUERY_LIMIT
-                   ? cli_usage(c, "-n is at most %d", TT_MAX_QUERY_LIMIT)
-                   : 0;
-    case 'f': a->follow = 1; return 0;
-    case 'o': return cli_parse_format(c, arg, 7, &a->fmt);
-    default: return EXIT_USAGE;
+        return a->last_n > TT_MAX_QUERY_LIMIT ? cli_usage(c, "-n is at most %d", TT_MAX_QUERY_LIMIT)
+                                              : 0;
+    case 'f':
+        a->follow = 1;
+        return 0;
+    case 'o':
+        return cli_parse_format(c, arg, 7, &a->fmt);
+    default:
+        return EXIT_USAGE;
     }
 }
 
@@ -430,9 +462,9 @@ static void print_csv(const tt_event *e)
         tt_time_format(e->occurred_at_us, occ);
     for (int i = 0; i < TT_HASH_SIZE; i++)
         snprintf(hex + 2 * i, 3, "%02x", e->leaf_hash[i]);
-    const char *cols[] = {ts,           e->entity,     e->entity_id, e->event_type,
-                          e->actor,     e->old_status, e->new_status, e->reason,
-                          e->metadata,  occ,           e->idempotency_key, hex};
+    const char *cols[] = {ts,          e->entity,     e->entity_id,       e->event_type,
+                          e->actor,    e->old_status, e->new_status,      e->reason,
+                          e->metadata, occ,           e->idempotency_key, hex};
     printf("%lld", (long long)e->seq);
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         putchar(',');

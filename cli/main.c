@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "util/ini.h"
 
+static int replace(char **slot, const char *value);
+
 typedef struct command {
     const char *name;
     int (*fn)(cli_ctx *c, int argc, char **argv);
@@ -22,6 +24,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"init", cmd_init, "create the store and signing key (idempotent)"},
+    {"serve", cmd_serve, "run the HTTP API server"},
     {"append", cmd_append, "append one event from flags, or NDJSON events from stdin"},
     {"log", cmd_log, "record a maintenance action"},
     {"show", cmd_show, "query events (-f follows new ones)"},
@@ -32,6 +35,7 @@ static const command commands[] = {
     {"consistency", cmd_consistency, "consistency proof between two tree sizes"},
     {"stats", cmd_stats, "totals by entity and event type, tree and checkpoint"},
     {"test", cmd_test, "write a test entry and read it back"},
+    {"token", cmd_token, "create, list and revoke API tokens"},
 };
 
 static void usage(FILE *f)
@@ -47,6 +51,11 @@ static void usage(FILE *f)
                "  --config FILE  INI configuration (default DATA/tradetrail.conf)\n\n"
                "exit codes: 0 ok, 1 verification failed or input rejected, 2 usage, 3 other\n"
                "`tradetrail COMMAND --help` describes one command.\n");
+}
+
+int cli_set(char **slot, const char *value)
+{
+    return replace(slot, value);
 }
 
 static int replace(char **slot, const char *value)
@@ -97,7 +106,7 @@ int cli_exit_code(int rc)
 int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
 {
     cli_progress_done();
-    fprintf(stderr, "tradetrail %s: ", c->command ? c->command : "");
+    fprintf(stderr, "tradetrail%s%s: ", c->command ? " " : "", c->command ? c->command : "");
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -108,12 +117,13 @@ int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
 
 int cli_usage(const cli_ctx *c, const char *fmt, ...)
 {
-    fprintf(stderr, "tradetrail %s: ", c->command ? c->command : "");
+    fprintf(stderr, "tradetrail%s%s: ", c->command ? " " : "", c->command ? c->command : "");
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see `tradetrail %s --help`)\n", c->command ? c->command : "");
+    fprintf(stderr, " (see `tradetrail%s%s --help`)\n", c->command ? " " : "",
+            c->command ? c->command : "");
     return EXIT_USAGE;
 }
 
@@ -128,8 +138,7 @@ int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format 
     return cli_usage(c, "unknown output format \"%s\"", arg);
 }
 
-int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min,
-                  int64_t *out)
+int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min, int64_t *out)
 {
     char *end;
     errno = 0;
@@ -240,14 +249,35 @@ static int default_data_dir(cli_ctx *c)
     return replace(&c->data_dir, buf);
 }
 
+/* A setting from the file, unless a flag or TRADETRAIL_<KEY> already gave it. */
+static int config_slot(char **slot, const char *env, const char *value)
+{
+    if (*slot != NULL || getenv(env) != NULL)
+        return TT_OK;
+    return replace(slot, value) == 0 ? TT_OK : TT_ENOMEM;
+}
+
 static int config_key(void *ctx, const char *key, const char *value, int line)
 {
     (void)line;
     cli_ctx *c = ctx;
-    /* Flags and the environment win over the file. */
-    if (strcmp(key, "db") == 0 && c->db_uri == NULL && getenv("TRADETRAIL_DB") == NULL)
-        return replace(&c->db_uri, value) == 0 ? TT_OK : TT_ENOMEM;
-    return TT_OK; /* keys of other parts (server, jobs) are read there */
+    if (strcmp(key, "db") == 0)
+        return config_slot(&c->db_uri, "TRADETRAIL_DB", value);
+    if (strcmp(key, "listen") == 0)
+        return config_slot(&c->listen, "TRADETRAIL_LISTEN", value);
+    if (strcmp(key, "checkpoint_interval") == 0)
+        return config_slot(&c->checkpoint_interval, "TRADETRAIL_CHECKPOINT_INTERVAL", value);
+    if (strcmp(key, "metrics_public") == 0)
+        return config_slot(&c->metrics_public, "TRADETRAIL_METRICS_PUBLIC", value);
+    return TT_OK; /* keys of other parts (jobs, notifications) are read there */
+}
+
+static int env_slot(char **slot, const char *env)
+{
+    const char *v = getenv(env);
+    if (*slot != NULL || v == NULL || v[0] == '\0')
+        return 0;
+    return replace(slot, v);
 }
 
 static int resolve(cli_ctx *c)
@@ -261,6 +291,10 @@ static int resolve(cli_ctx *c)
     if (c->db_uri == NULL && (env = getenv("TRADETRAIL_DB")) != NULL && env[0])
         if (replace(&c->db_uri, env) != 0)
             return cli_fail(c, TT_ENOMEM, "out of memory");
+    if (env_slot(&c->listen, "TRADETRAIL_LISTEN") != 0 ||
+        env_slot(&c->checkpoint_interval, "TRADETRAIL_CHECKPOINT_INTERVAL") != 0 ||
+        env_slot(&c->metrics_public, "TRADETRAIL_METRICS_PUBLIC") != 0)
+        return cli_fail(c, TT_ENOMEM, "out of memory");
     char path[4096], err[512];
     int explicit_config = c->config_path != NULL;
     if (!explicit_config)
@@ -339,5 +373,8 @@ out:
     free(c.data_dir);
     free(c.db_uri);
     free(c.config_path);
+    free(c.listen);
+    free(c.checkpoint_interval);
+    free(c.metrics_public);
     return rc < 0 ? 0 : rc;
 }

@@ -128,6 +128,9 @@ TT_EXPORT int tt_event_leaf_bytes(const tt_event *ev, uint8_t **out, size_t *out
 /* The RFC 6962 leaf hash SHA-256(0x00 || leaf bytes) of an event. */
 TT_EXPORT int tt_event_leaf_hash(const tt_event *ev, uint8_t out[TT_HASH_SIZE]);
 
+/* 1 when s[0..len) is valid UTF-8 (no overlong forms, no surrogates). Thread-safe. */
+TT_EXPORT int tt_utf8_valid(const char *s, size_t len);
+
 /* Free memory returned by the library. Accepts NULL. */
 TT_EXPORT void tt_free(void *p);
 
@@ -452,6 +455,67 @@ TT_EXPORT int tt_metadata_normalize(const char *in, size_t len, char **out, char
  * "manual"), event_type "ACTION", actor = actor (default: the source), reason = message. */
 TT_EXPORT int tt_ledger_log_action(tt_ledger *l, const char *message, const char *source,
                                    const char *actor, tt_append_result *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Request bodies (POST /api/events, NDJSON on stdin)
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * Parse a request body into events: one JSON object (*is_batch = 0), a JSON array of
+ * objects, or, with ndjson set, one object per line (blank lines skipped); both batch forms
+ * set *is_batch = 1. At most TT_MAX_BATCH events. Every event is parsed and validated; on
+ * the first failure returns TT_EINVAL / TT_EPARSE / TT_ETOOBIG with a message naming the
+ * event index (or line) and field. On success release *events and their strings with
+ * tt_events_free_body(*events, *n, *owner).
+ */
+TT_EXPORT int tt_events_parse_body(const char *body, size_t len, int ndjson, tt_event **events,
+                                   size_t *n, void **owner, int *is_batch, char *err,
+                                   size_t errlen);
+TT_EXPORT void tt_events_free_body(tt_event *events, size_t n, void *owner);
+
+/* ---------------------------------------------------------------------------------------
+ * API tokens (SPEC 9): bearer tokens with roles, stored only as SHA-256.
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum tt_role {
+    TT_ROLE_NONE = 0,
+    TT_ROLE_INGEST = 1,
+    TT_ROLE_READ = 2,
+    TT_ROLE_ADMIN = 3,
+} tt_role;
+
+/* "ingest", "read", "admin" (NULL for TT_ROLE_NONE), and back (TT_EINVAL when unknown). */
+TT_EXPORT const char *tt_role_name(tt_role r);
+TT_EXPORT int tt_role_parse(const char *s, tt_role *out);
+
+typedef struct tt_token_info {
+    int64_t id;
+    char *name;
+    tt_role role;
+    int64_t created_us;
+    int64_t revoked_us; /* TT_TIME_NONE while valid */
+} tt_token_info;
+
+/*
+ * Create a token with a role and an optional name; the token text ("tt_" + 64 hex
+ * characters) is returned in *token (free with tt_free; WARNING: shown once, never stored
+ * or logged). The creation is recorded as an event (entity "token", entity_id the id,
+ * event_type "CREATED", metadata role and name) in the same transaction.
+ */
+TT_EXPORT int tt_token_create(tt_ledger *l, tt_role role, const char *name, const char *actor,
+                              char **token, int64_t *id);
+
+/* Revoke a token by id (event "REVOKED"); TT_ENOTFOUND when no such token, TT_ECONFLICT when
+ * already revoked. */
+TT_EXPORT int tt_token_revoke(tt_ledger *l, int64_t id, const char *actor);
+
+/* Look a presented token up (constant-time digest comparison): TT_OK with its role and id,
+ * TT_EAUTH when unknown, malformed or revoked. */
+TT_EXPORT int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id);
+
+/* Every token (never the secret); free with tt_token_list_free. */
+TT_EXPORT int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n);
+TT_EXPORT void tt_token_list_free(tt_token_info *list, size_t n);
 
 #ifdef __cplusplus
 }

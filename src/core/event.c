@@ -13,13 +13,12 @@
 #include "core/crypto.h"
 #include "util/err.h"
 
-/* Every string member of tt_event, in leaf-byte order (docs/FORMAT.md). */
+/* Every string member of tt_event in leaf-byte order (docs/FORMAT.md); occurred_at, an
+ * integer, goes between metadata and idempotency_key. */
 static const size_t str_fields[] = {
-    offsetof(tt_event, entity),     offsetof(tt_event, entity_id),
-    offsetof(tt_event, event_type), offsetof(tt_event, actor),
-    offsetof(tt_event, old_status), offsetof(tt_event, new_status),
-    offsetof(tt_event, reason),     offsetof(tt_event, metadata),
-    offsetof(tt_event, idempotency_key),
+    offsetof(tt_event, entity), offsetof(tt_event, entity_id),  offsetof(tt_event, event_type),
+    offsetof(tt_event, actor),  offsetof(tt_event, old_status), offsetof(tt_event, new_status),
+    offsetof(tt_event, reason), offsetof(tt_event, metadata),   offsetof(tt_event, idempotency_key),
 };
 #define N_STR_FIELDS (sizeof str_fields / sizeof str_fields[0])
 #define N_REQUIRED 4 /* entity .. actor: written without a presence byte */
@@ -175,8 +174,7 @@ static const field_rule rules[] = {
     {"new_status", offsetof(tt_event, new_status), 0, RULE_TEXT, TT_MAX_STATUS},
     {"reason", offsetof(tt_event, reason), 0, RULE_REASON, TT_MAX_REASON},
     {"metadata", offsetof(tt_event, metadata), 0, RULE_METADATA, TT_MAX_METADATA},
-    {"idempotency_key", offsetof(tt_event, idempotency_key), 0, RULE_TEXT,
-     TT_MAX_IDEMPOTENCY_KEY},
+    {"idempotency_key", offsetof(tt_event, idempotency_key), 0, RULE_TEXT, TT_MAX_IDEMPOTENCY_KEY},
 };
 
 static int name_char(char c, int upper, int first)
@@ -191,8 +189,8 @@ static int check_name(const field_rule *r, const char *s, size_t len, char *err,
 {
     char q[64];
     if (len > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)",
-                       r->name, r->max, len);
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)", r->name,
+                       r->max, len);
     int upper = r->kind == RULE_UPPER;
     for (size_t i = 0; i < len; i++)
         if (!name_char(s[i], upper, i == 0))
@@ -210,14 +208,13 @@ static int check_utf8(const field_rule *r, const char *s, size_t len, char *err,
     return TT_OK;
 }
 
-static int check_control(const field_rule *r, const char *s, size_t len, char *err,
-                         size_t errlen)
+static int check_control(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
 {
     unsigned cp = 0;
     size_t at = find_control((const unsigned char *)s, len, r->kind == RULE_REASON, &cp);
     if (at != len)
-        return tti_err(err, errlen, TT_EINVAL, "%s: control character U+%04X at byte %zu",
-                       r->name, cp, at);
+        return tti_err(err, errlen, TT_EINVAL, "%s: control character U+%04X at byte %zu", r->name,
+                       cp, at);
     return TT_OK;
 }
 
@@ -225,15 +222,14 @@ static int check_text(const field_rule *r, const char *s, size_t len, char *err,
 {
     /* A code point takes at most 4 bytes: reject what cannot fit before looking further. */
     if (len > 4 * r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters", r->name,
-                       r->max);
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters", r->name, r->max);
     int rc = check_utf8(r, s, len, err, errlen);
     if (rc != TT_OK)
         return rc;
     size_t n = tti_utf8_count(s, len);
     if (n > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)",
-                       r->name, r->max, n);
+        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)", r->name,
+                       r->max, n);
     return check_control(r, s, len, err, errlen);
 }
 
@@ -248,8 +244,7 @@ static int check_reason(const field_rule *r, const char *s, size_t len, char *er
 
 /* Only a cheap shape check: the full parse is tti_metadata_normalize's job at ingest, and
  * normalised text is compact JSON, which has no raw control characters. */
-static int check_metadata(const field_rule *r, const char *s, size_t len, char *err,
-                          size_t errlen)
+static int check_metadata(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
 {
     if (len > r->max)
         return tti_err(err, errlen, TT_ETOOBIG, "%s: larger than %zu bytes (got %zu)", r->name,
@@ -435,13 +430,26 @@ int tti_event_clone(const tt_event *in, tt_event **out)
 
 const char *tt_strerror(int rc)
 {
+    /* Indexed by value, so a code added to tradetrail.h without a name shows as "TT_E?". */
     static const char *const names[] = {
-        "TT_OK",     "TT_ENOMEM", "TT_EINVAL",    "TT_EMISUSE",   "TT_EIO",
-        "TT_EDB",    "TT_ECRYPTO", "TT_EPARSE",   "TT_ENET",      "TT_ETOOBIG",
-        "TT_ECONFLICT", "TT_ENOTFOUND", "TT_EAUTH", "TT_ENOSPC",  "TT_ETAMPERED",
-        "TT_EBUSY",
+        [TT_OK] = "TT_OK",
+        [TT_ENOMEM] = "TT_ENOMEM",
+        [TT_EINVAL] = "TT_EINVAL",
+        [TT_EMISUSE] = "TT_EMISUSE",
+        [TT_EIO] = "TT_EIO",
+        [TT_EDB] = "TT_EDB",
+        [TT_ECRYPTO] = "TT_ECRYPTO",
+        [TT_EPARSE] = "TT_EPARSE",
+        [TT_ENET] = "TT_ENET",
+        [TT_ETOOBIG] = "TT_ETOOBIG",
+        [TT_ECONFLICT] = "TT_ECONFLICT",
+        [TT_ENOTFOUND] = "TT_ENOTFOUND",
+        [TT_EAUTH] = "TT_EAUTH",
+        [TT_ENOSPC] = "TT_ENOSPC",
+        [TT_ETAMPERED] = "TT_ETAMPERED",
+        [TT_EBUSY] = "TT_EBUSY",
     };
-    if (rc < 0 || (size_t)rc >= sizeof names / sizeof names[0])
+    if (rc < 0 || (size_t)rc >= sizeof names / sizeof names[0] || names[rc] == NULL)
         return "TT_E?";
     return names[rc];
 }

@@ -6,6 +6,7 @@
  * by docs/FORMAT.md, not by a jansson version's number formatting.
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,15 +84,18 @@ static void jb_str(jbuf *b, const char *s, size_t n)
     jb_put(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        char esc[8] = {'\\', (char)c, 0, 0, hex[c >> 4], hex[c & 15]};
+        const char *esc = NULL;
         size_t elen = 2;
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]}, two[2] = {'\\', (char)c};
         if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
-            esc[1] = "btn?fr"[c - '\b'];
+            two[1] = "btn?fr"[c - '\b'], esc = two;
         else if (c < 0x20)
-            memcpy(esc, "\\u00", 4), elen = 6;
+            esc = u, elen = 6;
         else if (c >= 0x80 && lossy)
-            memcpy(esc, "\xEF\xBF\xBD", 3), elen = 3;
-        else if (c != '"' && c != '\\')
+            esc = "\xEF\xBF\xBD", elen = 3; /* U+FFFD */
+        else if (c == '"' || c == '\\')
+            esc = two;
+        else
             continue;
         jb_put(b, s + run, i - run);
         jb_put(b, esc, elen);
@@ -109,34 +113,44 @@ static void jb_int(jbuf *b, long long v)
 }
 
 /*
- * A real: the shortest correctly rounded decimal (1 to 17 significant digits) that reads
- * back as the same double, written like Python's repr(): positional with at least one
- * fractional digit when 1e-4 <= |x| < 1e16, else d[.ddd]e±XX. jansson's own "%.17g"
- * would store 0.1 as 0.10000000000000001.
+ * The shortest correctly rounded decimal (1 to 17 significant digits) that reads back as
+ * d: its digits without trailing zeros (*nd of them) and the exponent of the first one.
+ */
+static void shortest_digits(double d, char dig[18], int *nd, int *exp)
+{
+    char tmp[40];
+    for (int p = 1;; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+        if (p == 17 || strtod(tmp, NULL) == d)
+            break;
+    }
+    /* "[-]d[.ddd]e±XX": skip the sign and the locale's decimal point, whatever it is. */
+    const char *s = tmp;
+    *nd = 0;
+    for (; *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9')
+            dig[(*nd)++] = *s;
+    *exp = (int)strtol(s + 1, NULL, 10);
+    while (*nd > 1 && dig[*nd - 1] == '0')
+        (*nd)--;
+}
+
+/*
+ * A real, written like Python's repr() so that json.dumps(..., separators=(",", ":"),
+ * ensure_ascii=False) reproduces stored metadata: positional with at least one fractional
+ * digit when 1e-4 <= |x| < 1e16, else d[.ddd]e±XX. (jansson's own "%.17g" would store 0.1
+ * as 0.10000000000000001.)
  */
 static void jb_real(jbuf *b, double d)
 {
-    char tmp[40], dig[20], out[48];
-    int p = 1, nd = 0, o = 0;
-    for (; p < 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
-        if (strtod(tmp, NULL) == d)
-            break;
-    }
-    snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
-    /* Digits and exponent, skipping the sign and the locale's decimal point. */
-    const char *s = tmp + (tmp[0] == '-');
-    for (; *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9')
-            dig[nd++] = *s;
-    int exp = (int)strtol(s + 1, NULL, 10);
-    while (nd > 1 && dig[nd - 1] == '0')
-        nd--;
-    if (tmp[0] == '-')
+    char dig[18], out[48];
+    int nd, exp, o = 0;
+    shortest_digits(d, dig, &nd, &exp);
+    if (signbit(d))
         out[o++] = '-';
     if (exp >= 0 && exp < 16) {
         for (int i = 0; i <= exp; i++)
-            out[o++] = i < nd ? dig[i] : '0';
+            out[o++] = (char)(i < nd ? dig[i] : '0');
         out[o++] = '.';
         for (int i = exp + 1; i < nd; i++)
             out[o++] = dig[i];
@@ -233,17 +247,17 @@ static const char *type_name(const json_t *v)
 }
 
 /* Serialise a parsed metadata object into its stored form, at most TT_MAX_METADATA bytes. */
-static int metadata_text(const json_t *obj, char **out, char *err, size_t errlen)
+static int metadata_text(const json_t *obj, char **out, size_t *outlen, char *err, size_t errlen)
 {
     jbuf b = {.max = TT_MAX_METADATA};
     jb_object(&b, obj);
     char *s = jb_finish(&b);
     if (s == NULL)
-        return b.rc == TT_ETOOBIG
-                   ? tti_err(err, errlen, TT_ETOOBIG, "metadata: larger than %d bytes",
-                             TT_MAX_METADATA)
-                   : tti_err(err, errlen, TT_ENOMEM, "metadata: out of memory");
+        return b.rc == TT_ETOOBIG ? tti_err(err, errlen, TT_ETOOBIG,
+                                            "metadata: larger than %d bytes", TT_MAX_METADATA)
+                                  : tti_err(err, errlen, TT_ENOMEM, "metadata: out of memory");
     *out = s;
+    *outlen = b.len;
     return TT_OK;
 }
 
@@ -272,25 +286,27 @@ static int load_error(json_error_t *je, const char *what, char *err, size_t errl
         break;
     }
     clean_text(je->text);
-    return tti_err(err, errlen, rc, "%s: invalid JSON at line %d, column %d: %s", what,
-                   je->line, je->column, je->text);
+    return tti_err(err, errlen, rc, "%s: invalid JSON at line %d, column %d: %s", what, je->line,
+                   je->column, je->text);
 }
 
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)
 {
     json_error_t je;
+    size_t n;
     if (in == NULL || out == NULL)
         return tti_err(err, errlen, TT_EMISUSE, "metadata: NULL");
     if (len > MAX_METADATA_INPUT)
         return tti_err(err, errlen, TT_ETOOBIG, "metadata: larger than %u bytes of input",
                        MAX_METADATA_INPUT);
-    json_t *root = json_loadb(in, len, JSON_REJECT_DUPLICATES, &je);
+    /* JSON_DECODE_ANY so a scalar gets "must be a JSON object", not a syntax error. */
+    json_t *root = json_loadb(in, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (root == NULL)
         return load_error(&je, "metadata", err, errlen);
-    int rc = json_is_object(root) ? metadata_text(root, out, err, errlen)
-                                  : tti_err(err, errlen, TT_EINVAL,
-                                            "metadata: must be a JSON object (got %s)",
-                                            type_name(root));
+    int rc = json_is_object(root)
+                 ? metadata_text(root, out, &n, err, errlen)
+                 : tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object (got %s)",
+                           type_name(root));
     json_decref(root);
     return rc;
 }
@@ -344,7 +360,7 @@ static const char *show(const char *s, char *buf, size_t cap)
     while (keep < n && keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80)
         keep--;
     for (size_t i = 0; i < keep; i++)
-        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7F ? '?' : s[i];
+        buf[i] = (char)((unsigned char)s[i] < 0x20 || s[i] == 0x7F ? '?' : s[i]);
     snprintf(buf + keep, cap - keep, "%s", keep < n ? "..." : "");
     return buf;
 }
@@ -366,11 +382,9 @@ static int take_metadata(size_t i, const json_t *v, parsed *p, char *err, size_t
     if (!json_is_object(v))
         return tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object or null (got %s)",
                        type_name(v));
-    int rc = metadata_text(v, &p->metadata, err, errlen);
-    if (rc == TT_OK) {
+    int rc = metadata_text(v, &p->metadata, &p->len[i], err, errlen);
+    if (rc == TT_OK)
         p->str[i] = p->metadata;
-        p->len[i] = strlen(p->metadata);
-    }
     return rc;
 }
 
@@ -446,7 +460,7 @@ int tt_event_parse_json(const char *json, size_t len, tt_event *out, void **owne
     if (json == NULL || out == NULL || owner == NULL)
         return tti_err(err, errlen, TT_EMISUSE, "event: NULL argument");
     /* Duplicate keys are refused at every depth, metadata included. */
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (root == NULL)
         return load_error(&je, "event", err, errlen);
     int rc = take_object(root, &p, err, errlen);

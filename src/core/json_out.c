@@ -164,3 +164,8 @@ int tt_metadata_normalize(const char *in, size_t len, char **out, char *err, siz
 {
     return tti_metadata_normalize(in, len, out, err, errlen);
 }
+
+int tt_utf8_valid(const char *s, size_t len)
+{
+    return tti_utf8_valid(s, len);
+}

@@ -94,7 +94,7 @@ void tti_crange_root(const tti_crange *r, uint8_t out[32])
         tti_sha256(NULL, 0, NULL, 0, NULL, 0, out);
         return;
     }
-    fold_right((const uint8_t (*)[32])r->hashes, r->n, out);
+    fold_right((const uint8_t(*)[32])r->hashes, r->n, out);
 }
 
 int tti_crange_from_fetch(uint64_t size, tti_node_fetch f, void *ctx, tti_crange *out)
@@ -290,8 +290,8 @@ TT_EXPORT int tt_proof_verify_inclusion(int64_t leaf_index, int64_t tree_size,
         return TT_EINVAL;
 
     uint8_t r[32];
-    if (!chain_inclusion((uint64_t)leaf_index, (uint64_t)tree_size - 1, leaf_hash, hashes,
-                         n_hashes, r))
+    if (!chain_inclusion((uint64_t)leaf_index, (uint64_t)tree_size - 1, leaf_hash, hashes, n_hashes,
+                         r))
         return TT_ETAMPERED;
     /* WARNING: constant-time comparison of digests. */
     return tti_ct_equal(r, root, 32) ? TT_OK : TT_ETAMPERED;
@@ -389,8 +389,7 @@ int tti_merkle_verify_subtree_inclusion(uint64_t index, uint64_t start, uint64_t
 }
 
 int tti_merkle_verify_subtree_consistency(uint64_t start, uint64_t end, uint64_t size,
-                                          const uint8_t node_hash[32],
-                                          const uint8_t root_hash[32],
+                                          const uint8_t node_hash[32], const uint8_t root_hash[32],
                                           const uint8_t (*proof)[32], size_t n)
 {
     /* draft-ietf-plants-merkle-tree-certs 4.4.3 step 1. */

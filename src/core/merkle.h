@@ -65,8 +65,7 @@ int tti_merkle_verify_subtree_inclusion(uint64_t index, uint64_t start, uint64_t
 /* Verify a subtree consistency proof of [start, end) with hash node_hash against the tree of
  * `size` leaves with hash root_hash (draft section 4.4.3). */
 int tti_merkle_verify_subtree_consistency(uint64_t start, uint64_t end, uint64_t size,
-                                          const uint8_t node_hash[32],
-                                          const uint8_t root_hash[32],
+                                          const uint8_t node_hash[32], const uint8_t root_hash[32],
                                           const uint8_t (*proof)[32], size_t n);
 
 #endif

@@ -433,7 +433,7 @@ int tti_note_verify_checkpoint(const char *note, size_t len, const tti_verifier 
             continue;
         /* Bound the work to a couple of verifications of a text of up to NOTE_MAX bytes:
          * one failure decides, and copies of a verified line need no second look. */
-        if (bad || (good && nraw == SIG_RAW_LEN && memcmp(raw, seen, SIG_RAW_LEN) == 0))
+        if (bad || (good && nraw == SIG_RAW_LEN && tti_ct_equal(raw, seen, SIG_RAW_LEN)))
             continue;
         if (nraw == SIG_RAW_LEN &&
             tti_ed25519_verify(v->pub, (const uint8_t *)text, ntext, raw + KEY_ID_LEN) == 0) {

@@ -39,6 +39,10 @@ enum {
     S_META_GET,
     S_META_PUT,
     S_TS_AT,
+    S_TOKEN_PUT,
+    S_TOKEN_FIND,
+    S_TOKEN_GET,
+    S_TOKEN_REVOKE,
     S_COUNT
 };
 
@@ -64,6 +68,10 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?",
     [S_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
     [S_TS_AT] = "SELECT ts FROM events WHERE seq = ?",
+    [S_TOKEN_PUT] = "INSERT INTO tokens(name, role, hash, created) VALUES (?, ?, ?, ?)",
+    [S_TOKEN_FIND] = "SELECT id, name, role, created, revoked, hash FROM tokens WHERE hash = ?",
+    [S_TOKEN_GET] = "SELECT id, name, role, created, revoked, hash FROM tokens WHERE id = ?",
+    [S_TOKEN_REVOKE] = "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
 };
 
 /* Version 1: the initial schema (SPEC 3, 4). Later versions append migrations. */
@@ -98,6 +106,8 @@ static const char schema_v1[] =
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
     "CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints"
     " BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;"
+    "CREATE TABLE tokens(id INTEGER PRIMARY KEY, name TEXT, role INTEGER NOT NULL,"
+    " hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER);"
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, x'');";
 
 static const char *const migrations[] = {schema_v1};
@@ -945,6 +955,112 @@ static int sq_count_by(tti_store *s, int what, tt_count **out, size_t *n)
     return TT_OK;
 }
 
+static int sq_token_insert(tti_store *s, const char *name, int role, const uint8_t hash[32],
+                           int64_t created_us, int64_t *id)
+{
+    sqlite3_stmt *st = stmt(s, S_TOKEN_PUT);
+    bind_text_opt(st, 1, name);
+    sqlite3_bind_int(st, 2, role);
+    sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, created_us);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "storing a token");
+    *id = sqlite3_last_insert_rowid(s->db);
+    return TT_OK;
+}
+
+/* Fill a token row; the name is copied. */
+static int read_token(tti_store *s, sqlite3_stmt *st, tt_token_info *out, uint8_t *hash)
+{
+    const char *name = col_text(st, 1);
+    out->id = sqlite3_column_int64(st, 0);
+    out->name = name ? strdup(name) : NULL;
+    out->role = (tt_role)sqlite3_column_int(st, 2);
+    out->created_us = sqlite3_column_int64(st, 3);
+    out->revoked_us =
+        sqlite3_column_type(st, 4) == SQLITE_NULL ? TT_TIME_NONE : sqlite3_column_int64(st, 4);
+    if (hash != NULL && sqlite3_column_bytes(st, 5) == 32)
+        memcpy(hash, sqlite3_column_blob(st, 5), 32);
+    if (name != NULL && out->name == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
+static int token_one(tti_store *s, sqlite3_stmt *st, tt_token_info *out, uint8_t *hash)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        return TT_ENOTFOUND;
+    if (rc != SQLITE_ROW)
+        return fail(s, rc, "reading a token");
+    rc = read_token(s, st, out, hash);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int sq_token_find(tti_store *s, const uint8_t hash[32], tt_token_info *out,
+                         uint8_t stored_hash[32])
+{
+    sqlite3_stmt *st = stmt(s, S_TOKEN_FIND);
+    sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
+    return token_one(s, st, out, stored_hash);
+}
+
+static int sq_token_get(tti_store *s, int64_t id, tt_token_info *out)
+{
+    sqlite3_stmt *st = stmt(s, S_TOKEN_GET);
+    sqlite3_bind_int64(st, 1, id);
+    return token_one(s, st, out, NULL);
+}
+
+static int sq_token_revoke(tti_store *s, int64_t id, int64_t revoked_us)
+{
+    sqlite3_stmt *st = stmt(s, S_TOKEN_REVOKE);
+    sqlite3_bind_int64(st, 1, revoked_us);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc, "revoking a token");
+    return sqlite3_changes(s->db) == 1 ? TT_OK : TT_ENOTFOUND;
+}
+
+static int sq_token_list(tti_store *s, tt_token_info **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "SELECT id, name, role, created, revoked, hash FROM tokens ORDER BY id", -1, &st,
+        NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "listing tokens");
+    tt_token_info *arr = NULL;
+    size_t cnt = 0, cap = 0;
+    int status = TT_OK;
+    while (status == TT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            tt_token_info *na = realloc(arr, cap * sizeof *na);
+            if (na == NULL) {
+                status = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+                break;
+            }
+            arr = na;
+        }
+        status = read_token(s, st, &arr[cnt], NULL);
+        cnt += status == TT_OK;
+    }
+    if (status == TT_OK && rc != SQLITE_DONE)
+        status = fail(s, rc, "listing tokens");
+    sqlite3_finalize(st);
+    if (status != TT_OK) {
+        tt_token_list_free(arr, cnt);
+        return status;
+    }
+    *out = arr;
+    *n = cnt;
+    return TT_OK;
+}
+
 const tti_store_ops tti_sqlite_ops = {
     .name = "sqlite",
     .accepts = sq_accepts,
@@ -974,6 +1090,11 @@ const tti_store_ops tti_sqlite_ops = {
     .event_extent = sq_event_extent,
     .seq_at_ts = sq_seq_at_ts,
     .count_by = sq_count_by,
+    .token_insert = sq_token_insert,
+    .token_find = sq_token_find,
+    .token_get = sq_token_get,
+    .token_revoke = sq_token_revoke,
+    .token_list = sq_token_list,
 };
 
 const tti_store_ops *tti_store_override;

@@ -98,6 +98,15 @@ typedef struct tti_store_ops {
     int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);
     /* Counts by entity and by event type; arrays malloc'ed, names malloc'ed. */
     int (*count_by)(tti_store *s, int what, tt_count **out, size_t *n);
+
+    /* API tokens (hash = SHA-256 of the token). token_find: TT_ENOTFOUND when unknown. */
+    int (*token_insert)(tti_store *s, const char *name, int role, const uint8_t hash[32],
+                        int64_t created_us, int64_t *id);
+    int (*token_find)(tti_store *s, const uint8_t hash[32], tt_token_info *out,
+                      uint8_t stored_hash[32]);
+    int (*token_get)(tti_store *s, int64_t id, tt_token_info *out);
+    int (*token_revoke)(tti_store *s, int64_t id, int64_t revoked_us);
+    int (*token_list)(tti_store *s, tt_token_info **out, size_t *n);
 } tti_store_ops;
 
 #define TTI_COUNT_ENTITY 1

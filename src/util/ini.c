@@ -29,8 +29,7 @@ static char *unquote(char *v)
     return v;
 }
 
-static int parse_line(char *line, int lineno, tti_ini_fn fn, void *ctx, char *err,
-                      size_t errlen)
+static int parse_line(char *line, int lineno, tti_ini_fn fn, void *ctx, char *err, size_t errlen)
 {
     char *s = trim(line);
     if (*s == '\0' || *s == '#' || *s == ';' || *s == '[')
@@ -52,16 +51,16 @@ int tti_ini_load(const char *path, tti_ini_fn fn, void *ctx, char *err, size_t e
 {
     FILE *f = fopen(path, "re");
     if (f == NULL)
-        return errno == ENOENT ? TT_ENOTFOUND
-                               : tti_err(err, errlen, TT_EIO, "cannot read %s: %s", path,
-                                         strerror(errno));
+        return errno == ENOENT
+                   ? TT_ENOTFOUND
+                   : tti_err(err, errlen, TT_EIO, "cannot read %s: %s", path, strerror(errno));
     char line[4096];
     int lineno = 0, rc = TT_OK;
     while (rc == TT_OK && fgets(line, sizeof line, f) != NULL) {
         lineno++;
         if (strchr(line, '\n') == NULL && !feof(f)) {
-            rc = tti_err(err, errlen, TT_EPARSE, "%s line %d: longer than %zu bytes", path,
-                         lineno, sizeof line - 2);
+            rc = tti_err(err, errlen, TT_EPARSE, "%s line %d: longer than %zu bytes", path, lineno,
+                         sizeof line - 2);
             break;
         }
         rc = parse_line(line, lineno, fn, ctx, err, errlen);

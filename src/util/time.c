@@ -125,8 +125,7 @@ static int parse_date(const char *s, int64_t *days)
 static int parse_clock(const char *s, int64_t *us, const char **end)
 {
     int64_t h = digits(s, 2), mi = digits(s + 3, 2), sec = digits(s + 6, 2);
-    if (h < 0 || h > 23 || s[2] != ':' || mi < 0 || mi > 59 || s[5] != ':' || sec < 0 ||
-        sec > 59)
+    if (h < 0 || h > 23 || s[2] != ':' || mi < 0 || mi > 59 || s[5] != ':' || sec < 0 || sec > 59)
         return TT_EINVAL;
     int64_t frac = 0;
     s += 8;
@@ -185,8 +184,8 @@ int tt_time_parse_rfc3339(const char *s, int64_t *us)
 static int parse_relative(const char *s, int64_t now_us, int64_t *us)
 {
     static const char units[] = "smhdw";
-    static const int64_t unit_us[] = {US_PER_SEC, 60 * US_PER_SEC, 3600 * US_PER_SEC,
-                                      US_PER_DAY, 7 * US_PER_DAY};
+    static const int64_t unit_us[] = {US_PER_SEC, 60 * US_PER_SEC, 3600 * US_PER_SEC, US_PER_DAY,
+                                      7 * US_PER_DAY};
     int64_t n = 0, delta, v;
     size_t i = 1;
     for (; s[i] >= '0' && s[i] <= '9'; i++)

@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bench_ledger: the measurements behind `make bench` (SPEC 13). Durable batched appends
+ * through the library and the raw-SQLite baseline on the same generated events, verify,
+ * the SHA-256 and fsync bounds, and proof / history / search latencies. Each figure is one
+ * line "figure <name> <value> <unit>" on stdout, collected by bench/run.sh. The baselines
+ * are by definition SQLite and OpenSSL without tradetrail, so this program (and only it)
+ * includes their headers outside src/.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "tradetrail.h"
+
+/* ---------------------------------------------------------------------------------------
+ * Small helpers: time, numbers, output
+ * ------------------------------------------------------------------------------------- */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bench_ledger: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static long long parse_count(const char *s, const char *what, long long min, long long max)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+        die("%s: not a valid count: %s", what, s);
+    return v;
+}
+
+static double parse_seconds(const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || *end != '\0' || !(v > 0) || v > 3600)
+        die("seconds: not a valid duration: %s", s);
+    return v;
+}
+
+static void figure(const char *name, double value, const char *unit)
+{
+    printf("figure %s %.6g %s\n", name, value, unit);
+    fflush(stdout);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of a sorted array. */
+static double percentile(const double *sorted, size_t n, double p)
+{
+    if (n == 0)
+        return 0;
+    size_t rank = (size_t)ceil(p / 100.0 * (double)n);
+    if (rank < 1)
+        rank = 1;
+    return sorted[rank > n ? n - 1 : rank - 1];
+}
+
+static void latency_figures(const char *name, double *us, size_t n)
+{
+    char key[64];
+    qsort(us, n, sizeof *us, cmp_double);
+    snprintf(key, sizeof key, "%s_p50", name);
+    figure(key, percentile(us, n, 50), "us");
+    snprintf(key, sizeof key, "%s_p99", name);
+    figure(key, percentile(us, n, 99), "us");
+    snprintf(key, sizeof key, "%s_max", name);
+    figure(key, n ? us[n - 1] : 0, "us");
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Deterministic event generator
+ * ------------------------------------------------------------------------------------- */
+
+/* splitmix64: tiny, fast, and the same sequence on every machine. */
+static uint64_t rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static unsigned rng_below(uint64_t *state, unsigned n)
+{
+    return (unsigned)(rng_next(state) % n);
+}
+
+#define N_SUBJECTS 1000
+#define N_ACTORS 20
+#define N_TYPES 10
+#define N_STATUSES 7
+
+/* Ten of the seed's StrategyEventType values (DELETED left out). */
+static const char *const event_types[N_TYPES] = {
+    "CREATED",      "ACTIVATED",   "CLOSED",     "ARCHIVED",    "FAILED",
+    "YAML_UPDATED", "ROLLED_BACK", "SWAPPED_IN", "SWAPPED_OUT", "STATUS_CHANGED"};
+
+static const char *const statuses[N_STATUSES] = {"DRAFT",  "TESTING",  "ACTIVE", "PAUSED",
+                                                 "CLOSED", "ARCHIVED", "FAILED"};
+
+static const char *const actors[N_ACTORS] = {
+    "system",   "evaluator", "orchestrator", "scheduler", "user_alice", "user_bob",  "user_carol",
+    "user_dan", "user_erin", "user_frank",   "user_gina", "user_hugo",  "user_ines", "user_jon",
+    "user_kim", "user_lea",  "user_max",     "user_nora", "user_omar",  "user_pia"};
+
+static const char *const words[] = {
+    "strategy", "activated",  "after",     "evaluation", "window",    "sharpe",    "ratio",
+    "exceeded", "threshold",  "drawdown",  "limit",      "breached",  "swapped",   "out",
+    "in",       "favour",     "of",        "higher",     "ranked",    "candidate", "manual",
+    "override", "by",         "operator",  "nightly",    "rebalance", "position",  "closed",
+    "market",   "volatility", "spike",     "detected",   "paused",    "pending",   "review",
+    "yaml",     "updated",    "new",       "parameters", "rolled",    "back",      "previous",
+    "version",  "failed",     "compile",   "validation", "error",     "missing",   "signal",
+    "momentum", "mean",       "reversion", "pairs",      "trade",     "btc",       "eth",
+    "usdt",     "spread",     "widened",   "liquidity",  "thin",      "order",     "book",
+    "slippage", "above",      "budget",    "risk",       "desk",      "approved",  "rejected",
+    "archived", "deprecated", "duplicate", "backtest",   "passed",    "walk",      "forward",
+    "test",     "stable",     "returns",   "weekly",     "daily",     "hourly",    "feedback",
+    "model",    "score",      "improved",  "degraded",   "retrain",   "scheduled", "cooldown",
+    "expired",  "capital",    "allocated", "reduced",    "increased", "exposure",  "hedge",
+    "stop",     "loss",       "triggered", "take",       "profit",    "target",    "reached",
+    "latency",  "exchange",   "outage",    "recovered",  "restart",   "health",    "check",
+    "ok",       "alert",      "sent",      "slack",      "channel",   "audit",     "trail"};
+#define N_WORDS (sizeof words / sizeof words[0])
+
+typedef struct subject {
+    const char *entity;
+    char id[32];
+} subject;
+
+/* Strings of the generated events live in large blocks that never move. */
+typedef struct arena {
+    char *block;
+    size_t used, cap;
+} arena;
+
+static const char *arena_dup(arena *a, const char *s, size_t len)
+{
+    if (a->block == NULL || a->cap - a->used < len + 1) {
+        a->cap = 1 << 20;
+        a->block = malloc(a->cap); /* blocks are never freed: the process is short-lived */
+        a->used = 0;
+        if (a->block == NULL)
+            die("out of memory");
+    }
+    char *p = a->block + a->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    a->used += len + 1;
+    return p;
+}
+
+/* ~1000 subjects: 70 % strategies (cuid-like ids as in the seed), then orders, AI feedback
+ * records and maintenance jobs. The pool depends only on the seed, never on N. */
+static void make_subjects(subject *pool)
+{
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    uint64_t st = 0x5eed0001;
+    for (unsigned i = 0; i < N_SUBJECTS; i++) {
+        subject *s = &pool[i];
+        unsigned kind = i % 20;
+        if (kind < 14) {
+            s->entity = "strategy";
+            s->id[0] = 'c';
+            s->id[1] = 'l';
+            for (int k = 2; k < 25; k++)
+                s->id[k] = b36[rng_below(&st, 36)];
+            s->id[25] = '\0';
+        } else if (kind < 17) {
+            s->entity = "order";
+            snprintf(s->id, sizeof s->id, "ord-%06u", i * 7919 % 1000000);
+        } else if (kind < 19) {
+            s->entity = "ai_feedback";
+            snprintf(s->id, sizeof s->id, "fb-%05u", i);
+        } else {
+            s->entity = "maintenance";
+            snprintf(s->id, sizeof s->id, "job-%04u", i);
+        }
+    }
+}
+
+static size_t put_words(uint64_t *st, char *buf, size_t cap, size_t len, size_t target)
+{
+    while (len < target) {
+        const char *w = words[rng_below(st, N_WORDS)];
+        size_t wl = strlen(w);
+        if (len + wl + 2 >= cap)
+            break;
+        if (len > 0)
+            buf[len++] = ' ';
+        memcpy(buf + len, w, wl);
+        len += wl;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* Generate n events with a fixed seed: the same events for the library and the baseline. */
+static tt_event *make_events(size_t n, const subject *pool)
+{
+    tt_event *ev = calloc(n, sizeof *ev);
+    if (ev == NULL)
+        die("out of memory for events");
+    arena a = {0};
+    uint64_t st = 0x5eed0002;
+    char buf[256];
+    for (size_t i = 0; i < n; i++) {
+        tt_event *e = &ev[i];
+        tt_event_init(e);
+        const subject *s = &pool[rng_below(&st, N_SUBJECTS)];
+        e->entity = s->entity;
+        e->entity_id = s->id;
+        e->event_type = event_types[rng_below(&st, N_TYPES)];
+        e->actor = actors[rng_below(&st, N_ACTORS)];
+        if (rng_below(&st, 10) < 6) {
+            unsigned o = rng_below(&st, N_STATUSES);
+            e->old_status = statuses[o];
+            e->new_status = statuses[(o + 1 + rng_below(&st, N_STATUSES - 1)) % N_STATUSES];
+        }
+        /* Reason: 40-120 characters of words (the longest word is 10 characters). */
+        size_t len = put_words(&st, buf, sizeof buf, 0, 40 + rng_below(&st, 70));
+        e->reason = arena_dup(&a, buf, len);
+        /* Metadata: a compact JSON object of 60-100 bytes. */
+        int m = snprintf(buf, sizeof buf, "{\"run\":\"r%06u\",\"score\":0.%04u,\"window\":\"%ud\",",
+                         rng_below(&st, 1000000), rng_below(&st, 10000), 1 + rng_below(&st, 90));
+        size_t target = 60 + rng_below(&st, 41);
+        size_t mlen = (size_t)m;
+        memcpy(buf + mlen, "\"tag\":\"", 7);
+        mlen += 7;
+        while (mlen + 2 < target)
+            buf[mlen++] = (char)('a' + rng_below(&st, 26));
+        memcpy(buf + mlen, "\"}", 3);
+        mlen += 2;
+        e->metadata = arena_dup(&a, buf, mlen);
+    }
+    return ev;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * append N BATCH DIR: durable batched appends through the library
+ * ------------------------------------------------------------------------------------- */
+
+static tt_ledger *open_ledger(const char *dir, int create)
+{
+    tt_open_options o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = dir;
+    o.create = create;
+    o.origin = create ? "bench.tradetrail/ledger" : NULL;
+    tt_ledger *l = NULL;
+    char err[512];
+    int rc = tt_ledger_open(&o, &l, err, sizeof err);
+    if (rc != TT_OK)
+        die("cannot open ledger: %s (%s)", err, tt_strerror(rc));
+    return l;
+}
+
+static int cmd_append(size_t n, size_t batch, const char *dir)
+{
+    static subject pool[N_SUBJECTS];
+    make_subjects(pool);
+    tt_event *ev = make_events(n, pool);
+    tt_append_result *res = calloc(batch, sizeof *res);
+    size_t nbatches = (n + batch - 1) / batch;
+    double *lat = calloc(nbatches, sizeof *lat);
+    if (res == NULL || lat == NULL)
+        die("out of memory");
+
+    tt_ledger *l = open_ledger(dir, 1);
+    double t0 = now_s();
+    for (size_t i = 0, b = 0; i < n; i += batch, b++) {
+        size_t k = n - i < batch ? n - i : batch;
+        double t = now_s();
+        int rc = tt_ledger_append(l, ev + i, k, res);
+        lat[b] = (now_s() - t) * 1e6;
+        if (rc != TT_OK)
+            die("append failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+    }
+    double elapsed = now_s() - t0;
+    figure("append", (double)n / elapsed, "events/s");
+    qsort(lat, nbatches, sizeof *lat, cmp_double);
+    figure("append_batch_p50", percentile(lat, nbatches, 50) / 1000, "ms");
+    figure("append_batch_p99", percentile(lat, nbatches, 99) / 1000, "ms");
+
+    /* Untimed: a signed checkpoint, so that `verify` also checks one signature. */
+    tt_checkpoint cp;
+    memset(&cp, 0, sizeof cp);
+    int rc = tt_ledger_checkpoint_sign(l, &cp);
+    if (rc != TT_OK)
+        die("checkpoint failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+    tt_checkpoint_clear(&cp);
+    tt_ledger_close(l);
+
+    /* Store size against the events' JSON as GET /api/events/{seq} serves them (seq, ts,
+     * every field, leaf_hash); the WAL is checkpointed into ledger.db on close. */
+    char path[4096];
+    long long store = 0;
+    static const char *const files[] = {"ledger.db", "ledger.db-wal", "ledger.db-shm"};
+    for (size_t f = 0; f < 3; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        store += file_size(path);
+    }
+    long long json = 0;
+    int64_t ts = tt_time_now_us();
+    for (size_t i = 0; i < n; i++) {
+        tt_event e = ev[i];
+        e.seq = (int64_t)i + 1;
+        e.ts_us = ts;
+        char *j = tt_event_to_json(&e);
+        if (j == NULL)
+            die("out of memory");
+        json += (long long)strlen(j);
+        tt_free(j);
+    }
+    figure("store_bytes_per_event", (double)store / (double)n, "bytes");
+    figure("json_bytes_per_event", (double)json / (double)n, "bytes");
+    figure("store_json_ratio", (double)store / (double)json, "x");
+    free(lat);
+    free(res);
+    free(ev);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * raw-sqlite N BATCH FILE: the baseline of SPEC 13
+ * ------------------------------------------------------------------------------------- */
+
+static void sql_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        die("sqlite: %s: %s", msg ? msg : "?", sql);
+}
+
+static void bind_opt(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s != NULL)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* A cuid-like id, time-ordered as the seed's Prisma @default(cuid()). */
+static void make_cuid(char out[26], uint64_t *st, uint64_t counter)
+{
+    static const char b36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    uint64_t ms = (uint64_t)(tt_time_now_us() / 1000);
+    out[0] = 'c';
+    for (int k = 8; k >= 1; k--, ms /= 36)
+        out[k] = b36[ms % 36];
+    for (int k = 12; k >= 9; k--, counter /= 36)
+        out[k] = b36[counter % 36];
+    uint64_t r = rng_next(st);
+    for (int k = 13; k < 25; k++, r /= 36)
+        out[k] = b36[r % 36];
+    out[25] = '\0';
+}
+
+static int cmd_raw_sqlite(size_t n, size_t batch, const char *file)
+{
+    static subject pool[N_SUBJECTS];
+    make_subjects(pool);
+    tt_event *ev = make_events(n, pool);
+    char path[4096];
+    unlink(file);
+    snprintf(path, sizeof path, "%s-wal", file);
+    unlink(path);
+    snprintf(path, sizeof path, "%s-shm", file);
+    unlink(path);
+
+    sqlite3 *db = NULL;
+    if (sqlite3_open(file, &db) != SQLITE_OK)
+        die("cannot open %s: %s", file, db ? sqlite3_errmsg(db) : "out of memory");
+    sql_exec(db, "PRAGMA journal_mode=WAL");
+    sql_exec(db, "PRAGMA synchronous=FULL");
+    sql_exec(db, "CREATE TABLE strategy_audit_log(id TEXT PRIMARY KEY, entity TEXT NOT NULL,"
+                 " entity_id TEXT NOT NULL, event_type TEXT NOT NULL, old_status TEXT,"
+                 " new_status TEXT, actor TEXT, reason TEXT, metadata TEXT, ts TEXT NOT NULL);"
+                 "CREATE INDEX sal_entity_ts ON strategy_audit_log(entity_id, ts);"
+                 "CREATE INDEX sal_event_type ON strategy_audit_log(event_type);"
+                 "CREATE INDEX sal_actor ON strategy_audit_log(actor);");
+    sqlite3_stmt *ins = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO strategy_audit_log(id, entity, entity_id, event_type,"
+                           " old_status, new_status, actor, reason, metadata, ts)"
+                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &ins, NULL) != SQLITE_OK)
+        die("prepare: %s", sqlite3_errmsg(db));
+
+    uint64_t st = 0x5eed0003;
+    char id[26], ts[TT_TS_LEN + 1];
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i += batch) {
+        size_t k = n - i < batch ? n - i : batch;
+        sql_exec(db, "BEGIN");
+        for (size_t j = i; j < i + k; j++) {
+            const tt_event *e = &ev[j];
+            make_cuid(id, &st, j);
+            tt_time_format(tt_time_now_us(), ts);
+            sqlite3_bind_text(ins, 1, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 2, e->entity, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 3, e->entity_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 4, e->event_type, -1, SQLITE_STATIC);
+            bind_opt(ins, 5, e->old_status);
+            bind_opt(ins, 6, e->new_status);
+            bind_opt(ins, 7, e->actor);
+            bind_opt(ins, 8, e->reason);
+            bind_opt(ins, 9, e->metadata);
+            sqlite3_bind_text(ins, 10, ts, -1, SQLITE_STATIC);
+            if (sqlite3_step(ins) != SQLITE_DONE)
+                die("insert: %s", sqlite3_errmsg(db));
+            sqlite3_reset(ins);
+        }
+        sql_exec(db, "COMMIT");
+    }
+    double elapsed = now_s() - t0;
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    figure("raw_sqlite", (double)n / elapsed, "rows/s");
+    figure("raw_sqlite_bytes_per_event", (double)file_size(file) / (double)n, "bytes");
+    free(ev);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * verify DIR
+ * ------------------------------------------------------------------------------------- */
+
+static int cmd_verify(const char *dir)
+{
+    tt_ledger *l = open_ledger(dir, 0);
+    tt_verify_report rep;
+    memset(&rep, 0, sizeof rep);
+    double t0 = now_s();
+    int rc = tt_ledger_verify(l, NULL, NULL, &rep);
+    double elapsed = now_s() - t0;
+    if (rc != TT_OK)
+        die("verify failed: %s: %s", tt_strerror(rc), rep.message);
+    tt_ledger_close(l);
+    /* RFC 6962: n leaf hashes plus n - 1 interior nodes. */
+    double hashes =
+        (double)rep.events_checked + (double)(rep.tree_size > 0 ? rep.tree_size - 1 : 0);
+    figure("verify", (double)rep.events_checked / elapsed, "events/s");
+    figure("verify_hashes", hashes / elapsed, "hashes/s");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * sha256 [SECONDS]: the SHA-256 bound
+ * ------------------------------------------------------------------------------------- */
+
+static double sha256_rate(size_t len, double seconds)
+{
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (md == NULL || ctx == NULL)
+        die("OpenSSL: SHA256 unavailable");
+    unsigned char in[256], out[EVP_MAX_MD_SIZE];
+    unsigned outlen = 0;
+    memset(in, 0xa5, sizeof in);
+    uint64_t count = 0;
+    double t0 = now_s(), elapsed;
+    do {
+        for (int k = 0; k < 4096; k++) {
+            if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, in, len) != 1 ||
+                EVP_DigestFinal_ex(ctx, out, &outlen) != 1)
+                die("OpenSSL: SHA256 failed");
+            memcpy(in, out, 32); /* chain, so no two inputs are the same */
+        }
+        count += 4096;
+        elapsed = now_s() - t0;
+    } while (elapsed < seconds);
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+    return (double)count / elapsed;
+}
+
+static int cmd_sha256(double seconds)
+{
+    figure("sha256", sha256_rate(256, seconds), "hashes/s");
+    /* For reading the verify figure: an interior node hashes 65 bytes. */
+    figure("sha256_65b", sha256_rate(65, seconds / 4), "hashes/s");
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * fsync DIR [SECONDS]: the fsync bound
+ * ------------------------------------------------------------------------------------- */
+
+static int cmd_fsync(const char *dir, double seconds)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fsync.bench", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    if (fd < 0)
+        die("cannot create %s: %s", path, strerror(errno));
+    char buf[4096];
+    memset(buf, 'x', sizeof buf);
+    size_t cap = 1 << 16, n = 0;
+    double *lat = malloc(cap * sizeof *lat);
+    if (lat == NULL)
+        die("out of memory");
+    double t0 = now_s(), elapsed;
+    do {
+        double t = now_s();
+        if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf || fdatasync(fd) != 0)
+            die("write/fdatasync %s: %s", path, strerror(errno));
+        if (n == cap) {
+            double *p = realloc(lat, 2 * cap * sizeof *lat);
+            if (p == NULL)
+                die("out of memory");
+            lat = p;
+            cap *= 2;
+        }
+        lat[n++] = (now_s() - t) * 1e6;
+        elapsed = now_s() - t0;
+    } while (elapsed < seconds);
+    close(fd);
+    unlink(path);
+    figure("fsync", (double)n / elapsed, "ops/s");
+    latency_figures("fsync", lat, n);
+    free(lat);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * proof DIR K: inclusion proofs, one subject's last 100 events, full-text search
+ * ------------------------------------------------------------------------------------- */
+
+#define WARMUP 20 /* calls before timing: a server's caches are warm */
+
+static size_t drain(tt_ledger *l, tt_iter *it)
+{
+    const tt_event *e;
+    size_t rows = 0;
+    int rc;
+    while ((rc = tt_iter_next(it, &e)) == TT_OK)
+        rows++;
+    if (rc != TT_ENOTFOUND)
+        die("query failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+    tt_iter_free(it);
+    return rows;
+}
+
+static int cmd_proof(const char *dir, size_t k)
+{
+    static subject pool[N_SUBJECTS];
+    make_subjects(pool);
+    tt_ledger *l = open_ledger(dir, 0);
+    int64_t size;
+    uint8_t root[TT_HASH_SIZE];
+    int rc = tt_ledger_head(l, &size, root);
+    if (rc != TT_OK || size < 1)
+        die("empty or unreadable ledger: %s", tt_ledger_errmsg(l));
+    double *lat = calloc(k, sizeof *lat);
+    tt_proof *p = malloc(sizeof *p);
+    if (lat == NULL || p == NULL)
+        die("out of memory");
+    uint64_t st = 0x5eed0004;
+
+    /* Inclusion proofs of random seqs in the current tree, each checked afterwards. */
+    for (size_t i = 0; i < k + WARMUP; i++) {
+        int64_t seq = 1 + (int64_t)(rng_next(&st) % (uint64_t)size);
+        double t = now_s();
+        rc = tt_ledger_prove_inclusion(l, seq, 0, p);
+        double us = (now_s() - t) * 1e6;
+        if (rc != TT_OK)
+            die("proof failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+        if (tt_proof_verify_inclusion(p->leaf_index, p->tree_size, p->leaf_hash,
+                                      (const uint8_t(*)[TT_HASH_SIZE])p->hashes, p->n_hashes,
+                                      root) != TT_OK)
+            die("an inclusion proof did not verify");
+        if (i >= WARMUP)
+            lat[i - WARMUP] = us;
+    }
+    latency_figures("proof", lat, k);
+
+    /* One subject's last 100 events, newest first (the strategy audit-log page): by
+     * entity_id alone, then with the entity as well, as GET /api/strategies/{id} asks. */
+    static const char *const history_names[2] = {"history", "history_entity"};
+    for (int with_entity = 0; with_entity < 2; with_entity++) {
+        size_t rows = 0;
+        for (size_t i = 0; i < k + WARMUP; i++) {
+            const subject *s = &pool[rng_below(&st, N_SUBJECTS)];
+            tt_query q;
+            tt_query_init(&q);
+            q.entity = with_entity ? s->entity : NULL;
+            q.entity_id = s->id;
+            q.limit = 100;
+            q.order = TT_ORDER_DESC;
+            tt_iter *it = NULL;
+            double t = now_s();
+            if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+                die("query failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+            size_t got = drain(l, it);
+            double us = (now_s() - t) * 1e6;
+            if (i >= WARMUP) {
+                lat[i - WARMUP] = us;
+                rows += got;
+            }
+        }
+        latency_figures(history_names[with_entity], lat, k);
+        char key[64];
+        snprintf(key, sizeof key, "%s_rows", history_names[with_entity]);
+        figure(key, (double)rows / (double)k, "rows/query");
+    }
+
+    /* Full-text search on reasons: one word, newest 100 matches. */
+    size_t rows = 0;
+    for (size_t i = 0; i < k + WARMUP; i++) {
+        tt_query q;
+        tt_query_init(&q);
+        q.text = words[rng_below(&st, N_WORDS)];
+        q.limit = 100;
+        q.order = TT_ORDER_DESC;
+        tt_iter *it = NULL;
+        double t = now_s();
+        if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+            die("search failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+        size_t got = drain(l, it);
+        double us = (now_s() - t) * 1e6;
+        if (i >= WARMUP) {
+            lat[i - WARMUP] = us;
+            rows += got;
+        }
+    }
+    latency_figures("search", lat, k);
+    figure("search_rows", (double)rows / (double)k, "rows/query");
+    figure("proof_tree_size", (double)size, "events");
+    free(p);
+    free(lat);
+    tt_ledger_close(l);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Hooks for the figures measured later (SPEC 13): the HTTP bound and HTTP appends are
+ * measured by bench/run.sh with a load generator against `tradetrail serve` and a bare
+ * libmicrohttpd handler; the seed design by a PostgreSQL run. They are not subcommands of
+ * this program.
+ * ------------------------------------------------------------------------------------- */
+
+/* info: the versions of the libraries this program was linked with, for RESULTS.md. */
+static int cmd_info(void)
+{
+    printf("info tradetrail %s\n", TT_VERSION);
+    printf("info sqlite %s\n", sqlite3_libversion());
+    printf("info openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+    printf("info compiler %s\n", __VERSION__);
+    return 0;
+}
+
+static void usage(void)
+{
+    fputs("usage: bench_ledger append N BATCH DIR\n"
+          "       bench_ledger raw-sqlite N BATCH FILE\n"
+          "       bench_ledger verify DIR\n"
+          "       bench_ledger sha256 [SECONDS]\n"
+          "       bench_ledger fsync DIR [SECONDS]\n"
+          "       bench_ledger proof DIR K\n"
+          "       bench_ledger info\n"
+          "Prints one line per figure: figure <name> <value> <unit>\n",
+          stderr);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "append") == 0 && argc == 5)
+        return cmd_append((size_t)parse_count(argv[2], "N", 1, 1LL << 40),
+                          (size_t)parse_count(argv[3], "BATCH", 1, TT_MAX_BATCH), argv[4]);
+    if (strcmp(cmd, "raw-sqlite") == 0 && argc == 5)
+        return cmd_raw_sqlite((size_t)parse_count(argv[2], "N", 1, 1LL << 40),
+                              (size_t)parse_count(argv[3], "BATCH", 1, 1 << 24), argv[4]);
+    if (strcmp(cmd, "verify") == 0 && argc == 3)
+        return cmd_verify(argv[2]);
+    if (strcmp(cmd, "sha256") == 0 && (argc == 2 || argc == 3))
+        return cmd_sha256(argc == 3 ? parse_seconds(argv[2]) : 2.0);
+    if (strcmp(cmd, "fsync") == 0 && (argc == 3 || argc == 4))
+        return cmd_fsync(argv[2], argc == 4 ? parse_seconds(argv[3]) : 2.0);
+    if (strcmp(cmd, "info") == 0 && argc == 2)
+        return cmd_info();
+    if (strcmp(cmd, "proof") == 0 && argc == 4)
+        return cmd_proof(argv[2], (size_t)parse_count(argv[3], "K", 1, 10000000));
+    usage();
+    return 2;
+}

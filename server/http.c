@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The HTTP layer of tradetrail serve: the libmicrohttpd daemon, per-request state, body
+ * collection with the 16 MiB limit, routing, bearer-token authorisation, and the answers
+ * (JSON, the SPEC 9 error body, the status for each library code).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+static const srv_route routes[] = {
+    {"GET", "/healthz", NEED_NONE, NULL},
+    {"GET", "/metrics", NEED_NONE, srv_metrics_get},
+    {"POST", "/api/events", NEED_INGEST, srv_events_post},
+    {"GET", "/api/events", NEED_READ, srv_events_list},
+    {"GET", "/api/events/{seq}", NEED_READ, srv_event_get},
+    {"GET", "/api/events/{seq}/proof", NEED_READ, srv_event_proof},
+    {"GET", "/api/consistency", NEED_READ, srv_consistency},
+    {"GET", "/api/checkpoint", NEED_READ, srv_checkpoint_json},
+    {"GET", "/checkpoint", NEED_READ, srv_checkpoint_note},
+    {"GET", "/api/stream", NEED_READ, srv_stream},
+    {"GET", "/api/stats", NEED_READ, srv_stats},
+};
+
+/* ---- answers ---- */
+
+unsigned srv_status_for(int rc)
+{
+    switch (rc) {
+    case TT_OK:
+        return 200;
+    case TT_EINVAL:
+    case TT_EPARSE:
+        return 400;
+    case TT_EAUTH:
+        return 401;
+    case TT_ENOTFOUND:
+        return 404;
+    case TT_ECONFLICT:
+        return 409;
+    case TT_ETOOBIG:
+        return 413;
+    case TT_EBUSY:
+    case TT_EIO:
+        return 503;
+    case TT_ENOSPC:
+        return 507;
+    default:
+        return 500;
+    }
+}
+
+static const char *code_for(unsigned status)
+{
+    switch (status) {
+    case 400:
+    case 405:
+        return "invalid_argument";
+    case 401:
+        return "unauthenticated";
+    case 403:
+        return "permission_denied";
+    case 404:
+        return "not_found";
+    case 409:
+        return "conflict";
+    case 413:
+        return "payload_too_large";
+    case 415:
+        return "unsupported_media_type";
+    case 503:
+        return "unavailable";
+    case 507:
+        return "insufficient_storage";
+    default:
+        return "internal";
+    }
+}
+
+enum MHD_Result srv_queue(srv_req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (resp == NULL)
+        return MHD_NO;
+    srv_metrics_status(r->s, status);
+    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result send_copy(srv_req *r, unsigned status, const char *type, const char *data,
+                                 size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return srv_queue(r, status, resp);
+}
+
+enum MHD_Result srv_json(srv_req *r, unsigned status, const char *json)
+{
+    return send_copy(r, status, "application/json", json, strlen(json));
+}
+
+enum MHD_Result srv_json_take(srv_req *r, unsigned status, char *json)
+{
+    if (json == NULL)
+        return srv_error(r, 500, "out of memory");
+    enum MHD_Result ret = srv_json(r, status, json);
+    tt_free(json);
+    return ret;
+}
+
+enum MHD_Result srv_text(srv_req *r, unsigned status, const char *content_type, const char *text)
+{
+    return send_copy(r, status, content_type, text, strlen(text));
+}
+
+enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tti_buf b;
+    tti_buf_init(&b, 8192);
+    tti_buf_adds(&b, "{\"error\":{\"code\":\"");
+    tti_buf_adds(&b, code_for(status));
+    tti_buf_adds(&b, "\",\"message\":");
+    tti_buf_json_str(&b, msg);
+    tti_buf_adds(&b, "}}");
+    enum MHD_Result ret = b.failed ? MHD_NO : srv_json(r, status, b.data);
+    tti_buf_free(&b);
+    return ret;
+}
+
+enum MHD_Result srv_fail(srv_req *r, int rc, const char *msg)
+{
+    return srv_error(r, srv_status_for(rc), "%s", msg && msg[0] ? msg : tt_strerror(rc));
+}
+
+/* ---- query parameters ---- */
+
+const char *srv_param(srv_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+typedef struct param_check {
+    const char *const *allowed;
+    char bad[128];
+    int problem; /* 1 unknown, 2 invalid UTF-8, 3 repeated */
+    const char *seen[32];
+    int n_seen;
+} param_check;
+
+static enum MHD_Result check_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    param_check *pc = cls;
+    int known = 0;
+    for (const char *const *a = pc->allowed; *a && !known; a++)
+        known = strcmp(*a, key) == 0;
+    int problem = !known ? 1 : (value && !tt_utf8_valid(value, strlen(value))) ? 2 : 0;
+    for (int i = 0; i < pc->n_seen && !problem; i++)
+        if (strcmp(pc->seen[i], key) == 0)
+            problem = 3;
+    if (!problem && pc->n_seen < 32)
+        pc->seen[pc->n_seen++] = key;
+    if (problem) {
+        pc->problem = problem;
+        snprintf(pc->bad, sizeof pc->bad, "%s", tt_utf8_valid(key, strlen(key)) ? key : "?");
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+int srv_check_params(srv_req *r, const char *const *allowed, enum MHD_Result *answer)
+{
+    param_check pc = {.allowed = allowed};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_one, &pc);
+    if (pc.problem == 0)
+        return 0;
+    static const char *what[] = {"", "unknown query parameter", "invalid UTF-8 in parameter",
+                                 "repeated query parameter"};
+    *answer = srv_error(r, 400, "%s \"%s\"", what[pc.problem], pc.bad);
+    return -1;
+}
+
+/* ---- routing and authorisation ---- */
+
+/* Match a path against a pattern; {seq} takes a positive decimal number. */
+static int match(const char *pattern, const char *path, int64_t *seq)
+{
+    while (*pattern && *path) {
+        if (strncmp(pattern, "{seq}", 5) == 0) {
+            const char *end = path;
+            int64_t v = 0;
+            while (*end >= '0' && *end <= '9' && v < INT64_MAX / 10)
+                v = v * 10 + (*end++ - '0');
+            if (end == path || (*end != '/' && *end != '\0') || (*end >= '0' && *end <= '9'))
+                return 0;
+            *seq = v;
+            path = end;
+            pattern += 5;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return 0;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
+{
+    *ok = 0;
+    if (need == NEED_NONE) {
+        *ok = 1;
+        return MHD_YES;
+    }
+    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
+    tt_role role;
+    int rc = tt_token_check(s->l, h + 7, &role, NULL);
+    if (rc == TT_EAUTH)
+        return srv_error(r, 401, "invalid or revoked token");
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    int allowed = role == TT_ROLE_ADMIN || (need == NEED_READ && role == TT_ROLE_READ) ||
+                  (need == NEED_INGEST && role == TT_ROLE_INGEST);
+    if (!allowed)
+        return srv_error(r, 403, "the token's role (%s) may not do this", tt_role_name(role));
+    *ok = 1;
+    return MHD_YES;
+}
+
+static enum MHD_Result dispatch(srv *s, srv_req *r)
+{
+    const srv_route *found = NULL;
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!match(routes[i].pattern, r->url, &r->seq))
+            continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, r->method) == 0 ||
+            (strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            found = &routes[i];
+            break;
+        }
+    }
+    if (found == NULL)
+        return path_known ? srv_error(r, 405, "method %s not allowed here", r->method)
+                          : srv_error(r, 404, "no such endpoint");
+    if (r->body_too_big)
+        return srv_error(r, 413, "request body larger than %u bytes", SRV_MAX_BODY);
+    srv_need need = found->need;
+    if (found->handle == srv_metrics_get && !s->metrics_public)
+        need = NEED_READ; /* metrics_public = false in the configuration */
+    int ok;
+    enum MHD_Result ret = authorise(s, r, need, &ok);
+    if (!ok)
+        return ret;
+    if (found->handle == NULL)
+        return srv_json(r, 200, "{\"status\":\"ok\"}");
+    return found->handle(s, r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    srv *s = cls;
+    srv_req *r = *con_cls;
+    if (r == NULL) {
+        /* Answer on a later callback: with 0.9.75 answering on the first one closes
+         * keep-alive connections. */
+        r = calloc(1, sizeof *r);
+        if (r == NULL)
+            return MHD_NO;
+        r->s = s;
+        r->conn = conn;
+        r->url = url;
+        r->method = method;
+        r->started_us = tt_time_now_us();
+        tti_buf_init(&r->body, SRV_MAX_BODY);
+        atomic_fetch_add(&s->active_requests, 1);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!r->body_too_big && tti_buf_add(&r->body, upload_data, *upload_data_size) != 0) {
+            r->body_too_big = 1; /* keep reading and discarding, then answer 413 */
+            tti_buf_free(&r->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (atomic_load(&s->stopping))
+        return srv_error(r, 503, "the server is shutting down");
+    return dispatch(s, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    srv *s = cls;
+    srv_req *r = *con_cls;
+    if (r == NULL)
+        return;
+    srv_sse_release(r);
+    tti_buf_free(&r->body);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->active_requests, 1);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errlen)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    size_t hlen = colon ? (size_t)(colon - listen) : 0;
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (colon == NULL || hlen == 0 || hlen >= sizeof host || *end != '\0' || port < 0 ||
+        port > 65535) {
+        snprintf(err, errlen, "--listen must be ADDR:PORT with an IPv4 address (got \"%s\")",
+                 listen);
+        return -1;
+    }
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa->sin_addr) !=
+        1) {
+        snprintf(err, errlen, "--listen: \"%s\" is not an IPv4 address", host);
+        return -1;
+    }
+    return 0;
+}
+
+int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(listen, &sa, err, errlen) != 0)
+        return TT_EINVAL;
+    s->d = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (s->d == NULL) {
+        snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        return TT_EIO;
+    }
+    return TT_OK;
+}
+
+void srv_stop(srv *s)
+{
+    if (s->d == NULL)
+        return;
+    MHD_stop_daemon(s->d);
+    s->d = NULL;
+}

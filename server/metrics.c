@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /metrics: Prometheus text exposition of the SPEC 9 metrics. */
+#include <stdio.h>
+#include <string.h>
+
+#include "server.h"
+
+static const double bucket_bounds[SRV_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+void srv_metrics_append(srv *s, int64_t events, int64_t duration_us)
+{
+    atomic_fetch_add(&s->m.events_appended, events);
+    atomic_fetch_add(&s->m.append_count, 1);
+    atomic_fetch_add(&s->m.append_sum_us, duration_us);
+    for (int i = 0; i < SRV_HIST_BUCKETS; i++)
+        if ((double)duration_us / 1e6 <= bucket_bounds[i])
+            atomic_fetch_add(&s->m.append_buckets[i], 1);
+}
+
+void srv_metrics_status(srv *s, unsigned status)
+{
+    if (status < 600)
+        atomic_fetch_add(&s->m.http_by_code[status], 1);
+}
+
+static void histogram(tti_buf *b, srv *s)
+{
+    tti_buf_adds(b, "# HELP tradetrail_append_duration_seconds Time from request to durable "
+                    "acknowledgement of an append.\n"
+                    "# TYPE tradetrail_append_duration_seconds histogram\n");
+    for (int i = 0; i < SRV_HIST_BUCKETS; i++)
+        tti_buf_printf(b, "tradetrail_append_duration_seconds_bucket{le=\"%g\"} %lld\n",
+                       bucket_bounds[i], (long long)atomic_load(&s->m.append_buckets[i]));
+    long long count = atomic_load(&s->m.append_count);
+    tti_buf_printf(b, "tradetrail_append_duration_seconds_bucket{le=\"+Inf\"} %lld\n", count);
+    tti_buf_printf(b, "tradetrail_append_duration_seconds_sum %.6f\n",
+                   (double)atomic_load(&s->m.append_sum_us) / 1e6);
+    tti_buf_printf(b, "tradetrail_append_duration_seconds_count %lld\n", count);
+}
+
+static void ledger_gauges(tti_buf *b, srv *s)
+{
+    int64_t size = 0;
+    uint8_t root[TT_HASH_SIZE];
+    tt_ledger_head(s->l, &size, root);
+    tti_buf_printf(b,
+                   "# HELP tradetrail_tree_size Number of events in the ledger.\n"
+                   "# TYPE tradetrail_tree_size gauge\ntradetrail_tree_size %lld\n",
+                   (long long)size);
+    tt_checkpoint cp;
+    double age = -1;
+    if (tt_ledger_checkpoint_latest(s->l, &cp) == TT_OK) {
+        age = (double)(tt_time_now_us() - cp.ts_us) / 1e6;
+        tt_checkpoint_clear(&cp);
+    }
+    tti_buf_adds(b, "# HELP tradetrail_checkpoint_age_seconds Age of the latest signed "
+                    "checkpoint (-1: none yet).\n"
+                    "# TYPE tradetrail_checkpoint_age_seconds gauge\n");
+    tti_buf_printf(b, "tradetrail_checkpoint_age_seconds %.3f\n", age);
+}
+
+enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
+{
+    tti_buf b;
+    tti_buf_init(&b, 1 << 20);
+    tti_buf_printf(&b,
+                   "# HELP tradetrail_events_appended_total Events appended through this "
+                   "server.\n# TYPE tradetrail_events_appended_total counter\n"
+                   "tradetrail_events_appended_total %lld\n",
+                   (long long)atomic_load(&s->m.events_appended));
+    histogram(&b, s);
+    ledger_gauges(&b, s);
+    /* The notification outbox arrives with the jobs work; until then nothing is pending. */
+    tti_buf_adds(&b, "# HELP tradetrail_outbox_pending Notifications waiting for delivery.\n"
+                     "# TYPE tradetrail_outbox_pending gauge\ntradetrail_outbox_pending 0\n"
+                     "# HELP tradetrail_notifications_sent_total Notification deliveries.\n"
+                     "# TYPE tradetrail_notifications_sent_total counter\n");
+    tti_buf_adds(&b, "# HELP tradetrail_http_requests_total HTTP requests by status code.\n"
+                     "# TYPE tradetrail_http_requests_total counter\n");
+    for (int code = 100; code < 600; code++) {
+        long long n = atomic_load(&s->m.http_by_code[code]);
+        if (n > 0)
+            tti_buf_printf(&b, "tradetrail_http_requests_total{code=\"%d\"} %lld\n", code, n);
+    }
+    tti_buf_printf(&b,
+                   "# HELP tradetrail_build_info Build information.\n"
+                   "# TYPE tradetrail_build_info gauge\n"
+                   "tradetrail_build_info{version=\"%s\"} 1\n",
+                   TT_VERSION);
+    enum MHD_Result ret =
+        b.failed ? srv_error(r, 500, "out of memory")
+                 : srv_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data);
+    tti_buf_free(&b);
+    return ret;
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tradetrail serve: opens (and on first start initialises) the ledger, starts the HTTP
+ * server and the ticker that signs checkpoints and wakes streams, and shuts down cleanly
+ * on SIGTERM/SIGINT: stop accepting, drain, commit, sign a final checkpoint, exit 0.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "server.h"
+
+enum { OPT_LISTEN = OPT_FIRST_COMMAND, OPT_THREADS, OPT_CP_INTERVAL };
+
+static const char serve_help[] =
+    "usage: tradetrail serve [--listen ADDR:PORT] [--threads N] [--checkpoint-interval S]\n\n"
+    "Run the HTTP API (docs/API.md) on the ledger. Default listen address 127.0.0.1:8080\n"
+    "(config `listen`, env TRADETRAIL_LISTEN). A checkpoint is signed when the tree has\n"
+    "grown, at most every S seconds (default 1; config `checkpoint_interval`). On first\n"
+    "start with an empty store the ledger is initialised and one admin token is printed.\n"
+    "SIGTERM or SIGINT: stop accepting, finish requests in flight, sign a final\n"
+    "checkpoint, exit 0.\n";
+
+static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
+{
+    static const struct option opts[] = {
+        CLI_GLOBAL_OPTIONS,
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"checkpoint-interval", required_argument, NULL, OPT_CP_INTERVAL},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (cli_global_opt(c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            fputs(serve_help, stdout);
+            return -1;
+        }
+        if (opt == OPT_LISTEN && cli_set(&c->listen, optarg) != 0)
+            return EXIT_ERROR;
+        else if (opt == OPT_CP_INTERVAL && cli_set(&c->checkpoint_interval, optarg) != 0)
+            return EXIT_ERROR;
+        else if (opt == OPT_THREADS && cli_parse_int(c, "--threads", optarg, 1, threads) != 0)
+            return EXIT_USAGE;
+        else if (opt != OPT_LISTEN && opt != OPT_CP_INTERVAL && opt != OPT_THREADS)
+            return EXIT_USAGE;
+    }
+    if (optind < argc)
+        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    return 0;
+}
+
+static int parse_interval(cli_ctx *c, int64_t *ms)
+{
+    *ms = 1000;
+    if (c->checkpoint_interval == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(c->checkpoint_interval, &end);
+    if (errno || end == c->checkpoint_interval || *end || !(v >= 0.01 && v <= 86400))
+        return cli_usage(c,
+                         "checkpoint_interval must be seconds between 0.01 and 86400 (got "
+                         "\"%s\")",
+                         c->checkpoint_interval);
+    *ms = (int64_t)(v * 1000);
+    return 0;
+}
+
+/* First start on an empty store: one admin token, shown once. */
+static int first_token(cli_ctx *c, tt_ledger *l)
+{
+    tt_token_info *list = NULL;
+    size_t n = 0;
+    int rc = tt_token_list(l, &list, &n);
+    tt_token_list_free(list, n);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    if (n > 0)
+        return 0;
+    char *token = NULL;
+    rc = tt_token_create(l, TT_ROLE_ADMIN, "initial-admin", "tradetrail-serve", &token, NULL);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    printf("admin token (shown once, keep it safe): %s\n", token);
+    printf("more tokens: tradetrail token create --role read|ingest|admin --name NAME\n");
+    tt_free(token);
+    return 0;
+}
+
+static void sleep_ms(srv *s, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->tick_lock);
+    if (!atomic_load(&s->stopping))
+        pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &until);
+    pthread_mutex_unlock(&s->tick_lock);
+}
+
+/* Sign when the tree has grown (SPEC 4), wake streams for appends made by other
+ * processes, and send heartbeats. */
+static void *ticker(void *arg)
+{
+    srv *s = arg;
+    int64_t last_size = -1, last_cp = 0,
+            step = s->checkpoint_interval_ms < 250 ? s->checkpoint_interval_ms : 250;
+    while (!atomic_load(&s->stopping)) {
+        sleep_ms(s, step);
+        int64_t size = 0, now = tt_time_now_us() / 1000;
+        uint8_t root[TT_HASH_SIZE];
+        if (tt_ledger_head(s->l, &size, root) != TT_OK)
+            continue;
+        if (size != last_size)
+            srv_sse_notify(s);
+        srv_sse_heartbeat(s);
+        last_size = size;
+        if (now - last_cp < s->checkpoint_interval_ms)
+            continue;
+        tt_checkpoint cp;
+        if (tt_ledger_checkpoint_sign(s->l, &cp) == TT_OK)
+            tt_checkpoint_clear(&cp);
+        else
+            fprintf(stderr, "tradetrail serve: checkpoint: %s\n", tt_ledger_errmsg(s->l));
+        last_cp = now;
+    }
+    return NULL;
+}
+
+static void drain(srv *s)
+{
+    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    srv_sse_shutdown(s);
+    for (int i = 0; i < 1000 && atomic_load(&s->active_requests) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    srv_stop(s);
+}
+
+static int shutdown_server(cli_ctx *c, srv *s)
+{
+    atomic_store(&s->stopping, 1);
+    drain(s);
+    pthread_mutex_lock(&s->tick_lock);
+    pthread_cond_broadcast(&s->tick_cond);
+    pthread_mutex_unlock(&s->tick_lock);
+    pthread_join(s->ticker, NULL);
+    tt_checkpoint cp;
+    int rc = tt_ledger_checkpoint_sign(s->l, &cp);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "final checkpoint: %s", tt_ledger_errmsg(s->l));
+    fprintf(stderr, "tradetrail serve: stopped; final checkpoint at tree size %lld\n",
+            (long long)cp.tree_size);
+    tt_checkpoint_clear(&cp);
+    return 0;
+}
+
+static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Block before any thread starts so only sigwait below sees them. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    char err[256];
+    int rc = srv_start(s, listen, threads, err, sizeof err);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    if (pthread_create(&s->ticker, NULL, ticker, s) != 0) {
+        srv_stop(s);
+        return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
+    }
+    printf("tradetrail serving http://%s/ (data %s)\n", listen, c->data_dir);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "tradetrail serve: %s received, draining\n",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    return shutdown_server(c, s);
+}
+
+int cmd_serve(cli_ctx *c, int argc, char **argv)
+{
+    int64_t threads = 32;
+    int rc = parse_serve(c, argc, argv, &threads);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    tt_ledger *l = NULL;
+    if ((rc = cli_open(c, 1, &l)) != 0)
+        return rc;
+    srv s;
+    memset(&s, 0, sizeof s);
+    s.l = l;
+    s.metrics_public = c->metrics_public == NULL || strcmp(c->metrics_public, "false") != 0;
+    pthread_mutex_init(&s.tick_lock, NULL);
+    pthread_cond_init(&s.tick_cond, NULL);
+    s.hub = srv_sse_hub_new();
+    if (s.hub == NULL)
+        rc = cli_fail(c, TT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = parse_interval(c, &s.checkpoint_interval_ms);
+    if (rc == 0)
+        rc = first_token(c, l);
+    if (rc == 0)
+        rc = run(c, &s, c->listen ? c->listen : "127.0.0.1:8080", (unsigned)threads);
+    srv_sse_hub_free(s.hub);
+    pthread_mutex_destroy(&s.tick_lock);
+    pthread_cond_destroy(&s.tick_cond);
+    tt_ledger_close(l);
+    return rc;
+}

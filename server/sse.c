@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * GET /api/stream: Server-Sent Events of new events with the filters of GET /api/events.
+ * A stream is pulled by libmicrohttpd only as fast as the client reads (at most one page
+ * buffered per subscriber); with nothing to send it suspends its connection, and new
+ * appends or the heartbeat tick resume it. `Last-Event-ID` resumes after a seq.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+#define SSE_PAGE 100
+#define SSE_HEARTBEAT_US (15 * 1000000LL)
+#define SSE_MAX_SUBSCRIBERS 256
+
+typedef struct sub {
+    srv *s;
+    struct MHD_Connection *conn;
+    tt_query q;
+    char *types;
+    int64_t last_seq;
+    int64_t last_write_us;
+    tti_buf out;
+    size_t sent;
+    int suspended;
+    struct sub *next;
+} sub;
+
+struct srv_sse_hub {
+    pthread_mutex_t m;
+    sub *list;
+    int n;
+    unsigned long gen; /* bumped by every notification: no wake-up is lost */
+    int shutting;
+};
+
+srv_sse_hub *srv_sse_hub_new(void)
+{
+    srv_sse_hub *h = calloc(1, sizeof *h);
+    if (h != NULL && pthread_mutex_init(&h->m, NULL) != 0) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void srv_sse_hub_free(srv_sse_hub *h)
+{
+    if (h == NULL)
+        return;
+    pthread_mutex_destroy(&h->m);
+    free(h);
+}
+
+/* Wake every suspended stream; with heartbeat_only, only those due a heartbeat. */
+static void wake(srv *s, int bump, int heartbeat_only)
+{
+    srv_sse_hub *h = s->hub;
+    int64_t now = tt_time_now_us();
+    pthread_mutex_lock(&h->m);
+    h->gen += bump;
+    for (sub *x = h->list; x; x = x->next)
+        if (x->suspended && (!heartbeat_only || now - x->last_write_us >= SSE_HEARTBEAT_US)) {
+            x->suspended = 0;
+            MHD_resume_connection(x->conn);
+        }
+    pthread_mutex_unlock(&h->m);
+}
+
+void srv_sse_notify(srv *s)
+{
+    wake(s, 1, 0);
+}
+
+void srv_sse_heartbeat(srv *s)
+{
+    wake(s, 0, 1);
+}
+
+void srv_sse_shutdown(srv *s)
+{
+    pthread_mutex_lock(&s->hub->m);
+    s->hub->shutting = 1;
+    pthread_mutex_unlock(&s->hub->m);
+    wake(s, 1, 0);
+}
+
+/* Format the next page of matching events; 0 when there were none. */
+static int fill(sub *x, int *err)
+{
+    tt_query q = x->q;
+    q.after_seq = x->last_seq;
+    q.limit = SSE_PAGE;
+    tt_iter *it;
+    *err = tt_ledger_query(x->s->l, &q, &it) != TT_OK;
+    if (*err)
+        return 0;
+    const tt_event *ev;
+    int n = 0;
+    while (tt_iter_next(it, &ev) == TT_OK) {
+        char *json = tt_event_to_json(ev);
+        if (json == NULL) {
+            *err = 1;
+            break;
+        }
+        tti_buf_printf(&x->out, "id: %lld\nevent: event\ndata: %s\n\n", (long long)ev->seq, json);
+        tt_free(json);
+        x->last_seq = ev->seq;
+        n++;
+    }
+    tt_iter_free(it);
+    *err |= x->out.failed;
+    return n;
+}
+
+static ssize_t copy_out(sub *x, char *buf, size_t max)
+{
+    size_t take = x->out.len - x->sent;
+    if (take > max)
+        take = max;
+    memcpy(buf, x->out.data + x->sent, take);
+    x->sent += take;
+    if (x->sent == x->out.len) {
+        tti_buf_reset(&x->out);
+        x->sent = 0;
+    }
+    x->last_write_us = tt_time_now_us();
+    return (ssize_t)take;
+}
+
+static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    sub *x = cls;
+    srv_sse_hub *h = x->s->hub;
+    for (;;) {
+        if (x->sent < x->out.len)
+            return copy_out(x, buf, max);
+        pthread_mutex_lock(&h->m);
+        unsigned long gen = h->gen;
+        int shutting = h->shutting;
+        pthread_mutex_unlock(&h->m);
+        if (shutting)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        int err;
+        if (fill(x, &err) > 0)
+            continue;
+        if (err)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (tt_time_now_us() - x->last_write_us >= SSE_HEARTBEAT_US) {
+            tti_buf_adds(&x->out, ": keepalive\n\n");
+            continue;
+        }
+        pthread_mutex_lock(&h->m);
+        int again = h->gen != gen || h->shutting;
+        if (!again) {
+            x->suspended = 1;
+            MHD_suspend_connection(x->conn);
+        }
+        pthread_mutex_unlock(&h->m);
+        if (!again)
+            return 0; /* resumed by srv_sse_notify or the heartbeat tick */
+    }
+}
+
+static void sub_free(void *cls)
+{
+    (void)cls; /* owned by the request; released in srv_sse_release */
+}
+
+void srv_sse_release(srv_req *r)
+{
+    sub *x = r->sse;
+    if (x == NULL)
+        return;
+    srv_sse_hub *h = x->s->hub;
+    pthread_mutex_lock(&h->m);
+    for (sub **pp = &h->list; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            h->n--;
+            break;
+        }
+    pthread_mutex_unlock(&h->m);
+    free(x->types);
+    tti_buf_free(&x->out);
+    free(x);
+    r->sse = NULL;
+}
+
+static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (v == NULL)
+        v = srv_param(r, "after_seq");
+    if (v != NULL) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        if (errno || end == v || *end || x < 0) {
+            *answer = srv_error(r, 400, "Last-Event-ID / after_seq: must be a seq");
+            return -1;
+        }
+        *out = x;
+        return 0;
+    }
+    uint8_t root[TT_HASH_SIZE];
+    int rc = tt_ledger_head(s->l, out, root); /* only new events by default */
+    if (rc != TT_OK)
+        *answer = srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    return rc == TT_OK ? 0 : -1;
+}
+
+static int attach(srv *s, sub *x)
+{
+    srv_sse_hub *h = s->hub;
+    pthread_mutex_lock(&h->m);
+    int ok = h->n < SSE_MAX_SUBSCRIBERS && !h->shutting;
+    if (ok) {
+        x->next = h->list;
+        h->list = x;
+        h->n++;
+    }
+    pthread_mutex_unlock(&h->m);
+    return ok;
+}
+
+static const char *const stream_params[] = {"entity", "entity_id", "event_type", "actor", "since",
+                                            "until",  "q",         "after_seq",  NULL};
+
+enum MHD_Result srv_stream(srv *s, srv_req *r)
+{
+    enum MHD_Result answer = MHD_NO;
+    sub *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return srv_error(r, 500, "out of memory");
+    x->s = s;
+    x->conn = r->conn;
+    x->last_write_us = tt_time_now_us();
+    tti_buf_init(&x->out, 8 << 20);
+    tt_query_init(&x->q);
+    if (srv_check_params(r, stream_params, &answer) != 0 ||
+        srv_parse_filters(r, &x->q, &x->types, &answer) != 0 ||
+        start_seq(s, r, &x->last_seq, &answer) != 0) {
+        free(x->types);
+        free(x);
+        return answer;
+    }
+    r->sse = x;
+    if (!attach(s, x)) {
+        free(x->types);
+        free(x);
+        r->sse = NULL;
+        return srv_error(r, 503, "too many stream subscribers; try again later");
+    }
+    tti_buf_adds(&x->out, ": tradetrail event stream\nretry: 2000\n\n");
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, x, sub_free);
+    if (resp == NULL)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    return srv_queue(r, 200, resp);
+}
