@@ -4,13 +4,5 @@
 # embedded SQLite store.
 set -eu
 bin=${1:-build/tradetrail}
-"$bin" init
-if "$bin" serve --help >/dev/null 2>&1; then
-    exec "$bin" serve
-fi
-# Until the HTTP server lands, show the ledger and how to use it.
-"$bin" test
-"$bin" stats
-echo
-echo "Try: $bin log \"restarted the order router\" --source ops"
-echo "     $bin show -n 10 ; $bin verify ; $bin checkpoint"
+# serve initialises the default data directory on first start and prints an admin token.
+exec "$bin" serve

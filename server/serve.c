@@ -83,8 +83,10 @@ static int first_token(cli_ctx *c, tt_ledger *l)
     tt_token_list_free(list, n);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
-    if (n > 0)
+    if (n > 0) {
+        printf("tokens: `tradetrail token create --role read|ingest|admin` makes a new one\n");
         return 0;
+    }
     char *token = NULL;
     rc = tt_token_create(l, TT_ROLE_ADMIN, "initial-admin", "tradetrail-serve", &token, NULL);
     if (rc != TT_OK)

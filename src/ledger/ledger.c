@@ -173,6 +173,18 @@ static int load_key(tt_ledger *l, const char *path, int create, char *err, size_
     return rc;
 }
 
+/* The origin doubles as the signing key's name (C2SP signed-note key name rules). */
+static int origin_ok(const char *o)
+{
+    size_t n = strlen(o);
+    if (n == 0 || n > TTI_KEY_NAME_MAX)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)o; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == '+')
+            return 0;
+    return tt_utf8_valid(o, n);
+}
+
 /* The origin and verifier key live in the store so that a ledger opened without its key
  * (a read-only copy) can still check checkpoint signatures. */
 static int setup_meta(tt_ledger *l, const tt_open_options *o, char *err, size_t errlen)
@@ -182,6 +194,10 @@ static int setup_meta(tt_ledger *l, const tt_open_options *o, char *err, size_t 
     if (rc == TT_ENOTFOUND && o->create) {
         char buf[160];
         if (o->origin != NULL) {
+            if (!origin_ok(o->origin))
+                return tti_err(err, errlen, TT_EINVAL,
+                               "origin: 1-128 printable characters without spaces or '+' "
+                               "(it names the signing key)");
             snprintf(buf, sizeof buf, "%s", o->origin);
         } else {
             uint8_t rnd[4];

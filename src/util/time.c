@@ -209,7 +209,12 @@ int tt_time_parse_expr(const char *s, int64_t now_us, int64_t *us)
     if (strcasecmp(s, "now") == 0) {
         *us = now_us;
     } else if (strcasecmp(s, "today") == 0 || strcasecmp(s, "yesterday") == 0) {
+        /* Within the RFC 3339 range, so days * US_PER_DAY cannot overflow. */
+        if (now_us < MIN_US || now_us > MAX_US)
+            return TT_EINVAL;
         days = floor_day(now_us, &rem) - (s[0] == 'y' || s[0] == 'Y');
+        if (days * US_PER_DAY < MIN_US)
+            return TT_EINVAL;
         *us = days * US_PER_DAY;
     } else if (s[0] == '-') {
         return parse_relative(s, now_us, us);

@@ -233,6 +233,13 @@ static void test_expr_before_1970(void **state)
     assert_int_equal(us, -DAY);
     assert_int_equal(tt_time_parse_expr("yesterday", now, &us), TT_OK);
     assert_int_equal(us, -2 * DAY);
+    /* "yesterday" of 0001-01-01 and any day of an impossible "now" do not exist. */
+    us = 42;
+    assert_int_equal(tt_time_parse_expr("yesterday", -62135596800LL * SEC, &us), TT_EINVAL);
+    assert_int_equal(tt_time_parse_expr("today", INT64_MIN, &us), TT_EINVAL);
+    assert_int_equal(tt_time_parse_expr("today", INT64_MAX, &us), TT_EINVAL);
+    assert_int_equal(us, 42);
+    assert_int_equal(tt_time_parse_expr("today", -62135596800LL * SEC, &us), TT_OK);
 }
 
 static void test_now(void **state)
