@@ -95,5 +95,10 @@ int cmd_stats(cli_ctx *c, int argc, char **argv);
 int cmd_test(cli_ctx *c, int argc, char **argv);
 int cmd_serve(cli_ctx *c, int argc, char **argv);
 int cmd_token(cli_ctx *c, int argc, char **argv);
+int cmd_strategy(cli_ctx *c, int argc, char **argv);
+int cmd_feedback(cli_ctx *c, int argc, char **argv);
+int cmd_summary(cli_ctx *c, int argc, char **argv);
+int cmd_report(cli_ctx *c, int argc, char **argv);
+int cmd_demo(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -36,6 +36,11 @@ static const command commands[] = {
     {"stats", cmd_stats, "totals by entity and event type, tree and checkpoint"},
     {"test", cmd_test, "write a test entry and read it back"},
     {"token", cmd_token, "create, list and revoke API tokens"},
+    {"strategy", cmd_strategy, "strategy lifecycle: create, submit, activate, swap, ..."},
+    {"feedback", cmd_feedback, "AI feedback: record, list, sync"},
+    {"summary", cmd_summary, "daily, weekly or monthly summary"},
+    {"report", cmd_report, "analytics reports (aureport-like)"},
+    {"demo", cmd_demo, "fill the ledger with a realistic generated history"},
 };
 
 static void usage(FILE *f)

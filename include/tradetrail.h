@@ -517,6 +517,16 @@ TT_EXPORT int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int
 TT_EXPORT int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n);
 TT_EXPORT void tt_token_list_free(tt_token_info *list, size_t n);
 
+/* ---------------------------------------------------------------------------------------
+ * Strategies (SPEC 6.1)
+ * ------------------------------------------------------------------------------------- */
+/* @@strategy-api@@ */
+
+/* ---------------------------------------------------------------------------------------
+ * AI feedback, summaries, analytics (SPEC 6.2, 6.4)
+ * ------------------------------------------------------------------------------------- */
+/* @@domain-api@@ */
+
 #ifdef __cplusplus
 }
 #endif

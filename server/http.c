@@ -199,8 +199,9 @@ int srv_check_params(srv_req *r, const char *const *allowed, enum MHD_Result *an
 
 /* ---- routing and authorisation ---- */
 
-/* Match a path against a pattern; {seq} takes a positive decimal number. */
-static int match(const char *pattern, const char *path, int64_t *seq)
+/* Match a path against a pattern: {seq} takes a decimal number (r->seq), {id} one segment
+ * of [A-Za-z0-9_.-], at most 64 characters (r->id). */
+static int match(const char *pattern, const char *path, srv_req *r)
 {
     while (*pattern && *path) {
         if (strncmp(pattern, "{seq}", 5) == 0) {
@@ -208,11 +209,22 @@ static int match(const char *pattern, const char *path, int64_t *seq)
             int64_t v = 0;
             while (*end >= '0' && *end <= '9' && v < INT64_MAX / 10)
                 v = v * 10 + (*end++ - '0');
-            if (end == path || (*end != '/' && *end != '\0') || (*end >= '0' && *end <= '9'))
+            if (end == path || (*end != '/' && *end != '\0'))
                 return 0;
-            *seq = v;
+            r->seq = v;
             path = end;
             pattern += 5;
+            continue;
+        }
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            size_t n = strspn(path, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_.-");
+            if (n == 0 || n >= sizeof r->id || (path[n] != '/' && path[n] != '\0'))
+                return 0;
+            memcpy(r->id, path, n);
+            r->id[n] = '\0';
+            path += n;
+            pattern += 4;
             continue;
         }
         if (*pattern++ != *path++)
@@ -221,7 +233,7 @@ static int match(const char *pattern, const char *path, int64_t *seq)
     return *pattern == '\0' && *path == '\0';
 }
 
-static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
+enum MHD_Result srv_authorise(srv *s, srv_req *r, srv_need need, int *ok)
 {
     *ok = 0;
     if (need == NEED_NONE) {
@@ -245,35 +257,45 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
     return MHD_YES;
 }
 
-static enum MHD_Result dispatch(srv *s, srv_req *r)
+enum MHD_Result srv_route_table(srv *s, srv_req *r, const srv_route *table, size_t n, int *matched)
 {
     const srv_route *found = NULL;
-    int path_known = 0;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!match(routes[i].pattern, r->url, &r->seq))
+    *matched = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!match(table[i].pattern, r->url, r))
             continue;
-        path_known = 1;
-        if (strcmp(routes[i].method, r->method) == 0 ||
-            (strcmp(r->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-            found = &routes[i];
+        *matched = 1;
+        if (strcmp(table[i].method, r->method) == 0 ||
+            (strcmp(r->method, "HEAD") == 0 && strcmp(table[i].method, "GET") == 0)) {
+            found = &table[i];
             break;
         }
     }
     if (found == NULL)
-        return path_known ? srv_error(r, 405, "method %s not allowed here", r->method)
-                          : srv_error(r, 404, "no such endpoint");
+        return *matched ? srv_error(r, 405, "method %s not allowed here", r->method) : MHD_NO;
     if (r->body_too_big)
         return srv_error(r, 413, "request body larger than %u bytes", SRV_MAX_BODY);
     srv_need need = found->need;
     if (found->handle == srv_metrics_get && !s->metrics_public)
         need = NEED_READ; /* metrics_public = false in the configuration */
     int ok;
-    enum MHD_Result ret = authorise(s, r, need, &ok);
+    enum MHD_Result ret = srv_authorise(s, r, need, &ok);
     if (!ok)
         return ret;
     if (found->handle == NULL)
         return srv_json(r, 200, "{\"status\":\"ok\"}");
     return found->handle(s, r);
+}
+
+static enum MHD_Result dispatch(srv *s, srv_req *r)
+{
+    int matched;
+    enum MHD_Result ret = srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], &matched);
+    if (!matched)
+        ret = srv_strategy_route(s, r, &matched);
+    if (!matched)
+        ret = srv_domain_route(s, r, &matched);
+    return matched ? ret : srv_error(r, 404, "no such endpoint");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

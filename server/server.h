@@ -48,7 +48,7 @@ typedef enum srv_need { NEED_NONE, NEED_READ, NEED_INGEST, NEED_ADMIN } srv_need
 
 typedef struct srv_route {
     const char *method;
-    const char *pattern; /* literal path; "{seq}" matches one decimal segment */
+    const char *pattern; /* literal path; "{seq}" a decimal segment, "{id}" a name segment */
     srv_need need;
     enum MHD_Result (*handle)(srv *s, srv_req *r);
 } srv_route;
@@ -59,6 +59,7 @@ struct srv_req {
     const char *method;
     const char *url;
     int64_t seq; /* the {seq} of the path */
+    char id[65]; /* the {id} of the path */
     tti_buf body;
     int body_too_big;
     int64_t started_us;
@@ -81,6 +82,18 @@ unsigned srv_status_for(int rc);
  * allowed (NULL-terminated) and invalid UTF-8, answering 400; returns 0 when fine. */
 const char *srv_param(srv_req *r, const char *name);
 int srv_check_params(srv_req *r, const char *const *allowed, enum MHD_Result *answer);
+
+/* Authorise a request for a role; *ok = 0 when an error answer was queued. */
+enum MHD_Result srv_authorise(srv *s, srv_req *r, srv_need need, int *ok);
+
+/* Dispatch through a route table: *matched = 0 when no pattern matched the path (nothing
+ * answered); otherwise the answer (405 for a known path with another method, 413, 401/403,
+ * or the handler's). */
+enum MHD_Result srv_route_table(srv *s, srv_req *r, const srv_route *table, size_t n, int *matched);
+
+/* The domain route tables (server/api_strategy.c, server/api_domain.c). */
+enum MHD_Result srv_strategy_route(srv *s, srv_req *r, int *matched);
+enum MHD_Result srv_domain_route(srv *s, srv_req *r, int *matched);
 
 /* Routes of each file. */
 enum MHD_Result srv_events_post(srv *s, srv_req *r);

@@ -14,7 +14,7 @@
 #include "store/store.h"
 #include "tradetrail.h"
 
-#define TTI_READER_POOL 8
+#define TTI_READER_POOL 64
 
 typedef struct tti_request tti_request;
 

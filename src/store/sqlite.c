@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite_internal.h"
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 3
 
 enum { K_ENTITY = 1, K_TYPE = 2, K_ACTOR = 3, K_STATUS = 4, K_SUBJECT = 5 };
 
@@ -45,6 +46,8 @@ enum {
     S_TOKEN_REVOKE,
     S_COUNT
 };
+
+_Static_assert(S_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_HEAD_GET] = "SELECT size, last_ts, crange FROM head WHERE id = 1",
@@ -110,16 +113,9 @@ static const char schema_v1[] =
     " hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER);"
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, x'');";
 
-static const char *const migrations[] = {schema_v1};
-
-struct tti_store {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S_COUNT];
-    tti_map *names;
-    int in_txn;
-    int read_only;
-    char errbuf[512];
-};
+/* Each entry upgrades the schema by one version; the domain parts live with their code. */
+static const char *const migrations[] = {schema_v1, tti_sqlite_schema_strategy,
+                                         tti_sqlite_schema_domain};
 
 struct tti_store_iter {
     tti_store *s;
@@ -130,7 +126,7 @@ struct tti_store_iter {
 };
 
 /* Convert an SQLite failure into a status with a message a user can act on. */
-static int fail(tti_store *s, int rc, const char *what)
+int tti_sqlite_fail(tti_store *s, int rc, const char *what)
 {
     int ext = sqlite3_extended_errcode(s->db);
     int sys = sqlite3_system_errno(s->db);
@@ -147,6 +143,37 @@ static int fail(tti_store *s, int rc, const char *what)
         return tti_err(s->errbuf, sizeof s->errbuf, status, "%s: disk full (%s)", what,
                        sqlite3_errmsg(s->db));
     return tti_err(s->errbuf, sizeof s->errbuf, status, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int fail(tti_store *s, int rc, const char *what)
+{
+    return tti_sqlite_fail(s, rc, what);
+}
+
+sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc)
+{
+    for (int i = 0; i < s->n_cache; i++)
+        if (s->cache[i].sql == sql) {
+            sqlite3_reset(s->cache[i].st);
+            sqlite3_clear_bindings(s->cache[i].st);
+            return s->cache[i].st;
+        }
+    sqlite3_stmt *st = NULL;
+    int prc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (prc != SQLITE_OK) {
+        *rc = fail(s, prc, "preparing a statement");
+        return NULL;
+    }
+    if (s->n_cache < TTI_SQLITE_CACHE) {
+        s->cache[s->n_cache].sql = sql;
+        s->cache[s->n_cache++].st = st;
+    } else {
+        /* Cache full: keep this one as the overflow slot's replacement. */
+        sqlite3_finalize(s->cache[TTI_SQLITE_CACHE - 1].st);
+        s->cache[TTI_SQLITE_CACHE - 1].sql = sql;
+        s->cache[TTI_SQLITE_CACHE - 1].st = st;
+    }
+    return st;
 }
 
 static sqlite3_stmt *stmt(tti_store *s, int which)
@@ -211,6 +238,8 @@ static void sq_close(tti_store *s)
         return;
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < s->n_cache; i++)
+        sqlite3_finalize(s->cache[i].st);
     sqlite3_close_v2(s->db);
     tti_map_free(s->names);
     free(s);
@@ -219,10 +248,11 @@ static void sq_close(tti_store *s)
 static int configure(tti_store *s, const tti_store_config *cfg)
 {
     sqlite3_busy_timeout(s->db, cfg->busy_timeout_ms);
-    int rc = exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "configuring store");
-    if (rc == TT_OK && cfg->read_only)
-        rc = exec(s, "PRAGMA query_only=1", "configuring reader");
-    return rc;
+    /* Readers find the store in WAL mode already; only the writer sets it (a reader
+     * setting it would contend for the write lock). */
+    if (cfg->read_only)
+        return exec(s, "PRAGMA query_only=1", "configuring reader");
+    return exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", "configuring store");
 }
 
 static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
@@ -1095,6 +1125,8 @@ const tti_store_ops tti_sqlite_ops = {
     .token_get = sq_token_get,
     .token_revoke = sq_token_revoke,
     .token_list = sq_token_list,
+    .strategy = &tti_sqlite_strategy_ops,
+    .domain = &tti_sqlite_domain_ops,
 };
 
 const tti_store_ops *tti_store_override;

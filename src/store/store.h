@@ -17,6 +17,8 @@
 #define TTI_TILE_HEIGHT 8
 
 typedef struct tti_store tti_store;
+struct tti_strategy_ops; /* src/store/strategy_store.h */
+struct tti_domain_ops;   /* src/store/domain_store.h */
 typedef struct tti_store_iter tti_store_iter;
 
 /* The ledger head, read and written inside the write transaction (SPEC 5). */
@@ -107,6 +109,10 @@ typedef struct tti_store_ops {
     int (*token_get)(tti_store *s, int64_t id, tt_token_info *out);
     int (*token_revoke)(tti_store *s, int64_t id, int64_t revoked_us);
     int (*token_list)(tti_store *s, tt_token_info **out, size_t *n);
+
+    /* Domain records (SPEC 6): strategies and versions; feedback, summaries, analytics. */
+    const struct tti_strategy_ops *strategy;
+    const struct tti_domain_ops *domain;
 } tti_store_ops;
 
 #define TTI_COUNT_ENTITY 1
