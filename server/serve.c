@@ -201,7 +201,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
 
 int cmd_serve(cli_ctx *c, int argc, char **argv)
 {
-    int64_t threads = 32;
+    int64_t threads = 64;
     int rc = parse_serve(c, argc, argv, &threads);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -147,11 +147,25 @@ static int create_key(tt_ledger *l, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+/* A ledger that already recorded its verifier key must keep using that key. */
+static int has_stored_key(tt_ledger *l)
+{
+    char *v = NULL;
+    int rc = l->ops->meta_get(l->w, "verifier_key", &v);
+    free(v);
+    return rc == TT_OK;
+}
+
 static int load_key(tt_ledger *l, const char *path, int create, char *err, size_t errlen)
 {
     char buf[1024];
     size_t len = 0;
     int rc = read_small_file(path, buf, sizeof buf, &len);
+    if (rc == TT_ENOTFOUND && create && has_stored_key(l))
+        return tti_err(err, errlen, TT_ENOTFOUND,
+                       "signing key %s is missing but this ledger's checkpoints were signed "
+                       "with one; restore it from a backup (a new key would not match)",
+                       path);
     if (rc == TT_ENOTFOUND && create)
         rc = create_key(l, path, err, errlen);
     else if (rc == TT_ENOTFOUND)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/crypto.h"
+#include "core/event.h"
 #include "ledger/ledger.h"
 
 struct tti_request {
@@ -66,12 +67,13 @@ static int edge_tile(batch_ctx *b, unsigned level, uint64_t index, tile_edge **o
         *out = t;
         return TT_OK;
     }
+    /* Store failures get the store's message here: on_node only keeps the status. */
     int rc = flush_tile(b, level);
     if (rc != TT_OK)
-        return rc;
+        return tti_store_fail(b->l, b->l->w, rc);
     rc = b->l->ops->get_tile(b->l->w, level, index, t->hashes, &t->n);
     if (rc != TT_OK)
-        return rc;
+        return tti_store_fail(b->l, b->l->w, rc);
     t->index = index;
     t->loaded = 1;
     *out = t;
@@ -269,11 +271,30 @@ static void lead(tt_ledger *l)
     pthread_cond_broadcast(&l->qcond);
 }
 
+/* Metadata must be stored exactly as tt_metadata_normalize writes it (SPEC 3.1: an
+ * object, no duplicate keys), whoever calls the library: a second parse, but the only way
+ * to keep direct C callers to the same rule as the CLI and the server. */
+static int check_normalized(const char *meta, char *err, size_t errlen)
+{
+    char *norm = NULL;
+    int rc = tti_metadata_normalize(meta, strlen(meta), &norm, err, errlen);
+    if (rc == TT_OK && strcmp(norm, meta) != 0) {
+        snprintf(err, errlen,
+                 "metadata: not in normalised form (pass it through "
+                 "tt_metadata_normalize first)");
+        rc = TT_EINVAL;
+    }
+    free(norm);
+    return rc;
+}
+
 static int validate_all(const tt_event *events, size_t n)
 {
     char err[400];
     for (size_t i = 0; i < n; i++) {
         int rc = tt_event_validate(&events[i], err, sizeof err);
+        if (rc == TT_OK && events[i].metadata != NULL)
+            rc = check_normalized(events[i].metadata, err, sizeof err);
         if (rc != TT_OK)
             return n == 1 ? tti_fail(rc, "%s", err) : tti_fail(rc, "event %zu: %s", i, err);
     }

@@ -1,0 +1,1759 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of src/ledger through the public API, each on a fresh ledger in a temporary
+ * data directory: appending and reading back, batch atomicity and validation messages,
+ * idempotency keys, every query filter against a model the test keeps itself, inclusion
+ * and consistency proofs against the roots the head reported at each size, checkpoints,
+ * verification, concurrent appenders (threads on one handle and two handles on one store),
+ * reopening and statistics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tradetrail.h"
+#include "core/note.h"
+#include "ledger/ledger.h"
+
+/* ---- helpers -------------------------------------------------------------------------- */
+
+typedef struct fixture {
+    char dir[64];
+    tt_ledger *l;
+} fixture;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_rf(const char *dir)
+{
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void make_tmpdir(char dir[64])
+{
+    snprintf(dir, 64, "/tmp/tt-ledger-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+}
+
+static tt_ledger *open_ledger(const char *dir, int create)
+{
+    tt_open_options o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = dir;
+    o.create = create;
+    tt_ledger *l = NULL;
+    char err[512] = "";
+    int rc = tt_ledger_open(&o, &l, err, sizeof err);
+    if (rc != TT_OK)
+        fail_msg("tt_ledger_open(%s): %s: %s", dir, tt_strerror(rc), err);
+    return l;
+}
+
+static int setup_ledger(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    make_tmpdir(f->dir);
+    f->l = open_ledger(f->dir, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown_ledger(void **state)
+{
+    fixture *f = *state;
+    tt_ledger_close(f->l);
+    rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static void head_of(tt_ledger *l, int64_t *size, uint8_t root[TT_HASH_SIZE])
+{
+    uint8_t tmp[TT_HASH_SIZE];
+    assert_int_equal(tt_ledger_head(l, size, root != NULL ? root : tmp), TT_OK);
+}
+
+static int64_t size_of(tt_ledger *l)
+{
+    int64_t n;
+    head_of(l, &n, NULL);
+    return n;
+}
+
+static void simple_event(tt_event *ev, const char *entity_id, const char *reason)
+{
+    tt_event_init(ev);
+    ev->entity = "order";
+    ev->entity_id = entity_id;
+    ev->event_type = "RECORD";
+    ev->actor = "tester";
+    ev->reason = reason;
+}
+
+static void append_ok(tt_ledger *l, const tt_event *evs, size_t n, tt_append_result *res)
+{
+    int rc = tt_ledger_append(l, evs, n, res);
+    if (rc != TT_OK)
+        fail_msg("tt_ledger_append: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+}
+
+static tt_append_result append_one(tt_ledger *l, const char *entity_id, const char *reason)
+{
+    tt_event ev;
+    tt_append_result r;
+    simple_event(&ev, entity_id, reason);
+    append_ok(l, &ev, 1, &r);
+    return r;
+}
+
+static void verify_ok(tt_ledger *l, int64_t size, tt_verify_report *out)
+{
+    tt_verify_report rep;
+    int rc = tt_ledger_verify(l, NULL, NULL, &rep);
+    if (rc != TT_OK)
+        fail_msg("tt_ledger_verify: %s: %s", tt_strerror(rc), rep.message);
+    assert_int_equal(rep.tree_size, size);
+    assert_int_equal(rep.events_checked, size);
+    assert_int_equal(rep.first_bad_seq, 0);
+    assert_int_equal(rep.bad_checkpoint_size, 0);
+    if (out != NULL)
+        *out = rep;
+}
+
+static void assert_opt_str(const char *want, const char *got)
+{
+    if (want == NULL) {
+        assert_null(got);
+    } else {
+        assert_non_null(got);
+        assert_string_equal(want, got);
+    }
+}
+
+static void assert_msg_has(tt_ledger *l, const char *needle)
+{
+    const char *msg = tt_ledger_errmsg(l);
+    if (strstr(msg, needle) == NULL)
+        fail_msg("message \"%s\" does not contain \"%s\"", msg, needle);
+}
+
+static uint32_t rnd(uint32_t *state)
+{
+    *state = *state * 1664525u + 1013904223u;
+    return *state >> 8;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- append and read back ------------------------------------------------------------- */
+
+static void test_append_get(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    assert_int_equal(size_of(l), 0);
+
+    tt_event ev;
+    tt_event_init(&ev);
+    ev.entity = "strategy";
+    ev.entity_id = "strat-42 \xc3\xbcn\xc3\xaf"
+                   "code";
+    ev.event_type = "ACTIVATED";
+    ev.actor = "alice@example.com";
+    ev.old_status = "DRAFT";
+    ev.new_status = "ACTIVE";
+    ev.reason = "multi\nline\treason with \"quotes\"";
+    ev.metadata = "{\"a\":1,\"b\":[true,null,\"x\"]}";
+    ev.occurred_at_us = 1700000000123456LL;
+    ev.idempotency_key = "key-1";
+    ev.seq = 999; /* ignored on input */
+    ev.ts_us = 5;
+    tt_append_result r;
+    int64_t before = tt_time_now_us();
+    append_ok(l, &ev, 1, &r);
+    assert_int_equal(r.seq, 1);
+    assert_int_equal(r.existed, 0);
+    assert_true(r.ts_us >= before && r.ts_us <= tt_time_now_us());
+
+    tt_event *got = NULL;
+    assert_int_equal(tt_ledger_get(l, 1, &got), TT_OK);
+    assert_int_equal(got->seq, 1);
+    assert_int_equal(got->ts_us, r.ts_us);
+    assert_string_equal(got->entity, ev.entity);
+    assert_string_equal(got->entity_id, ev.entity_id);
+    assert_string_equal(got->event_type, ev.event_type);
+    assert_string_equal(got->actor, ev.actor);
+    assert_string_equal(got->old_status, ev.old_status);
+    assert_string_equal(got->new_status, ev.new_status);
+    assert_string_equal(got->reason, ev.reason);
+    assert_string_equal(got->metadata, ev.metadata);
+    assert_int_equal(got->occurred_at_us, ev.occurred_at_us);
+    assert_string_equal(got->idempotency_key, ev.idempotency_key);
+    assert_memory_equal(got->leaf_hash, r.leaf_hash, TT_HASH_SIZE);
+    uint8_t leaf[TT_HASH_SIZE];
+    assert_int_equal(tt_event_leaf_hash(got, leaf), TT_OK);
+    assert_memory_equal(leaf, got->leaf_hash, TT_HASH_SIZE);
+    tt_event_free(got);
+
+    /* Only the required fields: optional ones read back as absent, not empty. An empty
+     * reason is a value of its own and must stay "" (it is hashed differently). */
+    const char *reasons[] = {NULL, ""};
+    int64_t prev_ts = r.ts_us;
+    for (int i = 0; i < 2; i++) {
+        tt_event e;
+        tt_event_init(&e);
+        e.entity = "system";
+        e.entity_id = "x";
+        e.event_type = "RECORD";
+        e.actor = "system";
+        e.reason = reasons[i];
+        tt_append_result r2;
+        append_ok(l, &e, 1, &r2);
+        assert_int_equal(r2.seq, 2 + i);
+        assert_true(r2.ts_us >= prev_ts);
+        prev_ts = r2.ts_us;
+        assert_int_equal(tt_ledger_get(l, r2.seq, &got), TT_OK);
+        assert_null(got->old_status);
+        assert_null(got->new_status);
+        assert_opt_str(reasons[i], got->reason);
+        assert_null(got->metadata);
+        assert_null(got->idempotency_key);
+        assert_int_equal(got->occurred_at_us, TT_TIME_NONE);
+        assert_memory_equal(got->leaf_hash, r2.leaf_hash, TT_HASH_SIZE);
+        assert_int_equal(tt_event_leaf_hash(got, leaf), TT_OK);
+        assert_memory_equal(leaf, r2.leaf_hash, TT_HASH_SIZE);
+        tt_event_free(got);
+    }
+
+    /* seq is gap-free and ts never decreases along it, batches included. */
+    tt_event batch[7];
+    tt_append_result res[7];
+    for (int i = 0; i < 7; i++)
+        simple_event(&batch[i], "b", "batch");
+    for (int round = 0; round < 3; round++) {
+        append_ok(l, batch, 7, res);
+        for (int i = 0; i < 7; i++) {
+            assert_int_equal(res[i].seq, 4 + round * 7 + i);
+            assert_int_equal(res[i].existed, 0);
+            assert_true(res[i].ts_us >= prev_ts);
+            prev_ts = res[i].ts_us;
+        }
+    }
+    assert_int_equal(size_of(l), 24);
+    for (int64_t seq = 1; seq <= 24; seq++) {
+        assert_int_equal(tt_ledger_get(l, seq, &got), TT_OK);
+        assert_int_equal(got->seq, seq);
+        tt_event_free(got);
+    }
+    assert_int_equal(tt_ledger_get(l, 0, &got), TT_EINVAL);
+    assert_int_equal(tt_ledger_get(l, -3, &got), TT_EINVAL);
+    assert_int_equal(tt_ledger_get(l, 25, &got), TT_ENOTFOUND);
+    verify_ok(l, 24, NULL);
+}
+
+/* ---- batch validation and atomicity --------------------------------------------------- */
+
+static char *repeat(char c, size_t n)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void test_batch_atomic(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    for (int i = 0; i < 5; i++)
+        append_one(l, "pre", NULL);
+    int64_t size0;
+    uint8_t root0[TT_HASH_SIZE];
+    head_of(l, &size0, root0);
+
+    char *e65 = repeat('e', TT_MAX_ENTITY + 1);
+    char *id129 = repeat('i', TT_MAX_ENTITY_ID + 1);
+    char *t65 = repeat('T', TT_MAX_EVENT_TYPE + 1);
+    char *a129 = repeat('a', TT_MAX_ACTOR + 1);
+    char *st65 = repeat('s', TT_MAX_STATUS + 1);
+    char *r8193 = repeat('r', TT_MAX_REASON + 1);
+    char *k129 = repeat('k', TT_MAX_IDEMPOTENCY_KEY + 1);
+    char *meta = repeat(' ', TT_MAX_METADATA + 1);
+    meta[0] = '{';
+    meta[TT_MAX_METADATA] = '}';
+
+    enum { F_ENTITY, F_ID, F_TYPE, F_ACTOR, F_OLD, F_NEW, F_REASON, F_META, F_KEY };
+    static const char *const fname[] = {"entity", "entity_id",  "event_type",
+                                        "actor",  "old_status", "new_status",
+                                        "reason", "metadata",   "idempotency_key"};
+    struct bad {
+        int field;
+        const char *value;
+        int rc;
+    } cases[] = {
+        {F_ENTITY, NULL, TT_EINVAL},
+        {F_ENTITY, "", TT_EINVAL},
+        {F_ENTITY, "Order", TT_EINVAL},
+        {F_ENTITY, "9order", TT_EINVAL},
+        {F_ENTITY, "or-der", TT_EINVAL},
+        {F_ENTITY, e65, TT_ETOOBIG},
+        {F_ID, NULL, TT_EINVAL},
+        {F_ID, "", TT_EINVAL},
+        {F_ID, "a\x01z", TT_EINVAL},
+        {F_ID, "bad\xff", TT_EINVAL},
+        {F_ID, id129, TT_ETOOBIG},
+        {F_TYPE, NULL, TT_EINVAL},
+        {F_TYPE, "created", TT_EINVAL},
+        {F_TYPE, t65, TT_ETOOBIG},
+        {F_ACTOR, NULL, TT_EINVAL},
+        {F_ACTOR, "", TT_EINVAL},
+        {F_ACTOR, "tab\there", TT_EINVAL},
+        {F_ACTOR, a129, TT_ETOOBIG},
+        {F_OLD, "", TT_EINVAL},
+        {F_OLD, st65, TT_ETOOBIG},
+        {F_NEW, "x\x7fy", TT_EINVAL},
+        {F_NEW, st65, TT_ETOOBIG},
+        {F_REASON, r8193, TT_ETOOBIG},
+        {F_REASON, "nul\x1b[31m", TT_EINVAL},
+        {F_REASON, "\xc0\xaf", TT_EINVAL},
+        {F_META, "[1,2]", TT_EINVAL},
+        {F_META, "", TT_EINVAL},
+        {F_META, "{\"a\":\"\x01\"}", TT_EINVAL},
+        {F_META, meta, TT_ETOOBIG},
+        {F_KEY, "", TT_EINVAL},
+        {F_KEY, k129, TT_ETOOBIG},
+    };
+    enum { N = 6, BAD = 3 };
+    tt_event batch[N];
+    tt_append_result res[N];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int i = 0; i < N; i++) {
+            simple_event(&batch[i], "ok", "fine");
+            batch[i].idempotency_key = i == 0 ? "atomic-key" : NULL;
+        }
+        tt_event *ev = &batch[BAD];
+        const char **slot[] = {&ev->entity, &ev->entity_id,  &ev->event_type,
+                               &ev->actor,  &ev->old_status, &ev->new_status,
+                               &ev->reason, &ev->metadata,   &ev->idempotency_key};
+        *slot[cases[c].field] = cases[c].value;
+        memset(res, 0x5a, sizeof res);
+        int rc = tt_ledger_append(l, batch, N, res);
+        if (rc != cases[c].rc)
+            fail_msg("case %zu (%s): got %s, want %s: %s", c, fname[cases[c].field],
+                     tt_strerror(rc), tt_strerror(cases[c].rc), tt_ledger_errmsg(l));
+        char want[64];
+        snprintf(want, sizeof want, "event %d: %s:", BAD, fname[cases[c].field]);
+        assert_msg_has(l, want);
+        /* Out-parameters are written only on success. */
+        for (size_t i = 0; i < sizeof res; i++)
+            assert_int_equal(((unsigned char *)res)[i], 0x5a);
+        /* The same event alone: the message names the field without an index. */
+        rc = tt_ledger_append(l, ev, 1, res);
+        assert_int_equal(rc, cases[c].rc);
+        snprintf(want, sizeof want, "%s:", fname[cases[c].field]);
+        assert_int_equal(strncmp(tt_ledger_errmsg(l), want, strlen(want)), 0);
+        int64_t size;
+        uint8_t root[TT_HASH_SIZE];
+        head_of(l, &size, root);
+        assert_int_equal(size, size0);
+        assert_memory_equal(root, root0, TT_HASH_SIZE);
+    }
+    /* The valid events of a refused batch were not written, so its key is still free. */
+    for (int i = 0; i < N; i++)
+        simple_event(&batch[i], "ok", "fine");
+    batch[0].idempotency_key = "atomic-key";
+    append_ok(l, batch, N, res);
+    assert_int_equal(res[0].existed, 0);
+    assert_int_equal(res[0].seq, size0 + 1);
+
+    /* Batch size limits. */
+    assert_int_equal(tt_ledger_append(l, batch, 0, res), TT_EINVAL);
+    tt_event *huge = calloc(TT_MAX_BATCH + 1, sizeof *huge);
+    tt_append_result *hres = calloc(TT_MAX_BATCH + 1, sizeof *hres);
+    assert_non_null(huge);
+    assert_non_null(hres);
+    for (size_t i = 0; i < TT_MAX_BATCH + 1; i++)
+        simple_event(&huge[i], "huge", NULL);
+    assert_int_equal(tt_ledger_append(l, huge, TT_MAX_BATCH + 1, hres), TT_ETOOBIG);
+    assert_int_equal(size_of(l), size0 + N);
+    assert_int_equal(tt_ledger_append(NULL, batch, 1, res), TT_EMISUSE);
+    assert_int_equal(tt_ledger_append(l, NULL, 1, res), TT_EMISUSE);
+    assert_int_equal(tt_ledger_append(l, batch, 1, NULL), TT_EMISUSE);
+    free(huge);
+    free(hres);
+    verify_ok(l, size0 + N, NULL);
+
+    free(e65);
+    free(id129);
+    free(t65);
+    free(a129);
+    free(st65);
+    free(r8193);
+    free(k129);
+    free(meta);
+}
+
+/* ---- idempotency ---------------------------------------------------------------------- */
+
+static void test_idempotency(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    append_one(l, "filler", NULL);
+
+    tt_event ev;
+    simple_event(&ev, "idem", "first");
+    ev.idempotency_key = "k1";
+    tt_append_result r1, r2;
+    append_ok(l, &ev, 1, &r1);
+    assert_int_equal(r1.existed, 0);
+    assert_int_equal(r1.seq, 2);
+    sleep_ms(2);
+    append_ok(l, &ev, 1, &r2);
+    assert_int_equal(r2.existed, 1);
+    assert_int_equal(r2.seq, r1.seq);
+    assert_int_equal(r2.ts_us, r1.ts_us);
+    assert_memory_equal(r2.leaf_hash, r1.leaf_hash, TT_HASH_SIZE);
+    assert_int_equal(size_of(l), 2);
+
+    /* A retry is recognised by its key alone, whatever else it carries. */
+    ev.reason = "a different body";
+    append_ok(l, &ev, 1, &r2);
+    assert_int_equal(r2.existed, 1);
+    assert_int_equal(r2.seq, r1.seq);
+    assert_int_equal(size_of(l), 2);
+
+    /* Within one batch: the second use of a key gets the first one's result; a key already
+     * in the ledger gets the original. */
+    tt_event b[5];
+    tt_append_result res[5];
+    for (int i = 0; i < 5; i++)
+        simple_event(&b[i], "idem", "batch");
+    b[0].idempotency_key = "k2";
+    b[2].idempotency_key = "k2";
+    b[3].idempotency_key = "k1";
+    b[4].idempotency_key = "k3";
+    append_ok(l, b, 5, res);
+    assert_int_equal(res[0].seq, 3);
+    assert_int_equal(res[0].existed, 0);
+    assert_int_equal(res[1].seq, 4);
+    assert_int_equal(res[1].existed, 0);
+    assert_int_equal(res[2].seq, 3);
+    assert_int_equal(res[2].existed, 1);
+    assert_int_equal(res[2].ts_us, res[0].ts_us);
+    assert_memory_equal(res[2].leaf_hash, res[0].leaf_hash, TT_HASH_SIZE);
+    assert_int_equal(res[3].seq, r1.seq);
+    assert_int_equal(res[3].existed, 1);
+    assert_memory_equal(res[3].leaf_hash, r1.leaf_hash, TT_HASH_SIZE);
+    assert_int_equal(res[4].seq, 5);
+    assert_int_equal(res[4].existed, 0);
+    assert_int_equal(size_of(l), 5);
+
+    /* The stored event keeps its key. */
+    tt_event *got;
+    assert_int_equal(tt_ledger_get(l, 3, &got), TT_OK);
+    assert_string_equal(got->idempotency_key, "k2");
+    tt_event_free(got);
+
+    /* Keys survive closing and reopening. */
+    tt_ledger_close(f->l);
+    f->l = l = open_ledger(f->dir, 0);
+    ev.reason = "first";
+    append_ok(l, &ev, 1, &r2);
+    assert_int_equal(r2.existed, 1);
+    assert_int_equal(r2.seq, r1.seq);
+    assert_int_equal(r2.ts_us, r1.ts_us);
+    assert_memory_equal(r2.leaf_hash, r1.leaf_hash, TT_HASH_SIZE);
+    b[0].idempotency_key = "k3";
+    append_ok(l, b, 1, res);
+    assert_int_equal(res[0].seq, 5);
+    assert_int_equal(res[0].existed, 1);
+    assert_int_equal(size_of(l), 5);
+
+    /* Another handle on the same store sees the keys too. */
+    tt_ledger *other = open_ledger(f->dir, 0);
+    append_ok(other, &ev, 1, &r2);
+    assert_int_equal(r2.seq, r1.seq);
+    assert_int_equal(r2.existed, 1);
+    tt_ledger_close(other);
+    verify_ok(l, 5, NULL);
+}
+
+/* ---- queries against a model ---------------------------------------------------------- */
+
+typedef struct mev {
+    int64_t seq, ts;
+    const char *entity, *entity_id, *event_type, *actor, *old_status, *new_status, *reason,
+        *metadata;
+} mev;
+
+static const char *const m_entities[] = {"strategy", "order", "ai_feedback"};
+static const char *const m_ids[] = {"s-1", "s-2", "BTC/USDT", "s-4"};
+static const char *const m_types[] = {"CREATED", "ACTIVATED", "PAUSED", "RECORD"};
+static const char *const m_actors[] = {"alice", "bob", "system"};
+static const char *const m_statuses[] = {NULL, "DRAFT", "ACTIVE"};
+static const char *const m_reasons[] = {
+    NULL,
+    "",
+    "alpha and beta",
+    "NEAR(alpha beta)",
+    "say \"quoted\" word",
+    "alph star*",
+    "plain text",
+    "Alpha drift AND risk",
+    "beta-gamma",
+    "risk limit reached",
+    "gamma",
+    "reason:alpha column",
+};
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define HIST_BATCHES 12
+#define HIST_PER_BATCH 20
+#define HIST_N (HIST_BATCHES * HIST_PER_BATCH)
+
+/* HIST_N events in HIST_BATCHES batches a few milliseconds apart (distinct ts per batch). */
+static void build_history(tt_ledger *l, mev *m)
+{
+    uint32_t rng = 12345;
+    tt_event evs[HIST_PER_BATCH];
+    tt_append_result res[HIST_PER_BATCH];
+    for (int b = 0; b < HIST_BATCHES; b++) {
+        for (int i = 0; i < HIST_PER_BATCH; i++) {
+            mev *x = &m[b * HIST_PER_BATCH + i];
+            x->entity = m_entities[rnd(&rng) % NELEM(m_entities)];
+            x->entity_id = m_ids[rnd(&rng) % NELEM(m_ids)];
+            x->event_type = m_types[rnd(&rng) % NELEM(m_types)];
+            x->actor = m_actors[rnd(&rng) % NELEM(m_actors)];
+            x->old_status = m_statuses[rnd(&rng) % NELEM(m_statuses)];
+            x->new_status = m_statuses[rnd(&rng) % NELEM(m_statuses)];
+            x->reason = m_reasons[rnd(&rng) % NELEM(m_reasons)];
+            x->metadata = rnd(&rng) % 3 == 0 ? "{\"k\":[1,2.5,\"v\"]}" : NULL;
+            tt_event *e = &evs[i];
+            tt_event_init(e);
+            e->entity = x->entity;
+            e->entity_id = x->entity_id;
+            e->event_type = x->event_type;
+            e->actor = x->actor;
+            e->old_status = x->old_status;
+            e->new_status = x->new_status;
+            e->reason = x->reason;
+            e->metadata = x->metadata;
+        }
+        append_ok(l, evs, HIST_PER_BATCH, res);
+        for (int i = 0; i < HIST_PER_BATCH; i++) {
+            m[b * HIST_PER_BATCH + i].seq = res[i].seq;
+            m[b * HIST_PER_BATCH + i].ts = res[i].ts_us;
+            assert_int_equal(res[i].seq, b * HIST_PER_BATCH + i + 1);
+        }
+        sleep_ms(3);
+    }
+}
+
+#define MAX_TOK 16
+typedef struct toks {
+    size_t n;
+    char t[MAX_TOK][32];
+} toks;
+
+/* The tokens FTS5's default unicode61 tokenizer makes of ASCII text: runs of letters and
+ * digits, case-folded. */
+static void tokenize(const char *s, size_t len, toks *out)
+{
+    size_t k = 0;
+    out->n = 0;
+    for (size_t i = 0; i <= len && out->n < MAX_TOK; i++) {
+        if (i < len && isalnum((unsigned char)s[i])) {
+            if (k < sizeof out->t[0] - 1)
+                out->t[out->n][k++] = (char)tolower((unsigned char)s[i]);
+        } else if (k > 0) {
+            out->t[out->n++][k] = '\0';
+            k = 0;
+        }
+    }
+}
+
+static int phrase_in(const toks *r, const toks *w)
+{
+    for (size_t i = 0; i + w->n <= r->n; i++) {
+        size_t j = 0;
+        while (j < w->n && strcmp(r->t[i + j], w->t[j]) == 0)
+            j++;
+        if (j == w->n)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * The text filter's meaning: every whitespace-separated word of the query is a literal
+ * phrase (FTS5 operators, quotes and `*` are plain text) that must occur in the reason. A
+ * word made only of punctuation has no tokens and constrains nothing, but a query with no
+ * token at all matches nothing. Blank text is no filter; events without a reason never
+ * match a search.
+ */
+static int text_match(const char *reason, const char *text)
+{
+    const char *p = text;
+    int words = 0, tokened = 0;
+    toks r, w;
+    if (reason != NULL)
+        tokenize(reason, strlen(reason), &r);
+    while (*p) {
+        while (is_ws(*p))
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && !is_ws(*p))
+            p++;
+        words++;
+        tokenize(start, (size_t)(p - start), &w);
+        if (w.n == 0)
+            continue;
+        tokened++;
+        if (reason == NULL || !phrase_in(&r, &w))
+            return 0;
+    }
+    return words == 0 || (tokened > 0 && reason != NULL && reason[0] != '\0');
+}
+
+static int model_match(const mev *x, const tt_query *q)
+{
+    if (q->entity != NULL && strcmp(q->entity, x->entity) != 0)
+        return 0;
+    if (q->entity_id != NULL && strcmp(q->entity_id, x->entity_id) != 0)
+        return 0;
+    if (q->n_event_types > 0) {
+        int any = 0;
+        for (size_t i = 0; i < q->n_event_types; i++)
+            any |= strcmp(q->event_types[i], x->event_type) == 0;
+        if (!any)
+            return 0;
+    }
+    if (q->actor != NULL && strcmp(q->actor, x->actor) != 0)
+        return 0;
+    if (q->since_us != TT_TIME_NONE && x->ts < q->since_us)
+        return 0;
+    if (q->until_us != TT_TIME_NONE && x->ts >= q->until_us)
+        return 0;
+    if (q->after_seq > 0 && x->seq <= q->after_seq)
+        return 0;
+    if (q->before_seq > 0 && x->seq >= q->before_seq)
+        return 0;
+    if (q->text != NULL && !text_match(x->reason, q->text))
+        return 0;
+    return 1;
+}
+
+static const char *describe(const tt_query *q, char *buf, size_t cap)
+{
+    snprintf(buf, cap,
+             "entity=%s id=%s ntypes=%zu type0=%s actor=%s since=%lld until=%lld text=%s "
+             "after=%lld before=%lld limit=%zu order=%d",
+             q->entity ? q->entity : "-", q->entity_id ? q->entity_id : "-", q->n_event_types,
+             q->n_event_types ? q->event_types[0] : "-", q->actor ? q->actor : "-",
+             (long long)q->since_us, (long long)q->until_us, q->text ? q->text : "-",
+             (long long)q->after_seq, (long long)q->before_seq, q->limit, (int)q->order);
+    return buf;
+}
+
+/* Run q and compare every returned event, in order, with the model's answer. Returns the
+ * number of events. */
+static size_t check_query(tt_ledger *l, const mev *m, size_t n, const tt_query *q)
+{
+    int64_t want[HIST_N];
+    size_t nwant = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = q->order == TT_ORDER_DESC ? n - 1 - i : i;
+        if (model_match(&m[k], q))
+            want[nwant++] = (int64_t)k;
+    }
+    size_t limit = q->limit ? q->limit : 100;
+    if (nwant > limit)
+        nwant = limit;
+    tt_iter *it = NULL;
+    char desc[512];
+    int rc = tt_ledger_query(l, q, &it);
+    if (rc != TT_OK)
+        fail_msg("query %s: %s: %s", describe(q, desc, sizeof desc), tt_strerror(rc),
+                 tt_ledger_errmsg(l));
+    const tt_event *ev;
+    size_t got = 0;
+    while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+        if (got >= nwant)
+            fail_msg("query %s: extra seq %lld", describe(q, desc, sizeof desc),
+                     (long long)ev->seq);
+        const mev *x = &m[want[got]];
+        if (ev->seq != x->seq)
+            fail_msg("query %s: result %zu is seq %lld, want %lld", describe(q, desc, sizeof desc),
+                     got, (long long)ev->seq, (long long)x->seq);
+        assert_int_equal(ev->ts_us, x->ts);
+        assert_string_equal(ev->entity, x->entity);
+        assert_string_equal(ev->entity_id, x->entity_id);
+        assert_string_equal(ev->event_type, x->event_type);
+        assert_string_equal(ev->actor, x->actor);
+        assert_opt_str(x->old_status, ev->old_status);
+        assert_opt_str(x->new_status, ev->new_status);
+        assert_opt_str(x->reason, ev->reason);
+        assert_opt_str(x->metadata, ev->metadata);
+        got++;
+    }
+    assert_int_equal(rc, TT_ENOTFOUND);
+    if (got != nwant)
+        fail_msg("query %s: %zu results, want %zu", describe(q, desc, sizeof desc), got, nwant);
+    tt_iter_free(it);
+    return got;
+}
+
+static void test_query_filters(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    static mev m[HIST_N];
+    build_history(l, m);
+    tt_query q;
+
+    tt_query_init(&q);
+    q.limit = TT_MAX_QUERY_LIMIT;
+    assert_int_equal(check_query(l, m, HIST_N, &q), HIST_N);
+    q.order = TT_ORDER_DESC;
+    assert_int_equal(check_query(l, m, HIST_N, &q), HIST_N);
+    tt_query_init(&q); /* limit 0 means 100 */
+    q.limit = 0;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 100);
+
+    /* Each filter alone, every value, and names never recorded. */
+    for (size_t i = 0; i <= NELEM(m_entities); i++) {
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.entity = i < NELEM(m_entities) ? m_entities[i] : "nothing";
+        size_t got = check_query(l, m, HIST_N, &q);
+        assert_true(i < NELEM(m_entities) ? got > 0 : got == 0);
+    }
+    for (size_t i = 0; i <= NELEM(m_ids); i++) {
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.entity_id = i < NELEM(m_ids) ? m_ids[i] : "ghost";
+        size_t got = check_query(l, m, HIST_N, &q);
+        assert_true(i < NELEM(m_ids) ? got > 0 : got == 0);
+    }
+    for (size_t i = 0; i <= NELEM(m_actors); i++) {
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.actor = i < NELEM(m_actors) ? m_actors[i] : "mallory";
+        size_t got = check_query(l, m, HIST_N, &q);
+        assert_true(i < NELEM(m_actors) ? got > 0 : got == 0);
+    }
+    tt_query_init(&q);
+    q.limit = TT_MAX_QUERY_LIMIT;
+    q.event_types[0] = "NOPE";
+    q.n_event_types = 1;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 0);
+    q.event_types[1] = "PAUSED";
+    q.n_event_types = 2;
+    assert_true(check_query(l, m, HIST_N, &q) > 0);
+    q.event_types[2] = "CREATED";
+    q.event_types[3] = "NOPE_TOO";
+    q.n_event_types = 4;
+    assert_true(check_query(l, m, HIST_N, &q) > 0);
+    for (size_t i = 0; i < TT_MAX_QUERY_TYPES; i++)
+        q.event_types[i] = m_types[i % NELEM(m_types)];
+    q.n_event_types = TT_MAX_QUERY_TYPES;
+    assert_int_equal(check_query(l, m, HIST_N, &q), HIST_N);
+    /* An entity id recorded under another entity does not match. */
+    tt_query_init(&q);
+    q.entity = "nothing";
+    q.entity_id = "s-1";
+    assert_int_equal(check_query(l, m, HIST_N, &q), 0);
+
+    /* Times: batch boundaries, just after them, and outside the history. */
+    for (int b = 0; b < HIST_BATCHES; b += 3) {
+        int64_t t = m[b * HIST_PER_BATCH].ts;
+        for (int64_t d = -1; d <= 1; d++) {
+            tt_query_init(&q);
+            q.limit = TT_MAX_QUERY_LIMIT;
+            q.since_us = t + d;
+            check_query(l, m, HIST_N, &q);
+            q.since_us = TT_TIME_NONE;
+            q.until_us = t + d;
+            check_query(l, m, HIST_N, &q);
+            q.since_us = m[HIST_PER_BATCH].ts;
+            check_query(l, m, HIST_N, &q);
+        }
+    }
+    tt_query_init(&q);
+    q.since_us = m[HIST_N - 1].ts + 1;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 0);
+    tt_query_init(&q);
+    q.until_us = m[0].ts;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 0);
+    tt_query_init(&q);
+    q.since_us = m[5 * HIST_PER_BATCH].ts;
+    q.until_us = m[5 * HIST_PER_BATCH].ts + 1;
+    assert_int_equal(check_query(l, m, HIST_N, &q), HIST_PER_BATCH);
+
+    /* Text: words are literal, FTS5 syntax included. */
+    static const struct {
+        const char *text;
+        int nonempty;
+    } texts[] = {
+        {"alpha", 1},
+        {"ALPHA beta", 1},
+        {"AND", 1},
+        {"alpha AND", 1},
+        {"risk OR gamma", 0},
+        {"NOT", 0},
+        {"alph*", 1},
+        {"*", 0},
+        {"\"", 0},
+        {"\"quoted\"", 1},
+        {"\"quoted", 1},
+        {"NEAR(alpha", 1},
+        {"NEAR(alpha, beta)", 1},
+        {"beta-gamma", 1},
+        {"-beta", 1},
+        {"reason:alpha", 1},
+        {"^alpha", 1},
+        {"gamma +", 1},
+        {"  ", -1},
+        {"nothing", 0},
+        {"(", 0},
+        {"alpha )", 1},
+        {"\"a\" \"b\"", 0},
+        {"say\tword", 1},
+    };
+    for (size_t i = 0; i < NELEM(texts); i++) {
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.text = texts[i].text;
+        size_t got = check_query(l, m, HIST_N, &q);
+        if (texts[i].nonempty == 1 && got == 0)
+            fail_msg("text \"%s\" found nothing", texts[i].text);
+        if (texts[i].nonempty == 0)
+            assert_int_equal(got, 0);
+        if (texts[i].nonempty == -1)
+            assert_int_equal(got, HIST_N);
+    }
+
+    /* Seq bounds, order and limit; filters apply before the limit. */
+    tt_query_init(&q);
+    q.after_seq = 17;
+    q.before_seq = 42;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 24);
+    q.order = TT_ORDER_DESC;
+    q.limit = 5;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 5);
+    q.before_seq = 1;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 0);
+    tt_query_init(&q);
+    q.actor = "bob";
+    q.limit = 3;
+    assert_int_equal(check_query(l, m, HIST_N, &q), 3);
+    q.order = TT_ORDER_DESC;
+    check_query(l, m, HIST_N, &q);
+    q.entity = "order";
+    q.text = "alpha";
+    q.limit = 1;
+    check_query(l, m, HIST_N, &q);
+
+    /* Many random combinations. */
+    uint32_t rng = 777;
+    static const size_t limits[] = {0, 1, 2, 5, 17, 100, TT_MAX_QUERY_LIMIT};
+    for (int round = 0; round < 400; round++) {
+        tt_query_init(&q);
+        if (rnd(&rng) % 3 == 0)
+            q.entity = rnd(&rng) % 8 ? m_entities[rnd(&rng) % NELEM(m_entities)] : "nothing";
+        if (rnd(&rng) % 3 == 0)
+            q.entity_id = rnd(&rng) % 8 ? m_ids[rnd(&rng) % NELEM(m_ids)] : "ghost";
+        if (rnd(&rng) % 3 == 0) {
+            q.n_event_types = 1 + rnd(&rng) % 3;
+            for (size_t i = 0; i < q.n_event_types; i++)
+                q.event_types[i] = rnd(&rng) % 8 ? m_types[rnd(&rng) % NELEM(m_types)] : "NOPE";
+        }
+        if (rnd(&rng) % 3 == 0)
+            q.actor = rnd(&rng) % 8 ? m_actors[rnd(&rng) % NELEM(m_actors)] : "mallory";
+        if (rnd(&rng) % 4 == 0)
+            q.since_us = m[rnd(&rng) % HIST_N].ts + (int64_t)(rnd(&rng) % 3) - 1;
+        if (rnd(&rng) % 4 == 0)
+            q.until_us = m[rnd(&rng) % HIST_N].ts + (int64_t)(rnd(&rng) % 3) - 1;
+        if (rnd(&rng) % 4 == 0)
+            q.text = texts[rnd(&rng) % NELEM(texts)].text;
+        if (rnd(&rng) % 3 == 0)
+            q.after_seq = rnd(&rng) % (HIST_N + 2);
+        if (rnd(&rng) % 3 == 0)
+            q.before_seq = rnd(&rng) % (HIST_N + 2);
+        q.order = rnd(&rng) % 2 ? TT_ORDER_DESC : TT_ORDER_ASC;
+        q.limit = limits[rnd(&rng) % NELEM(limits)];
+        check_query(l, m, HIST_N, &q);
+    }
+
+    /* Refused queries. */
+    tt_iter *it = NULL;
+    tt_query_init(&q);
+    q.limit = TT_MAX_QUERY_LIMIT + 1;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_EINVAL);
+    assert_null(it);
+    assert_msg_has(l, "limit");
+    tt_query_init(&q);
+    q.n_event_types = TT_MAX_QUERY_TYPES + 1;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_EINVAL);
+    tt_query_init(&q);
+    q.after_seq = -1;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_EINVAL);
+    tt_query_init(&q);
+    q.order = (tt_order)7;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_EINVAL);
+    assert_null(it);
+
+    /* Iterators work while appends continue, and several may be open at once. */
+    tt_iter *a = NULL, *b = NULL;
+    tt_query_init(&q);
+    assert_int_equal(tt_ledger_query(l, &q, &a), TT_OK);
+    assert_int_equal(tt_ledger_query(l, &q, &b), TT_OK);
+    const tt_event *ea, *eb;
+    assert_int_equal(tt_iter_next(a, &ea), TT_OK);
+    append_one(l, "late", NULL);
+    assert_int_equal(tt_iter_next(b, &eb), TT_OK);
+    assert_int_equal(eb->seq, 1);
+    assert_int_equal(tt_iter_next(a, &ea), TT_OK);
+    assert_int_equal(ea->seq, 2);
+    tt_iter_free(a);
+    tt_iter_free(b);
+    tt_iter_free(NULL);
+}
+
+/* ---- proofs --------------------------------------------------------------------------- */
+
+#define PROOF_N 600
+
+static void test_proofs(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    static uint8_t leaves[PROOF_N][TT_HASH_SIZE];
+    static uint8_t roots[PROOF_N + 1][TT_HASH_SIZE];
+    int64_t size;
+    head_of(l, &size, roots[0]);
+    assert_int_equal(size, 0);
+    assert_int_equal(tt_merkle_root(NULL, 0, leaves[0]), TT_OK);
+    assert_memory_equal(leaves[0], roots[0], TT_HASH_SIZE);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 1, 0, &(tt_proof){0}), TT_EINVAL);
+
+    char reason[32];
+    for (int i = 0; i < PROOF_N; i++) {
+        snprintf(reason, sizeof reason, "event %d", i);
+        tt_append_result r = append_one(l, "proof", reason);
+        assert_int_equal(r.seq, i + 1);
+        memcpy(leaves[i], r.leaf_hash, TT_HASH_SIZE);
+        head_of(l, &size, roots[i + 1]);
+        assert_int_equal(size, i + 1);
+    }
+    /* The head's root at every size is the RFC 6962 root of the leaves so far. */
+    for (int n = 0; n <= PROOF_N; n++) {
+        uint8_t root[TT_HASH_SIZE];
+        assert_int_equal(tt_merkle_root((const uint8_t(*)[TT_HASH_SIZE])leaves, (size_t)n, root),
+                         TT_OK);
+        assert_memory_equal(root, roots[n], TT_HASH_SIZE);
+    }
+
+    static const int64_t sizes[] = {1,   2,   3,   4,   5,   7,   8,   9,   15,  16,  17,
+                                    31,  32,  33,  63,  64,  65,  127, 128, 129, 255, 256,
+                                    257, 258, 300, 383, 384, 511, 512, 513, 599, 600};
+    uint32_t rng = 99;
+    tt_proof p;
+    size_t n_incl = 0, n_cons = 0;
+    for (size_t s = 0; s < NELEM(sizes); s++) {
+        int64_t ts = sizes[s];
+        int64_t seqs[16] = {1, 2, ts / 2, ts - 1, ts, ts / 2 + 1, 256, 257};
+        for (int k = 8; k < 16; k++)
+            seqs[k] = 1 + (int64_t)(rnd(&rng) % (uint32_t)ts);
+        for (int k = 0; k < 16; k++) {
+            int64_t seq = seqs[k];
+            if (seq < 1 || seq > ts)
+                continue;
+            memset(&p, 0, sizeof p);
+            int rc = tt_ledger_prove_inclusion(l, seq, ts == PROOF_N && k == 0 ? 0 : ts, &p);
+            if (rc != TT_OK)
+                fail_msg("inclusion %lld in %lld: %s: %s", (long long)seq, (long long)ts,
+                         tt_strerror(rc), tt_ledger_errmsg(l));
+            assert_int_equal(p.leaf_index, seq - 1);
+            assert_int_equal(p.tree_size, ts);
+            assert_memory_equal(p.leaf_hash, leaves[seq - 1], TT_HASH_SIZE);
+            assert_memory_equal(p.root_hash, roots[ts], TT_HASH_SIZE);
+            rc = tt_proof_verify_inclusion(seq - 1, ts, leaves[seq - 1],
+                                           (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes,
+                                           roots[ts]);
+            if (rc != TT_OK)
+                fail_msg("inclusion %lld in %lld does not verify: %s", (long long)seq,
+                         (long long)ts, tt_strerror(rc));
+            n_incl++;
+            /* Against another size's root, or for another leaf, it must not verify. */
+            if (ts > 1) {
+                assert_int_not_equal(
+                    tt_proof_verify_inclusion(seq - 1, ts, leaves[seq - 1],
+                                              (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes,
+                                              roots[ts - 1]),
+                    TT_OK);
+                assert_int_not_equal(
+                    tt_proof_verify_inclusion(seq - 1, ts, leaves[seq % ts],
+                                              (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes,
+                                              roots[ts]),
+                    TT_OK);
+                p.hashes[0][k % TT_HASH_SIZE] ^= 0x01;
+                assert_int_not_equal(
+                    tt_proof_verify_inclusion(seq - 1, ts, leaves[seq - 1],
+                                              (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes,
+                                              roots[ts]),
+                    TT_OK);
+            }
+        }
+        for (size_t s2 = s; s2 < NELEM(sizes); s2++) {
+            int64_t first = sizes[s], second = sizes[s2];
+            memset(&p, 0, sizeof p);
+            int rc = tt_ledger_prove_consistency(l, first, second, &p);
+            if (rc != TT_OK)
+                fail_msg("consistency %lld..%lld: %s: %s", (long long)first, (long long)second,
+                         tt_strerror(rc), tt_ledger_errmsg(l));
+            assert_int_equal(p.first_size, first);
+            assert_int_equal(p.tree_size, second);
+            assert_memory_equal(p.leaf_hash, roots[first], TT_HASH_SIZE); /* first root */
+            assert_memory_equal(p.root_hash, roots[second], TT_HASH_SIZE);
+            rc = tt_proof_verify_consistency(first, second, roots[first], roots[second],
+                                             (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes);
+            if (rc != TT_OK)
+                fail_msg("consistency %lld..%lld does not verify: %s", (long long)first,
+                         (long long)second, tt_strerror(rc));
+            n_cons++;
+            if (first == second) {
+                assert_int_equal(p.n_hashes, 0);
+            } else {
+                assert_int_not_equal(tt_proof_verify_consistency(
+                                         first, second, roots[first - 1], roots[second],
+                                         (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes),
+                                     TT_OK);
+                assert_int_not_equal(tt_proof_verify_consistency(
+                                         first, second, roots[first], roots[second - 1],
+                                         (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes),
+                                     TT_OK);
+            }
+        }
+    }
+    assert_true(n_incl > 300);
+    assert_true(n_cons > 500);
+
+    /* Every (m, n) pair over the first 40 sizes. */
+    for (int64_t a = 1; a <= 40; a++)
+        for (int64_t b = a; b <= 40; b++) {
+            assert_int_equal(tt_ledger_prove_consistency(l, a, b, &p), TT_OK);
+            assert_int_equal(tt_proof_verify_consistency(a, b, roots[a], roots[b],
+                                                         (const uint8_t(*)[TT_HASH_SIZE])p.hashes,
+                                                         p.n_hashes),
+                             TT_OK);
+            assert_int_equal(tt_ledger_prove_inclusion(l, a, b, &p), TT_OK);
+            assert_int_equal(tt_proof_verify_inclusion(a - 1, b, leaves[a - 1],
+                                                       (const uint8_t(*)[TT_HASH_SIZE])p.hashes,
+                                                       p.n_hashes, roots[b]),
+                             TT_OK);
+        }
+
+    /* Invalid arguments; out-parameters untouched. */
+    memset(&p, 0x77, sizeof p);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 0, 10, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_inclusion(l, -1, 10, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_inclusion(l, PROOF_N + 1, 0, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 11, 10, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 1, PROOF_N + 1, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 1, -5, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_consistency(l, 0, 10, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_consistency(l, 11, 10, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_consistency(l, 10, PROOF_N + 1, &p), TT_EINVAL);
+    assert_int_equal(tt_ledger_prove_consistency(l, -2, 10, &p), TT_EINVAL);
+    assert_int_equal(p.leaf_index, (int64_t)0x7777777777777777LL);
+    assert_int_equal(p.n_hashes, (size_t)0x7777777777777777ULL);
+
+    /* Proofs from a reopened ledger are the same. */
+    tt_ledger_close(f->l);
+    f->l = l = open_ledger(f->dir, 0);
+    assert_int_equal(tt_ledger_prove_inclusion(l, 300, 0, &p), TT_OK);
+    assert_int_equal(tt_proof_verify_inclusion(299, PROOF_N, leaves[299],
+                                               (const uint8_t(*)[TT_HASH_SIZE])p.hashes, p.n_hashes,
+                                               roots[PROOF_N]),
+                     TT_OK);
+    verify_ok(l, PROOF_N, NULL);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+static void check_note(tt_ledger *l, const tt_checkpoint *cp)
+{
+    char *vkey = NULL, *origin = NULL;
+    int64_t size = -1;
+    uint8_t root[TT_HASH_SIZE];
+    assert_int_equal(tt_ledger_verifier_key(l, &vkey), TT_OK);
+    assert_non_null(cp->note);
+    int rc = tt_checkpoint_verify_note(cp->note, strlen(cp->note), vkey, &origin, &size, root);
+    if (rc != TT_OK)
+        fail_msg("checkpoint note does not verify: %s\n%s", tt_strerror(rc), cp->note);
+    assert_string_equal(origin, tt_ledger_origin(l));
+    assert_int_equal(size, cp->tree_size);
+    assert_memory_equal(root, cp->root_hash, TT_HASH_SIZE);
+    tt_free(origin);
+    tt_free(vkey);
+}
+
+static void test_checkpoints(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    tt_checkpoint cp, cp2, latest;
+    memset(&cp, 0, sizeof cp);
+    assert_int_equal(tt_ledger_checkpoint_latest(l, &latest), TT_ENOTFOUND);
+    assert_msg_has(l, "checkpoint");
+
+    /* The empty tree can be checkpointed too, and verified from. */
+    tt_checkpoint empty;
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &empty), TT_OK);
+    assert_int_equal(empty.tree_size, 0);
+    check_note(l, &empty);
+
+    for (int i = 0; i < 37; i++)
+        append_one(l, "cp", "checkpointed");
+    int64_t size;
+    uint8_t root[TT_HASH_SIZE];
+    head_of(l, &size, root);
+    int64_t before = tt_time_now_us();
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_OK);
+    assert_int_equal(cp.tree_size, 37);
+    assert_memory_equal(cp.root_hash, root, TT_HASH_SIZE);
+    assert_true(cp.ts_us >= before && cp.ts_us <= tt_time_now_us());
+    check_note(l, &cp);
+    /* The note's first line is the origin, then the size and the base64 root. */
+    assert_int_equal(strncmp(cp.note, tt_ledger_origin(l), strlen(tt_ledger_origin(l))), 0);
+    assert_non_null(strstr(cp.note, "\n37\n"));
+
+    /* Signing again without growth returns the same checkpoint. */
+    sleep_ms(2);
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp2), TT_OK);
+    assert_int_equal(cp2.tree_size, cp.tree_size);
+    assert_int_equal(cp2.ts_us, cp.ts_us);
+    assert_memory_equal(cp2.root_hash, cp.root_hash, TT_HASH_SIZE);
+    assert_string_equal(cp2.note, cp.note);
+    tt_checkpoint_clear(&cp2);
+    assert_int_equal(tt_ledger_checkpoint_latest(l, &latest), TT_OK);
+    assert_int_equal(latest.tree_size, 37);
+    assert_string_equal(latest.note, cp.note);
+    tt_checkpoint_clear(&latest);
+    tt_checkpoint_clear(&cp);
+    tt_checkpoint_clear(&cp); /* a cleared checkpoint can be cleared again */
+    tt_checkpoint_clear(NULL);
+
+    append_one(l, "cp", "after");
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_OK);
+    assert_int_equal(cp.tree_size, 38);
+    check_note(l, &cp);
+    assert_int_equal(tt_ledger_checkpoint_latest(l, &latest), TT_OK);
+    assert_int_equal(latest.tree_size, 38);
+    assert_memory_equal(latest.root_hash, cp.root_hash, TT_HASH_SIZE);
+    tt_checkpoint_clear(&latest);
+    tt_checkpoint_clear(&cp);
+    tt_verify_report rep;
+    assert_int_equal(tt_ledger_verify_since(l, empty.note, strlen(empty.note), NULL, NULL, &rep),
+                     TT_OK);
+    assert_int_equal(rep.events_checked, 38);
+    tt_checkpoint_clear(&empty);
+
+    /* The verifier key is stable across reopening and is stored for keyless readers. */
+    char *vkey1 = NULL, *vkey2 = NULL;
+    assert_int_equal(tt_ledger_verifier_key(l, &vkey1), TT_OK);
+    tt_ledger_close(f->l);
+    f->l = l = open_ledger(f->dir, 0);
+    assert_int_equal(tt_ledger_verifier_key(l, &vkey2), TT_OK);
+    assert_string_equal(vkey1, vkey2);
+    tt_free(vkey2);
+    verify_ok(l, 38, &rep);
+    assert_int_equal(rep.checkpoints_checked, 3);
+
+    /* Without the key file the ledger still verifies and reports the stored key, but it
+     * cannot sign. */
+    tt_ledger_close(f->l);
+    char keypath[128], moved[128];
+    snprintf(keypath, sizeof keypath, "%s/signing.key", f->dir);
+    snprintf(moved, sizeof moved, "%s/signing.key.away", f->dir);
+    assert_int_equal(rename(keypath, moved), 0);
+    f->l = l = open_ledger(f->dir, 0);
+    assert_int_equal(tt_ledger_verifier_key(l, &vkey2), TT_OK);
+    assert_string_equal(vkey1, vkey2);
+    tt_free(vkey2);
+    verify_ok(l, 38, &rep);
+    assert_int_equal(rep.checkpoints_checked, 3);
+    append_one(l, "cp", "keyless append");
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_ECRYPTO);
+    tt_ledger_close(f->l);
+    assert_int_equal(rename(moved, keypath), 0);
+    f->l = open_ledger(f->dir, 0);
+    tt_free(vkey1);
+}
+
+/* ---- verification --------------------------------------------------------------------- */
+
+static int count_progress(void *ctx, int64_t done, int64_t total)
+{
+    int64_t *calls = ctx;
+    assert_true(done <= total);
+    (*calls)++;
+    return 0;
+}
+
+static int cancel_progress(void *ctx, int64_t done, int64_t total)
+{
+    (void)ctx;
+    (void)done;
+    (void)total;
+    return 1;
+}
+
+static void test_verify(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    tt_verify_report rep;
+    verify_ok(l, 0, &rep);
+    assert_int_equal(rep.checkpoints_checked, 0);
+
+    tt_event batch[100];
+    tt_append_result res[100];
+    for (int i = 0; i < 100; i++)
+        simple_event(&batch[i], "v", i % 2 ? "odd" : NULL);
+    append_ok(l, batch, 100, res);
+    tt_checkpoint kept;
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &kept), TT_OK);
+    assert_int_equal(kept.tree_size, 100);
+    for (int round = 0; round < 50; round++)
+        append_ok(l, batch, 100, res);
+    tt_checkpoint cp;
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_OK);
+    assert_int_equal(cp.tree_size, 5100);
+    tt_checkpoint_clear(&cp);
+    append_ok(l, batch, 7, res);
+
+    int64_t calls = 0;
+    assert_int_equal(tt_ledger_verify(l, count_progress, &calls, &rep), TT_OK);
+    assert_int_equal(rep.events_checked, 5107);
+    assert_int_equal(rep.checkpoints_checked, 2);
+    assert_true(calls >= 1);
+    assert_non_null(strstr(rep.message, "ok"));
+    assert_int_equal(tt_ledger_verify(l, cancel_progress, NULL, &rep), TT_EMISUSE);
+
+    /* Since a kept checkpoint: only the events after it are recomputed. */
+    assert_int_equal(tt_ledger_verify_since(l, kept.note, strlen(kept.note), NULL, NULL, &rep),
+                     TT_OK);
+    assert_int_equal(rep.tree_size, 5107);
+    assert_int_equal(rep.events_checked, 5007);
+    assert_int_equal(rep.first_bad_seq, 0);
+    assert_true(rep.checkpoints_checked >= 1);
+
+    /* A note of the current tree: nothing left to recompute. */
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_OK);
+    assert_int_equal(tt_ledger_verify_since(l, cp.note, strlen(cp.note), NULL, NULL, &rep), TT_OK);
+    assert_int_equal(rep.events_checked, 0);
+    tt_checkpoint_clear(&cp);
+
+    /* A note signed by another key, even under the same name, is refused. */
+    tti_signer other;
+    char *note = NULL;
+    assert_int_equal(tti_signer_generate(tt_ledger_origin(l), &other), TT_OK);
+    assert_int_equal(
+        tti_note_sign_checkpoint(&other, tt_ledger_origin(l), 100, kept.root_hash, &note), TT_OK);
+    memset(&rep, 0, sizeof rep);
+    assert_int_equal(tt_ledger_verify_since(l, note, strlen(note), NULL, NULL, &rep), TT_EAUTH);
+    assert_true(rep.message[0] != '\0');
+    assert_true(tt_ledger_errmsg(l)[0] != '\0');
+    free(note);
+
+    /* A note from another ledger. */
+    char dir2[64];
+    make_tmpdir(dir2);
+    tt_ledger *l2 = open_ledger(dir2, 1);
+    append_ok(l2, batch, 100, res);
+    assert_int_equal(tt_ledger_checkpoint_sign(l2, &cp), TT_OK);
+    assert_int_equal(tt_ledger_verify_since(l, cp.note, strlen(cp.note), NULL, NULL, &rep),
+                     TT_EAUTH);
+    tt_checkpoint_clear(&cp);
+    tt_ledger_close(l2);
+    rm_rf(dir2);
+
+    /* A kept note altered in its body no longer verifies; garbage does not parse. */
+    char *bad = strdup(kept.note);
+    assert_non_null(bad);
+    char *nl = strchr(bad, '\n');
+    assert_non_null(nl);
+    nl[1] = nl[1] == '9' ? '8' : '9'; /* the tree size line */
+    assert_int_not_equal(tt_ledger_verify_since(l, bad, strlen(bad), NULL, NULL, &rep), TT_OK);
+    free(bad);
+    assert_int_equal(tt_ledger_verify_since(l, "not a note", 10, NULL, NULL, &rep), TT_EPARSE);
+
+    /* Notes properly signed with this ledger's own key that the ledger does not match: a
+     * tree larger than the ledger (events removed), and a rewritten history. */
+    uint8_t other_root[TT_HASH_SIZE];
+    memcpy(other_root, kept.root_hash, TT_HASH_SIZE);
+    other_root[0] ^= 0x80;
+    assert_int_equal(
+        tti_note_sign_checkpoint(&l->signer, tt_ledger_origin(l), 5107 + 5, other_root, &note),
+        TT_OK);
+    assert_int_equal(tt_ledger_verify_since(l, note, strlen(note), NULL, NULL, &rep), TT_ETAMPERED);
+    assert_int_equal(rep.bad_checkpoint_size, 5107 + 5);
+    free(note);
+    assert_int_equal(
+        tti_note_sign_checkpoint(&l->signer, tt_ledger_origin(l), 100, other_root, &note), TT_OK);
+    assert_int_equal(tt_ledger_verify_since(l, note, strlen(note), NULL, NULL, &rep), TT_ETAMPERED);
+    assert_int_equal(rep.bad_checkpoint_size, 100);
+    assert_int_equal(rep.first_bad_seq, 0);
+    free(note);
+    tt_checkpoint_clear(&kept);
+
+    /* Still clean. */
+    verify_ok(l, 5107, &rep);
+    assert_int_equal(rep.checkpoints_checked, 3);
+}
+
+/* ---- concurrency ---------------------------------------------------------------------- */
+
+#define MAX_SEQ 20000
+
+static _Atomic int seen[MAX_SEQ + 1];
+static int64_t ts_of[MAX_SEQ + 1];
+
+typedef struct worker {
+    pthread_t th;
+    tt_ledger *l;
+    int id;
+    int calls;
+    int batch_every;
+    int batch_n;
+    int64_t events;
+    int rc; /* first failure */
+    char msg[512];
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    char id[32], reason[64];
+    snprintf(id, sizeof id, "worker-%d", w->id);
+    tt_event evs[16];
+    tt_append_result res[16];
+    for (int k = 0; k < w->calls && w->rc == TT_OK; k++) {
+        int n = k % w->batch_every == w->batch_every - 1 ? w->batch_n : 1;
+        snprintf(reason, sizeof reason, "worker %d call %d", w->id, k);
+        for (int i = 0; i < n; i++)
+            simple_event(&evs[i], id, reason);
+        int rc = tt_ledger_append(w->l, evs, (size_t)n, res);
+        if (rc != TT_OK) {
+            w->rc = rc;
+            snprintf(w->msg, sizeof w->msg, "append: %s", tt_ledger_errmsg(w->l));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            int64_t seq = res[i].seq;
+            if (seq < 1 || seq > MAX_SEQ || res[i].existed || res[i].seq != res[0].seq + i ||
+                res[i].ts_us != res[0].ts_us) {
+                w->rc = TT_ETAMPERED;
+                snprintf(w->msg, sizeof w->msg, "bad result seq %lld (first %lld) existed %d",
+                         (long long)seq, (long long)res[0].seq, res[i].existed);
+                break;
+            }
+            atomic_fetch_add(&seen[seq], 1);
+            ts_of[seq] = res[i].ts_us;
+        }
+        w->events += n;
+    }
+    return NULL;
+}
+
+static void run_workers(worker *w, int n)
+{
+    memset(seen, 0, sizeof seen);
+    memset(ts_of, 0, sizeof ts_of);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(pthread_create(&w[i].th, NULL, work, &w[i]), 0);
+    for (int i = 0; i < n; i++)
+        pthread_join(w[i].th, NULL);
+    for (int i = 0; i < n; i++)
+        if (w[i].rc != TT_OK)
+            fail_msg("worker %d: %s: %s", i, tt_strerror(w[i].rc), w[i].msg);
+}
+
+/* Every seq 1..total was handed out exactly once, and ts never decreases along seq. */
+static void check_seqs(int64_t total)
+{
+    assert_true(total <= MAX_SEQ);
+    for (int64_t s = 1; s <= MAX_SEQ; s++) {
+        int c = atomic_load(&seen[s]);
+        if (s <= total && c != 1)
+            fail_msg("seq %lld handed out %d times", (long long)s, c);
+        if (s > total && c != 0)
+            fail_msg("seq %lld beyond the total %lld handed out", (long long)s, (long long)total);
+        if (s > 1 && s <= total && ts_of[s] < ts_of[s - 1])
+            fail_msg("ts decreases at seq %lld", (long long)s);
+    }
+}
+
+static void test_concurrent_threads(void **state)
+{
+    fixture *f = *state;
+    worker w[8];
+    memset(w, 0, sizeof w);
+    int64_t total = 0;
+    for (int i = 0; i < 8; i++) {
+        w[i].l = f->l;
+        w[i].id = i;
+        w[i].calls = 500;
+        w[i].batch_every = 5;
+        w[i].batch_n = 10;
+    }
+    run_workers(w, 8);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(w[i].events, 400 + 100 * 10);
+        total += w[i].events;
+    }
+    assert_int_equal(size_of(f->l), total);
+    check_seqs(total);
+    verify_ok(f->l, total, NULL);
+
+    /* Each worker's events are in the order it appended them. */
+    tt_query q;
+    tt_query_init(&q);
+    q.entity_id = "worker-3";
+    q.limit = TT_MAX_QUERY_LIMIT;
+    tt_iter *it;
+    assert_int_equal(tt_ledger_query(f->l, &q, &it), TT_OK);
+    const tt_event *ev;
+    int64_t n = 0, prev = 0;
+    int last_call = -1;
+    while (tt_iter_next(it, &ev) == TT_OK) {
+        int call = -1;
+        assert_int_equal(sscanf(ev->reason, "worker 3 call %d", &call), 1);
+        assert_true(call >= last_call);
+        assert_true(ev->seq > prev);
+        last_call = call;
+        prev = ev->seq;
+        n++;
+    }
+    tt_iter_free(it);
+    assert_int_equal(n, 1400);
+}
+
+static void test_concurrent_handles(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l2 = open_ledger(f->dir, 0);
+    worker w[4];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < 4; i++) {
+        w[i].l = i % 2 ? l2 : f->l;
+        w[i].id = i;
+        w[i].calls = 150;
+        w[i].batch_every = 5;
+        w[i].batch_n = 5;
+    }
+    run_workers(w, 4);
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++)
+        total += w[i].events;
+    assert_int_equal(total, 4 * (120 + 30 * 5));
+    assert_int_equal(size_of(f->l), total);
+    assert_int_equal(size_of(l2), total);
+    check_seqs(total);
+    verify_ok(f->l, total, NULL);
+    verify_ok(l2, total, NULL);
+    /* Checkpoints signed from either handle agree on the tree. */
+    tt_checkpoint a, b;
+    assert_int_equal(tt_ledger_checkpoint_sign(l2, &a), TT_OK);
+    assert_int_equal(tt_ledger_checkpoint_sign(f->l, &b), TT_OK);
+    assert_int_equal(a.tree_size, total);
+    assert_string_equal(a.note, b.note);
+    tt_checkpoint_clear(&a);
+    tt_checkpoint_clear(&b);
+    tt_ledger_close(l2);
+}
+
+/* Idempotency under contention: four threads on two handles append the same 200 keys in
+ * different orders, some in batches of two. Each key is written exactly once and every
+ * caller gets the same seq for it. */
+#define IDEM_KEYS 200
+
+typedef struct idem_worker {
+    pthread_t th;
+    tt_ledger *l;
+    int id;
+    int64_t seq[IDEM_KEYS];
+    int fresh[IDEM_KEYS]; /* results with existed = 0 */
+    int rc;
+    char msg[256];
+} idem_worker;
+
+static int idem_record(idem_worker *w, int k, const tt_append_result *r)
+{
+    if (w->seq[k] != 0 && (w->seq[k] != r->seq || !r->existed)) {
+        snprintf(w->msg, sizeof w->msg, "key %d: seq %lld then %lld (existed %d)", k,
+                 (long long)w->seq[k], (long long)r->seq, r->existed);
+        return TT_ECONFLICT;
+    }
+    w->seq[k] = r->seq;
+    w->fresh[k] += !r->existed;
+    return TT_OK;
+}
+
+static void *idem_work(void *arg)
+{
+    idem_worker *w = arg;
+    char keys[2][32];
+    tt_event evs[2];
+    tt_append_result res[2];
+    for (int j = 0; j < IDEM_KEYS && w->rc == TT_OK; j++) {
+        int k = (j * (w->id % 2 ? 1 : IDEM_KEYS - 1) + w->id * 37) % IDEM_KEYS;
+        int n = j % 5 == 4 ? 2 : 1;
+        for (int i = 0; i < n; i++) {
+            snprintf(keys[i], sizeof keys[i], "ck-%d", (k + i) % IDEM_KEYS);
+            simple_event(&evs[i], "idem", "contended");
+            evs[i].idempotency_key = keys[i];
+        }
+        int rc = tt_ledger_append(w->l, evs, (size_t)n, res);
+        if (rc != TT_OK) {
+            w->rc = rc;
+            snprintf(w->msg, sizeof w->msg, "append: %s", tt_ledger_errmsg(w->l));
+            break;
+        }
+        for (int i = 0; i < n && w->rc == TT_OK; i++)
+            w->rc = idem_record(w, (k + i) % IDEM_KEYS, &res[i]);
+    }
+    return NULL;
+}
+
+static void test_concurrent_idempotency(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l2 = open_ledger(f->dir, 0);
+    static idem_worker w[4];
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < 4; i++) {
+        w[i].l = i < 2 ? f->l : l2;
+        w[i].id = i;
+        assert_int_equal(pthread_create(&w[i].th, NULL, idem_work, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(w[i].th, NULL);
+    for (int i = 0; i < 4; i++)
+        if (w[i].rc != TT_OK)
+            fail_msg("worker %d: %s: %s", i, tt_strerror(w[i].rc), w[i].msg);
+    assert_int_equal(size_of(f->l), IDEM_KEYS);
+    for (int k = 0; k < IDEM_KEYS; k++) {
+        int fresh = 0;
+        for (int i = 0; i < 4; i++) {
+            fresh += w[i].fresh[k];
+            if (w[i].seq[k] != 0 && w[i].seq[k] != w[0].seq[k])
+                fail_msg("key %d: worker %d got seq %lld, worker 0 %lld", k, i,
+                         (long long)w[i].seq[k], (long long)w[0].seq[k]);
+        }
+        assert_int_equal(fresh, 1);
+        tt_event *ev;
+        char key[32];
+        snprintf(key, sizeof key, "ck-%d", k);
+        assert_int_equal(tt_ledger_get(f->l, w[0].seq[k], &ev), TT_OK);
+        assert_string_equal(ev->idempotency_key, key);
+        tt_event_free(ev);
+    }
+    tt_ledger_close(l2);
+    verify_ok(f->l, IDEM_KEYS, NULL);
+}
+
+/* ---- opening -------------------------------------------------------------------------- */
+
+static void test_reopen(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 10; i++)
+        append_one(f->l, "r", NULL);
+    char origin[160];
+    snprintf(origin, sizeof origin, "%s", tt_ledger_origin(f->l));
+    assert_non_null(strstr(origin, "tradetrail/"));
+    int64_t size;
+    uint8_t root[TT_HASH_SIZE], root2[TT_HASH_SIZE];
+    head_of(f->l, &size, root);
+    tt_ledger_close(f->l);
+    f->l = open_ledger(f->dir, 0);
+    head_of(f->l, &size, root2);
+    assert_int_equal(size, 10);
+    assert_memory_equal(root, root2, TT_HASH_SIZE);
+    assert_string_equal(tt_ledger_origin(f->l), origin);
+    tt_append_result r = append_one(f->l, "r", NULL);
+    assert_int_equal(r.seq, 11);
+    /* Opening with create on an existing ledger keeps it. */
+    tt_ledger_close(f->l);
+    f->l = open_ledger(f->dir, 1);
+    assert_int_equal(size_of(f->l), 11);
+    assert_string_equal(tt_ledger_origin(f->l), origin);
+    r = append_one(f->l, "r", NULL);
+    assert_int_equal(r.seq, 12);
+    verify_ok(f->l, 12, NULL);
+
+    /* A directory that does not exist, and one without a ledger. */
+    char missing[128], err[512];
+    snprintf(missing, sizeof missing, "%s/missing/deeper", f->dir);
+    tt_open_options o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = missing;
+    tt_ledger *l = (tt_ledger *)&o; /* must stay untouched */
+    err[0] = '\0';
+    assert_int_equal(tt_ledger_open(&o, &l, err, sizeof err), TT_ENOTFOUND);
+    assert_ptr_equal(l, (tt_ledger *)&o);
+    if (strstr(err, "tradetrail init") == NULL)
+        fail_msg("message \"%s\" does not mention `tradetrail init`", err);
+    char empty[64];
+    make_tmpdir(empty);
+    o.data_dir = empty;
+    err[0] = '\0';
+    assert_int_equal(tt_ledger_open(&o, &l, err, sizeof err), TT_ENOTFOUND);
+    assert_non_null(strstr(err, "tradetrail init"));
+    rm_rf(empty);
+    assert_int_equal(tt_ledger_open(NULL, &l, err, sizeof err), TT_EMISUSE);
+    memset(&o, 0, sizeof o);
+    assert_int_equal(tt_ledger_open(&o, &l, err, sizeof err), TT_EMISUSE);
+
+    /* A chosen origin is kept. */
+    char dir2[64];
+    make_tmpdir(dir2);
+    o.data_dir = dir2;
+    o.create = 1;
+    o.origin = "example.com/audit";
+    assert_int_equal(tt_ledger_open(&o, &l, err, sizeof err), TT_OK);
+    assert_string_equal(tt_ledger_origin(l), "example.com/audit");
+    tt_ledger_close(l);
+    rm_rf(dir2);
+    tt_ledger_close(NULL);
+}
+
+/* ---- statistics ----------------------------------------------------------------------- */
+
+static int64_t count_in(const tt_count *c, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c[i].name, name) == 0)
+            return c[i].count;
+    return 0;
+}
+
+static void test_stats(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    tt_stats st;
+    assert_int_equal(tt_ledger_stats(l, &st), TT_OK);
+    assert_int_equal(st.total, 0);
+    assert_int_equal(st.tree_size, 0);
+    assert_int_equal(st.today, 0);
+    assert_int_equal(st.last_ts_us, TT_TIME_NONE);
+    assert_int_equal(st.checkpoint_size, 0);
+    assert_int_equal(st.checkpoint_ts_us, TT_TIME_NONE);
+    assert_int_equal(st.n_by_entity, 0);
+    assert_int_equal(st.n_by_event_type, 0);
+    tt_stats_clear(&st);
+
+    static mev m[HIST_N];
+    build_history(l, m);
+    int64_t day = 86400LL * 1000000LL;
+    int64_t before = tt_time_now_us();
+    assert_int_equal(tt_ledger_stats(l, &st), TT_OK);
+    int64_t after = tt_time_now_us();
+    assert_int_equal(st.total, HIST_N);
+    assert_int_equal(st.tree_size, HIST_N);
+    assert_int_equal(st.last_ts_us, m[HIST_N - 1].ts);
+    assert_int_equal(st.checkpoint_size, 0);
+    if (before / day == after / day) {
+        int64_t today = 0;
+        for (int i = 0; i < HIST_N; i++)
+            today += m[i].ts / day == before / day;
+        assert_int_equal(st.today, today);
+    }
+    int64_t sum = 0;
+    assert_true(st.n_by_entity <= NELEM(m_entities));
+    for (size_t i = 0; i < NELEM(m_entities); i++) {
+        int64_t want = 0;
+        for (int k = 0; k < HIST_N; k++)
+            want += strcmp(m[k].entity, m_entities[i]) == 0;
+        assert_int_equal(count_in(st.by_entity, st.n_by_entity, m_entities[i]), want);
+        sum += want;
+    }
+    assert_int_equal(sum, HIST_N);
+    sum = 0;
+    assert_true(st.n_by_event_type <= NELEM(m_types));
+    for (size_t i = 0; i < NELEM(m_types); i++) {
+        int64_t want = 0;
+        for (int k = 0; k < HIST_N; k++)
+            want += strcmp(m[k].event_type, m_types[i]) == 0;
+        assert_int_equal(count_in(st.by_event_type, st.n_by_event_type, m_types[i]), want);
+        sum += want;
+    }
+    assert_int_equal(sum, HIST_N);
+    /* Largest count first. */
+    for (size_t i = 1; i < st.n_by_entity; i++)
+        assert_true(st.by_entity[i - 1].count >= st.by_entity[i].count);
+    tt_stats_clear(&st);
+    tt_stats_clear(&st);
+
+    tt_checkpoint cp;
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_OK);
+    assert_int_equal(tt_ledger_stats(l, &st), TT_OK);
+    assert_int_equal(st.checkpoint_size, HIST_N);
+    assert_int_equal(st.checkpoint_ts_us, cp.ts_us);
+    tt_stats_clear(&st);
+    tt_checkpoint_clear(&cp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_append_get, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_batch_atomic, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_idempotency, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_query_filters, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_proofs, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_checkpoints, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_verify, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_concurrent_threads, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_concurrent_handles, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
