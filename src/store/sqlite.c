@@ -701,10 +701,12 @@ static int lookup_name(tti_store *s, int kind, const char *value, int64_t *id)
     return TT_OK;
 }
 
+#define MAX_SUBJECTS 32
+
 typedef struct qbuild {
     char sql[4096];
     size_t len;
-    int64_t ints[TT_MAX_QUERY_TYPES + 16];
+    int64_t ints[TT_MAX_QUERY_TYPES + MAX_SUBJECTS + 16];
     int nints;
     const char *texts[4];
     int ntexts;
@@ -758,12 +760,12 @@ static int q_name_filter(tti_store *s, qbuild *b, int kind, const char *value, c
     return TT_OK;
 }
 
-static int q_types(tti_store *s, qbuild *b, const tt_query *q)
+static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
 {
     if (q->n_event_types == 0)
         return TT_OK;
     int any = 0;
-    qadd(b, " AND e.event_type IN (");
+    qadd(b, unindexed ? " AND +e.event_type IN (" : " AND e.event_type IN (");
     for (size_t i = 0; i < q->n_event_types && i < TT_MAX_QUERY_TYPES; i++) {
         int64_t id;
         int rc = lookup_name(s, K_TYPE, q->event_types[i], &id);
@@ -801,18 +803,71 @@ static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
     return TT_OK;
 }
 
+/* The subjects (interned entity/entity_id pairs) an entity_id filter names, bound as
+ * integers so the planner walks the per-subject index in seq order. *n = -1 when there
+ * are too many to list (then a subquery is used). */
+static int find_subjects(tti_store *s, const tt_query *q, int64_t *ids, int *n)
+{
+    int64_t entity = 0;
+    int rc = q->entity ? lookup_name(s, K_ENTITY, q->entity, &entity) : TT_OK;
+    *n = 0;
+    if (rc != TT_OK || (q->entity && entity == 0))
+        return rc;
+    sqlite3_stmt *st = tti_sqlite_stmt(
+        s, "SELECT id FROM subjects WHERE entity_id = ?1 AND (?2 = 0 OR entity = ?2)", &rc);
+    if (st == NULL)
+        return rc;
+    sqlite3_bind_text(st, 1, q->entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, entity);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == MAX_SUBJECTS) {
+            *n = -1;
+            break;
+        }
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? TT_OK : fail(s, rc, "looking up an entity id");
+}
+
+static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
+{
+    int64_t ids[MAX_SUBJECTS];
+    int n;
+    int rc = find_subjects(s, q, ids, &n);
+    if (rc != TT_OK)
+        return rc;
+    if (n < 0) {
+        qtext(b, " AND e.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
+              ")");
+        return TT_OK;
+    }
+    if (n == 0) {
+        b->empty = 1;
+        return TT_OK;
+    }
+    qadd(b, " AND e.subject IN (");
+    for (int i = 0; i < n; i++)
+        qint(b, i ? "," : "", ids[i]);
+    qadd(b, ")");
+    return TT_OK;
+}
+
 static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
 {
     int rc;
+    /* With an entity_id, the per-subject index is the one to walk: the unary + keeps the
+     * planner from choosing a low-selectivity index (entity, type, actor) instead. */
+    int by_subject = q->entity_id != NULL;
     qadd(b, EVENT_COLUMNS "WHERE 1");
-    if ((rc = q_name_filter(s, b, K_ENTITY, q->entity, "e.entity = ")) != TT_OK ||
-        (rc = q_types(s, b, q)) != TT_OK ||
-        (rc = q_name_filter(s, b, K_ACTOR, q->actor, "e.actor = ")) != TT_OK ||
+    if (by_subject && (rc = q_subjects(s, b, q)) != TT_OK)
+        return rc;
+    if ((!by_subject && (rc = q_name_filter(s, b, K_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
+        (rc = q_types(s, b, q, by_subject)) != TT_OK ||
+        (rc = q_name_filter(s, b, K_ACTOR, q->actor, by_subject ? "+e.actor = " : "e.actor = ")) !=
+            TT_OK ||
         (rc = q_seq_bounds(s, b, q)) != TT_OK)
         return rc;
-    if (q->entity_id != NULL)
-        qtext(b, " AND e.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
-              ")");
     if (q->text != NULL) {
         if ((*fts = fts_terms(q->text)) == NULL)
             return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
