@@ -305,6 +305,7 @@ enum MHD_Result srv_events_list(srv *s, srv_req *r)
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
     return srv_queue(r, 200, resp);
 }
 

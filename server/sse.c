@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server.h"
 
@@ -25,6 +26,7 @@ typedef struct sub {
     tti_buf out;
     size_t sent;
     int suspended;
+    int gone; /* the client closed its end while the stream was suspended */
     struct sub *next;
 } sub;
 
@@ -54,18 +56,38 @@ void srv_sse_hub_free(srv_sse_hub *h)
     free(h);
 }
 
-/* Wake every suspended stream; with heartbeat_only, only those due a heartbeat. */
+/* Whether the client of a suspended stream has closed its end. libmicrohttpd does not
+ * watch suspended connections, so without this a disconnected client would keep its
+ * subscriber slot until the next write to it fails. A stream client sends nothing after
+ * its request: a readable end of file (or an error) means it is gone. */
+static int peer_closed(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return 0;
+    char b;
+    ssize_t n = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Wake every suspended stream; with heartbeat_only, only those due a heartbeat and those
+ * whose client has gone (they end). */
 static void wake(srv *s, int bump, int heartbeat_only)
 {
     srv_sse_hub *h = s->hub;
     int64_t now = tt_time_now_us();
     pthread_mutex_lock(&h->m);
     h->gen += bump;
-    for (sub *x = h->list; x; x = x->next)
-        if (x->suspended && (!heartbeat_only || now - x->last_write_us >= SSE_HEARTBEAT_US)) {
+    for (sub *x = h->list; x; x = x->next) {
+        if (x->suspended && heartbeat_only && !h->shutting && peer_closed(x->conn))
+            x->gone = 1;
+        if (x->suspended &&
+            (!heartbeat_only || x->gone || now - x->last_write_us >= SSE_HEARTBEAT_US)) {
             x->suspended = 0;
             MHD_resume_connection(x->conn);
         }
+    }
     pthread_mutex_unlock(&h->m);
 }
 
@@ -140,8 +162,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             return copy_out(x, buf, max);
         pthread_mutex_lock(&h->m);
         unsigned long gen = h->gen;
-        int shutting = h->shutting;
+        int shutting = h->shutting, gone = x->gone;
         pthread_mutex_unlock(&h->m);
+        if (gone)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         if (shutting)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int err;

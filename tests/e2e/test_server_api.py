@@ -1,0 +1,907 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end tests of `tradetrail serve` (issue 3, SPEC 5, 9, 14) against a real server on
+a free loopback port: every endpoint with its status codes and JSON field names, filters and
+cursor pagination, proofs and signed checkpoints checked with the library's offline
+verification functions (ctypes), Server-Sent Events with filters, resume and a slow reader,
+the full role matrix, concurrent appends over keep-alive connections, and SIGTERM with
+requests in flight losing nothing acknowledged."""
+
+import http.client
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttserver as T  # noqa: E402
+from ttserver import ServerCase, event  # noqa: E402
+
+HEX64 = T.HEX64_RE
+
+
+def qs(**params):
+    return "?" + urllib.parse.urlencode(params) if params else ""
+
+
+def words(text):
+    return set(re.findall(r"[a-z0-9]+", (text or "").lower()))
+
+
+class ApiTest(ServerCase):
+    """Every endpoint of issue 3 on one server."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A ledger of a few hundred events so that pages, proofs and filters have material.
+        evs = [event(entity="seed", entity_id="s-%d" % (i % 17), event_type="TICK",
+                     actor="seeder", reason="seed %d" % i) for i in range(300)]
+        r = cls.server.post_events(evs)
+        assert r.status == 201, r
+
+    # ---- helpers ----
+
+    def all_events(self, **filters):
+        """Every event matching filters, by walking the cursor pages (asc)."""
+        out, cursor = [], None
+        for _ in range(10000):
+            p = dict(filters, limit=1000)
+            if cursor:
+                p["cursor"] = cursor
+            j = self.server.get_json("/api/events" + qs(**p), token="read")
+            out += j["events"]
+            cursor = j["next_cursor"]
+            if cursor is None:
+                return out
+        self.fail("pagination did not end")
+
+    def assertEvent(self, e):
+        self.assertEqual(list(e), T.EVENT_FIELDS)
+        self.assertIsInstance(e["seq"], int)
+        self.assertRegex(e["ts"], T.TS_RE)
+        self.assertRegex(e["leaf_hash"], HEX64)
+
+    # ---- /healthz, /metrics ----
+
+    def test_healthz(self):
+        r = self.server.request("GET", "/healthz", token=None)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("application/json"))
+        self.assertEqual(r.json(), {"status": "ok"})
+
+    def metrics(self):
+        r = self.server.request("GET", "/metrics", token=None)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("text/plain"), r.headers)
+        types, samples = {}, {}
+        for line in r.text.splitlines():
+            m = re.match(r"# TYPE (\S+) (\S+)$", line)
+            if m:
+                types[m.group(1)] = m.group(2)
+            elif line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        return types, samples
+
+    def test_metrics_names_and_counter(self):
+        types, samples = self.metrics()
+        expected = {"tradetrail_events_appended_total": "counter",
+                    "tradetrail_append_duration_seconds": "histogram",
+                    "tradetrail_tree_size": "gauge",
+                    "tradetrail_checkpoint_age_seconds": "gauge",
+                    "tradetrail_outbox_pending": "gauge",
+                    "tradetrail_notifications_sent_total": "counter",
+                    "tradetrail_http_requests_total": "counter",
+                    "tradetrail_build_info": "gauge"}
+        for name, kind in expected.items():
+            self.assertEqual(types.get(name), kind, name)
+        for name in ["tradetrail_events_appended_total", "tradetrail_tree_size",
+                     "tradetrail_checkpoint_age_seconds", "tradetrail_outbox_pending",
+                     'tradetrail_append_duration_seconds_bucket{le="+Inf"}',
+                     "tradetrail_append_duration_seconds_sum",
+                     "tradetrail_append_duration_seconds_count"]:
+            self.assertIn(name, samples)
+        self.assertTrue(any(k.startswith("tradetrail_build_info{") for k in samples))
+        self.assertTrue(any(k.startswith('tradetrail_http_requests_total{code="200"}')
+                            for k in samples))
+        before = samples["tradetrail_events_appended_total"]
+        count_before = samples["tradetrail_append_duration_seconds_count"]
+        self.assertEqual(self.server.post_events(event(entity="metric")).status, 201)
+        self.assertEqual(self.server.post_events([event(entity="metric")] * 2).status, 201)
+        _, samples = self.metrics()
+        self.assertEqual(samples["tradetrail_events_appended_total"], before + 3)
+        self.assertEqual(samples["tradetrail_append_duration_seconds_count"], count_before + 2)
+        self.assertEqual(samples["tradetrail_tree_size"], self.server.tree_size())
+        # Histogram buckets are cumulative.
+        buckets = sorted((float(re.search(r'le="([^"]+)"', k).group(1).replace("+Inf", "inf")),
+                          v) for k, v in samples.items()
+                         if k.startswith("tradetrail_append_duration_seconds_bucket"))
+        values = [v for _, v in buckets]
+        self.assertEqual(values, sorted(values))
+        self.assertEqual(values[-1], samples["tradetrail_append_duration_seconds_count"])
+
+    # ---- POST /api/events ----
+
+    def test_post_single(self):
+        e = event(entity="single", entity_id="o-42", event_type="FILLED", actor="bot-7",
+                  old_status="NEW", new_status="FILLED", reason="filled at 101.5",
+                  metadata={"qty": 3, "px": 101.5, "tags": ["a", "b"]},
+                  occurred_at="2026-01-18T10:31:00Z")
+        r = self.server.post_events(e, token="ingest")
+        self.assertEqual(r.status, 201, r)
+        self.assertTrue(r.headers["content-type"].startswith("application/json"))
+        j = r.json()
+        self.assertEqual(list(j), ["seq", "ts", "leaf_hash"])
+        self.assertRegex(j["ts"], T.TS_RE)
+        self.assertRegex(j["leaf_hash"], HEX64)
+        got = self.server.get_json("/api/events/%d" % j["seq"], token="read")
+        self.assertEvent(got)
+        self.assertEqual(got["seq"], j["seq"])
+        self.assertEqual(got["ts"], j["ts"])
+        self.assertEqual(got["leaf_hash"], j["leaf_hash"])
+        for k in ["entity", "entity_id", "event_type", "actor", "old_status", "new_status",
+                  "reason", "metadata"]:
+            self.assertEqual(got[k], e[k], k)
+        self.assertEqual(got["occurred_at"], "2026-01-18T10:31:00.000000Z")
+        self.assertIsNone(got["idempotency_key"])
+        # admin may append too
+        self.assertEqual(self.server.post_events(event(entity="single"), token="admin").status,
+                         201)
+
+    def test_idempotency_key_in_body(self):
+        size = self.server.tree_size()
+        e = event(entity="idem", idempotency_key="body-key-1")
+        r1 = self.server.post_events(e, token="ingest")
+        self.assertEqual(r1.status, 201, r1)
+        r2 = self.server.post_events(e, token="ingest")
+        self.assertEqual(r2.status, 200, r2)
+        self.assertEqual(r2.json(), r1.json())
+        self.assertEqual(self.server.tree_size(), size + 1)
+        got = self.server.get_json("/api/events/%d" % r1.json()["seq"])
+        self.assertEqual(got["idempotency_key"], "body-key-1")
+
+    def test_idempotency_key_header(self):
+        size = self.server.tree_size()
+        e = event(entity="idem", entity_id="hdr")
+        h = {"Idempotency-Key": "header-key-1"}
+        r1 = self.server.post_events(e, token="ingest", headers=h)
+        self.assertEqual(r1.status, 201, r1)
+        r2 = self.server.post_events(e, token="ingest", headers=h)
+        self.assertEqual(r2.status, 200, r2)
+        self.assertEqual(r2.json(), r1.json())
+        # the header and the same key in the body agree
+        r3 = self.server.post_events(dict(e, idempotency_key="header-key-1"), headers=h)
+        self.assertEqual(r3.status, 200, r3)
+        self.assertEqual(r3.json(), r1.json())
+        # a key given in the body is found by the header and vice versa
+        r4 = self.server.post_events(dict(e, idempotency_key="header-key-1"))
+        self.assertEqual((r4.status, r4.json()), (200, r1.json()))
+        self.assertEqual(self.server.tree_size(), size + 1)
+        got = self.server.get_json("/api/events/%d" % r1.json()["seq"])
+        self.assertEqual(got["idempotency_key"], "header-key-1")
+
+    def test_batch_array(self):
+        size = self.server.tree_size()
+        evs = [event(entity="batch", entity_id="a-%d" % i, reason="array %d" % i)
+               for i in range(25)]
+        r = self.server.post_events(evs, token="ingest")
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual(list(j), ["first_seq", "count"])
+        self.assertEqual(j, {"first_seq": size + 1, "count": 25})
+        got = self.server.get_json("/api/events" + qs(after_seq=size, limit=25))["events"]
+        self.assertEqual([g["seq"] for g in got], list(range(size + 1, size + 26)))
+        self.assertEqual([g["entity_id"] for g in got], [e["entity_id"] for e in evs])
+
+    def test_batch_ndjson(self):
+        size = self.server.tree_size()
+        evs = [event(entity="batch", entity_id="n-%d" % i, reason="ndjson %d" % i)
+               for i in range(30)]
+        body = T.ndjson(evs[:10]) + "\n" + T.ndjson(evs[10:])  # a blank line is skipped
+        r = self.server.post_events(body, token="ingest", content_type="application/x-ndjson")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json(), {"first_seq": size + 1, "count": 30})
+        got = self.server.get_json("/api/events" + qs(after_seq=size))["events"]
+        self.assertEqual([g["reason"] for g in got], [e["reason"] for e in evs])
+        # the last line without a newline is still an event
+        r = self.server.post_events(T.ndjson(evs[:2]).rstrip("\n"),
+                                    content_type="application/x-ndjson")
+        self.assertEqual(r.json(), {"first_seq": size + 31, "count": 2})
+
+    def test_batch_is_atomic(self):
+        size = self.server.tree_size()
+        good = [event(entity="atomic", entity_id="x-%d" % i) for i in range(20)]
+        bad_array = good[:10] + [event(entity="atomic", entity_id="")] + good[10:]
+        r = self.server.post_events(bad_array)
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("event 10", r.json()["error"]["message"])
+        lines = T.ndjson(good[:10]) + '{"entity":"atomic","entity_id":"y",' + "\n" + \
+            T.ndjson(good[10:])
+        r = self.server.post_events(lines, content_type="application/x-ndjson")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(self.server.tree_size(), size)
+        self.assertEqual(self.server.get_json("/api/events?entity=atomic")["events"], [])
+
+    # ---- GET /api/events ----
+
+    def test_list_shape_and_default_limit(self):
+        r = self.server.request("GET", "/api/events", token="read")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("application/json"))
+        self.assertEqual(r.headers.get("cache-control"), "no-store")
+        j = r.json()
+        self.assertEqual(list(j), ["events", "next_cursor"])
+        self.assertEqual(len(j["events"]), 100)  # default limit
+        self.assertIsInstance(j["next_cursor"], str)
+        for e in j["events"]:
+            self.assertEvent(e)
+        self.assertEqual([e["seq"] for e in j["events"]], list(range(1, 101)))
+        j = self.server.get_json("/api/events?limit=10000")
+        self.assertEqual(len(j["events"]), self.server.tree_size())
+
+    def test_filters(self):
+        base = self.server.tree_size()
+        spec = []
+        for i in range(40):
+            spec.append(event(entity="flt_a" if i % 3 else "flt_b", entity_id="id-%d" % (i % 4),
+                              event_type=["ORDER", "FILL", "CANCEL"][i % 3],
+                              actor="trader-%d" % (i % 5),
+                              reason="alpha %s gamma%d" % ("beta" if i % 2 else "delta", i)))
+        for e in spec:  # one request each: distinct timestamps
+            self.assertEqual(self.server.post_events(e, token="ingest").status, 201)
+        everything = self.all_events()
+        mine = [e for e in everything if e["seq"] > base]
+        self.assertEqual(len(mine), 40)
+        t_mid, t_late = mine[10]["ts"], mine[30]["ts"]
+
+        cases = [
+            (dict(entity="flt_b"), lambda e: e["entity"] == "flt_b"),
+            (dict(entity_id="id-2"), lambda e: e["entity_id"] == "id-2"),
+            (dict(entity="flt_a", entity_id="id-1"),
+             lambda e: e["entity"] == "flt_a" and e["entity_id"] == "id-1"),
+            (dict(event_type="FILL"), lambda e: e["event_type"] == "FILL"),
+            (dict(event_type="FILL,CANCEL"), lambda e: e["event_type"] in ("FILL", "CANCEL")),
+            (dict(actor="trader-3"), lambda e: e["actor"] == "trader-3"),
+            (dict(since=t_mid), lambda e: e["ts"] >= t_mid),
+            (dict(until=t_mid), lambda e: e["ts"] < t_mid),
+            (dict(since=t_mid, until=t_late), lambda e: t_mid <= e["ts"] < t_late),
+            (dict(q="beta"), lambda e: "beta" in words(e["reason"])),
+            (dict(q="alpha delta"), lambda e: {"alpha", "delta"} <= words(e["reason"])),
+            (dict(q="gamma7"), lambda e: "gamma7" in words(e["reason"])),
+            (dict(after_seq=base + 35), lambda e: e["seq"] > base + 35),
+            (dict(entity="flt_a", event_type="ORDER,FILL", actor="trader-1", q="beta"),
+             lambda e: e["entity"] == "flt_a" and e["event_type"] in ("ORDER", "FILL") and
+             e["actor"] == "trader-1" and "beta" in words(e["reason"])),
+            (dict(entity="no_such_entity"), lambda e: False),
+        ]
+        for params, pred in cases:
+            want = [e for e in everything if pred(e)]
+            got = self.server.get_json("/api/events" + qs(limit=10000, **params),
+                                       token="read")
+            self.assertEqual([e["seq"] for e in got["events"]], [e["seq"] for e in want],
+                             params)
+            self.assertIsNone(got["next_cursor"], params)
+            # order=desc: the same set, newest first
+            got = self.server.get_json("/api/events" + qs(limit=10000, order="desc", **params))
+            self.assertEqual([e["seq"] for e in got["events"]],
+                             [e["seq"] for e in reversed(want)], params)
+        self.assertTrue(all(len([e for e in everything if p(e)]) > 0 for _, p in cases[:-1]))
+
+    def test_filters_apply_before_limit(self):
+        # 60 "rare" events among 600 others: limit counts only matching events.
+        evs = []
+        for i in range(660):
+            evs.append(event(entity="rare" if i % 11 == 5 else "common", entity_id="r-%d" % i))
+        self.assertEqual(self.server.post_events(evs).status, 201)
+        got = self.server.get_json("/api/events?entity=rare&limit=25")
+        self.assertEqual(len(got["events"]), 25)
+        self.assertTrue(all(e["entity"] == "rare" for e in got["events"]))
+        got = self.server.get_json("/api/events?entity=rare&limit=25&order=desc")
+        self.assertEqual(len(got["events"]), 25)
+        self.assertEqual(got["events"][0]["entity_id"], "r-654")
+
+    def walk(self, page_size, **params):
+        seqs, cursor, pages = [], None, 0
+        while True:
+            p = dict(params, limit=page_size)
+            if cursor is not None:
+                p["cursor"] = cursor
+            j = self.server.get_json("/api/events" + qs(**p), token="read")
+            pages += 1
+            self.assertLessEqual(len(j["events"]), page_size)
+            seqs += [e["seq"] for e in j["events"]]
+            cursor = j["next_cursor"]
+            if cursor is None:
+                return seqs, pages
+            self.assertIsInstance(cursor, str)
+            self.assertEqual(len(j["events"]), page_size)
+            self.assertLess(pages, 10000)
+
+    def test_cursor_pagination_walks_whole_ledger(self):
+        size = self.server.tree_size()
+        seqs, pages = self.walk(37)
+        self.assertEqual(seqs, list(range(1, size + 1)))  # gap-free, no duplicates
+        self.assertGreaterEqual(pages, size // 37)
+        seqs, _ = self.walk(41, order="desc")
+        self.assertEqual(seqs, list(range(size, 0, -1)))
+        # with a filter
+        want = [e["seq"] for e in self.all_events(entity="seed", entity_id="s-3")]
+        self.assertTrue(want)
+        seqs, _ = self.walk(4, entity="seed", entity_id="s-3")
+        self.assertEqual(seqs, want)
+        seqs, _ = self.walk(3, entity="seed", entity_id="s-3", order="desc")
+        self.assertEqual(seqs, list(reversed(want)))
+        # a cursor combines with after_seq: the later bound wins
+        seqs, _ = self.walk(50, after_seq=size - 20)
+        self.assertEqual(seqs, list(range(size - 19, size + 1)))
+
+    # ---- GET /api/events/{seq} ----
+
+    def test_get_one(self):
+        size = self.server.tree_size()
+        listing = self.server.get_json("/api/events?limit=3")["events"]
+        for e in listing:
+            self.assertEqual(self.server.get_json("/api/events/%d" % e["seq"]), e)
+        one = self.server.get_json("/api/events/1", token="read")
+        self.assertEvent(one)
+        self.assertEqual(one["seq"], 1)
+        self.assertEqual(one["entity"], "token")  # the initial admin token's creation
+        self.assertEqual(one["event_type"], "CREATED")
+        for seq in (size + 1, size + 1000, 2 ** 62):
+            self.assertError(self.server.request("GET", "/api/events/%d" % seq), 404)
+
+    # ---- proofs ----
+
+    def test_inclusion_proofs_verify_with_library(self):
+        size = self.server.tree_size()
+        self.assertGreater(size, 300)
+        for seq, tree_size in [(1, None), (size, None), (2, 2), (1, 1), (7, 8), (8, 8),
+                               (100, 257), (255, 300), (size // 2, size - 1), (size, size)]:
+            path = "/api/events/%d/proof" % seq
+            if tree_size:
+                path += "?tree_size=%d" % tree_size
+            j = self.server.get_json(path, token="read")
+            self.assertEqual(list(j), ["leaf_index", "tree_size", "leaf_hash", "hashes",
+                                       "root_hash"])
+            self.assertEqual(j["leaf_index"], seq - 1)
+            self.assertEqual(j["tree_size"], tree_size or size)
+            ev = self.server.get_json("/api/events/%d" % seq)
+            self.assertEqual(j["leaf_hash"], ev["leaf_hash"])
+            for h in j["hashes"] + [j["root_hash"]]:
+                self.assertRegex(h, HEX64)
+            rc = T.verify_inclusion(j["leaf_index"], j["tree_size"], j["leaf_hash"],
+                                    j["hashes"], j["root_hash"])
+            self.assertEqual(rc, T.TT_OK, (seq, tree_size, j))
+            # a changed leaf or proof hash must not verify
+            wrong = "%064x" % (int(j["leaf_hash"], 16) ^ 1)
+            self.assertNotEqual(T.verify_inclusion(j["leaf_index"], j["tree_size"], wrong,
+                                                   j["hashes"], j["root_hash"]), T.TT_OK)
+            if j["hashes"]:
+                bad = list(j["hashes"])
+                bad[-1] = "%064x" % (int(bad[-1], 16) ^ 1 << 100)
+                self.assertNotEqual(T.verify_inclusion(j["leaf_index"], j["tree_size"],
+                                                       j["leaf_hash"], bad, j["root_hash"]),
+                                    T.TT_OK)
+        # the same tree size gives the same root for every leaf
+        roots = {self.server.get_json("/api/events/%d/proof?tree_size=200" % s)["root_hash"]
+                 for s in (1, 50, 199, 200)}
+        self.assertEqual(len(roots), 1)
+        self.assertError(self.server.request("GET", "/api/events/%d/proof" % (size + 1)), 400)
+        self.assertError(self.server.request("GET", "/api/events/5/proof?tree_size=4"), 400)
+        self.assertError(self.server.request(
+            "GET", "/api/events/1/proof?tree_size=%d" % (size + 1)), 400)
+
+    def root_at(self, n):
+        return self.server.get_json("/api/events/%d/proof?tree_size=%d" % (n, n))["root_hash"]
+
+    def test_consistency_proofs_verify_with_library(self):
+        size = self.server.tree_size()
+        for first, second in [(1, 1), (1, 2), (3, 7), (8, 8), (100, 257), (255, 256),
+                              (1, size), (size - 1, size), (size, size)]:
+            j = self.server.get_json("/api/consistency" + qs(first=first, second=second),
+                                     token="read")
+            self.assertEqual(j["first"], first)
+            self.assertEqual(j["second"], second)
+            self.assertTrue({"first", "second", "hashes"} <= set(j), j)
+            r1, r2 = self.root_at(first), self.root_at(second)
+            if "first_root" in j:
+                self.assertEqual((j["first_root"], j["second_root"]), (r1, r2))
+            rc = T.verify_consistency(first, second, r1, r2, j["hashes"])
+            self.assertEqual(rc, T.TT_OK, (first, second, j))
+            if first != second:
+                self.assertNotEqual(T.verify_consistency(first, second, r2, r1, j["hashes"]),
+                                    T.TT_OK)
+        for params in [dict(first=0, second=1), dict(first=5, second=4),
+                       dict(first=1, second=size + 1), dict(first=size + 1, second=size + 1),
+                       dict(first=1), dict(second=2), {}]:
+            self.assertError(self.server.request("GET", "/api/consistency" + qs(**params)),
+                             400, str(params))
+
+    # ---- checkpoints ----
+
+    def test_checkpoint_json_and_note(self):
+        vkey = T.cli_ok(self.server.data, ["key"]).strip()
+        # a fresh append, then wait for the ticker (1 s interval) to sign past it
+        seq = self.server.post_events(event(entity="cp")).json()["seq"]
+        deadline = time.time() + 20 * T.SLOW
+        while True:
+            j = self.server.get_json("/api/checkpoint", token="read")
+            if j["tree_size"] >= seq or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(list(j), ["tree_size", "root_hash", "ts", "note"])
+        self.assertGreaterEqual(j["tree_size"], seq)
+        self.assertRegex(j["root_hash"], HEX64)
+        self.assertRegex(j["ts"], T.TS_RE)
+        rc, size, root = T.verify_note(j["note"], vkey)
+        self.assertEqual(rc, T.TT_OK, j["note"])
+        self.assertEqual((size, root), (j["tree_size"], j["root_hash"]))
+        self.assertEqual(root, self.root_at(size))
+        # a tampered note fails
+        lines = j["note"].split("\n")
+        lines[1] = str(int(lines[1]) + 1)
+        self.assertNotEqual(T.verify_note("\n".join(lines), vkey)[0], T.TT_OK)
+
+        r = self.server.request("GET", "/checkpoint", token="read")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["content-type"].startswith("text/plain"), r.headers)
+        note = r.text
+        rc, size2, root2 = T.verify_note(note, vkey)
+        self.assertEqual(rc, T.TT_OK, note)
+        self.assertGreaterEqual(size2, size)
+        self.assertEqual(root2, self.root_at(size2))
+        origin = T.cli_ok(self.server.data, ["key"]).split("+")[0]
+        self.assertEqual(note.split("\n")[0], origin)
+        self.assertEqual(note.split("\n")[1], str(size2))
+        # the note checks with the CLI too (verify --since-checkpoint -)
+        p = T.cli(self.server.data, ["verify", "--since-checkpoint", "-"], input=note)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    # ---- stats ----
+
+    def test_stats(self):
+        j = self.server.get_json("/api/stats", token="read")
+        for k in ["total", "today", "tree_size", "last_ts", "checkpoint", "by_entity",
+                  "by_event_type"]:
+            self.assertIn(k, j)
+        self.assertEqual(j["tree_size"], j["total"])
+        self.assertEqual(sum(j["by_entity"].values()), j["total"])
+        self.assertEqual(sum(j["by_event_type"].values()), j["total"])
+        self.assertGreaterEqual(j["by_entity"]["seed"], 300)
+        self.assertRegex(j["last_ts"], T.TS_RE)
+        last = self.server.get_json("/api/events?order=desc&limit=1")["events"][0]
+        self.assertEqual(j["tree_size"], last["seq"])
+        self.assertEqual(j["last_ts"], last["ts"])
+
+    # ---- SSE ----
+
+    def stream(self, path, **kw):
+        s = T.SSEClient(self.server.port, path, self.server.tokens["read"], **kw)
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        self.assertTrue(s.headers["content-type"].startswith("text/event-stream"), s.headers)
+        hello = s.next()  # the opening comment: the subscription is registered
+        self.assertIsNotNone(hello)
+        self.assertIn("comment", hello)
+        return s
+
+    def test_stream_delivers_new_events_with_filters(self):
+        s_all = self.stream("/api/stream")
+        s_flt = self.stream("/api/stream" + qs(entity="sse", event_type="OPEN,CLOSE"))
+        posted = []
+        for e in [event(entity="sse", event_type="OPEN", entity_id="p1"),
+                  event(entity="other", event_type="OPEN"),
+                  event(entity="sse", event_type="MODIFY"),
+                  event(entity="sse", event_type="CLOSE", entity_id="p1", reason="done")]:
+            r = self.server.post_events(e, token="ingest")
+            self.assertEqual(r.status, 201)
+            posted.append(r.json()["seq"])
+        batch = self.server.post_events([event(entity="sse", event_type="CLOSE")] * 3)
+        first = batch.json()["first_seq"]
+        posted += [first, first + 1, first + 2]
+        want_flt = [posted[0], posted[3]] + posted[4:]
+        got = []
+        for _ in want_flt:
+            m = s_flt.next_event()
+            self.assertIsNotNone(m, "stream stopped after %s" % got)
+            self.assertEqual(m["event"], "event")
+            self.assertEqual(int(m["id"]), m["json"]["seq"])
+            self.assertEqual(m["json"], self.server.get_json("/api/events/" + m["id"]))
+            got.append(m["json"]["seq"])
+        self.assertEqual(got, want_flt)
+        got = [s_all.next_event()["json"]["seq"] for _ in posted]
+        self.assertEqual(got, posted)
+
+    def test_stream_resumes_with_last_event_id(self):
+        seqs = [self.server.post_events(event(entity="resume", entity_id="r%d" % i)).json()
+                ["seq"] for i in range(6)]
+        s = self.stream("/api/stream?entity=resume", headers={"Last-Event-ID": str(seqs[1])})
+        got = [s.next_event()["json"]["seq"] for _ in range(4)]
+        self.assertEqual(got, seqs[2:])
+        # then live events continue on the same stream
+        more = self.server.post_events(event(entity="resume")).json()["seq"]
+        self.assertEqual(s.next_event()["json"]["seq"], more)
+        # after_seq in the query does the same; Last-Event-ID 0 replays from the start
+        s2 = self.stream("/api/stream" + qs(entity="resume", after_seq=seqs[4]))
+        self.assertEqual([s2.next_event()["json"]["seq"] for _ in range(2)], [seqs[5], more])
+        s3 = self.stream("/api/stream", headers={"Last-Event-ID": "0"})
+        self.assertEqual([s3.next_event()["json"]["seq"] for _ in range(3)], [1, 2, 3])
+
+    def test_stream_slow_reader_does_not_block_appends(self):
+        # A backlog of several MB that a reader which never reads cannot absorb.
+        for _ in range(4):
+            r = self.server.post_events([event(entity="bulk", reason="x" * 4000)] * 500)
+            self.assertEqual(r.status, 201)
+        slow = T.SSEClient(self.server.port, "/api/stream?after_seq=0",
+                           self.server.tokens["read"], rcvbuf=4096)
+        self.addCleanup(slow.close)
+        self.assertEqual(slow.status, 200)
+        time.sleep(0.5)
+        started = time.time()
+        conn = self.server.connection()
+        for i in range(100):
+            r = self.server.request("POST", "/api/events", body=event(entity="fast"),
+                                    token="ingest", conn=conn)
+            self.assertEqual(r.status, 201)
+        conn.close()
+        self.assertLess(time.time() - started, 15 * T.SLOW)
+        live = self.stream("/api/stream?entity=fast2")
+        seq = self.server.post_events(event(entity="fast2")).json()["seq"]
+        self.assertEqual(live.next_event()["json"]["seq"], seq)
+        # the slow reader still gets everything, in order, when it reads at last
+        got = [slow.next_event()["json"]["seq"] for _ in range(50)]
+        self.assertEqual(got, list(range(1, 51)))
+        slow.close()
+
+    def test_stream_disconnected_clients_free_their_slots(self):
+        # 256 idle streams fill every subscriber slot; once their clients disconnect the
+        # slots come back within a tick (no append or heartbeat needed).
+        streams = []
+        try:
+            for _ in range(300):
+                s = T.SSEClient(self.server.port, "/api/stream", self.server.tokens["read"])
+                streams.append(s)
+                if s.status != 200:
+                    break
+            self.assertEqual(streams[-1].status, 503)
+            self.assertGreaterEqual(len(streams), 2)
+        finally:
+            for s in streams:
+                s.close()
+        started = time.time()
+        while True:
+            s = T.SSEClient(self.server.port, "/api/stream", self.server.tokens["read"])
+            s.close()
+            if s.status == 200 or time.time() - started > 10 * T.SLOW:
+                break
+            time.sleep(0.05)
+        self.assertEqual(s.status, 200)
+        self.assertLess(time.time() - started, 5 * T.SLOW)
+
+    def test_stream_rejects_bad_filters(self):
+        for path in ["/api/stream?limit=5", "/api/stream?since=never",
+                     "/api/stream?after_seq=-3", "/api/stream?bogus=1"]:
+            self.assertError(self.server.request("GET", path, token="read"), 400, path)
+        r = self.server.request("GET", "/api/stream", token="read",
+                                headers={"Last-Event-ID": "abc"})
+        self.assertError(r, 400)
+
+
+# ---- the role matrix -----------------------------------------------------------------------
+
+ENDPOINTS = [  # method, path, body, who may: "none" | "read" | "ingest"
+    ("GET", "/healthz", None, "none"),
+    ("GET", "/metrics", None, "none"),
+    ("POST", "/api/events", "event", "ingest"),
+    ("GET", "/api/events?limit=2", None, "read"),
+    ("GET", "/api/events/1", None, "read"),
+    ("GET", "/api/events/1/proof", None, "read"),
+    ("GET", "/api/consistency?first=1&second=2", None, "read"),
+    ("GET", "/api/checkpoint", None, "read"),
+    ("GET", "/checkpoint", None, "read"),
+    ("GET", "/api/stream", None, "read"),
+    ("GET", "/api/stats", None, "read"),
+]
+CALLERS = ["none", "wrong", "revoked", "read", "ingest", "admin"]
+
+
+class RoleMatrixTest(ServerCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        srv = cls.server
+        rid, tok = srv.create_token("admin", "to-be-revoked")
+        assert srv.request("GET", "/api/stats", token=tok).status == 200
+        T.cli_ok(srv.data, ["token", "revoke", str(rid)])
+        srv.tokens["revoked"] = tok
+        srv.tokens["wrong"] = "tt_" + "5a" * 32
+
+    def call(self, method, path, body, caller):
+        srv = self.server
+        headers = {}
+        if caller != "none":
+            headers["Authorization"] = "Bearer " + srv.tokens[caller]
+        data = None
+        if body == "event":
+            data = json.dumps(event(entity="matrix", actor=caller)).encode()
+            headers["Content-Type"] = "application/json"
+        conn = srv.connection()
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            r = conn.getresponse()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if r.status == 200 and hdrs.get("content-type", "").startswith("text/event-stream"):
+                return T.Response(r.status, hdrs, b"")  # a stream: do not wait for its end
+            return T.Response(r.status, hdrs, r.read())
+        finally:
+            conn.close()
+
+    def test_every_endpoint_for_every_caller(self):
+        cells = 0
+        for method, path, body, need in ENDPOINTS:
+            for caller in CALLERS:
+                with self.subTest(method=method, path=path, caller=caller):
+                    r = self.call(method, path, body, caller)
+                    cells += 1
+                    if need == "none":
+                        self.assertEqual(r.status, 200, r)
+                    elif caller in ("none", "wrong", "revoked"):
+                        self.assertError(r, 401)
+                        self.assertEqual(r.json()["error"]["code"], "unauthenticated")
+                    elif caller == "admin" or caller == need:
+                        self.assertEqual(r.status, 201 if method == "POST" else 200, r)
+                    else:
+                        self.assertError(r, 403)
+                        self.assertEqual(r.json()["error"]["code"], "permission_denied")
+        self.assertEqual(cells, len(ENDPOINTS) * len(CALLERS))
+        # exactly the two allowed appends (ingest, admin) were written
+        got = self.server.get_json("/api/events?entity=matrix")["events"]
+        self.assertEqual(sorted(e["actor"] for e in got), ["admin", "ingest"])
+
+    def test_authorization_header_forms(self):
+        srv = self.server
+        read = srv.tokens["read"]
+        for value, status in [("Bearer " + read, 200), ("bearer " + read, 200),
+                              ("Basic " + read, 401), (read, 401), ("Bearer", 401),
+                              ("Bearer ", 401), ("Bearer " + read + "x", 401),
+                              ("Bearer " + read[:-1], 401), ("Bearer " + read.upper(), 401)]:
+            r = srv.request("GET", "/api/stats", token=None, headers={"Authorization": value})
+            if status == 200:
+                self.assertEqual(r.status, 200, value)
+            else:
+                self.assertError(r, status, value)
+
+    def test_no_token_in_responses_or_logs(self):
+        srv = self.server
+        secrets = [srv.tokens[k] for k in ("read", "ingest", "admin", "revoked")]
+        body = srv.request("GET", "/api/events?limit=10000").body.decode()
+        body += srv.request("GET", "/api/stats").body.decode()
+        body += srv.request("GET", "/metrics").body.decode()
+        for s in secrets:
+            self.assertNotIn(s, body)
+            self.assertNotIn(s[3:], body)
+            self.assertNotIn(s, srv.stderr())
+
+
+# ---- concurrency ---------------------------------------------------------------------------
+
+
+class ConcurrencyTest(ServerCase):
+    THREADS = 16
+    PER_THREAD = 200
+    BATCH_THREADS = 3
+    BATCHES = 4
+    BATCH_SIZE = 100
+
+    def test_concurrent_appends_gap_free_and_verified(self):
+        srv = self.server
+        acks = {}  # seq -> (entity_id, reason)
+        errors = []
+        lock = threading.Lock()
+
+        def single(t):
+            conn = srv.connection()
+            try:
+                conn.connect()
+                sock = conn.sock
+                for i in range(self.PER_THREAD):
+                    e = event(entity="conc", entity_id="t%d" % t, event_type="POSTED",
+                              actor="worker-%d" % t, reason="t%d n%d" % (t, i))
+                    r = srv.request("POST", "/api/events", body=e, token="ingest", conn=conn)
+                    if r.status != 201:
+                        raise AssertionError(r)
+                    if conn.sock is not sock:
+                        raise AssertionError("the keep-alive connection was not reused")
+                    with lock:
+                        seq = r.json()["seq"]
+                        if seq in acks:
+                            raise AssertionError("seq %d acknowledged twice" % seq)
+                        acks[seq] = (e["entity_id"], e["reason"])
+            except BaseException as exc:  # noqa: B902
+                errors.append(exc)
+            finally:
+                conn.close()
+
+        def batches(t):
+            conn = srv.connection()
+            try:
+                for b in range(self.BATCHES):
+                    evs = [event(entity="conc", entity_id="b%d" % t, event_type="BATCHED",
+                                 actor="batcher", reason="b%d-%d n%d" % (t, b, i))
+                           for i in range(self.BATCH_SIZE)]
+                    r = srv.request("POST", "/api/events", body=T.ndjson(evs), token="ingest",
+                                    content_type="application/x-ndjson", conn=conn)
+                    if r.status != 201:
+                        raise AssertionError(r)
+                    j = r.json()
+                    if j["count"] != self.BATCH_SIZE:
+                        raise AssertionError(j)
+                    with lock:
+                        for i, e in enumerate(evs):
+                            seq = j["first_seq"] + i
+                            if seq in acks:
+                                raise AssertionError("seq %d acknowledged twice" % seq)
+                            acks[seq] = (e["entity_id"], e["reason"])
+            except BaseException as exc:  # noqa: B902
+                errors.append(exc)
+            finally:
+                conn.close()
+
+        size0 = srv.tree_size()
+        threads = [threading.Thread(target=single, args=(t,)) for t in range(self.THREADS)]
+        threads += [threading.Thread(target=batches, args=(t,))
+                    for t in range(self.BATCH_THREADS)]
+        started = time.time()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(300)
+        elapsed = time.time() - started
+        self.assertFalse(errors, errors[:3])
+        total = self.THREADS * self.PER_THREAD + self.BATCH_THREADS * self.BATCHES * \
+            self.BATCH_SIZE
+        self.assertEqual(len(acks), total)
+        self.assertEqual(srv.tree_size(), size0 + total)
+        sys.stderr.write("\n%d events from %d connections in %.2f s\n" %
+                         (total, len(threads), elapsed))
+
+        rc = srv.stop()
+        self.assertEqual(rc, 0, srv.stderr())
+        stored = T.show_all(srv.data)
+        self.assertEqual([e["seq"] for e in stored], list(range(1, size0 + total + 1)))
+        by_seq = {e["seq"]: e for e in stored}
+        for seq, (eid, reason) in acks.items():
+            self.assertEqual((by_seq[seq]["entity_id"], by_seq[seq]["reason"]), (eid, reason))
+        conc = [e for e in stored if e["entity"] == "conc"]
+        self.assertEqual(len(conc), total)
+        self.assertEqual(len({e["reason"] for e in conc}), total)  # none twice
+        # per connection, acknowledgements come back in order
+        for t in range(self.THREADS):
+            mine = [e for e in conc if e["entity_id"] == "t%d" % t]
+            self.assertEqual([e["reason"] for e in mine],
+                             ["t%d n%d" % (t, i) for i in range(self.PER_THREAD)])
+        ts = [e["ts"] for e in stored]
+        self.assertEqual(ts, sorted(ts))  # ts never decreases along seq
+        p = T.cli(srv.data, ["verify"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+# ---- SIGTERM with requests in flight ------------------------------------------------------
+
+
+class SigtermTest(unittest.TestCase):
+    THREADS = 12
+
+    def setUp(self):
+        self.server = T.Server()
+        self.addCleanup(self.server.cleanup)
+        self.server.start()
+        self.server.make_role_tokens()
+
+    def test_sigterm_loses_nothing_acknowledged(self):
+        srv = self.server
+        acked = {}  # key -> seq
+        attempted = set()
+        outcomes = {"ok": 0, "503": 0, "conn": 0, "other": []}
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def worker(t):
+            conn = None
+            i = 0
+            while not stop.is_set():
+                key = "sig-%d-%d" % (t, i)
+                i += 1
+                with lock:
+                    attempted.add(key)
+                try:
+                    if conn is None:
+                        conn = srv.connection(timeout=20)
+                    e = event(entity="sigterm", entity_id="t%d" % t, reason=key,
+                              idempotency_key=key)
+                    r = srv.request("POST", "/api/events", body=e, token="ingest", conn=conn)
+                except (OSError, http.client.HTTPException):
+                    with lock:
+                        outcomes["conn"] += 1
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    if srv.proc is None or srv.proc.poll() is not None:
+                        return
+                    time.sleep(0.01)
+                    continue
+                with lock:
+                    if r.status in (200, 201):
+                        outcomes["ok"] += 1
+                        acked[key] = r.json()["seq"]
+                    elif r.status == 503 and r.json()["error"]["code"] == "unavailable":
+                        outcomes["503"] += 1
+                    else:
+                        outcomes["other"].append(r)
+            if conn is not None:
+                conn.close()
+
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(self.THREADS)]
+        for th in threads:
+            th.start()
+        deadline = time.time() + 60 * T.SLOW
+        while len(acked) < 400 and time.time() < deadline:
+            time.sleep(0.01)
+        proc = srv.proc
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60 * T.SLOW)
+        stop.set()
+        for th in threads:
+            th.join(60)
+        srv.proc = None
+        self.assertEqual(rc, 0, srv.stderr())
+        self.assertFalse(outcomes["other"], outcomes["other"][:3])
+        self.assertGreaterEqual(len(acked), 400)
+        sys.stderr.write("\nSIGTERM: %d acknowledged, %d answered 503, %d connection errors\n"
+                         % (outcomes["ok"], outcomes["503"], outcomes["conn"]))
+
+        def check(stored):
+            keys = {}
+            for e in stored:
+                if e["entity"] == "sigterm":
+                    self.assertEqual(e["reason"], e["idempotency_key"])
+                    self.assertNotIn(e["idempotency_key"], keys, "written twice")
+                    keys[e["idempotency_key"]] = e["seq"]
+            for key, seq in acked.items():
+                self.assertEqual(keys.get(key), seq, "acknowledged %s lost" % key)
+            self.assertEqual([e["seq"] for e in stored], list(range(1, len(stored) + 1)))
+            return keys
+
+        keys = check(T.show_all(srv.data))
+        p = T.cli(srv.data, ["verify"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("final checkpoint", srv.stderr())
+
+        # Restart and retry every key that was attempted: the written ones answer 200 with
+        # their original seq, the rest are written once now.
+        srv.start()
+        conn = srv.connection()
+        for key in sorted(attempted):
+            t = key.split("-")[1]
+            e = event(entity="sigterm", entity_id="t" + t, reason=key, idempotency_key=key)
+            r = srv.request("POST", "/api/events", body=e, token="ingest", conn=conn)
+            if key in keys:
+                self.assertEqual((r.status, r.json()["seq"]), (200, keys[key]), key)
+            else:
+                self.assertEqual(r.status, 201, r)
+        conn.close()
+        self.assertEqual(srv.stop(), 0)
+        keys = check(T.show_all(srv.data))
+        self.assertEqual(set(keys), attempted)
+        p = T.cli(srv.data, ["verify"])
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
