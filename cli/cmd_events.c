@@ -224,9 +224,11 @@ static int append_stream(cli_ctx *c, tt_ledger *l, append_args *a)
     ssize_t n;
     while (rc == 0 && (n = getline(&line, &cap, stdin)) != -1) {
         lineno++;
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        /* Blank lines (whitespace only) are skipped, as tt_events_parse_body does. */
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+                         line[n - 1] == '\t'))
             line[--n] = '\0';
-        if (n == 0) {
+        if (strspn(line, " \t") == (size_t)n) {
             if (ch.n == 0)
                 ch.first_line++;
             continue;

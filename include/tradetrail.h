@@ -520,12 +520,522 @@ TT_EXPORT void tt_token_list_free(tt_token_info *list, size_t n);
 /* ---------------------------------------------------------------------------------------
  * Strategies (SPEC 6.1)
  * ------------------------------------------------------------------------------------- */
-/* @@strategy-api@@ */
+/*
+ * A strategy has an id ([A-Za-z0-9_-]{1,64}), name, symbol, timeframe, a lifecycle status,
+ * a soft-delete flag and numbered versions of its YAML definition. Every change is one
+ * transaction with its "strategy" event (SPEC 3.2): entity "strategy", entity_id the
+ * strategy id, actor and reason as given, old_status and new_status set.
+ *
+ * Conventions of every write below: actor is required (1-128 characters), reason may be
+ * NULL (at most TT_MAX_REASON bytes). A transition the table of SPEC 6.1 does not allow
+ * returns TT_ECONFLICT with a message naming the current status ("strategy s1 is ACTIVE;
+ * activate needs PENDING"); an unknown strategy TT_ENOTFOUND; bad input TT_EINVAL. On any
+ * failure nothing is written: no status change, no version, no event. Every operation on a
+ * soft-deleted strategy is refused with TT_ECONFLICT. res, when not NULL, receives the
+ * event's seq, ts and leaf hash (written only on success). Thread-safe on a shared l.
+ */
+#define TT_MAX_STRATEGY_ID 64
+#define TT_MAX_STRATEGY_NAME 256
+#define TT_MAX_STRATEGY_SYMBOL 64
+#define TT_MAX_STRATEGY_TIMEFRAME 32
+#define TT_MAX_STRATEGY_YAML (1024 * 1024)
+
+typedef enum tt_strategy_status {
+    TT_STRATEGY_DRAFT = 0,
+    TT_STRATEGY_PENDING = 1,
+    TT_STRATEGY_ACTIVE = 2,
+    TT_STRATEGY_FAILED = 3,
+    TT_STRATEGY_CLOSED = 4,
+    TT_STRATEGY_ARCHIVED = 5,
+} tt_strategy_status;
+
+/* "DRAFT", "PENDING", ... (NULL for an unknown value), and back (TT_EINVAL when unknown;
+ * upper case only). Thread-safe. */
+TT_EXPORT const char *tt_strategy_status_name(tt_strategy_status s);
+TT_EXPORT int tt_strategy_status_parse(const char *s, tt_strategy_status *out);
+
+/* One strategy as stored. Strings are owned by whoever returned it (see each function). */
+typedef struct tt_strategy {
+    char *id;
+    char *name;
+    char *symbol;
+    char *timeframe;
+    tt_strategy_status status;
+    int deleted;
+    int64_t version; /* number of the latest version (1 after create) */
+    int64_t created_us;
+    int64_t updated_us;
+} tt_strategy;
+
+/* One version of a strategy's YAML. content is NULL in lists (tt_strategy_versions). */
+typedef struct tt_strategy_version {
+    char *strategy_id;
+    int64_t number;
+    char *content;
+    size_t content_len;
+    char sha256[2 * TT_HASH_SIZE + 1]; /* lowercase hex of SHA-256(content) */
+    char *change_type;                 /* "INITIAL", "MANUAL_EDIT" or "ROLLBACK" */
+    char *author;
+    char *reason; /* may be NULL */
+    int64_t created_us;
+    int64_t seq; /* the event that recorded this version */
+} tt_strategy_version;
+
+/* What create needs. id NULL: one is generated ("stg_" + 16 hex digits). */
+typedef struct tt_strategy_spec {
+    const char *id;
+    const char *name;      /* 1..TT_MAX_STRATEGY_NAME bytes of printable UTF-8 */
+    const char *symbol;    /* 1..TT_MAX_STRATEGY_SYMBOL */
+    const char *timeframe; /* 1..TT_MAX_STRATEGY_TIMEFRAME */
+    const char *yaml;      /* well-formed YAML, 1..TT_MAX_STRATEGY_YAML bytes */
+    size_t yaml_len;
+    const char *actor;
+    const char *reason;
+} tt_strategy_spec;
+
+/*
+ * Create a strategy in DRAFT with version 1 (INITIAL) and its CREATED event (new_status
+ * DRAFT, metadata {"symbol","name","timeframe","versionNumber":1}). The YAML is parsed with
+ * libyaml (the whole document stream): malformed YAML is TT_EINVAL with line and column. An
+ * id already taken is TT_ECONFLICT. id_out (may be NULL) receives the id.
+ */
+TT_EXPORT int tt_strategy_create(tt_ledger *l, const tt_strategy_spec *spec,
+                                 char id_out[TT_MAX_STRATEGY_ID + 1], tt_append_result *res);
+
+/*
+ * The transitions of SPEC 6.1, one function each (event type in brackets):
+ * submit    DRAFT or CLOSED -> PENDING   (STATUS_CHANGED)
+ * activate  PENDING -> ACTIVE            (ACTIVATED)
+ * fail      DRAFT or PENDING -> FAILED   (FAILED)
+ * close     ACTIVE -> CLOSED             (CLOSED)
+ * archive   FAILED or CLOSED -> ARCHIVED (ARCHIVED)
+ * delete    any status but ACTIVE; the status is kept, the strategy is marked deleted
+ *           (DELETED, old_status = new_status = the status)
+ */
+TT_EXPORT int tt_strategy_submit(tt_ledger *l, const char *id, const char *actor,
+                                 const char *reason, tt_append_result *res);
+TT_EXPORT int tt_strategy_activate(tt_ledger *l, const char *id, const char *actor,
+                                   const char *reason, tt_append_result *res);
+TT_EXPORT int tt_strategy_fail(tt_ledger *l, const char *id, const char *actor, const char *reason,
+                               tt_append_result *res);
+TT_EXPORT int tt_strategy_close(tt_ledger *l, const char *id, const char *actor, const char *reason,
+                                tt_append_result *res);
+TT_EXPORT int tt_strategy_archive(tt_ledger *l, const char *id, const char *actor,
+                                  const char *reason, tt_append_result *res);
+TT_EXPORT int tt_strategy_delete(tt_ledger *l, const char *id, const char *actor,
+                                 const char *reason, tt_append_result *res);
+
+/*
+ * The generic status change: from any status but ARCHIVED to any other status
+ * (STATUS_CHANGED). Setting the current status again is TT_ECONFLICT.
+ */
+TT_EXPORT int tt_strategy_set_status(tt_ledger *l, const char *id, tt_strategy_status status,
+                                     const char *actor, const char *reason, tt_append_result *res);
+
+/*
+ * Store a new version of the YAML (change type MANUAL_EDIT) from any status but ARCHIVED;
+ * the status is unchanged. Event YAML_UPDATED with metadata {"versionNumber","changeType"}.
+ * Malformed YAML is TT_EINVAL. version_out (may be NULL) receives the new version number.
+ */
+TT_EXPORT int tt_strategy_update_yaml(tt_ledger *l, const char *id, const char *yaml,
+                                      size_t yaml_len, const char *actor, const char *reason,
+                                      int64_t *version_out, tt_append_result *res);
+
+/*
+ * Store a new version (change type ROLLBACK) holding version target's content, from any
+ * status but ARCHIVED. Event ROLLED_BACK with metadata {"targetVersionNumber",
+ * "newVersionNumber"}. TT_ENOTFOUND when the strategy has no version target.
+ */
+TT_EXPORT int tt_strategy_rollback(tt_ledger *l, const char *id, int64_t target, const char *actor,
+                                   const char *reason, int64_t *version_out, tt_append_result *res);
+
+/* A swap: scores are included as evaluationScore when their has_ flag is set. */
+typedef struct tt_strategy_swap_spec {
+    const char *old_id; /* ACTIVE; becomes CLOSED */
+    const char *new_id; /* PENDING; becomes ACTIVE */
+    const char *actor;
+    const char *reason;
+    const char *swap_reason; /* metadata swapReason; NULL: the reason (or "manual") */
+    int has_old_score;
+    double old_score;
+    int has_new_score;
+    double new_score;
+} tt_strategy_swap_spec;
+
+/*
+ * Swap strategies: old ACTIVE -> CLOSED (SWAPPED_OUT, metadata {"swapReason",
+ * "newStrategyId","evaluationScore"?}) and new PENDING -> ACTIVE (SWAPPED_IN, metadata
+ * {"swapReason","replacedStrategyId","evaluationScore"?}). Both rows and both events are
+ * one transaction, or nothing. res (may be NULL) has room for 2 results: out, then in.
+ * TT_EINVAL when the ids are equal or a score is not finite.
+ */
+TT_EXPORT int tt_strategy_swap(tt_ledger *l, const tt_strategy_swap_spec *spec,
+                               tt_append_result res[2]);
+
+/* Fetch one strategy (deleted ones too); free with tt_strategy_free(). TT_ENOTFOUND. */
+TT_EXPORT int tt_strategy_get(tt_ledger *l, const char *id, tt_strategy **out);
+TT_EXPORT void tt_strategy_free(tt_strategy *s);
+
+/* Filters of tt_strategy_list. NULL / 0 means "no filter". */
+typedef struct tt_strategy_filter {
+    const char *status; /* a status name */
+    const char *symbol;
+    int include_deleted;
+    size_t limit; /* 1..TT_MAX_QUERY_LIMIT; 0 means 1000 */
+} tt_strategy_filter;
+
+/* Strategies matching the filter, by id. Free with tt_strategy_list_free(). */
+TT_EXPORT int tt_strategy_list(tt_ledger *l, const tt_strategy_filter *f, tt_strategy **out,
+                               size_t *n);
+TT_EXPORT void tt_strategy_list_free(tt_strategy *list, size_t n);
+
+/* Every version of a strategy, oldest first, without content. TT_ENOTFOUND for an unknown
+ * strategy. Free with tt_strategy_versions_free(). */
+TT_EXPORT int tt_strategy_versions(tt_ledger *l, const char *id, tt_strategy_version **out,
+                                   size_t *n);
+TT_EXPORT void tt_strategy_versions_free(tt_strategy_version *list, size_t n);
+
+/* One version with its content; free with tt_strategy_version_free(). TT_ENOTFOUND. */
+TT_EXPORT int tt_strategy_version_get(tt_ledger *l, const char *id, int64_t number,
+                                      tt_strategy_version **out);
+TT_EXPORT void tt_strategy_version_free(tt_strategy_version *v);
+
+/*
+ * The unified diff (3 lines of context, "--- ID/vFROM" and "+++ ID/vTO" headers) from
+ * version from to version to; "" when the contents are equal. *out freed with tt_free().
+ */
+TT_EXPORT int tt_strategy_diff(tt_ledger *l, const char *id, int64_t from, int64_t to, char **out);
+
+/*
+ * The seed-compatible audit log (SPEC 9): one strategy's events newest first (limit
+ * 1..TT_MAX_QUERY_LIMIT, 0 means 100) as {"success":true,"strategyId","auditLog":[{"id",
+ * "eventType","oldStatus","newStatus","changedBy","changeReason","metadata","createdAt"}],
+ * "count"}, where id is the event's seq and createdAt its ts. *out freed with tt_free().
+ */
+TT_EXPORT int tt_strategy_audit_log_json(tt_ledger *l, const char *id, size_t limit, char **out);
+
+/* All strategy events newest first, only those of event_type when not NULL (the filter
+ * applies before the limit), as {"success":true,"auditLogs":[...],"count"}. */
+TT_EXPORT int tt_strategy_audit_logs_json(tt_ledger *l, const char *event_type, size_t limit,
+                                          char **out);
+
+/* ---- JSON mapping shared by the CLI (-o json) and the HTTP API ---- */
+
+/* Which request body tt_strategy_request_parse expects (SPEC 9 strategy rows). */
+typedef enum tt_strategy_request_kind {
+    TT_STRATEGY_REQ_CREATE = 0,   /* {"id"?,"name","symbol","timeframe","yaml","actor","reason"?} */
+    TT_STRATEGY_REQ_ACTION = 1,   /* {"actor","reason"?} */
+    TT_STRATEGY_REQ_ROLLBACK = 2, /* {"actor","reason"?,"version"} */
+    TT_STRATEGY_REQ_YAML = 3,     /* {"yaml","actor","reason"?} */
+    TT_STRATEGY_REQ_SWAP = 4,     /* {"old_id","new_id","actor","reason"?,"swap_reason"?,
+                                     "old_score"?,"new_score"?} */
+    TT_STRATEGY_REQ_STATUS = 5,   /* {"status","actor","reason"?} */
+} tt_strategy_request_kind;
+
+/* A parsed request body: the fields its kind allows are set, the others NULL / 0. */
+typedef struct tt_strategy_request {
+    tt_strategy_spec create; /* create's fields; actor, reason and yaml of every kind */
+    int64_t version;         /* rollback target */
+    tt_strategy_status status;
+    tt_strategy_swap_spec swap;
+} tt_strategy_request;
+
+/*
+ * Parse a request body of a kind. Unknown fields, wrong types, missing required fields and
+ * invalid UTF-8 are TT_EINVAL / TT_EPARSE with a message naming the field. The strings of
+ * *out point into *owner, freed by the caller with tt_free(). Thread-safe.
+ */
+TT_EXPORT int tt_strategy_request_parse(const char *json, size_t len, tt_strategy_request_kind kind,
+                                        tt_strategy_request *out, void **owner, char *err,
+                                        size_t errlen);
+
+/* {"id","name","symbol","timeframe","status","deleted","version","created_at",
+ *  "updated_at"}. Each serialiser returns compact JSON freed with tt_free(), or NULL when
+ * out of memory. */
+TT_EXPORT char *tt_strategy_to_json(const tt_strategy *s);
+/* {"strategies":[...],"count"} */
+TT_EXPORT char *tt_strategy_list_to_json(const tt_strategy *list, size_t n);
+/* {"strategy_id","version","sha256","change_type","author","reason","created_at","seq",
+ *  "size"} plus "content" when the version has it. */
+TT_EXPORT char *tt_strategy_version_to_json(const tt_strategy_version *v);
+/* {"strategy_id","versions":[...],"count"} */
+TT_EXPORT char *tt_strategy_versions_to_json(const char *id, const tt_strategy_version *list,
+                                             size_t n);
+/* {"strategy":{...},"event":{"seq","ts","leaf_hash"},"version"?} — what a write answers;
+ * version is included when > 0 (create, update, rollback). */
+TT_EXPORT char *tt_strategy_result_to_json(const tt_strategy *s, const tt_append_result *res,
+                                           int64_t version);
+/* {"old":{...},"new":{...},"events":[{out},{in}]} — what a swap answers. */
+TT_EXPORT char *tt_strategy_swap_result_to_json(const tt_strategy *old_s, const tt_strategy *new_s,
+                                                const tt_append_result res[2]);
+/* {"strategy_id","from","to","diff"} */
+TT_EXPORT char *tt_strategy_diff_to_json(const char *id, int64_t from, int64_t to,
+                                         const char *diff);
 
 /* ---------------------------------------------------------------------------------------
  * AI feedback, summaries, analytics (SPEC 6.2, 6.4)
  * ------------------------------------------------------------------------------------- */
-/* @@domain-api@@ */
+/* ---- AI feedback (SPEC 6.2) ---- */
+
+#define TT_FEEDBACK_REWARD_SCALE 0.05   /* default reward_scale */
+#define TT_FEEDBACK_NEUTRAL_BAND 0.0005 /* default neutral_band */
+#define TT_FEEDBACK_MAX_LIST 10000      /* largest page of tt_feedback_list */
+
+typedef enum tt_outcome {
+    TT_OUTCOME_NONE = 0, /* filters only: any outcome */
+    TT_OUTCOME_POSITIVE = 1,
+    TT_OUTCOME_NEGATIVE = 2,
+    TT_OUTCOME_NEUTRAL = 3,
+} tt_outcome;
+
+/* "positive", "negative", "neutral" (NULL for anything else), and back (TT_EINVAL). */
+TT_EXPORT const char *tt_outcome_name(tt_outcome o);
+TT_EXPORT int tt_outcome_parse(const char *s, tt_outcome *out);
+
+/* The evaluator's settings (configuration keys reward_scale and neutral_band). */
+typedef struct tt_feedback_settings {
+    double reward_scale; /* finite, > 0 */
+    double neutral_band; /* finite, >= 0 */
+} tt_feedback_settings;
+
+/* Fill the defaults (0.05 and 0.0005). */
+TT_EXPORT void tt_feedback_settings_init(tt_feedback_settings *s);
+
+/*
+ * The evaluator alone (SPEC 6.2), nothing written: alpha = ai_return - benchmark_return,
+ * reward = tanh(alpha / reward_scale), outcome positive when alpha > neutral_band,
+ * negative when alpha < -neutral_band, else neutral. settings may be NULL (defaults).
+ * TT_EINVAL for a non-finite input or setting; outputs written only on success.
+ * Thread-safe; does not touch the ledger's error message.
+ */
+TT_EXPORT int tt_feedback_evaluate(double ai_return, double benchmark_return,
+                                   const tt_feedback_settings *settings, double *alpha,
+                                   double *reward, tt_outcome *outcome);
+
+/* What tt_feedback_record answers (POST /api/feedback). */
+typedef struct tt_feedback_result {
+    double alpha;
+    double reward;
+    tt_outcome outcome;
+    int64_t id;  /* the feedback record */
+    int64_t seq; /* its ai_feedback/RECORD event */
+    int64_t ts_us;
+} tt_feedback_result;
+
+/*
+ * Record AI feedback for a strategy: evaluates it (tt_feedback_evaluate), then writes the
+ * feedback record and its event (entity "ai_feedback", entity_id = strategy_id,
+ * event_type "RECORD", actor = user_id, metadata {strategyId, benchmark, aiReturn,
+ * benchmarkReturn, alpha, reward, outcome}) in one transaction (SPEC 3.2). benchmark may
+ * be NULL; settings may be NULL (defaults). strategy_id and user_id follow the entity_id
+ * and actor rules of SPEC 3.1. On failure nothing of the record is stored and *out is
+ * untouched: TT_EINVAL (non-finite number, bad field; the message names it), or a store
+ * error. Thread-safe.
+ */
+TT_EXPORT int tt_feedback_record(tt_ledger *l, const char *strategy_id, double ai_return,
+                                 double benchmark_return, const char *user_id,
+                                 const char *benchmark, const tt_feedback_settings *settings,
+                                 tt_feedback_result *out);
+
+/* One stored feedback record; strings owned by the list. */
+typedef struct tt_feedback {
+    int64_t id;
+    int64_t seq;
+    int64_t ts_us;
+    char *strategy_id;
+    char *user_id;
+    char *benchmark; /* NULL when none was given */
+    double ai_return;
+    double benchmark_return;
+    double alpha;
+    double reward;
+    tt_outcome outcome;
+} tt_feedback;
+
+/* Filters of GET /api/feedback; NULL / TT_OUTCOME_NONE / TT_TIME_NONE mean none. */
+typedef struct tt_feedback_filter {
+    const char *strategy_id;
+    tt_outcome outcome;
+    int64_t since_us; /* ts >= since */
+    int64_t until_us; /* ts < until */
+    size_t limit;     /* 1..TT_FEEDBACK_MAX_LIST; 0 means 100 */
+} tt_feedback_filter;
+
+/* No filters, limit 100. */
+TT_EXPORT void tt_feedback_filter_init(tt_feedback_filter *f);
+
+/* Feedback records matching f, newest first (filters apply before the limit). *out freed
+ * with tt_feedback_list_free(). Thread-safe. */
+TT_EXPORT int tt_feedback_list(tt_ledger *l, const tt_feedback_filter *f, tt_feedback **out,
+                               size_t *n);
+TT_EXPORT void tt_feedback_list_free(tt_feedback *list, size_t n);
+
+/* {"alpha","reward","outcome","seq"} as POST /api/feedback answers. */
+TT_EXPORT char *tt_feedback_result_to_json(const tt_feedback_result *r);
+/* {"feedback":[{"id","seq","ts","strategy_id","user_id","benchmark","ai_return",
+ *  "benchmark_return","alpha","reward","outcome"}...],"count"} as GET /api/feedback. */
+TT_EXPORT char *tt_feedback_list_to_json(const tt_feedback *list, size_t n);
+
+/* The body of POST /api/feedback, parsed: strings point into *owner (free with tt_free). */
+typedef struct tt_feedback_input {
+    const char *strategy_id;
+    double ai_return;
+    double benchmark_return;
+    const char *user_id;
+    const char *benchmark; /* NULL when absent or null */
+} tt_feedback_input;
+
+/*
+ * Parse {"strategy_id","ai_return","benchmark_return","user_id","benchmark"?}: unknown
+ * fields, wrong types (a return must be a JSON number) and missing fields are rejected
+ * with TT_EINVAL / TT_EPARSE and a message naming the field. Thread-safe.
+ */
+TT_EXPORT int tt_feedback_parse_json(const char *json, size_t len, tt_feedback_input *out,
+                                     void **owner, char *err, size_t errlen);
+
+/* The body of POST /api/actions {"message","source"?}: *message and *source (NULL when
+ * absent) point into *owner (free with tt_free). Thread-safe. */
+TT_EXPORT int tt_action_parse_json(const char *json, size_t len, const char **message,
+                                   const char **source, void **owner, char *err, size_t errlen);
+
+/* ---- Summaries (SPEC 6.4) ---- */
+
+typedef enum tt_period { TT_PERIOD_DAY = 0, TT_PERIOD_WEEK = 1, TT_PERIOD_MONTH = 2 } tt_period;
+
+/* "day", "week", "month", and back (TT_EINVAL). */
+TT_EXPORT const char *tt_period_name(tt_period p);
+TT_EXPORT int tt_period_parse(const char *s, tt_period *out);
+
+/* The UTC period of a kind holding the instant at_us: [*from_us, *to_us). Weeks start on
+ * Monday (ISO 8601). Thread-safe. */
+TT_EXPORT int tt_period_bounds(tt_period p, int64_t at_us, int64_t *from_us, int64_t *to_us);
+
+#define TT_SUMMARY_MAX_ACTIONS 100 /* the latest actions a summary lists */
+
+typedef struct tt_summary_action {
+    int64_t seq;
+    int64_t ts_us;
+    char *source;  /* the action's entity_id */
+    char *message; /* its reason */
+} tt_summary_action;
+
+typedef struct tt_summary {
+    tt_period period;
+    int64_t from_us, to_us; /* [from, to) */
+    int64_t first_seq;      /* the events of the period: [first_seq, end_seq) */
+    int64_t end_seq;
+    int64_t total; /* events in the period */
+    tt_count *by_entity;
+    size_t n_by_entity;
+    tt_count *by_event_type;
+    size_t n_by_event_type;
+    int64_t n_actions_total;    /* maintenance ACTION events in the period */
+    tt_summary_action *actions; /* the latest of them (at most TT_SUMMARY_MAX_ACTIONS), oldest
+                                   first */
+    size_t n_actions;
+    /* strategy events in the period: CREATED, ACTIVATED, CLOSED, SWAPPED_IN, FAILED */
+    int64_t created, activated, closed, swapped, failed;
+    int64_t positive, negative, neutral; /* feedback records in the period */
+    double mean_reward;                  /* NaN when there were none */
+    int has_checkpoint;                  /* latest signed checkpoint at build time */
+    tt_checkpoint checkpoint;
+} tt_summary;
+
+/*
+ * Summarise the UTC day, ISO week or month holding at_us, from a consistent snapshot. The
+ * period's events are found as a seq range (ts never decreases along seq) and counted
+ * with indexed queries; nothing is loaded whole. Release with tt_summary_clear().
+ * Thread-safe.
+ */
+TT_EXPORT int tt_summary_build(tt_ledger *l, tt_period period, int64_t at_us, tt_summary *out);
+TT_EXPORT void tt_summary_clear(tt_summary *s);
+
+/*
+ * The text form in the layout of the seed's daily summary (title line with the date, total
+ * actions, `[ts] message` lines between two rulers, the closing count line), then events
+ * per entity, strategies, feedback, and the latest signed checkpoint note. title NULL means
+ * "tradetrail". Caller frees with tt_free(); NULL when out of memory.
+ */
+TT_EXPORT char *tt_summary_to_text(const tt_summary *s, const char *title);
+/* The JSON of GET /api/summary (SPEC 9). */
+TT_EXPORT char *tt_summary_to_json(const tt_summary *s);
+
+/* ---- Analytics (SPEC 6.4) ---- */
+
+/*
+ * Automated actors (SPEC 6.4): "system", "evaluator", "scheduler", "orchestrator", and
+ * service actors, i.e. names ending in "bot", "-service", "_service", "-svc", "-daemon",
+ * "_daemon", "-job", "_job", "-worker", "_worker", "-monitor", "_monitor", "-cron" or
+ * starting with "svc-" or "service:". Everyone else is a person. Thread-safe.
+ */
+TT_EXPORT int tt_actor_is_automated(const char *actor);
+
+typedef enum tt_cell_type {
+    TT_CELL_NULL = 0,
+    TT_CELL_TEXT = 1,
+    TT_CELL_INT = 2,
+    TT_CELL_REAL = 3,
+} tt_cell_type;
+
+typedef struct tt_cell {
+    tt_cell_type type;
+    char *text; /* TT_CELL_TEXT, owned by the report */
+    int64_t i;
+    double r;
+} tt_cell;
+
+/* A report: a titled table (rows of cells under named columns) and named totals. */
+typedef struct tt_report {
+    char *kind;
+    char *title;
+    size_t n_columns;
+    char **columns;
+    size_t n_rows;
+    tt_cell *cells; /* n_rows * n_columns, row by row */
+    size_t n_totals;
+    char **total_names;
+    tt_cell *totals;
+} tt_report;
+
+/* The report kinds: "event-counts", "activation-time", "lifespan", "close-reasons",
+ * "actors", "swaps-heatmap", "feedback", "evaluator-accuracy"; *n gets their number. */
+TT_EXPORT const char *const *tt_report_kinds(size_t *n);
+
+/*
+ * Run one analytics report (docs/DOMAIN.md defines each) with SQL over indexes in one
+ * consistent snapshot; totals always cover the whole ledger, rows are capped at limit
+ * (0: 100, at most 10000). TT_EINVAL for an unknown kind. Free with tt_report_free().
+ * Thread-safe.
+ */
+TT_EXPORT int tt_report_run(tt_ledger *l, const char *kind, size_t limit, tt_report **out);
+TT_EXPORT void tt_report_free(tt_report *r);
+/* {"kind","title","columns":[...],"rows":[{column: value}...],"totals":{...}} as
+ * GET /api/analytics/{kind}. */
+TT_EXPORT char *tt_report_to_json(const tt_report *r);
+
+/* ---- Demo history (tradetrail demo) ---- */
+
+typedef struct tt_demo_options {
+    int64_t events;          /* about this many events (at least 1) */
+    uint64_t seed;           /* same seed, same history (except the ledger's ts) */
+    int span_days;           /* history spread over this many days before now (0: 42) */
+    tt_progress_fn progress; /* may be NULL */
+    void *progress_ctx;
+} tt_demo_options;
+
+typedef struct tt_demo_report {
+    int64_t events; /* events written */
+    int64_t strategies, swaps, feedback, actions;
+} tt_demo_report;
+
+/*
+ * Write a realistic generated history through the library's own calls: strategies going
+ * through their lifecycle, swaps by the evaluator, daily AI feedback (tt_feedback_record)
+ * and maintenance actions (tt_ledger_log_action). The ledger assigns ts, so the spread over
+ * weeks is carried by occurred_at. report may be NULL. Stops at the first failure (events
+ * already written stay: each step is its own transaction).
+ */
+TT_EXPORT int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *report);
 
 #ifdef __cplusplus
 }

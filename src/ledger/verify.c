@@ -23,8 +23,9 @@ typedef struct walk {
     tti_store_iter *cps;
     tti_cp_row cp; /* next checkpoint to check, valid when have_cp */
     int have_cp;
-    int bad; /* a mismatch was found: stop */
-    int rc;  /* an error that stopped verification */
+    int64_t last_ts; /* ts of the last event walked */
+    int bad;         /* a mismatch was found: stop */
+    int rc;          /* an error that stopped verification */
     tt_progress_fn progress;
     void *pctx;
 } walk;
@@ -84,7 +85,7 @@ static int next_cp(walk *w)
     if (rc == TT_ENOTFOUND)
         return TT_OK;
     if (rc == TT_ETAMPERED)
-        return tampered_cp(w, 0, "a stored checkpoint row is malformed");
+        return tampered_cp(w, w->cp.tree_size, "its stored root is malformed");
     return rc == TT_OK ? TT_OK : tti_store_fail(w->l, w->s, rc);
 }
 
@@ -132,6 +133,7 @@ static int check_event(walk *w, const tt_event *ev, int64_t expect, int64_t *pre
     if (ev->ts_us < *prev_ts)
         return tampered_seq(w, ev->seq, "seq %lld: ts goes backwards", (long long)ev->seq);
     *prev_ts = ev->ts_us;
+    w->last_ts = ev->ts_us;
     tti_crange_append(&w->cr, leaf, compare_node, w);
     if (w->rc != TT_OK)
         return w->rc;
@@ -181,6 +183,10 @@ static int check_end(walk *w)
     if (w->cr.size != (uint64_t)w->head.size || w->cr.n != w->head.n_crange ||
         !tti_ct_equal(w->cr.hashes, w->head.crange, w->cr.n * 32))
         return tampered_seq(w, w->head.size, "the ledger head does not match the events");
+    /* The head's last ts keeps ts from going backwards on the next append. */
+    if (w->head.size > 0 && w->rep->events_checked > 0 && w->head.last_ts_us != w->last_ts)
+        return tampered_seq(w, w->head.size, "the ledger head's last ts does not match seq %lld",
+                            (long long)w->head.size);
     if (w->have_cp)
         return tampered_cp(w, w->cp.tree_size,
                            "it covers more events than the ledger holds: events were removed");

@@ -550,6 +550,7 @@ static int sq_put_checkpoint(tti_store *s, const tti_cp_row *cp)
 /* Copy a checkpoint row from the current result; the note is borrowed from st. */
 static int read_cp(tti_store *s, sqlite3_stmt *st, tti_cp_row *out)
 {
+    out->tree_size = sqlite3_column_int64(st, 0); /* named in the report even when bad */
     if (sqlite3_column_bytes(st, 2) != TT_HASH_SIZE)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
                        "checkpoint %lld has a malformed root",
