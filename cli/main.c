@@ -37,7 +37,7 @@ static const command commands[] = {
     {"test", cmd_test, "write a test entry and read it back"},
     {"token", cmd_token, "create, list and revoke API tokens"},
     {"strategy", cmd_strategy, "strategy lifecycle: create, submit, activate, swap, ..."},
-    {"feedback", cmd_feedback, "AI feedback: record, list, sync"},
+    {"feedback", cmd_feedback, "AI feedback: record, list"},
     {"summary", cmd_summary, "daily, weekly or monthly summary"},
     {"report", cmd_report, "analytics reports (aureport-like)"},
     {"demo", cmd_demo, "fill the ledger with a realistic generated history"},

@@ -1,11 +1,238 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The feedback, actions, summary and analytics endpoints of SPEC 9. */
+/*
+ * The feedback, maintenance action, summary and analytics endpoints of SPEC 9. Each parses
+ * the request, calls the library and answers with the library's JSON (or, for a summary
+ * asked for as text/plain, its text form).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
 #include "server.h"
+
+static int is_json(srv_req *r)
+{
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    return ct != NULL && strcspn(ct, "; \t") == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static enum MHD_Result need_json_body(srv_req *r, int *ok)
+{
+    *ok = 0;
+    if (!is_json(r))
+        return srv_error(r, 415, "Content-Type must be application/json");
+    if (r->body.len == 0)
+        return srv_error(r, 400, "the request body is empty");
+    *ok = 1;
+    return MHD_YES;
+}
+
+/* reward_scale and neutral_band (SPEC 10: TRADETRAIL_<KEY>). */
+static int env_number(const char *name, double *out)
+{
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* ---- POST /api/feedback ---- */
+
+static enum MHD_Result feedback_post(srv *s, srv_req *r)
+{
+    int ok;
+    enum MHD_Result ret = need_json_body(r, &ok);
+    if (!ok)
+        return ret;
+    tt_feedback_settings cfg;
+    tt_feedback_settings_init(&cfg);
+    if (env_number("TRADETRAIL_REWARD_SCALE", &cfg.reward_scale) != 0 ||
+        env_number("TRADETRAIL_NEUTRAL_BAND", &cfg.neutral_band) != 0)
+        return srv_error(r, 500, "reward_scale / neutral_band: not a number in the environment");
+    tt_feedback_input in;
+    void *owner = NULL;
+    char err[512];
+    int rc = tt_feedback_parse_json(r->body.data, r->body.len, &in, &owner, err, sizeof err);
+    if (rc != TT_OK)
+        return srv_error(r, srv_status_for(rc), "%s", err);
+    tt_feedback_result res;
+    rc = tt_feedback_record(s->l, in.strategy_id, in.ai_return, in.benchmark_return, in.user_id,
+                            in.benchmark, &cfg, &res);
+    tt_free(owner);
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    srv_metrics_append(s, 1, tt_time_now_us() - r->started_us);
+    srv_sse_notify(s);
+    return srv_json_take(r, 201, tt_feedback_result_to_json(&res));
+}
+
+/* ---- GET /api/feedback ---- */
+
+static int parse_limit(const char *v, size_t max, size_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || x < 1 || (unsigned long long)x > max)
+        return -1;
+    *out = (size_t)x;
+    return 0;
+}
+
+static int time_param(srv_req *r, const char *name, int64_t *out, enum MHD_Result *answer)
+{
+    const char *v = srv_param(r, name);
+    if (v == NULL)
+        return 0;
+    if (tt_time_parse_expr(v, tt_time_now_us(), out) != TT_OK) {
+        *answer = srv_error(r, 400, "%s: not a time (RFC 3339, YYYY-MM-DD, today, -2h)", name);
+        return -1;
+    }
+    return 0;
+}
+
+static enum MHD_Result feedback_list(srv *s, srv_req *r)
+{
+    static const char *const allowed[] = {"strategy_id", "outcome", "since",
+                                          "until",       "limit",   NULL};
+    enum MHD_Result ret;
+    if (srv_check_params(r, allowed, &ret) != 0)
+        return ret;
+    tt_feedback_filter f;
+    tt_feedback_filter_init(&f);
+    f.strategy_id = srv_param(r, "strategy_id");
+    const char *v = srv_param(r, "outcome");
+    if (v != NULL && tt_outcome_parse(v, &f.outcome) != TT_OK)
+        return srv_error(r, 400, "outcome: must be positive, negative or neutral");
+    if ((v = srv_param(r, "limit")) != NULL && parse_limit(v, TT_FEEDBACK_MAX_LIST, &f.limit) != 0)
+        return srv_error(r, 400, "limit: must be an integer from 1 to %d", TT_FEEDBACK_MAX_LIST);
+    if (time_param(r, "since", &f.since_us, &ret) != 0 ||
+        time_param(r, "until", &f.until_us, &ret) != 0)
+        return ret;
+    tt_feedback *list = NULL;
+    size_t n = 0;
+    int rc = tt_feedback_list(s->l, &f, &list, &n);
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    ret = srv_json_take(r, 200, tt_feedback_list_to_json(list, n));
+    tt_feedback_list_free(list, n);
+    return ret;
+}
+
+/* ---- POST /api/actions ---- */
+
+static enum MHD_Result actions_post(srv *s, srv_req *r)
+{
+    int ok;
+    enum MHD_Result ret = need_json_body(r, &ok);
+    if (!ok)
+        return ret;
+    const char *message, *source;
+    void *owner = NULL;
+    char err[512];
+    int rc =
+        tt_action_parse_json(r->body.data, r->body.len, &message, &source, &owner, err, sizeof err);
+    if (rc != TT_OK)
+        return srv_error(r, srv_status_for(rc), "%s", err);
+    tt_append_result res;
+    rc = tt_ledger_log_action(s->l, message, source, NULL, &res);
+    tt_free(owner);
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    srv_metrics_append(s, 1, tt_time_now_us() - r->started_us);
+    srv_sse_notify(s);
+    char ts[TT_TS_LEN + 1];
+    tt_time_format(res.ts_us, ts);
+    tti_buf b;
+    tti_buf_init(&b, 256);
+    tti_buf_printf(&b, "{\"seq\":%lld,\"ts\":\"%s\"}", (long long)res.seq, ts);
+    ret = b.failed ? srv_error(r, 500, "out of memory") : srv_json(r, 201, b.data);
+    tti_buf_free(&b);
+    return ret;
+}
+
+/* ---- GET /api/summary ---- */
+
+static int wants_text(srv_req *r)
+{
+    const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+    return a != NULL && strstr(a, "text/plain") != NULL && strstr(a, "application/json") == NULL;
+}
+
+static enum MHD_Result summary_get(srv *s, srv_req *r)
+{
+    static const char *const allowed[] = {"period", "date", NULL};
+    enum MHD_Result ret;
+    if (srv_check_params(r, allowed, &ret) != 0)
+        return ret;
+    tt_period period = TT_PERIOD_DAY;
+    const char *v = srv_param(r, "period");
+    if (v != NULL && tt_period_parse(v, &period) != TT_OK)
+        return srv_error(r, 400, "period: must be day, week or month");
+    int64_t at = tt_time_now_us();
+    if ((v = srv_param(r, "date")) != NULL && tt_time_parse_expr(v, at, &at) != TT_OK)
+        return srv_error(r, 400, "date: not a date (YYYY-MM-DD, today, yesterday)");
+    tt_summary sum;
+    int rc = tt_summary_build(s->l, period, at, &sum);
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    if (wants_text(r)) {
+        char *text = tt_summary_to_text(&sum, getenv("TRADETRAIL_SUMMARY_TITLE"));
+        ret = text ? srv_text(r, 200, "text/plain; charset=utf-8", text)
+                   : srv_error(r, 500, "out of memory");
+        tt_free(text);
+    } else {
+        ret = srv_json_take(r, 200, tt_summary_to_json(&sum));
+    }
+    tt_summary_clear(&sum);
+    return ret;
+}
+
+/* ---- GET /api/analytics/{kind} ---- */
+
+static enum MHD_Result analytics_get(srv *s, srv_req *r)
+{
+    static const char *const allowed[] = {"limit", NULL};
+    enum MHD_Result ret;
+    if (srv_check_params(r, allowed, &ret) != 0)
+        return ret;
+    size_t limit = 0;
+    const char *v = srv_param(r, "limit");
+    if (v != NULL && parse_limit(v, TT_MAX_QUERY_LIMIT, &limit) != 0)
+        return srv_error(r, 400, "limit: must be an integer from 1 to %d", TT_MAX_QUERY_LIMIT);
+    size_t n;
+    const char *const *kinds = tt_report_kinds(&n);
+    size_t k = 0;
+    while (k < n && strcmp(kinds[k], r->id) != 0)
+        k++;
+    if (k == n)
+        return srv_error(r, 404, "no analytics report \"%s\"", r->id);
+    tt_report *rep = NULL;
+    int rc = tt_report_run(s->l, r->id, limit, &rep);
+    if (rc != TT_OK)
+        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+    ret = srv_json_take(r, 200, tt_report_to_json(rep));
+    tt_report_free(rep);
+    return ret;
+}
+
+static const srv_route routes[] = {
+    {"POST", "/api/feedback", NEED_INGEST, feedback_post},
+    {"GET", "/api/feedback", NEED_READ, feedback_list},
+    {"POST", "/api/actions", NEED_INGEST, actions_post},
+    {"GET", "/api/summary", NEED_READ, summary_get},
+    {"GET", "/api/analytics/{id}", NEED_READ, analytics_get},
+};
 
 enum MHD_Result srv_domain_route(srv *s, srv_req *r, int *matched)
 {
-    (void)s;
-    (void)r;
-    *matched = 0; /* the feedback/summary/analytics work adds its routes here */
-    return MHD_NO;
+    return srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], matched);
 }

@@ -51,6 +51,12 @@ def run(args, data=None, input=None, env=None, timeout=60, binary=None):
     if data is not None:
         cmd += ["--data", data]
     cmd += list(args)
+    if isinstance(input, bytes):  # raw bytes in (e.g. invalid UTF-8), text out
+        p = subprocess.run(cmd, input=input, capture_output=True, env=base_env(env),
+                           timeout=timeout)
+        p.stdout = p.stdout.decode("utf-8", "replace")
+        p.stderr = p.stderr.decode("utf-8", "replace")
+        return p
     return subprocess.run(cmd, input=input, capture_output=True, text=True,
                           env=base_env(env), timeout=timeout)
 
@@ -314,7 +320,7 @@ def parse_note(note):
 
 def parse_verifier_key(vkey):
     """'<name>+<hex key id>+<base64(0x01 || pub)>' -> (name, keyid bytes, alg+pub bytes)."""
-    name, keyid_hex, b64 = vkey.rsplit("+", 2)
+    name, keyid_hex, b64 = vkey.split("+", 2)  # a key name has no '+'; base64 may
     return name, bytes.fromhex(keyid_hex), base64.b64decode(b64, validate=True)
 
 
