@@ -369,6 +369,10 @@ int main(int argc, char **argv)
     c.command = argv[idx];
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(commands[i].name, argv[idx]) == 0) {
+            /* getopt names argv[0] in its messages: make them read "tradetrail show: …". */
+            char name[64];
+            snprintf(name, sizeof name, "tradetrail %s", commands[i].name);
+            argv[idx] = name;
             rc = commands[i].fn(&c, argc - idx, argv + idx);
             goto out;
         }
