@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "tradetrail.h"
+#include "util/config.h"
 
 /* Exit codes (SPEC 10). */
 #define EXIT_REJECTED 1
@@ -43,6 +44,7 @@ typedef struct cli_ctx {
     char *listen;
     char *checkpoint_interval;
     char *metrics_public;
+    tti_config *cfg; /* the effective configuration, loaded by cli_open / cli_config */
 } cli_ctx;
 
 /* Handle a global option inside a command's getopt loop: 1 when c was one. */
@@ -52,6 +54,10 @@ int cli_global_opt(cli_ctx *c, int opt, const char *arg);
  * and open the ledger. create: tradetrail init / serve. Prints the error; returns an exit
  * code (0 on success). */
 int cli_open(cli_ctx *c, int create, tt_ledger **out);
+
+/* The effective configuration (file < environment < flags); prints the error and returns
+ * an exit code on failure. Valid until the command returns. */
+int cli_config(cli_ctx *c, const tti_config **out);
 
 /* Map a library status to an exit code (SPEC 10), in one table. */
 int cli_exit_code(int rc);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/ini.h"
+#include "util/config.h"
 
 static int replace(char **slot, const char *value);
 
@@ -254,63 +254,51 @@ static int default_data_dir(cli_ctx *c)
     return replace(&c->data_dir, buf);
 }
 
-/* A setting from the file, unless a flag or TRADETRAIL_<KEY> already gave it. */
-static int config_slot(char **slot, const char *env, const char *value)
+/* Flags win over the environment, the environment over the file (SPEC 10). */
+static int apply_flags(cli_ctx *c)
 {
-    if (*slot != NULL || getenv(env) != NULL)
-        return TT_OK;
-    return replace(slot, value) == 0 ? TT_OK : TT_ENOMEM;
-}
-
-static int config_key(void *ctx, const char *key, const char *value, int line)
-{
-    (void)line;
-    cli_ctx *c = ctx;
-    if (strcmp(key, "db") == 0)
-        return config_slot(&c->db_uri, "TRADETRAIL_DB", value);
-    if (strcmp(key, "listen") == 0)
-        return config_slot(&c->listen, "TRADETRAIL_LISTEN", value);
-    if (strcmp(key, "checkpoint_interval") == 0)
-        return config_slot(&c->checkpoint_interval, "TRADETRAIL_CHECKPOINT_INTERVAL", value);
-    if (strcmp(key, "metrics_public") == 0)
-        return config_slot(&c->metrics_public, "TRADETRAIL_METRICS_PUBLIC", value);
-    return TT_OK; /* keys of other parts (jobs, notifications) are read there */
-}
-
-static int env_slot(char **slot, const char *env)
-{
-    const char *v = getenv(env);
-    if (*slot != NULL || v == NULL || v[0] == '\0')
-        return 0;
-    return replace(slot, v);
+    const struct {
+        const char *key;
+        const char *value;
+    } flags[] = {{"db", c->db_uri},
+                 {"listen", c->listen},
+                 {"checkpoint_interval", c->checkpoint_interval},
+                 {"metrics_public", c->metrics_public}};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (flags[i].value != NULL && tti_config_set(c->cfg, flags[i].key, flags[i].value) != 0)
+            return -1;
+    return 0;
 }
 
 static int resolve(cli_ctx *c)
 {
     const char *env;
+    if (c->cfg != NULL)
+        return 0;
     if (c->data_dir == NULL && (env = getenv("TRADETRAIL_DATA")) != NULL && env[0])
         if (replace(&c->data_dir, env) != 0)
             return cli_fail(c, TT_ENOMEM, "out of memory");
     if (c->data_dir == NULL && default_data_dir(c) != 0)
         return cli_fail(c, TT_ENOMEM, "out of memory");
-    if (c->db_uri == NULL && (env = getenv("TRADETRAIL_DB")) != NULL && env[0])
-        if (replace(&c->db_uri, env) != 0)
-            return cli_fail(c, TT_ENOMEM, "out of memory");
-    if (env_slot(&c->listen, "TRADETRAIL_LISTEN") != 0 ||
-        env_slot(&c->checkpoint_interval, "TRADETRAIL_CHECKPOINT_INTERVAL") != 0 ||
-        env_slot(&c->metrics_public, "TRADETRAIL_METRICS_PUBLIC") != 0)
-        return cli_fail(c, TT_ENOMEM, "out of memory");
     char path[4096], err[512];
     int explicit_config = c->config_path != NULL;
     if (!explicit_config)
         snprintf(path, sizeof path, "%s/tradetrail.conf", c->data_dir);
-    const char *cfg = explicit_config ? c->config_path : path;
-    int rc = tti_ini_load(cfg, config_key, c, err, sizeof err);
-    if (rc == TT_ENOTFOUND && explicit_config)
-        return cli_fail(c, rc, "configuration file %s does not exist", cfg);
-    if (rc != TT_OK && rc != TT_ENOTFOUND)
-        return cli_fail(c, rc, "%s: %s", cfg, err);
+    int rc = tti_config_load(explicit_config ? c->config_path : path, explicit_config, &c->cfg, err,
+                             sizeof err);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    if (apply_flags(c) != 0)
+        return cli_fail(c, TT_ENOMEM, "out of memory");
     return 0;
+}
+
+int cli_config(cli_ctx *c, const tti_config **out)
+{
+    int rc = resolve(c);
+    if (rc == 0)
+        *out = c->cfg;
+    return rc;
 }
 
 int cli_open(cli_ctx *c, int create, tt_ledger **out)
@@ -318,7 +306,8 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
     int rc = resolve(c);
     if (rc != 0)
         return rc;
-    tt_open_options o = {.data_dir = c->data_dir, .db_uri = c->db_uri, .create = create};
+    tt_open_options o = {
+        .data_dir = c->data_dir, .db_uri = tti_config_get(c->cfg, "db"), .create = create};
     char err[512];
     rc = tt_ledger_open(&o, out, err, sizeof err);
     if (rc != TT_OK)
@@ -385,5 +374,6 @@ out:
     free(c.listen);
     free(c.checkpoint_interval);
     free(c.metrics_public);
+    tti_config_free(c.cfg);
     return rc < 0 ? 0 : rc;
 }

@@ -57,20 +57,17 @@ static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
     return 0;
 }
 
-static int parse_interval(cli_ctx *c, int64_t *ms)
+static int parse_settings(cli_ctx *c, srv *s)
 {
-    *ms = 1000;
-    if (c->checkpoint_interval == NULL)
-        return 0;
-    char *end;
-    errno = 0;
-    double v = strtod(c->checkpoint_interval, &end);
-    if (errno || end == c->checkpoint_interval || *end || !(v >= 0.01 && v <= 86400))
-        return cli_usage(c,
-                         "checkpoint_interval must be seconds between 0.01 and 86400 (got "
-                         "\"%s\")",
-                         c->checkpoint_interval);
-    *ms = (int64_t)(v * 1000);
+    char err[256];
+    double v;
+    int rc = tti_config_double(c->cfg, "checkpoint_interval", 0.01, 86400, &v, err, sizeof err);
+    if (rc == TT_OK)
+        rc = tti_config_bool(c->cfg, "metrics_public", &s->metrics_public, err, sizeof err);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    s->checkpoint_interval_ms = (int64_t)(v * 1000);
+    s->cfg = c->cfg;
     return 0;
 }
 
@@ -211,18 +208,17 @@ int cmd_serve(cli_ctx *c, int argc, char **argv)
     srv s;
     memset(&s, 0, sizeof s);
     s.l = l;
-    s.metrics_public = c->metrics_public == NULL || strcmp(c->metrics_public, "false") != 0;
     pthread_mutex_init(&s.tick_lock, NULL);
     pthread_cond_init(&s.tick_cond, NULL);
     s.hub = srv_sse_hub_new();
     if (s.hub == NULL)
         rc = cli_fail(c, TT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = parse_interval(c, &s.checkpoint_interval_ms);
+        rc = parse_settings(c, &s);
     if (rc == 0)
         rc = first_token(c, l);
     if (rc == 0)
-        rc = run(c, &s, c->listen ? c->listen : "127.0.0.1:8080", (unsigned)threads);
+        rc = run(c, &s, tti_config_get(c->cfg, "listen"), (unsigned)threads);
     srv_sse_hub_free(s.hub);
     pthread_mutex_destroy(&s.tick_lock);
     pthread_cond_destroy(&s.tick_cond);

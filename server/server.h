@@ -13,6 +13,7 @@
 
 #include "tradetrail.h"
 #include "util/buf.h"
+#include "util/config.h"
 
 #define SRV_MAX_BODY (16u * 1024 * 1024) /* SPEC 9 */
 #define SRV_HIST_BUCKETS 12
@@ -35,6 +36,7 @@ typedef struct srv {
     atomic_int stopping;
     atomic_int active_requests;
     int metrics_public;
+    const tti_config *cfg; /* the effective configuration (util/config.h) */
     int64_t checkpoint_interval_ms;
     pthread_t ticker;
     pthread_mutex_t tick_lock;

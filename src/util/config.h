@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Effective configuration (SPEC 10): the INI file, then TRADETRAIL_<KEY> environment
+ * variables and the seed's QT_* names, then command-line flags, each overriding the one
+ * before. One table of known keys with defaults; secrets are masked when printed.
+ */
+#ifndef TT_UTIL_CONFIG_H
+#define TT_UTIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct tti_config tti_config;
+
+/* Where a value came from, for `tradetrail config`. */
+typedef enum tti_config_source {
+    TTI_CFG_DEFAULT = 0,
+    TTI_CFG_FILE = 1,
+    TTI_CFG_ENV = 2,
+    TTI_CFG_FLAG = 3,
+} tti_config_source;
+
+/*
+ * Build the effective configuration: defaults, then the INI file at path (a missing file
+ * is fine unless required), then the environment. Unknown keys in the file are an error
+ * naming the line (TT_EINVAL); TT_EPARSE for malformed lines. *out freed with
+ * tti_config_free.
+ */
+int tti_config_load(const char *path, int required, tti_config **out, char *err, size_t errlen);
+void tti_config_free(tti_config *c);
+
+/* Override a key from a command-line flag. TT_EINVAL for an unknown key. */
+int tti_config_set(tti_config *c, const char *key, const char *value);
+
+/* The value of a known key (its default when unset; NULL when it has none). */
+const char *tti_config_get(const tti_config *c, const char *key);
+tti_config_source tti_config_source_of(const tti_config *c, const char *key);
+
+/* Typed reads with range checks; TT_EINVAL with a message naming the key and the rule. */
+int tti_config_double(const tti_config *c, const char *key, double min, double max, double *out,
+                      char *err, size_t errlen);
+int tti_config_bool(const tti_config *c, const char *key, int *out, char *err, size_t errlen);
+
+/* Print every key with its effective value and source; secrets (cron_secret, passwords in
+ * URLs, webhook paths) masked unless show_secrets. */
+void tti_config_print(const tti_config *c, FILE *f, int show_secrets);
+
+#endif
