@@ -295,6 +295,8 @@ static enum MHD_Result dispatch(srv *s, srv_req *r)
         ret = srv_strategy_route(s, r, &matched);
     if (!matched)
         ret = srv_domain_route(s, r, &matched);
+    if (!matched)
+        ret = srv_cron_route(s, r, &matched);
     return matched ? ret : srv_error(r, 404, "no such endpoint");
 }
 

@@ -160,6 +160,8 @@ static int shutdown_server(cli_ctx *c, srv *s)
     pthread_cond_broadcast(&s->tick_cond);
     pthread_mutex_unlock(&s->tick_lock);
     pthread_join(s->ticker, NULL);
+    srv_jobs_stop(s);
+    srv_notify_stop(s);
     tt_checkpoint cp;
     int rc = tt_ledger_checkpoint_sign(s->l, &cp);
     if (rc != TT_OK)
@@ -186,6 +188,17 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
     if (pthread_create(&s->ticker, NULL, ticker, s) != 0) {
         srv_stop(s);
         return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
+    }
+    if (srv_jobs_start(s) != 0 || srv_notify_start(s) != 0) {
+        atomic_store(&s->stopping, 1);
+        srv_jobs_stop(s);
+        srv_notify_stop(s);
+        srv_stop(s);
+        pthread_mutex_lock(&s->tick_lock);
+        pthread_cond_broadcast(&s->tick_cond);
+        pthread_mutex_unlock(&s->tick_lock);
+        pthread_join(s->ticker, NULL);
+        return EXIT_ERROR;
     }
     printf("tradetrail serving http://%s/ (data %s)\n", listen, c->data_dir);
     fflush(stdout);

@@ -97,6 +97,14 @@ enum MHD_Result srv_route_table(srv *s, srv_req *r, const srv_route *table, size
 enum MHD_Result srv_strategy_route(srv *s, srv_req *r, int *matched);
 enum MHD_Result srv_domain_route(srv *s, srv_req *r, int *matched);
 
+/* Jobs and notifications (SPEC 7): started after the HTTP daemon, stopped after it has
+ * drained and before the final checkpoint. start returns 0 or prints why it could not. */
+int srv_jobs_start(srv *s);
+void srv_jobs_stop(srv *s);
+enum MHD_Result srv_cron_route(srv *s, srv_req *r, int *matched);
+int srv_notify_start(srv *s);
+void srv_notify_stop(srv *s);
+
 /* Routes of each file. */
 enum MHD_Result srv_events_post(srv *s, srv_req *r);
 enum MHD_Result srv_events_list(srv *s, srv_req *r);

@@ -18,7 +18,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 5
 
 enum { K_ENTITY = 1, K_TYPE = 2, K_ACTOR = 3, K_STATUS = 4, K_SUBJECT = 5 };
 
@@ -115,7 +115,8 @@ static const char schema_v1[] =
 
 /* Each entry upgrades the schema by one version; the domain parts live with their code. */
 static const char *const migrations[] = {schema_v1, tti_sqlite_schema_strategy,
-                                         tti_sqlite_schema_domain};
+                                         tti_sqlite_schema_domain, tti_sqlite_schema_jobs,
+                                         tti_sqlite_schema_notify};
 
 struct tti_store_iter {
     tti_store *s;
@@ -1183,6 +1184,8 @@ const tti_store_ops tti_sqlite_ops = {
     .token_list = sq_token_list,
     .strategy = &tti_sqlite_strategy_ops,
     .domain = &tti_sqlite_domain_ops,
+    .jobs = &tti_sqlite_jobs_ops,
+    .notify = &tti_sqlite_notify_ops,
 };
 
 const tti_store_ops *tti_store_override;

@@ -43,5 +43,10 @@ extern const char tti_sqlite_schema_strategy[];
 extern const char tti_sqlite_schema_domain[];
 extern const struct tti_strategy_ops tti_sqlite_strategy_ops;
 extern const struct tti_domain_ops tti_sqlite_domain_ops;
+/* Versions 4 (jobs, training sync) and 5 (notification outbox). */
+extern const char tti_sqlite_schema_jobs[];
+extern const char tti_sqlite_schema_notify[];
+extern const struct tti_jobs_ops tti_sqlite_jobs_ops;
+extern const struct tti_notify_ops tti_sqlite_notify_ops;
 
 #endif

@@ -19,6 +19,8 @@
 typedef struct tti_store tti_store;
 struct tti_strategy_ops; /* src/store/strategy_store.h */
 struct tti_domain_ops;   /* src/store/domain_store.h */
+struct tti_jobs_ops;     /* src/store/jobs_store.h */
+struct tti_notify_ops;   /* src/store/notify_store.h */
 typedef struct tti_store_iter tti_store_iter;
 
 /* The ledger head, read and written inside the write transaction (SPEC 5). */
@@ -113,6 +115,9 @@ typedef struct tti_store_ops {
     /* Domain records (SPEC 6): strategies and versions; feedback, summaries, analytics. */
     const struct tti_strategy_ops *strategy;
     const struct tti_domain_ops *domain;
+    /* Jobs (SPEC 7): job runs, training-sync watermark; the notification outbox. */
+    const struct tti_jobs_ops *jobs;
+    const struct tti_notify_ops *notify;
 } tti_store_ops;
 
 #define TTI_COUNT_ENTITY 1
