@@ -226,6 +226,13 @@ typedef struct tt_append_result {
 TT_EXPORT int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n,
                                tt_append_result *results);
 
+/*
+ * Replaying or generating history (an importer, tradetrail demo): until called again with
+ * TT_TIME_NONE, events appended BY THIS THREAD that carry no occurred_at get occurred_at_us.
+ * ts stays the ledger's own time. Thread-local; affects every ledger handle.
+ */
+TT_EXPORT void tt_set_client_time(int64_t occurred_at_us);
+
 /* ---------------------------------------------------------------------------------------
  * Reading
  * ------------------------------------------------------------------------------------- */

@@ -6,11 +6,9 @@
  * through the library's own calls. The ledger assigns ts (it cannot be backdated), so the
  * spread over weeks is carried by occurred_at. A seeded generator makes it repeatable.
  *
- * The strategy events are appended with tt_ledger_append in the shapes of SPEC 6.1, not
- * through tt_strategy_*: those take no occurred_at, and without it the whole history would
- * sit in the minute the demo ran (every duration ~0, one heatmap cell). The price is that
- * demo strategies have events but no rows in the strategy tables; once the strategy API
- * accepts an occurred_at, switch to it.
+ * Every write goes through the public calls (tt_strategy_*, tt_feedback_record,
+ * tt_ledger_log_action) with tt_set_client_time carrying the simulated time into
+ * occurred_at, so demo strategies have their rows, versions and events like real ones.
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,9 +24,6 @@
 #define MAX_STRATEGIES 4096
 
 enum { DRAFT, PENDING, ACTIVE, CLOSED, FAILED, ARCHIVED };
-static const char *const status_names[] = {"DRAFT",  "PENDING", "ACTIVE",
-                                           "CLOSED", "FAILED",  "ARCHIVED"};
-
 typedef struct strat {
     char id[32];
     int status;
@@ -111,37 +106,13 @@ static int left(const demo *d)
     return d->rep.events < d->o->events;
 }
 
-/* Normalised metadata from JSON text built here. */
-static int meta(tti_buf *b, char **out)
+/* Count a written call of n events and report progress. */
+static int wrote(demo *d, int rc, int64_t n)
 {
-    char err[256];
-    if (b->failed)
-        return tti_fail(TT_ENOMEM, "out of memory");
-    int rc = tti_metadata_normalize(b->data, b->len, out, err, sizeof err);
-    return rc == TT_OK ? TT_OK : tti_fail(rc, "%s", err);
-}
-
-static void ev_init(demo *d, tt_event *ev, strat *s, const char *type, const char *actor, int to)
-{
-    tt_event_init(ev);
-    ev->entity = "strategy";
-    ev->entity_id = s->id;
-    ev->event_type = type;
-    ev->actor = actor;
-    ev->old_status = status_names[s->status];
-    ev->new_status = status_names[to];
-    ev->occurred_at_us = d->clock;
-}
-
-static int append(demo *d, tt_event *ev, size_t n)
-{
-    tt_append_result res[2];
-    int rc = tt_ledger_append(d->l, ev, n, res);
-    if (rc == TT_OK) {
-        d->rep.events += (int64_t)n;
-        rc = progress(d);
-    }
-    return rc;
+    if (rc != TT_OK)
+        return rc;
+    d->rep.events += n;
+    return progress(d);
 }
 
 /* A self-repair daemon's maintenance action (seed 001). */
@@ -167,23 +138,22 @@ static int create(demo *d)
     s->skill = gauss(d, 0.0005, 0.004);
     const char *sym = symbols[pick(d, N_OF(symbols))], *name = names[pick(d, N_OF(names))];
     const char *tf = frames[pick(d, N_OF(frames))];
-    tti_buf b;
-    tti_buf_init(&b, 4096);
-    tti_buf_printf(&b, "{\"symbol\":\"%s\",\"name\":\"%s %s\",\"timeframe\":\"%s\",", sym, name,
-                   sym, tf);
-    tti_buf_adds(&b, "\"versionNumber\":1}");
-    char *m = NULL;
-    int rc = meta(&b, &m);
-    tti_buf_free(&b);
-    if (rc != TT_OK)
-        return rc;
-    tt_event ev;
-    ev_init(d, &ev, s, "CREATED", users[pick(d, N_OF(users))], DRAFT);
-    ev.old_status = NULL;
-    ev.reason = "Strategy created";
-    ev.metadata = m;
-    rc = append(d, &ev, 1);
-    free(m);
+    char full[96], yaml[512];
+    snprintf(full, sizeof full, "%s %s", name, sym);
+    int n = snprintf(yaml, sizeof yaml,
+                     "name: %s\nsymbol: %s\ntimeframe: %s\nparams:\n  lookback: %zu\n"
+                     "  threshold: %.2f\nrisk:\n  max_position: %zu\n",
+                     full, sym, tf, 10 + pick(d, 190), 0.5 + uniform(d), 1 + pick(d, 10));
+    tt_strategy_spec spec = {.id = s->id,
+                             .name = full,
+                             .symbol = sym,
+                             .timeframe = tf,
+                             .yaml = yaml,
+                             .yaml_len = (size_t)n,
+                             .actor = users[pick(d, N_OF(users))],
+                             .reason = "Strategy created"};
+    tt_append_result res;
+    int rc = wrote(d, tt_strategy_create(d->l, &spec, NULL, &res), 1);
     if (rc == TT_OK) {
         s->status = DRAFT;
         d->n_st++;
@@ -192,13 +162,23 @@ static int create(demo *d)
     return rc;
 }
 
+/* One lifecycle transition through the strategy API (SPEC 6.1). */
 static int transition(demo *d, strat *s, const char *type, const char *actor, int to,
                       const char *reason)
 {
-    tt_event ev;
-    ev_init(d, &ev, s, type, actor, to);
-    ev.reason = reason;
-    int rc = append(d, &ev, 1);
+    tt_append_result res;
+    int rc;
+    if (strcmp(type, "STATUS_CHANGED") == 0)
+        rc = tt_strategy_submit(d->l, s->id, actor, reason, &res);
+    else if (strcmp(type, "ACTIVATED") == 0)
+        rc = tt_strategy_activate(d->l, s->id, actor, reason, &res);
+    else if (strcmp(type, "FAILED") == 0)
+        rc = tt_strategy_fail(d->l, s->id, actor, reason, &res);
+    else if (strcmp(type, "CLOSED") == 0)
+        rc = tt_strategy_close(d->l, s->id, actor, reason, &res);
+    else
+        rc = tt_strategy_archive(d->l, s->id, actor, reason, &res);
+    rc = wrote(d, rc, 1);
     if (rc == TT_OK)
         s->status = to;
     return rc;
@@ -208,33 +188,22 @@ static int swap(demo *d, strat *old, strat *nw)
 {
     const char *why = swap_reasons[pick(d, N_OF(swap_reasons))];
     double so = 0.3 + 0.4 * uniform(d), sn = so + 0.05 + 0.3 * uniform(d);
-    tti_buf b1, b2;
-    tti_buf_init(&b1, 4096);
-    tti_buf_init(&b2, 4096);
-    tti_buf_printf(&b1, "{\"swapReason\":\"%s\",\"newStrategyId\":\"%s\",\"evaluationScore\":%.4f}",
-                   why, nw->id, so);
-    tti_buf_printf(&b2,
-                   "{\"swapReason\":\"%s\",\"replacedStrategyId\":\"%s\",\"evaluationScore\":%.4f}",
-                   why, old->id, sn);
-    char *m1 = NULL, *m2 = NULL;
-    int rc = meta(&b1, &m1);
-    if (rc == TT_OK)
-        rc = meta(&b2, &m2);
-    tti_buf_free(&b1);
-    tti_buf_free(&b2);
-    tt_event ev[2];
-    ev_init(d, &ev[0], old, "SWAPPED_OUT", "evaluator", CLOSED);
-    ev_init(d, &ev[1], nw, "SWAPPED_IN", "evaluator", ACTIVE);
-    ev[0].reason = ev[1].reason = why;
-    ev[0].metadata = m1;
-    ev[1].metadata = m2;
-    if (rc == TT_OK && (rc = append(d, ev, 2)) == TT_OK) {
+    tt_strategy_swap_spec spec = {.old_id = old->id,
+                                  .new_id = nw->id,
+                                  .actor = "evaluator",
+                                  .reason = why,
+                                  .swap_reason = why,
+                                  .has_old_score = 1,
+                                  .old_score = so,
+                                  .has_new_score = 1,
+                                  .new_score = sn};
+    tt_append_result res[2];
+    int rc = wrote(d, tt_strategy_swap(d->l, &spec, res), 2);
+    if (rc == TT_OK) {
         old->status = CLOSED;
         nw->status = ACTIVE;
         d->rep.swaps++;
     }
-    free(m1);
-    free(m2);
     return rc;
 }
 
@@ -350,6 +319,7 @@ int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *
         d.clock += (int64_t)((double)d.step * f * (0.2 + 1.6 * uniform(&d))) + 1;
         if (d.clock > now)
             d.clock = now;
+        tt_set_client_time(d.clock); /* every call below records it as occurred_at */
         if (d.clock / DAY_US != day) {
             day = d.clock / DAY_US;
             rc = daily_feedback(&d);
@@ -357,6 +327,7 @@ int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *
         }
         rc = lifecycle(&d);
     }
+    tt_set_client_time(TT_TIME_NONE);
     free(d.st);
     if (rc == TT_OK && report != NULL)
         *report = d.rep;

@@ -19,6 +19,7 @@ struct tti_request {
     const tt_event *events;
     size_t n;
     const tti_tx_hooks *hooks; /* a domain change committed with these events, or NULL */
+    int64_t client_time;       /* occurred_at for events without one (tt_set_client_time) */
     void *hooks_ctx;
     tt_append_result *results;
     int rc;
@@ -150,6 +151,8 @@ static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i
             return tti_store_fail(l, l->w, rc);
     }
     tt_event ev = *in;
+    if (ev.occurred_at_us == TT_TIME_NONE)
+        ev.occurred_at_us = r->client_time;
     ev.seq = b->head.size + 1;
     ev.ts_us = ts;
     int rc = tt_event_leaf_hash(&ev, ev.leaf_hash);
@@ -301,6 +304,13 @@ static int validate_all(const tt_event *events, size_t n)
     return TT_OK;
 }
 
+static _Thread_local int64_t tl_client_time = TT_TIME_NONE;
+
+void tt_set_client_time(int64_t occurred_at_us)
+{
+    tl_client_time = occurred_at_us;
+}
+
 int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n, tt_append_result *results)
 {
     return tti_ledger_append_tx(l, events, n, NULL, NULL, results);
@@ -321,8 +331,12 @@ int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const t
     tt_append_result *tmp = calloc(n, sizeof *tmp);
     if (tmp == NULL)
         return tti_fail(TT_ENOMEM, "out of memory for %zu results", n);
-    tti_request req = {
-        .events = events, .n = n, .results = tmp, .hooks = hooks, .hooks_ctx = hooks_ctx};
+    tti_request req = {.events = events,
+                       .n = n,
+                       .results = tmp,
+                       .hooks = hooks,
+                       .hooks_ctx = hooks_ctx,
+                       .client_time = tl_client_time};
     pthread_mutex_lock(&l->qlock);
     if (l->queue_tail != NULL)
         l->queue_tail->next = &req;
