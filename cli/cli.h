@@ -87,6 +87,10 @@ int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, si
 /* Set a string slot to a copy of value; 0 or -1 when out of memory. */
 int cli_set(char **slot, const char *value);
 
+/* The notification settings (SPEC 7) of the effective configuration; the strings are
+ * borrowed from cfg (cli/notify_cfg.c). */
+void cli_notify_config(const tti_config *cfg, tt_notify_config *out);
+
 /* The commands: each gets argv starting at its own name. */
 int cmd_init(cli_ctx *c, int argc, char **argv);
 int cmd_append(cli_ctx *c, int argc, char **argv);
@@ -106,5 +110,6 @@ int cmd_feedback(cli_ctx *c, int argc, char **argv);
 int cmd_summary(cli_ctx *c, int argc, char **argv);
 int cmd_report(cli_ctx *c, int argc, char **argv);
 int cmd_demo(cli_ctx *c, int argc, char **argv);
+int cmd_config(cli_ctx *c, int argc, char **argv);
 
 #endif

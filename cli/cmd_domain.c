@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "util/ini.h"
 
 enum {
     OPT_STRATEGY = OPT_FIRST_COMMAND,
@@ -30,75 +29,29 @@ enum {
     OPT_DAYS,
 };
 
-/* ---- settings: TRADETRAIL_<KEY> > configuration file > default (SPEC 10) ---- */
+/* ---- settings: the effective configuration (util/config.h, SPEC 10) ---- */
 
 typedef struct domain_cfg {
     tt_feedback_settings fb;
-    char title[256];
-    int have_scale, have_band, have_title;
-    const char *bad; /* a key whose value is not usable */
+    const char *title; /* summary_title; valid while the command runs */
 } domain_cfg;
 
-static int parse_double(const char *v, double *out)
-{
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || end == v || *end != '\0' || !isfinite(d))
-        return -1;
-    *out = d;
-    return 0;
-}
-
-static int cfg_key(void *ctx, const char *key, const char *value, int line)
-{
-    (void)line;
-    domain_cfg *d = ctx;
-    if (strcmp(key, "reward_scale") == 0 && !d->have_scale) {
-        d->have_scale = 1;
-        if (parse_double(value, &d->fb.reward_scale) != 0)
-            d->bad = "reward_scale";
-    } else if (strcmp(key, "neutral_band") == 0 && !d->have_band) {
-        d->have_band = 1;
-        if (parse_double(value, &d->fb.neutral_band) != 0)
-            d->bad = "neutral_band";
-    } else if (strcmp(key, "summary_title") == 0 && !d->have_title) {
-        d->have_title = 1;
-        snprintf(d->title, sizeof d->title, "%s", value);
-    }
-    return 0;
-}
-
-/* Call after cli_open (which resolved the data directory and checked the file). */
+/* reward_scale > 0 and neutral_band >= 0 (SPEC 6.2), read with the configuration's rules. */
 static int load_cfg(cli_ctx *c, domain_cfg *d)
 {
     memset(d, 0, sizeof *d);
     tt_feedback_settings_init(&d->fb);
-    const char *v;
-    if ((v = getenv("TRADETRAIL_REWARD_SCALE")) != NULL && v[0]) {
-        d->have_scale = 1;
-        if (parse_double(v, &d->fb.reward_scale) != 0)
-            d->bad = "TRADETRAIL_REWARD_SCALE";
-    }
-    if ((v = getenv("TRADETRAIL_NEUTRAL_BAND")) != NULL && v[0]) {
-        d->have_band = 1;
-        if (parse_double(v, &d->fb.neutral_band) != 0)
-            d->bad = "TRADETRAIL_NEUTRAL_BAND";
-    }
-    if ((v = getenv("TRADETRAIL_SUMMARY_TITLE")) != NULL && v[0]) {
-        d->have_title = 1;
-        snprintf(d->title, sizeof d->title, "%s", v);
-    }
-    char path[4096], err[512];
-    if (c->config_path != NULL)
-        snprintf(path, sizeof path, "%s", c->config_path);
-    else
-        snprintf(path, sizeof path, "%s/tradetrail.conf", c->data_dir ? c->data_dir : ".");
-    int rc = tti_ini_load(path, cfg_key, d, err, sizeof err);
-    if (rc != TT_OK && rc != TT_ENOTFOUND)
-        return cli_fail(c, rc, "%s: %s", path, err);
-    if (d->bad != NULL)
-        return cli_fail(c, TT_EINVAL, "%s: not a finite number", d->bad);
+    const tti_config *cfg;
+    int rc = cli_config(c, &cfg);
+    if (rc != 0)
+        return rc;
+    char err[256];
+    if ((rc = tti_config_double(cfg, "reward_scale", 1e-9, 1e9, &d->fb.reward_scale, err,
+                                sizeof err)) != TT_OK ||
+        (rc = tti_config_double(cfg, "neutral_band", 0, 1e9, &d->fb.neutral_band, err,
+                                sizeof err)) != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    d->title = tti_config_get(cfg, "summary_title");
     return 0;
 }
 
@@ -121,7 +74,8 @@ static const char feedback_help[] =
     "usage: tradetrail feedback record --strategy ID --ai-return X --benchmark-return Y\n"
     "                                  [--user U] [--benchmark NAME] [-o short|json]\n"
     "       tradetrail feedback list [--strategy ID] [--outcome positive|negative|neutral]\n"
-    "                                [--since T] [--until T] [-n N] [-o short|json]\n\n"
+    "                                [--since T] [--until T] [-n N] [-o short|json]\n"
+    "       tradetrail feedback sync [-o short|json]\n\n"
     "AI feedback (SPEC 6.2). Returns are fractions (0.05 is 5 %). alpha = ai - benchmark,\n"
     "reward = tanh(alpha / reward_scale), outcome positive above +neutral_band, negative\n"
     "below -neutral_band, else neutral (configuration keys reward_scale, default 0.05, and\n"
@@ -264,6 +218,29 @@ static int feedback_list(cli_ctx *c, tt_ledger *l, const fb_args *a)
     return rc;
 }
 
+/* The training sync (SPEC 6.2) to feedback_sink, recorded as a run of feedback_sync. */
+static int feedback_sync(cli_ctx *c, tt_ledger *l, const fb_args *a)
+{
+    const tti_config *cfg;
+    int rc = cli_config(c, &cfg);
+    if (rc != 0)
+        return rc;
+    tt_sync_result r;
+    rc = tt_feedback_sync_job(l, tti_config_get(cfg, "feedback_sink"), TT_TRIGGER_CLI, TT_TIME_NONE,
+                              &r);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    if (a->fmt == OUT_JSON)
+        return cli_print_json(c, tt_sync_result_to_json(&r));
+    if (r.count == 0)
+        printf("feedback sync: nothing new (watermark %lld)\n", (long long)r.watermark);
+    else
+        printf("feedback sync: %lld records (seq %lld-%lld) in %lld batches, last %s\n",
+               (long long)r.count, (long long)r.from_seq, (long long)r.to_seq, (long long)r.batches,
+               r.batch_id);
+    return 0;
+}
+
 int cmd_feedback(cli_ctx *c, int argc, char **argv)
 {
     fb_args a = {.fmt = OUT_SHORT};
@@ -271,10 +248,10 @@ int cmd_feedback(cli_ctx *c, int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (optind >= argc)
-        return cli_usage(c, "give a subcommand: record or list");
+        return cli_usage(c, "give a subcommand: record, list or sync");
     const char *sub = argv[optind];
-    int record = strcmp(sub, "record") == 0;
-    if (!record && strcmp(sub, "list") != 0)
+    int record = strcmp(sub, "record") == 0, sync = strcmp(sub, "sync") == 0;
+    if (!record && !sync && strcmp(sub, "list") != 0)
         return cli_usage(c, "unknown subcommand \"%s\"", sub);
     if (optind + 1 < argc)
         return cli_usage(c, "unexpected argument \"%s\"", argv[optind + 1]);
@@ -285,7 +262,9 @@ int cmd_feedback(cli_ctx *c, int argc, char **argv)
         return rc;
     domain_cfg d;
     if ((rc = load_cfg(c, &d)) == 0)
-        rc = record ? feedback_record(c, l, &a, &d) : feedback_list(c, l, &a);
+        rc = record ? feedback_record(c, l, &a, &d)
+             : sync ? feedback_sync(c, l, &a)
+                    : feedback_list(c, l, &a);
     tt_ledger_close(l);
     return rc;
 }
@@ -293,13 +272,35 @@ int cmd_feedback(cli_ctx *c, int argc, char **argv)
 /* ---- tradetrail summary ---- */
 
 static const char summary_help[] =
-    "usage: tradetrail summary [--period day|week|month] [--date D] [-o short|json]\n\n"
+    "usage: tradetrail summary [--period day|week|month] [--date D] [-o short|json] [--notify]\n\n"
     "Summary of a UTC day (default today), ISO week (Monday to Sunday) or month holding\n"
     "date D (YYYY-MM-DD, today, yesterday): the seed's daily audit summary (total actions,\n"
     "recent actions, count), events per entity, strategies activated, closed, swapped and\n"
     "failed, AI feedback outcomes with the mean reward, and the latest signed checkpoint\n"
     "note. -o json prints the object of GET /api/summary. The title comes from the\n"
-    "configuration key summary_title (default \"tradetrail\").\n";
+    "configuration key summary_title (default \"tradetrail\").\n"
+    "--notify also queues the text summary in the notification outbox for every configured\n"
+    "channel (alert_webhook; audit_email with smtp_url), recorded as a notification/QUEUED\n"
+    "event; the notification worker of `tradetrail serve` delivers it (docs/NOTIFICATIONS.md).\n"
+    "Exit 1 when no channel is configured.\n";
+
+#define OPT_SUMMARY_NOTIFY (OPT_FIRST_COMMAND + 100) /* outside the shared enum */
+
+/* summary --notify: queue the text form for every configured channel (SPEC 7). */
+static int summary_notify(cli_ctx *c, tt_ledger *l, const tt_summary *s, const char *title)
+{
+    tt_notify_config nc;
+    cli_notify_config(c->cfg, &nc);
+    char *text = tt_summary_to_text(s, title);
+    if (text == NULL)
+        return cli_fail(c, TT_ENOMEM, "out of memory");
+    int st = tt_notify_summary(l, &nc, NULL, text);
+    tt_free(text);
+    if (st != TT_OK)
+        return cli_fail(c, st, "%s", tt_ledger_errmsg(l));
+    fprintf(stderr, "summary queued for delivery by `tradetrail serve`\n");
+    return 0;
+}
 
 int cmd_summary(cli_ctx *c, int argc, char **argv)
 {
@@ -308,10 +309,12 @@ int cmd_summary(cli_ctx *c, int argc, char **argv)
         {"period", required_argument, NULL, OPT_PERIOD},
         {"date", required_argument, NULL, OPT_DATE},
         {"output", required_argument, NULL, 'o'},
+        {"notify", no_argument, NULL, OPT_SUMMARY_NOTIFY},
         {NULL, 0, NULL, 0},
     };
     tt_period period = TT_PERIOD_DAY;
     const char *date = NULL;
+    int notify = 0;
     out_format fmt = OUT_SHORT;
     int opt;
     while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
@@ -327,6 +330,9 @@ int cmd_summary(cli_ctx *c, int argc, char **argv)
             break;
         case OPT_DATE:
             date = optarg;
+            break;
+        case OPT_SUMMARY_NOTIFY:
+            notify = 1;
             break;
         case 'o':
             if (cli_parse_format(c, optarg, 3, &fmt) != 0)
@@ -355,13 +361,15 @@ int cmd_summary(cli_ctx *c, int argc, char **argv)
             if (fmt == OUT_JSON) {
                 rc = cli_print_json(c, tt_summary_to_json(&s));
             } else {
-                char *text = tt_summary_to_text(&s, d.have_title ? d.title : NULL);
+                char *text = tt_summary_to_text(&s, d.title);
                 if (text == NULL)
                     rc = cli_fail(c, TT_ENOMEM, "out of memory");
                 else
                     fputs(text, stdout);
                 tt_free(text);
             }
+            if (rc == 0 && notify)
+                rc = summary_notify(c, l, &s, d.title);
             tt_summary_clear(&s);
         }
     }

@@ -41,6 +41,7 @@ static const command commands[] = {
     {"summary", cmd_summary, "daily, weekly or monthly summary"},
     {"report", cmd_report, "analytics reports (aureport-like)"},
     {"demo", cmd_demo, "fill the ledger with a realistic generated history"},
+    {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 
 static void usage(FILE *f)
@@ -312,6 +313,15 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
     rc = tt_ledger_open(&o, out, err, sizeof err);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", err);
+    /* SPEC 7: appends from every command queue their alerts in the same transaction. */
+    tt_notify_config nc;
+    cli_notify_config(c->cfg, &nc);
+    if ((rc = tt_ledger_set_notify(*out, &nc)) != TT_OK) {
+        rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(*out));
+        tt_ledger_close(*out);
+        *out = NULL;
+        return rc;
+    }
     return 0;
 }
 

@@ -1044,6 +1044,199 @@ typedef struct tt_demo_report {
  */
 TT_EXPORT int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *report);
 
+/* ---------------------------------------------------------------------------------------
+ * Notifications (SPEC 7): outbox and delivery
+ * ------------------------------------------------------------------------------------- */
+
+/* Channels, as bits of tt_notify_channels() and indexes of tt_notify_counts. */
+#define TT_NOTIFY_SLACK 0
+#define TT_NOTIFY_DISCORD 1
+#define TT_NOTIFY_GENERIC 2
+#define TT_NOTIFY_EMAIL 3
+#define TT_NOTIFY_NCHANNELS 4
+#define TT_NOTIFY_DISCORD_MAX 2000 /* characters of one Discord message */
+
+/*
+ * Where notifications go, taken from the configuration keys of the same names (SPEC 10).
+ * Every string is borrowed by the call it is passed to (copied when kept). NULL or ""
+ * means unset. The webhook URL and the SMTP URL are secrets: the library never prints
+ * them and never stores them in the outbox.
+ */
+typedef struct tt_notify_config {
+    const char *alert_webhook;        /* Slack, Discord or generic JSON webhook URL */
+    const char *alert_webhook_format; /* "slack" (default), "discord" or "generic" */
+    const char *alert_events;         /* "TYPE,entity/TYPE,...": events that raise an alert */
+    const char *audit_email;          /* recipients, comma separated */
+    const char *smtp_url;             /* smtp://host:port or smtps://; e-mail needs both */
+    const char *smtp_from;            /* default "tradetrail@localhost" */
+    const char *summary_title;        /* default "tradetrail" */
+    long timeout_ms;                  /* per delivery attempt; 0: 10000 */
+} tt_notify_config;
+
+/* All fields unset. */
+TT_EXPORT void tt_notify_config_init(tt_notify_config *cfg);
+
+/* The configured channels as a bit set (1 << TT_NOTIFY_*): the webhook's format when
+ * alert_webhook is set, e-mail when audit_email and smtp_url are both set. TT_EINVAL with a
+ * message in err for an unknown format or a malformed alert_events entry. */
+TT_EXPORT int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err,
+                                 size_t errlen);
+
+/* "slack", "discord", "generic", "email"; NULL for another index. */
+TT_EXPORT const char *tt_notify_channel_name(int channel);
+
+/*
+ * Set (or with cfg NULL, clear) the ledger's notification rules. From then on every new
+ * event matching alert_events gets one outbox row per configured channel, written in the
+ * same transaction as the event (an idempotent repeat writes none); the same settings are
+ * used by tt_notify_deliver_due. cfg is copied. TT_EINVAL as tt_notify_channels. Safe
+ * against concurrent appends; must not race with tt_notify_deliver_due.
+ */
+TT_EXPORT int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg);
+
+/*
+ * Enqueue a summary (title: the subject line; text: the body) for every channel cfg
+ * configures, in one transaction with the event recording it (entity "notification",
+ * entity_id "summary", event_type "QUEUED", metadata {"channels":[...]}). TT_EINVAL when
+ * cfg configures no channel. Delivery is left to tt_notify_deliver_due (the server's
+ * worker). Thread-safe.
+ */
+TT_EXPORT int tt_notify_summary(tt_ledger *l, const tt_notify_config *cfg, const char *title,
+                                const char *text);
+
+typedef struct tt_notify_stats {
+    int attempted;       /* outbox rows tried in this pass */
+    int delivered;       /* of which delivered completely */
+    int failed;          /* of which failed (rescheduled with backoff) */
+    int64_t next_due_us; /* earliest next attempt still pending, TT_TIME_NONE when none */
+} tt_notify_stats;
+
+/*
+ * One delivery pass: claim up to max (1..1000) due outbox rows of the channels configured
+ * by tt_ledger_set_notify, send each (libcurl, with the configured timeout) outside any
+ * lock or transaction, and record the outcome: delivered, or rescheduled with exponential
+ * backoff (1 s doubling to 10 min, +-25 % jitter) stored in the row so it survives
+ * restarts. Rows claimed but not finished by a crashed process come back after a 10 min
+ * lease. out may be NULL. Call from one thread (the server's worker).
+ */
+TT_EXPORT int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out);
+
+typedef struct tt_notify_counts {
+    int64_t pending;                     /* undelivered outbox rows (all channels) */
+    int64_t sent[TT_NOTIFY_NCHANNELS];   /* deliveries by this process, by channel */
+    int64_t failed[TT_NOTIFY_NCHANNELS]; /* failed attempts by this process */
+} tt_notify_counts;
+
+/* Counts for the metrics (SPEC 9). Thread-safe. */
+TT_EXPORT int tt_notify_counts_get(tt_ledger *l, tt_notify_counts *out);
+
+/* ---------------------------------------------------------------------------------------
+ * Jobs, cron expressions and the training sync (SPEC 6.2, 7)
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * A parsed 5-field cron expression (minute hour day-of-month month day-of-week), in UTC.
+ * Each field is a bit set; dom_star / dow_star say the field began with `*` (Vixie cron:
+ * when neither did, a day matching either field matches; otherwise both must).
+ */
+typedef struct tt_cron {
+    uint64_t minutes; /* bit i: minute i (0..59) */
+    uint32_t hours;   /* bit i: hour i (0..23) */
+    uint32_t days;    /* bit i: day of month i (1..31) */
+    uint16_t months;  /* bit i: month i (1..12) */
+    uint8_t weekdays; /* bit i: weekday i, 0 = Sunday (7 is read as Sunday too) */
+    uint8_t dom_star;
+    uint8_t dow_star;
+} tt_cron;
+
+/*
+ * Parse expr: lists (1,15), ranges (1-5), steps (*\/15, 0-30/10, 5/20), `*`, month and
+ * weekday names (jan, mon; any case) and @hourly, @daily, @midnight, @weekly, @monthly,
+ * @yearly, @annually. TT_EINVAL with a message naming the field in err (when not NULL) for
+ * anything else, including an expression that can never fire ("0 0 30 2 *"). *out is
+ * written only on success. Thread-safe.
+ */
+TT_EXPORT int tt_cron_parse(const char *expr, tt_cron *out, char *err, size_t errlen);
+
+/* The first matching minute strictly after after_us, or the latest one at or before at_us
+ * (UTC, microseconds since the epoch). TT_ENOTFOUND when none within 28 years. */
+TT_EXPORT int tt_cron_next(const tt_cron *c, int64_t after_us, int64_t *next_us);
+TT_EXPORT int tt_cron_prev(const tt_cron *c, int64_t at_us, int64_t *prev_us);
+
+/* Job names (entity_id of the job events) and what started a run (the events' actor). */
+#define TT_JOB_DAILY_SUMMARY "daily_summary"
+#define TT_JOB_FEEDBACK_SYNC "feedback_sync"
+#define TT_JOB_CHECKPOINT "checkpoint"
+#define TT_TRIGGER_SCHEDULER "scheduler"
+#define TT_TRIGGER_CRON "cron"
+#define TT_TRIGGER_CLI "cli"
+
+/*
+ * Record that a job run starts: event entity "job", entity_id name, event_type STARTED,
+ * actor trigger, metadata {"trigger", "slot"?}, and a job_runs row, in one transaction.
+ * slot_us is the scheduled minute for scheduler runs (TT_TIME_NONE otherwise). *run_id
+ * identifies the run for tt_job_end. Thread-safe.
+ */
+TT_EXPORT int tt_job_begin(tt_ledger *l, const char *name, const char *trigger, int64_t slot_us,
+                           int64_t *run_id);
+
+/*
+ * Record the end of a run: COMPLETED (error NULL; result_json, a JSON object or NULL,
+ * becomes the metadata) or FAILED (reason = error), and mark the run, in one transaction.
+ * TT_ENOTFOUND when run_id is not a started run. Thread-safe.
+ */
+TT_EXPORT int tt_job_end(tt_ledger *l, int64_t run_id, const char *name, const char *trigger,
+                         const char *error, const char *result_json);
+
+/* The scheduled minute of the latest finished (COMPLETED or FAILED) scheduler run of name;
+ * TT_ENOTFOUND when the scheduler never finished one. The catch-up rule (docs/JOBS.md). */
+TT_EXPORT int tt_job_last_slot(tt_ledger *l, const char *name, int64_t *slot_us);
+
+/*
+ * Check a cron request's X-Cron-Auth header (may be NULL) against the configured secret in
+ * constant time. TT_OK when they are equal; TT_EMISUSE when no secret is configured (NULL
+ * or "": the endpoints answer 403); TT_EAUTH when the header is missing or wrong (401).
+ */
+TT_EXPORT int tt_cron_authorize(const char *configured_secret, const char *header);
+
+#define TT_SYNC_MAX_BATCH 1000 /* feedback records per training-sync batch */
+
+typedef struct tt_sync_result {
+    int64_t count;    /* records delivered by this call, all batches */
+    int64_t batches;  /* batches committed by this call */
+    int64_t from_seq; /* first and last feedback seq delivered (0 when none) */
+    int64_t to_seq;
+    int64_t watermark; /* every record with seq <= watermark has been delivered */
+    int64_t event_seq; /* seq of the last SYNC (or SYNC_FAILED) event; 0 when none */
+    char batch_id[64]; /* the last batch's id; "" when none */
+    char error[256];   /* the delivery error after a failure */
+} tt_sync_result;
+
+/*
+ * The training sync (SPEC 6.2): send every feedback record not yet synced, in seq order,
+ * in batches of at most TT_SYNC_MAX_BATCH, to sink: "file:PATH" (JSON lines, one per
+ * record, each carrying its batch id; fsynced; before appending, the file's last line is
+ * checked so that a batch interrupted after the write and before the commit is never
+ * written twice) or an http:// or https:// URL (one POST of {"batch_id",...,"records"}
+ * per batch; any 2xx is success; a batch is re-sent under the same id until committed).
+ * Each batch is prepared (ai_feedback_sync/BATCH event), delivered, then committed with an
+ * ai_feedback_sync/SYNC event (metadata from_seq, to_seq, count, sink, batch_id) that
+ * advances the watermark in the same transaction. A delivery failure records SYNC_FAILED
+ * (reason: the error), leaves the watermark, and returns TT_ENET or TT_EIO with out->error
+ * set. out is filled in both cases. TT_EINVAL for a malformed sink. Thread-safe; runs in
+ * other processes are serialised by the store and a lock on a file sink.
+ */
+TT_EXPORT int tt_feedback_sync(tt_ledger *l, const char *sink, tt_sync_result *out);
+
+/* tt_feedback_sync as a recorded run of the job feedback_sync (tt_job_begin/tt_job_end
+ * around it, the result as the COMPLETED metadata). */
+TT_EXPORT int tt_feedback_sync_job(tt_ledger *l, const char *sink, const char *trigger,
+                                   int64_t slot_us, tt_sync_result *out);
+
+/* {"count","batches","from_seq","to_seq","watermark","event_seq","batch_id","error"?};
+ * tt_free. */
+TT_EXPORT char *tt_sync_result_to_json(const tt_sync_result *r);
+
 #ifdef __cplusplus
 }
 #endif

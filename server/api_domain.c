@@ -29,19 +29,16 @@ static enum MHD_Result need_json_body(srv_req *r, int *ok)
     return MHD_YES;
 }
 
-/* reward_scale and neutral_band (SPEC 10: TRADETRAIL_<KEY>). */
-static int env_number(const char *name, double *out)
+/* reward_scale > 0 and neutral_band >= 0 (SPEC 6.2) from the effective configuration. */
+static int feedback_settings(const srv *s, tt_feedback_settings *out, char *err, size_t errlen)
 {
-    const char *v = getenv(name);
-    if (v == NULL || v[0] == '\0')
-        return 0;
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(d))
-        return -1;
-    *out = d;
-    return 0;
+    tt_feedback_settings_init(out);
+    if (s->cfg == NULL)
+        return TT_OK;
+    int rc = tti_config_double(s->cfg, "reward_scale", 1e-9, 1e9, &out->reward_scale, err, errlen);
+    if (rc == TT_OK)
+        rc = tti_config_double(s->cfg, "neutral_band", 0, 1e9, &out->neutral_band, err, errlen);
+    return rc;
 }
 
 /* ---- POST /api/feedback ---- */
@@ -53,13 +50,11 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
     if (!ok)
         return ret;
     tt_feedback_settings cfg;
-    tt_feedback_settings_init(&cfg);
-    if (env_number("TRADETRAIL_REWARD_SCALE", &cfg.reward_scale) != 0 ||
-        env_number("TRADETRAIL_NEUTRAL_BAND", &cfg.neutral_band) != 0)
-        return srv_error(r, 500, "reward_scale / neutral_band: not a number in the environment");
+    char err[512];
+    if (feedback_settings(s, &cfg, err, sizeof err) != TT_OK)
+        return srv_error(r, 500, "configuration: %s", err);
     tt_feedback_input in;
     void *owner = NULL;
-    char err[512];
     int rc = tt_feedback_parse_json(r->body.data, r->body.len, &in, &owner, err, sizeof err);
     if (rc != TT_OK)
         return srv_error(r, srv_status_for(rc), "%s", err);
@@ -185,7 +180,8 @@ static enum MHD_Result summary_get(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
     if (wants_text(r)) {
-        char *text = tt_summary_to_text(&sum, getenv("TRADETRAIL_SUMMARY_TITLE"));
+        char *text =
+            tt_summary_to_text(&sum, s->cfg ? tti_config_get(s->cfg, "summary_title") : NULL);
         ret = text ? srv_text(r, 200, "text/plain; charset=utf-8", text)
                    : srv_error(r, 500, "out of memory");
         tt_free(text);

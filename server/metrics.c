@@ -60,6 +60,29 @@ static void ledger_gauges(tti_buf *b, srv *s)
     tti_buf_printf(b, "tradetrail_checkpoint_age_seconds %.3f\n", age);
 }
 
+/* SPEC 7: the outbox (all processes) and this server's delivery attempts. */
+static void notify_metrics(tti_buf *b, srv *s)
+{
+    tt_notify_counts nc;
+    if (tt_notify_counts_get(s->l, &nc) != TT_OK)
+        memset(&nc, 0, sizeof nc);
+    tti_buf_printf(b,
+                   "# HELP tradetrail_outbox_pending Notifications waiting for delivery.\n"
+                   "# TYPE tradetrail_outbox_pending gauge\ntradetrail_outbox_pending %lld\n"
+                   "# HELP tradetrail_notifications_sent_total Notification delivery attempts "
+                   "by channel and outcome.\n"
+                   "# TYPE tradetrail_notifications_sent_total counter\n",
+                   (long long)nc.pending);
+    for (int c = 0; c < TT_NOTIFY_NCHANNELS; c++)
+        tti_buf_printf(b,
+                       "tradetrail_notifications_sent_total{channel=\"%s\",outcome=\"sent\"} "
+                       "%lld\n"
+                       "tradetrail_notifications_sent_total{channel=\"%s\",outcome=\"failed\"} "
+                       "%lld\n",
+                       tt_notify_channel_name(c), (long long)nc.sent[c], tt_notify_channel_name(c),
+                       (long long)nc.failed[c]);
+}
+
 enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
 {
     tti_buf b;
@@ -71,11 +94,7 @@ enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
                    (long long)atomic_load(&s->m.events_appended));
     histogram(&b, s);
     ledger_gauges(&b, s);
-    /* The notification outbox arrives with the jobs work; until then nothing is pending. */
-    tti_buf_adds(&b, "# HELP tradetrail_outbox_pending Notifications waiting for delivery.\n"
-                     "# TYPE tradetrail_outbox_pending gauge\ntradetrail_outbox_pending 0\n"
-                     "# HELP tradetrail_notifications_sent_total Notification deliveries.\n"
-                     "# TYPE tradetrail_notifications_sent_total counter\n");
+    notify_metrics(&b, s);
     tti_buf_adds(&b, "# HELP tradetrail_http_requests_total HTTP requests by status code.\n"
                      "# TYPE tradetrail_http_requests_total counter\n");
     for (int code = 100; code < 600; code++) {

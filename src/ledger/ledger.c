@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
+#include "notify/notify.h"
 #include "util/codec.h"
 #include "util/err.h"
 
@@ -336,6 +337,7 @@ void tt_ledger_close(tt_ledger *l)
     if (l->w != NULL)
         l->ops->close(l->w);
     tti_cleanse(&l->signer, sizeof l->signer);
+    tti_notify_free(l->notify);
     pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->qlock);
     pthread_cond_destroy(&l->qcond);

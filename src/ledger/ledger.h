@@ -46,6 +46,10 @@ struct tt_ledger {
     tti_signer signer;
     tti_verifier verifier;
     int have_verifier;
+
+    /* Notification rules and channels (tt_ledger_set_notify), read by the sequencer under
+     * wlock; NULL when none. */
+    struct tti_notify *notify;
 };
 
 /*

@@ -14,6 +14,7 @@
 #include "core/crypto.h"
 #include "core/event.h"
 #include "ledger/ledger.h"
+#include "notify/notify.h"
 
 struct tti_request {
     const tt_event *events;
@@ -168,6 +169,10 @@ static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i
     res->seq = ev.seq;
     res->ts_us = ts;
     memcpy(res->leaf_hash, ev.leaf_hash, TT_HASH_SIZE);
+    /* SPEC 7: an alert goes into the outbox in the same transaction as its event (only
+     * for events written now, never for idempotent repeats). */
+    if (l->notify != NULL && (rc = tti_notify_on_event(l, l->w, &ev)) != TT_OK)
+        return rc;
     return TT_OK;
 }
 

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Effective configuration: defaults < INI file < environment < flags (see config.h). */
+/*
+ * Effective configuration: defaults < INI file < environment < flags (see config.h). One
+ * table of keys with their defaults and secrecy; every value remembers where it came from
+ * so `tradetrail config` can say why it is what it is.
+ */
 #include "util/config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,34 +17,36 @@
 #include "util/err.h"
 #include "util/ini.h"
 
+enum { PLAIN = 0, SECRET = 1, SECRET_URL = 2 };
+
 typedef struct key_def {
     const char *name;
     const char *def;
-    int secret; /* 1: the whole value; 2: a URL whose credentials and path are secret */
+    int secret; /* SECRET: the whole value; SECRET_URL: credentials, path and query */
 } key_def;
 
-/* SPEC 10, plus the server's metrics_public. */
+/* SPEC 10, plus the server's metrics_public. Keep docs/OPERATIONS.md in step. */
 static const key_def keys[] = {
-    {"listen", "127.0.0.1:8080", 0},
-    {"db", NULL, 2},
-    {"cron_secret", NULL, 1},
-    {"checkpoint_interval", "1", 0},
-    {"metrics_public", "true", 0},
-    {"reward_scale", "0.05", 0},
-    {"neutral_band", "0.0005", 0},
-    {"feedback_sink", NULL, 2},
-    {"alert_webhook", NULL, 2},
-    {"alert_webhook_format", "slack", 0},
-    {"alert_events", NULL, 0},
-    {"audit_email", NULL, 0},
-    {"smtp_url", NULL, 2},
-    {"smtp_from", NULL, 0},
-    {"summary_title", "Daily Audit Summary", 0},
-    {"min_retention_days", "0", 0},
-    {"schedule_daily_summary", "0 0 * * *", 0},
-    {"schedule_feedback_sync", "0 2 * * *", 0},
-    {"schedule_retention", NULL, 0},
-    {"schedule_checkpoint", NULL, 0},
+    {"listen", "127.0.0.1:8080", PLAIN},
+    {"db", NULL, SECRET_URL},
+    {"cron_secret", NULL, SECRET},
+    {"checkpoint_interval", "1", PLAIN},
+    {"metrics_public", "true", PLAIN},
+    {"reward_scale", "0.05", PLAIN},
+    {"neutral_band", "0.0005", PLAIN},
+    {"feedback_sink", NULL, SECRET_URL},
+    {"alert_webhook", NULL, SECRET_URL},
+    {"alert_webhook_format", "slack", PLAIN},
+    {"alert_events", NULL, PLAIN},
+    {"audit_email", NULL, PLAIN},
+    {"smtp_url", NULL, SECRET_URL},
+    {"smtp_from", NULL, PLAIN},
+    {"summary_title", "tradetrail", PLAIN},
+    {"min_retention_days", "0", PLAIN},
+    {"schedule_daily_summary", "0 0 * * *", PLAIN},
+    {"schedule_feedback_sync", "0 2 * * *", PLAIN},
+    {"schedule_retention", NULL, PLAIN},
+    {"schedule_checkpoint", NULL, PLAIN},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -48,6 +54,10 @@ static const key_def keys[] = {
 struct tti_config {
     char *value[NKEYS];
     tti_config_source source[NKEYS];
+    char origin[NKEYS][320]; /* "file PATH line N", "env NAME" */
+    const char *path;        /* the file being read, during tti_config_load only */
+    int bad_line;            /* an unknown key in the file: its line and name */
+    char bad_key[64];
 };
 
 static int key_index(const char *name)
@@ -58,7 +68,7 @@ static int key_index(const char *name)
     return -1;
 }
 
-static int put(tti_config *c, int i, const char *value, tti_config_source src)
+static int put(tti_config *c, int i, const char *value, tti_config_source src, const char *origin)
 {
     char *dup = strdup(value);
     if (dup == NULL)
@@ -66,14 +76,22 @@ static int put(tti_config *c, int i, const char *value, tti_config_source src)
     free(c->value[i]);
     c->value[i] = dup;
     c->source[i] = src;
+    snprintf(c->origin[i], sizeof c->origin[i], "%s", origin);
     return TT_OK;
 }
 
 static int file_key(void *ctx, const char *key, const char *value, int line)
 {
-    (void)line;
+    tti_config *c = ctx;
     int i = key_index(key);
-    return i < 0 ? TT_EINVAL : put(ctx, i, value, TTI_CFG_FILE);
+    if (i < 0) {
+        c->bad_line = line;
+        snprintf(c->bad_key, sizeof c->bad_key, "%s", key);
+        return TT_EINVAL;
+    }
+    char origin[320];
+    snprintf(origin, sizeof origin, "file %s line %d", c->path, line);
+    return put(c, i, value, TTI_CFG_FILE, origin);
 }
 
 /* The seed's QT_* names (SPEC 10): webhook, e-mail, and SMTP server + port as a URL. */
@@ -82,14 +100,18 @@ static int seed_env(tti_config *c)
     const char *v;
     int rc = TT_OK;
     if ((v = getenv("QT_ALERT_WEBHOOK")) != NULL && v[0])
-        rc = put(c, key_index("alert_webhook"), v, TTI_CFG_ENV);
+        rc = put(c, key_index("alert_webhook"), v, TTI_CFG_ENV, "env QT_ALERT_WEBHOOK");
     if (rc == TT_OK && (v = getenv("QT_AUDIT_EMAIL")) != NULL && v[0])
-        rc = put(c, key_index("audit_email"), v, TTI_CFG_ENV);
+        rc = put(c, key_index("audit_email"), v, TTI_CFG_ENV, "env QT_AUDIT_EMAIL");
     const char *host = getenv("QT_SMTP_SERVER"), *port = getenv("QT_SMTP_PORT");
     if (rc == TT_OK && host != NULL && host[0]) {
         char url[512];
-        snprintf(url, sizeof url, "smtp://%s:%s", host, port && port[0] ? port : "25");
-        rc = put(c, key_index("smtp_url"), url, TTI_CFG_ENV);
+        /* An IPv6 literal needs brackets in a URL (RFC 3986 3.2.2). */
+        int v6 = strchr(host, ':') != NULL && host[0] != '[';
+        snprintf(url, sizeof url, "smtp://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+                 port && port[0] ? port : "25");
+        rc = put(c, key_index("smtp_url"), url, TTI_CFG_ENV,
+                 port && port[0] ? "env QT_SMTP_SERVER + QT_SMTP_PORT" : "env QT_SMTP_SERVER");
     }
     return rc;
 }
@@ -101,11 +123,14 @@ static int env_overrides(tti_config *c)
     for (size_t i = 0; rc == TT_OK && i < NKEYS; i++) {
         char name[96];
         size_t n = (size_t)snprintf(name, sizeof name, "TRADETRAIL_%s", keys[i].name);
-        for (size_t j = 11; j < n; j++)
+        for (size_t j = 11; j < n && j < sizeof name; j++)
             name[j] = (char)(name[j] >= 'a' && name[j] <= 'z' ? name[j] - 32 : name[j]);
         const char *v = getenv(name);
-        if (v != NULL && v[0])
-            rc = put(c, (int)i, v, TTI_CFG_ENV);
+        if (v != NULL && v[0]) {
+            char origin[128];
+            snprintf(origin, sizeof origin, "env %s", name);
+            rc = put(c, (int)i, v, TTI_CFG_ENV, origin);
+        }
     }
     return rc;
 }
@@ -115,16 +140,20 @@ int tti_config_load(const char *path, int required, tti_config **out, char *err,
     tti_config *c = calloc(1, sizeof *c);
     if (c == NULL)
         return tti_err(err, errlen, TT_ENOMEM, "out of memory");
+    c->path = path;
     int rc = path ? tti_ini_load(path, file_key, c, err, errlen) : TT_ENOTFOUND;
     if (rc == TT_ENOTFOUND)
-        rc = required
-                 ? tti_err(err, errlen, TT_ENOTFOUND, "configuration file %s does not exist", path)
-                 : TT_OK;
-    else if (rc == TT_EINVAL) {
+        rc = required ? tti_err(err, errlen, TT_ENOTFOUND, "configuration file %s does not exist",
+                                path ? path : "(none)")
+                      : TT_OK;
+    else if (rc == TT_EINVAL && c->bad_line > 0)
+        tti_err(err, errlen, rc, "%s line %d: unknown key \"%s\"", path, c->bad_line, c->bad_key);
+    else if (rc != TT_OK) {
         char detail[256];
         snprintf(detail, sizeof detail, "%s", err ? err : "");
-        tti_err(err, errlen, rc, "%s: unknown key (%s)", path, detail);
+        tti_err(err, errlen, rc, "%s: %s", path, detail);
     }
+    c->path = NULL;
     if (rc == TT_OK && (rc = env_overrides(c)) != TT_OK)
         tti_err(err, errlen, rc, "out of memory");
     if (rc != TT_OK) {
@@ -147,7 +176,7 @@ void tti_config_free(tti_config *c)
 int tti_config_set(tti_config *c, const char *key, const char *value)
 {
     int i = key_index(key);
-    return i < 0 ? TT_EINVAL : put(c, i, value, TTI_CFG_FLAG);
+    return i < 0 ? TT_EINVAL : put(c, i, value, TTI_CFG_FLAG, "flag");
 }
 
 const char *tti_config_get(const tti_config *c, const char *key)
@@ -162,6 +191,23 @@ tti_config_source tti_config_source_of(const tti_config *c, const char *key)
 {
     int i = key_index(key);
     return i < 0 ? TTI_CFG_DEFAULT : c->source[i];
+}
+
+const char *tti_config_origin(const tti_config *c, const char *key)
+{
+    int i = key_index(key);
+    return i < 0 || c->source[i] == TTI_CFG_DEFAULT ? "default" : c->origin[i];
+}
+
+const char *tti_config_key(size_t i)
+{
+    return i < NKEYS ? keys[i].name : NULL;
+}
+
+const char *tti_config_default(const char *key)
+{
+    int i = key_index(key);
+    return i < 0 ? NULL : keys[i].def;
 }
 
 int tti_config_double(const tti_config *c, const char *key, double min, double max, double *out,
@@ -180,6 +226,23 @@ int tti_config_double(const tti_config *c, const char *key, double min, double m
     return TT_OK;
 }
 
+int tti_config_int(const tti_config *c, const char *key, int64_t min, int64_t max, int64_t *out,
+                   char *err, size_t errlen)
+{
+    const char *v = tti_config_get(c, key);
+    if (v == NULL)
+        return tti_err(err, errlen, TT_EINVAL, "%s: not set", key);
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < min || n > max)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "%s: must be an integer from %lld to %lld (got \"%s\")", key, (long long)min,
+                       (long long)max, v);
+    *out = n;
+    return TT_OK;
+}
+
 int tti_config_bool(const tti_config *c, const char *key, int *out, char *err, size_t errlen)
 {
     const char *v = tti_config_get(c, key);
@@ -194,38 +257,63 @@ int tti_config_bool(const tti_config *c, const char *key, int *out, char *err, s
                    v ? v : "");
 }
 
-/* WARNING: secrets never reach a terminal or a log unless asked for. A URL keeps its
- * scheme and host so the user can tell which one is configured. */
-static void print_masked(FILE *f, const char *v, int secret)
+int tti_config_is_secret(const char *key)
 {
-    if (secret == 1) {
-        fputs("********", f);
-        return;
+    int i = key_index(key);
+    return i >= 0 && keys[i].secret != PLAIN;
+}
+
+/*
+ * WARNING: secrets never reach a terminal or a log unless asked for. A URL keeps its
+ * scheme and host (RFC 3986 3.2: userinfo@host:port) so the user can tell which one is
+ * configured; its credentials go, and its path and query (a Slack or Discord webhook's
+ * token, a password= parameter) are replaced by "/" and four stars. A file path (file:PATH,
+ * /PATH)
+ * is not a secret; anything else of a secret key (a libpq "password=..." string) is
+ * masked whole.
+ */
+const char *tti_config_mask(const char *key, const char *value, char *buf, size_t len)
+{
+    int i = key_index(key);
+    int secret = i < 0 ? SECRET : keys[i].secret;
+    if (value == NULL || secret == PLAIN) {
+        snprintf(buf, len, "%s", value ? value : "");
+        return buf;
     }
-    const char *scheme = strstr(v, "://");
-    if (scheme == NULL) {
-        fputs(secret == 2 && strncmp(v, "file:", 5) != 0 ? "********" : v, f);
-        return;
+    const char *scheme = strstr(value, "://");
+    if (secret == SECRET || scheme == NULL || strcspn(value, ":/") != (size_t)(scheme - value)) {
+        int path = secret == SECRET_URL && scheme == NULL &&
+                   (strncmp(value, "file:", 5) == 0 || value[0] == '/' || value[0] == '.') &&
+                   strpbrk(value, "?=") == NULL;
+        snprintf(buf, len, "%s", path ? value : "********");
+        return buf;
     }
-    const char *host = scheme + 3, *at = strchr(host, '@'), *slash = strchr(host, '/');
-    if (at != NULL && (slash == NULL || at < slash))
+    const char *host = scheme + 3;
+    size_t auth = strcspn(host, "/?#"); /* the authority ends at the path, query or fragment */
+    const char *at = memchr(host, '@', auth);
+    if (at != NULL) {
+        /* userinfo may itself hold '@' in a sloppy URL: the host follows the last one. */
+        const char *p;
+        while ((p = memchr(at + 1, '@', (size_t)(host + auth - (at + 1)))) != NULL)
+            at = p;
+        auth -= (size_t)(at + 1 - host);
         host = at + 1;
-    size_t hlen = slash ? (size_t)(slash - host) : strlen(host);
-    fprintf(f, "%.*s%.*s%s", (int)(scheme + 3 - v), v, (int)hlen, host, slash ? "/****" : "");
+    }
+    snprintf(buf, len, "%.*s%.*s%s", (int)(scheme + 3 - value), value, (int)auth, host,
+             host[auth] != '\0' ? "/****" : "");
+    return buf;
 }
 
 void tti_config_print(const tti_config *c, FILE *f, int show_secrets)
 {
-    static const char *src[] = {"default", "file", "env", "flag"};
     for (size_t i = 0; i < NKEYS; i++) {
         const char *v = c->value[i] != NULL ? c->value[i] : keys[i].def;
-        fprintf(f, "%-24s = ", keys[i].name);
-        if (v == NULL)
-            fputs("(unset)", f);
-        else if (show_secrets || keys[i].secret == 0)
-            fputs(v, f);
-        else
-            print_masked(f, v, keys[i].secret);
-        fprintf(f, "    # %s\n", src[c->source[i]]);
+        char masked[512];
+        fprintf(f, "%-24s = %s", keys[i].name,
+                v == NULL ? "(unset)"
+                : show_secrets || keys[i].secret == PLAIN
+                    ? v
+                    : tti_config_mask(keys[i].name, v, masked, sizeof masked));
+        fprintf(f, "    # %s\n", tti_config_origin(c, keys[i].name));
     }
 }

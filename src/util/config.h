@@ -23,9 +23,10 @@ typedef enum tti_config_source {
 
 /*
  * Build the effective configuration: defaults, then the INI file at path (a missing file
- * is fine unless required), then the environment. Unknown keys in the file are an error
- * naming the line (TT_EINVAL); TT_EPARSE for malformed lines. *out freed with
- * tti_config_free.
+ * is fine unless required), then the environment (the seed's QT_* names, then
+ * TRADETRAIL_<KEY>, which wins). Unknown keys in the file are an error naming the file,
+ * the line and the key (TT_EINVAL); TT_EPARSE for malformed lines. *out freed with
+ * tti_config_free. Reads the environment: call before starting threads.
  */
 int tti_config_load(const char *path, int required, tti_config **out, char *err, size_t errlen);
 void tti_config_free(tti_config *c);
@@ -41,6 +42,20 @@ tti_config_source tti_config_source_of(const tti_config *c, const char *key);
 int tti_config_double(const tti_config *c, const char *key, double min, double max, double *out,
                       char *err, size_t errlen);
 int tti_config_bool(const tti_config *c, const char *key, int *out, char *err, size_t errlen);
+int tti_config_int(const tti_config *c, const char *key, int64_t min, int64_t max, int64_t *out,
+                   char *err, size_t errlen);
+
+/* Where the value came from in words: "default", "file PATH line N", "env NAME", "flag". */
+const char *tti_config_origin(const tti_config *c, const char *key);
+
+/* Whether a key is secret (printed masked), and the masked form of its value into buf:
+ * a URL keeps its scheme and host, drops credentials and masks path and query. */
+int tti_config_is_secret(const char *key);
+const char *tti_config_mask(const char *key, const char *value, char *buf, size_t len);
+
+/* The known keys, in the order `tradetrail config` prints them; NULL past the end. */
+const char *tti_config_key(size_t i);
+const char *tti_config_default(const char *key);
 
 /* Print every key with its effective value and source; secrets (cron_secret, passwords in
  * URLs, webhook paths) masked unless show_secrets. */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals of the notifications (SPEC 7) shared by src/notify, the sequencer's hook and
+ * the unit tests: the ledger's notification rules, the outbox rows an alert event makes,
+ * the backoff schedule, Discord splitting and the e-mail message text.
+ */
+#ifndef TT_NOTIFY_NOTIFY_H
+#define TT_NOTIFY_NOTIFY_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "tradetrail.h"
+
+#define TTI_NOTIFY_BACKOFF_FIRST_US 1000000LL /* first retry after about 1 s */
+#define TTI_NOTIFY_BACKOFF_MAX_US 600000000LL /* doubling up to 10 min */
+#define TTI_NOTIFY_LEASE_US 600000000LL       /* a claimed row returns after 10 min */
+#define TTI_NOTIFY_DISCORD_MAX_PARTS 10       /* Discord messages per notification */
+#define TTI_NOTIFY_MAX_RULES 64
+
+typedef struct tti_notify_rule {
+    char *entity; /* NULL: any entity */
+    char *type;
+} tti_notify_rule;
+
+/* The ledger's notification settings (tt_ledger_set_notify), owned copies. */
+typedef struct tti_notify {
+    char *webhook, *email, *smtp_url, *smtp_from, *title;
+    int webhook_channel; /* TT_NOTIFY_SLACK, _DISCORD or _GENERIC; -1 without a webhook */
+    long timeout_ms;
+    unsigned channels;
+    tti_notify_rule rules[TTI_NOTIFY_MAX_RULES];
+    size_t n_rules;
+    atomic_llong sent[TT_NOTIFY_NCHANNELS], failed[TT_NOTIFY_NCHANNELS];
+} tti_notify;
+
+void tti_notify_free(tti_notify *n);
+
+/* The sequencer's hook, inside the write transaction, for each newly written event: one
+ * outbox row per configured channel when the event matches alert_events. */
+int tti_notify_on_event(tt_ledger *l, tti_store *w, const tt_event *ev);
+
+/* Delay before the next attempt after `failures` failed ones (>= 1): 1 s doubling, capped
+ * at 10 min, spread by +-25 % with rnd. */
+int64_t tti_notify_backoff_us(int failures, uint32_t rnd);
+
+/* Split text into Discord messages of at most max bytes (so at most max characters),
+ * breaking after a newline where possible and never inside a UTF-8 sequence; beyond
+ * max_parts the last part holds the text's end (the checkpoint note of a summary) after a
+ * "[… trimmed …]" line. *parts (each malloc'ed, and the array) freed with
+ * tti_notify_parts_free. */
+int tti_notify_split(const char *text, size_t max, size_t max_parts, char ***parts, size_t *n);
+void tti_notify_parts_free(char **parts, size_t n);
+
+/* An RFC 5322 message (CRLF line ends, Date, From, To, Subject as RFC 2047 encoded words
+ * when not ASCII, Message-ID, MIME headers, body lines of at most 998 bytes). *out
+ * malloc'ed. */
+int tti_notify_mail(const char *from, const char *to, const char *subject, const char *body,
+                    int64_t date_us, const char *message_id, char **out);
+
+/* The JSON body of one webhook message for a channel (Slack text, Discord content, or the
+ * generic body as stored). *out malloc'ed. */
+int tti_notify_webhook_json(int channel, const char *text, char **out);
+
+/* Channel index of a name, -1 when unknown. */
+int tti_notify_channel_index(const char *name);
+
+#endif
