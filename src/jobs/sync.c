@@ -439,8 +439,11 @@ static int next_batch(tt_ledger *l, const sink *k, tti_sync_state *b, tt_feedbac
         }
         if ((rc = read_records(l, b->watermark + 1, INT64_MAX, recs, n)) != TT_OK)
             return rc;
-        if (*n == 0)
+        if (*n == 0) {
+            tt_feedback_list_free(*recs, 0); /* the empty array the store allocated */
+            *recs = NULL;
             return TT_OK;
+        }
         b->batch_from = (*recs)[0].seq;
         b->batch_to = (*recs)[*n - 1].seq;
         b->batch_count = (int64_t)*n;
