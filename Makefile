@@ -2,10 +2,11 @@
 # Top-level entry points; CMake does the building. See README.md.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check test asan format-check bench fuzz soak install clean
+.PHONY: all deps build run check test asan format-check bench fuzz fuzz-smoke soak install clean
 
 all: build
 
@@ -30,7 +31,11 @@ asan: deps
 format-check: deps
 	@./scripts/format-check.sh
 
-check: format-check build asan
+# A bounded fuzz run of every target (30 s each, two at a time) is part of the check.
+fuzz-smoke: deps
+	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j 2 30
+
+check: format-check build asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps
@@ -38,8 +43,8 @@ bench: deps
 	@cmake --build build-release -j $(JOBS)
 	@./bench/run.sh build-release
 
-fuzz:
-	@echo "fuzz targets: not built yet (see issue tracker)" >&2; exit 2
+fuzz: deps
+	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j $(JOBS) 300
 
 soak:
 	@echo "soak suite: not built yet (see issue tracker)" >&2; exit 2
@@ -48,4 +53,4 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-release
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release $(FUZZ_BUILD)

@@ -1159,7 +1159,8 @@ typedef struct tt_cron {
 TT_EXPORT int tt_cron_parse(const char *expr, tt_cron *out, char *err, size_t errlen);
 
 /* The first matching minute strictly after after_us, or the latest one at or before at_us
- * (UTC, microseconds since the epoch). TT_ENOTFOUND when none within 28 years. */
+ * (UTC, microseconds since the epoch). TT_ENOTFOUND when none within 28 years, or when
+ * the matching minute lies outside the int64 range of microseconds. */
 TT_EXPORT int tt_cron_next(const tt_cron *c, int64_t after_us, int64_t *next_us);
 TT_EXPORT int tt_cron_prev(const tt_cron *c, int64_t at_us, int64_t *prev_us);
 

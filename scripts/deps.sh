@@ -3,7 +3,7 @@
 # Installs, with apt, only the Debian packages tradetrail needs that are missing.
 # Idempotent and quiet when everything is there; called by `make run` and `make check`.
 set -eu
-PKGS="build-essential cmake pkg-config clang clang-format libsqlite3-dev libssl-dev \
+PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format libsqlite3-dev libssl-dev \
 libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev libpq-dev \
 python3 python3-yaml sqlite3 $*"
 missing=""

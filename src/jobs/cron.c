@@ -281,7 +281,11 @@ int tt_cron_next(const tt_cron *c, int64_t after_us, int64_t *next_us)
             continue;
         for (int mm = from; mm < 1440; mm++)
             if ((c->hours >> (mm / 60) & 1) && (c->minutes >> (mm % 60) & 1)) {
-                *next_us = (days * 1440 + mm) * TTI_MINUTE_US;
+                /* Near the ends of int64 the minute has no microsecond value. */
+                int64_t us;
+                if (__builtin_mul_overflow(days * 1440 + mm, TTI_MINUTE_US, &us))
+                    return TT_ENOTFOUND;
+                *next_us = us;
                 return TT_OK;
             }
     }
@@ -300,7 +304,10 @@ int tt_cron_prev(const tt_cron *c, int64_t at_us, int64_t *prev_us)
             continue;
         for (int mm = from; mm >= 0; mm--)
             if ((c->hours >> (mm / 60) & 1) && (c->minutes >> (mm % 60) & 1)) {
-                *prev_us = (days * 1440 + mm) * TTI_MINUTE_US;
+                int64_t us;
+                if (__builtin_mul_overflow(days * 1440 + mm, TTI_MINUTE_US, &us))
+                    return TT_ENOTFOUND;
+                *prev_us = us;
                 return TT_OK;
             }
     }

@@ -149,6 +149,19 @@ static void test_invalid(void **state)
     assert_int_equal(tt_cron_parse("0 0 30 2 1", &c, NULL, 0), TT_OK);
 }
 
+/* Regression (fuzz/regressions/cron): a match beyond the int64 range of microseconds is
+ * "not found", never a wrapped time. */
+static void test_range_edges(void **state)
+{
+    (void)state;
+    tt_cron c;
+    int64_t t = 0;
+    assert_int_equal(tt_cron_parse("* * * * *", &c, NULL, 0), TT_OK);
+    assert_int_equal(tt_cron_next(&c, INT64_MAX, &t), TT_ENOTFOUND);
+    assert_int_equal(tt_cron_prev(&c, INT64_MIN, &t), TT_ENOTFOUND);
+    assert_int_equal(t, 0);
+}
+
 static void test_authorize(void **state)
 {
     (void)state;
@@ -164,9 +177,8 @@ static void test_authorize(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_next_table),
-        cmocka_unit_test(test_prev),
-        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_next_table), cmocka_unit_test(test_range_edges),
+        cmocka_unit_test(test_prev),       cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_authorize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
