@@ -46,8 +46,10 @@ bench: deps
 fuzz: deps
 	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j $(JOBS) 300
 
-soak:
-	@echo "soak suite: not built yet (see issue tracker)" >&2; exit 2
+# The long crash loop (hundreds of SIGKILLs under load); SOAK_KILLS, SOAK_SEED to vary it.
+soak: build
+	@TT_BIN=$(BUILD)/tradetrail TT_BUILD_DIR=$(BUILD) TT_SOURCE_DIR=$(CURDIR) \
+	  python3 tests/soak/crashloop.py --kills $${SOAK_KILLS:-300} --seed $${SOAK_SEED:-$$(date +%s)}
 
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)

@@ -21,6 +21,7 @@ struct tti_store {
     tti_map *names;
     int in_txn;
     int read_only;
+    int hit_enospc; /* the last write ran out of disk: give the WAL back before the next */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */
