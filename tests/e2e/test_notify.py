@@ -277,9 +277,14 @@ class NotifyTest(unittest.TestCase):
         for i in range(60):
             down.append(self.append(s, "FAILED" if i % 6 == 0 else "CREATED",
                                     reason="alert %d" % i))
-        # Appends while the receiver is down are as fast as while it is up.
-        self.assertLess(p99(down), max(5 * p99(up), p99(up) + 0.05),
-                        "p99 up %.4f s, down %.4f s" % (p99(up), p99(down)))
+        # Appends while the receiver is down are as fast as while it is up. The median
+        # carries the claim; with 60 samples the p99 is one sample, so it only gets a
+        # bound that a disk stall on a busy CI machine cannot break but a blocking
+        # delivery (a 10 s libcurl timeout) would.
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        self.assertLess(med(down), max(3 * med(up), med(up) + 0.05),
+                        "median up %.4f s, down %.4f s" % (med(up), med(down)))
+        self.assertLess(p99(down), 2.0, "p99 up %.4f s, down %.4f s" % (p99(up), p99(down)))
         wait_for(lambda: self.metric(s, "tradetrail_outbox_pending") >= 1, "pending rows")
         text = s.request("GET", "/metrics", token=None).text
         self.assertIn('tradetrail_notifications_sent_total{channel="slack",outcome="failed"}',
