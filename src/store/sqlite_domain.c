@@ -208,7 +208,7 @@ static char *dup_col(sqlite3_stmt *st, int i, int *bad)
     return d;
 }
 
-static int read_feedback(sqlite3_stmt *st, tt_feedback *f)
+int tti_sqlite_read_feedback(sqlite3_stmt *st, tt_feedback *f)
 {
     int bad = 0;
     memset(f, 0, sizeof *f);
@@ -271,7 +271,7 @@ static int sd_feedback_list(tti_store *s, const tt_feedback_filter *f, tt_feedba
             arr = na;
             cap *= 2;
         }
-        if (read_feedback(st, &arr[cnt++]) != 0)
+        if (tti_sqlite_read_feedback(st, &arr[cnt++]) != 0)
             status = nomem(s);
     }
     if (status == TT_OK && rc != SQLITE_DONE)

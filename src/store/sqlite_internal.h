@@ -39,6 +39,10 @@ int tti_sqlite_fail(tti_store *s, int rc, const char *what);
  * static strings): the pointer is the cache key. */
 sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc);
 
+/* Fill f from a row of columns id, seq, ts, strategy_id, user_id, benchmark, ai_return,
+ * benchmark_return, alpha, reward, outcome (strings copied). -1 when out of memory. */
+int tti_sqlite_read_feedback(sqlite3_stmt *st, tt_feedback *f);
+
 /* Schema migrations of the domain parts (versions 2 and 3), and their operations. */
 extern const char tti_sqlite_schema_strategy[];
 extern const char tti_sqlite_schema_domain[];

@@ -144,16 +144,6 @@ static int sj_sync_set(tti_store *s, const tti_sync_state *in)
     return rc == SQLITE_DONE ? TT_OK : tti_sqlite_fail(s, rc, "writing the sync state");
 }
 
-static char *dup_col(sqlite3_stmt *st, int i, int *bad)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    if (v == NULL)
-        return NULL;
-    char *d = strdup(v);
-    *bad |= d == NULL;
-    return d;
-}
-
 static int sj_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max,
                              tt_feedback **out, size_t *n)
 {
@@ -177,21 +167,7 @@ static int sj_feedback_range(tti_store *s, int64_t first, int64_t last, size_t m
             arr = na;
             cap *= 2;
         }
-        tt_feedback *f = &arr[cnt++];
-        memset(f, 0, sizeof *f);
-        f->id = sqlite3_column_int64(st, 0);
-        f->seq = sqlite3_column_int64(st, 1);
-        f->ts_us = sqlite3_column_int64(st, 2);
-        f->strategy_id = dup_col(st, 3, &bad);
-        f->user_id = dup_col(st, 4, &bad);
-        f->benchmark = dup_col(st, 5, &bad);
-        f->ai_return = sqlite3_column_double(st, 6);
-        f->benchmark_return = sqlite3_column_double(st, 7);
-        f->alpha = sqlite3_column_double(st, 8);
-        f->reward = sqlite3_column_double(st, 9);
-        const char *o = (const char *)sqlite3_column_text(st, 10);
-        if (o == NULL || tt_outcome_parse(o, &f->outcome) != TT_OK)
-            f->outcome = TT_OUTCOME_NONE;
+        bad |= tti_sqlite_read_feedback(st, &arr[cnt++]) != 0;
         if (bad)
             status = nomem(s);
     }
