@@ -14,6 +14,16 @@
 
 #include "server.h"
 
+/* All request bodies being received at once share 16 full-size bodies (256 MiB): without
+ * this bound, clients stalling uploads just under 16 MiB hold 16 MiB each, up to 8 GiB from
+ * the 512 connections one address may open (found by tests/e2e/test_hostile.py). A body
+ * beyond the budget is discarded as it arrives and its request answered 503. Bodies up to
+ * 64 KiB are always taken, so that big uploads cannot lock out ordinary appends (those are
+ * bounded by the connection limit: 4096 x 64 KiB). */
+#define SRV_BODY_BUDGET ((size_t)SRV_MAX_BODY * 16)
+#define SRV_SMALL_BODY ((size_t)64 * 1024)
+static atomic_size_t body_bytes;
+
 static const srv_route routes[] = {
     {"GET", "/healthz", NEED_NONE, NULL},
     {"GET", "/metrics", NEED_NONE, srv_metrics_get},
@@ -273,6 +283,8 @@ enum MHD_Result srv_route_table(srv *s, srv_req *r, const srv_route *table, size
     }
     if (found == NULL)
         return *matched ? srv_error(r, 405, "method %s not allowed here", r->method) : MHD_NO;
+    if (r->body_too_big == 2)
+        return srv_error(r, 503, "too many request bodies in flight; try again later");
     if (r->body_too_big)
         return srv_error(r, 413, "request body larger than %u bytes", SRV_MAX_BODY);
     srv_need need = found->need;
@@ -300,6 +312,79 @@ static enum MHD_Result dispatch(srv *s, srv_req *r)
     return matched ? ret : srv_error(r, 404, "no such endpoint");
 }
 
+/* WARNING: request smuggling. A request whose body length two parsers could read
+ * differently (RFC 9112 6.1, 6.3) is refused before its body is read: Content-Length and
+ * Transfer-Encoding together, either of them twice, or a transfer coding other than a
+ * lone "chunked". libmicrohttpd 0.9.75 accepts all of these (it takes the first
+ * Content-Length, or chunked over Content-Length), so a proxy in front that reads the
+ * other way could slip a second request past it. Answering on the first callback makes
+ * libmicrohttpd close the connection after the answer, so no leftover bytes are parsed. */
+typedef struct framing {
+    int n_length, n_coding;
+    const char *coding;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    framing *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->n_length++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->n_coding++;
+        f->coding = value;
+    }
+    return MHD_YES;
+}
+
+static const char *framing_problem(struct MHD_Connection *conn)
+{
+    framing f = {0, 0, NULL};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length > 0 && f.n_coding > 0)
+        return "Content-Length and Transfer-Encoding together";
+    if (f.n_length > 1)
+        return "more than one Content-Length";
+    if (f.n_coding > 1)
+        return "more than one Transfer-Encoding";
+    if (f.n_coding == 1 && (f.coding == NULL || strcasecmp(f.coding, "chunked") != 0))
+        return "unsupported Transfer-Encoding (only chunked)";
+    return NULL;
+}
+
+/* Percent-decoding of the path and the query (MHD_OPTION_UNESCAPE_CALLBACK), as
+ * libmicrohttpd's own but for %00: decoded, a NUL would cut the string short, so that
+ * /api/events%00.json reached POST /api/events. It becomes 0xFF instead, a byte that is
+ * never UTF-8: the path then matches no route (404) and a query value fails the UTF-8
+ * check (400). */
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *str)
+{
+    (void)cls;
+    (void)conn;
+    char *w = str;
+    for (const char *p = str; *p; p++) {
+        int hi, lo;
+        if (*p == '%' && (hi = hex_digit(p[1])) >= 0 && (lo = hex_digit(p[2])) >= 0) {
+            int c = hi * 16 + lo;
+            *w++ = (char)(c == 0 ? 0xFF : c);
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - str);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -321,12 +406,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         tti_buf_init(&r->body, SRV_MAX_BODY);
         atomic_fetch_add(&s->active_requests, 1);
         *con_cls = r;
-        return MHD_YES;
+        const char *bad = framing_problem(conn);
+        return bad ? srv_error(r, 400, "request framing: %s", bad) : MHD_YES;
     }
     if (*upload_data_size > 0) {
-        if (!r->body_too_big && tti_buf_add(&r->body, upload_data, *upload_data_size) != 0) {
-            r->body_too_big = 1; /* keep reading and discarding, then answer 413 */
-            tti_buf_free(&r->body);
+        size_t n = *upload_data_size;
+        if (!r->body_too_big) {
+            int over = atomic_fetch_add(&body_bytes, n) + n > SRV_BODY_BUDGET &&
+                       r->body.len + n > SRV_SMALL_BODY;
+            if (over || tti_buf_add(&r->body, upload_data, n) != 0) {
+                /* keep reading and discarding, then answer 503 or 413 */
+                r->body_too_big = over ? 2 : 1;
+                atomic_fetch_sub(&body_bytes, r->body.len + n);
+                tti_buf_free(&r->body);
+            }
         }
         *upload_data_size = 0;
         return MHD_YES;
@@ -346,6 +439,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r == NULL)
         return;
     srv_sse_release(r);
+    atomic_fetch_sub(&body_bytes, r->body.len);
     tti_buf_free(&r->body);
     free(r);
     *con_cls = NULL;
@@ -386,8 +480,20 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
     s->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, NULL,
+        /* An idle or stalled connection is closed after 60 s. A client trickling one byte
+         * a second (slowloris) is never idle, so the timeout alone does not bound it: */
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        /* the daemon holds at most 4096 connections (file descriptors: the systemd unit
+         * sets LimitNOFILE=65536), and one client address at most 512 of them, so that a
+         * single source holding connections open cannot lock the other clients out (found
+         * by tests/e2e/test_hostile.py: without it one address filled all 4096 slots and
+         * new clients waited in the listen backlog). 512 leaves room for the 256 streams
+         * plus requests when every client comes through one reverse proxy. */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)512,
+        /* Request line and headers: 64 KiB per connection, larger ones get 431 / 414. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (s->d == NULL) {

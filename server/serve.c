@@ -142,14 +142,15 @@ static void *ticker(void *arg)
 static void drain(srv *s)
 {
     MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     srv_sse_shutdown(s);
     for (int i = 0; i < 1000 && atomic_load(&s->active_requests) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     srv_stop(s);
+    /* libmicrohttpd: the quiesced socket may only be closed after the daemon stopped. */
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
 }
 
 static int shutdown_server(cli_ctx *c, srv *s)
@@ -182,14 +183,19 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     char err[256];
+    /* The notification settings are in place before any HTTP thread can read them. */
+    if (srv_notify_start(s) != 0)
+        return EXIT_ERROR;
     int rc = srv_start(s, listen, threads, err, sizeof err);
-    if (rc != TT_OK)
+    if (rc != TT_OK) {
+        srv_notify_stop(s);
         return cli_fail(c, rc, "%s", err);
+    }
     if (pthread_create(&s->ticker, NULL, ticker, s) != 0) {
         srv_stop(s);
         return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
     }
-    if (srv_jobs_start(s) != 0 || srv_notify_start(s) != 0) {
+    if (srv_jobs_start(s) != 0) {
         atomic_store(&s->stopping, 1);
         srv_jobs_stop(s);
         srv_notify_stop(s);
