@@ -17,5 +17,10 @@ target_link_libraries(bench_ledger PRIVATE tradetrail_static m)
 
 if(TT_TESTS)
   add_test(NAME bench/smoke COMMAND ${CMAKE_CURRENT_LIST_DIR}/run.sh ${CMAKE_BINARY_DIR})
-  set_tests_properties(bench/smoke PROPERTIES TIMEOUT 30 ENVIRONMENT BENCH_SMOKE=1)
+  set_tests_properties(bench/smoke PROPERTIES TIMEOUT 180 ENVIRONMENT BENCH_SMOKE=1)
 endif()
+
+# The HTTP bound of SPEC 13 (bench/measure.d/http.sh drives it with wrk).
+add_executable(http_bound ${CMAKE_CURRENT_LIST_DIR}/http_bound.c)
+target_compile_options(http_bound PRIVATE -Wall -Wextra -Werror)
+target_link_libraries(http_bound PRIVATE PkgConfig::MHD)

@@ -171,26 +171,39 @@ typedef struct subject {
     char id[32];
 } subject;
 
-/* Strings of the generated events live in large blocks that never move. */
+/* Strings of the generated events live in large blocks that never move, chained so that
+ * they can be freed together. */
 typedef struct arena {
-    char *block;
+    char *block; /* the current block; its first pointer-sized bytes link to the previous */
     size_t used, cap;
 } arena;
 
 static const char *arena_dup(arena *a, const char *s, size_t len)
 {
     if (a->block == NULL || a->cap - a->used < len + 1) {
-        a->cap = 1 << 20;
-        a->block = malloc(a->cap); /* blocks are never freed: the process is short-lived */
-        a->used = 0;
-        if (a->block == NULL)
+        char *b = malloc(1 << 20);
+        if (b == NULL)
             die("out of memory");
+        memcpy(b, &a->block, sizeof(char *));
+        a->block = b;
+        a->cap = 1 << 20;
+        a->used = sizeof(char *);
     }
     char *p = a->block + a->used;
     memcpy(p, s, len);
     p[len] = '\0';
     a->used += len + 1;
     return p;
+}
+
+static void arena_free(arena *a)
+{
+    while (a->block != NULL) {
+        char *prev;
+        memcpy(&prev, a->block, sizeof prev);
+        free(a->block);
+        a->block = prev;
+    }
 }
 
 /* ~1000 subjects: 70 % strategies (cuid-like ids as in the seed), then orders, AI feedback
@@ -239,12 +252,11 @@ static size_t put_words(uint64_t *st, char *buf, size_t cap, size_t len, size_t 
 }
 
 /* Generate n events with a fixed seed: the same events for the library and the baseline. */
-static tt_event *make_events(size_t n, const subject *pool)
+static tt_event *make_events(size_t n, const subject *pool, arena *a)
 {
     tt_event *ev = calloc(n, sizeof *ev);
     if (ev == NULL)
         die("out of memory for events");
-    arena a = {0};
     uint64_t st = 0x5eed0002;
     char buf[256];
     for (size_t i = 0; i < n; i++) {
@@ -262,8 +274,8 @@ static tt_event *make_events(size_t n, const subject *pool)
         }
         /* Reason: 40-120 characters of words (the longest word is 10 characters). */
         size_t len = put_words(&st, buf, sizeof buf, 0, 40 + rng_below(&st, 70));
-        e->reason = arena_dup(&a, buf, len);
-        /* Metadata: a compact JSON object of 60-100 bytes. */
+        e->reason = arena_dup(a, buf, len);
+        /* Metadata: a compact JSON object of about 60-100 bytes. */
         int m = snprintf(buf, sizeof buf, "{\"run\":\"r%06u\",\"score\":0.%04u,\"window\":\"%ud\",",
                          rng_below(&st, 1000000), rng_below(&st, 10000), 1 + rng_below(&st, 90));
         size_t target = 60 + rng_below(&st, 41);
@@ -274,7 +286,12 @@ static tt_event *make_events(size_t n, const subject *pool)
             buf[mlen++] = (char)('a' + rng_below(&st, 26));
         memcpy(buf + mlen, "\"}", 3);
         mlen += 2;
-        e->metadata = arena_dup(&a, buf, mlen);
+        /* The form the ledger stores (numbers as jansson prints them), as a client sends. */
+        char *norm = NULL, err[256];
+        if (tt_metadata_normalize(buf, mlen, &norm, err, sizeof err) != TT_OK)
+            die("generated metadata refused: %s", err);
+        e->metadata = arena_dup(a, norm, strlen(norm));
+        tt_free(norm);
     }
     return ev;
 }
@@ -302,7 +319,8 @@ static int cmd_append(size_t n, size_t batch, const char *dir)
 {
     static subject pool[N_SUBJECTS];
     make_subjects(pool);
-    tt_event *ev = make_events(n, pool);
+    arena strings = {0};
+    tt_event *ev = make_events(n, pool, &strings);
     tt_append_result *res = calloc(batch, sizeof *res);
     size_t nbatches = (n + batch - 1) / batch;
     double *lat = calloc(nbatches, sizeof *lat);
@@ -343,24 +361,30 @@ static int cmd_append(size_t n, size_t batch, const char *dir)
         snprintf(path, sizeof path, "%s/%s", dir, files[f]);
         store += file_size(path);
     }
-    long long json = 0;
+    long long json = 0, leaf = 0;
     int64_t ts = tt_time_now_us();
     for (size_t i = 0; i < n; i++) {
         tt_event e = ev[i];
         e.seq = (int64_t)i + 1;
         e.ts_us = ts;
         char *j = tt_event_to_json(&e);
-        if (j == NULL)
+        uint8_t *lb = NULL;
+        size_t lblen = 0;
+        if (j == NULL || tt_event_leaf_bytes(&e, &lb, &lblen) != TT_OK)
             die("out of memory");
         json += (long long)strlen(j);
+        leaf += (long long)lblen;
         tt_free(j);
+        tt_free(lb);
     }
     figure("store_bytes_per_event", (double)store / (double)n, "bytes");
     figure("json_bytes_per_event", (double)json / (double)n, "bytes");
     figure("store_json_ratio", (double)store / (double)json, "x");
+    figure("leaf_bytes_per_event", (double)leaf / (double)n, "bytes");
     free(lat);
     free(res);
     free(ev);
+    arena_free(&strings);
     return 0;
 }
 
@@ -403,7 +427,8 @@ static int cmd_raw_sqlite(size_t n, size_t batch, const char *file)
 {
     static subject pool[N_SUBJECTS];
     make_subjects(pool);
-    tt_event *ev = make_events(n, pool);
+    arena strings = {0};
+    tt_event *ev = make_events(n, pool, &strings);
     char path[4096];
     unlink(file);
     snprintf(path, sizeof path, "%s-wal", file);
@@ -462,6 +487,7 @@ static int cmd_raw_sqlite(size_t n, size_t batch, const char *file)
     figure("raw_sqlite", (double)n / elapsed, "rows/s");
     figure("raw_sqlite_bytes_per_event", (double)file_size(file) / (double)n, "bytes");
     free(ev);
+    arena_free(&strings);
     return 0;
 }
 

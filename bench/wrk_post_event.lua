@@ -1,0 +1,26 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- wrk script: single-event POST /api/events with a bearer token (env TT_TOKEN), a
+-- realistic event with a distinct entity_id per request.
+local token = os.getenv("TT_TOKEN") or ""
+local counter = 0
+local types = {"CREATED", "ACTIVATED", "CLOSED", "SWAPPED_IN", "FAILED"}
+
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. token
+
+request = function()
+  counter = counter + 1
+  local body = string.format(
+    '{"entity":"strategy","entity_id":"s%d","event_type":"%s","actor":"bot-%d",' ..
+    '"old_status":"PENDING","new_status":"ACTIVE",' ..
+    '"reason":"Strategy activated by orchestrator after evaluation round %d",' ..
+    '"metadata":{"symbol":"BTCUSDT","timeframe":"1h","score":0.%d}}',
+    counter % 1000, types[counter % 5 + 1], counter % 20, counter, counter % 97)
+  return wrk.format(nil, "/api/events", nil, body)
+end
+
+done = function(summary, latency, requests)
+  io.write(string.format("figure_latency p50_us %d p99_us %d max_us %d\n",
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
