@@ -59,6 +59,9 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out);
  * an exit code on failure. Valid until the command returns. */
 int cli_config(cli_ctx *c, const tti_config **out);
 
+/* The actor a command records: the one given (--actor, --user), else $USER, else "cli". */
+const char *cli_actor(const char *given);
+
 /* Map a library status to an exit code (SPEC 10), in one table. */
 int cli_exit_code(int rc);
 

@@ -55,12 +55,6 @@ static int load_cfg(cli_ctx *c, domain_cfg *d)
     return 0;
 }
 
-static const char *default_user(void)
-{
-    const char *u = getenv("USER");
-    return u != NULL && u[0] ? u : "cli";
-}
-
 static int parse_time(cli_ctx *c, const char *what, const char *v, int64_t *out)
 {
     if (tt_time_parse_expr(v, tt_time_now_us(), out) != TT_OK)
@@ -167,8 +161,8 @@ static int feedback_record(cli_ctx *c, tt_ledger *l, const fb_args *a, const dom
         (rc = parse_return(c, "--benchmark-return", a->bench, &bench)) != 0)
         return rc;
     tt_feedback_result r;
-    rc = tt_feedback_record(l, a->strategy, ai, bench, a->user ? a->user : default_user(),
-                            a->benchmark, &d->fb, &r);
+    rc =
+        tt_feedback_record(l, a->strategy, ai, bench, cli_actor(a->user), a->benchmark, &d->fb, &r);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
     if (a->fmt == OUT_JSON)

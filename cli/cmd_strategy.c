@@ -52,14 +52,6 @@ static const char common_help[] =
     "--db URI. Exit status 1 when the operation is refused (a transition the table does\n"
     "not allow, an unknown strategy, invalid input), 2 on a usage error.\n";
 
-static const char *default_actor(const args *a)
-{
-    if (a->actor != NULL)
-        return a->actor;
-    const char *u = getenv("USER");
-    return u != NULL && u[0] ? u : "cli";
-}
-
 static int fail_lib(cli_ctx *c, tt_ledger *l, int rc)
 {
     return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
@@ -108,7 +100,7 @@ static int run_create(cli_ctx *c, tt_ledger *l, args *a)
                              .timeframe = a->timeframe,
                              .yaml = yaml,
                              .yaml_len = len,
-                             .actor = default_actor(a),
+                             .actor = cli_actor(a->actor),
                              .reason = a->reason};
     char id[TT_MAX_STRATEGY_ID + 1];
     tt_append_result res;
@@ -125,7 +117,7 @@ typedef int (*transition_fn)(tt_ledger *, const char *, const char *, const char
 static int transition(cli_ctx *c, tt_ledger *l, args *a, transition_fn fn, const char *what)
 {
     tt_append_result res;
-    int rc = fn(l, a->pos[0], default_actor(a), a->reason, &res);
+    int rc = fn(l, a->pos[0], cli_actor(a->actor), a->reason, &res);
     if (rc != TT_OK)
         return fail_lib(c, l, rc);
     return print_written(c, l, a, a->pos[0], &res, 0, what);
@@ -167,7 +159,7 @@ static int run_set_status(cli_ctx *c, tt_ledger *l, args *a)
     if (tt_strategy_status_parse(a->pos[1], &st) != TT_OK)
         return cli_usage(c, "%s", tt_ledger_errmsg(l));
     tt_append_result res;
-    int rc = tt_strategy_set_status(l, a->pos[0], st, default_actor(a), a->reason, &res);
+    int rc = tt_strategy_set_status(l, a->pos[0], st, cli_actor(a->actor), a->reason, &res);
     if (rc != TT_OK)
         return fail_lib(c, l, rc);
     return print_written(c, l, a, a->pos[0], &res, 0, "status set");
@@ -182,7 +174,7 @@ static int run_update_yaml(cli_ctx *c, tt_ledger *l, args *a)
         return rc;
     tt_append_result res;
     int64_t version = 0;
-    rc = tt_strategy_update_yaml(l, a->pos[0], yaml, len, default_actor(a), a->reason, &version,
+    rc = tt_strategy_update_yaml(l, a->pos[0], yaml, len, cli_actor(a->actor), a->reason, &version,
                                  &res);
     free(yaml);
     if (rc != TT_OK)
@@ -198,7 +190,7 @@ static int run_rollback(cli_ctx *c, tt_ledger *l, args *a)
     tt_append_result res;
     int64_t version = 0;
     int rc =
-        tt_strategy_rollback(l, a->pos[0], target, default_actor(a), a->reason, &version, &res);
+        tt_strategy_rollback(l, a->pos[0], target, cli_actor(a->actor), a->reason, &version, &res);
     if (rc != TT_OK)
         return fail_lib(c, l, rc);
     return print_written(c, l, a, a->pos[0], &res, version, "rolled back");
@@ -208,7 +200,7 @@ static int run_swap(cli_ctx *c, tt_ledger *l, args *a)
 {
     tt_strategy_swap_spec spec = {.old_id = a->pos[0],
                                   .new_id = a->pos[1],
-                                  .actor = default_actor(a),
+                                  .actor = cli_actor(a->actor),
                                   .reason = a->reason,
                                   .swap_reason = a->swap_reason,
                                   .has_old_score = a->has_old_score,

@@ -59,12 +59,6 @@ static int parse_token(cli_ctx *c, int argc, char **argv, token_args *a)
     return 0;
 }
 
-static const char *default_actor(void)
-{
-    const char *u = getenv("USER");
-    return u != NULL && u[0] ? u : "cli";
-}
-
 static int token_create(cli_ctx *c, tt_ledger *l, token_args *a)
 {
     tt_role role;
@@ -74,7 +68,7 @@ static int token_create(cli_ctx *c, tt_ledger *l, token_args *a)
         return cli_fail(c, TT_EINVAL, "%s", tt_ledger_errmsg(l));
     char *token = NULL;
     int64_t id;
-    int rc = tt_token_create(l, role, a->name, a->actor ? a->actor : default_actor(), &token, &id);
+    int rc = tt_token_create(l, role, a->name, cli_actor(a->actor), &token, &id);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
     if (a->fmt == OUT_JSON)
@@ -121,7 +115,7 @@ static int token_revoke(cli_ctx *c, tt_ledger *l, token_args *a, const char *idt
     int64_t id;
     if (cli_parse_int(c, "ID", idtext, 1, &id) != 0)
         return EXIT_USAGE;
-    int rc = tt_token_revoke(l, id, a->actor ? a->actor : default_actor());
+    int rc = tt_token_revoke(l, id, cli_actor(a->actor));
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
     printf("token %lld revoked\n", (long long)id);

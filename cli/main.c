@@ -89,6 +89,14 @@ int cli_global_opt(cli_ctx *c, int opt, const char *arg)
     }
 }
 
+const char *cli_actor(const char *given)
+{
+    if (given != NULL)
+        return given;
+    const char *u = getenv("USER");
+    return u != NULL && u[0] ? u : "cli";
+}
+
 int cli_exit_code(int rc)
 {
     switch (rc) {
