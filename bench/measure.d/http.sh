@@ -14,6 +14,8 @@ secs=${BENCH_HTTP_SECONDS:-10}
 [ "${BENCH_SMOKE:-0}" = 1 ] && secs=1
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 77; }
 [ -x "$build/http_bound" ] || { echo "$build/http_bound is not built" >&2; exit 77; }
+echo "info wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
+echo "info libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo unknown) (headers at build time)"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

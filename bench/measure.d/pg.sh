@@ -1,0 +1,131 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The seed design on PostgreSQL, a baseline of SPEC 13: a throwaway cluster made with initdb
+# in the work directory, listening only on 127.0.0.1 (a free port, no unix socket), with
+# fsync and synchronous_commit on (the defaults, set explicitly), and bench/pg_seed
+# inserting the bench's events one durable INSERT at a time from 1 and then 16 clients.
+# The clients and the server share the machine's cores. The server is stopped and the
+# cluster removed on every exit path. Usage (from bench/run.py): pg.sh BUILD_DIR WORKDIR.
+#
+# Environment: BENCH_PG_SECONDS (duration of each client run, default 10; 0.5 with
+# BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
+# /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
+# root; default postgres, else nobody: initdb refuses to run as root).
+set -eu
+build=$1
+work=$2
+secs=${BENCH_PG_SECONDS:-10}
+max=200000
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+    secs=0.5
+    max=20000
+fi
+
+[ -x "$build/pg_seed" ] || {
+    echo "$build/pg_seed is not built: libpq was not found when $build was configured" \
+        "(apt-get install libpq-dev, then reconfigure)" >&2
+    exit 77
+}
+bindir=${PG_BINDIR:-}
+if [ -z "$bindir" ]; then
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V); do
+        [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && bindir=$d
+    done
+fi
+[ -n "$bindir" ] && [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_ctl" ] || {
+    echo "no PostgreSQL server binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin" \
+        "(apt-get install postgresql, or set PG_BINDIR)" >&2
+    exit 77
+}
+
+# initdb and postgres refuse to run as root.
+user=""
+if [ "$(id -u)" -eq 0 ]; then
+    command -v runuser >/dev/null || {
+        echo "running as root without runuser (util-linux): cannot start PostgreSQL as" \
+            "another user" >&2
+        exit 77
+    }
+    user=${BENCH_PG_USER:-}
+    if [ -z "$user" ]; then
+        user=nobody
+        getent passwd postgres >/dev/null && user=postgres
+    fi
+fi
+as_user() {
+    if [ -n "$user" ]; then
+        runuser -u "$user" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+pgdir=""
+started=0
+cleanup() {
+    if [ "$started" = 1 ]; then
+        (cd / && as_user "$bindir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1) ||
+            echo "pg.sh: pg_ctl stop failed" >&2
+    fi
+    [ -n "$pgdir" ] && rm -rf "$pgdir"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+# The cluster's directory must be writable by the server's user. The harness's work
+# directory is private (mkdtemp): let others traverse it, else fall back to $TMPDIR.
+pgdir="$work/pg"
+rm -rf "$pgdir"
+mkdir -p "$pgdir"
+if [ -n "$user" ]; then
+    chown "$user" "$pgdir"
+    if ! as_user test -w "$pgdir" 2>/dev/null; then
+        [ -O "$work" ] && chmod a+x "$work"
+    fi
+    if ! as_user test -w "$pgdir" 2>/dev/null; then
+        rm -rf "$pgdir"
+        pgdir=$(mktemp -d "${TMPDIR:-/tmp}/tt-bench-pg.XXXXXX")
+        chmod 755 "$pgdir"
+        chown "$user" "$pgdir"
+        echo "pg.sh: $user cannot reach $work; the cluster is in $pgdir" >&2
+    fi
+fi
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
+cd "$pgdir"
+# --no-sync: the throwaway cluster's initial files need not reach the disk before the
+# server starts; every commit measured below is still flushed (fsync on).
+as_user "$bindir/initdb" -D "$pgdir/data" -U bench --auth=trust --encoding=UTF8 --no-locale \
+    --no-sync >"$pgdir/initdb.log" 2>&1 || {
+    cat "$pgdir/initdb.log" >&2
+    echo "initdb failed (as ${user:-$(id -un)})" >&2
+    exit 1
+}
+cat >>"$pgdir/data/postgresql.conf" <<EOF
+# bench/measure.d/pg.sh: loopback only, every commit durable
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = ''
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+max_connections = 40
+EOF
+started=1
+as_user "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 start >/dev/null || {
+    cat "$pgdir/server.log" >&2
+    echo "pg_ctl start failed" >&2
+    exit 1
+}
+echo "info postgresql_server $("$bindir/postgres" --version | sed 's/^postgres (PostgreSQL) //')"
+conn="host=127.0.0.1 port=$port user=bench dbname=postgres connect_timeout=10"
+bound=$(awk -v s="$secs" 'BEGIN { print int(3 * s + 120) }')
+for clients in 1 16; do
+    timeout --foreground "$bound" "$build/pg_seed" "$conn" "$clients" "$secs" "$max" || {
+        echo "pg_seed with $clients client(s) failed" >&2
+        exit 1
+    }
+done
