@@ -18,7 +18,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 enum { K_ENTITY = 1, K_TYPE = 2, K_ACTOR = 3, K_STATUS = 4, K_SUBJECT = 5 };
 
@@ -114,9 +114,12 @@ static const char schema_v1[] =
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, x'');";
 
 /* Each entry upgrades the schema by one version; the domain parts live with their code. */
-static const char *const migrations[] = {schema_v1, tti_sqlite_schema_strategy,
-                                         tti_sqlite_schema_domain, tti_sqlite_schema_jobs,
-                                         tti_sqlite_schema_notify};
+static const char *const migrations[] = {schema_v1,
+                                         tti_sqlite_schema_strategy,
+                                         tti_sqlite_schema_domain,
+                                         tti_sqlite_schema_jobs,
+                                         tti_sqlite_schema_notify,
+                                         tti_sqlite_schema_search};
 
 struct tti_store_iter {
     tti_store *s;
@@ -255,11 +258,17 @@ static int configure(tti_store *s, const tti_store_config *cfg)
      * setting it would contend for the write lock). */
     if (cfg->read_only)
         return exec(s, "PRAGMA query_only=1", "configuring reader");
-    /* journal_size_limit: a WAL that grew during a burst is cut back when it restarts,
-     * instead of keeping its peak size on disk. */
+    /* Measured with bench_ledger at 1M events (issue 6): each 10,000-event transaction
+     * dirties one index page per subject, about a thousand pages. cache_size 16 MiB keeps
+     * those pages in memory between transactions (the default 2 MiB read them back every
+     * time); journal_size_limit 64 MiB keeps the WAL file from being truncated and regrown
+     * (a metadata journal commit per fsync) after every checkpoint. wal_autocheckpoint 256
+     * pages bounds what a checkpoint must add to the database file: after a disk-full error
+     * that checkpoint is what makes room, so freeing a megabyte or two must be enough. */
     return exec(s,
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                "PRAGMA journal_size_limit=4194304;",
+                "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-16384; "
+                "PRAGMA wal_autocheckpoint=256;",
                 "configuring store");
 }
 
@@ -661,12 +670,18 @@ static int sq_meta_set(tti_store *s, const char *key, const char *value)
     return rc == SQLITE_DONE ? TT_OK : fail(s, rc, "writing store settings");
 }
 
-#define EVENT_COLUMNS                                                                              \
+#define EVENT_SELECT                                                                               \
     "SELECT e.seq, e.ts, n1.value, s.entity_id, n2.value, n3.value, n4.value, n5.value, "          \
-    "e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash FROM events e "                      \
+    "e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash "
+#define EVENT_JOINS                                                                                \
     "CROSS JOIN names n1 ON n1.id = e.entity CROSS JOIN subjects s ON s.id = e.subject "           \
     "CROSS JOIN names n2 ON n2.id = e.event_type CROSS JOIN names n3 ON n3.id = e.actor "          \
     "LEFT JOIN names n4 ON n4.id = e.old_status LEFT JOIN names n5 ON n5.id = e.new_status "
+#define EVENT_COLUMNS EVENT_SELECT "FROM events e " EVENT_JOINS
+/* A search walks the reason index newest (or oldest) first and stops at the limit, instead
+ * of collecting every match before sorting: the index is the outer loop. */
+#define SEARCH_COLUMNS                                                                             \
+    EVENT_SELECT "FROM events_fts f CROSS JOIN events e ON e.seq = f.rowid " EVENT_JOINS
 
 static int sq_scan(tti_store *s, int64_t first, tti_store_iter **out)
 {
@@ -674,35 +689,6 @@ static int sq_scan(tti_store *s, int64_t first, tti_store_iter **out)
     if (rc == TT_OK)
         sqlite3_bind_int64((*out)->st, 1, first);
     return rc;
-}
-
-/* Turn user search words into an FTS5 query of quoted terms, so no user text is ever
- * interpreted as FTS5 syntax: `a "b` becomes `"a" """b"`. */
-static char *fts_terms(const char *text)
-{
-    size_t len = strlen(text);
-    char *out = malloc(len * 3 + 8);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-            p++;
-        if (!*p)
-            break;
-        if (o)
-            out[o++] = ' ';
-        out[o++] = '"';
-        for (; *p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r'; p++) {
-            if (*p == '"')
-                out[o++] = '"';
-            out[o++] = *p;
-        }
-        out[o++] = '"';
-    }
-    out[o] = '\0';
-    return out;
 }
 
 /* Look up an interned id without inserting; 0 when the name was never recorded. */
@@ -732,7 +718,8 @@ typedef struct qbuild {
     int nints;
     const char *texts[4];
     int ntexts;
-    int empty; /* a filter names something never recorded: no rows */
+    int empty;          /* a filter names something never recorded: no rows */
+    const char *seqcol; /* the column the walk is ordered by */
 } qbuild;
 
 static void qadd(qbuild *b, const char *frag)
@@ -804,6 +791,15 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
 
 static int sq_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
 
+/* One bound on the column that orders the walk (e.seq, or f.rowid when the reason index is
+ * the outer loop, so FTS5 can seek to it instead of filtering every match). */
+static void q_seq_bound(qbuild *b, const char *op, int64_t v)
+{
+    char frag[48];
+    snprintf(frag, sizeof frag, " AND %s %s ", b->seqcol, op);
+    qint(b, frag, v);
+}
+
 static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
 {
     int64_t seq;
@@ -811,17 +807,17 @@ static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
     if (q->since_us != TT_TIME_NONE) {
         if ((rc = sq_seq_at_ts(s, q->since_us, &seq)) != TT_OK)
             return rc;
-        qint(b, " AND e.seq >= ", seq);
+        q_seq_bound(b, ">=", seq);
     }
     if (q->until_us != TT_TIME_NONE) {
         if ((rc = sq_seq_at_ts(s, q->until_us, &seq)) != TT_OK)
             return rc;
-        qint(b, " AND e.seq < ", seq);
+        q_seq_bound(b, "<", seq);
     }
     if (q->after_seq > 0)
-        qint(b, " AND e.seq > ", q->after_seq);
+        q_seq_bound(b, ">", q->after_seq);
     if (q->before_seq > 0)
-        qint(b, " AND e.seq < ", q->before_seq);
+        q_seq_bound(b, "<", q->before_seq);
     return TT_OK;
 }
 
@@ -875,13 +871,34 @@ static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
     return TT_OK;
 }
 
+/* The search terms of q->text: NULL when there is no text filter; b->empty when the words
+ * hold no token (only punctuation), which nothing matches. */
+static int q_terms(tti_store *s, const tt_query *q, qbuild *b, char **fts)
+{
+    *fts = NULL;
+    if (q->text == NULL || q->text[strspn(q->text, " \t\r\n")] == '\0')
+        return TT_OK;
+    int n = 0;
+    int rc = tti_sqlite_fts_terms(s, q->text, fts, &n);
+    if (rc == TT_OK && n == 0)
+        b->empty = 1;
+    return rc;
+}
+
 static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
 {
     int rc;
     /* With an entity_id, the per-subject index is the one to walk: the unary + keeps the
-     * planner from choosing a low-selectivity index (entity, type, actor) instead. */
+     * planner from choosing a low-selectivity index (entity, type, actor) instead. Without
+     * one, a search walks the reason index (SEARCH_COLUMNS) and checks the rest per row. */
     int by_subject = q->entity_id != NULL;
-    qadd(b, EVENT_COLUMNS "WHERE 1");
+    if ((rc = q_terms(s, q, b, fts)) != TT_OK)
+        return rc;
+    int by_text = *fts != NULL && !by_subject;
+    b->seqcol = by_text ? "f.rowid" : "e.seq";
+    qadd(b, by_text ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100" : EVENT_COLUMNS "WHERE 1");
+    if (by_text)
+        b->texts[b->ntexts++] = *fts;
     if (by_subject && (rc = q_subjects(s, b, q)) != TT_OK)
         return rc;
     if ((!by_subject && (rc = q_name_filter(s, b, K_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
@@ -890,14 +907,11 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
             TT_OK ||
         (rc = q_seq_bounds(s, b, q)) != TT_OK)
         return rc;
-    if (q->text != NULL) {
-        if ((*fts = fts_terms(q->text)) == NULL)
-            return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
-        if ((*fts)[0] != '\0')
-            qtext(b, " AND e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ", *fts,
-                  ")");
-    }
-    qadd(b, q->order == TT_ORDER_DESC ? " ORDER BY e.seq DESC" : " ORDER BY e.seq ASC");
+    if (*fts != NULL && by_subject)
+        qtext(b, " AND e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ", *fts, ")");
+    qadd(b, " ORDER BY ");
+    qadd(b, b->seqcol);
+    qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
     size_t limit = q->limit ? q->limit : 100;
     qint(b, " LIMIT ", (int64_t)limit);
     return TT_OK;

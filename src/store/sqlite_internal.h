@@ -53,5 +53,12 @@ extern const char tti_sqlite_schema_jobs[];
 extern const char tti_sqlite_schema_notify[];
 extern const struct tti_jobs_ops tti_sqlite_jobs_ops;
 extern const struct tti_notify_ops tti_sqlite_notify_ops;
+/* Version 6: the reason index without positions (sqlite_search.c). */
+extern const char tti_sqlite_schema_search[];
+
+/* The FTS5 query for a user's search words: each token the index's tokenizer finds, as a
+ * quoted term (all must match). *out is malloc'd; *nterms is 0 when the words hold no
+ * token at all (only punctuation). */
+int tti_sqlite_fts_terms(tti_store *s, const char *text, char **out, int *nterms);
 
 #endif

@@ -596,16 +596,18 @@ static void tokenize(const char *s, size_t len, toks *out)
     }
 }
 
-static int phrase_in(const toks *r, const toks *w)
+/* Every token of the word somewhere in the reason (the index keeps no positions, so
+ * `foo-bar` asks for foo and bar, not for the phrase). */
+static int tokens_in(const toks *r, const toks *w)
 {
-    for (size_t i = 0; i + w->n <= r->n; i++) {
-        size_t j = 0;
-        while (j < w->n && strcmp(r->t[i + j], w->t[j]) == 0)
-            j++;
-        if (j == w->n)
-            return 1;
+    for (size_t j = 0; j < w->n; j++) {
+        size_t i = 0;
+        while (i < r->n && strcmp(r->t[i], w->t[j]) != 0)
+            i++;
+        if (i == r->n)
+            return 0;
     }
-    return 0;
+    return 1;
 }
 
 static int is_ws(char c)
@@ -614,8 +616,8 @@ static int is_ws(char c)
 }
 
 /*
- * The text filter's meaning: every whitespace-separated word of the query is a literal
- * phrase (FTS5 operators, quotes and `*` are plain text) that must occur in the reason. A
+ * The text filter's meaning: every token of every word of the query must occur in the
+ * reason (FTS5 operators, quotes and `*` are plain text and separate tokens). A
  * word made only of punctuation has no tokens and constrains nothing, but a query with no
  * token at all matches nothing. Blank text is no filter; events without a reason never
  * match a search.
@@ -640,7 +642,7 @@ static int text_match(const char *reason, const char *text)
         if (w.n == 0)
             continue;
         tokened++;
-        if (reason == NULL || !phrase_in(&r, &w))
+        if (reason == NULL || !tokens_in(&r, &w))
             return 0;
     }
     return words == 0 || (tokened > 0 && reason != NULL && reason[0] != '\0');
@@ -850,6 +852,8 @@ static void test_query_filters(void **state)
         {"alpha )", 1},
         {"\"a\" \"b\"", 0},
         {"say\tword", 1},
+        {"limit-risk", 1}, /* both tokens, not the phrase: "risk limit reached" */
+        {"beta-alpha", 1},
     };
     for (size_t i = 0; i < NELEM(texts); i++) {
         tt_query_init(&q);
