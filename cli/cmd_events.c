@@ -331,7 +331,7 @@ static const char show_help[] =
 
 typedef struct show_args {
     tt_query q;
-    char *types_buf;
+    void *types_owner; /* the strings of q.event_types */
     int64_t last_n;
     int follow;
     out_format fmt;
@@ -345,19 +345,20 @@ static void on_sigint(int sig)
     stop_follow = 1;
 }
 
+/* --type T[,T...] is the event_type parameter of GET /api/events; a later --type replaces
+ * an earlier one. */
 static int parse_types(cli_ctx *c, show_args *a, const char *arg)
 {
-    free(a->types_buf);
-    a->types_buf = strdup(arg);
-    if (a->types_buf == NULL)
-        return cli_fail(c, TT_ENOMEM, "out of memory");
-    a->q.n_event_types = 0;
-    char *save = NULL;
-    for (char *t = strtok_r(a->types_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (a->q.n_event_types == TT_MAX_QUERY_TYPES)
-            return cli_usage(c, "--type takes at most %d types", TT_MAX_QUERY_TYPES);
-        a->q.event_types[a->q.n_event_types++] = t;
-    }
+    const tt_query_param p = {.key = "event_type", .value = arg};
+    void *owner;
+    char err[128];
+    int rc = tt_query_parse_params(&a->q, &p, 1, tt_time_now_us(), &owner, err, sizeof err);
+    if (rc == TT_EINVAL) /* the only thing wrong with a list: too many types */
+        return cli_usage(c, "--type takes at most %d types", TT_MAX_QUERY_TYPES);
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", err);
+    tt_free(a->types_owner);
+    a->types_owner = owner;
     return 0;
 }
 
@@ -600,6 +601,6 @@ int cmd_show(cli_ctx *c, int argc, char **argv)
         }
     }
     tt_ledger_close(l);
-    free(a.types_buf);
+    tt_free(a.types_owner);
     return rc < 0 ? 0 : rc;
 }

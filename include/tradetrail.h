@@ -258,6 +258,43 @@ typedef struct tt_query {
 /* Initialise a query with no filters, limit 100, ascending. */
 TT_EXPORT void tt_query_init(tt_query *q);
 
+/* One query-string parameter as the HTTP layer decoded it (percent escapes and '+' undone).
+ * value is NULL for a bare "key" without '=', which counts as absent. */
+typedef struct tt_query_param {
+    const char *key;
+    const char *value;
+} tt_query_param;
+
+/*
+ * Apply the query-string parameters of GET /api/events and /api/stream (SPEC 9, 10) to q,
+ * which the caller initialised (tt_query_init) or filled before:
+ *
+ *   entity, entity_id, actor, q   the filter strings, taken as given ("" too)
+ *   event_type   a comma-separated list that replaces q's; empty items are skipped; at
+ *                most TT_MAX_QUERY_TYPES
+ *   since, until tt_time_parse_expr() relative to now_us
+ *   after_seq    a decimal integer >= 0 (as strtoll reads it: leading blanks, '+' allowed)
+ *   order        asc or desc
+ *   limit        1..TT_MAX_QUERY_LIMIT
+ *   cursor       "c<seq>", seq >= 1, as next_cursor gives it: with order desc it sets
+ *                before_seq, otherwise it raises after_seq to seq
+ *
+ * The parameters are applied in that order, whatever their order in params (n pairs), and
+ * the first bad one in that order is reported. Fields whose parameter is absent (or has a
+ * NULL value) keep their value. A key not listed above or given twice is refused. Values
+ * are taken as bytes: checking them as UTF-8 is the caller's job (the server refuses
+ * invalid UTF-8 in any parameter before calling).
+ *
+ * On success the strings this call sets in q are copies in one block returned in *owner
+ * (NULL when the call set none), which the caller frees with tt_free() once q is no longer
+ * used; strings of q that the call did not set are left as they were. On failure q and
+ * *owner are untouched and err gets the message HTTP clients see, e.g. "limit: must be 1 to
+ * 10000": TT_EINVAL for a bad parameter (HTTP 400), TT_ENOMEM, or TT_EMISUSE for a NULL q,
+ * owner, params (with n > 0) or key. Thread-safe.
+ */
+TT_EXPORT int tt_query_parse_params(tt_query *q, const tt_query_param *params, size_t n,
+                                    int64_t now_us, void **owner, char *err, size_t errlen);
+
 typedef struct tt_iter tt_iter;
 
 /*

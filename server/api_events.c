@@ -51,22 +51,60 @@ static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch,
     return MHD_YES;
 }
 
-static enum MHD_Result answer_append(srv *s, srv_req *r, const tt_append_result *res, size_t n,
-                                     int is_batch)
+/* An append in flight on a worker thread (server/defer.c): the parsed body, its results
+ * and the library's verdict. */
+typedef struct append_job {
+    tt_event *events;
+    void *owner;
+    size_t n;
+    int is_batch;
+    tt_append_result *res;
+    int rc;
+    char err[512]; /* tt_ledger_errmsg is per thread: copied on the worker */
+} append_job;
+
+static void append_job_free(append_job *j)
 {
-    int64_t written = 0;
-    for (size_t i = 0; i < n; i++)
-        written += !res[i].existed;
-    srv_metrics_append(s, written, tt_time_now_us() - r->started_us);
-    if (written > 0)
-        srv_sse_notify(s);
-    if (!is_batch)
-        return srv_json_take(r, res[0].existed ? 200 : 201, tt_append_result_to_json(res));
-    return srv_json_take(r, written ? 201 : 200, tt_batch_result_to_json(res, n));
+    tt_events_free_body(j->events, j->n, j->owner);
+    free(j->res);
+    free(j);
 }
 
+static void append_work(srv_req *r, void *data)
+{
+    append_job *j = data;
+    j->rc = tt_ledger_append(r->s->l, j->events, j->n, j->res);
+    if (j->rc != TT_OK)
+        snprintf(j->err, sizeof j->err, "%s", tt_ledger_errmsg(r->s->l));
+}
+
+static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
+{
+    append_job *j = data;
+    enum MHD_Result ret = MHD_YES;
+    if (answer && j->rc != TT_OK)
+        ret = srv_fail(r, j->rc, j->err);
+    else if (answer) {
+        int64_t written = 0;
+        for (size_t i = 0; i < j->n; i++)
+            written += !j->res[i].existed;
+        srv_metrics_append(s, written, tt_time_now_us() - r->started_us);
+        if (written > 0)
+            srv_sse_notify(s);
+        ret =
+            j->is_batch
+                ? srv_json_take(r, written ? 201 : 200, tt_batch_result_to_json(j->res, j->n))
+                : srv_json_take(r, j->res[0].existed ? 200 : 201, tt_append_result_to_json(j->res));
+    }
+    append_job_free(j);
+    return ret;
+}
+
+/* Parsing and validation run on the daemon's thread; the durable append, which waits for
+ * its group's fsync, on a worker while the connection is suspended. */
 enum MHD_Result srv_events_post(srv *s, srv_req *r)
 {
+    (void)s;
     int ndjson;
     if (content_type(r, &ndjson) != 0)
         return srv_error(r, 415,
@@ -74,29 +112,30 @@ enum MHD_Result srv_events_post(srv *s, srv_req *r)
                          "application/x-ndjson");
     if (r->body.len == 0)
         return srv_error(r, 400, "the request body is empty");
-    tt_event *events = NULL;
-    void *owner = NULL;
-    size_t n = 0;
-    int is_batch = 0, ok;
+    append_job *j = calloc(1, sizeof *j);
+    if (j == NULL)
+        return srv_error(r, 500, "out of memory");
     char err[512];
-    int rc = tt_events_parse_body(r->body.data, r->body.len, ndjson, &events, &n, &owner, &is_batch,
-                                  err, sizeof err);
-    if (rc != TT_OK)
+    int rc = tt_events_parse_body(r->body.data, r->body.len, ndjson, &j->events, &j->n, &j->owner,
+                                  &j->is_batch, err, sizeof err);
+    if (rc != TT_OK) {
+        free(j);
         return srv_error(r, srv_status_for(rc), "%s", err);
-    enum MHD_Result ret = apply_idem_header(r, &events[0], is_batch, &ok);
-    tt_append_result *res = ok ? calloc(n, sizeof *res) : NULL;
-    if (ok && res == NULL)
+    }
+    int ok;
+    enum MHD_Result ret = apply_idem_header(r, &j->events[0], j->is_batch, &ok);
+    if (ok && (j->res = calloc(j->n, sizeof *j->res)) == NULL) {
+        ok = 0;
         ret = srv_error(r, 500, "out of memory");
-    else if (ok && (rc = tt_ledger_append(s->l, events, n, res)) != TT_OK)
-        ret = srv_fail(r, rc, tt_ledger_errmsg(s->l));
-    else if (ok)
-        ret = answer_append(s, r, res, n, is_batch);
-    free(res);
-    tt_events_free_body(events, n, owner);
-    return ret;
+    }
+    if (!ok) {
+        append_job_free(j);
+        return ret;
+    }
+    return srv_defer(r, j, append_work, append_finish);
 }
 
-/* ---- filters (GET /api/events, /api/stream) ---- */
+/* ---- filters and paging (GET /api/events, /api/stream) ---- */
 
 static int parse_seq(const char *v, int64_t *out)
 {
@@ -109,49 +148,35 @@ static int parse_seq(const char *v, int64_t *out)
     return 0;
 }
 
-static int split_types(tt_query *q, const char *v, char **types_buf)
+/* The query-string arguments as libmicrohttpd decoded them. srv_check_params has refused
+ * unknown and repeated names before, so an endpoint's list of names bounds their number. */
+typedef struct arg_list {
+    tt_query_param p[32];
+    size_t n;
+} arg_list;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
 {
-    *types_buf = strdup(v);
-    if (*types_buf == NULL)
-        return -1;
-    char *save = NULL;
-    for (char *t = strtok_r(*types_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (q->n_event_types == TT_MAX_QUERY_TYPES)
-            return -1;
-        q->event_types[q->n_event_types++] = t;
-    }
-    return 0;
+    (void)kind;
+    arg_list *a = cls;
+    if (a->n == sizeof a->p / sizeof a->p[0])
+        return MHD_NO;
+    a->p[a->n++] = (tt_query_param){.key = key, .value = value};
+    return MHD_YES;
 }
 
-static int parse_time_param(srv_req *r, const char *name, int64_t *out, enum MHD_Result *answer)
+int srv_parse_filters(srv_req *r, tt_query *q, void **owner, enum MHD_Result *answer)
 {
-    const char *v = srv_param(r, name);
-    if (v == NULL)
-        return 0;
-    if (tt_time_parse_expr(v, tt_time_now_us(), out) != TT_OK) {
-        *answer = srv_error(r, 400, "%s: not a time (RFC 3339, YYYY-MM-DD, today, -2h)", name);
+    arg_list a = {.n = 0};
+    if (MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a) > (int)a.n) {
+        *answer = srv_error(r, 400, "too many query parameters");
         return -1;
     }
-    return 0;
-}
-
-int srv_parse_filters(srv_req *r, tt_query *q, char **types_buf, enum MHD_Result *answer)
-{
-    q->entity = srv_param(r, "entity");
-    q->entity_id = srv_param(r, "entity_id");
-    q->actor = srv_param(r, "actor");
-    q->text = srv_param(r, "q");
-    const char *types = srv_param(r, "event_type");
-    if (types != NULL && split_types(q, types, types_buf) != 0) {
-        *answer = srv_error(r, 400, "event_type: at most %d types", TT_MAX_QUERY_TYPES);
-        return -1;
-    }
-    if (parse_time_param(r, "since", &q->since_us, answer) != 0 ||
-        parse_time_param(r, "until", &q->until_us, answer) != 0)
-        return -1;
-    const char *after = srv_param(r, "after_seq");
-    if (after != NULL && parse_seq(after, &q->after_seq) != 0) {
-        *answer = srv_error(r, 400, "after_seq: must be a non-negative integer");
+    char err[256];
+    int rc = tt_query_parse_params(q, a.p, a.n, tt_time_now_us(), owner, err, sizeof err);
+    if (rc != TT_OK) {
+        *answer = srv_error(r, srv_status_for(rc), "%s", err);
         return -1;
     }
     return 0;
@@ -238,37 +263,6 @@ static void page_free(void *cls)
     free(p);
 }
 
-static int parse_paging(srv_req *r, tt_query *q, enum MHD_Result *answer)
-{
-    const char *v;
-    int64_t x;
-    if ((v = srv_param(r, "order")) != NULL) {
-        if (strcmp(v, "asc") != 0 && strcmp(v, "desc") != 0) {
-            *answer = srv_error(r, 400, "order: must be asc or desc");
-            return -1;
-        }
-        q->order = v[0] == 'd' ? TT_ORDER_DESC : TT_ORDER_ASC;
-    }
-    if ((v = srv_param(r, "limit")) != NULL) {
-        if (parse_seq(v, &x) != 0 || x < 1 || x > TT_MAX_QUERY_LIMIT) {
-            *answer = srv_error(r, 400, "limit: must be 1 to %d", TT_MAX_QUERY_LIMIT);
-            return -1;
-        }
-        q->limit = (size_t)x;
-    }
-    if ((v = srv_param(r, "cursor")) != NULL) {
-        if (v[0] != 'c' || parse_seq(v + 1, &x) != 0 || x < 1) {
-            *answer = srv_error(r, 400, "cursor: not a cursor this server returned");
-            return -1;
-        }
-        if (q->order == TT_ORDER_DESC)
-            q->before_seq = x;
-        else if (x > q->after_seq)
-            q->after_seq = x;
-    }
-    return 0;
-}
-
 static const char *const list_params[] = {"entity", "entity_id", "event_type", "actor",
                                           "since",  "until",     "q",          "after_seq",
                                           "limit",  "order",     "cursor",     NULL};
@@ -278,21 +272,19 @@ enum MHD_Result srv_events_list(srv *s, srv_req *r)
     enum MHD_Result answer = MHD_NO;
     tt_query q;
     tt_query_init(&q);
-    char *types = NULL;
+    void *owner = NULL;
     if (srv_check_params(r, list_params, &answer) != 0 ||
-        srv_parse_filters(r, &q, &types, &answer) != 0 || parse_paging(r, &q, &answer) != 0) {
-        free(types);
+        srv_parse_filters(r, &q, &owner, &answer) != 0)
         return answer;
-    }
     page *p = calloc(1, sizeof *p);
     if (p == NULL) {
-        free(types);
+        tt_free(owner);
         return srv_error(r, 500, "out of memory");
     }
     p->limit = q.limit;
     tti_buf_init(&p->out, 1 << 20);
-    int rc = tt_ledger_query(s->l, &q, &p->it);
-    free(types);
+    int rc = tt_ledger_query(s->l, &q, &p->it); /* the store copies the filter strings */
+    tt_free(owner);
     if (rc != TT_OK) {
         page_free(p);
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));

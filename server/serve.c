@@ -24,7 +24,9 @@ static const char serve_help[] =
     "grown, at most every S seconds (default 1; config `checkpoint_interval`). On first\n"
     "start with an empty store the ledger is initialised and one admin token is printed.\n"
     "SIGTERM or SIGINT: stop accepting, finish requests in flight, sign a final\n"
-    "checkpoint, exit 0.\n";
+    "checkpoint, exit 0.\n"
+    "--threads N: threads reading requests and answering reads (default 8); 8 x N more\n"
+    "threads carry appends while they wait for their group's fsync.\n";
 
 static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
 {
@@ -217,7 +219,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
 
 int cmd_serve(cli_ctx *c, int argc, char **argv)
 {
-    int64_t threads = 64;
+    int64_t threads = 8;
     int rc = parse_serve(c, argc, argv, &threads);
     if (rc != 0)
         return rc < 0 ? 0 : rc;

@@ -19,6 +19,8 @@
 #define SRV_HIST_BUCKETS 12
 
 typedef struct srv_sse_hub srv_sse_hub;
+typedef struct srv_workers srv_workers;
+typedef struct srv_job srv_job;
 
 typedef struct srv_metrics {
     atomic_llong events_appended;
@@ -41,6 +43,7 @@ typedef struct srv {
     pthread_t ticker;
     pthread_mutex_t tick_lock;
     pthread_cond_t tick_cond;
+    srv_workers *workers; /* threads running deferred requests (server/defer.c) */
 } srv;
 
 typedef struct srv_req srv_req;
@@ -65,7 +68,8 @@ struct srv_req {
     tti_buf body;
     int body_too_big;
     int64_t started_us;
-    void *sse; /* an SSE subscriber, freed when the request completes */
+    void *sse;    /* an SSE subscriber, freed when the request completes */
+    srv_job *job; /* deferred work in flight or done (server/defer.c) */
 };
 
 /* Answers: JSON text (copied), an error body for a status (SPEC 9), text/plain. */
@@ -117,9 +121,10 @@ enum MHD_Result srv_stats(srv *s, srv_req *r);
 enum MHD_Result srv_metrics_get(srv *s, srv_req *r);
 enum MHD_Result srv_stream(srv *s, srv_req *r);
 
-/* Parse the filters shared by GET /api/events and /api/stream into q; types_buf keeps
- * the event type strings alive. Answers 400 itself and returns -1 on a bad value. */
-int srv_parse_filters(srv_req *r, tt_query *q, char **types_buf, enum MHD_Result *answer);
+/* Parse the query-string filters (and paging) of GET /api/events and /api/stream into q
+ * with tt_query_parse_params; *owner holds q's strings, freed with tt_free(). Answers the
+ * error itself (400) and returns -1 on a bad value. Call srv_check_params first. */
+int srv_parse_filters(srv_req *r, tt_query *q, void **owner, enum MHD_Result *answer);
 
 /* Metrics recording. */
 void srv_metrics_append(srv *s, int64_t events, int64_t duration_us);
@@ -132,6 +137,19 @@ void srv_sse_notify(srv *s);
 void srv_sse_shutdown(srv *s);
 void srv_sse_heartbeat(srv *s);
 void srv_sse_release(srv_req *r);
+
+/* Deferred requests (server/defer.c): srv_defer suspends the connection and runs
+ * work(r, data) on a worker thread; when it is done the handler is called again and
+ * finish(s, r, data, 1) answers. finish(s, r, data, 0) only frees, for a request that
+ * ended before its answer. Workers start before the daemon and stop after it. */
+typedef void (*srv_work_fn)(srv_req *r, void *data);
+typedef enum MHD_Result (*srv_finish_fn)(srv *s, srv_req *r, void *data, int answer);
+enum MHD_Result srv_defer(srv_req *r, void *data, srv_work_fn work, srv_finish_fn finish);
+int srv_deferred(srv_req *r);
+enum MHD_Result srv_defer_finish(srv *s, srv_req *r);
+void srv_defer_release(srv *s, srv_req *r);
+int srv_workers_start(srv *s, unsigned n, char *err, size_t errlen);
+void srv_workers_stop(srv *s);
 
 /* The MHD daemon around a ledger. */
 int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t errlen);

@@ -20,7 +20,7 @@ typedef struct sub {
     srv *s;
     struct MHD_Connection *conn;
     tt_query q;
-    char *types;
+    void *q_owner; /* the strings of q (tt_query_parse_params) */
     int64_t last_seq;
     int64_t last_write_us;
     tti_buf out;
@@ -208,7 +208,7 @@ void srv_sse_release(srv_req *r)
             break;
         }
     pthread_mutex_unlock(&h->m);
-    free(x->types);
+    tt_free(x->q_owner);
     tti_buf_free(&x->out);
     free(x);
     r->sse = NULL;
@@ -266,15 +266,15 @@ enum MHD_Result srv_stream(srv *s, srv_req *r)
     tti_buf_init(&x->out, 8 << 20);
     tt_query_init(&x->q);
     if (srv_check_params(r, stream_params, &answer) != 0 ||
-        srv_parse_filters(r, &x->q, &x->types, &answer) != 0 ||
+        srv_parse_filters(r, &x->q, &x->q_owner, &answer) != 0 ||
         start_seq(s, r, &x->last_seq, &answer) != 0) {
-        free(x->types);
+        tt_free(x->q_owner);
         free(x);
         return answer;
     }
     r->sse = x;
     if (!attach(s, x)) {
-        free(x->types);
+        tt_free(x->q_owner);
         free(x);
         r->sse = NULL;
         return srv_error(r, 503, "too many stream subscribers; try again later");

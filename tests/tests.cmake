@@ -30,3 +30,8 @@ if(TARGET test_faults)
   target_link_options(test_faults PRIVATE
     -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free)
 endif()
+
+# test_query_params fails one malloc of the query-parameter parser to check its TT_ENOMEM path.
+if(TARGET test_query_params)
+  target_link_options(test_query_params PRIVATE -Wl,--wrap=malloc)
+endif()
