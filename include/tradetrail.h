@@ -227,6 +227,21 @@ TT_EXPORT int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n,
                                tt_append_result *results);
 
 /*
+ * The same append without waiting: for servers that must not hold a thread per append
+ * while its group's fsync is pending. Events are validated at once; on failure nothing is
+ * queued, done is never called, and the status and tt_ledger_errmsg() are those of
+ * tt_ledger_append. On TT_OK, done(ctx, rc, msg) is called exactly once, from a thread the
+ * ledger owns, when the group holding the events has committed (rc TT_OK, results
+ * written) or failed (rc and msg as tt_ledger_append would give; results untouched).
+ * events, the strings they point to and results must stay valid until then; done must
+ * not call back into the ledger's append functions. tt_ledger_close waits for every
+ * queued append.
+ */
+typedef void (*tt_append_done)(void *ctx, int rc, const char *msg);
+TT_EXPORT int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
+                                     tt_append_result *results, tt_append_done done, void *ctx);
+
+/*
  * Replaying or generating history (an importer, tradetrail demo): until called again with
  * TT_TIME_NONE, events appended BY THIS THREAD that carry no occurred_at get occurred_at_us.
  * ts stays the ledger's own time. Thread-local; affects every ledger handle.

@@ -54,13 +54,14 @@ static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch,
 /* An append in flight on a worker thread (server/defer.c): the parsed body, its results
  * and the library's verdict. */
 typedef struct append_job {
+    srv_req *r;
     tt_event *events;
     void *owner;
     size_t n;
     int is_batch;
     tt_append_result *res;
     int rc;
-    char err[512]; /* tt_ledger_errmsg is per thread: copied on the worker */
+    char err[512]; /* the library's message, copied on the committer thread */
 } append_job;
 
 static void append_job_free(append_job *j)
@@ -70,12 +71,14 @@ static void append_job_free(append_job *j)
     free(j);
 }
 
-static void append_work(srv_req *r, void *data)
+/* Called by the ledger's committer thread once the group is on disk (or failed). */
+static void on_appended(void *ctx, int rc, const char *msg)
 {
-    append_job *j = data;
-    j->rc = tt_ledger_append(r->s->l, j->events, j->n, j->res);
-    if (j->rc != TT_OK)
-        snprintf(j->err, sizeof j->err, "%s", tt_ledger_errmsg(r->s->l));
+    append_job *j = ctx;
+    j->rc = rc;
+    if (rc != TT_OK)
+        snprintf(j->err, sizeof j->err, "%s", msg);
+    srv_defer_done(j->r);
 }
 
 static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
@@ -100,11 +103,10 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
     return ret;
 }
 
-/* Parsing and validation run on the daemon's thread; the durable append, which waits for
- * its group's fsync, on a worker while the connection is suspended. */
+/* Parsing and validation run on the daemon's thread; the connection is then suspended
+ * until the ledger's committer thread reports the group on disk. */
 enum MHD_Result srv_events_post(srv *s, srv_req *r)
 {
-    (void)s;
     int ndjson;
     if (content_type(r, &ndjson) != 0)
         return srv_error(r, 415,
@@ -132,7 +134,13 @@ enum MHD_Result srv_events_post(srv *s, srv_req *r)
         append_job_free(j);
         return ret;
     }
-    return srv_defer(r, j, append_work, append_finish);
+    j->r = r;
+    if ((ret = srv_defer(r, j, append_finish)) != MHD_YES || !srv_deferred(r))
+        return ret;
+    rc = tt_ledger_append_async(s->l, j->events, j->n, j->res, on_appended, j);
+    if (rc != TT_OK)
+        on_appended(j, rc, tt_ledger_errmsg(s->l));
+    return MHD_YES;
 }
 
 /* ---- filters and paging (GET /api/events, /api/stream) ---- */

@@ -480,11 +480,6 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
     struct sockaddr_in sa;
     if (parse_listen(listen, &sa, err, errlen) != 0)
         return TT_EINVAL;
-    /* Eight append workers per daemon thread (64 by default): appends in flight up to
-     * that many join one commit group, whatever daemon thread read them. */
-    int rc = srv_workers_start(s, 8 * threads, err, errlen);
-    if (rc != TT_OK)
-        return rc;
     s->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
@@ -506,7 +501,6 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
         (unsigned)1, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
-        srv_workers_stop(s);
         return TT_EIO;
     }
     return TT_OK;
@@ -514,8 +508,8 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
 
 void srv_stop(srv *s)
 {
-    if (s->d != NULL)
-        MHD_stop_daemon(s->d);
+    if (s->d == NULL)
+        return;
+    MHD_stop_daemon(s->d);
     s->d = NULL;
-    srv_workers_stop(s);
 }

@@ -25,8 +25,8 @@ static const char serve_help[] =
     "start with an empty store the ledger is initialised and one admin token is printed.\n"
     "SIGTERM or SIGINT: stop accepting, finish requests in flight, sign a final\n"
     "checkpoint, exit 0.\n"
-    "--threads N: threads reading requests and answering reads (default 8); 8 x N more\n"
-    "threads carry appends while they wait for their group's fsync.\n";
+    "--threads N: threads reading requests and answering them (default 8); an append\n"
+    "waiting for its group's fsync holds no thread.\n";
 
 static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
 {

@@ -19,7 +19,6 @@
 #define SRV_HIST_BUCKETS 12
 
 typedef struct srv_sse_hub srv_sse_hub;
-typedef struct srv_workers srv_workers;
 typedef struct srv_job srv_job;
 
 typedef struct srv_metrics {
@@ -43,7 +42,6 @@ typedef struct srv {
     pthread_t ticker;
     pthread_mutex_t tick_lock;
     pthread_cond_t tick_cond;
-    srv_workers *workers; /* threads running deferred requests (server/defer.c) */
 } srv;
 
 typedef struct srv_req srv_req;
@@ -138,18 +136,16 @@ void srv_sse_shutdown(srv *s);
 void srv_sse_heartbeat(srv *s);
 void srv_sse_release(srv_req *r);
 
-/* Deferred requests (server/defer.c): srv_defer suspends the connection and runs
- * work(r, data) on a worker thread; when it is done the handler is called again and
- * finish(s, r, data, 1) answers. finish(s, r, data, 0) only frees, for a request that
- * ended before its answer. Workers start before the daemon and stop after it. */
-typedef void (*srv_work_fn)(srv_req *r, void *data);
+/* Deferred answers (server/defer.c): srv_defer suspends the connection; the work, started
+ * after it, calls srv_defer_done from any thread when finished; the handler is then
+ * called again and finish(s, r, data, 1) answers. finish(s, r, data, 0) only frees, for a
+ * request that ended before its answer. */
 typedef enum MHD_Result (*srv_finish_fn)(srv *s, srv_req *r, void *data, int answer);
-enum MHD_Result srv_defer(srv_req *r, void *data, srv_work_fn work, srv_finish_fn finish);
+enum MHD_Result srv_defer(srv_req *r, void *data, srv_finish_fn finish);
+void srv_defer_done(srv_req *r);
 int srv_deferred(srv_req *r);
 enum MHD_Result srv_defer_finish(srv *s, srv_req *r);
 void srv_defer_release(srv *s, srv_req *r);
-int srv_workers_start(srv *s, unsigned n, char *err, size_t errlen);
-void srv_workers_stop(srv *s);
 
 /* The MHD daemon around a ledger. */
 int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t errlen);

@@ -275,7 +275,7 @@ static int init_locks(tt_ledger *l)
         return TT_ENOMEM;
     if (pthread_mutex_init(&l->qlock, NULL) != 0)
         return TT_ENOMEM;
-    if (pthread_cond_init(&l->qcond, NULL) != 0)
+    if (pthread_cond_init(&l->committer_wake, NULL) != 0)
         return TT_ENOMEM;
     if (pthread_mutex_init(&l->plock, NULL) != 0)
         return TT_ENOMEM;
@@ -332,6 +332,8 @@ void tt_ledger_close(tt_ledger *l)
 {
     if (l == NULL)
         return;
+    if (l->committer_started) /* no append runs while the ledger closes */
+        tti_sequencer_stop(l);
     for (int i = 0; i < l->n_pool; i++)
         l->ops->close(l->pool[i]);
     if (l->w != NULL)
@@ -340,7 +342,7 @@ void tt_ledger_close(tt_ledger *l)
     tti_notify_free(l->notify);
     pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->qlock);
-    pthread_cond_destroy(&l->qcond);
+    pthread_cond_destroy(&l->committer_wake);
     pthread_mutex_destroy(&l->plock);
     free(l->uri);
     free(l->origin);

@@ -30,13 +30,18 @@ struct tt_ledger {
     tti_store *w;
 
     /* Sequencer (SPEC 5): pending requests and whether a leader is committing. */
-    pthread_mutex_t qlock;
-    pthread_cond_t qcond;
+    pthread_mutex_t qlock; /* each waiting request has its own condition variable */
     tti_request *queue_head, *queue_tail;
     int leader_active;
     int last_batch_requests;
     int batch_max_events;
     int batch_wait_us;
+    /* The committer thread leads groups of asynchronous appends (started by the first
+     * tt_ledger_append_async, joined by tt_ledger_close). */
+    pthread_cond_t committer_wake;
+    pthread_t committer;
+    int committer_started;
+    int committer_stop;
 
     pthread_mutex_t plock;
     tti_store *pool[TTI_READER_POOL];
@@ -65,6 +70,9 @@ typedef struct tti_tx_hooks {
 
 /* tt_ledger_append with a domain change in the same transaction. Requests with hooks are
  * committed alone, never grouped with others. */
+/* Stop the committer thread after it has committed every queued asynchronous append. */
+void tti_sequencer_stop(tt_ledger *l);
+
 int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const tti_tx_hooks *hooks,
                          void *hooks_ctx, tt_append_result *results);
 

@@ -34,7 +34,7 @@ RSS_FACTOR = int(os.environ.get("TT_RSS_FACTOR") or (2 if SLOW > 1 else 1))
 RSS_LIMIT_KB = 512 * 1024 * RSS_FACTOR
 # 16 stalled bodies of 16 MiB (the server's budget) and their buffers' slack
 BODY_RSS_LIMIT_KB = 384 * 1024 * RSS_FACTOR
-THREADS_LIMIT = 8 + 64 + 24  # 8 daemon threads, 64 append workers, ticker, jobs, notify, MHD's own
+THREADS_LIMIT = 8 + 40  # 8 daemon threads, the committer, ticker, jobs, notify, MHD's own
 # fds the server may keep after the attackers go: the ledger's reader pool grows with
 # concurrency up to 64 SQLite connections of two fds each (src/ledger/ledger.h), kept open
 FD_SLACK = 2 * 64 + 16

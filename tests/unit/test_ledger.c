@@ -1476,6 +1476,95 @@ static void test_concurrent_threads(void **state)
     assert_int_equal(n, 1400);
 }
 
+/* tt_ledger_append_async: callbacks exactly once, from the ledger's committer, in groups
+ * shared with synchronous callers on other threads; bad input refused without a callback;
+ * tt_ledger_close waits for what is queued. */
+#define ASYNC_N 1500
+typedef struct async_slot {
+    tt_event ev;
+    tt_append_result res;
+    atomic_int calls;
+    int rc;
+} async_slot;
+
+static atomic_int async_done;
+
+static void on_async(void *ctx, int rc, const char *msg)
+{
+    async_slot *a = ctx;
+    a->rc = rc;
+    if (rc != TT_OK)
+        fprintf(stderr, "async append failed: %s\n", msg);
+    atomic_fetch_add(&a->calls, 1);
+    atomic_fetch_add(&async_done, 1);
+}
+
+static void wait_async(int want)
+{
+    for (int i = 0; i < 30000 && atomic_load(&async_done) < want; i++)
+        sleep_ms(1);
+    assert_int_equal(atomic_load(&async_done), want);
+}
+
+static void test_async_appends(void **state)
+{
+    fixture *f = *state;
+    static async_slot slots[ASYNC_N + 100];
+    memset(slots, 0, sizeof slots);
+    atomic_store(&async_done, 0);
+    worker w[4];
+    memset(w, 0, sizeof w);
+    memset(seen, 0, sizeof seen);
+    memset(ts_of, 0, sizeof ts_of);
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){.l = f->l, .id = i, .calls = 200, .batch_every = 4, .batch_n = 5};
+        assert_int_equal(pthread_create(&w[i].th, NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < ASYNC_N; i++) {
+        simple_event(&slots[i].ev, "async", "queued without waiting");
+        assert_int_equal(
+            tt_ledger_append_async(f->l, &slots[i].ev, 1, &slots[i].res, on_async, &slots[i]),
+            TT_OK);
+    }
+    tt_event bad;
+    simple_event(&bad, "async", "no type");
+    bad.event_type = NULL;
+    tt_append_result bad_res;
+    assert_int_equal(tt_ledger_append_async(f->l, &bad, 1, &bad_res, on_async, &slots[0]),
+                     TT_EINVAL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(w[i].th, NULL);
+    wait_async(ASYNC_N);
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(w[i].rc, TT_OK);
+        total += w[i].events;
+    }
+    for (int i = 0; i < ASYNC_N; i++) {
+        assert_int_equal(atomic_load(&slots[i].calls), 1);
+        assert_int_equal(slots[i].rc, TT_OK);
+        assert_true(slots[i].res.seq >= 1 && slots[i].res.seq <= MAX_SEQ);
+        atomic_fetch_add(&seen[slots[i].res.seq], 1);
+        ts_of[slots[i].res.seq] = slots[i].res.ts_us;
+    }
+    total += ASYNC_N;
+    check_seqs(total);
+    assert_int_equal(size_of(f->l), total);
+
+    /* Queued appends are committed before close returns. */
+    for (int i = ASYNC_N; i < ASYNC_N + 100; i++) {
+        simple_event(&slots[i].ev, "async", "queued before close");
+        assert_int_equal(
+            tt_ledger_append_async(f->l, &slots[i].ev, 1, &slots[i].res, on_async, &slots[i]),
+            TT_OK);
+    }
+    tt_ledger_close(f->l);
+    assert_int_equal(atomic_load(&async_done), ASYNC_N + 100);
+    f->l = open_ledger(f->dir, 0);
+    assert_int_equal(size_of(f->l), total + 100);
+    verify_ok(f->l, total + 100, NULL);
+}
+
 static void test_concurrent_handles(void **state)
 {
     fixture *f = *state;
@@ -1754,6 +1843,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_checkpoints, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_threads, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_async_appends, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_handles, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
