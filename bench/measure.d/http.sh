@@ -49,9 +49,16 @@ port=$(free_port)
 pid=$!
 wait_port "$port"
 token=$(awk '/admin token/ {print $NF}' "$work/serve.log")
+# The server's own CPU time (utime + stime from /proc, in clock ticks) around the run
+# gives its CPU cost per request, which bounds the rate on these two cores.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+t0=$(cpu_ticks "$pid")
 out=$(TT_TOKEN=$token wrk -t2 -c64 -d"${secs}s" -s "$here/wrk_post_event.lua" \
     "http://127.0.0.1:$port/") || { echo "wrk failed (appends)" >&2; exit 1; }
+t1=$(cpu_ticks "$pid")
 echo "figure http_append $(echo "$out" | awk '/Requests\/sec/ {print $2}') req/s"
+echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
+    /^ *[0-9]+ requests in/ { if ($1 > 0) printf "figure http_append_cpu_us %.1f us\n", t * 1e6 / hz / $1 }'
 echo "figure http_append_p99 $(echo "$out" | awk '/figure_latency/ {printf "%.3f", $5 / 1000}') ms"
 out=$(TT_TOKEN=$token TT_BATCH=1000 wrk -t2 -c4 -d"${secs}s" -s "$here/wrk_post_ndjson.lua" \
     "http://127.0.0.1:$port/") || { echo "wrk failed (NDJSON)" >&2; exit 1; }
