@@ -124,7 +124,7 @@ static const char *const migrations[] = {schema_v1,
 struct tti_store_iter {
     tti_store *s;
     sqlite3_stmt *st;
-    int kind; /* 0 events, 1 checkpoints, 2 events with names by id (a full scan) */
+    int kind; /* 1 checkpoints, 2 events (names by id) */
     int empty;
     tt_event ev;
     char **names; /* kind 2: interned names by id, read once per scan */
@@ -672,13 +672,13 @@ static int sq_meta_set(tti_store *s, const char *key, const char *value)
     return rc == SQLITE_DONE ? TT_OK : fail(s, rc, "writing store settings");
 }
 
+/* Event rows carry interned ids; the iterator resolves them from a cache that lives as
+ * long as the iterator (scan_name below): five joins to names per row were two thirds of
+ * verify's time and most of a 100-row history query's seeks. */
 #define EVENT_SELECT                                                                               \
-    "SELECT e.seq, e.ts, n1.value, s.entity_id, n2.value, n3.value, n4.value, n5.value, "          \
-    "e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash "
-#define EVENT_JOINS                                                                                \
-    "CROSS JOIN names n1 ON n1.id = e.entity CROSS JOIN subjects s ON s.id = e.subject "           \
-    "CROSS JOIN names n2 ON n2.id = e.event_type CROSS JOIN names n3 ON n3.id = e.actor "          \
-    "LEFT JOIN names n4 ON n4.id = e.old_status LEFT JOIN names n5 ON n5.id = e.new_status "
+    "SELECT e.seq, e.ts, e.entity, s.entity_id, e.event_type, e.actor, e.old_status, "             \
+    "e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash "
+#define EVENT_JOINS "CROSS JOIN subjects s ON s.id = e.subject "
 #define EVENT_COLUMNS EVENT_SELECT "FROM events e " EVENT_JOINS
 /* A search walks the reason index newest (or oldest) first and stops at the limit, instead
  * of collecting every match before sorting: the index is the outer loop. */
@@ -690,17 +690,11 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-/* A full scan (verify) reads the interned ids and resolves them from a cache that lives
- * as long as the scan: five joins per row were two thirds of verify's time. The cache is
- * never kept across scans, so a names row changed on disk is always read afresh. */
+/* The cache of names is never kept across iterators, so a names row changed on disk is
+ * read afresh by the next verify. */
 static int sq_scan(tti_store *s, int64_t first, tti_store_iter **out)
 {
-    int rc = new_iter(s,
-                      "SELECT e.seq, e.ts, e.entity, s.entity_id, e.event_type, e.actor, "
-                      "e.old_status, e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, "
-                      "e.leaf_hash FROM events e CROSS JOIN subjects s ON s.id = e.subject "
-                      "WHERE e.seq >= ?1 ORDER BY e.seq",
-                      2, out);
+    int rc = new_iter(s, EVENT_COLUMNS "WHERE e.seq >= ?1 ORDER BY e.seq", 2, out);
     if (rc == TT_OK)
         sqlite3_bind_int64((*out)->st, 1, first);
     return rc;
@@ -994,7 +988,7 @@ static int sq_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     char *fts = NULL;
     int rc = build_query(s, q, &b, &fts);
     if (rc == TT_OK)
-        rc = new_iter(s, b.sql, 0, out);
+        rc = new_iter(s, b.sql, 2, out);
     if (rc != TT_OK) {
         free(fts);
         return rc;
@@ -1022,16 +1016,8 @@ static int sq_iter_next(tti_store_iter *it, const tt_event **ev)
     e->seq = sqlite3_column_int64(st, 0);
     e->ts_us = sqlite3_column_int64(st, 1);
     e->entity_id = col_text(st, 3);
-    if (it->kind == 2) {
-        if ((rc = scan_names(it, e)) != TT_OK)
-            return rc;
-    } else {
-        e->entity = col_text(st, 2);
-        e->event_type = col_text(st, 4);
-        e->actor = col_text(st, 5);
-        e->old_status = col_text(st, 6);
-        e->new_status = col_text(st, 7);
-    }
+    if ((rc = scan_names(it, e)) != TT_OK)
+        return rc;
     e->reason = col_text(st, 8);
     e->metadata = col_text(st, 9);
     e->occurred_at_us =
