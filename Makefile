@@ -3,10 +3,13 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+VALGRIND_BUILD ?= build-valgrind
+TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check test asan format-check bench fuzz fuzz-smoke soak install clean
+.PHONY: all deps build run check test asan valgrind tsan format-check bench fuzz fuzz-smoke soak \
+	install clean
 
 all: build
 
@@ -30,6 +33,16 @@ asan: deps
 	@# load and run once, in the normal build; everything else runs under ASan+UBSan too.
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) \
 	  -E '^e2e/test_(crashloop|hostile|diskfull)$$'
+
+# valgrind memcheck over every unit program and the e2e suites (the load suites excepted), in a
+# Debug build of its own; VG_JOBS=2 runs two programs at a time. Long: see docs/TESTING.md.
+valgrind:
+	@./scripts/deps.sh valgrind
+	@VG_BUILD_DIR=$(VALGRIND_BUILD) ./scripts/valgrind.sh
+
+# ThreadSanitizer over the server's threads: the e2e scripts that start `tradetrail serve`.
+tsan: deps
+	@TSAN_BUILD_DIR=$(TSAN_BUILD) ./scripts/tsan.sh
 
 format-check: deps
 	@./scripts/format-check.sh
@@ -58,4 +71,4 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-release $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release $(FUZZ_BUILD) $(VALGRIND_BUILD) $(TSAN_BUILD)

@@ -75,8 +75,10 @@ if __name__ != "__main__":
     _reexec_for_asan()
 SANITIZED = "TT_E2E_ASAN_REEXEC" in os.environ
 
-# Sanitizer builds are several times slower: the time limits below scale with this.
-SLOW = 4 if os.environ.get("TT_SLOW") or SANITIZED else 1
+# Sanitizer builds are several times slower: the time limits below scale with this. TT_SLOW
+# set to anything gives 4; a larger number gives that factor (valgrind: scripts/valgrind.sh).
+_slow = os.environ.get("TT_SLOW")
+SLOW = max(4, int(_slow) if _slow and _slow.isdigit() else 0) if _slow or SANITIZED else 1
 
 
 def env_without_tradetrail():
@@ -233,9 +235,15 @@ class Server:
         return rc
 
     def cleanup(self):
+        # SIGTERM first: a server that exits normally also gets its leak check under valgrind
+        # (scripts/valgrind.sh); SIGKILL only when it does not stop in time.
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.proc = None
         shutil.rmtree(self.log_dir, True)
         if self.own_tmp:

@@ -21,6 +21,13 @@ events after each restart, a sample of older ones by seq, and the whole ledger e
 and `tradetrail show -o json` and `verify` check the stopped store once more.
 
     crashloop.py [--kills N] [--seed S] [--threads T] [--time-limit SEC] [--data DIR]
+                 [--start-timeout SEC] [--keep]
+
+At the end (also after a failure) it prints a summary: kills survived, restarts and the
+slowest restart, events acknowledged (single and batch), idempotent retries checked, verify
+runs passed, total duration. SIGUSR1 (or SIGINT) stops the loop at the next clean point:
+the round in progress is checked, then the final checks run, and the run reports the kills
+done (exit 1 when fewer than requested).
 
 Standard library only; uses tests/e2e/ttserver.py (TT_BIN, TT_BUILD_DIR as there). Exits 0
 when every check held and the requested kills were done, 1 otherwise."""
@@ -36,6 +43,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -97,6 +105,8 @@ class State:
         self.refused = []  # (Request, status, body): answered non-2xx (must write nothing)
         self.n_requests = 0
         self.n_acked_requests = 0
+        self.n_acked_single = 0  # single-event requests acknowledged (fresh or by a retry)
+        self.n_acked_batches = 0  # batch requests acknowledged (fresh or by a retry)
 
 
 class Writer(threading.Thread):
@@ -198,12 +208,14 @@ def record_ack(st, req, status, j):
         check(status == 201, "a fresh single event got %d: %r" % (status, j))
         check(isinstance(j.get("seq"), int), "no seq in %r" % j)
         st.acked[keys[0]] = j["seq"]
+        st.n_acked_single += 1
     else:
         check(status == 201 and j.get("count") == len(keys),
               "a fresh batch of %d got %d %r" % (len(keys), status, j))
         for i, k in enumerate(keys):
             st.acked[k] = j["first_seq"] + i
             st.batch_of[k] = req
+        st.n_acked_batches += 1
     st.n_acked_requests += 1
 
 
@@ -225,7 +237,11 @@ class Control:
         self.verified_size = 0
         self.counts = {"kills": 0, "restarts": 0, "verify_runs": 0, "inflight": 0,
                        "inflight_present": 0, "inflight_absent": 0, "retries_verified": 0,
-                       "batch_retries_verified": 0, "old_samples": 0, "full_walks": 0}
+                       "batch_retries_verified": 0, "old_samples": 0, "full_walks": 0,
+                       "survived": 0}
+        self.restart_times = []  # (seconds from exec to healthy, kill number)
+        self.check_times = []  # (seconds for check_all after a restart, kill number)
+        self.stop_requested = None  # set by SIGUSR1/SIGINT: stop at the next clean point
 
     def fail(self, msg):
         if self.failure is None:
@@ -331,6 +347,10 @@ class Control:
                         st.acked[k] = s
                         if req.kind == "batch":
                             st.batch_of[k] = req
+                    if req.kind == "batch":
+                        st.n_acked_batches += 1
+                    else:
+                        st.n_acked_single += 1
             else:
                 self.counts["inflight_absent"] += 1
                 with st.lock:
@@ -403,7 +423,7 @@ class Control:
     # ---- the loop ----
 
     def start_server(self):
-        self.server.start()
+        self.server.start(timeout=self.args.start_timeout)
         self.port = self.server.port
         if self.token is None:
             self.token = self.server.admin
@@ -436,6 +456,9 @@ def main(argv=None):
     ap.add_argument("--full-every", type=int, default=None,
                     help="walk the whole ledger every N restarts (default: every restart "
                     "up to 20 kills, else every 25)")
+    ap.add_argument("--start-timeout", type=float, default=60,
+                    help="seconds a restart may take to answer /healthz (default 60; times "
+                    "ttserver.SLOW for sanitizer builds)")
     ap.add_argument("--data", help="data directory (default: a new temporary one, removed)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = ap.parse_args(argv)
@@ -455,6 +478,16 @@ def main(argv=None):
     writers = []
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     timed_out = False
+
+    def request_stop(signum, frame):
+        if ctl.stop_requested is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once
+        if ctl.stop_requested is None:
+            ctl.stop_requested = signal.Signals(signum).name
+            print("crashloop: %s received, stopping at the next clean point" %
+                  ctl.stop_requested, flush=True)
+    signal.signal(signal.SIGUSR1, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     try:
         ctl.start_server()
         writers = [Writer(i, args.seed, ctl) for i in range(args.threads)]
@@ -464,22 +497,30 @@ def main(argv=None):
             if deadline is not None and time.time() > deadline:
                 timed_out = True
                 break
+            if ctl.stop_requested is not None:
+                break
             ctl.go.set()
             time.sleep(ctl.rng.uniform(args.min_delay, args.max_delay))
             if ctl.failure is not None:
                 break
             ctl.kill_server()
             ctl.counts["kills"] += 1
-            ctl.park_writers(writers, 60)
-            ctl.start_server()
-            ctl.counts["restarts"] += 1
             n = ctl.counts["kills"]
-            ctl.check_all(full=(n % args.full_every == 0))
+            ctl.park_writers(writers, 60)
+            t = time.time()
+            ctl.start_server()
+            ctl.restart_times.append((time.time() - t, n))
+            ctl.counts["restarts"] += 1
+            t = time.time()
+            full = n % args.full_every == 0
+            ctl.check_all(full=full)
+            ctl.check_times.append((time.time() - t, n))
+            ctl.counts["survived"] += 1
             with ctl.state.lock:
                 n_acked = len(ctl.state.acked)
-            if n <= 10 or n % 10 == 0:
-                log("kill %d survived: tree size %d, %d acknowledged events" %
-                    (n, ctl.verified_size, n_acked))
+            log("kill %d survived: tree size %d, %d acknowledged events, restart %.2f s, "
+                "checks %.2f s%s" % (n, ctl.verified_size, n_acked, ctl.restart_times[-1][0],
+                                     ctl.check_times[-1][0], " (full walk)" if full else ""))
         # Final round: let the writers run once more, stop them, check everything in full.
         ctl.park_writers(writers, 60)
         if ctl.failure is None:
@@ -498,6 +539,8 @@ def main(argv=None):
             ctl.run_verify()
     except CheckFailed as e:
         ctl.fail(str(e))
+    except Exception as e:  # a restart that never became healthy, a request that failed...
+        ctl.fail("%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
     finally:
         ctl.stop.set()
         ctl.go.set()
@@ -513,6 +556,7 @@ def main(argv=None):
 
     st = ctl.state
     c = ctl.counts
+    took = time.time() - T0
     print("crashloop: kills %d, restarts %d, acknowledged events %d (%d requests acknowledged "
           "of %d sent, %d answered with an error), in flight at a kill %d (%d present, %d "
           "absent, each settled by a retry), retries verified %d (%d whole batches), "
@@ -521,14 +565,53 @@ def main(argv=None):
           (c["kills"], c["restarts"], len(st.acked), st.n_acked_requests, st.n_requests,
            len(st.refused), c["inflight"], c["inflight_present"], c["inflight_absent"],
            c["retries_verified"], c["batch_retries_verified"], c["verify_runs"],
-           c["full_walks"], c["old_samples"], ctl.verified_size, args.seed,
-           time.time() - T0), flush=True)
+           c["full_walks"], c["old_samples"], ctl.verified_size, args.seed, took),
+          flush=True)
+    n_batch_events = len(st.batch_of)
+    rt = sorted(x[0] for x in ctl.restart_times)
+    ct = sorted(x[0] for x in ctl.check_times)
+    slow_r = max(ctl.restart_times) if ctl.restart_times else (0.0, 0)
+    slow_c = max(ctl.check_times) if ctl.check_times else (0.0, 0)
+    refused_by_status = {}
+    for _, status, _ in st.refused:
+        refused_by_status[status] = refused_by_status.get(status, 0) + 1
+    lines = [
+        ("seed", "%d (binary %s)" % (args.seed, ttserver.BIN)),
+        ("kills survived", "%d of %d requested (%d SIGKILLs sent)" %
+         (c["survived"], args.kills, c["kills"])),
+        ("restarts", "%d; to healthy: median %.2f s, slowest %.2f s (after kill %d)" %
+         (c["restarts"], rt[len(rt) // 2] if rt else 0.0, slow_r[0], slow_r[1])),
+        ("checks per restart", "median %.2f s, slowest %.2f s (after kill %d)" %
+         (ct[len(ct) // 2] if ct else 0.0, slow_c[0], slow_c[1])),
+        ("events acknowledged", "%d: %d single (%d requests), %d in batches (%d requests)" %
+         (len(st.acked), len(st.acked) - n_batch_events, st.n_acked_single, n_batch_events,
+          st.n_acked_batches)),
+        ("requests", "%d sent, %d acknowledged, %d answered with an error %s, %d in flight "
+         "at a kill (%d had been written, %d had not)" %
+         (st.n_requests, st.n_acked_requests, len(st.refused),
+          json.dumps(refused_by_status, sort_keys=True), c["inflight"], c["inflight_present"],
+          c["inflight_absent"])),
+        ("idempotent retries", "%d checked (%d whole batches re-sent, %d in-flight requests "
+         "settled)" % (c["retries_verified"], c["batch_retries_verified"], c["inflight"])),
+        ("verify runs passed", "%d" % c["verify_runs"]),
+        ("ledger reads", "%d full walks, %d older events re-read; final tree size %d" %
+         (c["full_walks"], c["old_samples"], ctl.verified_size)),
+        ("total duration", "%.1f s" % took),
+    ]
+    print("crashloop: summary")
+    for k, v in lines:
+        print("  %-22s %s" % (k, v))
+    sys.stdout.flush()
     if ctl.failure is not None:
         print("crashloop: FAILED: %s" % ctl.failure, flush=True)
         return 1
     if timed_out:
         print("crashloop: FAILED: time limit reached after %d of %d kills" %
               (c["kills"], args.kills), flush=True)
+        return 1
+    if ctl.stop_requested is not None:
+        print("crashloop: STOPPED by %s after %d of %d kills (every check held)" %
+              (ctl.stop_requested, c["kills"], args.kills), flush=True)
         return 1
     print("crashloop: ok", flush=True)
     return 0
