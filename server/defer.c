@@ -28,6 +28,7 @@ enum MHD_Result srv_defer(srv_req *r, void *data, srv_finish_fn finish)
     j->finish = finish;
     j->data = data;
     r->job = j;
+    atomic_fetch_add(&r->s->deferred, 1);
     /* Suspended before the work is started, so its resume always comes after. */
     MHD_suspend_connection(r->conn);
     return MHD_YES;
@@ -35,8 +36,10 @@ enum MHD_Result srv_defer(srv_req *r, void *data, srv_finish_fn finish)
 
 void srv_defer_done(srv_req *r)
 {
+    srv *s = r->s; /* r may be gone once the connection is resumed */
     atomic_store(&r->job->done, 1);
     MHD_resume_connection(r->conn);
+    atomic_fetch_sub(&s->deferred, 1);
 }
 
 int srv_deferred(srv_req *r)

@@ -149,6 +149,12 @@ static void drain(srv *s)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* An append still waiting for its commit holds a suspended connection and will resume
+     * it: the daemon must outlive that, however long the disk takes. */
+    while (atomic_load(&s->deferred) > 0) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     srv_stop(s);
     /* libmicrohttpd: the quiesced socket may only be closed after the daemon stopped. */
     if (fd != MHD_INVALID_SOCKET)
@@ -195,6 +201,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
     }
     if (pthread_create(&s->ticker, NULL, ticker, s) != 0) {
         srv_stop(s);
+        srv_notify_stop(s);
         return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
     }
     if (srv_jobs_start(s) != 0) {

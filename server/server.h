@@ -36,6 +36,7 @@ typedef struct srv {
     srv_sse_hub *hub;
     atomic_int stopping;
     atomic_int active_requests;
+    atomic_int deferred; /* suspended requests whose work has not finished (defer.c) */
     int metrics_public;
     const tti_config *cfg; /* the effective configuration (util/config.h) */
     int64_t checkpoint_interval_ms;
