@@ -345,6 +345,16 @@ static int validate_all(const tt_event *events, size_t n)
     return TT_OK;
 }
 
+/* The batch rules both append calls apply before anything is queued. */
+static int check_batch(const tt_event *events, size_t n)
+{
+    if (n == 0)
+        return tti_fail(TT_EINVAL, "a batch needs at least one event");
+    if (n > TT_MAX_BATCH)
+        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
+    return validate_all(events, n);
+}
+
 static _Thread_local int64_t tl_client_time = TT_TIME_NONE;
 
 void tt_set_client_time(int64_t occurred_at_us)
@@ -362,11 +372,7 @@ int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const t
 {
     if (l == NULL || events == NULL || results == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append: NULL argument");
-    if (n == 0)
-        return tti_fail(TT_EINVAL, "a batch needs at least one event");
-    if (n > TT_MAX_BATCH)
-        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
-    int rc = validate_all(events, n);
+    int rc = check_batch(events, n);
     if (rc != TT_OK)
         return rc;
     tt_append_result *tmp = calloc(n, sizeof *tmp);
@@ -423,11 +429,7 @@ int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
 {
     if (l == NULL || events == NULL || results == NULL || done == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append_async: NULL argument");
-    if (n == 0)
-        return tti_fail(TT_EINVAL, "a batch needs at least one event");
-    if (n > TT_MAX_BATCH)
-        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
-    int rc = validate_all(events, n);
+    int rc = check_batch(events, n);
     if (rc != TT_OK)
         return rc;
     tti_request *req = calloc(1, sizeof *req);
