@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "store/sqlite_internal.h"
 #include "util/err.h"
@@ -129,6 +130,7 @@ struct tti_store_iter {
     tt_event ev;
     char **names; /* kind 2: interned names by id, read once per scan */
     size_t n_names;
+    struct subj_slot *subjects; /* kind 2: entity ids by subject id, direct-mapped */
 };
 
 /* Convert an SQLite failure into a status with a message a user can act on. */
@@ -253,6 +255,31 @@ static void sq_close(tti_store *s)
     free(s);
 }
 
+/* When to copy the WAL into the database file. Each checkpoint syncs that file, and a page
+ * changed by several commits is copied once per checkpoint: at 256 pages (1 MiB) a
+ * checkpoint followed nearly every 1,000-event commit and cost the server a fifth of its
+ * NDJSON rate (issue 6). So the WAL may grow to 16 MiB, but never beyond an eighth of the
+ * disk's free space: after a disk-full error the checkpoint is what makes room, and
+ * freeing a megabyte or two must be enough for it (tests/e2e/test_diskfull.py). The hook
+ * runs after the commit is durable; like SQLite's own autocheckpoint it ignores a failed
+ * checkpoint, which the next one retries. */
+#define WAL_PAGES_MIN 256
+#define WAL_PAGES_MAX 4096
+
+static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+    (void)ctx;
+    if (frames < WAL_PAGES_MIN)
+        return SQLITE_OK;
+    struct statvfs fs;
+    const char *file = sqlite3_db_filename(db, name);
+    if (frames < WAL_PAGES_MAX && file != NULL && statvfs(file, &fs) == 0 &&
+        (uint64_t)frames < (uint64_t)fs.f_bavail * fs.f_frsize / 4096 / 8)
+        return SQLITE_OK;
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static int configure(tti_store *s, const tti_store_config *cfg)
 {
     sqlite3_busy_timeout(s->db, cfg->busy_timeout_ms);
@@ -264,14 +291,14 @@ static int configure(tti_store *s, const tti_store_config *cfg)
      * dirties one index page per subject, about a thousand pages. cache_size 16 MiB keeps
      * those pages in memory between transactions (the default 2 MiB read them back every
      * time); journal_size_limit 64 MiB keeps the WAL file from being truncated and regrown
-     * (a metadata journal commit per fsync) after every checkpoint. wal_autocheckpoint 256
-     * pages bounds what a checkpoint must add to the database file: after a disk-full error
-     * that checkpoint is what makes room, so freeing a megabyte or two must be enough. */
-    return exec(s,
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-16384; "
-                "PRAGMA wal_autocheckpoint=256;",
-                "configuring store");
+     * (a metadata journal commit per fsync) after every checkpoint. Checkpoints: wal_hook. */
+    int rc = exec(s,
+                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                  "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-16384;",
+                  "configuring store");
+    if (rc == TT_OK)
+        sqlite3_wal_hook(s->db, wal_hook, s);
+    return rc;
 }
 
 static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
@@ -676,14 +703,12 @@ static int sq_meta_set(tti_store *s, const char *key, const char *value)
  * long as the iterator (scan_name below): five joins to names per row were two thirds of
  * verify's time and most of a 100-row history query's seeks. */
 #define EVENT_SELECT                                                                               \
-    "SELECT e.seq, e.ts, e.entity, s.entity_id, e.event_type, e.actor, e.old_status, "             \
+    "SELECT e.seq, e.ts, e.entity, e.subject, e.event_type, e.actor, e.old_status, "               \
     "e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash "
-#define EVENT_JOINS "CROSS JOIN subjects s ON s.id = e.subject "
-#define EVENT_COLUMNS EVENT_SELECT "FROM events e " EVENT_JOINS
+#define EVENT_COLUMNS EVENT_SELECT "FROM events e "
 /* A search walks the reason index newest (or oldest) first and stops at the limit, instead
  * of collecting every match before sorting: the index is the outer loop. */
-#define SEARCH_COLUMNS                                                                             \
-    EVENT_SELECT "FROM events_fts f CROSS JOIN events e ON e.seq = f.rowid " EVENT_JOINS
+#define SEARCH_COLUMNS EVENT_SELECT "FROM events_fts f CROSS JOIN events e ON e.seq = f.rowid "
 
 static const char *col_text(sqlite3_stmt *st, int i)
 {
@@ -704,6 +729,28 @@ static int sq_scan(tti_store *s, int64_t first, tti_store_iter **out)
  * so at this seq, so the text is one no name can be (a C0 control character). */
 static const char missing_name[] = "\x01(missing interned name)";
 
+/* The text of the row with this id, copied into *out; *out = NULL when no row has it. */
+static int read_by_id(tti_store_iter *it, const char *sql, int64_t id, const char *what, char **out)
+{
+    int rc = TT_OK;
+    *out = NULL;
+    sqlite3_stmt *st = tti_sqlite_stmt(it->s, sql, &rc);
+    if (st == NULL)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = strdup(col_text(st, 0) ? col_text(st, 0) : "");
+    /* Reset at once: a statement left on a row holds its read snapshot, and this
+     * connection goes back to the reader pool after the scan. */
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return fail(it->s, step, what);
+    if (step == SQLITE_ROW && *out == NULL)
+        return tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
 static const char *scan_name(tti_store_iter *it, int col, int *rc)
 {
     if (sqlite3_column_type(it->st, col) == SQLITE_NULL)
@@ -711,19 +758,12 @@ static const char *scan_name(tti_store_iter *it, int col, int *rc)
     int64_t id = sqlite3_column_int64(it->st, col);
     if (id > 0 && (uint64_t)id < it->n_names && it->names[id] != NULL)
         return it->names[id];
-    sqlite3_stmt *st = tti_sqlite_stmt(it->s, "SELECT value FROM names WHERE id = ?1", rc);
-    if (st == NULL)
+    char *v;
+    int r =
+        read_by_id(it, "SELECT value FROM names WHERE id = ?1", id, "reading an interned name", &v);
+    if (r != TT_OK) {
+        *rc = r;
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    int step = sqlite3_step(st);
-    char *v = step == SQLITE_ROW ? strdup(col_text(st, 0) ? col_text(st, 0) : "") : NULL;
-    /* Reset at once: a statement left on a row holds its read snapshot, and this
-     * connection goes back to the reader pool after the scan. */
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW) {
-        if (step != SQLITE_DONE)
-            *rc = fail(it->s, step, "reading an interned name");
-        return missing_name;
     }
     if (v == NULL || id <= 0 || id >= (1 << 24)) { /* not cached: odd ids are rare */
         free(v);
@@ -744,9 +784,44 @@ static const char *scan_name(tti_store_iter *it, int col, int *rc)
     return it->names[id] = v;
 }
 
+/* Subjects (entity ids) can number millions, so their cache is a fixed direct-mapped
+ * table: a scan over few subjects (a verify of a strategy ledger) looks each up once, and a
+ * scan over many costs what the join it replaces cost, one seek per row. */
+#define SUBJ_SLOTS 4096
+
+struct subj_slot {
+    int64_t id;
+    char *value;
+};
+
+static const char *scan_subject(tti_store_iter *it, int *rc)
+{
+    int64_t id = sqlite3_column_int64(it->st, 3);
+    if (it->subjects == NULL && (it->subjects = calloc(SUBJ_SLOTS, sizeof *it->subjects)) == NULL) {
+        *rc = tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    struct subj_slot *slot = &it->subjects[(uint64_t)id % SUBJ_SLOTS];
+    if (slot->value != NULL && slot->id == id)
+        return slot->value;
+    char *v;
+    int r = read_by_id(it, "SELECT entity_id FROM subjects WHERE id = ?1", id,
+                       "reading an entity id", &v);
+    if (r != TT_OK) {
+        *rc = r;
+        return NULL;
+    }
+    if (v == NULL)
+        return missing_name;
+    free(slot->value);
+    slot->id = id;
+    return slot->value = v;
+}
+
 static int scan_names(tti_store_iter *it, tt_event *e)
 {
     int rc = TT_OK;
+    e->entity_id = scan_subject(it, &rc);
     e->entity = scan_name(it, 2, &rc);
     e->event_type = scan_name(it, 4, &rc);
     e->actor = scan_name(it, 5, &rc);
@@ -1015,7 +1090,6 @@ static int sq_iter_next(tti_store_iter *it, const tt_event **ev)
     tt_event *e = &it->ev;
     e->seq = sqlite3_column_int64(st, 0);
     e->ts_us = sqlite3_column_int64(st, 1);
-    e->entity_id = col_text(st, 3);
     if ((rc = scan_names(it, e)) != TT_OK)
         return rc;
     e->reason = col_text(st, 8);
@@ -1038,6 +1112,10 @@ static void sq_iter_free(tti_store_iter *it)
     for (size_t i = 0; i < it->n_names; i++)
         free(it->names[i]);
     free(it->names);
+    if (it->subjects != NULL)
+        for (size_t i = 0; i < SUBJ_SLOTS; i++)
+            free(it->subjects[i].value);
+    free(it->subjects);
     free(it);
 }
 

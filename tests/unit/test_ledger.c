@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tradetrail.h"
@@ -1832,6 +1833,83 @@ static void test_stats(void **state)
     tt_checkpoint_clear(&cp);
 }
 
+/* More subjects than the scan's entity-id cache has slots, interleaved so that slots are
+ * taken over and taken back: every event must still carry its own entity_id, in a query
+ * and in verify (whose leaf hashes cover it). */
+static void test_many_subjects(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    enum { SUBJECTS = 9000, EVENTS = 12000 };
+    static char ids[SUBJECTS][16];
+    static tt_event evs[EVENTS];
+    static tt_append_result res[EVENTS];
+    for (int i = 0; i < SUBJECTS; i++)
+        snprintf(ids[i], sizeof ids[i], "subj-%05d", i);
+    /* Subject ids are interned in first-seen order: i and i + 4096 share a slot. */
+    for (int i = 0; i < EVENTS; i++)
+        simple_event(&evs[i], ids[i < SUBJECTS ? i : (i * 4096 + 7) % SUBJECTS], "many");
+    for (int i = 0; i < EVENTS; i += 4000)
+        append_ok(l, evs + i, 4000, res + i);
+    verify_ok(l, EVENTS, NULL);
+    int n = 0;
+    while (n < EVENTS) {
+        tt_query q;
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.after_seq = n;
+        tt_iter *it = NULL;
+        assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+        const tt_event *ev;
+        int got = 0;
+        while (tt_iter_next(it, &ev) == TT_OK) {
+            assert_int_equal(ev->seq, n + 1);
+            assert_string_equal(ev->entity_id, evs[n].entity_id);
+            n++;
+            got++;
+        }
+        tt_iter_free(it);
+        assert_true(got > 0);
+    }
+    assert_int_equal(n, EVENTS);
+}
+
+static long long file_size(const char *dir, const char *name)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The WAL is checkpointed into the database file as it grows: at most 16 MiB of it
+ * between checkpoints (less on a nearly full disk), so 20 MiB of events must leave most of
+ * them in the database file and the WAL bounded by that plus one batch's pages. */
+static void test_wal_bounded(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    enum { BATCH = 10000, BATCHES = 7 };
+    static tt_event evs[BATCH];
+    static tt_append_result res[BATCH];
+    static char reasons[BATCH][200];
+    for (int b = 0; b < BATCHES; b++) {
+        for (int i = 0; i < BATCH; i++) {
+            snprintf(reasons[i], sizeof reasons[i],
+                     "batch %d event %d: rebalanced after the risk check widened the spread "
+                     "on the hedge leg of the pair trade",
+                     b, i);
+            simple_event(&evs[i], i % 2 ? "ord-1" : "ord-2", reasons[i]);
+        }
+        append_ok(l, evs, BATCH, res);
+    }
+    long long db = file_size(f->dir, "ledger.db"), wal = file_size(f->dir, "ledger.db-wal");
+    assert_true(db + wal > 20LL << 20);
+    assert_true(db > 8LL << 20);
+    assert_true(wal < 24LL << 20);
+    verify_ok(l, BATCH * BATCHES, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1848,6 +1926,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
