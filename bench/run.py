@@ -207,6 +207,10 @@ def run_figures(argv, label, timeout, fresh=None):
     for attempt in range(RETRIES + 1):
         if fresh and os.path.isdir(fresh):
             shutil.rmtree(fresh)
+        # The previous step's dirty pages are written back now, not during this one (the
+        # suspected cause of 50-70 ms history outliers in rounds 2 and 3 of one 10M run,
+        # which a quiet rerun of the same queries did not show).
+        os.sync()
         t0, b0, c0 = time.monotonic(), cpu_busy_s(), children_cpu_s()
         try:
             p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
