@@ -361,6 +361,18 @@ static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint
     }
 }
 
+int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t lens[N_STR_FIELDS];
+    int rc = leaf_measure(ev, lens, len);
+    if (rc != TT_OK)
+        return rc;
+    if (*len > cap)
+        return TT_ETOOBIG;
+    leaf_write(ev, lens, buf);
+    return TT_OK;
+}
+
 int tt_event_leaf_bytes(const tt_event *ev, uint8_t **out, size_t *outlen)
 {
     size_t lens[N_STR_FIELDS], total;

@@ -26,6 +26,11 @@ int tti_utf8_valid(const char *s, size_t len);
 /* Number of code points of a valid UTF-8 string. */
 size_t tti_utf8_count(const char *s, size_t len);
 
+/* Write ev's leaf bytes (docs/FORMAT.md) into buf when they fit in cap; *len is their
+ * size either way. TT_ETOOBIG when they do not fit (grow buf to *len and call again),
+ * TT_EINVAL when a required field is missing. */
+int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len);
+
 /* Deep-copy an event's strings into one allocation; *out freed with tt_event_free(). */
 int tti_event_clone(const tt_event *in, tt_event **out);
 

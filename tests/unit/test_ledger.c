@@ -1874,6 +1874,27 @@ static void test_many_subjects(void **state)
     assert_int_equal(n, EVENTS);
 }
 
+/* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
+ * buffer grows and every leaf is still hashed from its own bytes, across two batches. */
+static void test_verify_large_events(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    enum { N = 700 };
+    static tt_event evs[N];
+    static tt_append_result res[N];
+    static char reasons[N][1200];
+    for (int i = 0; i < N; i++) {
+        memset(reasons[i], 'a' + i % 26, sizeof reasons[i] - 1);
+        reasons[i][sizeof reasons[i] - 1] = '\0';
+        snprintf(reasons[i], 16, "event %d ", i);
+        reasons[i][strlen(reasons[i])] = 'x';
+        simple_event(&evs[i], "ord-big", reasons[i]);
+    }
+    append_ok(l, evs, N, res);
+    verify_ok(l, N, NULL);
+}
+
 static long long file_size(const char *dir, const char *name)
 {
     char path[128];
@@ -1928,6 +1949,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_verify_large_events, setup_ledger, teardown_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
