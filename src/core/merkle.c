@@ -47,7 +47,9 @@ void tti_crange_init(tti_crange *r)
     memset(r, 0, sizeof *r);
 }
 
-void tti_crange_append(tti_crange *r, const uint8_t leaf[32], tti_node_cb cb, void *ctx)
+/* known: the parents this append completes, bottom up, or NULL to hash them here. */
+static void crange_push(tti_crange *r, const uint8_t leaf[32], const uint8_t (*known)[32],
+                        tti_node_cb cb, void *ctx)
 {
     /* 2^64 - 1 leaves is the most a uint64_t size can describe; unreachable in practice. */
     if (r->size == UINT64_MAX)
@@ -64,7 +66,10 @@ void tti_crange_append(tti_crange *r, const uint8_t leaf[32], tti_node_cb cb, vo
      * for a right sibling: merging with it completes the parent (RFC 9162 2.1.1). */
     while (index & 1) {
         r->n--;
-        tti_hash_node(r->hashes[r->n], cur, cur);
+        if (known != NULL)
+            memcpy(cur, *known++, 32);
+        else
+            tti_hash_node(r->hashes[r->n], cur, cur);
         height++;
         index >>= 1;
         if (cb != NULL)
@@ -73,6 +78,25 @@ void tti_crange_append(tti_crange *r, const uint8_t leaf[32], tti_node_cb cb, vo
     memcpy(r->hashes[r->n], cur, 32);
     r->n++;
     r->size++;
+}
+
+void tti_crange_append(tti_crange *r, const uint8_t leaf[32], tti_node_cb cb, void *ctx)
+{
+    crange_push(r, leaf, NULL, cb, ctx);
+}
+
+void tti_crange_append_known(tti_crange *r, const uint8_t leaf[32], const uint8_t (*parents)[32],
+                             tti_node_cb cb, void *ctx)
+{
+    crange_push(r, leaf, parents, cb, ctx);
+}
+
+unsigned tti_crange_merges(const tti_crange *r)
+{
+    unsigned k = 0;
+    for (uint64_t index = r->size; index & 1; index >>= 1)
+        k++;
+    return k;
 }
 
 /* RFC 9162 2.1.1: MTH of a list whose perfect subtrees are hashes[0..n), largest first.

@@ -29,6 +29,15 @@ void tti_crange_init(tti_crange *r);
 /* Append one leaf hash; cb (may be NULL) sees every completed node, bottom up. */
 void tti_crange_append(tti_crange *r, const uint8_t leaf[32], tti_node_cb cb, void *ctx);
 
+/* As tti_crange_append, with the parent hashes the append completes already computed
+ * (tti_crange_merges of them, bottom up, as tti_crange_append's cb saw them above height 0
+ * on a copy of r): verify hashes on one thread and checks on another. */
+void tti_crange_append_known(tti_crange *r, const uint8_t leaf[32], const uint8_t (*parents)[32],
+                             tti_node_cb cb, void *ctx);
+
+/* How many parents the next append completes (the trailing one bits of the size). */
+unsigned tti_crange_merges(const tti_crange *r);
+
 /* The root of the tree the range describes (SHA-256 of nothing when empty). */
 void tti_crange_root(const tti_crange *r, uint8_t out[32]);
 

@@ -118,22 +118,29 @@ static int check_cps(walk *w)
     return TT_OK;
 }
 
-/* ---- Hashing leaves beside the scan ------------------------------------------------------
- * Reading rows and hashing leaves each took about half of verify's time on one core
- * (issue 6). So the scanning thread encodes a batch of events' leaf bytes while a second
- * thread hashes the batch before it. Every check still runs on the scanning thread, in seq
- * order, so the first bad seq reported does not change. */
+/* ---- Hashing beside the scan ------------------------------------------------------------
+ * Reading rows and hashing each took about half of verify's time on one core (issue 6).
+ * So the scanning thread encodes a batch of events' leaf bytes while a second thread
+ * hashes the batch before it: the leaves, and the tree's interior nodes on a copy of the
+ * walk's compact range. Every check still runs on the scanning thread, in seq order, with
+ * those hashes (tti_crange_append_known), so the first bad seq reported does not change. */
 
 #define VB_EVENTS 512
+/* Appending n consecutive leaves completes at most n + 64 parents (the carries of n
+ * increments of a 64-bit counter). */
+#define VB_PARENTS (VB_EVENTS + 64)
 
 typedef struct vbatch {
     size_t n;
     int64_t seq[VB_EVENTS], ts[VB_EVENTS];
     int enc_rc[VB_EVENTS]; /* tti_event_leaf_encode's status for each event */
     size_t off[VB_EVENTS], len[VB_EVENTS];
-    uint8_t stored[VB_EVENTS][32]; /* the stored leaf hash */
-    uint8_t leaf[VB_EVENTS][32];   /* recomputed by the hasher */
-    uint8_t *bytes;                /* the leaf bytes, back to back */
+    uint8_t stored[VB_EVENTS][32];  /* the stored leaf hash */
+    uint8_t leaf[VB_EVENTS][32];    /* recomputed by the hasher */
+    size_t first_parent[VB_EVENTS]; /* each event's parents in parent[] */
+    uint8_t parent[VB_PARENTS][32]; /* the interior nodes each append completes */
+    size_t n_parents;
+    uint8_t *bytes; /* the leaf bytes, back to back */
     size_t used, cap;
     int end_rc; /* after these events: TT_OK (more may follow), TT_ENOTFOUND (the end) or
                  * the scan's error */
@@ -146,13 +153,26 @@ typedef struct hasher {
     pthread_cond_t cv;
     vbatch *job; /* submitted and not hashed yet */
     int quit;
+    tti_crange cr; /* the walk's range, one batch ahead of the checks */
 } hasher;
 
-static void hash_batch(vbatch *b)
+static void note_parent(void *ctx, unsigned height, uint64_t index, const uint8_t hash[32])
 {
-    for (size_t i = 0; i < b->n; i++)
-        if (b->enc_rc[i] == TT_OK)
-            tti_hash_leaf(b->bytes + b->off[i], b->len[i], b->leaf[i]);
+    (void)index;
+    vbatch *b = ctx;
+    if (height > 0 && b->n_parents < VB_PARENTS)
+        memcpy(b->parent[b->n_parents++], hash, 32);
+}
+
+/* After an event that cannot be encoded the checks stop, so the range may stop too. */
+static void hash_batch(hasher *h, vbatch *b)
+{
+    b->n_parents = 0;
+    for (size_t i = 0; i < b->n && b->enc_rc[i] == TT_OK; i++) {
+        tti_hash_leaf(b->bytes + b->off[i], b->len[i], b->leaf[i]);
+        b->first_parent[i] = b->n_parents;
+        tti_crange_append(&h->cr, b->leaf[i], note_parent, b);
+    }
 }
 
 static void *hasher_main(void *arg)
@@ -166,7 +186,7 @@ static void *hasher_main(void *arg)
             break;
         vbatch *b = h->job;
         pthread_mutex_unlock(&h->mu);
-        hash_batch(b);
+        hash_batch(h, b);
         pthread_mutex_lock(&h->mu);
         h->job = NULL;
         pthread_cond_broadcast(&h->cv);
@@ -175,9 +195,10 @@ static void *hasher_main(void *arg)
     return NULL;
 }
 
-static void hasher_start(hasher *h)
+static void hasher_start(hasher *h, const tti_crange *cr)
 {
     memset(h, 0, sizeof *h);
+    h->cr = *cr;
     if (pthread_mutex_init(&h->mu, NULL) != 0)
         return;
     if (pthread_cond_init(&h->cv, NULL) != 0) {
@@ -194,7 +215,7 @@ static void hasher_start(hasher *h)
 static void hasher_submit(hasher *h, vbatch *b)
 {
     if (!h->started) {
-        hash_batch(b);
+        hash_batch(h, b);
         return;
     }
     pthread_mutex_lock(&h->mu);
@@ -299,7 +320,14 @@ static int check_event(walk *w, const vbatch *b, size_t i, int64_t expect, int64
         return tampered_seq(w, seq, "seq %lld: ts goes backwards", (long long)seq);
     *prev_ts = b->ts[i];
     w->last_ts = b->ts[i];
-    tti_crange_append(&w->cr, b->leaf[i], compare_node, w);
+    /* The hasher's range grew with the same leaves; should it ever lack a parent, hash
+     * here rather than trust it. */
+    if (tti_crange_merges(&w->cr) <= b->n_parents - b->first_parent[i])
+        tti_crange_append_known(&w->cr, b->leaf[i],
+                                (const uint8_t(*)[32])b->parent[b->first_parent[i]], compare_node,
+                                w);
+    else
+        tti_crange_append(&w->cr, b->leaf[i], compare_node, w);
     if (w->rc != TT_OK)
         return tti_store_fail(w->l, w->s, w->rc);
     return w->bad ? TT_ETAMPERED : check_cps(w);
@@ -325,7 +353,7 @@ static int check_batch(walk *w, const vbatch *b, int64_t first, int64_t *expect,
 static int walk_batches(walk *w, tti_store_iter *it, vbatch *bs[2], int64_t first)
 {
     hasher h;
-    hasher_start(&h);
+    hasher_start(&h, &w->cr);
     int64_t expect = first, prev_ts = INT64_MIN;
     int cur = 0;
     int rc = batch_fill(w, it, bs[0]);
