@@ -22,6 +22,7 @@ struct tti_store {
     int in_txn;
     int read_only;
     int hit_enospc; /* the last write ran out of disk: give the WAL back before the next */
+    int wal_frames; /* WAL frames after the last commit (the WAL hook) */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */
