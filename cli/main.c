@@ -154,13 +154,9 @@ int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format 
 
 int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t min, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || v < min)
+    if (tt_parse_int(arg, min, INT64_MAX, out) != TT_OK)
         return cli_usage(c, "%s must be an integer >= %lld (got \"%s\")", what, (long long)min,
                          arg);
-    *out = v;
     return 0;
 }
 

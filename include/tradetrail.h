@@ -145,6 +145,11 @@ TT_EXPORT void tt_time_format(int64_t us, char buf[TT_TS_LEN + 1]);
 /* Parse RFC 3339 (any offset, any fraction up to 9 digits, truncated to microseconds). */
 TT_EXPORT int tt_time_parse_rfc3339(const char *s, int64_t *us);
 
+/* Parse a whole decimal integer in [min, max] as strtoll reads it (leading white space and
+ * a sign allowed): the rule of every integer in the API's query strings and the CLI's
+ * flags, which users' scripts depend on. TT_EINVAL otherwise (*out untouched). */
+TT_EXPORT int tt_parse_int(const char *s, int64_t min, int64_t max, int64_t *out);
+
 /* Parse a user time expression: RFC 3339, a date YYYY-MM-DD (midnight UTC), `now`,
  * `today`, `yesterday`, or a relative offset `-2h`, `-30m`, `-7d`, `-45s`, relative to
  * now_us. */

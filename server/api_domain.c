@@ -73,10 +73,8 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
 
 static int parse_limit(const char *v, size_t max, size_t *out)
 {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || x < 1 || (unsigned long long)x > max)
+    int64_t x;
+    if (tt_parse_int(v, 1, (int64_t)max, &x) != TT_OK)
         return -1;
     *out = (size_t)x;
     return 0;

@@ -145,17 +145,6 @@ enum MHD_Result srv_events_post(srv *s, srv_req *r)
 
 /* ---- filters and paging (GET /api/events, /api/stream) ---- */
 
-static int parse_seq(const char *v, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 0)
-        return -1;
-    *out = x;
-    return 0;
-}
-
 /* The query-string arguments as libmicrohttpd decoded them. srv_check_params has refused
  * unknown and repeated names before, so an endpoint's list of names bounds their number. */
 typedef struct arg_list {
@@ -339,7 +328,7 @@ enum MHD_Result srv_event_proof(srv *s, srv_req *r)
         return answer;
     int64_t size = 0;
     const char *v = srv_param(r, "tree_size");
-    if (v != NULL && (parse_seq(v, &size) != 0 || size < 1))
+    if (v != NULL && tt_parse_int(v, 1, INT64_MAX, &size) != TT_OK)
         return srv_error(r, 400, "tree_size: must be a positive integer");
     tt_proof p;
     int rc = tt_ledger_prove_inclusion(s->l, r->seq, size, &p);
@@ -356,7 +345,8 @@ enum MHD_Result srv_consistency(srv *s, srv_req *r)
         return answer;
     const char *a = srv_param(r, "first"), *b = srv_param(r, "second");
     int64_t m, n;
-    if (a == NULL || b == NULL || parse_seq(a, &m) != 0 || parse_seq(b, &n) != 0)
+    if (a == NULL || b == NULL || tt_parse_int(a, 0, INT64_MAX, &m) != TT_OK ||
+        tt_parse_int(b, 0, INT64_MAX, &n) != TT_OK)
         return srv_error(r, 400,
                          "first and second must be integers with 1 <= first <= second "
                          "<= tree size");

@@ -17,13 +17,7 @@
 
 static int parse_pos(const char *v, int64_t max, int64_t *out)
 {
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 1 || x > max)
-        return -1;
-    *out = x;
-    return 0;
+    return tt_parse_int(v, 1, max, out) == TT_OK ? 0 : -1;
 }
 
 static int no_params(srv_req *r, enum MHD_Result *answer)

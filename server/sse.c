@@ -220,14 +220,10 @@ static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
     if (v == NULL)
         v = srv_param(r, "after_seq");
     if (v != NULL) {
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (errno || end == v || *end || x < 0) {
+        if (tt_parse_int(v, 0, INT64_MAX, out) != TT_OK) {
             *answer = srv_error(r, 400, "Last-Event-ID / after_seq: must be a seq");
             return -1;
         }
-        *out = x;
         return 0;
     }
     uint8_t root[TT_HASH_SIZE];

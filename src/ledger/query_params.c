@@ -45,17 +45,23 @@ static int param_index(const char *key)
     return -1;
 }
 
-/* A decimal int64 >= 0 as strtoll reads it (leading white space and a sign allowed), the
- * whole value. Users' scripts send these forms, so the rule stays exactly this. */
-static int parse_seq(const char *v, int64_t *out)
+int tt_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 {
+    if (s == NULL || out == NULL)
+        return TT_EINVAL;
     char *end;
     errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 0)
-        return -1;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end || x < min || x > max)
+        return TT_EINVAL;
     *out = x;
-    return 0;
+    return TT_OK;
+}
+
+/* A seq or count: >= 0. */
+static int parse_seq(const char *v, int64_t *out)
+{
+    return tt_parse_int(v, 0, INT64_MAX, out);
 }
 
 /* The number of event types in a list: non-empty items between commas (strtok's view). */

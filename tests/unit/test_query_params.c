@@ -389,6 +389,32 @@ static void test_misuse_and_messages(void **state)
     assert_ptr_equal(owner, SENTINEL);
 }
 
+/* tt_parse_int: the integer rule the server's and the CLI's parameters share. */
+static void test_parse_int(void **state)
+{
+    (void)state;
+    int64_t x = 7;
+    assert_int_equal(tt_parse_int("42", 0, 100, &x), TT_OK);
+    assert_int_equal(x, 42);
+    assert_int_equal(tt_parse_int(" +5", 1, 10, &x), TT_OK); /* as strtoll reads it */
+    assert_int_equal(x, 5);
+    assert_int_equal(tt_parse_int("-3", -5, 5, &x), TT_OK);
+    assert_int_equal(x, -3);
+    assert_int_equal(tt_parse_int("9223372036854775807", 0, INT64_MAX, &x), TT_OK);
+    assert_int_equal(x, INT64_MAX);
+    static const char *const bad[] = {
+        "", " ", "1x", "x1", "1 ", "0x10", "1.5", "9223372036854775808", "-9223372036854775809"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        x = 7;
+        assert_int_equal(tt_parse_int(bad[i], INT64_MIN, INT64_MAX, &x), TT_EINVAL);
+        assert_int_equal(x, 7);
+    }
+    assert_int_equal(tt_parse_int("0", 1, 10, &x), TT_EINVAL);
+    assert_int_equal(tt_parse_int("11", 1, 10, &x), TT_EINVAL);
+    assert_int_equal(tt_parse_int(NULL, 0, 1, &x), TT_EINVAL);
+    assert_int_equal(x, 7);
+}
+
 static void test_out_of_memory(void **state)
 {
     (void)state;
@@ -416,6 +442,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_params),
+        cmocka_unit_test(test_parse_int),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_event_types),
         cmocka_unit_test(test_times),
