@@ -540,7 +540,17 @@ def why_missed(w, figs):
                      "even with a free disk; half the bound needs "
                      f"{fmt(figs.median('http_bound') / 2)}/s. Profiles (perf) put most of that "
                      "time in the kernel (socket, futex and WAL write system calls, context "
-                     "switches), then libc allocation, SQLite, JSON parsing.")
+                     "switches; a fifth of all samples in the paravirtualised "
+                     "interrupt-enable call, pvm_irq_enable, that they pass through on this "
+                     "virtual machine), then libc allocation, SQLite, JSON parsing.")
+        seed = figs.median("pg_seed_16")
+        if seed:
+            text += (f" The goal's other rate, 8 × the seed design at 16 clients, is "
+                     f"{fmt(8 * seed)} appends/s: {8 * seed / figs.median('http_bound'):.0%} "
+                     "of what the empty handler itself reaches with wrk on these cores. "
+                     "Closing the gap would take several times less CPU per request: a "
+                     "different server design (one event loop, its own HTTP parsing, "
+                     "batched answers), not tuning.")
         notes.append(text)
     r = ratio(figs, "verify_hashes", "sha256")
     if r is not None and r < 0.5:
