@@ -540,9 +540,9 @@ def why_missed(w, figs):
                      "even with a free disk; half the bound needs "
                      f"{fmt(figs.median('http_bound') / 2)}/s. Profiles (perf) put most of that "
                      "time in the kernel (socket, futex and WAL write system calls, context "
-                     "switches; a fifth of all samples in the paravirtualised "
-                     "interrupt-enable call, pvm_irq_enable, that they pass through on this "
-                     "virtual machine), then libc allocation, SQLite, JSON parsing.")
+                     "switches; much of it in the paravirtualised interrupt-enable call, "
+                     "pvm_irq_enable, that they pass through on this virtual machine), then "
+                     "libc allocation, SQLite, JSON parsing.")
         seed = figs.median("pg_seed_16")
         if seed:
             text += (f" The goal's other rate, 8 × the seed design at 16 clients, is "
