@@ -259,7 +259,7 @@ static void sq_close(tti_store *s)
  * changed by several commits is copied once per checkpoint; but a large checkpoint holds
  * up the commits queued behind it. Measured (issue 6): at a fixed 256 pages (1 MiB) a
  * checkpoint followed every 1,000-event commit and cost the server a fifth of its NDJSON
- * rate; at a fixed 4096 pages the p99 of single-event appends rose by 2-3 ms. So the WAL
+ * rate; at a fixed 4096 pages the p99 of single-event appends rose by about 2 ms. So the WAL
  * may grow to four times the last commit's pages, at least 256 and at most 4096 (16 MiB):
  * small commits keep small checkpoints, large ones share one among four. Never beyond an
  * eighth of the disk's free space either: after a disk-full error the checkpoint is what
