@@ -364,6 +364,7 @@ static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint
 int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len)
 {
     size_t lens[N_STR_FIELDS];
+    *len = 0;
     int rc = leaf_measure(ev, lens, len);
     if (rc != TT_OK)
         return rc;
@@ -375,16 +376,20 @@ int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *
 
 int tt_event_leaf_bytes(const tt_event *ev, uint8_t **out, size_t *outlen)
 {
-    size_t lens[N_STR_FIELDS], total;
+    size_t total;
     if (ev == NULL || out == NULL || outlen == NULL)
         return TT_EMISUSE;
-    int rc = leaf_measure(ev, lens, &total);
-    if (rc != TT_OK)
+    /* Measured first: with no room, only a failed measure leaves total at 0. */
+    int rc = tti_event_leaf_encode(ev, NULL, 0, &total);
+    if (rc != TT_ETOOBIG || total == 0)
         return rc;
     uint8_t *buf = malloc(total);
     if (buf == NULL)
         return TT_ENOMEM;
-    leaf_write(ev, lens, buf);
+    if ((rc = tti_event_leaf_encode(ev, buf, total, &total)) != TT_OK) {
+        free(buf);
+        return rc;
+    }
     *out = buf;
     *outlen = total;
     return TT_OK;
@@ -394,19 +399,20 @@ int tt_event_leaf_hash(const tt_event *ev, uint8_t out[TT_HASH_SIZE])
 {
     /* Appends and verify hash every event: typical events fit on the stack. */
     uint8_t stack[2048], *buf = stack;
-    size_t lens[N_STR_FIELDS], total;
+    size_t total;
     if (ev == NULL || out == NULL)
         return TT_EMISUSE;
-    int rc = leaf_measure(ev, lens, &total);
-    if (rc != TT_OK)
-        return rc;
-    if (total > sizeof stack && (buf = malloc(total)) == NULL)
-        return TT_ENOMEM;
-    leaf_write(ev, lens, buf);
-    tti_hash_leaf(buf, total, out); /* RFC 9162 2.1.1: SHA-256(0x00 || leaf bytes) */
+    int rc = tti_event_leaf_encode(ev, stack, sizeof stack, &total);
+    if (rc == TT_ETOOBIG && total > sizeof stack) {
+        if ((buf = malloc(total)) == NULL)
+            return TT_ENOMEM;
+        rc = tti_event_leaf_encode(ev, buf, total, &total);
+    }
+    if (rc == TT_OK)
+        tti_hash_leaf(buf, total, out); /* RFC 9162 2.1.1: SHA-256(0x00 || leaf bytes) */
     if (buf != stack)
         free(buf);
-    return TT_OK;
+    return rc;
 }
 
 /* ---- Copying --------------------------------------------------------------------------- */

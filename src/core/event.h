@@ -27,8 +27,8 @@ int tti_utf8_valid(const char *s, size_t len);
 size_t tti_utf8_count(const char *s, size_t len);
 
 /* Write ev's leaf bytes (docs/FORMAT.md) into buf when they fit in cap; *len is their
- * size either way. TT_ETOOBIG when they do not fit (grow buf to *len and call again),
- * TT_EINVAL when a required field is missing. */
+ * size either way (0 when they cannot be measured). TT_ETOOBIG when they do not fit (grow
+ * buf to *len and call again), TT_EINVAL when a required field is missing. */
 int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len);
 
 /* Deep-copy an event's strings into one allocation; *out freed with tt_event_free(). */
