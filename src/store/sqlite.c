@@ -131,6 +131,7 @@ struct tti_store_iter {
     char **names; /* kind 2: interned names by id, read once per scan */
     size_t n_names;
     struct subj_slot *subjects; /* kind 2: entity ids by subject id, direct-mapped */
+    size_t n_subj_slots;        /* its size: SUBJ_SLOTS, or fewer for a short query */
 };
 
 /* Convert an SQLite failure into a status with a message a user can act on. */
@@ -798,8 +799,17 @@ static const char *scan_name(tti_store_iter *it, int col, int *rc)
 
 /* Subjects (entity ids) can number millions, so their cache is a fixed direct-mapped
  * table: a scan over few subjects (a verify of a strategy ledger) looks each up once, and a
- * scan over many costs what the join it replaces cost, one seek per row. */
+ * scan over many costs what the join it replaces cost, one seek per row. A query needs no
+ * more slots than rows (subject_slots): a 100-row page does not clear and free 4096. */
 #define SUBJ_SLOTS 4096
+
+static size_t subject_slots(size_t rows)
+{
+    size_t n = 16;
+    while (n < rows && n < SUBJ_SLOTS)
+        n *= 2;
+    return n;
+}
 
 struct subj_slot {
     int64_t id;
@@ -809,11 +819,14 @@ struct subj_slot {
 static const char *scan_subject(tti_store_iter *it, int *rc)
 {
     int64_t id = sqlite3_column_int64(it->st, 3);
-    if (it->subjects == NULL && (it->subjects = calloc(SUBJ_SLOTS, sizeof *it->subjects)) == NULL) {
+    if (it->n_subj_slots == 0)
+        it->n_subj_slots = SUBJ_SLOTS;
+    if (it->subjects == NULL &&
+        (it->subjects = calloc(it->n_subj_slots, sizeof *it->subjects)) == NULL) {
         *rc = tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
         return NULL;
     }
-    struct subj_slot *slot = &it->subjects[(uint64_t)id % SUBJ_SLOTS];
+    struct subj_slot *slot = &it->subjects[(uint64_t)id % it->n_subj_slots];
     if (slot->value != NULL && slot->id == id)
         return slot->value;
     char *v;
@@ -871,6 +884,7 @@ typedef struct qbuild {
     int ntexts;
     int empty;          /* a filter names something never recorded: no rows */
     const char *seqcol; /* the column the walk is ordered by */
+    size_t limit;       /* rows at most */
 } qbuild;
 
 static void qadd(qbuild *b, const char *frag)
@@ -1063,8 +1077,8 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
     qadd(b, " ORDER BY ");
     qadd(b, b->seqcol);
     qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
-    size_t limit = q->limit ? q->limit : 100;
-    qint(b, " LIMIT ", (int64_t)limit);
+    b->limit = q->limit ? q->limit : 100;
+    qint(b, " LIMIT ", (int64_t)b->limit);
     return TT_OK;
 }
 
@@ -1086,6 +1100,7 @@ static int sq_query(tti_store *s, const tt_query *q, tti_store_iter **out)
         sqlite3_bind_text((*out)->st, i + 100, b.texts[i], -1, SQLITE_TRANSIENT);
     free(fts);
     (*out)->empty = b.empty;
+    (*out)->n_subj_slots = subject_slots(b.limit);
     return TT_OK;
 }
 
@@ -1125,7 +1140,7 @@ static void sq_iter_free(tti_store_iter *it)
         free(it->names[i]);
     free(it->names);
     if (it->subjects != NULL)
-        for (size_t i = 0; i < SUBJ_SLOTS; i++)
+        for (size_t i = 0; i < it->n_subj_slots; i++)
             free(it->subjects[i].value);
     free(it->subjects);
     free(it);
