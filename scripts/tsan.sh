@@ -23,6 +23,8 @@ SCRIPTS="test_server_api test_server_malformed test_openapi test_strategy_http
 test_domain_http test_jobs test_notify test_hostile test_config test_deploy"
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/summary.sh
+. "$SRC/scripts/summary.sh"
 BUILD=${TSAN_BUILD_DIR:-$SRC/build-tsan}
 LOGS=${TSAN_LOG_DIR:-$BUILD/tsan-logs}
 TT_SLOW=${TT_SLOW:-4}
@@ -70,19 +72,12 @@ echo "==== ThreadSanitizer summary ($(date -u +%Y-%m-%d), TT_SLOW=$TT_SLOW) ====
 n=0 failed=0 tests=0
 for s in $scripts; do
     n=$((n + 1))
-    set -- $(cat "$LOGS/$s/rc")
-    rc=$1 secs=$2
-    ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$LOGS/$s/out.txt" | tail -1)
-    res=$(grep -E '^(OK|FAILED)' "$LOGS/$s/out.txt" | tail -1)
+    run_result "$LOGS/$s/rc" "$LOGS/$s/out.txt"
     tests=$((tests + ${ran:-0}))
     reports=$(cat "$LOGS/$s"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer' || true)
-    line="$s: ${ran:-0} tests ${res:-(no result)}, $reports reports, $secs s"
-    if [ "$rc" != 0 ] || [ "$reports" != 0 ]; then
-        failed=$((failed + 1))
-        echo "  FAIL $line"
-    else
-        echo "  ok   $line"
-    fi
+    clean=no
+    [ "$rc" != 0 ] || [ "$reports" != 0 ] || clean=yes
+    verdict $clean "$s: ${ran:-0} tests ${res:-(no result)}, $reports reports, $secs s"
 done
 total=$(cat "$LOGS"/*/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer' || true)
 echo "tsan: $n scripts, $tests tests, $failed scripts not clean; $total reports; $((t1 - t0)) s"

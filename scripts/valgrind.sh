@@ -81,6 +81,8 @@ command -v valgrind >/dev/null || {
 }
 
 VG_SRC=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/summary.sh
+. "$VG_SRC/scripts/summary.sh"
 VG_BUILD=${VG_BUILD_DIR:-$VG_SRC/build-valgrind}
 VG_LOGS=${VG_LOG_DIR:-$VG_BUILD/valgrind-logs}
 JOBS=${VG_JOBS:-1}
@@ -145,20 +147,15 @@ if [ -n "$units" ]; then
     n=0 failed=0 tests=0 tfailed=0
     for u in $units; do
         n=$((n + 1))
-        set -- $(cat "$VG_LOGS/unit/$u.rc")
-        rc=$1 secs=$2
+        run_result "$VG_LOGS/unit/$u.rc"
         p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$VG_LOGS/unit/$u.out" | tail -1)
         f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$VG_LOGS/unit/$u.out" | tail -1)
         tests=$((tests + ${p:-0} + ${f:-0}))
         tfailed=$((tfailed + ${f:-0}))
         set -- $(log_figures "$VG_LOGS/unit/$u.log")
-        line="$u: exit $rc, ${p:-0} passed, ${f:-0} failed, $3 errors, $4 leaks, $secs s"
-        if [ "$rc" != 0 ] || [ "$3" != 0 ] || [ "$4" != 0 ]; then
-            failed=$((failed + 1))
-            echo "  FAIL $line"
-        else
-            echo "  ok   $line"
-        fi
+        clean=no
+        [ "$rc" != 0 ] || [ "$3" != 0 ] || [ "$4" != 0 ] || clean=yes
+        verdict $clean "$u: exit $rc, ${p:-0} passed, ${f:-0} failed, $3 errors, $4 leaks, $secs s"
     done
     set -- $(log_figures "$VG_LOGS"/unit/*.log)
     echo "unit: $n programs, $tests tests ($tfailed failed), $failed programs not clean;" \
@@ -169,19 +166,12 @@ if [ -n "$scripts" ]; then
     n=0 failed=0 tests=0
     for s in $scripts; do
         n=$((n + 1))
-        set -- $(cat "$VG_LOGS/e2e/$s/rc")
-        rc=$1 secs=$2
-        ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$VG_LOGS/e2e/$s/out.txt" | tail -1)
-        res=$(grep -E '^(OK|FAILED)' "$VG_LOGS/e2e/$s/out.txt" | tail -1)
+        run_result "$VG_LOGS/e2e/$s/rc" "$VG_LOGS/e2e/$s/out.txt"
         tests=$((tests + ${ran:-0}))
         set -- $(log_figures "$VG_LOGS/e2e/$s"/tradetrail.*.log)
-        line="$s: ${ran:-0} tests ${res:-(no result)}, $1 processes ($(($1 - $2)) killed), $3 errors, $4 leaks, $secs s"
-        if [ "$rc" != 0 ] || [ "$3" != 0 ] || [ "$4" != 0 ]; then
-            failed=$((failed + 1))
-            echo "  FAIL $line"
-        else
-            echo "  ok   $line"
-        fi
+        clean=no
+        [ "$rc" != 0 ] || [ "$3" != 0 ] || [ "$4" != 0 ] || clean=yes
+        verdict $clean "$s: ${ran:-0} tests ${res:-(no result)}, $1 processes ($(($1 - $2)) killed), $3 errors, $4 leaks, $secs s"
     done
     set -- $(log_figures "$VG_LOGS"/e2e/*/tradetrail.*.log)
     echo "e2e: $n scripts, $tests tests, $failed scripts not clean; $1 tradetrail processes" \
