@@ -247,6 +247,24 @@ TT_EXPORT int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_
                                      tt_append_result *results, tt_append_done done, void *ctx);
 
 /*
+ * Commit observers: after tt_ledger_on_commit(l, fn, ctx), fn(ctx, first_seq, count) is
+ * called once for every batch of appends made through l that wrote new events (seqs
+ * first_seq .. first_seq + count - 1), after the batch is durable and before its callers
+ * return, in commit order, one call at a time, from the committing thread. Batches of
+ * idempotent repeats only, failed batches and other processes' appends are not reported.
+ * fn must be quick (count a metric, wake a stream), must not append and must not add or
+ * remove observers; it may read the ledger. At most 16 observers per handle: TT_ENOSPC
+ * beyond, TT_EMISUSE for a NULL l or fn. Thread-safe.
+ *
+ * tt_ledger_on_commit_remove removes the first observer registered with this fn and ctx
+ * (TT_ENOTFOUND when none); once it returns, fn is not running and is not called again.
+ * Observers need no removal before tt_ledger_close.
+ */
+typedef void (*tt_commit_fn)(void *ctx, int64_t first_seq, int64_t count);
+TT_EXPORT int tt_ledger_on_commit(tt_ledger *l, tt_commit_fn fn, void *ctx);
+TT_EXPORT int tt_ledger_on_commit_remove(tt_ledger *l, tt_commit_fn fn, void *ctx);
+
+/*
  * Replaying or generating history (an importer, tradetrail demo): until called again with
  * TT_TIME_NONE, events appended BY THIS THREAD that carry no occurred_at get occurred_at_us.
  * ts stays the ledger's own time. Thread-local; affects every ledger handle.

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Opening and closing a ledger: locating the store and the signing key, creating both for
- * `tradetrail init`, the reader pool, and per-thread error messages.
+ * `tradetrail init`, the reader pool, per-thread error messages, and the registry of
+ * transaction hooks and commit observers.
  */
 #include "ledger/ledger.h"
 
@@ -15,7 +16,6 @@
 #include <unistd.h>
 
 #include "core/crypto.h"
-#include "notify/notify.h"
 #include "util/codec.h"
 #include "util/err.h"
 
@@ -279,6 +279,10 @@ static int init_locks(tt_ledger *l)
         return TT_ENOMEM;
     if (pthread_mutex_init(&l->plock, NULL) != 0)
         return TT_ENOMEM;
+    if (pthread_mutex_init(&l->hlock, NULL) != 0)
+        return TT_ENOMEM;
+    if (pthread_mutex_init(&l->olock, NULL) != 0)
+        return TT_ENOMEM;
     return TT_OK;
 }
 
@@ -339,11 +343,15 @@ void tt_ledger_close(tt_ledger *l)
     if (l->w != NULL)
         l->ops->close(l->w);
     tti_cleanse(&l->signer, sizeof l->signer);
-    tti_notify_free(l->notify);
+    for (int i = 0; i < l->n_hooks; i++)
+        if (l->hooks[i].destroy != NULL)
+            l->hooks[i].destroy(l->hooks[i].ctx);
     pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->qlock);
     pthread_cond_destroy(&l->committer_wake);
     pthread_mutex_destroy(&l->plock);
+    pthread_mutex_destroy(&l->hlock);
+    pthread_mutex_destroy(&l->olock);
     free(l->uri);
     free(l->origin);
     free(l);
@@ -389,4 +397,106 @@ int tt_ledger_verifier_key(tt_ledger *l, char **out)
     if (rc == TT_ENOTFOUND)
         return tti_fail(rc, "this ledger has no signing key; run `tradetrail init`");
     return rc == TT_OK ? TT_OK : tti_store_fail(l, l->w, rc);
+}
+
+/* ---- transaction hooks and commit observers ---- */
+
+int tti_ledger_set_hook(tt_ledger *l, const char *name, tti_tx_hook fn, void *ctx,
+                        void (*destroy)(void *ctx))
+{
+    if (l == NULL || name == NULL)
+        return tti_fail(TT_EMISUSE, "tti_ledger_set_hook: NULL argument");
+    tti_hook_slot old = {0};
+    int rc = TT_OK;
+    /* wlock: the sequencer runs the hooks under it, so no batch sees a half-made change
+     * and the old ctx is unused once the swap is done. */
+    pthread_mutex_lock(&l->wlock);
+    pthread_mutex_lock(&l->hlock);
+    int i = 0;
+    while (i < l->n_hooks && strcmp(l->hooks[i].name, name) != 0)
+        i++;
+    if (i < l->n_hooks)
+        old = l->hooks[i];
+    if (fn == NULL) {
+        if (i < l->n_hooks) /* keep the order the others were installed in */
+            memmove(&l->hooks[i], &l->hooks[i + 1],
+                    (size_t)(l->n_hooks - i - 1) * sizeof *l->hooks);
+        l->n_hooks -= i < l->n_hooks;
+    } else if (i == TTI_LEDGER_MAX_HOOKS) {
+        rc = tti_fail(TT_ENOSPC, "a ledger holds at most %d transaction hooks",
+                      TTI_LEDGER_MAX_HOOKS);
+    } else {
+        l->hooks[i] = (tti_hook_slot){.name = name, .fn = fn, .ctx = ctx, .destroy = destroy};
+        l->n_hooks += i == l->n_hooks;
+    }
+    pthread_mutex_unlock(&l->hlock);
+    pthread_mutex_unlock(&l->wlock);
+    if (rc == TT_OK && old.destroy != NULL)
+        old.destroy(old.ctx);
+    return rc;
+}
+
+void *tti_ledger_hook_ctx(tt_ledger *l, const char *name)
+{
+    void *ctx = NULL;
+    pthread_mutex_lock(&l->hlock);
+    for (int i = 0; i < l->n_hooks && ctx == NULL; i++)
+        if (strcmp(l->hooks[i].name, name) == 0)
+            ctx = l->hooks[i].ctx;
+    pthread_mutex_unlock(&l->hlock);
+    return ctx;
+}
+
+int tti_ledger_add_observer(tt_ledger *l, tt_commit_fn fn, void *ctx)
+{
+    if (l == NULL || fn == NULL)
+        return tti_fail(TT_EMISUSE, "tt_ledger_on_commit: NULL argument");
+    int rc = TT_OK;
+    pthread_mutex_lock(&l->olock);
+    if (l->n_observers == TTI_LEDGER_MAX_OBSERVERS)
+        rc = tti_fail(TT_ENOSPC, "a ledger holds at most %d commit observers",
+                      TTI_LEDGER_MAX_OBSERVERS);
+    else
+        l->observers[l->n_observers++] = (tti_observer_slot){.fn = fn, .ctx = ctx};
+    pthread_mutex_unlock(&l->olock);
+    return rc;
+}
+
+int tti_ledger_remove_observer(tt_ledger *l, tt_commit_fn fn, void *ctx)
+{
+    if (l == NULL || fn == NULL)
+        return tti_fail(TT_EMISUSE, "tt_ledger_on_commit_remove: NULL argument");
+    int rc = TT_ENOTFOUND;
+    pthread_mutex_lock(&l->olock);
+    for (int i = 0; i < l->n_observers; i++) {
+        if (l->observers[i].fn != fn || l->observers[i].ctx != ctx)
+            continue;
+        memmove(&l->observers[i], &l->observers[i + 1],
+                (size_t)(l->n_observers - i - 1) * sizeof *l->observers);
+        l->n_observers--;
+        rc = TT_OK;
+        break;
+    }
+    pthread_mutex_unlock(&l->olock);
+    return rc == TT_OK ? TT_OK : tti_fail(rc, "no such commit observer");
+}
+
+void tti_ledger_notify_observers(tt_ledger *l, int64_t first_seq, int64_t count)
+{
+    if (count <= 0)
+        return;
+    pthread_mutex_lock(&l->olock);
+    for (int i = 0; i < l->n_observers; i++)
+        l->observers[i].fn(l->observers[i].ctx, first_seq, count);
+    pthread_mutex_unlock(&l->olock);
+}
+
+int tt_ledger_on_commit(tt_ledger *l, tt_commit_fn fn, void *ctx)
+{
+    return tti_ledger_add_observer(l, fn, ctx);
+}
+
+int tt_ledger_on_commit_remove(tt_ledger *l, tt_commit_fn fn, void *ctx)
+{
+    return tti_ledger_remove_observer(l, fn, ctx);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The ledger object shared by the files of src/ledger: the write connection and the
- * sequencer that group-commits appends on it, a pool of reader connections, and the
- * signing key.
+ * sequencer that group-commits appends on it, a pool of reader connections, the signing
+ * key, and the transaction hooks and commit observers through which the layers above
+ * (notify, the server's metrics and streams) act on appends without the ledger naming them.
  */
 #ifndef TT_LEDGER_LEDGER_H
 #define TT_LEDGER_LEDGER_H
@@ -15,8 +16,33 @@
 #include "tradetrail.h"
 
 #define TTI_READER_POOL 64
+#define TTI_LEDGER_MAX_HOOKS 8
+#define TTI_LEDGER_MAX_OBSERVERS 16
 
 typedef struct tti_request tti_request;
+
+/*
+ * A transaction hook: called by the sequencer inside the write transaction, with wlock
+ * held, for every event the batch writes (seq, ts and leaf hash set; never for an
+ * idempotent repeat), after the event's row and before the commit. Whatever it writes
+ * through w commits with the event or not at all (SPEC 7: the outbox row of an alert). A
+ * status other than TT_OK (with its message set by tti_fail or tti_store_fail) rolls the
+ * whole batch back and is every caller's result. It must not call the ledger's append
+ * functions nor take wlock.
+ */
+typedef int (*tti_tx_hook)(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev);
+
+typedef struct tti_hook_slot {
+    const char *name; /* a static string naming the feature, e.g. "notify" */
+    tti_tx_hook fn;
+    void *ctx;
+    void (*destroy)(void *ctx); /* called when the hook is replaced, removed or closed */
+} tti_hook_slot;
+
+typedef struct tti_observer_slot {
+    tt_commit_fn fn;
+    void *ctx;
+} tti_observer_slot;
 
 struct tt_ledger {
     const tti_store_ops *ops;
@@ -52,13 +78,54 @@ struct tt_ledger {
     tti_verifier verifier;
     int have_verifier;
 
-    /* Notification rules and channels (tt_ledger_set_notify), read by the sequencer under
-     * wlock; NULL when none. */
-    struct tti_notify *notify;
+    /* Transaction hooks: changed under wlock and hlock, run by the sequencer under wlock,
+     * looked up by name under hlock. */
+    pthread_mutex_t hlock;
+    tti_hook_slot hooks[TTI_LEDGER_MAX_HOOKS];
+    int n_hooks;
+
+    /* Commit observers, under olock; the leader holds it while it calls them, so removal
+     * returns only once no call is running. */
+    pthread_mutex_t olock;
+    tti_observer_slot observers[TTI_LEDGER_MAX_OBSERVERS];
+    int n_observers;
 };
 
 /*
- * A domain change committed in the same transaction as its events (SPEC 3.2): before runs
+ * Install, replace or (fn NULL) remove the transaction hook called name. The hook it
+ * replaces has its destroy(ctx) called once no batch can still be using it; on failure
+ * (TT_ENOSPC: all TTI_LEDGER_MAX_HOOKS slots taken) nothing changes and the new ctx is
+ * not destroyed. Waits for a batch being committed. Must not be called from a hook.
+ */
+int tti_ledger_set_hook(tt_ledger *l, const char *name, tti_tx_hook fn, void *ctx,
+                        void (*destroy)(void *ctx));
+
+/* The ctx of the hook called name, or NULL. WARNING: the pointer stays valid only until
+ * the hook is replaced or removed; callers must not race with tti_ledger_set_hook. */
+void *tti_ledger_hook_ctx(tt_ledger *l, const char *name);
+
+/*
+ * Commit observers: fn(ctx, first_seq, count) is called once for each batch this handle
+ * commits that wrote new events (seqs first_seq .. first_seq + count - 1), after the
+ * commit is durable and before the batch's callers are woken, in commit order, one call
+ * at a time, from the committing thread with no ledger lock held but the observer lock.
+ * A batch of idempotent repeats only, a failed batch and other processes' appends are not
+ * observed. Observers must be quick (metrics, a stream wake-up), must not append, and
+ * must not add or remove observers. tt_ledger_on_commit is the public face of these.
+ *
+ * Add: TT_EMISUSE for a NULL fn, TT_ENOSPC when TTI_LEDGER_MAX_OBSERVERS are set. Remove:
+ * the first observer with this fn and ctx; TT_ENOTFOUND when none; once it returns, the
+ * observer is not running and will not be called again.
+ */
+int tti_ledger_add_observer(tt_ledger *l, tt_commit_fn fn, void *ctx);
+int tti_ledger_remove_observer(tt_ledger *l, tt_commit_fn fn, void *ctx);
+
+/* Call the observers for a committed batch (the sequencer's leader). */
+void tti_ledger_notify_observers(tt_ledger *l, int64_t first_seq, int64_t count);
+
+/*
+ * A request's own hooks, for one append rather than every one: a domain change committed
+ * in the same transaction as its events (SPEC 3.2): before runs
  * inside the write transaction before the events are sequenced (check state, write domain
  * rows; an error, e.g. TT_ECONFLICT with tti_fail's message, aborts everything); after runs
  * once the events have their seqs. Either may be NULL.

@@ -3,8 +3,9 @@
  * The sequencer (SPEC 5): appends from every thread queue up; one of the waiting threads
  * becomes the leader, takes the queue as one batch, assigns seq and ts, hashes the leaves,
  * extends the tree's tiles, writes it all in one transaction and commits durably, and
- * only then wakes every caller in the batch (group commit). The ledger head is read inside
- * the write transaction, so several processes can append to one store.
+ * only then tells the commit observers and wakes every caller in the batch (group commit).
+ * The transaction hooks run inside the transaction for each event written. The ledger head
+ * is read inside the write transaction, so several processes can append to one store.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include "core/crypto.h"
 #include "core/event.h"
 #include "ledger/ledger.h"
-#include "notify/notify.h"
 
 struct tti_request {
     const tt_event *events;
@@ -173,19 +173,21 @@ static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i
     res->seq = ev.seq;
     res->ts_us = ts;
     memcpy(res->leaf_hash, ev.leaf_hash, TT_HASH_SIZE);
-    /* SPEC 7: an alert goes into the outbox in the same transaction as its event (only
-     * for events written now, never for idempotent repeats). */
-    if (l->notify != NULL && (rc = tti_notify_on_event(l, l->w, &ev)) != TT_OK)
-        return rc;
+    /* Work that must commit with the event (SPEC 7: an alert's outbox row), only for
+     * events written now, never for idempotent repeats. */
+    for (int h = 0; h < l->n_hooks; h++)
+        if ((rc = l->hooks[h].fn(l->hooks[h].ctx, l, l->w, &ev)) != TT_OK)
+            return rc;
     return TT_OK;
 }
 
-static int write_batch(batch_ctx *b, tti_request *first)
+static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
 {
     tt_ledger *l = b->l;
     int rc = l->ops->read_head(l->w, &b->head);
     if (rc != TT_OK)
         return tti_store_fail(l, l->w, rc);
+    *size_before = b->head.size;
     if (first->hooks != NULL && first->hooks->before != NULL &&
         (rc = first->hooks->before(first->hooks_ctx, l, l->w)) != TT_OK)
         return rc;
@@ -210,8 +212,9 @@ static int write_batch(batch_ctx *b, tti_request *first)
     return TT_OK;
 }
 
-/* One transaction for the whole batch: all of it commits durably, or none of it. */
-static int commit_batch(tt_ledger *l, tti_request *first)
+/* One transaction for the whole batch: all of it commits durably, or none of it. On
+ * success *first_seq and *count give the seqs it wrote, for the commit observers. */
+static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, int64_t *count)
 {
     batch_ctx b;
     memset(&b, 0, sizeof b);
@@ -221,11 +224,14 @@ static int commit_batch(tt_ledger *l, tti_request *first)
     if (rc != TT_OK) {
         rc = tti_store_fail(l, l->w, rc);
     } else {
-        rc = write_batch(&b, first);
+        int64_t before = 0;
+        rc = write_batch(&b, first, &before);
         if (rc == TT_OK && (rc = l->ops->commit(l->w)) != TT_OK)
             rc = tti_store_fail(l, l->w, rc);
         if (rc != TT_OK)
             l->ops->rollback(l->w);
+        *first_seq = before + 1;
+        *count = rc == TT_OK ? b.head.size - before : 0;
     }
     pthread_mutex_unlock(&l->wlock);
     for (unsigned i = 0; i < 8; i++)
@@ -281,8 +287,12 @@ static void lead(tt_ledger *l)
     int count;
     tti_request *batch = take_batch(l, &count);
     pthread_mutex_unlock(&l->qlock);
-    int rc = commit_batch(l, batch);
+    int64_t first_seq = 0, nwritten = 0;
+    int rc = commit_batch(l, batch, &first_seq, &nwritten);
     const char *msg = tt_ledger_errmsg(l);
+    /* Still the only leader: observers see the batches one at a time, in commit order. */
+    if (rc == TT_OK)
+        tti_ledger_notify_observers(l, first_seq, nwritten);
     pthread_mutex_lock(&l->qlock);
     l->last_batch_requests = count;
     /* Wake exactly the callers of this batch, and the next one in the queue to lead: a

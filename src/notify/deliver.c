@@ -266,7 +266,7 @@ int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out)
     if (max < 1 || max > 1000)
         return tti_fail(TT_EINVAL, "tt_notify_deliver_due: max must be 1..1000");
     tt_notify_stats st = {0, 0, 0, TT_TIME_NONE};
-    tti_notify *n = l->notify;
+    tti_notify *n = tti_notify_get(l);
     if (n == NULL || n->channels == 0 || l->ops->notify == NULL) {
         if (out != NULL)
             *out = st;

@@ -163,6 +163,21 @@ void tti_notify_free(tti_notify *n)
     free(n);
 }
 
+/* The name under which notify registers its transaction hook with the ledger. */
+static const char hook_name[] = "notify";
+
+tti_notify *tti_notify_get(tt_ledger *l)
+{
+    return tti_ledger_hook_ctx(l, hook_name);
+}
+
+static void free_ctx(void *ctx)
+{
+    tti_notify_free(ctx);
+}
+
+static int on_event(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev);
+
 static int dup_opt(const char *v, const char *def, char **out)
 {
     *out = NULL;
@@ -202,18 +217,18 @@ int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
             return tti_fail(TT_ENOMEM, "out of memory");
         }
     }
-    /* The sequencer reads l->notify under wlock: swap it there. Counters carry over. */
-    pthread_mutex_lock(&l->wlock);
-    tti_notify *old = l->notify;
+    /* Counters carry over (tt_ledger_set_notify must not race with delivery, which alone
+     * changes them). The ledger swaps the hook under its write lock and frees the old one. */
+    tti_notify *old = tti_notify_get(l);
     if (old != NULL && n != NULL)
         for (int i = 0; i < TT_NOTIFY_NCHANNELS; i++) {
             atomic_store(&n->sent[i], atomic_load(&old->sent[i]));
             atomic_store(&n->failed[i], atomic_load(&old->failed[i]));
         }
-    l->notify = n;
-    pthread_mutex_unlock(&l->wlock);
-    tti_notify_free(old);
-    return TT_OK;
+    int rc = tti_ledger_set_hook(l, hook_name, n != NULL ? on_event : NULL, n, free_ctx);
+    if (rc != TT_OK)
+        tti_notify_free(n);
+    return rc;
 }
 
 static int rule_match(const tti_notify *n, const tt_event *ev)
@@ -259,9 +274,10 @@ static int enqueue_all(tt_ledger *l, tti_store *w, unsigned channels, int64_t se
     return TT_OK;
 }
 
-int tti_notify_on_event(tt_ledger *l, tti_store *w, const tt_event *ev)
+/* The ledger's transaction hook (tti_tx_hook), for each newly written event. */
+static int on_event(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev)
 {
-    tti_notify *n = l->notify;
+    tti_notify *n = ctx;
     if (n == NULL || n->channels == 0 || !rule_match(n, ev))
         return TT_OK;
     tti_buf text, subject, generic;
@@ -412,9 +428,9 @@ int tt_notify_counts_get(tt_ledger *l, tt_notify_counts *out)
         if (rc != TT_OK)
             return rc;
     }
-    /* WARNING: reads l->notify without wlock; tt_ledger_set_notify must not race with it
-     * (the server sets the rules once, before its threads start). */
-    tti_notify *n = l->notify;
+    /* WARNING: the rules may be freed by tt_ledger_set_notify, which must not race with
+     * this (the server sets the rules once, before its threads start). */
+    tti_notify *n = tti_notify_get(l);
     if (n != NULL)
         for (int i = 0; i < TT_NOTIFY_NCHANNELS; i++) {
             c.sent[i] = atomic_load(&n->sent[i]);

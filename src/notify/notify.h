@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Internals of the notifications (SPEC 7) shared by src/notify, the sequencer's hook and
- * the unit tests: the ledger's notification rules, the outbox rows an alert event makes,
- * the backoff schedule, Discord splitting and the e-mail message text.
+ * Internals of the notifications (SPEC 7) shared by src/notify and the unit tests: the ledger's
+ * notification rules, the outbox rows an alert event makes, the backoff schedule, Discord splitting
+ * and the e-mail message text.
  */
 #ifndef TT_NOTIFY_NOTIFY_H
 #define TT_NOTIFY_NOTIFY_H
@@ -38,9 +38,11 @@ typedef struct tti_notify {
 
 void tti_notify_free(tti_notify *n);
 
-/* The sequencer's hook, inside the write transaction, for each newly written event: one
- * outbox row per configured channel when the event matches alert_events. */
-int tti_notify_on_event(tt_ledger *l, tti_store *w, const tt_event *ev);
+/* The ledger's notification settings, or NULL when none are set. tt_ledger_set_notify
+ * installs them as the ledger's "notify" transaction hook, which writes one outbox row per
+ * configured channel, inside the event's transaction, for each new event matching
+ * alert_events. WARNING: valid until tt_ledger_set_notify is called again. */
+tti_notify *tti_notify_get(tt_ledger *l);
 
 /* Delay before the next attempt after `failures` failed ones (>= 1): 1 s doubling, capped
  * at 10 min, spread by +-25 % with rnd. */
