@@ -394,10 +394,7 @@ static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
     case OPT_UNTIL:
         return parse_time(c, "--until", arg, &a->q.until_us);
     case 'n':
-        if (cli_parse_int(c, "-n", arg, 1, &a->last_n) != 0)
-            return EXIT_USAGE;
-        return a->last_n > TT_MAX_QUERY_LIMIT ? cli_usage(c, "-n is at most %d", TT_MAX_QUERY_LIMIT)
-                                              : 0;
+        return cli_parse_int(c, "-n", arg, 1, &a->last_n) != 0 ? EXIT_USAGE : 0;
     case 'f':
         a->follow = 1;
         return 0;
@@ -521,30 +518,50 @@ static int show_page(cli_ctx *c, tt_ledger *l, const tt_query *q, out_format fmt
     return 0;
 }
 
-/* -n N: the newest N matches, printed oldest first (as journalctl -n). */
+/* -n N: the newest N matches, printed oldest first (as journalctl -n). N has no upper bound
+ * (SPEC 10): a first pass walks the matches newest first, a page at a time, only to find the
+ * seq of the Nth newest; the second prints from there, a page at a time, so neither pass
+ * holds more than one page of events. */
 static int show_last(cli_ctx *c, tt_ledger *l, show_args *a, int64_t *last)
 {
     tt_query q = a->q;
     q.order = TT_ORDER_DESC;
-    q.limit = (size_t)a->last_n;
-    tt_iter *it;
-    int rc = tt_ledger_query(l, &q, &it);
-    if (rc != TT_OK)
-        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
-    const tt_event *e;
-    int64_t oldest = 0;
-    while ((rc = tt_iter_next(it, &e)) == TT_OK)
-        oldest = e->seq;
-    tt_iter_free(it);
-    if (rc != TT_ENOTFOUND)
-        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    q.limit = TT_MAX_QUERY_LIMIT;
+    int64_t oldest = 0, seen = 0;
+    int rc = TT_OK;
+    for (;;) {
+        tt_iter *it;
+        if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+            return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+        const tt_event *e;
+        size_t n = 0;
+        while (seen < a->last_n && (rc = tt_iter_next(it, &e)) == TT_OK) {
+            oldest = e->seq;
+            seen++;
+            n++;
+        }
+        tt_iter_free(it);
+        if (rc != TT_OK && rc != TT_ENOTFOUND)
+            return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+        if (seen == a->last_n || n < q.limit)
+            break;
+        q.before_seq = oldest;
+    }
     if (oldest == 0)
         return 0;
     q = a->q;
-    q.after_seq = oldest - 1;
-    q.limit = (size_t)a->last_n;
-    size_t n;
-    return show_page(c, l, &q, a->fmt, last, &n);
+    *last = oldest - 1;
+    for (int64_t left = seen; left > 0;) {
+        size_t n;
+        q.after_seq = *last;
+        q.limit = left < 1000 ? (size_t)left : 1000;
+        if ((rc = show_page(c, l, &q, a->fmt, last, &n)) != 0)
+            return rc;
+        if (n < q.limit)
+            break;
+        left -= (int64_t)n;
+    }
+    return 0;
 }
 
 static int show_all(cli_ctx *c, tt_ledger *l, show_args *a, int64_t *last)

@@ -361,6 +361,9 @@ static int run_history(cli_ctx *c, tt_ledger *l, args *a)
     size_t limit = a->limit ? (size_t)a->limit : 100;
     int rc;
     if (a->fmt == OUT_JSON) {
+        /* The seed's per-strategy audit log has no event-type filter. */
+        if (id != NULL && a->type != NULL)
+            return cli_usage(c, "--type lists all strategies' events: give no ID with -o json");
         char *json = NULL;
         rc = id ? tt_strategy_audit_log_json(l, id, limit, &json)
                 : tt_strategy_audit_logs_json(l, a->type, limit, &json);
@@ -370,15 +373,22 @@ static int run_history(cli_ctx *c, tt_ledger *l, args *a)
     tt_query_init(&q);
     q.entity = "strategy";
     q.entity_id = id;
+    /* --type T[,T...] is the event_type list of GET /api/events, as for `show --type`. */
+    void *types = NULL;
     if (a->type != NULL) {
-        q.event_types[0] = a->type;
-        q.n_event_types = 1;
+        const tt_query_param p = {.key = "event_type", .value = a->type};
+        char err[128];
+        if ((rc = tt_query_parse_params(&q, &p, 1, tt_time_now_us(), &types, err, sizeof err)) !=
+            TT_OK)
+            return rc == TT_EINVAL ? cli_usage(c, "--type: %s", err) : cli_fail(c, rc, "%s", err);
     }
     q.limit = limit;
     q.order = TT_ORDER_DESC;
     tt_iter *it = NULL;
-    if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+    if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK) {
+        tt_free(types);
         return fail_lib(c, l, rc);
+    }
     /* Iterator events live until the next call: keep each one's text, print in reverse. */
     char **lines = calloc(limit, sizeof *lines);
     size_t n = 0;
@@ -394,6 +404,7 @@ static int run_history(cli_ctx *c, tt_ledger *l, args *a)
         }
     }
     tt_iter_free(it);
+    tt_free(types);
     if (lines == NULL)
         rc = TT_ENOMEM;
     if (rc == TT_OK || rc == TT_ENOTFOUND) {

@@ -791,13 +791,15 @@ TT_EXPORT int tt_strategy_diff(tt_ledger *l, const char *id, int64_t from, int64
 /*
  * The seed-compatible audit log (SPEC 9): one strategy's events newest first (limit
  * 1..TT_MAX_QUERY_LIMIT, 0 means 100) as {"success":true,"strategyId","auditLog":[{"id",
- * "eventType","oldStatus","newStatus","changedBy","changeReason","metadata","createdAt"}],
- * "count"}, where id is the event's seq and createdAt its ts. *out freed with tt_free().
+ * "strategyId","eventType","oldStatus","newStatus","changedBy","changeReason","metadata",
+ * "createdAt"}],"count"}, where id is the event's seq and createdAt its ts. *out freed with
+ * tt_free().
  */
 TT_EXPORT int tt_strategy_audit_log_json(tt_ledger *l, const char *id, size_t limit, char **out);
 
-/* All strategy events newest first, only those of event_type when not NULL (the filter
- * applies before the limit), as {"success":true,"auditLogs":[...],"count"}. */
+/* All strategy events newest first, only those of event_type (a comma list, as event_type of
+ * GET /api/events) when not NULL (the filter applies before the limit), as
+ * {"success":true,"auditLogs":[...],"count"} with the entries above. */
 TT_EXPORT int tt_strategy_audit_logs_json(tt_ledger *l, const char *event_type, size_t limit,
                                           char **out);
 

@@ -367,6 +367,9 @@ char *tt_strategy_diff_to_json(const char *id, int64_t from, int64_t to, const c
 static void audit_entry(tti_buf *b, const tt_event *ev)
 {
     tti_buf_printf(b, "{\"id\":%lld", (long long)ev->seq);
+    /* The seed's StrategyAuditLog row carries its strategyId; the all-strategies log needs
+     * it to say which strategy each entry is about. */
+    put_str(b, ",", "strategyId", ev->entity_id);
     put_str(b, ",", "eventType", ev->event_type);
     put_str(b, ",", "oldStatus", ev->old_status);
     put_str(b, ",", "newStatus", ev->new_status);
@@ -392,16 +395,23 @@ static int audit_query(tt_ledger *l, const char *id, const char *event_type, siz
     tt_query_init(&q);
     q.entity = "strategy";
     q.entity_id = id;
+    /* eventType is a comma list, as event_type of GET /api/events. */
+    void *types = NULL;
+    int rc;
     if (event_type != NULL) {
-        q.event_types[0] = event_type;
-        q.n_event_types = 1;
+        const tt_query_param p = {.key = "event_type", .value = event_type};
+        char err[128];
+        if ((rc = tt_query_parse_params(&q, &p, 1, 0, &types, err, sizeof err)) != TT_OK)
+            return tti_fail(rc, "eventType: %s", err);
     }
     q.limit = limit ? limit : 100;
     q.order = TT_ORDER_DESC;
     tt_iter *it = NULL;
-    int rc = tt_ledger_query(l, &q, &it);
-    if (rc != TT_OK)
+    rc = tt_ledger_query(l, &q, &it);
+    if (rc != TT_OK) {
+        tt_free(types);
         return rc;
+    }
     tti_buf b;
     tti_buf_init(&b, OUT_MAX);
     tti_buf_adds(&b, "{\"success\":true");
@@ -416,6 +426,7 @@ static int audit_query(tt_ledger *l, const char *id, const char *event_type, siz
         audit_entry(&b, ev);
     }
     tt_iter_free(it);
+    tt_free(types);
     if (rc != TT_ENOTFOUND) {
         tti_buf_free(&b);
         return rc;

@@ -388,6 +388,31 @@ class ShowTest(TTCase):
         self.assertEqual(self.seqs("-n", "1", "--id", "ord-1"), [7])
         self.assertEqual(self.seqs("--lines", "2"), [6, 7])
 
+    def test_last_n_has_no_upper_bound(self):
+        """Issue 13 item 14: -n takes any N (as journalctl -n); more matches than one page
+        of the library's queries (10000) are still the newest N, oldest first."""
+        d = ttlib.TempDir()
+        self.addCleanup(d.__exit__)
+        data = os.path.join(d.path, "data")
+        ttlib.init(data)
+        total = 10050
+        p = run(["append"], data=data, timeout=300, input=ttlib.ndjson(
+            ev("order", "o-%d" % i, "FILLED" if i % 2 else "NEW", "bot") for i in range(total)))
+        self.assertExit(p, 0)
+
+        def seqs(*args):
+            p = run(["show", "-o", "json"] + list(args), data=data, timeout=300)
+            self.assertExit(p, 0, " ".join(args))
+            return [g["seq"] for g in json_lines(p.stdout)]
+
+        self.assertEqual(seqs("-n", "100000"), list(range(1, total + 1)))
+        self.assertEqual(seqs("-n", "10020"), list(range(total - 10020 + 1, total + 1)))
+        self.assertEqual(seqs("-n", "5000", "--type", "FILLED"), list(range(52, total + 1, 2)))
+        self.assertEqual(seqs("-n", "6000", "--type", "FILLED"), list(range(2, total + 1, 2)))
+        p = run(["show", "-n", "1000000000", "-o", "csv"], data=data, timeout=300)
+        self.assertExit(p, 0)
+        self.assertEqual(len(p.stdout.splitlines()), 1 + total)
+
     def test_short_format(self):
         p = run(["show", "--id", "clx1"], data=self.data)
         self.assertExit(p, 0)

@@ -19,8 +19,9 @@ from ttserver import ServerCase  # noqa: E402
 
 YAML1 = "name: rsi\nfeatures:\n  rsi:\n    period: 14\nentry: rsi < 30\n"
 YAML2 = "name: rsi\nfeatures:\n  rsi:\n    period: 14\nentry: rsi < 35\n"
-AUDIT_KEYS = {"id", "eventType", "oldStatus", "newStatus", "changedBy", "changeReason",
-              "metadata", "createdAt"}
+# The seed's StrategyAuditLog row; strategyId in every entry (issue 13 item 18).
+AUDIT_KEYS = {"id", "strategyId", "eventType", "oldStatus", "newStatus", "changedBy",
+              "changeReason", "metadata", "createdAt"}
 STRATEGY_KEYS = {"id", "name", "symbol", "timeframe", "status", "deleted", "version",
                  "created_at", "updated_at"}
 
@@ -192,6 +193,15 @@ class StrategyApiTest(ServerCase):
         self.assertEqual(j["count"], 3)
         every = self.events(entity="strategy")
         self.assertEqual([e["id"] for e in j["auditLogs"]], [e["seq"] for e in every][::-1][:3])
+        # Issue 13 item 18: each entry says which strategy it is about.
+        self.assertEqual([e["strategyId"] for e in j["auditLogs"]],
+                         [e["entity_id"] for e in every][::-1][:3])
+        # Issue 13 item 17: eventType is a comma list, as event_type of GET /api/events.
+        j = self.server.get_json("/api/audit-logs/strategies?eventType=CREATED,YAML_UPDATED"
+                                 "&limit=10000", token="read")
+        want = self.events(entity="strategy", event_type="CREATED,YAML_UPDATED")
+        self.assertGreaterEqual(len(want), 12)
+        self.assertEqual([e["id"] for e in j["auditLogs"]], [e["seq"] for e in want][::-1])
 
     # ---- refusals ----
 
@@ -330,6 +340,24 @@ class StrategyApiTest(ServerCase):
         j = json.loads(T.cli_ok(data, ["strategy", "history", "cli1", "-o", "json"]))
         api = self.server.get_json("/api/strategies/cli1/audit-log", token="read")
         self.assertEqual(j, api)
+        # Issue 13 item 17: --type takes a comma list, as `show --type` does.
+        out = T.cli_ok(data, ["strategy", "history", "cli1", "--type", "CREATED,STATUS_CHANGED"])
+        self.assertEqual(len(out.splitlines()), 4, out)  # two events, two lines each
+        self.assertIn("CREATED strategy/cli1 (\u2192 DRAFT)", out)
+        self.assertIn("STATUS_CHANGED strategy/cli1 (DRAFT \u2192 PENDING)", out)
+        self.assertLess(out.index("CREATED"), out.index("STATUS_CHANGED"))
+        out = T.cli_ok(data, ["strategy", "history", "--type", "STATUS_CHANGED, CREATED", "-n",
+                              "10000"])
+        self.assertIn("STATUS_CHANGED strategy/cli1", out)
+        j = json.loads(T.cli_ok(data, ["strategy", "history", "--type", "CREATED,STATUS_CHANGED",
+                                       "-n", "10000", "-o", "json"]))
+        self.assertEqual(j, self.server.get_json(
+            "/api/audit-logs/strategies?eventType=CREATED,STATUS_CHANGED&limit=10000",
+            token="read"))
+        self.assertIn(("cli1", "STATUS_CHANGED"),
+                      [(e["strategyId"], e["eventType"]) for e in j["auditLogs"]])
+        p = T.cli(data, ["strategy", "history", "cli1", "--type", "CREATED", "-o", "json"])
+        self.assertEqual(p.returncode, 2, p.stderr)
         j = json.loads(T.cli_ok(data, ["strategy", "show", "cli1", "-o", "json"]))
         self.assertEqual(j, self.server.get_json("/api/strategies/cli1", token="read"))
 
