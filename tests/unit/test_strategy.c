@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/crypto.h"
 #include "domain/strategy_internal.h"
@@ -730,6 +731,72 @@ static void test_yaml_check(void **state)
     assert_int_equal(tti_yaml_check("", 0, err, sizeof err), TT_EINVAL);
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Issue 13 item 4: 200 KB of nested `[` held a server thread for 19 s (libyaml rechecks
+ * every open flow collection on each token). Depth is bounded, so 400 KB of it, in flow or
+ * block style, is refused at once; aliases must name an anchor defined before them. */
+static void test_yaml_limits(void **state)
+{
+    (void)state;
+    char err[256];
+    size_t n = 400 * 1024;
+    char *deep = malloc(n);
+    assert_non_null(deep);
+    const char *units[] = {"[", "{a: ", "- ", "[{"};
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t ul = strlen(units[u]);
+        for (size_t i = 0; i < n; i++)
+            deep[i] = units[u][i % ul];
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(tti_yaml_check(deep, n, err, sizeof err), TT_EINVAL);
+        double took = seconds_since(&t0);
+        if (took > 0.5)
+            fail_msg("400 KB of \"%s\" took %.2f s to refuse", units[u], took);
+        if (strstr(err, "nested more than 64 levels deep") == NULL)
+            fail_msg("unit \"%s\": %s", units[u], err);
+    }
+    free(deep);
+
+    /* Exactly the limit is fine, one more is not. */
+    char flow[2 * TTI_YAML_MAX_DEPTH + 4];
+    memset(flow, '[', TTI_YAML_MAX_DEPTH);
+    memset(flow + TTI_YAML_MAX_DEPTH, ']', TTI_YAML_MAX_DEPTH);
+    assert_int_equal(tti_yaml_check(flow, 2 * TTI_YAML_MAX_DEPTH, err, sizeof err), TT_OK);
+    memset(flow, '[', TTI_YAML_MAX_DEPTH + 1);
+    memset(flow + TTI_YAML_MAX_DEPTH + 1, ']', TTI_YAML_MAX_DEPTH + 1);
+    assert_int_equal(tti_yaml_check(flow, 2 * TTI_YAML_MAX_DEPTH + 2, err, sizeof err), TT_EINVAL);
+
+    /* Aliases. */
+    const char *ok_alias[] = {"a: &x 1\nb: *x\n", "a: &x [1]\nb: &x 2\nc: *x\n",
+                              "l: &l [1, 2]\nm: {k: *l}\n"};
+    for (size_t i = 0; i < sizeof ok_alias / sizeof ok_alias[0]; i++)
+        if (tti_yaml_check(ok_alias[i], strlen(ok_alias[i]), err, sizeof err) != TT_OK)
+            fail_msg("alias case %zu refused: %s", i, err);
+    const char *bad_alias[] = {"a: *nowhere\n", "b: *x\na: &x 1\n", "---\na: &x 1\n---\nb: *x\n"};
+    for (size_t i = 0; i < sizeof bad_alias / sizeof bad_alias[0]; i++) {
+        assert_int_equal(tti_yaml_check(bad_alias[i], strlen(bad_alias[i]), err, sizeof err),
+                         TT_EINVAL);
+        if (strstr(err, "names no anchor defined before it") == NULL)
+            fail_msg("alias case %zu: %s", i, err);
+    }
+    /* Anchors are bounded per document, so looking one up is bounded too. */
+    char *many = malloc(300 * 16);
+    assert_non_null(many);
+    size_t used = 0;
+    for (int i = 0; i < 300; i++)
+        used += (size_t)snprintf(many + used, 16, "- &a%d x\n", i);
+    assert_int_equal(tti_yaml_check(many, used, err, sizeof err), TT_EINVAL);
+    assert_non_null(strstr(err, "more than 256 anchors"));
+    free(many);
+}
+
 static void test_versions_and_rollback(void **state)
 {
     fixture *f = *state;
@@ -1144,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_swap_matrix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
         cmocka_unit_test(test_yaml_check),
+        cmocka_unit_test(test_yaml_limits),
         cmocka_unit_test_setup_teardown(test_versions_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atomicity, setup, teardown),
