@@ -333,6 +333,18 @@ typedef struct tt_query_param {
 TT_EXPORT int tt_query_parse_params(tt_query *q, const tt_query_param *params, size_t n,
                                     int64_t now_us, void **owner, char *err, size_t errlen);
 
+/*
+ * The names tt_query_parse_params() knows, one per index from 0 until NULL: the filters,
+ * then (when paging is non-zero) order, limit and cursor. GET /api/stream takes the filters
+ * only; GET /api/events takes all. Thread-safe.
+ */
+TT_EXPORT const char *tt_query_param_name(size_t i, int paging);
+
+/* The cursor of the page after the one whose last event is last_seq, as next_cursor gives
+ * it (SPEC 9) and the cursor parameter reads it back: "c<seq>", NUL-terminated. */
+#define TT_CURSOR_SIZE 24
+TT_EXPORT void tt_query_cursor(int64_t last_seq, char out[TT_CURSOR_SIZE]);
+
 typedef struct tt_iter tt_iter;
 
 /*

@@ -10,18 +10,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server.h"
-
-static int is_json(srv_req *r)
-{
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    return ct != NULL && strcspn(ct, "; \t") == 16 && strncasecmp(ct, "application/json", 16) == 0;
-}
+#include "metrics.h"
+#include "routes.h"
+#include "sse.h"
 
 static enum MHD_Result need_json_body(srv_req *r, int *ok)
 {
     *ok = 0;
-    if (!is_json(r))
+    if (!srv_content_is(r, "application/json"))
         return srv_error(r, 415, "Content-Type must be application/json");
     if (r->body.len == 0)
         return srv_error(r, 400, "the request body is empty");
@@ -156,7 +152,7 @@ static enum MHD_Result actions_post(srv *s, srv_req *r)
 
 static int wants_text(srv_req *r)
 {
-    const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+    const char *a = srv_header(r, "Accept");
     return a != NULL && strstr(a, "text/plain") != NULL && strstr(a, "application/json") == NULL;
 }
 
@@ -226,7 +222,4 @@ static const srv_route routes[] = {
     {"GET", "/api/analytics/{id}", NEED_READ, analytics_get},
 };
 
-enum MHD_Result srv_domain_route(srv *s, srv_req *r, int *matched)
-{
-    return srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], matched);
-}
+SRV_ROUTE_TABLE(srv_domain_routes, routes);

@@ -9,19 +9,18 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server.h"
+#include "defer.h"
+#include "metrics.h"
+#include "routes.h"
+#include "sse.h"
 
 /* ---- POST /api/events ---- */
 
 static int content_type(srv_req *r, int *ndjson)
 {
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    if (ct == NULL)
-        return -1;
-    size_t n = strcspn(ct, "; \t");
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+    if (srv_content_is(r, "application/json"))
         *ndjson = 0;
-    else if (n == 20 && strncasecmp(ct, "application/x-ndjson", 20) == 0)
+    else if (srv_content_is(r, "application/x-ndjson"))
         *ndjson = 1;
     else
         return -1;
@@ -31,7 +30,7 @@ static int content_type(srv_req *r, int *ndjson)
 /* The Idempotency-Key header names the key of a single event. */
 static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch, int *ok)
 {
-    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    const char *h = srv_header(r, "Idempotency-Key");
     *ok = 1;
     if (h == NULL)
         return MHD_YES;
@@ -105,7 +104,7 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
 
 /* Parsing and validation run on the daemon's thread; the connection is then suspended
  * until the ledger's committer thread reports the group on disk. */
-enum MHD_Result srv_events_post(srv *s, srv_req *r)
+static enum MHD_Result events_post(srv *s, srv_req *r)
 {
     int ndjson;
     if (content_type(r, &ndjson) != 0)
@@ -143,42 +142,6 @@ enum MHD_Result srv_events_post(srv *s, srv_req *r)
     return MHD_YES;
 }
 
-/* ---- filters and paging (GET /api/events, /api/stream) ---- */
-
-/* The query-string arguments as libmicrohttpd decoded them. srv_check_params has refused
- * unknown and repeated names before, so an endpoint's list of names bounds their number. */
-typedef struct arg_list {
-    tt_query_param p[32];
-    size_t n;
-} arg_list;
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    arg_list *a = cls;
-    if (a->n == sizeof a->p / sizeof a->p[0])
-        return MHD_NO;
-    a->p[a->n++] = (tt_query_param){.key = key, .value = value};
-    return MHD_YES;
-}
-
-int srv_parse_filters(srv_req *r, tt_query *q, void **owner, enum MHD_Result *answer)
-{
-    arg_list a = {.n = 0};
-    if (MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a) > (int)a.n) {
-        *answer = srv_error(r, 400, "too many query parameters");
-        return -1;
-    }
-    char err[256];
-    int rc = tt_query_parse_params(q, a.p, a.n, tt_time_now_us(), owner, err, sizeof err);
-    if (rc != TT_OK) {
-        *answer = srv_error(r, srv_status_for(rc), "%s", err);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- GET /api/events: streamed page ---- */
 
 typedef struct page {
@@ -194,10 +157,13 @@ typedef struct page {
 static void page_trailer(page *p)
 {
     tti_buf_adds(&p->out, "],\"next_cursor\":");
-    if (p->count == p->limit && p->last_seq > 0)
-        tti_buf_printf(&p->out, "\"c%lld\"", (long long)p->last_seq);
-    else
+    if (p->count == p->limit && p->last_seq > 0) {
+        char cursor[TT_CURSOR_SIZE];
+        tt_query_cursor(p->last_seq, cursor);
+        tti_buf_printf(&p->out, "\"%s\"", cursor);
+    } else {
         tti_buf_adds(&p->out, "null");
+    }
     tti_buf_adds(&p->out, "}\n");
     p->done = 1;
 }
@@ -260,18 +226,13 @@ static void page_free(void *cls)
     free(p);
 }
 
-static const char *const list_params[] = {"entity", "entity_id", "event_type", "actor",
-                                          "since",  "until",     "q",          "after_seq",
-                                          "limit",  "order",     "cursor",     NULL};
-
-enum MHD_Result srv_events_list(srv *s, srv_req *r)
+static enum MHD_Result events_list(srv *s, srv_req *r)
 {
     enum MHD_Result answer = MHD_NO;
     tt_query q;
     tt_query_init(&q);
     void *owner = NULL;
-    if (srv_check_params(r, list_params, &answer) != 0 ||
-        srv_parse_filters(r, &q, &owner, &answer) != 0)
+    if (srv_parse_filters(r, 1, &q, &owner, &answer) != 0)
         return answer;
     page *p = calloc(1, sizeof *p);
     if (p == NULL) {
@@ -300,16 +261,10 @@ enum MHD_Result srv_events_list(srv *s, srv_req *r)
 
 /* ---- one event, proofs, checkpoints, stats ---- */
 
-static int no_params(srv_req *r, enum MHD_Result *answer)
-{
-    static const char *const none[] = {NULL};
-    return srv_check_params(r, none, answer);
-}
-
-enum MHD_Result srv_event_get(srv *s, srv_req *r)
+static enum MHD_Result event_get(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_event *ev = NULL;
     int rc = tt_ledger_get(s->l, r->seq, &ev);
@@ -320,7 +275,7 @@ enum MHD_Result srv_event_get(srv *s, srv_req *r)
     return ret;
 }
 
-enum MHD_Result srv_event_proof(srv *s, srv_req *r)
+static enum MHD_Result event_proof(srv *s, srv_req *r)
 {
     static const char *const allowed[] = {"tree_size", NULL};
     enum MHD_Result answer;
@@ -337,7 +292,7 @@ enum MHD_Result srv_event_proof(srv *s, srv_req *r)
     return srv_json_take(r, 200, tt_inclusion_proof_to_json(&p));
 }
 
-enum MHD_Result srv_consistency(srv *s, srv_req *r)
+static enum MHD_Result consistency(srv *s, srv_req *r)
 {
     static const char *const allowed[] = {"first", "second", NULL};
     enum MHD_Result answer;
@@ -366,10 +321,10 @@ static int latest(srv *s, tt_checkpoint *cp)
     return rc;
 }
 
-enum MHD_Result srv_checkpoint_json(srv *s, srv_req *r)
+static enum MHD_Result checkpoint_json(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_checkpoint cp;
     int rc = latest(s, &cp);
@@ -380,10 +335,10 @@ enum MHD_Result srv_checkpoint_json(srv *s, srv_req *r)
     return answer;
 }
 
-enum MHD_Result srv_checkpoint_note(srv *s, srv_req *r)
+static enum MHD_Result checkpoint_note(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_checkpoint cp;
     int rc = latest(s, &cp);
@@ -394,10 +349,10 @@ enum MHD_Result srv_checkpoint_note(srv *s, srv_req *r)
     return answer;
 }
 
-enum MHD_Result srv_stats(srv *s, srv_req *r)
+static enum MHD_Result stats(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_stats st;
     int rc = tt_ledger_stats(s->l, &st);
@@ -407,3 +362,16 @@ enum MHD_Result srv_stats(srv *s, srv_req *r)
     tt_stats_clear(&st);
     return answer;
 }
+
+static const srv_route routes[] = {
+    {"POST", "/api/events", NEED_INGEST, events_post},
+    {"GET", "/api/events", NEED_READ, events_list},
+    {"GET", "/api/events/{seq}", NEED_READ, event_get},
+    {"GET", "/api/events/{seq}/proof", NEED_READ, event_proof},
+    {"GET", "/api/consistency", NEED_READ, consistency},
+    {"GET", "/api/checkpoint", NEED_READ, checkpoint_json},
+    {"GET", "/checkpoint", NEED_READ, checkpoint_note},
+    {"GET", "/api/stats", NEED_READ, stats},
+};
+
+SRV_ROUTE_TABLE(srv_events_routes, routes);

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server.h"
+#include "metrics.h"
+#include "routes.h"
+#include "sse.h"
 
 /* ---- helpers ---- */
 
@@ -20,20 +22,13 @@ static int parse_pos(const char *v, int64_t max, int64_t *out)
     return tt_parse_int(v, 1, max, out) == TT_OK ? 0 : -1;
 }
 
-static int no_params(srv_req *r, enum MHD_Result *answer)
-{
-    static const char *const none[] = {NULL};
-    return srv_check_params(r, none, answer);
-}
-
 /* Parse a JSON body of a kind; answers 415/400 itself and returns -1 on failure. */
 static int parse_body(srv_req *r, tt_strategy_request_kind kind, tt_strategy_request *req,
                       void **owner, enum MHD_Result *answer)
 {
-    if (no_params(r, answer) != 0)
+    if (srv_no_params(r, answer) != 0)
         return -1;
-    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    if (ct == NULL || strcspn(ct, "; \t") != 16 || strncasecmp(ct, "application/json", 16) != 0) {
+    if (!srv_content_is(r, "application/json")) {
         *answer = srv_error(r, 415, "Content-Type must be application/json");
         return -1;
     }
@@ -241,7 +236,7 @@ static enum MHD_Result list(srv *s, srv_req *r)
 static enum MHD_Result get_one(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy *st = NULL;
     int rc = tt_strategy_get(s->l, r->id, &st);
@@ -255,7 +250,7 @@ static enum MHD_Result get_one(srv *s, srv_req *r)
 static enum MHD_Result versions(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy_version *arr = NULL;
     size_t n = 0;
@@ -270,7 +265,7 @@ static enum MHD_Result versions(srv *s, srv_req *r)
 static enum MHD_Result version_one(srv *s, srv_req *r)
 {
     enum MHD_Result answer;
-    if (no_params(r, &answer) != 0)
+    if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy_version *v = NULL;
     int rc = tt_strategy_version_get(s->l, r->id, r->seq, &v);
@@ -371,7 +366,4 @@ static const srv_route routes[] = {
     {"GET", "/api/strategies/{id}/audit-log", NEED_READ, audit_log},
 };
 
-enum MHD_Result srv_strategy_route(srv *s, srv_req *r, int *matched)
-{
-    return srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], matched);
-}
+SRV_ROUTE_TABLE(srv_strategy_routes, routes);

@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 
-#include "server.h"
+#include "defer.h"
 
 struct srv_job {
     srv_finish_fn finish;

@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The HTTP layer of tradetrail serve: the libmicrohttpd daemon, per-request state, body
- * collection with the 16 MiB limit, routing, bearer-token authorisation, and the answers
- * (JSON, the SPEC 9 error body, the status for each library code).
+ * The daemon of tradetrail serve: libmicrohttpd, per-request state, body collection with
+ * the 16 MiB limit, and dispatch over the modules' route tables (server/routes.c) with the
+ * authorisation each route needs. The answers are server/answer.c's; no route lives here.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "server.h"
+#include "defer.h"
+#include "http.h"
+#include "routes.h"
 
 /* All request bodies being received at once share 16 full-size bodies (256 MiB): without
  * this bound, clients stalling uploads just under 16 MiB hold 16 MiB each, up to 8 GiB from
@@ -23,189 +25,6 @@
 #define SRV_BODY_BUDGET ((size_t)SRV_MAX_BODY * 16)
 #define SRV_SMALL_BODY ((size_t)64 * 1024)
 static atomic_size_t body_bytes;
-
-static const srv_route routes[] = {
-    {"GET", "/healthz", NEED_NONE, NULL},
-    {"GET", "/metrics", NEED_NONE, srv_metrics_get},
-    {"POST", "/api/events", NEED_INGEST, srv_events_post},
-    {"GET", "/api/events", NEED_READ, srv_events_list},
-    {"GET", "/api/events/{seq}", NEED_READ, srv_event_get},
-    {"GET", "/api/events/{seq}/proof", NEED_READ, srv_event_proof},
-    {"GET", "/api/consistency", NEED_READ, srv_consistency},
-    {"GET", "/api/checkpoint", NEED_READ, srv_checkpoint_json},
-    {"GET", "/checkpoint", NEED_READ, srv_checkpoint_note},
-    {"GET", "/api/stream", NEED_READ, srv_stream},
-    {"GET", "/api/stats", NEED_READ, srv_stats},
-};
-
-/* ---- answers ---- */
-
-unsigned srv_status_for(int rc)
-{
-    switch (rc) {
-    case TT_OK:
-        return 200;
-    case TT_EINVAL:
-    case TT_EPARSE:
-        return 400;
-    case TT_EAUTH:
-        return 401;
-    case TT_ENOTFOUND:
-        return 404;
-    case TT_ECONFLICT:
-        return 409;
-    case TT_ETOOBIG:
-        return 413;
-    case TT_EBUSY:
-    case TT_EIO:
-        return 503;
-    case TT_ENOSPC:
-        return 507;
-    default:
-        return 500;
-    }
-}
-
-static const char *code_for(unsigned status)
-{
-    switch (status) {
-    case 400:
-    case 405:
-        return "invalid_argument";
-    case 401:
-        return "unauthenticated";
-    case 403:
-        return "permission_denied";
-    case 404:
-        return "not_found";
-    case 409:
-        return "conflict";
-    case 413:
-        return "payload_too_large";
-    case 415:
-        return "unsupported_media_type";
-    case 503:
-        return "unavailable";
-    case 507:
-        return "insufficient_storage";
-    default:
-        return "internal";
-    }
-}
-
-enum MHD_Result srv_queue(srv_req *r, unsigned status, struct MHD_Response *resp)
-{
-    if (resp == NULL)
-        return MHD_NO;
-    srv_metrics_status(r->s, status);
-    enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result send_copy(srv_req *r, unsigned status, const char *type, const char *data,
-                                 size_t len)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
-    if (resp == NULL)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", type);
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(r, status, resp);
-}
-
-enum MHD_Result srv_json(srv_req *r, unsigned status, const char *json)
-{
-    return send_copy(r, status, "application/json", json, strlen(json));
-}
-
-enum MHD_Result srv_json_take(srv_req *r, unsigned status, char *json)
-{
-    if (json == NULL)
-        return srv_error(r, 500, "out of memory");
-    enum MHD_Result ret = srv_json(r, status, json);
-    tt_free(json);
-    return ret;
-}
-
-enum MHD_Result srv_text(srv_req *r, unsigned status, const char *content_type, const char *text)
-{
-    return send_copy(r, status, content_type, text, strlen(text));
-}
-
-enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    tti_buf b;
-    tti_buf_init(&b, 8192);
-    tti_buf_adds(&b, "{\"error\":{\"code\":\"");
-    tti_buf_adds(&b, code_for(status));
-    tti_buf_adds(&b, "\",\"message\":");
-    tti_buf_json_str(&b, msg);
-    tti_buf_adds(&b, "}}");
-    enum MHD_Result ret = b.failed ? MHD_NO : srv_json(r, status, b.data);
-    tti_buf_free(&b);
-    return ret;
-}
-
-enum MHD_Result srv_fail(srv_req *r, int rc, const char *msg)
-{
-    return srv_error(r, srv_status_for(rc), "%s", msg && msg[0] ? msg : tt_strerror(rc));
-}
-
-/* ---- query parameters ---- */
-
-const char *srv_param(srv_req *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-typedef struct param_check {
-    const char *const *allowed;
-    char bad[128];
-    int problem; /* 1 unknown, 2 invalid UTF-8, 3 repeated */
-    const char *seen[32];
-    int n_seen;
-} param_check;
-
-static enum MHD_Result check_one(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
-{
-    (void)kind;
-    param_check *pc = cls;
-    int known = 0;
-    for (const char *const *a = pc->allowed; *a && !known; a++)
-        known = strcmp(*a, key) == 0;
-    int problem = !known ? 1 : (value && !tt_utf8_valid(value, strlen(value))) ? 2 : 0;
-    for (int i = 0; i < pc->n_seen && !problem; i++)
-        if (strcmp(pc->seen[i], key) == 0)
-            problem = 3;
-    if (!problem && pc->n_seen < 32)
-        pc->seen[pc->n_seen++] = key;
-    if (problem) {
-        pc->problem = problem;
-        snprintf(pc->bad, sizeof pc->bad, "%s", tt_utf8_valid(key, strlen(key)) ? key : "?");
-        return MHD_NO;
-    }
-    return MHD_YES;
-}
-
-int srv_check_params(srv_req *r, const char *const *allowed, enum MHD_Result *answer)
-{
-    param_check pc = {.allowed = allowed};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_one, &pc);
-    if (pc.problem == 0)
-        return 0;
-    static const char *what[] = {"", "unknown query parameter", "invalid UTF-8 in parameter",
-                                 "repeated query parameter"};
-    *answer = srv_error(r, 400, "%s \"%s\"", what[pc.problem], pc.bad);
-    return -1;
-}
 
 /* ---- routing and authorisation ---- */
 
@@ -243,14 +62,30 @@ static int match(const char *pattern, const char *path, srv_req *r)
     return *pattern == '\0' && *path == '\0';
 }
 
-enum MHD_Result srv_authorise(srv *s, srv_req *r, srv_need need, int *ok)
+/* Authorise a request for what its route needs; *ok = 0 when an error answer was queued. */
+static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
 {
     *ok = 0;
+    if (need == NEED_METRICS)
+        need = s->metrics_public ? NEED_NONE : NEED_READ;
     if (need == NEED_NONE) {
         *ok = 1;
         return MHD_YES;
     }
-    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
+    if (need == NEED_CRON) {
+        const char *secret = s->cfg != NULL ? tti_config_get(s->cfg, "cron_secret") : NULL;
+        switch (tt_cron_authorize(secret != NULL && secret[0] ? secret : NULL,
+                                  srv_header(r, "X-Cron-Auth"))) {
+        case TT_OK:
+            *ok = 1;
+            return MHD_YES;
+        case TT_EMISUSE:
+            return srv_error(r, 403, "cron endpoints are disabled: no cron_secret is configured");
+        default:
+            return srv_error(r, 401, "missing or wrong X-Cron-Auth header");
+        }
+    }
+    const char *h = srv_header(r, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
     tt_role role;
@@ -267,49 +102,40 @@ enum MHD_Result srv_authorise(srv *s, srv_req *r, srv_need need, int *ok)
     return MHD_YES;
 }
 
-enum MHD_Result srv_route_table(srv *s, srv_req *r, const srv_route *table, size_t n, int *matched)
+/* The route for the request's method and path; *path_known when some route has the path
+ * (with another method: 405). HEAD is served by GET routes. */
+static const srv_route *find_route(srv_req *r, int *path_known)
 {
-    const srv_route *found = NULL;
-    *matched = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!match(table[i].pattern, r->url, r))
-            continue;
-        *matched = 1;
-        if (strcmp(table[i].method, r->method) == 0 ||
-            (strcmp(r->method, "HEAD") == 0 && strcmp(table[i].method, "GET") == 0)) {
-            found = &table[i];
-            break;
+    *path_known = 0;
+    for (const srv_route_table *const *t = srv_route_tables; *t; t++)
+        for (size_t i = 0; i < (*t)->n; i++) {
+            const srv_route *route = &(*t)->routes[i];
+            if (!match(route->pattern, r->url, r))
+                continue;
+            *path_known = 1;
+            if (strcmp(route->method, r->method) == 0 ||
+                (strcmp(r->method, "HEAD") == 0 && strcmp(route->method, "GET") == 0))
+                return route;
         }
-    }
-    if (found == NULL)
-        return *matched ? srv_error(r, 405, "method %s not allowed here", r->method) : MHD_NO;
-    if (r->body_too_big == 2)
-        return srv_error(r, 503, "too many request bodies in flight; try again later");
-    if (r->body_too_big)
-        return srv_error(r, 413, "request body larger than %u bytes", SRV_MAX_BODY);
-    srv_need need = found->need;
-    if (found->handle == srv_metrics_get && !s->metrics_public)
-        need = NEED_READ; /* metrics_public = false in the configuration */
-    int ok;
-    enum MHD_Result ret = srv_authorise(s, r, need, &ok);
-    if (!ok)
-        return ret;
-    if (found->handle == NULL)
-        return srv_json(r, 200, "{\"status\":\"ok\"}");
-    return found->handle(s, r);
+    return NULL;
 }
 
 static enum MHD_Result dispatch(srv *s, srv_req *r)
 {
-    int matched;
-    enum MHD_Result ret = srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], &matched);
-    if (!matched)
-        ret = srv_strategy_route(s, r, &matched);
-    if (!matched)
-        ret = srv_domain_route(s, r, &matched);
-    if (!matched)
-        ret = srv_cron_route(s, r, &matched);
-    return matched ? ret : srv_error(r, 404, "no such endpoint");
+    int path_known;
+    const srv_route *route = find_route(r, &path_known);
+    if (route == NULL)
+        return path_known ? srv_error(r, 405, "method %s not allowed here", r->method)
+                          : srv_error(r, 404, "no such endpoint");
+    if (r->body_too_big == 2)
+        return srv_error(r, 503, "too many request bodies in flight; try again later");
+    if (r->body_too_big)
+        return srv_error(r, 413, "request body larger than %u bytes", SRV_MAX_BODY);
+    int ok;
+    enum MHD_Result ret = authorise(s, r, route->need, &ok);
+    if (!ok)
+        return ret;
+    return route->handle(s, r);
 }
 
 /* WARNING: request smuggling. A request whose body length two parsers could read
@@ -440,7 +266,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     srv_req *r = *con_cls;
     if (r == NULL)
         return;
-    srv_sse_release(r);
+    if (r->release != NULL)
+        r->release(r);
     srv_defer_release(s, r);
     atomic_fetch_sub(&body_bytes, r->body.len);
     tti_buf_free(&r->body);

@@ -7,12 +7,15 @@
  * is later than the slot of its last finished scheduled run runs once, now, for that
  * latest minute; older missed minutes are not replayed one by one.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "server.h"
+#include "routes.h"
+#include "sse.h"
+#include "workers.h"
 
 #define MINUTE_US INT64_C(60000000)
 #define DAY_US INT64_C(86400000000)
@@ -287,27 +290,9 @@ void srv_jobs_stop(srv *s)
 
 /* ---- POST /api/cron/{job}, POST /api/ai/train ---- */
 
-static enum MHD_Result authorize(srv *s, srv_req *r, int *ok)
-{
-    *ok = 0;
-    const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Cron-Auth");
-    switch (tt_cron_authorize(cfg_value(s, "cron_secret"), h)) {
-    case TT_OK:
-        *ok = 1;
-        return MHD_YES;
-    case TT_EMISUSE:
-        return srv_error(r, 403, "cron endpoints are disabled: no cron_secret is configured");
-    default:
-        return srv_error(r, 401, "missing or wrong X-Cron-Auth header");
-    }
-}
-
+/* The X-Cron-Auth secret is checked before (NEED_CRON, server/http.c). */
 static enum MHD_Result answer_run(srv *s, srv_req *r, const char *name)
 {
-    int ok;
-    enum MHD_Result ret = authorize(s, r, &ok);
-    if (!ok)
-        return ret;
     char *json = NULL;
     int rc = run_job(s, name, TT_TRIGGER_CRON, TT_TIME_NONE, &json);
     if (rc != TT_OK)
@@ -336,10 +321,6 @@ static enum MHD_Result cron_job(srv *s, srv_req *r)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(r->id, names[i][0]) == 0)
             return answer_run(s, r, names[i][1]);
-    int ok;
-    enum MHD_Result ret = authorize(s, r, &ok);
-    if (!ok)
-        return ret;
     if (strcmp(r->id, "retention") == 0)
         return srv_error(r, 404, "the retention job is not available yet (SPEC 8)");
     return srv_error(r, 404, "no job \"%s\" (daily-summary, feedback-sync, checkpoint)", r->id);
@@ -350,11 +331,9 @@ static enum MHD_Result ai_train(srv *s, srv_req *r)
     return answer_run(s, r, TT_JOB_FEEDBACK_SYNC);
 }
 
-enum MHD_Result srv_cron_route(srv *s, srv_req *r, int *matched)
-{
-    static const srv_route routes[] = {
-        {"POST", "/api/cron/{id}", NEED_NONE, cron_job},
-        {"POST", "/api/ai/train", NEED_NONE, ai_train},
-    };
-    return srv_route_table(s, r, routes, sizeof routes / sizeof routes[0], matched);
-}
+static const srv_route routes[] = {
+    {"POST", "/api/cron/{id}", NEED_CRON, cron_job},
+    {"POST", "/api/ai/train", NEED_CRON, ai_train},
+};
+
+SRV_ROUTE_TABLE(srv_cron_routes, routes);

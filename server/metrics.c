@@ -1,27 +1,44 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* GET /metrics: Prometheus text exposition of the SPEC 9 metrics. */
+/* The operational endpoints: GET /healthz, and GET /metrics, the Prometheus text exposition
+ * of the SPEC 9 metrics, with the counters behind it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "server.h"
+#include "metrics.h"
+#include "routes.h"
 
-static const double bucket_bounds[SRV_HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                       0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+#define HIST_BUCKETS 12
+
+struct srv_metrics {
+    atomic_llong events_appended;
+    atomic_llong append_count;
+    atomic_llong append_sum_us;
+    atomic_llong append_buckets[HIST_BUCKETS]; /* cumulative per upper bound */
+};
+
+srv_metrics *srv_metrics_new(void)
+{
+    return calloc(1, sizeof(srv_metrics));
+}
+
+void srv_metrics_free(srv_metrics *m)
+{
+    free(m);
+}
+
+static const double bucket_bounds[HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
 void srv_metrics_append(srv *s, int64_t events, int64_t duration_us)
 {
-    atomic_fetch_add(&s->m.events_appended, events);
-    atomic_fetch_add(&s->m.append_count, 1);
-    atomic_fetch_add(&s->m.append_sum_us, duration_us);
-    for (int i = 0; i < SRV_HIST_BUCKETS; i++)
+    srv_metrics *m = s->metrics;
+    atomic_fetch_add(&m->events_appended, events);
+    atomic_fetch_add(&m->append_count, 1);
+    atomic_fetch_add(&m->append_sum_us, duration_us);
+    for (int i = 0; i < HIST_BUCKETS; i++)
         if ((double)duration_us / 1e6 <= bucket_bounds[i])
-            atomic_fetch_add(&s->m.append_buckets[i], 1);
-}
-
-void srv_metrics_status(srv *s, unsigned status)
-{
-    if (status < 600)
-        atomic_fetch_add(&s->m.http_by_code[status], 1);
+            atomic_fetch_add(&m->append_buckets[i], 1);
 }
 
 static void histogram(tti_buf *b, srv *s)
@@ -29,13 +46,13 @@ static void histogram(tti_buf *b, srv *s)
     tti_buf_adds(b, "# HELP tradetrail_append_duration_seconds Time from request to durable "
                     "acknowledgement of an append.\n"
                     "# TYPE tradetrail_append_duration_seconds histogram\n");
-    for (int i = 0; i < SRV_HIST_BUCKETS; i++)
+    for (int i = 0; i < HIST_BUCKETS; i++)
         tti_buf_printf(b, "tradetrail_append_duration_seconds_bucket{le=\"%g\"} %lld\n",
-                       bucket_bounds[i], (long long)atomic_load(&s->m.append_buckets[i]));
-    long long count = atomic_load(&s->m.append_count);
+                       bucket_bounds[i], (long long)atomic_load(&s->metrics->append_buckets[i]));
+    long long count = atomic_load(&s->metrics->append_count);
     tti_buf_printf(b, "tradetrail_append_duration_seconds_bucket{le=\"+Inf\"} %lld\n", count);
     tti_buf_printf(b, "tradetrail_append_duration_seconds_sum %.6f\n",
-                   (double)atomic_load(&s->m.append_sum_us) / 1e6);
+                   (double)atomic_load(&s->metrics->append_sum_us) / 1e6);
     tti_buf_printf(b, "tradetrail_append_duration_seconds_count %lld\n", count);
 }
 
@@ -83,7 +100,7 @@ static void notify_metrics(tti_buf *b, srv *s)
                        (long long)nc.failed[c]);
 }
 
-enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
+static enum MHD_Result metrics_get(srv *s, srv_req *r)
 {
     tti_buf b;
     tti_buf_init(&b, 1 << 20);
@@ -91,14 +108,14 @@ enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
                    "# HELP tradetrail_events_appended_total Events appended through this "
                    "server.\n# TYPE tradetrail_events_appended_total counter\n"
                    "tradetrail_events_appended_total %lld\n",
-                   (long long)atomic_load(&s->m.events_appended));
+                   (long long)atomic_load(&s->metrics->events_appended));
     histogram(&b, s);
     ledger_gauges(&b, s);
     notify_metrics(&b, s);
     tti_buf_adds(&b, "# HELP tradetrail_http_requests_total HTTP requests by status code.\n"
                      "# TYPE tradetrail_http_requests_total counter\n");
     for (int code = 100; code < 600; code++) {
-        long long n = atomic_load(&s->m.http_by_code[code]);
+        long long n = atomic_load(&s->answered[code]);
         if (n > 0)
             tti_buf_printf(&b, "tradetrail_http_requests_total{code=\"%d\"} %lld\n", code, n);
     }
@@ -113,3 +130,16 @@ enum MHD_Result srv_metrics_get(srv *s, srv_req *r)
     tti_buf_free(&b);
     return ret;
 }
+
+static enum MHD_Result healthz(srv *s, srv_req *r)
+{
+    (void)s;
+    return srv_json(r, 200, "{\"status\":\"ok\"}");
+}
+
+static const srv_route routes[] = {
+    {"GET", "/healthz", NEED_NONE, healthz},
+    {"GET", "/metrics", NEED_METRICS, metrics_get},
+};
+
+SRV_ROUTE_TABLE(srv_ops_routes, routes);

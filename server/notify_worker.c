@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "server.h"
+#include "workers.h"
 
 #define POLL_MS 200 /* how soon rows queued by appends are picked up */
 

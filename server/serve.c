@@ -12,8 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "cli.h"
-#include "server.h"
+#include "http.h"
+#include "metrics.h"
+#include "sse.h"
+#include "workers.h"
 
 enum { OPT_LISTEN = OPT_FIRST_COMMAND, OPT_THREADS, OPT_CP_INTERVAL };
 
@@ -59,7 +64,16 @@ static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
     return 0;
 }
 
-static int parse_settings(cli_ctx *c, srv *s)
+/* The ticker thread (signing checkpoints, waking streams) beside the server it serves. */
+typedef struct ticking {
+    srv *s;
+    int64_t checkpoint_interval_ms;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} ticking;
+
+static int parse_settings(cli_ctx *c, srv *s, ticking *t)
 {
     char err[256];
     double v;
@@ -68,7 +82,7 @@ static int parse_settings(cli_ctx *c, srv *s)
         rc = tti_config_bool(c->cfg, "metrics_public", &s->metrics_public, err, sizeof err);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", err);
-    s->checkpoint_interval_ms = (int64_t)(v * 1000);
+    t->checkpoint_interval_ms = (int64_t)(v * 1000);
     s->cfg = c->cfg;
     return 0;
 }
@@ -96,7 +110,7 @@ static int first_token(cli_ctx *c, tt_ledger *l)
     return 0;
 }
 
-static void sleep_ms(srv *s, int64_t ms)
+static void sleep_ms(ticking *t, int64_t ms)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -106,21 +120,22 @@ static void sleep_ms(srv *s, int64_t ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    pthread_mutex_lock(&s->tick_lock);
-    if (!atomic_load(&s->stopping))
-        pthread_cond_timedwait(&s->tick_cond, &s->tick_lock, &until);
-    pthread_mutex_unlock(&s->tick_lock);
+    pthread_mutex_lock(&t->lock);
+    if (!atomic_load(&t->s->stopping))
+        pthread_cond_timedwait(&t->cond, &t->lock, &until);
+    pthread_mutex_unlock(&t->lock);
 }
 
 /* Sign when the tree has grown (SPEC 4), wake streams for appends made by other
  * processes, and send heartbeats. */
 static void *ticker(void *arg)
 {
-    srv *s = arg;
+    ticking *t = arg;
+    srv *s = t->s;
     int64_t last_size = -1, last_cp = 0,
-            step = s->checkpoint_interval_ms < 250 ? s->checkpoint_interval_ms : 250;
+            step = t->checkpoint_interval_ms < 250 ? t->checkpoint_interval_ms : 250;
     while (!atomic_load(&s->stopping)) {
-        sleep_ms(s, step);
+        sleep_ms(t, step);
         int64_t size = 0, now = tt_time_now_us() / 1000;
         uint8_t root[TT_HASH_SIZE];
         if (tt_ledger_head(s->l, &size, root) != TT_OK)
@@ -129,7 +144,7 @@ static void *ticker(void *arg)
             srv_sse_notify(s);
         srv_sse_heartbeat(s);
         last_size = size;
-        if (now - last_cp < s->checkpoint_interval_ms)
+        if (now - last_cp < t->checkpoint_interval_ms)
             continue;
         tt_checkpoint cp;
         if (tt_ledger_checkpoint_sign(s->l, &cp) == TT_OK)
@@ -161,14 +176,19 @@ static void drain(srv *s)
         close(fd);
 }
 
-static int shutdown_server(cli_ctx *c, srv *s)
+static void stop_ticker(ticking *t)
+{
+    pthread_mutex_lock(&t->lock);
+    pthread_cond_broadcast(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->thread, NULL);
+}
+
+static int shutdown_server(cli_ctx *c, srv *s, ticking *t)
 {
     atomic_store(&s->stopping, 1);
     drain(s);
-    pthread_mutex_lock(&s->tick_lock);
-    pthread_cond_broadcast(&s->tick_cond);
-    pthread_mutex_unlock(&s->tick_lock);
-    pthread_join(s->ticker, NULL);
+    stop_ticker(t);
     srv_jobs_stop(s);
     srv_notify_stop(s);
     tt_checkpoint cp;
@@ -181,7 +201,7 @@ static int shutdown_server(cli_ctx *c, srv *s)
     return 0;
 }
 
-static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
+static int run(cli_ctx *c, srv *s, ticking *t, const char *listen, unsigned threads)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -199,7 +219,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
         srv_notify_stop(s);
         return cli_fail(c, rc, "%s", err);
     }
-    if (pthread_create(&s->ticker, NULL, ticker, s) != 0) {
+    if (pthread_create(&t->thread, NULL, ticker, t) != 0) {
         srv_stop(s);
         srv_notify_stop(s);
         return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
@@ -209,10 +229,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
         srv_jobs_stop(s);
         srv_notify_stop(s);
         srv_stop(s);
-        pthread_mutex_lock(&s->tick_lock);
-        pthread_cond_broadcast(&s->tick_cond);
-        pthread_mutex_unlock(&s->tick_lock);
-        pthread_join(s->ticker, NULL);
+        stop_ticker(t);
         return EXIT_ERROR;
     }
     printf("tradetrail serving http://%s/ (data %s)\n", listen, c->data_dir);
@@ -221,7 +238,7 @@ static int run(cli_ctx *c, srv *s, const char *listen, unsigned threads)
     sigwait(&set, &sig);
     fprintf(stderr, "tradetrail serve: %s received, draining\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    return shutdown_server(c, s);
+    return shutdown_server(c, s, t);
 }
 
 int cmd_serve(cli_ctx *c, int argc, char **argv)
@@ -233,23 +250,27 @@ int cmd_serve(cli_ctx *c, int argc, char **argv)
     tt_ledger *l = NULL;
     if ((rc = cli_open(c, 1, &l)) != 0)
         return rc;
-    srv s;
-    memset(&s, 0, sizeof s);
-    s.l = l;
-    pthread_mutex_init(&s.tick_lock, NULL);
-    pthread_cond_init(&s.tick_cond, NULL);
-    s.hub = srv_sse_hub_new();
-    if (s.hub == NULL)
+    /* Large (the answer counters): not on the stack. */
+    srv *s = calloc(1, sizeof *s);
+    ticking t = {.s = s};
+    pthread_mutex_init(&t.lock, NULL);
+    pthread_cond_init(&t.cond, NULL);
+    if (s == NULL || (s->l = l, s->hub = srv_sse_hub_new()) == NULL ||
+        (s->metrics = srv_metrics_new()) == NULL)
         rc = cli_fail(c, TT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = parse_settings(c, &s);
+        rc = parse_settings(c, s, &t);
     if (rc == 0)
         rc = first_token(c, l);
     if (rc == 0)
-        rc = run(c, &s, tti_config_get(c->cfg, "listen"), (unsigned)threads);
-    srv_sse_hub_free(s.hub);
-    pthread_mutex_destroy(&s.tick_lock);
-    pthread_cond_destroy(&s.tick_cond);
+        rc = run(c, s, &t, tti_config_get(c->cfg, "listen"), (unsigned)threads);
+    if (s != NULL) {
+        srv_sse_hub_free(s->hub);
+        srv_metrics_free(s->metrics);
+        free(s);
+    }
+    pthread_mutex_destroy(&t.lock);
+    pthread_cond_destroy(&t.cond);
     tt_ledger_close(l);
     return rc;
 }

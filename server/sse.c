@@ -6,11 +6,13 @@
  * appends or the heartbeat tick resume it. `Last-Event-ID` resumes after a seq.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "server.h"
+#include "routes.h"
+#include "sse.h"
 
 #define SSE_PAGE 100
 #define SSE_HEARTBEAT_US (15 * 1000000LL)
@@ -194,9 +196,10 @@ static void sub_free(void *cls)
     (void)cls; /* owned by the request; released in srv_sse_release */
 }
 
-void srv_sse_release(srv_req *r)
+/* The request's release hook: the subscriber leaves the hub when its request completes. */
+static void sse_release(srv_req *r)
 {
-    sub *x = r->sse;
+    sub *x = r->state;
     if (x == NULL)
         return;
     srv_sse_hub *h = x->s->hub;
@@ -211,12 +214,13 @@ void srv_sse_release(srv_req *r)
     tt_free(x->q_owner);
     tti_buf_free(&x->out);
     free(x);
-    r->sse = NULL;
+    r->state = NULL;
+    r->release = NULL;
 }
 
 static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
 {
-    const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    const char *v = srv_header(r, "Last-Event-ID");
     if (v == NULL)
         v = srv_param(r, "after_seq");
     if (v != NULL) {
@@ -247,10 +251,7 @@ static int attach(srv *s, sub *x)
     return ok;
 }
 
-static const char *const stream_params[] = {"entity", "entity_id", "event_type", "actor", "since",
-                                            "until",  "q",         "after_seq",  NULL};
-
-enum MHD_Result srv_stream(srv *s, srv_req *r)
+static enum MHD_Result stream(srv *s, srv_req *r)
 {
     enum MHD_Result answer = MHD_NO;
     sub *x = calloc(1, sizeof *x);
@@ -261,20 +262,19 @@ enum MHD_Result srv_stream(srv *s, srv_req *r)
     x->last_write_us = tt_time_now_us();
     tti_buf_init(&x->out, 8 << 20);
     tt_query_init(&x->q);
-    if (srv_check_params(r, stream_params, &answer) != 0 ||
-        srv_parse_filters(r, &x->q, &x->q_owner, &answer) != 0 ||
+    if (srv_parse_filters(r, 0, &x->q, &x->q_owner, &answer) != 0 ||
         start_seq(s, r, &x->last_seq, &answer) != 0) {
         tt_free(x->q_owner);
         free(x);
         return answer;
     }
-    r->sse = x;
     if (!attach(s, x)) {
         tt_free(x->q_owner);
         free(x);
-        r->sse = NULL;
         return srv_error(r, 503, "too many stream subscribers; try again later");
     }
+    r->state = x;
+    r->release = sse_release;
     tti_buf_adds(&x->out, ": tradetrail event stream\nretry: 2000\n\n");
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, x, sub_free);
@@ -284,3 +284,9 @@ enum MHD_Result srv_stream(srv *s, srv_req *r)
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     return srv_queue(r, 200, resp);
 }
+
+static const srv_route routes[] = {
+    {"GET", "/api/stream", NEED_READ, stream},
+};
+
+SRV_ROUTE_TABLE(srv_stream_routes, routes);

@@ -6,6 +6,7 @@
  * and fuzz/fuzz_query.c reaches the parser without an HTTP connection.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,18 @@ static const char *const param_names[N_PARAMS] = {
     "entity", "entity_id", "actor", "q",     "event_type", "since",
     "until",  "after_seq", "order", "limit", "cursor",
 };
+
+const char *tt_query_param_name(size_t i, int paging)
+{
+    /* The paging names come last in the enum: without paging the list stops before them. */
+    return i < (size_t)(paging ? N_PARAMS : P_ORDER) ? param_names[i] : NULL;
+}
+
+/* SPEC 9: next_cursor is "c<last seq of the page>"; parse_paging reads it back. */
+void tt_query_cursor(int64_t last_seq, char out[TT_CURSOR_SIZE])
+{
+    snprintf(out, TT_CURSOR_SIZE, "c%lld", (long long)last_seq);
+}
 
 static int param_index(const char *key)
 {
@@ -96,7 +109,7 @@ static int parse_paging(tt_query *w, const char *const *v, char *err, size_t err
         w->limit = (size_t)x;
     }
     if (v[P_CURSOR] != NULL) {
-        /* next_cursor is "c<last seq of the page>" (SPEC 9): the next page lies beyond it. */
+        /* The format of tt_query_cursor: the next page lies beyond the seq it names. */
         const char *c = v[P_CURSOR];
         if (c[0] != 'c' || parse_seq(c + 1, &x) != 0 || x < 1)
             return tti_err(err, errlen, TT_EINVAL, "cursor: not a cursor this server returned");

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The one list of route tables tradetrail serve dispatches over; a new URL family adds its
+ * module's table here. */
+#include "routes.h"
+
+const srv_route_table *const srv_route_tables[] = {
+    &srv_ops_routes,
+    &srv_events_routes,
+    &srv_stream_routes,
+    &srv_strategy_routes,
+    &srv_domain_routes,
+    &srv_cron_routes,
+    NULL,
+};

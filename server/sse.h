@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SSE hub of GET /api/stream (server/sse.c): suspended streams wait in it until new
+ * events, the heartbeat tick or shutdown wake them.
+ */
+#ifndef TT_SERVER_SSE_H
+#define TT_SERVER_SSE_H
+
+#include "answer.h"
+
+srv_sse_hub *srv_sse_hub_new(void);
+void srv_sse_hub_free(srv_sse_hub *h);
+/* New events may be there: every suspended stream looks. Any thread. */
+void srv_sse_notify(srv *s);
+/* Streams due a keep-alive send one; those whose client has gone end. */
+void srv_sse_heartbeat(srv *s);
+/* End every stream and refuse new ones (the server is stopping). */
+void srv_sse_shutdown(srv *s);
+
+#endif
