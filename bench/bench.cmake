@@ -28,6 +28,10 @@ target_link_libraries(bench_ledger PRIVATE bench_common)
 if(TT_TESTS)
   add_test(NAME bench/smoke COMMAND ${CMAKE_CURRENT_LIST_DIR}/run.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(bench/smoke PROPERTIES TIMEOUT 180 ENVIRONMENT BENCH_SMOKE=1)
+  # A run whose requests are refused (here: a wrong token) must fail, not report a rate.
+  add_test(NAME bench/http_wrong_token
+           COMMAND ${CMAKE_CURRENT_LIST_DIR}/check_wrong_token.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(bench/http_wrong_token PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
 
 # The HTTP bound of SPEC 13 (bench/measure.d/http.sh drives it with wrk).

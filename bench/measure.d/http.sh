@@ -5,6 +5,12 @@
 # appends over 64 keep-alive connections (each acknowledged after its group's fsync), and
 # NDJSON batches of 1,000 events. The load generator shares the machine's cores with the
 # server. Usage (from bench/run.py): http.sh BUILD_DIR WORKDIR.
+#
+# A figure counts 2xx answers only (bench/wrk_count.lua counts every answer by status), and
+# the ledger must have grown by at least the events those answers acknowledged and by no
+# more than the events sent: a run with any refused request, socket error or missing event
+# fails the hook (exit 1) instead of printing a rate. BENCH_HTTP_TOKEN replaces the admin
+# token (the ctest bench/http_wrong_token checks that a wrong one fails the run).
 set -eu
 build=$1
 work=$2
@@ -16,6 +22,19 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 [ -x "$build/http_bound" ] || { echo "$build/http_bound is not built" >&2; exit 77; }
 echo "info wrk $(wrk -v 2>&1 | awk 'NR == 1 {print $2}')"
 echo "info libmicrohttpd $(pkg-config --modversion libmicrohttpd 2>/dev/null || echo unknown) (headers at build time)"
+export TT_WRK_COUNT="$here/wrk_count.lua"
+
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+    echo "http.sh: $*" >&2
+    exit 1
+}
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -25,21 +44,30 @@ wait_port() {
     i=0
     while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; do
         i=$((i + 1))
-        [ $i -gt 100 ] && { echo "nothing listens on port $1" >&2; exit 1; }
+        [ $i -gt 100 ] && fail "nothing listens on port $1"
         sleep 0.1
     done
 }
 
-# The bound.
+# The field $2 of wrk_count.lua's result line ("wrk_result ok N failed N ...") in $1.
+field() {
+    echo "$1" | awk -v k="$2" '/^wrk_result / { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+}
+
+# The bound: no Lua script (it would cost wrk time the bound is meant to leave to the
+# server), so its failures are read from wrk's own summary lines.
 port=$(free_port)
 "$build/http_bound" "$port" 2 &
 pid=$!
 wait_port "$port"
-out=$(wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$port/") || { echo "wrk failed" >&2; exit 1; }
-rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+out=$(wrk -t2 -c64 -d"${secs}s" "http://127.0.0.1:$port/") || fail "wrk failed (bound)"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
-echo "figure http_bound $rps req/s"
+pid=
+if echo "$out" | grep -Eq 'Non-2xx|Socket errors'; then
+    fail "the HTTP bound had failed requests: $(echo "$out" | grep -E 'Non-2xx|Socket errors' | tr '\n' ' ')"
+fi
+echo "figure http_bound $(echo "$out" | awk '/Requests\/sec/ {print $2}') req/s"
 
 # tradetrail serve on a fresh ledger.
 data="$work/http-ledger"
@@ -48,21 +76,69 @@ port=$(free_port)
 "$build/tradetrail" --data "$data" serve --listen "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 pid=$!
 wait_port "$port"
-token=$(awk '/admin token/ {print $NF}' "$work/serve.log")
-# The server's own CPU time (utime + stime from /proc, in clock ticks) around the run
-# gives its CPU cost per request, which bounds the rate on these two cores.
+admin=$(awk '/admin token/ {print $NF}' "$work/serve.log")
+token=${BENCH_HTTP_TOKEN:-$admin}
+
+# The ledger's size, read with the admin token whatever token the load uses.
+tree_size() {
+    python3 - "$port" "$admin" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/api/stats",
+                             headers={"Authorization": "Bearer " + sys.argv[2]})
+print(json.load(urllib.request.urlopen(req, timeout=30))["tree_size"])
+PY
+}
+
+# The server's own CPU time (utime + stime from /proc, in clock ticks).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# check NAME OUT SIZE_BEFORE SIZE_AFTER EVENTS_PER_REQUEST: refuses a run with a failed
+# request, or whose acknowledged events the ledger does not hold. Requests still in flight
+# when wrk stops may have been committed without wrk reading their answers, so the ledger
+# may hold up to the events sent, never fewer than the acknowledged ones.
+check() {
+    ok=$(field "$2" ok)
+    [ -n "$ok" ] || fail "$1: no result line from wrk_count.lua: $2"
+    failed=$(field "$2" failed)
+    socket=$(field "$2" socket_errors)
+    acked=$(field "$2" events)
+    sent=$(($(field "$2" sent) * $5))
+    grown=$(($4 - $3))
+    if [ "$failed" -ne 0 ] || [ "$socket" -ne 0 ] || [ "$ok" -eq 0 ]; then
+        fail "$1: $ok requests answered 2xx, $failed refused, $socket socket errors" \
+            "(first refusal: $(echo "$2" | sed -n 's/.*first_failure //p')): a failed run, not a figure"
+    fi
+    if [ "$grown" -lt "$acked" ] || [ "$grown" -gt "$sent" ]; then
+        fail "$1: the ledger grew by $grown events, but $acked were acknowledged and $sent sent"
+    fi
+    echo "info ${1}_check $ok requests answered 2xx, none refused; the ledger grew by $grown events for $acked acknowledged ($sent sent)" >&2
+}
+
+# Single-event appends.
+s0=$(tree_size)
 t0=$(cpu_ticks "$pid")
 out=$(TT_TOKEN=$token wrk -t2 -c64 -d"${secs}s" -s "$here/wrk_post_event.lua" \
-    "http://127.0.0.1:$port/") || { echo "wrk failed (appends)" >&2; exit 1; }
+    "http://127.0.0.1:$port/") || fail "wrk failed (appends)"
 t1=$(cpu_ticks "$pid")
-echo "figure http_append $(echo "$out" | awk '/Requests\/sec/ {print $2}') req/s"
-echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" '
-    /^ *[0-9]+ requests in/ { if ($1 > 0) printf "figure http_append_cpu_us %.1f us\n", t * 1e6 / hz / $1 }'
-echo "figure http_append_p99 $(echo "$out" | awk '/figure_latency/ {printf "%.3f", $5 / 1000}') ms"
+s1=$(tree_size)
+check http_append "$out" "$s0" "$s1" 1
+ok=$(field "$out" ok)
+seconds=$(field "$out" seconds)
+awk -v ok="$ok" -v s="$seconds" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
+    -v p99="$(field "$out" p99_us)" 'BEGIN {
+    printf "figure http_append %.1f req/s\n", ok / s
+    printf "figure http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
+    printf "figure http_append_p99 %.3f ms\n", p99 / 1000 }'
+
+# NDJSON batches: the figure is the events the 2xx answers acknowledged.
+s0=$(tree_size)
 out=$(TT_TOKEN=$token TT_BATCH=1000 wrk -t2 -c4 -d"${secs}s" -s "$here/wrk_post_ndjson.lua" \
-    "http://127.0.0.1:$port/") || { echo "wrk failed (NDJSON)" >&2; exit 1; }
-echo "figure http_ndjson $(echo "$out" | awk '/figure_events_per_s/ {print $2}') events/s"
+    "http://127.0.0.1:$port/") || fail "wrk failed (NDJSON)"
+s1=$(tree_size)
+check http_ndjson "$out" "$s0" "$s1" 1000
+awk -v e="$(field "$out" events)" -v s="$(field "$out" seconds)" \
+    'BEGIN { printf "figure http_ndjson %.0f events/s\n", e / s }'
 kill -TERM "$pid"
-wait "$pid" || { echo "tradetrail serve did not stop cleanly" >&2; exit 1; }
+wait "$pid" || { pid=; fail "tradetrail serve did not stop cleanly"; }
+pid=
 "$build/tradetrail" --data "$data" verify >/dev/null
