@@ -42,7 +42,9 @@ hook is reported and makes the run exit non-zero once the report is written; its
 from that round are missing. A hook still running after 900 s gets SIGTERM (its traps stop
 what it started), then SIGKILL.
   http.sh    wrk against bench/http_bound and `tradetrail serve`: http_bound, http_append
-             (requests/s), http_append_p99 (ms), http_ndjson (events/s)
+             (2xx answers/s), http_append_p99 (ms), http_append_cpu_us (server CPU per
+             append), http_ndjson (acknowledged events/s); a run with a refused request or
+             whose ledger does not hold every acknowledged event fails instead
   pg.sh      a PostgreSQL cluster of its own (initdb in WORKDIR, 127.0.0.1, a free port, run
              as postgres or nobody when root) and bench/pg_seed (C, libpq): pg_seed_1,
              pg_seed_16 (events/s) and their _p50 / _p99 (ms); skipped, saying why, when
@@ -110,6 +112,14 @@ FIGURES = [
     ("verify_hashes", "SHA-256 computations per second inside verify (2n-1 for n events)"),
     ("sha256", "SHA-256 bound: OpenSSL EVP, 256-byte inputs"),
     ("sha256_65b", "SHA-256 of 65-byte inputs (the size of an interior tree node)"),
+    ("verify_s", "time of tt_ledger_verify over the whole ledger"),
+    ("verify_leaf_input_bytes", "mean input of a leaf hash: 0x00 and the canonical leaf bytes"),
+    ("sha256_leaf", "SHA-256 of this ledger's leaf inputs (a sample, from memory), measured "
+                    "right after verify"),
+    ("sha256_node", "SHA-256 of 65-byte interior-node inputs, measured right after verify"),
+    ("verify_hash_s", "time verify's n leaf and n - 1 node hashes take at the two rates above"),
+    ("verify_bound_share", "verify_hash_s / verify_s: verify against the SHA-256 bound for "
+                           "the hashes it must compute"),
     ("fsync", "fsync bound: 4 KiB append + fdatasync"),
     ("fsync_p50", "fsync bound latency, median"),
     ("fsync_p99", "fsync bound latency, p99"),
@@ -139,12 +149,15 @@ FIGURES = [
 REQUIRED = [name for name, _ in FIGURES]
 # Figures printed by the hooks of bench/measure.d (not required: a hook may be skipped).
 HOOK_FIGURES = [
-    ("http_bound", "HTTP bound: libmicrohttpd \"ok\" handler, wrk -t2 -c64, keep-alive"),
+    ("http_bound", "HTTP bound: libmicrohttpd \"ok\" handler, wrk -t2 -c64, keep-alive "
+                   "(a run with any non-2xx answer or socket error fails)"),
     ("http_append", "single-event POST /api/events, 64 keep-alive connections, each "
-                    "acknowledged after fsync"),
+                    "acknowledged after fsync: 2xx answers per second"),
     ("http_append_p99", "latency of one single-event HTTP append, p99"),
-    ("http_append_cpu_us", "server CPU time (user + system) per single-event HTTP append"),
-    ("http_ndjson", "NDJSON batches over HTTP, events per second"),
+    ("http_append_cpu_us", "server CPU time (user + system, from /proc/PID/stat) over the run "
+                           "÷ appends answered 2xx"),
+    ("http_ndjson", "NDJSON batches over HTTP: events the 2xx answers acknowledged, per "
+                    "second"),
     ("pg_seed_1", "the seed design on PostgreSQL, 1 client: one INSERT per event, each its "
                   "own durable commit"),
     ("pg_seed_1_p50", "the seed design, 1 client: latency of one INSERT and its commit, median"),
@@ -350,7 +363,8 @@ def measure(build, work):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(raw + suffix):
                 os.unlink(raw + suffix)
-        figs.add(run_figures([exe, "verify", ledger], f"{tag}: verify", slow))
+        figs.add(run_figures([exe, "verify", ledger, str(SECONDS)], f"{tag}: verify",
+                             slow + 3 * SECONDS))
         figs.add(run_figures([exe, "proof", big_ledger or ledger, str(PROOFS)],
                              f"{tag}: proof {PROOFS}", slow + PROOFS + (PROOF_EVENTS / 20000)))
         figs.add(run_figures([exe, "sha256", str(SECONDS)], f"{tag}: sha256", 60 + 3 * SECONDS))
@@ -529,33 +543,23 @@ def why_missed(w, figs):
     notes = []
     cpu = figs.median("http_append_cpu_us")
     a = ratio(figs, "http_append", "http_bound")
-    if a is not None and a < 0.5:
-        text = (f"- **HTTP appends** reach {a:.0%} of the bound. The bound's handler parses "
+    p99 = figs.median("http_append_p99")
+    if (a is not None and a < 0.5) or (cpu is not None and cpu > 30) or (p99 or 0) > 10:
+        text = (f"- **HTTP appends** reach {pct(a)} of the bound. The bound's handler parses "
                 "nothing, checks no token and stores nothing; an append is parsed (JSON), "
                 "authorised, validated, queued for its group commit, written to the WAL with "
                 "its index, full-text and tree pages, fsynced, and answered.")
         if cpu:
-            text += (f" The server spent {fmt(cpu)} µs of CPU per append in this run, so the "
-                     f"two cores (which wrk shares) allow at most {fmt(2e6 / cpu)} appends/s "
-                     "even with a free disk; half the bound needs "
-                     f"{fmt(figs.median('http_bound') / 2)}/s. Profiles (perf) put most of that "
-                     "time in the kernel (socket, futex and WAL write system calls, context "
-                     "switches; much of it in the paravirtualised interrupt-enable call, "
-                     "pvm_irq_enable, that they pass through on this virtual machine), then "
-                     "libc allocation, SQLite, JSON parsing.")
-        seed = figs.median("pg_seed_16")
-        if seed:
-            text += (f" The goal's other rate, 8 × the seed design at 16 clients, is "
-                     f"{fmt(8 * seed)} appends/s: {8 * seed / figs.median('http_bound'):.0%} "
-                     "of what the empty handler itself reaches with wrk on these cores. "
-                     "Closing the gap would take several times less CPU per request: a "
-                     "different server design (one event loop, its own HTTP parsing, "
-                     "batched answers), not tuning.")
+            text += (f" The server spent {fmt(cpu)} µs of CPU per append in this run (the "
+                     "goal is 30), so the two cores, which wrk shares, allow at most "
+                     f"{fmt(2e6 / cpu)} appends/s even with a free disk; half the bound needs "
+                     f"{fmt(figs.median('http_bound') / 2)}/s.")
         notes.append(text)
-    # (figure, baseline, goal, explanation): a ratio under its goal gets its explanation.
+    # (figure, baseline or None when the figure is itself the ratio, goal, explanation): a
+    # ratio under its goal gets its explanation.
     ratio_notes = [
-        ("verify_hashes", "sha256", 0.5,
-         lambda r: f"- **verify** computes hashes at {r:.0%} of the bound: one thread reads "
+        ("verify_bound_share", None, 0.5,
+         lambda r: f"- **verify** hashes at {r:.0%} of the bound: one thread reads "
                    "every event back through SQLite (row decoding, then page reads, were most "
                    "of its profile) and writes each leaf's canonical bytes, while a second "
                    "thread hashes the leaves and the tree's nodes; the reading thread is the "
@@ -572,7 +576,7 @@ def why_missed(w, figs):
                    "part; run-to-run noise on this disk is large (see the rounds)."),
     ]
     for figure, baseline, goal, explain in ratio_notes:
-        r = ratio(figs, figure, baseline)
+        r = figs.median(figure) if baseline is None else ratio(figs, figure, baseline)
         if r is not None and r < goal:
             notes.append(explain(r))
     if notes:
@@ -607,13 +611,12 @@ def goal_rows(figs):
         oks.append(a >= 0.5)
     else:
         missing.append("HTTP appends and bound")
-    b = ratio(figs, "http_append", "pg_seed_16")
-    if b is not None:
-        parts.append(f"{b:.1f} × the seed design at 16 clients "
-                     f"({fmt(figs.median('pg_seed_16'))} events/s)")
-        oks.append(b >= 8)
+    cpu = figs.median("http_append_cpu_us")
+    if cpu is not None:
+        parts.append(f"server CPU {fmt(cpu)} µs per append")
+        oks.append(cpu <= 30)
     else:
-        missing.append("the seed design on PostgreSQL")
+        missing.append("server CPU per append")
     p99 = figs.median("http_append_p99")
     if p99 is not None:
         parts.append(f"p99 {fmt(p99)} ms")
@@ -626,10 +629,22 @@ def goal_rows(figs):
         verdict = "NOT MEASURED YET (" + ", ".join(missing) + ")"
     else:
         verdict = "**MET**"
+    b = ratio(figs, "http_append", "pg_seed_16")
+    if b is not None:  # SPEC 13 names it as a reading of the goal, not as a condition
+        parts.append(f"({b:.1f} × the seed design at 16 clients, "
+                     f"{fmt(figs.median('pg_seed_16'))} events/s)")
     rows.append(("single-event appends over HTTP, 64 keep-alive connections, each "
                  "acknowledged after fsync",
-                 "≥ 50 % of the HTTP bound and ≥ 8 × the seed design at 16 clients; "
-                 "p99 ≤ 10 ms", "; ".join(parts) or "needs the HTTP harness", verdict))
+                 "≥ 50 % of the HTTP bound; server CPU per append ≤ 30 µs; p99 ≤ 10 ms",
+                 "; ".join(parts) or "needs the HTTP harness", verdict))
+
+    # No figure exists for this row until the PostgreSQL backend does (SPEC 1, 12).
+    rows.append(("the same with `--db postgres://…`, two servers on one database",
+                 "≥ 3 × the seed design at 16 clients on the same PostgreSQL",
+                 "no bench hook measures it yet" if os.path.exists(
+                     os.path.join(REPO, "src", "store", "postgres.c")) else
+                 "tradetrail has no PostgreSQL backend yet (`src/store/postgres.c` does not "
+                 "exist), so there is nothing to measure", "NOT MEASURED"))
 
     if figs.has("http_ndjson"):
         a = ratio(figs, "http_ndjson", "append")
@@ -640,10 +655,12 @@ def goal_rows(figs):
         rows.append(("NDJSON batches over HTTP", "≥ 70 % of the library's batched rate",
                      "needs the HTTP harness", "NOT MEASURED YET"))
 
-    r = ratio(figs, "verify_hashes", "sha256")
+    r = figs.median("verify_bound_share")
     rows.append(("`verify`", "≥ 50 % of the SHA-256 bound for the hashes it must compute",
-                 f"{fmt(figs.median('verify_hashes'))} hashes/s vs "
-                 f"{fmt(figs.median('sha256'))}: {r:.0%}", status(r >= 0.5)))
+                 f"its hashes take {fmt(figs.median('verify_hash_s'))} s at the rates "
+                 f"measured for their sizes (leaves {fmt(figs.median('sha256_leaf'))}/s, "
+                 f"nodes {fmt(figs.median('sha256_node'))}/s); verify took "
+                 f"{fmt(figs.median('verify_s'))} s: {r:.0%}", status(r >= 0.5)))
 
     def at10m(title, goal, figures, limit):
         measured = ", ".join(f"{name.replace('_', ' ')} {fmt(figs.median(name))} µs"
@@ -806,10 +823,8 @@ def report(figs, skipped, mach, started, elapsed):
     w("| ratio | value | SPEC 13 goal |\n| --- | ---: | --- |")
     w(f"| library batched append ÷ raw SQLite | {times(ratio(figs, 'append', 'raw_sqlite'))}"
       f"{ratio_range(figs, 'append', 'raw_sqlite')} | ≥ 1.5 × |")
-    w(f"| verify hashes ÷ SHA-256 bound | {pct(ratio(figs, 'verify_hashes', 'sha256'))} "
-      "| ≥ 50 % |")
-    w("| verify events ÷ SHA-256 bound (about 2 hashes per event) | "
-      f"{pct(ratio(figs, 'verify', 'sha256'))} | — |")
+    w("| verify: the time its hashes take at the SHA-256 rates for their sizes ÷ verify's "
+      f"time | {pct(figs.median('verify_bound_share'))} | ≥ 50 % |")
     w(f"| store size ÷ the events' JSON bytes | {times(figs.median('store_json_ratio'))} "
       "| ≤ 1.5 × |")
     if figs.has("big_store_json_ratio"):
@@ -822,7 +837,8 @@ def report(figs, skipped, mach, started, elapsed):
     if figs.has("http_append", "pg_seed_16"):
         w(f"| HTTP single-event appends ÷ the seed design at 16 clients | "
           f"{times(ratio(figs, 'http_append', 'pg_seed_16'))}"
-          f"{ratio_range(figs, 'http_append', 'pg_seed_16')} | ≥ 8 × |")
+          f"{ratio_range(figs, 'http_append', 'pg_seed_16')} | — (half the bound is about 4 × "
+          "it, SPEC 13) |")
     if figs.has("append", "pg_seed_16"):
         w(f"| library batched append ÷ the seed design at 16 clients | "
           f"{times(ratio(figs, 'append', 'pg_seed_16'))} | — |")
@@ -838,11 +854,17 @@ def report(figs, skipped, mach, started, elapsed):
           f"{a / BATCH / b:.2%} | — (one commit per {BATCH:,} events) |")
     w("")
     w("Verify recomputes, for n events, n leaf hashes (SHA-256 of 0x00 ‖ the leaf bytes, "
-      f"{fmt((figs.median('leaf_bytes_per_event') or 0) + 1)} input bytes on average here) "
-      "and n − 1 interior nodes (65 input bytes each), so `verify_hashes` counts 2n − 1. The "
-      "bound is measured on 256-byte inputs as SPEC 13 says; `sha256_65b` gives the rate for "
-      "node-sized inputs. Verify also reads every event back from the store and compares "
-      "the stored tree tiles; that work is inside its figure too.\n")
+      f"{fmt(figs.median('verify_leaf_input_bytes'))} input bytes on average here) "
+      "and n − 1 interior nodes (65 input bytes each), so `verify_hashes` counts 2n − 1. "
+      "Its goal is judged on time, not on a count of hashes: right after each verify, "
+      "in the same process, OpenSSL hashes a sample of the ledger's own leaf inputs "
+      f"(`sha256_leaf`, {fmt(figs.median('sha256_leaf'))}/s) and 65-byte nodes "
+      f"(`sha256_node`, {fmt(figs.median('sha256_node'))}/s); n leaves and n − 1 nodes at "
+      f"those rates take `verify_hash_s` ({fmt(figs.median('verify_hash_s'))} s), and "
+      f"verify took `verify_s` ({fmt(figs.median('verify_s'))} s). Counting the nodes "
+      "against the 256-byte bound would flatter verify: a node is two SHA-256 blocks, a "
+      "leaf five. Verify also reads every event back from the store and compares the "
+      "stored tree tiles; that work is inside its time.\n")
 
     w("## SPEC 13 goals\n")
     if SMOKE:
