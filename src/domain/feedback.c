@@ -46,16 +46,6 @@ void tt_feedback_filter_init(tt_feedback_filter *f)
     f->limit = 100;
 }
 
-void tt_feedback_list_free(tt_feedback *list, size_t n)
-{
-    for (size_t i = 0; list != NULL && i < n; i++) {
-        free(list[i].strategy_id);
-        free(list[i].user_id);
-        free(list[i].benchmark);
-    }
-    free(list);
-}
-
 /* The evaluator with a message for the ledger's error slot. */
 static int evaluate(double ai, double bench, const tt_feedback_settings *cfg, double *alpha,
                     double *reward, tt_outcome *outcome, char *err, size_t errlen)

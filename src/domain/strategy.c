@@ -46,57 +46,6 @@ int tt_strategy_status_parse(const char *s, tt_strategy_status *out)
                     s ? s : "");
 }
 
-/* ---- ownership ------------------------------------------------------------------------ */
-
-void tti_strategy_clear(tt_strategy *s)
-{
-    if (s == NULL)
-        return;
-    free(s->id);
-    free(s->name);
-    free(s->symbol);
-    free(s->timeframe);
-    memset(s, 0, sizeof *s);
-}
-
-void tti_strategy_version_clear(tt_strategy_version *v)
-{
-    if (v == NULL)
-        return;
-    free(v->strategy_id);
-    free(v->content);
-    free(v->change_type);
-    free(v->author);
-    free(v->reason);
-    memset(v, 0, sizeof *v);
-}
-
-void tt_strategy_free(tt_strategy *s)
-{
-    tti_strategy_clear(s);
-    free(s);
-}
-
-void tt_strategy_list_free(tt_strategy *list, size_t n)
-{
-    for (size_t i = 0; list != NULL && i < n; i++)
-        tti_strategy_clear(&list[i]);
-    free(list);
-}
-
-void tt_strategy_version_free(tt_strategy_version *v)
-{
-    tti_strategy_version_clear(v);
-    free(v);
-}
-
-void tt_strategy_versions_free(tt_strategy_version *list, size_t n)
-{
-    for (size_t i = 0; list != NULL && i < n; i++)
-        tti_strategy_version_clear(&list[i]);
-    free(list);
-}
-
 /* ---- input checks --------------------------------------------------------------------- */
 
 static int check_id(const char *what, const char *id)

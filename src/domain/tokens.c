@@ -32,13 +32,6 @@ int tt_role_parse(const char *s, tt_role *out)
     return tti_fail(TT_EINVAL, "role: must be ingest, read or admin (got \"%s\")", s ? s : "");
 }
 
-void tt_token_list_free(tt_token_info *list, size_t n)
-{
-    for (size_t i = 0; list != NULL && i < n; i++)
-        free(list[i].name);
-    free(list);
-}
-
 static void token_hash(const char *token, uint8_t out[32])
 {
     tti_sha256((const uint8_t *)token, strlen(token), NULL, 0, NULL, 0, out);

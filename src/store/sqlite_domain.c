@@ -208,8 +208,9 @@ static char *dup_col(sqlite3_stmt *st, int i, int *bad)
     return d;
 }
 
-int tti_sqlite_read_feedback(sqlite3_stmt *st, tt_feedback *f)
+int tti_sqlite_read_feedback(tti_store *s, sqlite3_stmt *st, void *row)
 {
+    tt_feedback *f = row;
     int bad = 0;
     memset(f, 0, sizeof *f);
     f->id = sqlite3_column_int64(st, 0);
@@ -225,7 +226,16 @@ int tti_sqlite_read_feedback(sqlite3_stmt *st, tt_feedback *f)
     const char *o = (const char *)sqlite3_column_text(st, 10);
     if (o == NULL || tt_outcome_parse(o, &f->outcome) != TT_OK)
         f->outcome = TT_OUTCOME_NONE;
-    return bad ? -1 : 0;
+    if (bad) {
+        tti_feedback_clear(f);
+        return nomem(s);
+    }
+    return TT_OK;
+}
+
+void tti_sqlite_clear_feedback(void *row)
+{
+    tti_feedback_clear(row);
 }
 
 static int bind_time_bounds(tti_store *s, sqlite3_stmt *st, const tt_feedback_filter *f)
@@ -258,32 +268,13 @@ static int sd_feedback_list(tti_store *s, const tt_feedback_filter *f, tt_feedba
     /* bind_time_bounds may have run other statements; this one keeps its bindings. */
     size_t limit = f->limit ? f->limit : 100;
     sqlite3_bind_int64(st, 5, (int64_t)limit);
-    tt_feedback *arr = calloc(limit < 64 ? limit : 64, sizeof *arr);
-    size_t cnt = 0, cap = limit < 64 ? limit : 64;
-    int status = arr == NULL ? nomem(s) : TT_OK;
-    while (status == TT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            tt_feedback *na = realloc(arr, cap * 2 * sizeof *na);
-            if (na == NULL) {
-                status = nomem(s);
-                break;
-            }
-            arr = na;
-            cap *= 2;
-        }
-        if (tti_sqlite_read_feedback(st, &arr[cnt++]) != 0)
-            status = nomem(s);
-    }
-    if (status == TT_OK && rc != SQLITE_DONE)
-        status = tti_sqlite_fail(s, rc, "listing feedback");
-    sqlite3_reset(st);
-    if (status != TT_OK) {
-        tt_feedback_list_free(arr, cnt);
-        return status;
-    }
-    *out = arr;
-    *n = cnt;
-    return TT_OK;
+    void *arr = NULL;
+    rc =
+        tti_sqlite_collect(s, st, sizeof(tt_feedback), limit < 64 ? limit : 64, &arr, n,
+                           tti_sqlite_read_feedback, tti_sqlite_clear_feedback, "listing feedback");
+    if (rc == TT_OK)
+        *out = arr;
+    return rc;
 }
 
 typedef struct pair_ctx {

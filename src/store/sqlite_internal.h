@@ -1,19 +1,56 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the SQLite backend's files share: the connection object, error conversion and a
- * per-connection cache of prepared statements. Only src/store/sqlite*.c include this
- * header (and with it sqlite3.h).
+ * What the SQLite backend's files share: the connection object, error conversion, the
+ * per-connection prepared statements, the event iterator, row collection and the
+ * operations each file contributes to tti_sqlite_ops. Only src/store/sqlite*.c include
+ * this header (and with it sqlite3.h).
  */
 #ifndef TT_STORE_SQLITE_INTERNAL_H
 #define TT_STORE_SQLITE_INTERNAL_H
 
 #include <sqlite3.h>
 
+#include "store/records.h"
 #include "store/store.h"
 #include "util/map.h"
 
 #define TTI_SQLITE_CORE_STMTS 32
 #define TTI_SQLITE_CACHE 96
+
+/* Kinds of interned names (the names table), and the entity ids (the subjects table). */
+enum {
+    TTI_NAME_ENTITY = 1,
+    TTI_NAME_TYPE = 2,
+    TTI_NAME_ACTOR = 3,
+    TTI_NAME_STATUS = 4,
+    TTI_NAME_SUBJECT = 5
+};
+
+/* The statements of the append path, prepared when a connection opens (sqlite.c). */
+enum {
+    TTI_ST_HEAD_GET,
+    TTI_ST_HEAD_PUT,
+    TTI_ST_IDEM_GET,
+    TTI_ST_IDEM_PUT,
+    TTI_ST_EVENT_PUT,
+    TTI_ST_FTS_PUT,
+    TTI_ST_NAME_GET,
+    TTI_ST_NAME_PUT,
+    TTI_ST_SUBJ_GET,
+    TTI_ST_SUBJ_PUT,
+    TTI_ST_TILE_GET,
+    TTI_ST_TILE_PUT,
+    TTI_ST_CP_PUT,
+    TTI_ST_CP_LATEST,
+    TTI_ST_META_GET,
+    TTI_ST_META_PUT,
+    TTI_ST_TS_AT,
+    TTI_ST_TOKEN_PUT,
+    TTI_ST_TOKEN_FIND,
+    TTI_ST_TOKEN_GET,
+    TTI_ST_TOKEN_REVOKE,
+    TTI_ST_COUNT
+};
 
 struct tti_store {
     sqlite3 *db;
@@ -40,9 +77,90 @@ int tti_sqlite_fail(tti_store *s, int rc, const char *what);
  * static strings): the pointer is the cache key. */
 sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc);
 
-/* Fill f from a row of columns id, seq, ts, strategy_id, user_id, benchmark, ai_return,
- * benchmark_return, alpha, reward, outcome (strings copied). -1 when out of memory. */
-int tti_sqlite_read_feedback(sqlite3_stmt *st, tt_feedback *f);
+/* A core statement (TTI_ST_*), reset with its bindings cleared. */
+static inline sqlite3_stmt *tti_sqlite_core(tti_store *s, int which)
+{
+    sqlite3_stmt *st = s->stmt[which];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static inline const char *tti_sqlite_col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Bind text, or leave the parameter NULL. The text must outlive the statement's step. */
+static inline void tti_sqlite_bind_opt(sqlite3_stmt *st, int col, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, col, v, -1, SQLITE_STATIC);
+}
+
+/*
+ * Step st to the end, filling a malloc'ed array of elem-byte records with read_one (which
+ * returns a status, with s's message set); the array grows with tti_rows_reserve. st is
+ * reset afterwards (the caller finalizes a statement it prepared itself). On failure
+ * nothing is returned and the rows read so far are released with clear_one; what names
+ * the operation in the message.
+ */
+int tti_sqlite_collect(tti_store *s, sqlite3_stmt *st, size_t elem, size_t first, void **out,
+                       size_t *n, int (*read_one)(tti_store *s, sqlite3_stmt *st, void *row),
+                       void (*clear_one)(void *row), const char *what);
+
+/* An iterator over the rows of sql: kind 1 checkpoints, 2 events (names by id). */
+struct tti_store_iter {
+    tti_store *s;
+    sqlite3_stmt *st;
+    int kind; /* 1 checkpoints, 2 events (names by id) */
+    int empty;
+    tt_event ev;
+    char **names; /* kind 2: interned names by id, read once per scan */
+    size_t n_names;
+    struct subj_slot *subjects; /* kind 2: entity ids by subject id, direct-mapped */
+    size_t n_subj_slots;        /* its size: SUBJ_SLOTS, or fewer for a short query */
+};
+int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter **out);
+
+/* The log (sqlite_log.c). */
+int tti_sqlite_read_head(tti_store *s, tti_head *out);
+int tti_sqlite_write_head(tti_store *s, const tti_head *h);
+int tti_sqlite_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
+                           uint8_t leaf[TT_HASH_SIZE]);
+int tti_sqlite_insert_event(tti_store *s, const tt_event *ev);
+int tti_sqlite_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
+                        size_t *n);
+int tti_sqlite_put_tile(tti_store *s, unsigned level, uint64_t index,
+                        const uint8_t (*hashes)[TT_HASH_SIZE], size_t n);
+int tti_sqlite_put_checkpoint(tti_store *s, const tti_cp_row *cp);
+int tti_sqlite_latest_checkpoint(tti_store *s, tti_cp_row *out);
+int tti_sqlite_checkpoints_iter(tti_store *s, tti_store_iter **out);
+int tti_sqlite_checkpoints_next(tti_store_iter *it, tti_cp_row *out);
+
+/* Reading events (sqlite_query.c). */
+int tti_sqlite_scan(tti_store *s, int64_t first, tti_store_iter **out);
+int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out);
+int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev);
+void tti_sqlite_iter_free(tti_store_iter *it);
+int tti_sqlite_event_extent(tti_store *s, int64_t *max_seq, int64_t *count);
+int tti_sqlite_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
+int tti_sqlite_count_by(tti_store *s, int what, tt_count **out, size_t *n);
+
+/* API tokens (sqlite_tokens.c). */
+int tti_sqlite_token_insert(tti_store *s, const char *name, int role, const uint8_t hash[32],
+                            int64_t created_us, int64_t *id);
+int tti_sqlite_token_find(tti_store *s, const uint8_t hash[32], tt_token_info *out,
+                          uint8_t stored_hash[32]);
+int tti_sqlite_token_get(tti_store *s, int64_t id, tt_token_info *out);
+int tti_sqlite_token_revoke(tti_store *s, int64_t id, int64_t revoked_us);
+int tti_sqlite_token_list(tti_store *s, tt_token_info **out, size_t *n);
+
+/* Fill a tt_feedback from a row of columns id, seq, ts, strategy_id, user_id, benchmark,
+ * ai_return, benchmark_return, alpha, reward, outcome (strings copied); on failure nothing
+ * is left allocated. The row reader and clearer of tti_sqlite_collect for feedback. */
+int tti_sqlite_read_feedback(tti_store *s, sqlite3_stmt *st, void *row);
+void tti_sqlite_clear_feedback(void *row);
 
 /* Schema migrations of the domain parts (versions 2 and 3), and their operations. */
 extern const char tti_sqlite_schema_strategy[];

@@ -38,11 +38,6 @@ static const char sql_fb_range[] =
     "SELECT id, seq, ts, strategy_id, user_id, benchmark, ai_return, benchmark_return, alpha,"
     " reward, outcome FROM feedback WHERE seq >= ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3";
 
-static int nomem(tti_store *s)
-{
-    return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
-}
-
 static int sj_run_insert(tti_store *s, const char *name, const char *trigger, int64_t slot_us,
                          int64_t started_seq, int64_t *id)
 {
@@ -154,33 +149,12 @@ static int sj_feedback_range(tti_store *s, int64_t first, int64_t last, size_t m
     sqlite3_bind_int64(st, 1, first);
     sqlite3_bind_int64(st, 2, last);
     sqlite3_bind_int64(st, 3, (int64_t)max);
-    size_t cnt = 0, cap = 16;
-    tt_feedback *arr = calloc(cap, sizeof *arr);
-    int status = arr == NULL ? nomem(s) : TT_OK, bad = 0;
-    while (status == TT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            tt_feedback *na = realloc(arr, cap * 2 * sizeof *na);
-            if (na == NULL) {
-                status = nomem(s);
-                break;
-            }
-            arr = na;
-            cap *= 2;
-        }
-        bad |= tti_sqlite_read_feedback(st, &arr[cnt++]) != 0;
-        if (bad)
-            status = nomem(s);
-    }
-    if (status == TT_OK && rc != SQLITE_DONE)
-        status = tti_sqlite_fail(s, rc, "reading feedback records to sync");
-    sqlite3_reset(st);
-    if (status != TT_OK) {
-        tt_feedback_list_free(arr, cnt);
-        return status;
-    }
-    *out = arr;
-    *n = cnt;
-    return TT_OK;
+    void *arr = NULL;
+    rc = tti_sqlite_collect(s, st, sizeof(tt_feedback), 16, &arr, n, tti_sqlite_read_feedback,
+                            tti_sqlite_clear_feedback, "reading feedback records to sync");
+    if (rc == TT_OK)
+        *out = arr;
+    return rc;
 }
 
 const struct tti_jobs_ops tti_sqlite_jobs_ops = {

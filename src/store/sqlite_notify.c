@@ -88,18 +88,6 @@ static char *dup_col(sqlite3_stmt *st, int col)
     return strdup(t != NULL ? (const char *)t : "");
 }
 
-void tti_outbox_rows_free(tti_outbox_row *rows, size_t n)
-{
-    if (rows == NULL)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].channel);
-        free(rows[i].subject);
-        free(rows[i].body);
-    }
-    free(rows);
-}
-
 static int claim(tti_store *s, unsigned channels, int64_t now_us, int64_t lease_us, int max,
                  tti_outbox_row **rows, size_t *n)
 {

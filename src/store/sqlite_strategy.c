@@ -203,42 +203,6 @@ static int sq_update(tti_store *s, const tt_strategy *v)
     return TT_OK;
 }
 
-/* Collect the rows of a statement with read_one; arrays grow geometrically. */
-static int collect(tti_store *s, sqlite3_stmt *st, size_t elem, void **out, size_t *n,
-                   int (*read_one)(tti_store *, sqlite3_stmt *, void *), void (*clear_one)(void *))
-{
-    char *arr = NULL;
-    size_t cnt = 0, cap = 0;
-    int rc, status = TT_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char *na = realloc(arr, ncap * elem);
-            if (na == NULL) {
-                status = oom(s);
-                break;
-            }
-            arr = na;
-            cap = ncap;
-        }
-        if ((status = read_one(s, st, arr + cnt * elem)) != TT_OK)
-            break;
-        cnt++;
-    }
-    if (status == TT_OK && rc != SQLITE_DONE)
-        status = tti_sqlite_fail(s, rc, "listing strategies");
-    sqlite3_reset(st);
-    if (status != TT_OK) {
-        for (size_t i = 0; i < cnt; i++)
-            clear_one(arr + i * elem);
-        free(arr);
-        return status;
-    }
-    *out = arr;
-    *n = cnt;
-    return TT_OK;
-}
-
 static int read_strategy_any(tti_store *s, sqlite3_stmt *st, void *out)
 {
     return read_strategy(s, st, out);
@@ -270,7 +234,8 @@ static int sq_list(tti_store *s, const tt_strategy_filter *f, tt_strategy **out,
     sqlite3_bind_int(st, 3, f->include_deleted != 0);
     sqlite3_bind_int64(st, 4, (int64_t)f->limit);
     void *arr = NULL;
-    rc = collect(s, st, sizeof(tt_strategy), &arr, n, read_strategy_any, clear_strategy_any);
+    rc = tti_sqlite_collect(s, st, sizeof(tt_strategy), 8, &arr, n, read_strategy_any,
+                            clear_strategy_any, "listing strategies");
     if (rc == TT_OK)
         *out = arr;
     return rc;
@@ -323,7 +288,8 @@ static int sq_version_list(tti_store *s, const char *id, tt_strategy_version **o
         return rc;
     bind_text(st, 1, id);
     void *arr = NULL;
-    rc = collect(s, st, sizeof(tt_strategy_version), &arr, n, read_version_any, clear_version_any);
+    rc = tti_sqlite_collect(s, st, sizeof(tt_strategy_version), 8, &arr, n, read_version_any,
+                            clear_version_any, "listing strategy versions");
     if (rc == TT_OK)
         *out = arr;
     return rc;

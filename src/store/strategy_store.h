@@ -7,6 +7,7 @@
 #ifndef TT_STORE_STRATEGY_STORE_H
 #define TT_STORE_STRATEGY_STORE_H
 
+#include "store/records.h"
 #include "store/store.h"
 
 struct tti_strategy_ops {
@@ -26,9 +27,5 @@ struct tti_strategy_ops {
     /* Every version of a strategy, oldest first, without content. */
     int (*version_list)(tti_store *s, const char *id, tt_strategy_version **out, size_t *n);
 };
-
-/* Free the strings of a strategy or version filled by a store (not the struct). */
-void tti_strategy_clear(tt_strategy *s);
-void tti_strategy_version_clear(tt_strategy_version *v);
 
 #endif

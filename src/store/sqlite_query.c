@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reading events from the SQLite backend: iterators that resolve interned names through
+ * per-iterator caches, the query builder behind tt_ledger_query (every value bound, only
+ * fixed SQL fragments in the text), full scans for verification, time bounds and counts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqlite_internal.h"
+#include "util/err.h"
+#include "util/map.h"
+#include "store/records.h"
+
+int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter **out)
+{
+    tti_store_iter *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    it->s = s;
+    it->kind = kind;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &it->st, NULL);
+    if (rc != SQLITE_OK) {
+        free(it);
+        return tti_sqlite_fail(s, rc, "preparing a query");
+    }
+    *out = it;
+    return TT_OK;
+}
+
+/* Event rows carry interned ids; the iterator resolves them from a cache that lives as
+ * long as the iterator (scan_name below): five joins to names per row were two thirds of
+ * verify's time and most of a 100-row history query's seeks. */
+#define EVENT_SELECT                                                                               \
+    "SELECT e.seq, e.ts, e.entity, e.subject, e.event_type, e.actor, e.old_status, "               \
+    "e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash "
+#define EVENT_COLUMNS EVENT_SELECT "FROM events e "
+/* A search walks the reason index newest (or oldest) first and stops at the limit, instead
+ * of collecting every match before sorting: the index is the outer loop. */
+#define SEARCH_COLUMNS EVENT_SELECT "FROM events_fts f CROSS JOIN events e ON e.seq = f.rowid "
+
+/* The cache of names is never kept across iterators, so a names row changed on disk is
+ * read afresh by the next verify. */
+int tti_sqlite_scan(tti_store *s, int64_t first, tti_store_iter **out)
+{
+    int rc = tti_sqlite_iter_new(s, EVENT_COLUMNS "WHERE e.seq >= ?1 ORDER BY e.seq", 2, out);
+    if (rc == TT_OK)
+        sqlite3_bind_int64((*out)->st, 1, first);
+    return rc;
+}
+
+/* A name id no names row holds: the event cannot be what was hashed, and verify must say
+ * so at this seq, so the text is one no name can be (a C0 control character). */
+static const char missing_name[] = "\x01(missing interned name)";
+
+/* The text of the row with this id, copied into *out; *out = NULL when no row has it. */
+static int read_by_id(tti_store_iter *it, const char *sql, int64_t id, const char *what, char **out)
+{
+    int rc = TT_OK;
+    *out = NULL;
+    sqlite3_stmt *st = tti_sqlite_stmt(it->s, sql, &rc);
+    if (st == NULL)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *out = strdup(tti_sqlite_col_text(st, 0) ? tti_sqlite_col_text(st, 0) : "");
+    /* Reset at once: a statement left on a row holds its read snapshot, and this
+     * connection goes back to the reader pool after the scan. */
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return tti_sqlite_fail(it->s, step, what);
+    if (step == SQLITE_ROW && *out == NULL)
+        return tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
+static const char *scan_name(tti_store_iter *it, int col, int *rc)
+{
+    if (sqlite3_column_type(it->st, col) == SQLITE_NULL)
+        return NULL;
+    int64_t id = sqlite3_column_int64(it->st, col);
+    if (id > 0 && (uint64_t)id < it->n_names && it->names[id] != NULL)
+        return it->names[id];
+    char *v;
+    int r =
+        read_by_id(it, "SELECT value FROM names WHERE id = ?1", id, "reading an interned name", &v);
+    if (r != TT_OK) {
+        *rc = r;
+        return NULL;
+    }
+    if (v == NULL || id <= 0 || id >= (1 << 24)) { /* not cached: odd ids are rare */
+        free(v);
+        return missing_name;
+    }
+    if ((uint64_t)id >= it->n_names) {
+        size_t n = (size_t)id * 2 + 16;
+        char **grown = realloc(it->names, n * sizeof *grown);
+        if (grown == NULL) {
+            free(v);
+            *rc = tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
+            return NULL;
+        }
+        memset(grown + it->n_names, 0, (n - it->n_names) * sizeof *grown);
+        it->names = grown;
+        it->n_names = n;
+    }
+    return it->names[id] = v;
+}
+
+/* Subjects (entity ids) can number millions, so their cache is a fixed direct-mapped
+ * table: a scan over few subjects (a verify of a strategy ledger) looks each up once, and a
+ * scan over many costs what the join it replaces cost, one seek per row. A query needs no
+ * more slots than rows (subject_slots): a 100-row page does not clear and free 4096. */
+#define SUBJ_SLOTS 4096
+
+static size_t subject_slots(size_t rows)
+{
+    size_t n = 16;
+    while (n < rows && n < SUBJ_SLOTS)
+        n *= 2;
+    return n;
+}
+
+struct subj_slot {
+    int64_t id;
+    char *value;
+};
+
+static const char *scan_subject(tti_store_iter *it, int *rc)
+{
+    int64_t id = sqlite3_column_int64(it->st, 3);
+    if (it->n_subj_slots == 0)
+        it->n_subj_slots = SUBJ_SLOTS;
+    if (it->subjects == NULL &&
+        (it->subjects = calloc(it->n_subj_slots, sizeof *it->subjects)) == NULL) {
+        *rc = tti_err(it->s->errbuf, sizeof it->s->errbuf, TT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    struct subj_slot *slot = &it->subjects[(uint64_t)id % it->n_subj_slots];
+    if (slot->value != NULL && slot->id == id)
+        return slot->value;
+    char *v;
+    int r = read_by_id(it, "SELECT entity_id FROM subjects WHERE id = ?1", id,
+                       "reading an entity id", &v);
+    if (r != TT_OK) {
+        *rc = r;
+        return NULL;
+    }
+    if (v == NULL)
+        return missing_name;
+    free(slot->value);
+    slot->id = id;
+    return slot->value = v;
+}
+
+static int scan_names(tti_store_iter *it, tt_event *e)
+{
+    int rc = TT_OK;
+    e->entity_id = scan_subject(it, &rc);
+    e->entity = scan_name(it, 2, &rc);
+    e->event_type = scan_name(it, 4, &rc);
+    e->actor = scan_name(it, 5, &rc);
+    e->old_status = scan_name(it, 6, &rc);
+    e->new_status = scan_name(it, 7, &rc);
+    return rc;
+}
+
+/* Look up an interned id without inserting; 0 when the name was never recorded. */
+static int lookup_name(tti_store *s, int kind, const char *value, int64_t *id)
+{
+    if (tti_map_get(s->names, kind, value, id))
+        return TT_OK;
+    sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_NAME_GET);
+    sqlite3_bind_int64(st, 1, kind);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *id = 0;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        return tti_sqlite_fail(s, rc, "looking up a name");
+    sqlite3_reset(st);
+    return TT_OK;
+}
+
+#define MAX_SUBJECTS 32
+
+typedef struct qbuild {
+    char sql[4096];
+    size_t len;
+    int64_t ints[TT_MAX_QUERY_TYPES + MAX_SUBJECTS + 16];
+    int nints;
+    const char *texts[4];
+    int ntexts;
+    int empty;          /* a filter names something never recorded: no rows */
+    const char *seqcol; /* the column the walk is ordered by */
+    size_t limit;       /* rows at most */
+} qbuild;
+
+static void qadd(qbuild *b, const char *frag)
+{
+    size_t n = strlen(frag);
+    if (b->len + n < sizeof b->sql) {
+        memcpy(b->sql + b->len, frag, n + 1);
+        b->len += n;
+    }
+}
+
+/* Integer parameters are numbered ?1..; text parameters from ?100 on. Only fixed SQL
+ * fragments and parameter numbers go into the text; every value is bound. */
+static void qparam(qbuild *b, const char *before, int num, const char *after)
+{
+    char frag[24];
+    snprintf(frag, sizeof frag, "?%d", num);
+    qadd(b, before);
+    qadd(b, frag);
+    qadd(b, after);
+}
+
+static void qint(qbuild *b, const char *before, int64_t v)
+{
+    b->ints[b->nints++] = v;
+    qparam(b, before, b->nints, "");
+}
+
+static void qtext(qbuild *b, const char *before, const char *v, const char *after)
+{
+    b->texts[b->ntexts++] = v;
+    qparam(b, before, b->ntexts + 99, after);
+}
+
+static int q_name_filter(tti_store *s, qbuild *b, int kind, const char *value, const char *col)
+{
+    if (value == NULL)
+        return TT_OK;
+    int64_t id;
+    int rc = lookup_name(s, kind, value, &id);
+    if (rc != TT_OK)
+        return rc;
+    if (id == 0)
+        b->empty = 1;
+    qadd(b, " AND ");
+    qint(b, col, id);
+    return TT_OK;
+}
+
+static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
+{
+    if (q->n_event_types == 0)
+        return TT_OK;
+    int any = 0;
+    qadd(b, unindexed ? " AND +e.event_type IN (" : " AND e.event_type IN (");
+    for (size_t i = 0; i < q->n_event_types && i < TT_MAX_QUERY_TYPES; i++) {
+        int64_t id;
+        int rc = lookup_name(s, TTI_NAME_TYPE, q->event_types[i], &id);
+        if (rc != TT_OK)
+            return rc;
+        any |= id != 0;
+        qint(b, i ? "," : "", id);
+    }
+    qadd(b, ")");
+    if (!any)
+        b->empty = 1;
+    return TT_OK;
+}
+
+/* One bound on the column that orders the walk (e.seq, or f.rowid when the reason index is
+ * the outer loop, so FTS5 can seek to it instead of filtering every match). */
+static void q_seq_bound(qbuild *b, const char *op, int64_t v)
+{
+    char frag[48];
+    snprintf(frag, sizeof frag, " AND %s %s ", b->seqcol, op);
+    qint(b, frag, v);
+}
+
+static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
+{
+    int64_t seq;
+    int rc;
+    if (q->since_us != TT_TIME_NONE) {
+        if ((rc = tti_sqlite_seq_at_ts(s, q->since_us, &seq)) != TT_OK)
+            return rc;
+        q_seq_bound(b, ">=", seq);
+    }
+    if (q->until_us != TT_TIME_NONE) {
+        if ((rc = tti_sqlite_seq_at_ts(s, q->until_us, &seq)) != TT_OK)
+            return rc;
+        q_seq_bound(b, "<", seq);
+    }
+    if (q->after_seq > 0)
+        q_seq_bound(b, ">", q->after_seq);
+    if (q->before_seq > 0)
+        q_seq_bound(b, "<", q->before_seq);
+    return TT_OK;
+}
+
+/* The subjects (interned entity/entity_id pairs) an entity_id filter names, bound as
+ * integers so the planner walks the per-subject index in seq order. *n = -1 when there
+ * are too many to list (then a subquery is used). */
+static int find_subjects(tti_store *s, const tt_query *q, int64_t *ids, int *n)
+{
+    int64_t entity = 0;
+    int rc = q->entity ? lookup_name(s, TTI_NAME_ENTITY, q->entity, &entity) : TT_OK;
+    *n = 0;
+    if (rc != TT_OK || (q->entity && entity == 0))
+        return rc;
+    sqlite3_stmt *st = tti_sqlite_stmt(
+        s, "SELECT id FROM subjects WHERE entity_id = ?1 AND (?2 = 0 OR entity = ?2)", &rc);
+    if (st == NULL)
+        return rc;
+    sqlite3_bind_text(st, 1, q->entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, entity);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == MAX_SUBJECTS) {
+            *n = -1;
+            break;
+        }
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW
+               ? TT_OK
+               : tti_sqlite_fail(s, rc, "looking up an entity id");
+}
+
+static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
+{
+    int64_t ids[MAX_SUBJECTS];
+    int n;
+    int rc = find_subjects(s, q, ids, &n);
+    if (rc != TT_OK)
+        return rc;
+    if (n < 0) {
+        qtext(b, " AND e.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
+              ")");
+        return TT_OK;
+    }
+    if (n == 0) {
+        b->empty = 1;
+        return TT_OK;
+    }
+    qadd(b, " AND e.subject IN (");
+    for (int i = 0; i < n; i++)
+        qint(b, i ? "," : "", ids[i]);
+    qadd(b, ")");
+    return TT_OK;
+}
+
+/* The search terms of q->text: NULL when there is no text filter; b->empty when the words
+ * hold no token (only punctuation), which nothing matches. */
+static int q_terms(tti_store *s, const tt_query *q, qbuild *b, char **fts)
+{
+    *fts = NULL;
+    if (q->text == NULL || q->text[strspn(q->text, " \t\r\n")] == '\0')
+        return TT_OK;
+    int n = 0;
+    int rc = tti_sqlite_fts_terms(s, q->text, fts, &n);
+    if (rc == TT_OK && n == 0)
+        b->empty = 1;
+    return rc;
+}
+
+static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
+{
+    int rc;
+    /* With an entity_id, the per-subject index is the one to walk: the unary + keeps the
+     * planner from choosing a low-selectivity index (entity, type, actor) instead. Without
+     * one, a search walks the reason index (SEARCH_COLUMNS) and checks the rest per row. */
+    int by_subject = q->entity_id != NULL;
+    if ((rc = q_terms(s, q, b, fts)) != TT_OK)
+        return rc;
+    int by_text = *fts != NULL && !by_subject;
+    b->seqcol = by_text ? "f.rowid" : "e.seq";
+    qadd(b, by_text ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100" : EVENT_COLUMNS "WHERE 1");
+    if (by_text)
+        b->texts[b->ntexts++] = *fts;
+    if (by_subject && (rc = q_subjects(s, b, q)) != TT_OK)
+        return rc;
+    if ((!by_subject &&
+         (rc = q_name_filter(s, b, TTI_NAME_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
+        (rc = q_types(s, b, q, by_subject)) != TT_OK ||
+        (rc = q_name_filter(s, b, TTI_NAME_ACTOR, q->actor,
+                            by_subject ? "+e.actor = " : "e.actor = ")) != TT_OK ||
+        (rc = q_seq_bounds(s, b, q)) != TT_OK)
+        return rc;
+    if (*fts != NULL && by_subject)
+        qtext(b, " AND e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ", *fts, ")");
+    qadd(b, " ORDER BY ");
+    qadd(b, b->seqcol);
+    qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
+    b->limit = q->limit ? q->limit : 100;
+    qint(b, " LIMIT ", (int64_t)b->limit);
+    return TT_OK;
+}
+
+int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
+{
+    qbuild b;
+    memset(&b, 0, sizeof b);
+    char *fts = NULL;
+    int rc = build_query(s, q, &b, &fts);
+    if (rc == TT_OK)
+        rc = tti_sqlite_iter_new(s, b.sql, 2, out);
+    if (rc != TT_OK) {
+        free(fts);
+        return rc;
+    }
+    for (int i = 0; i < b.nints; i++)
+        sqlite3_bind_int64((*out)->st, i + 1, b.ints[i]);
+    for (int i = 0; i < b.ntexts; i++)
+        sqlite3_bind_text((*out)->st, i + 100, b.texts[i], -1, SQLITE_TRANSIENT);
+    free(fts);
+    (*out)->empty = b.empty;
+    (*out)->n_subj_slots = subject_slots(b.limit);
+    return TT_OK;
+}
+
+int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev)
+{
+    if (it->empty)
+        return TT_ENOTFOUND;
+    int rc = sqlite3_step(it->st);
+    if (rc == SQLITE_DONE)
+        return TT_ENOTFOUND;
+    if (rc != SQLITE_ROW)
+        return tti_sqlite_fail(it->s, rc, "reading events");
+    sqlite3_stmt *st = it->st;
+    tt_event *e = &it->ev;
+    e->seq = sqlite3_column_int64(st, 0);
+    e->ts_us = sqlite3_column_int64(st, 1);
+    if ((rc = scan_names(it, e)) != TT_OK)
+        return rc;
+    e->reason = tti_sqlite_col_text(st, 8);
+    e->metadata = tti_sqlite_col_text(st, 9);
+    e->occurred_at_us =
+        sqlite3_column_type(st, 10) == SQLITE_NULL ? TT_TIME_NONE : sqlite3_column_int64(st, 10);
+    e->idempotency_key = tti_sqlite_col_text(st, 11);
+    memset(e->leaf_hash, 0, TT_HASH_SIZE);
+    if (sqlite3_column_bytes(st, 12) == TT_HASH_SIZE)
+        memcpy(e->leaf_hash, sqlite3_column_blob(st, 12), TT_HASH_SIZE);
+    *ev = e;
+    return TT_OK;
+}
+
+void tti_sqlite_iter_free(tti_store_iter *it)
+{
+    if (it == NULL)
+        return;
+    sqlite3_finalize(it->st);
+    for (size_t i = 0; i < it->n_names; i++)
+        free(it->names[i]);
+    free(it->names);
+    if (it->subjects != NULL)
+        for (size_t i = 0; i < it->n_subj_slots; i++)
+            free(it->subjects[i].value);
+    free(it->subjects);
+    free(it);
+}
+
+int tti_sqlite_event_extent(tti_store *s, int64_t *max_seq, int64_t *count)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(seq), 0), count(*) FROM events", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return tti_sqlite_fail(s, rc, "counting events");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *max_seq = sqlite3_column_int64(st, 0);
+        *count = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? TT_OK : tti_sqlite_fail(s, rc, "counting events");
+}
+
+/* ts never decreases along seq (SPEC 3.1), so a time bound is a binary search over the
+ * primary key instead of another index to maintain on every append. */
+int tti_sqlite_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
+{
+    tti_head h;
+    int rc = tti_sqlite_read_head(s, &h);
+    if (rc != TT_OK)
+        return rc;
+    int64_t lo = 1, hi = h.size + 1; /* answer in [lo, hi] */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_TS_AT);
+        sqlite3_bind_int64(st, 1, mid);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return tti_sqlite_fail(s, rc, "searching by time");
+        /* A missing row (archived or tampered) sorts with its neighbours: treat as early. */
+        int64_t ts = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MIN;
+        sqlite3_reset(st);
+        if (ts >= ts_us)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *seq = lo;
+    return TT_OK;
+}
+
+static int read_count(tti_store *s, sqlite3_stmt *st, void *row)
+{
+    tt_count *c = row;
+    const char *name = tti_sqlite_col_text(st, 0);
+    c->name = strdup(name != NULL ? name : "");
+    c->count = sqlite3_column_int64(st, 1);
+    return c->name != NULL
+               ? TT_OK
+               : tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory counting events");
+}
+
+static void clear_count(void *row)
+{
+    tti_count_clear(row);
+}
+
+int tti_sqlite_count_by(tti_store *s, int what, tt_count **out, size_t *n)
+{
+    const char *sql = what == TTI_COUNT_ENTITY
+                          ? "SELECT n.value, c FROM (SELECT entity AS k, count(*) AS c FROM "
+                            "events GROUP BY entity) JOIN names n ON n.id = k ORDER BY c DESC, "
+                            "n.value"
+                          : "SELECT n.value, c FROM (SELECT event_type AS k, count(*) AS c FROM "
+                            "events GROUP BY event_type) JOIN names n ON n.id = k ORDER BY c "
+                            "DESC, n.value";
+    int rc;
+    sqlite3_stmt *st = tti_sqlite_stmt(s, sql, &rc); /* either literal is a static string */
+    void *arr = NULL;
+    if (st != NULL)
+        rc = tti_sqlite_collect(s, st, sizeof(tt_count), 16, &arr, n, read_count, clear_count,
+                                "counting events");
+    if (st != NULL && rc == TT_OK)
+        *out = arr;
+    return rc;
+}
