@@ -14,5 +14,6 @@ void cli_notify_config(const tti_config *cfg, tt_notify_config *out)
     out->audit_email = tti_config_get(cfg, "audit_email");
     out->smtp_url = tti_config_get(cfg, "smtp_url");
     out->smtp_from = tti_config_get(cfg, "smtp_from");
+    out->smtp_tls = tti_config_get(cfg, "smtp_tls");
     out->summary_title = tti_config_get(cfg, "summary_title");
 }

@@ -1160,6 +1160,10 @@ typedef struct tt_notify_config {
     const char *smtp_from;            /* default "tradetrail@localhost" */
     const char *summary_title;        /* default "tradetrail" */
     long timeout_ms;                  /* per delivery attempt; 0: 10000 */
+    /* SMTP STARTTLS (SPEC 14): "required" (no TLS, no mail), "try" (TLS when the relay
+     * offers it) or "off". Unset: "required", except "try" for a relay on localhost,
+     * 127.0.0.0/8 or ::1. An smtps:// URL is TLS from the first byte whatever this says. */
+    const char *smtp_tls;
 } tt_notify_config;
 
 /* All fields unset. */
@@ -1167,7 +1171,8 @@ TT_EXPORT void tt_notify_config_init(tt_notify_config *cfg);
 
 /* The configured channels as a bit set (1 << TT_NOTIFY_*): the webhook's format when
  * alert_webhook is set, e-mail when audit_email and smtp_url are both set. TT_EINVAL with a
- * message in err for an unknown format or a malformed alert_events entry. */
+ * message in err for an unknown format, an smtp_tls other than required, try or off, or a
+ * malformed alert_events entry. */
 TT_EXPORT int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err,
                                  size_t errlen);
 

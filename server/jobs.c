@@ -60,6 +60,7 @@ static void notify_config(const srv *s, tt_notify_config *n)
     n->audit_email = cfg_value(s, "audit_email");
     n->smtp_url = cfg_value(s, "smtp_url");
     n->smtp_from = cfg_value(s, "smtp_from");
+    n->smtp_tls = cfg_value(s, "smtp_tls");
     n->summary_title = cfg_value(s, "summary_title");
 }
 

@@ -154,7 +154,12 @@ static int send_mail(const tti_notify *n, const tti_outbox_row *row, char *err, 
     common_opts(h, n);
     curl_easy_setopt(h, CURLOPT_URL, n->smtp_url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+    /* WARNING: with CURLUSESSL_TRY a man in the middle strips STARTTLS from the relay's
+     * EHLO reply and reads the credentials; only a relay on this host gets that default. */
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     n->smtp_tls == TTI_SMTP_TLS_OFF   ? (long)CURLUSESSL_NONE
+                     : n->smtp_tls == TTI_SMTP_TLS_TRY ? (long)CURLUSESSL_TRY
+                                                       : (long)CURLUSESSL_ALL);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_msg);

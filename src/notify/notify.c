@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/event.h"
@@ -127,6 +128,47 @@ static int parse_rules(const char *list, tti_notify_rule *rules, size_t *n, char
     return TT_OK;
 }
 
+/* Is the host of an smtp:// URL this machine? Only then may the default skip TLS: the
+ * message never leaves the host in clear. */
+static int local_host(const char *url)
+{
+    const char *p = url != NULL ? strstr(url, "://") : NULL;
+    if (p == NULL)
+        return 0;
+    p += 3;
+    size_t auth = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', auth);
+    while (at != NULL) { /* the last '@' before the path ends the credentials */
+        p = at + 1;
+        auth = strcspn(p, "/?#");
+        at = memchr(p, '@', auth);
+    }
+    size_t len = p[0] == '[' ? strcspn(p, "]") + 1 : strcspn(p, ":/?#");
+    if (len == 9 && strncasecmp(p, "localhost", 9) == 0)
+        return 1;
+    if (len == 5 && strncmp(p, "[::1]", 5) == 0)
+        return 1;
+    if (len < 4 || len > 15 || strncmp(p, "127.", 4) != 0)
+        return 0;
+    for (size_t i = 4; i < len; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '.'))
+            return 0;
+    return 1;
+}
+
+int tti_notify_smtp_tls(const char *setting, const char *url)
+{
+    if (!set(setting))
+        return local_host(url) ? TTI_SMTP_TLS_TRY : TTI_SMTP_TLS_REQUIRED;
+    if (strcmp(setting, "required") == 0)
+        return TTI_SMTP_TLS_REQUIRED;
+    if (strcmp(setting, "try") == 0)
+        return TTI_SMTP_TLS_TRY;
+    if (strcmp(setting, "off") == 0)
+        return TTI_SMTP_TLS_OFF;
+    return -1;
+}
+
 int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err, size_t errlen)
 {
     if (cfg == NULL || out == NULL)
@@ -135,6 +177,8 @@ int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err, si
     int wc = webhook_channel(cfg, err, errlen);
     if (wc < 0)
         return TT_EINVAL;
+    if (tti_notify_smtp_tls(cfg->smtp_tls, cfg->smtp_url) < 0)
+        return tti_err(err, errlen, TT_EINVAL, "smtp_tls: must be required, try or off");
     if (set(cfg->alert_webhook))
         ch |= 1u << wc;
     if (set(cfg->audit_email) && set(cfg->smtp_url))
@@ -206,6 +250,7 @@ int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
             return tti_fail(TT_ENOMEM, "out of memory");
         n->channels = ch;
         n->webhook_channel = webhook_channel(cfg, err, sizeof err);
+        n->smtp_tls = tti_notify_smtp_tls(cfg->smtp_tls, cfg->smtp_url);
         n->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 10000;
         if (dup_opt(cfg->alert_webhook, NULL, &n->webhook) != 0 ||
             dup_opt(cfg->audit_email, NULL, &n->email) != 0 ||
@@ -634,9 +679,28 @@ int tti_notify_webhook_json(int channel, const char *text, char **out)
         tti_buf_json_str(&b, text);
         tti_buf_adds(&b, ",\"allowed_mentions\":{\"parse\":[]}}");
     } else {
+        /* WARNING: Slack reads <!channel>, <@U…> and <url|label> in `text` as mentions and
+         * links; ledger text must stay text, so & < > become entities (Slack's "Escaping
+         * text" rule; SPEC 14). */
+        tti_buf esc;
+        tti_buf_init(&esc, 64u << 20);
+        for (const char *p = text; *p != '\0'; p++) {
+            const char *ent = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
+            if (ent != NULL)
+                tti_buf_adds(&esc, ent);
+            else
+                tti_buf_add(&esc, p, 1);
+        }
+        char *escaped = esc.failed ? NULL : tti_buf_take(&esc);
+        if (escaped == NULL) {
+            tti_buf_free(&esc);
+            tti_buf_free(&b);
+            return TT_ENOMEM;
+        }
         tti_buf_adds(&b, "{\"text\":");
-        tti_buf_json_str(&b, text);
+        tti_buf_json_str(&b, escaped);
         tti_buf_adds(&b, "}");
+        free(escaped);
     }
     if (b.failed) {
         tti_buf_free(&b);

@@ -29,6 +29,7 @@ typedef struct tti_notify_rule {
 typedef struct tti_notify {
     char *webhook, *email, *smtp_url, *smtp_from, *title;
     int webhook_channel; /* TT_NOTIFY_SLACK, _DISCORD or _GENERIC; -1 without a webhook */
+    int smtp_tls;        /* TTI_SMTP_TLS_* */
     long timeout_ms;
     unsigned channels;
     tti_notify_rule rules[TTI_NOTIFY_MAX_RULES];
@@ -37,6 +38,16 @@ typedef struct tti_notify {
 } tti_notify;
 
 void tti_notify_free(tti_notify *n);
+
+/* How SMTP uses STARTTLS (tt_notify_config.smtp_tls). */
+#define TTI_SMTP_TLS_REQUIRED 0
+#define TTI_SMTP_TLS_TRY 1
+#define TTI_SMTP_TLS_OFF 2
+
+/* The STARTTLS mode for a setting ("required", "try", "off"; NULL or "" for the default,
+ * which depends on url's host: "try" for localhost, 127.0.0.0/8 and ::1, else "required").
+ * -1 for any other setting. */
+int tti_notify_smtp_tls(const char *setting, const char *url);
 
 /* The ledger's notification settings, or NULL when none are set. tt_ledger_set_notify
  * installs them as the ledger's "notify" transaction hook, which writes one outbox row per
@@ -62,8 +73,9 @@ void tti_notify_parts_free(char **parts, size_t n);
 int tti_notify_mail(const char *from, const char *to, const char *subject, const char *body,
                     int64_t date_us, const char *message_id, char **out);
 
-/* The JSON body of one webhook message for a channel (Slack text, Discord content, or the
- * generic body as stored). *out malloc'ed. */
+/* The JSON body of one webhook message for a channel (Slack text with &, <, > escaped as
+ * entities, Discord content with mentions off, or the generic body as stored). *out
+ * malloc'ed. */
 int tti_notify_webhook_json(int channel, const char *text, char **out);
 
 /* Channel index of a name, -1 when unknown. */

@@ -41,6 +41,7 @@ static const key_def keys[] = {
     {"audit_email", NULL, PLAIN},
     {"smtp_url", NULL, SECRET_URL},
     {"smtp_from", NULL, PLAIN},
+    {"smtp_tls", NULL, PLAIN},
     {"summary_title", "tradetrail", PLAIN},
     {"min_retention_days", "0", PLAIN},
     {"schedule_daily_summary", "0 0 * * *", PLAIN},

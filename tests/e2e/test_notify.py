@@ -228,6 +228,44 @@ class NotifyTest(unittest.TestCase):
                 self.assertEqual(s.stop(), 0)
                 self.assertNotIn("secret-path", s.stderr() + s.stdout())
 
+    def test_slack_text_is_escaped(self):
+        # Issue 13 item 8: a reason must not ping the channel or disguise a link on Slack.
+        s = self.server("slack")
+        before = len(self.recv.got())
+        self.append(s, "FAILED", reason="<!channel> see <https://evil.example|the docs> & <@U1>")
+        got = wait_for(lambda: self.recv.got()[before:] or None, "slack webhook")
+        text = got[0][2]["text"]
+        self.assertIn("&lt;!channel&gt; see &lt;https://evil.example|the docs&gt; &amp; "
+                      "&lt;@U1&gt;", text)
+        self.assertNotIn("<", text.replace("&lt;", ""))
+        self.assertNotIn(">", text.replace("&gt;", ""))
+        self.assertEqual(s.stop(), 0)
+
+    def test_smtp_tls_required(self):
+        # Issue 13 item 9: with smtp_tls = required, a relay that offers no STARTTLS gets
+        # no message (curl's CURLUSESSL_TRY sent it in clear); a relay on this host
+        # defaults to try, which every other test here relies on.
+        mails = len(self.smtp.got())
+        env = self.env("slack")
+        env["TRADETRAIL_SMTP_TLS"] = "required"
+        s = T.Server(env=env)
+        self.servers.append(s)
+        s.start()
+        before = len(self.recv.got())
+        self.append(s, "FAILED", reason="over plain SMTP?")
+        wait_for(lambda: self.recv.got()[before:] or None, "slack webhook")
+        wait_for(lambda: self.metric(
+            s, 'tradetrail_notifications_sent_total{channel="email",outcome="failed"}') >= 1,
+            "a failed e-mail attempt")
+        self.assertEqual(len(self.smtp.got()), mails)
+        self.assertEqual(s.stop(), 0)
+        # An unknown setting is refused with the key's name.
+        env["TRADETRAIL_SMTP_TLS"] = "maybe"
+        p = subprocess.run([T.BIN, "--data", s.data, "stats"], env={**T.env_without_tradetrail(), **env},
+                           capture_output=True, text=True, timeout=WAIT)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("smtp_tls: must be required, try or off", p.stderr)
+
     def test_discord_split_and_summary(self):
         s = self.server("discord")
         long_reason = "\n".join("line %04d %s" % (i, "x" * 60) for i in range(110))

@@ -435,12 +435,60 @@ static void test_mail_message(void **state)
     free(msg);
 }
 
+/* Issue 13 item 9: STARTTLS is required unless the relay is on this host or the setting
+ * says otherwise; any other setting is refused. */
+static void test_smtp_tls(void **state)
+{
+    (void)state;
+    struct {
+        const char *setting, *url;
+        int want;
+    } cases[] = {
+        {NULL, "smtp://mail.example.com:587", TTI_SMTP_TLS_REQUIRED},
+        {"", "smtp://user:pw@mail.example.com", TTI_SMTP_TLS_REQUIRED},
+        {NULL, "smtp://localhost:25", TTI_SMTP_TLS_TRY},
+        {NULL, "smtp://LocalHost", TTI_SMTP_TLS_TRY},
+        {NULL, "smtp://127.0.0.1:2525/", TTI_SMTP_TLS_TRY},
+        {NULL, "smtp://u:p@127.1.2.3:25", TTI_SMTP_TLS_TRY},
+        {NULL, "smtp://[::1]:25", TTI_SMTP_TLS_TRY},
+        {NULL, "smtp://localhost.evil.example:25", TTI_SMTP_TLS_REQUIRED},
+        {NULL, "smtp://127.0.0.1.evil.example", TTI_SMTP_TLS_REQUIRED},
+        {NULL, "smtp://localhost@mail.example.com", TTI_SMTP_TLS_REQUIRED},
+        {NULL, "smtp://a@b@mail.example.com", TTI_SMTP_TLS_REQUIRED},
+        {NULL, NULL, TTI_SMTP_TLS_REQUIRED},
+        {"try", "smtp://mail.example.com", TTI_SMTP_TLS_TRY},
+        {"off", "smtp://mail.example.com", TTI_SMTP_TLS_OFF},
+        {"required", "smtp://localhost", TTI_SMTP_TLS_REQUIRED},
+        {"yes", "smtp://localhost", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (tti_notify_smtp_tls(cases[i].setting, cases[i].url) != cases[i].want)
+            fail_msg("case %zu (%s, %s): got %d, want %d", i,
+                     cases[i].setting ? cases[i].setting : "(unset)",
+                     cases[i].url ? cases[i].url : "(none)",
+                     tti_notify_smtp_tls(cases[i].setting, cases[i].url), cases[i].want);
+    tt_notify_config c;
+    tt_notify_config_init(&c);
+    c.smtp_tls = "maybe";
+    unsigned ch;
+    char err[128];
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_EINVAL);
+    assert_string_equal(err, "smtp_tls: must be required, try or off");
+}
+
 static void test_webhook_json(void **state)
 {
     (void)state;
     char *j = NULL;
     assert_int_equal(tti_notify_webhook_json(TT_NOTIFY_SLACK, "a\"b\n", &j), TT_OK);
     assert_string_equal(j, "{\"text\":\"a\\\"b\\n\"}");
+    free(j);
+    /* Issue 13 item 8: no mention or disguised link reaches Slack from ledger text. */
+    assert_int_equal(tti_notify_webhook_json(
+                         TT_NOTIFY_SLACK, "<!channel> see <https://evil.example|docs> & more", &j),
+                     TT_OK);
+    assert_string_equal(j, "{\"text\":\"&lt;!channel&gt; see &lt;https://evil.example|docs&gt; "
+                           "&amp; more\"}");
     free(j);
     assert_int_equal(tti_notify_webhook_json(TT_NOTIFY_DISCORD, "hi @everyone", &j), TT_OK);
     assert_string_equal(j, "{\"content\":\"hi @everyone\",\"allowed_mentions\":{\"parse\":[]}}");
@@ -458,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_discord_split),
         cmocka_unit_test(test_mail_message),
         cmocka_unit_test(test_webhook_json),
+        cmocka_unit_test(test_smtp_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
