@@ -15,7 +15,7 @@
 #include <math.h>
 
 #include "tradetrail.h"
-#include "domain/strategy_internal.h"
+#include "domain/yaml.h"
 
 static char sentinel;
 

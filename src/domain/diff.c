@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain/strategy_internal.h"
+#include "domain/diff.h"
 #include "tradetrail.h"
 #include "util/buf.h"
 

@@ -14,7 +14,8 @@
 
 #include "core/crypto.h"
 #include "core/event.h"
-#include "domain/strategy_internal.h"
+#include "domain/diff.h"
+#include "domain/yaml.h"
 #include "ledger/ledger.h"
 #include "store/strategy_store.h"
 #include "util/buf.h"

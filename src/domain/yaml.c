@@ -12,7 +12,7 @@
 #include <yaml.h>
 
 #include "core/event.h"
-#include "domain/strategy_internal.h"
+#include "domain/yaml.h"
 #include "tradetrail.h"
 #include "util/err.h"
 

@@ -21,7 +21,8 @@
 #include <time.h>
 
 #include "core/crypto.h"
-#include "domain/strategy_internal.h"
+#include "domain/diff.h"
+#include "domain/yaml.h"
 #include "store/store.h"
 #include "store/strategy_store.h"
 #include "tradetrail.h"
