@@ -7,13 +7,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "front/front.h"
 #include "tradetrail.h"
 #include "util/config.h"
-
-/* Exit codes (SPEC 10). */
-#define EXIT_REJECTED 1
-#define EXIT_USAGE 2
-#define EXIT_ERROR 3
 
 /* Long-only option codes shared by every command. */
 enum {
@@ -62,9 +58,6 @@ int cli_config(cli_ctx *c, const tti_config **out);
 /* The actor a command records: the one given (--actor, --user), else $USER, else "cli". */
 const char *cli_actor(const char *given);
 
-/* Map a library status to an exit code (SPEC 10), in one table. */
-int cli_exit_code(int rc);
-
 /* Print "tradetrail <command>: <message>" on stderr and return the exit code for rc. */
 int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -89,10 +82,6 @@ int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, si
 
 /* Set a string slot to a copy of value; 0 or -1 when out of memory. */
 int cli_set(char **slot, const char *value);
-
-/* The notification settings (SPEC 7) of the effective configuration; the strings are
- * borrowed from cfg (cli/notify_cfg.c). */
-void cli_notify_config(const tti_config *cfg, tt_notify_config *out);
 
 /* The commands: each gets argv starting at its own name. */
 int cmd_init(cli_ctx *c, int argc, char **argv);

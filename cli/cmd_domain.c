@@ -36,20 +36,16 @@ typedef struct domain_cfg {
     const char *title; /* summary_title; valid while the command runs */
 } domain_cfg;
 
-/* reward_scale > 0 and neutral_band >= 0 (SPEC 6.2), read with the configuration's rules. */
+/* The feedback settings and the summary title, read by the library's rules. */
 static int load_cfg(cli_ctx *c, domain_cfg *d)
 {
     memset(d, 0, sizeof *d);
-    tt_feedback_settings_init(&d->fb);
     const tti_config *cfg;
     int rc = cli_config(c, &cfg);
     if (rc != 0)
         return rc;
     char err[256];
-    if ((rc = tti_config_double(cfg, "reward_scale", 1e-9, 1e9, &d->fb.reward_scale, err,
-                                sizeof err)) != TT_OK ||
-        (rc = tti_config_double(cfg, "neutral_band", 0, 1e9, &d->fb.neutral_band, err,
-                                sizeof err)) != TT_OK)
+    if ((rc = tti_config_feedback(cfg, &d->fb, err, sizeof err)) != TT_OK)
         return cli_fail(c, rc, "%s", err);
     d->title = tti_config_get(cfg, "summary_title");
     return 0;
@@ -284,7 +280,7 @@ static const char summary_help[] =
 static int summary_notify(cli_ctx *c, tt_ledger *l, const tt_summary *s, const char *title)
 {
     tt_notify_config nc;
-    cli_notify_config(c->cfg, &nc);
+    tti_config_notify(c->cfg, &nc);
     char *text = tt_summary_to_text(s, title);
     if (text == NULL)
         return cli_fail(c, TT_ENOMEM, "out of memory");

@@ -97,36 +97,14 @@ const char *cli_actor(const char *given)
     return u != NULL && u[0] ? u : "cli";
 }
 
-int cli_exit_code(int rc)
-{
-    switch (rc) {
-    case TT_OK:
-        return 0;
-    case TT_EINVAL:
-    case TT_ETOOBIG:
-    case TT_ECONFLICT:
-    case TT_ENOTFOUND:
-    case TT_ETAMPERED:
-    case TT_EAUTH:
-    case TT_EPARSE:
-        return EXIT_REJECTED;
-    case TT_EMISUSE:
-        return EXIT_USAGE;
-    default:
-        return EXIT_ERROR;
-    }
-}
-
 int cli_fail(const cli_ctx *c, int rc, const char *fmt, ...)
 {
     cli_progress_done();
-    fprintf(stderr, "tradetrail%s%s: ", c->command ? " " : "", c->command ? c->command : "");
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    rc = front_vfail(c->command, rc, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return cli_exit_code(rc);
+    return rc;
 }
 
 int cli_usage(const cli_ctx *c, const char *fmt, ...)
@@ -319,7 +297,7 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
         return cli_fail(c, rc, "%s", err);
     /* SPEC 7: appends from every command queue their alerts in the same transaction. */
     tt_notify_config nc;
-    cli_notify_config(c->cfg, &nc);
+    tti_config_notify(c->cfg, &nc);
     if ((rc = tt_ledger_set_notify(*out, &nc)) != TT_OK) {
         rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(*out));
         tt_ledger_close(*out);

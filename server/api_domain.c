@@ -25,18 +25,6 @@ static enum MHD_Result need_json_body(srv_req *r, int *ok)
     return MHD_YES;
 }
 
-/* reward_scale > 0 and neutral_band >= 0 (SPEC 6.2) from the effective configuration. */
-static int feedback_settings(const srv *s, tt_feedback_settings *out, char *err, size_t errlen)
-{
-    tt_feedback_settings_init(out);
-    if (s->cfg == NULL)
-        return TT_OK;
-    int rc = tti_config_double(s->cfg, "reward_scale", 1e-9, 1e9, &out->reward_scale, err, errlen);
-    if (rc == TT_OK)
-        rc = tti_config_double(s->cfg, "neutral_band", 0, 1e9, &out->neutral_band, err, errlen);
-    return rc;
-}
-
 /* ---- POST /api/feedback ---- */
 
 static enum MHD_Result feedback_post(srv *s, srv_req *r)
@@ -47,7 +35,7 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
         return ret;
     tt_feedback_settings cfg;
     char err[512];
-    if (feedback_settings(s, &cfg, err, sizeof err) != TT_OK)
+    if (tti_config_feedback(s->cfg, &cfg, err, sizeof err) != TT_OK)
         return srv_error(r, 500, "configuration: %s", err);
     tt_feedback_input in;
     void *owner = NULL;

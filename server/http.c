@@ -73,8 +73,7 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
         return MHD_YES;
     }
     if (need == NEED_CRON) {
-        const char *secret = s->cfg != NULL ? tti_config_get(s->cfg, "cron_secret") : NULL;
-        switch (tt_cron_authorize(secret != NULL && secret[0] ? secret : NULL,
+        switch (tt_cron_authorize(tti_config_value(s->cfg, "cron_secret"),
                                   srv_header(r, "X-Cron-Auth"))) {
         case TT_OK:
             *ok = 1;

@@ -45,23 +45,14 @@ static struct {
 
 static const char *cfg_value(const srv *s, const char *key)
 {
-    const char *v = s->cfg != NULL ? tti_config_get(s->cfg, key) : NULL;
-    return v != NULL && v[0] != '\0' ? v : NULL;
+    return tti_config_value(s->cfg, key);
 }
 
 /* ---- the jobs ---- */
 
 static void notify_config(const srv *s, tt_notify_config *n)
 {
-    tt_notify_config_init(n);
-    n->alert_webhook = cfg_value(s, "alert_webhook");
-    n->alert_webhook_format = cfg_value(s, "alert_webhook_format");
-    n->alert_events = cfg_value(s, "alert_events");
-    n->audit_email = cfg_value(s, "audit_email");
-    n->smtp_url = cfg_value(s, "smtp_url");
-    n->smtp_from = cfg_value(s, "smtp_from");
-    n->smtp_tls = cfg_value(s, "smtp_tls");
-    n->summary_title = cfg_value(s, "summary_title");
+    tti_config_notify(s->cfg, n);
 }
 
 /* SPEC 6.4: the scheduler's summary is of the day before the run's minute; the cron

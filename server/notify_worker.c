@@ -10,7 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
 #include "workers.h"
 
 #define POLL_MS 200 /* how soon rows queued by appends are picked up */
@@ -79,7 +78,7 @@ static void *worker(void *arg)
 int srv_notify_start(srv *s)
 {
     tt_notify_config nc;
-    cli_notify_config(s->cfg, &nc);
+    tti_config_notify(s->cfg, &nc);
     unsigned channels = 0;
     char err[256];
     if (tt_notify_channels(&nc, &channels, err, sizeof err) != TT_OK) {

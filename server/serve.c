@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tradetrail serve: opens (and on first start initialises) the ledger, starts the HTTP
- * server and the ticker that signs checkpoints and wakes streams, and shuts down cleanly
- * on SIGTERM/SIGINT: stop accepting, drain, commit, sign a final checkpoint, exit 0.
+ * tradetrail serve on an open ledger (srv_serve, called by cli/cmd_serve.c): the first admin
+ * token, the HTTP server and the ticker that signs checkpoints and wakes streams, the
+ * scheduler and the notification worker; a clean shutdown on SIGTERM/SIGINT: stop
+ * accepting, drain, commit, sign a final checkpoint, exit 0.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,54 +16,21 @@
 
 #include <pthread.h>
 
-#include "cli.h"
+#include "front/front.h"
 #include "http.h"
 #include "metrics.h"
 #include "sse.h"
 #include "workers.h"
 
-enum { OPT_LISTEN = OPT_FIRST_COMMAND, OPT_THREADS, OPT_CP_INTERVAL };
-
-static const char serve_help[] =
-    "usage: tradetrail serve [--listen ADDR:PORT] [--threads N] [--checkpoint-interval S]\n\n"
-    "Run the HTTP API (docs/API.md) on the ledger. Default listen address 127.0.0.1:8080\n"
-    "(config `listen`, env TRADETRAIL_LISTEN). A checkpoint is signed when the tree has\n"
-    "grown, at most every S seconds (default 1; config `checkpoint_interval`). On first\n"
-    "start with an empty store the ledger is initialised and one admin token is printed.\n"
-    "SIGTERM or SIGINT: stop accepting, finish requests in flight, sign a final\n"
-    "checkpoint, exit 0.\n"
-    "--threads N: threads reading requests and answering them (default 8); an append\n"
-    "waiting for its group's fsync holds no thread.\n";
-
-static int parse_serve(cli_ctx *c, int argc, char **argv, int64_t *threads)
+/* Print "tradetrail serve: <message>" on stderr; returns the exit code of rc (SPEC 10). */
+static int fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int rc, const char *fmt, ...)
 {
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"checkpoint-interval", required_argument, NULL, OPT_CP_INTERVAL},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            fputs(serve_help, stdout);
-            return -1;
-        }
-        if (opt == OPT_LISTEN && cli_set(&c->listen, optarg) != 0)
-            return EXIT_ERROR;
-        else if (opt == OPT_CP_INTERVAL && cli_set(&c->checkpoint_interval, optarg) != 0)
-            return EXIT_ERROR;
-        else if (opt == OPT_THREADS && cli_parse_int(c, "--threads", optarg, 1, threads) != 0)
-            return EXIT_USAGE;
-        else if (opt != OPT_LISTEN && opt != OPT_CP_INTERVAL && opt != OPT_THREADS)
-            return EXIT_USAGE;
-    }
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-    return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = front_vfail("serve", rc, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* The ticker thread (signing checkpoints, waking streams) beside the server it serves. */
@@ -73,29 +42,29 @@ typedef struct ticking {
     pthread_cond_t cond;
 } ticking;
 
-static int parse_settings(cli_ctx *c, srv *s, ticking *t)
+static int parse_settings(const tti_config *cfg, srv *s, ticking *t)
 {
     char err[256];
     double v;
-    int rc = tti_config_double(c->cfg, "checkpoint_interval", 0.01, 86400, &v, err, sizeof err);
+    int rc = tti_config_double(cfg, "checkpoint_interval", 0.01, 86400, &v, err, sizeof err);
     if (rc == TT_OK)
-        rc = tti_config_bool(c->cfg, "metrics_public", &s->metrics_public, err, sizeof err);
+        rc = tti_config_bool(cfg, "metrics_public", &s->metrics_public, err, sizeof err);
     if (rc != TT_OK)
-        return cli_fail(c, rc, "%s", err);
+        return fail(rc, "%s", err);
     t->checkpoint_interval_ms = (int64_t)(v * 1000);
-    s->cfg = c->cfg;
+    s->cfg = cfg;
     return 0;
 }
 
 /* First start on an empty store: one admin token, shown once. */
-static int first_token(cli_ctx *c, tt_ledger *l)
+static int first_token(tt_ledger *l)
 {
     tt_token_info *list = NULL;
     size_t n = 0;
     int rc = tt_token_list(l, &list, &n);
     tt_token_list_free(list, n);
     if (rc != TT_OK)
-        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+        return fail(rc, "%s", tt_ledger_errmsg(l));
     if (n > 0) {
         printf("tokens: `tradetrail token create --role read|ingest|admin` makes a new one\n");
         return 0;
@@ -103,7 +72,7 @@ static int first_token(cli_ctx *c, tt_ledger *l)
     char *token = NULL;
     rc = tt_token_create(l, TT_ROLE_ADMIN, "initial-admin", "tradetrail-serve", &token, NULL);
     if (rc != TT_OK)
-        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+        return fail(rc, "%s", tt_ledger_errmsg(l));
     printf("admin token (shown once, keep it safe): %s\n", token);
     printf("more tokens: tradetrail token create --role read|ingest|admin --name NAME\n");
     tt_free(token);
@@ -184,7 +153,7 @@ static void stop_ticker(ticking *t)
     pthread_join(t->thread, NULL);
 }
 
-static int shutdown_server(cli_ctx *c, srv *s, ticking *t)
+static int shutdown_server(srv *s, ticking *t)
 {
     atomic_store(&s->stopping, 1);
     drain(s);
@@ -194,14 +163,14 @@ static int shutdown_server(cli_ctx *c, srv *s, ticking *t)
     tt_checkpoint cp;
     int rc = tt_ledger_checkpoint_sign(s->l, &cp);
     if (rc != TT_OK)
-        return cli_fail(c, rc, "final checkpoint: %s", tt_ledger_errmsg(s->l));
+        return fail(rc, "final checkpoint: %s", tt_ledger_errmsg(s->l));
     fprintf(stderr, "tradetrail serve: stopped; final checkpoint at tree size %lld\n",
             (long long)cp.tree_size);
     tt_checkpoint_clear(&cp);
     return 0;
 }
 
-static int run(cli_ctx *c, srv *s, ticking *t, const char *listen, unsigned threads)
+static int run(srv *s, ticking *t, const char *listen, unsigned threads, const char *data_dir)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -217,12 +186,12 @@ static int run(cli_ctx *c, srv *s, ticking *t, const char *listen, unsigned thre
     int rc = srv_start(s, listen, threads, err, sizeof err);
     if (rc != TT_OK) {
         srv_notify_stop(s);
-        return cli_fail(c, rc, "%s", err);
+        return fail(rc, "%s", err);
     }
     if (pthread_create(&t->thread, NULL, ticker, t) != 0) {
         srv_stop(s);
         srv_notify_stop(s);
-        return cli_fail(c, TT_ENOMEM, "cannot start the checkpoint thread");
+        return fail(TT_ENOMEM, "cannot start the checkpoint thread");
     }
     if (srv_jobs_start(s) != 0) {
         atomic_store(&s->stopping, 1);
@@ -232,24 +201,18 @@ static int run(cli_ctx *c, srv *s, ticking *t, const char *listen, unsigned thre
         stop_ticker(t);
         return EXIT_ERROR;
     }
-    printf("tradetrail serving http://%s/ (data %s)\n", listen, c->data_dir);
+    printf("tradetrail serving http://%s/ (data %s)\n", listen, data_dir);
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "tradetrail serve: %s received, draining\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    return shutdown_server(c, s, t);
+    return shutdown_server(s, t);
 }
 
-int cmd_serve(cli_ctx *c, int argc, char **argv)
+int srv_serve(tt_ledger *l, const srv_options *o)
 {
-    int64_t threads = 8;
-    int rc = parse_serve(c, argc, argv, &threads);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
-    tt_ledger *l = NULL;
-    if ((rc = cli_open(c, 1, &l)) != 0)
-        return rc;
+    int rc = 0;
     /* Large (the answer counters): not on the stack. */
     srv *s = calloc(1, sizeof *s);
     ticking t = {.s = s};
@@ -257,13 +220,13 @@ int cmd_serve(cli_ctx *c, int argc, char **argv)
     pthread_cond_init(&t.cond, NULL);
     if (s == NULL || (s->l = l, s->hub = srv_sse_hub_new()) == NULL ||
         (s->metrics = srv_metrics_new()) == NULL)
-        rc = cli_fail(c, TT_ENOMEM, "out of memory");
+        rc = fail(TT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = parse_settings(c, s, &t);
+        rc = parse_settings(o->cfg, s, &t);
     if (rc == 0)
-        rc = first_token(c, l);
+        rc = first_token(l);
     if (rc == 0)
-        rc = run(c, s, &t, tti_config_get(c->cfg, "listen"), (unsigned)threads);
+        rc = run(s, &t, tti_config_get(o->cfg, "listen"), o->threads, o->data_dir);
     if (s != NULL) {
         srv_sse_hub_free(s->hub);
         srv_metrics_free(s->metrics);
@@ -271,6 +234,5 @@ int cmd_serve(cli_ctx *c, int argc, char **argv)
     }
     pthread_mutex_destroy(&t.lock);
     pthread_cond_destroy(&t.cond);
-    tt_ledger_close(l);
     return rc;
 }
