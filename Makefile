@@ -8,8 +8,8 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check test asan valgrind tsan format-check bench fuzz fuzz-smoke soak \
-	install clean
+.PHONY: all deps build run check test asan valgrind tsan format-check cppcheck layers bench fuzz \
+	fuzz-smoke soak install clean
 
 all: build
 
@@ -47,11 +47,21 @@ tsan: deps
 format-check: deps
 	@./scripts/format-check.sh
 
+# Static analysis (cppcheck) of src/, cli/, server/; false positives in
+# scripts/cppcheck-suppressions.txt, each with its reason.
+cppcheck: deps
+	@./scripts/cppcheck.sh
+
+# The layering check (docs/ARCHITECTURE.md): lower layers never include higher ones, the
+# front ends include only tradetrail.h, src/util and front/, each library behind one file.
+layers:
+	@./scripts/check-layers.sh
+
 # A bounded fuzz run of every target (30 s each, two at a time) is part of the check.
 fuzz-smoke: deps
 	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j 2 30
 
-check: format-check build asan fuzz-smoke
+check: format-check cppcheck build asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps

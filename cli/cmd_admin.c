@@ -139,7 +139,7 @@ int cmd_test(cli_ctx *c, int argc, char **argv)
         rc = tt_ledger_get(l, r.seq, &back);
     if (rc != TT_OK) {
         rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
-    } else if (memcmp(back->leaf_hash, r.leaf_hash, TT_HASH_SIZE) != 0 ||
+    } else if (!tt_hash_equal(back->leaf_hash, r.leaf_hash) ||
                strcmp(back->reason, ev.reason) != 0) {
         rc = cli_fail(c, TT_ETAMPERED, "seq %lld read back differs from what was written",
                       (long long)r.seq);

@@ -128,6 +128,10 @@ TT_EXPORT int tt_event_leaf_bytes(const tt_event *ev, uint8_t **out, size_t *out
 /* The RFC 6962 leaf hash SHA-256(0x00 || leaf bytes) of an event. */
 TT_EXPORT int tt_event_leaf_hash(const tt_event *ev, uint8_t out[TT_HASH_SIZE]);
 
+/* 1 when the two hashes are equal, compared in constant time (no early exit): how every
+ * digest is compared, so a caller never reaches for memcmp. Thread-safe. */
+TT_EXPORT int tt_hash_equal(const uint8_t a[TT_HASH_SIZE], const uint8_t b[TT_HASH_SIZE]);
+
 /* 1 when s[0..len) is valid UTF-8 (no overlong forms, no surrogates). Thread-safe. */
 TT_EXPORT int tt_utf8_valid(const char *s, size_t len);
 

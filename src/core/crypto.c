@@ -11,6 +11,8 @@
 #include <openssl/sha.h>
 #include <string.h>
 
+#include "tradetrail.h"
+
 void tti_sha256(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, const uint8_t *c,
                 size_t nc, uint8_t out[32])
 {
@@ -124,6 +126,11 @@ int tti_ct_equal(const void *a, const void *b, size_t n)
     for (; i < n; i++)
         diff |= (uint64_t)(x[i] ^ y[i]);
     return diff == 0;
+}
+
+int tt_hash_equal(const uint8_t a[TT_HASH_SIZE], const uint8_t b[TT_HASH_SIZE])
+{
+    return tti_ct_equal(a, b, TT_HASH_SIZE);
 }
 
 void tti_cleanse(void *p, size_t n)

@@ -587,7 +587,7 @@ static void mail_date(int64_t us, char out[40])
  * spaces. */
 static void header_text(tti_buf *b, const char *s, size_t max)
 {
-    for (size_t i = 0; s[i] != '\0' && i < max; i++)
+    for (size_t i = 0; i < max && s[i] != '\0'; i++)
         tti_buf_add(b, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? " " : &s[i], 1);
 }
 
