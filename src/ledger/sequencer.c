@@ -117,45 +117,125 @@ static int64_t next_ts(const tti_head *h)
     return h->last_ts_us != TT_TIME_NONE && h->last_ts_us > now ? h->last_ts_us : now;
 }
 
-/* An idempotency key seen earlier in this batch: the same result, nothing written. */
-static int same_batch_key(tti_request *first, tti_request *cur, size_t upto, const char *key,
-                          tt_append_result *res)
+/* ---- Idempotency keys (SPEC 3.1) ------------------------------------------------------
+ * A key names one event's content. A retry with the same content gets the original seq and
+ * writes nothing; the same key with other content is TT_ECONFLICT for the whole request,
+ * and nothing of that request is written. Content is compared through the leaf hash: the
+ * candidate is hashed with the original's seq and ts, so it matches the stored leaf hash
+ * exactly when every other field is the same. Every key of a request is checked before
+ * any of its events is written, so a refused request leaves the batch's other requests
+ * (other callers) untouched. */
+
+typedef struct keyed {
+    const char *key;
+    size_t idx;
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
 {
-    for (tti_request *r = first; r != NULL; r = r->next) {
-        size_t lim = r == cur ? upto : r->n;
-        for (size_t i = 0; i < lim; i++) {
-            const char *k = r->events[i].idempotency_key;
-            if (k != NULL && strcmp(k, key) == 0) {
-                *res = r->results[i];
-                res->existed = 1;
-                return 1;
-            }
-        }
-        if (r == cur)
-            break;
-    }
-    return 0;
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c != 0 ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i, int64_t ts)
+/* The event as the sequencer would store it at (seq, ts), hashed. */
+static int leaf_at(const tti_request *r, size_t i, int64_t seq, int64_t ts, uint8_t out[32])
+{
+    tt_event ev = r->events[i];
+    if (ev.occurred_at_us == TT_TIME_NONE)
+        ev.occurred_at_us = r->client_time;
+    ev.seq = seq;
+    ev.ts_us = ts;
+    int rc = tt_event_leaf_hash(&ev, out);
+    return rc == TT_OK ? TT_OK : tti_fail(rc, "cannot encode event %zu", i);
+}
+
+static int key_conflict(const tti_request *r, size_t i, const char *what)
+{
+    const char *key = r->events[i].idempotency_key;
+    if (r->n == 1)
+        return tti_fail(TT_ECONFLICT, "idempotency key \"%.*s\" %s", 64, key, what);
+    return tti_fail(TT_ECONFLICT, "event %zu: idempotency key \"%.*s\" %s", i, 64, key, what);
+}
+
+/* Check every key of r. dup[i] gets the index of the first event of r with the same key
+ * (or i); results[i] is filled, with existed set, for a key already in the ledger. */
+static int check_keys(tt_ledger *l, tti_request *r, size_t *dup)
+{
+    keyed *ks = NULL;
+    size_t nk = 0;
+    int rc = TT_OK;
+    for (size_t i = 0; i < r->n; i++) {
+        dup[i] = i;
+        nk += r->events[i].idempotency_key != NULL;
+    }
+    if (nk == 0)
+        return TT_OK;
+    if (nk > 1) {
+        if ((ks = malloc(nk * sizeof *ks)) == NULL)
+            return tti_fail(TT_ENOMEM, "out of memory checking idempotency keys");
+        nk = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->events[i].idempotency_key != NULL)
+                ks[nk++] = (keyed){r->events[i].idempotency_key, i};
+        qsort(ks, nk, sizeof *ks, keyed_cmp);
+        for (size_t k = 1; k < nk && rc == TT_OK; k++) {
+            if (strcmp(ks[k].key, ks[k - 1].key) != 0)
+                continue;
+            size_t first = dup[ks[k - 1].idx], i = ks[k].idx;
+            uint8_t a[32], b[32];
+            dup[i] = first;
+            if ((rc = leaf_at(r, first, 0, 0, a)) == TT_OK &&
+                (rc = leaf_at(r, i, 0, 0, b)) == TT_OK && !tti_ct_equal(a, b, 32)) {
+                char what[64];
+                snprintf(what, sizeof what, "is also on event %zu, with other content", first);
+                rc = key_conflict(r, i, what);
+            }
+        }
+        free(ks);
+    }
+    for (size_t i = 0; i < r->n && rc == TT_OK; i++) {
+        if (r->events[i].idempotency_key == NULL || dup[i] != i)
+            continue;
+        tt_append_result *res = &r->results[i];
+        rc = l->ops->idem_lookup(l->w, r->events[i].idempotency_key, &res->seq, &res->ts_us,
+                                 res->leaf_hash);
+        if (rc == TT_ENOTFOUND) {
+            memset(res, 0, sizeof *res);
+            rc = TT_OK;
+            continue;
+        }
+        if (rc != TT_OK)
+            return tti_store_fail(l, l->w, rc);
+        uint8_t mine[32];
+        if ((rc = leaf_at(r, i, res->seq, res->ts_us, mine)) != TT_OK)
+            break;
+        if (!tti_ct_equal(mine, res->leaf_hash, 32)) {
+            char what[96];
+            snprintf(what, sizeof what, "already names seq %lld, a different event",
+                     (long long)res->seq);
+            rc = key_conflict(r, i, what);
+            break;
+        }
+        res->existed = 1;
+    }
+    if (rc != TT_OK)
+        memset(r->results, 0, r->n * sizeof *r->results);
+    return rc;
+}
+
+static int append_one(batch_ctx *b, tti_request *r, size_t i, const size_t *dup, int64_t ts)
 {
     tt_ledger *l = b->l;
-    const tt_event *in = &r->events[i];
     tt_append_result *res = &r->results[i];
-    memset(res, 0, sizeof *res);
-    if (in->idempotency_key != NULL) {
-        if (same_batch_key(first, r, i, in->idempotency_key, res))
-            return TT_OK;
-        int rc =
-            l->ops->idem_lookup(l->w, in->idempotency_key, &res->seq, &res->ts_us, res->leaf_hash);
-        if (rc == TT_OK) {
-            res->existed = 1;
-            return TT_OK;
-        }
-        if (rc != TT_ENOTFOUND)
-            return tti_store_fail(l, l->w, rc);
+    if (res->existed)
+        return TT_OK; /* check_keys found it in the ledger */
+    if (dup[i] != i) {
+        *res = r->results[dup[i]];
+        res->existed = 1;
+        return TT_OK;
     }
-    tt_event ev = *in;
+    tt_event ev = r->events[i];
     if (ev.occurred_at_us == TT_TIME_NONE)
         ev.occurred_at_us = r->client_time;
     ev.seq = b->head.size + 1;
@@ -181,6 +261,27 @@ static int append_one(batch_ctx *b, tti_request *first, tti_request *r, size_t i
     return TT_OK;
 }
 
+/* One request's events. A key conflict refuses the request alone (r->rc, r->err) unless it
+ * carries a domain change, which then fails with it. */
+static int append_request(batch_ctx *b, tti_request *r, int64_t ts)
+{
+    size_t *dup = malloc(r->n * sizeof *dup);
+    if (dup == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory for %zu events", r->n);
+    memset(r->results, 0, r->n * sizeof *r->results);
+    int rc = check_keys(b->l, r, dup);
+    if (rc == TT_ECONFLICT && r->hooks == NULL) {
+        r->rc = rc;
+        snprintf(r->err, sizeof r->err, "%s", tt_ledger_errmsg(b->l));
+        rc = TT_OK;
+    } else {
+        for (size_t i = 0; i < r->n && rc == TT_OK; i++)
+            rc = append_one(b, r, i, dup, ts);
+    }
+    free(dup);
+    return rc;
+}
+
 static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
 {
     tt_ledger *l = b->l;
@@ -196,9 +297,8 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     b->cr.n = b->head.n_crange;
     memcpy(b->cr.hashes, b->head.crange, sizeof b->cr.hashes);
     for (tti_request *r = first; r != NULL; r = r->next)
-        for (size_t i = 0; i < r->n; i++)
-            if ((rc = append_one(b, first, r, i, ts)) != TT_OK)
-                return rc;
+        if ((rc = append_request(b, r, ts)) != TT_OK)
+            return rc;
     if (first->hooks != NULL && first->hooks->after != NULL &&
         (rc = first->hooks->after(first->hooks_ctx, l, l->w, first->results, first->n)) != TT_OK)
         return rc;
@@ -301,9 +401,12 @@ static void lead(tt_ledger *l)
     tti_request *finished = NULL;
     for (tti_request *r = batch, *next; r != NULL; r = next) {
         next = r->next;
-        r->rc = rc;
-        if (rc != TT_OK)
-            snprintf(r->err, sizeof r->err, "%s", msg);
+        /* A request refused alone (an idempotency conflict) keeps its own status. */
+        if (rc != TT_OK || r->rc != TT_OK) {
+            if (rc != TT_OK)
+                snprintf(r->err, sizeof r->err, "%s", msg);
+            r->rc = rc != TT_OK ? rc : r->rc;
+        }
         r->done = 1;
         if (r->done_cb != NULL) {
             r->next = finished;

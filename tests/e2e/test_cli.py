@@ -224,13 +224,25 @@ class AppendTest(TTCase):
         e = ev(idempotency_key="order-981-filled", reason="first")
         a = run_json(["append"] + flags(e), data=self.data)
         self.assertExit(run(["append"] + flags(ev(entity_id="other")), data=self.data), 0)
-        again = dict(e, reason="retried with another body")
-        p = run(["append"] + flags(again) + ["-o", "json"], data=self.data)
+        # A retry with the same content: the original seq, nothing written.
+        p = run(["append"] + flags(e) + ["-o", "json"], data=self.data)
         self.assertExit(p, 0)
         self.assertEqual(json.loads(p.stdout), a)
-        # NDJSON: a repeated key within a chunk and across chunks.
-        lines = [ev(idempotency_key="k-a"), ev(idempotency_key="k-a"),
-                 ev(idempotency_key="order-981-filled"), ev(idempotency_key="k-b")]
+        # Issue 13 item 11: the same key on another event is a conflict (exit 1), never
+        # answered with the first event's seq.
+        again = dict(e, reason="retried with another body")
+        p = run(["append"] + flags(again) + ["-o", "json"], data=self.data)
+        self.assertExit(p, 1, "same key, other content")
+        self.assertIn('idempotency key "order-981-filled" already names seq 1', p.stderr)
+        self.assertEqual(p.stdout, "")
+        # NDJSON: a key repeated with other content inside one chunk refuses the chunk.
+        p = run(["append"], data=self.data, input=(json.dumps(ev(idempotency_key="k-x")) + "\n" +
+                json.dumps(ev(idempotency_key="k-x", reason="other")) + "\n").encode())
+        self.assertExit(p, 1, "a duplicate key with other content in one chunk")
+        self.assertEqual(len(ttlib.show_all(self.data)), 2)
+        # NDJSON: a repeated key (same content) within a chunk and across chunks.
+        lines = [ev(idempotency_key="k-a"), ev(idempotency_key="k-a"), e,
+                 ev(idempotency_key="k-b")]
         ttlib.append_events(self.data, lines, batch=2)
         got = ttlib.show_all(self.data)
         self.assertEqual([g["seq"] for g in got], [1, 2, 3, 4])

@@ -186,6 +186,36 @@ class ApiTest(ServerCase):
         got = self.server.get_json("/api/events/%d" % r1.json()["seq"])
         self.assertEqual(got["idempotency_key"], "header-key-1")
 
+    def test_idempotency_key_bound_to_content(self):
+        # Issue 13 item 11: another event under a used key is 409 conflict, nothing
+        # written, never the first event's seq; in a batch, the whole batch is refused.
+        size = self.server.tree_size()
+        e = event(entity="idem", entity_id="bound", reason="original",
+                  idempotency_key="bound-key-1")
+        r1 = self.server.post_events(e, token="ingest")
+        self.assertEqual(r1.status, 201, r1)
+        for change in ({"reason": "another"}, {"actor": "someone-else"},
+                       {"metadata": {"a": 1}}, {"entity_id": "elsewhere"}):
+            r = self.server.post_events(dict(e, **change), token="ingest")
+            self.assertEqual(r.status, 409, (change, r))
+            self.assertEqual(r.json()["error"]["code"], "conflict")
+            self.assertIn('idempotency key "bound-key-1" already names seq %d'
+                          % r1.json()["seq"], r.json()["error"]["message"])
+        fresh = event(entity="idem", entity_id="bound", reason="fresh",
+                      idempotency_key="bound-key-2")
+        r = self.server.post_events([fresh, dict(e, reason="another")], token="ingest")
+        self.assertEqual(r.status, 409, r)
+        r = self.server.post_events([fresh, dict(fresh, reason="other")], token="ingest")
+        self.assertEqual(r.status, 409, r)
+        self.assertIn("is also on event 0", r.json()["error"]["message"])
+        self.assertEqual(self.server.tree_size(), size + 1)
+        # The same content still gets the original seq, alone or inside a batch.
+        r = self.server.post_events(e, token="ingest")
+        self.assertEqual((r.status, r.json()), (200, r1.json()))
+        r = self.server.post_events([fresh, e, fresh], token="ingest")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.server.tree_size(), size + 2)
+
     def test_batch_array(self):
         size = self.server.tree_size()
         evs = [event(entity="batch", entity_id="a-%d" % i, reason="array %d" % i)

@@ -101,6 +101,7 @@ class State:
         self.lock = threading.Lock()
         self.acked = {}  # key -> seq (acknowledged 2xx, or settled by a retry)
         self.batch_of = {}  # key -> the acknowledged batch Request it belongs to
+        self.single_of = {}  # key -> the acknowledged single-event Request
         self.inflight = []  # Requests sent whose answer never came
         self.refused = []  # (Request, status, body): answered non-2xx (must write nothing)
         self.n_requests = 0
@@ -208,6 +209,7 @@ def record_ack(st, req, status, j):
         check(status == 201, "a fresh single event got %d: %r" % (status, j))
         check(isinstance(j.get("seq"), int), "no seq in %r" % j)
         st.acked[keys[0]] = j["seq"]
+        st.single_of[keys[0]] = req
         st.n_acked_single += 1
     else:
         check(status == 201 and j.get("count") == len(keys),
@@ -384,7 +386,8 @@ class Control:
         size = self.server.tree_size()
         keys = self.rng.sample(sorted(acked), min(8, len(acked)))
         for k in keys:
-            # As a single event with a different body: the stored event wins.
+            # As a single event with a different body: a conflict (SPEC 3.1), never the
+            # stored event's seq, nothing written.
             e = ttserver.event(entity="order", entity_id="retry", event_type="RETRIED",
                                actor="crashloop-retry")
             if self.rng.random() < 0.5:
@@ -392,9 +395,18 @@ class Control:
             else:
                 e["idempotency_key"] = k
                 req = Request("single", [e])
-            status, j = self.post(req)
-            check(status == 200 and j["seq"] == acked[k],
-                  "retry of acknowledged key %s (seq %d) got %d %r" % (k, acked[k], status, j))
+            body, headers = req.http_args()
+            r = self.server.request("POST", "/api/events", body=body, headers=headers)
+            check(r.status == 409 and r.json()["error"]["code"] == "conflict",
+                  "another event under acknowledged key %s (seq %d) got %r" % (k, acked[k], r))
+            # The acknowledged single event itself: 200 and the original seq.
+            with st.lock:
+                orig = st.single_of.get(k)
+            if orig is not None:
+                status, j = self.post(orig)
+                check(status == 200 and j["seq"] == acked[k],
+                      "retry of acknowledged key %s (seq %d) got %d %r"
+                      % (k, acked[k], status, j))
             self.counts["retries_verified"] += 1
         # A whole acknowledged batch again: nothing new.
         with st.lock:

@@ -440,11 +440,45 @@ static void test_idempotency(void **state)
     assert_memory_equal(r2.leaf_hash, r1.leaf_hash, TT_HASH_SIZE);
     assert_int_equal(size_of(l), 2);
 
-    /* A retry is recognised by its key alone, whatever else it carries. */
-    ev.reason = "a different body";
-    append_ok(l, &ev, 1, &r2);
-    assert_int_equal(r2.existed, 1);
-    assert_int_equal(r2.seq, r1.seq);
+    /* Issue 13 item 11: a key is bound to its event's content. Another event reusing it
+     * is a conflict, never answered with the first event's seq, and writes nothing. */
+    const char *changed[] = {"reason", "actor", "entity_id", "metadata", "occurred_at"};
+    for (size_t c = 0; c < sizeof changed / sizeof changed[0]; c++) {
+        tt_event other = ev;
+        if (c == 0)
+            other.reason = "a different body";
+        else if (c == 1)
+            other.actor = "someone-else";
+        else if (c == 2)
+            other.entity_id = "idem-2";
+        else if (c == 3)
+            other.metadata = "{\"k\":1}";
+        else
+            other.occurred_at_us = 1;
+        memset(&r2, 0x5A, sizeof r2);
+        tt_append_result untouched = r2;
+        int rc = tt_ledger_append(l, &other, 1, &r2);
+        if (rc != TT_ECONFLICT)
+            fail_msg("changed %s: %s (%s)", changed[c], tt_strerror(rc), tt_ledger_errmsg(l));
+        assert_memory_equal(&r2, &untouched, sizeof r2);
+        assert_non_null(strstr(tt_ledger_errmsg(l), "idempotency key \"k1\" already names seq 2"));
+        assert_int_equal(size_of(l), 2);
+    }
+    /* A batch with one conflicting event is refused whole. */
+    tt_event two[2];
+    tt_append_result tr[2];
+    simple_event(&two[0], "idem", "fresh");
+    two[0].idempotency_key = "k-fresh";
+    two[1] = ev;
+    two[1].reason = "a different body";
+    assert_int_equal(tt_ledger_append(l, two, 2, tr), TT_ECONFLICT);
+    assert_non_null(strstr(tt_ledger_errmsg(l), "event 1: idempotency key \"k1\""));
+    assert_int_equal(size_of(l), 2);
+    /* A duplicate key inside one batch with other content: refused whole too. */
+    two[1] = two[0];
+    two[1].reason = "not the same";
+    assert_int_equal(tt_ledger_append(l, two, 2, tr), TT_ECONFLICT);
+    assert_non_null(strstr(tt_ledger_errmsg(l), "is also on event 0, with other content"));
     assert_int_equal(size_of(l), 2);
 
     /* Within one batch: the second use of a key gets the first one's result; a key already
@@ -455,7 +489,7 @@ static void test_idempotency(void **state)
         simple_event(&b[i], "idem", "batch");
     b[0].idempotency_key = "k2";
     b[2].idempotency_key = "k2";
-    b[3].idempotency_key = "k1";
+    b[3] = ev; /* a retry of the first event, inside a batch */
     b[4].idempotency_key = "k3";
     append_ok(l, b, 5, res);
     assert_int_equal(res[0].seq, 3);
@@ -1566,6 +1600,59 @@ static void test_async_appends(void **state)
     verify_ok(f->l, total + 100, NULL);
 }
 
+/* Issue 13 item 11: a request refused for an idempotency conflict does not take the other
+ * requests of its group commit down with it. 200 asynchronous requests, queued at once so
+ * they share batches; every other one reuses a key with other content. */
+static void on_async_quiet(void *ctx, int rc, const char *msg)
+{
+    (void)msg;
+    async_slot *a = ctx;
+    a->rc = rc;
+    atomic_fetch_add(&a->calls, 1);
+    atomic_fetch_add(&async_done, 1);
+}
+
+static void test_idempotency_conflict_alone(void **state)
+{
+    fixture *f = *state;
+    static async_slot slots[200];
+    static char keys[200][32], reasons[200][32];
+    memset(slots, 0, sizeof slots);
+    atomic_store(&async_done, 0);
+    tt_event base;
+    tt_append_result r;
+    simple_event(&base, "conflict", "the original");
+    base.idempotency_key = "shared-key";
+    append_ok(f->l, &base, 1, &r);
+    for (int i = 0; i < 200; i++) {
+        snprintf(keys[i], sizeof keys[i], "own-key-%d", i);
+        snprintf(reasons[i], sizeof reasons[i], "attempt %d", i);
+        simple_event(&slots[i].ev, "conflict", reasons[i]);
+        slots[i].ev.idempotency_key = i % 2 ? "shared-key" : keys[i];
+        assert_int_equal(
+            tt_ledger_append_async(f->l, &slots[i].ev, 1, &slots[i].res, on_async_quiet, &slots[i]),
+            TT_OK);
+    }
+    wait_async(200);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(atomic_load(&slots[i].calls), 1);
+        if (i % 2) {
+            assert_int_equal(slots[i].rc, TT_ECONFLICT);
+        } else {
+            assert_int_equal(slots[i].rc, TT_OK);
+            assert_int_equal(slots[i].res.existed, 0);
+            assert_true(slots[i].res.seq > r.seq);
+        }
+    }
+    assert_int_equal(size_of(f->l), r.seq + 100);
+    /* The retry of the original still gets its seq. */
+    tt_append_result again;
+    append_ok(f->l, &base, 1, &again);
+    assert_int_equal(again.seq, r.seq);
+    assert_int_equal(again.existed, 1);
+    verify_ok(f->l, r.seq + 100, NULL);
+}
+
 static void test_concurrent_handles(void **state)
 {
     fixture *f = *state;
@@ -1937,6 +2024,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_get, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_idempotency, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_idempotency_conflict_alone, setup_ledger,
+                                        teardown_ledger),
         cmocka_unit_test_setup_teardown(test_query_filters, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_proofs, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_checkpoints, setup_ledger, teardown_ledger),
