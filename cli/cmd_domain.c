@@ -277,15 +277,11 @@ static const char summary_help[] =
 #define OPT_SUMMARY_NOTIFY (OPT_FIRST_COMMAND + 100) /* outside the shared enum */
 
 /* summary --notify: queue the text form for every configured channel (SPEC 7). */
-static int summary_notify(cli_ctx *c, tt_ledger *l, const tt_summary *s, const char *title)
+static int summary_notify(cli_ctx *c, tt_ledger *l, const tt_summary *s)
 {
     tt_notify_config nc;
     tti_config_notify(c->cfg, &nc);
-    char *text = tt_summary_to_text(s, title);
-    if (text == NULL)
-        return cli_fail(c, TT_ENOMEM, "out of memory");
-    int st = tt_notify_summary(l, &nc, NULL, text);
-    tt_free(text);
+    int st = tt_summary_send(l, &nc, s);
     if (st != TT_OK)
         return cli_fail(c, st, "%s", tt_ledger_errmsg(l));
     fprintf(stderr, "summary queued for delivery by `tradetrail serve`\n");
@@ -359,7 +355,7 @@ int cmd_summary(cli_ctx *c, int argc, char **argv)
                 tt_free(text);
             }
             if (rc == 0 && notify)
-                rc = summary_notify(c, l, &s, d.title);
+                rc = summary_notify(c, l, &s);
             tt_summary_clear(&s);
         }
     }

@@ -1202,6 +1202,14 @@ TT_EXPORT int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg);
 TT_EXPORT int tt_notify_summary(tt_ledger *l, const tt_notify_config *cfg, const char *title,
                                 const char *text);
 
+/*
+ * Send a summary to every channel cfg configures: its text form titled cfg->summary_title
+ * (tt_summary_to_text), queued by tt_notify_summary with the text's first line as the
+ * subject, so `summary --notify` and the daily_summary job send the same. Errors as
+ * tt_notify_summary (TT_EINVAL when no channel is configured). Thread-safe.
+ */
+TT_EXPORT int tt_summary_send(tt_ledger *l, const tt_notify_config *cfg, const tt_summary *s);
+
 typedef struct tt_notify_stats {
     int attempted;       /* outbox rows tried in this pass */
     int delivered;       /* of which delivered completely */
@@ -1297,6 +1305,42 @@ TT_EXPORT int tt_job_last_slot(tt_ledger *l, const char *name, int64_t *slot_us)
  * or "": the endpoints answer 403); TT_EAUTH when the header is missing or wrong (401).
  */
 TT_EXPORT int tt_cron_authorize(const char *configured_secret, const char *header);
+
+/* What job runs take from the configuration (util/config.h reads it). */
+typedef struct tt_job_settings {
+    const tt_notify_config *notify; /* where daily_summary sends (NULL, or no channel: not) */
+    const char *feedback_sink;      /* feedback_sync's sink (NULL: the run is refused) */
+} tt_job_settings;
+
+/*
+ * Run one job as a recorded run (tt_job_begin ... tt_job_end; tt_feedback_sync_job for
+ * feedback_sync), the one runner of the scheduler, the cron endpoints and the CLI. slot_us
+ * is the scheduled minute of a scheduler run, TT_TIME_NONE otherwise (the run is then for
+ * now). The jobs:
+ *
+ *   daily_summary  the summary of the UTC day before the run's minute (SPEC 6.4: the 00:00
+ *                  run covers the day that ended), sent with tt_summary_send when
+ *                  settings->notify configures a channel; result {"date","total","notified"}
+ *   checkpoint     signs a checkpoint; result {"tree_size"}
+ *   feedback_sync  the training sync to settings->feedback_sink; result as
+ *                  tt_sync_result_to_json
+ *
+ * Runs of one process never overlap. On success *result (when result is not NULL) gets the
+ * run's result as JSON, freed with tt_free(); a failed run is recorded FAILED with the
+ * message tt_ledger_errmsg() gives. TT_EINVAL for an unknown name. Thread-safe.
+ */
+TT_EXPORT int tt_job_run(tt_ledger *l, const char *name, const char *trigger, int64_t slot_us,
+                         const tt_job_settings *settings, char **result);
+
+/*
+ * The catch-up rule (docs/JOBS.md) for a scheduled job at start: TT_OK with *slot_us, the
+ * latest minute at or before now_us matching cron, when the slot of the job's last
+ * finished scheduler run is older: run it once, now, for that minute. TT_ENOTFOUND when
+ * there is nothing to catch up (the last run is as recent, the scheduler never finished a
+ * run of the job, or cron never fired). Older missed minutes are never replayed one by one.
+ */
+TT_EXPORT int tt_job_catch_up(tt_ledger *l, const char *name, const tt_cron *cron, int64_t now_us,
+                              int64_t *slot_us);
 
 #define TT_SYNC_MAX_BATCH 1000 /* feedback records per training-sync batch */
 

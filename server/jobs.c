@@ -2,10 +2,8 @@
 /*
  * The scheduler inside tradetrail serve and the cron endpoints (SPEC 7). One thread wakes
  * at each due minute (at least once a minute, and at once on stop) and runs the due jobs
- * one after another; each run is recorded by the library as job STARTED / COMPLETED /
- * FAILED events. Catch-up rule (docs/JOBS.md): on start, a job whose latest due minute
- * is later than the slot of its last finished scheduled run runs once, now, for that
- * latest minute; older missed minutes are not replayed one by one.
+ * one after another. What a run does, its record, and the catch-up rule at start are the
+ * library's (tt_job_run, tt_job_catch_up in src/jobs/run.c); this file only decides when.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -18,7 +16,6 @@
 #include "workers.h"
 
 #define MINUTE_US INT64_C(60000000)
-#define DAY_US INT64_C(86400000000)
 
 typedef struct job {
     const char *name;     /* TT_JOB_* */
@@ -37,11 +34,7 @@ static struct {
     int stop;
     job jobs[3];
     size_t n_jobs;
-    /* Runs of the same job (scheduler and endpoints) do not overlap. */
-    pthread_mutex_t run_lock;
-} sched = {.lock = PTHREAD_MUTEX_INITIALIZER,
-           .cond = PTHREAD_COND_INITIALIZER,
-           .run_lock = PTHREAD_MUTEX_INITIALIZER};
+} sched = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static const char *cfg_value(const srv *s, const char *key)
 {
@@ -50,116 +43,18 @@ static const char *cfg_value(const srv *s, const char *key)
 
 /* ---- the jobs ---- */
 
-static void notify_config(const srv *s, tt_notify_config *n)
-{
-    tti_config_notify(s->cfg, n);
-}
-
-/* SPEC 6.4: the scheduler's summary is of the day before the run's minute; the cron
- * endpoint stands in for the scheduler and does the same. Delivered when a channel is
- * configured. */
-static int run_daily_summary(srv *s, int64_t at_us, char **result, char *err, size_t errlen)
-{
-    tt_summary sum;
-    int rc = tt_summary_build(s->l, TT_PERIOD_DAY, at_us - DAY_US, &sum);
-    if (rc != TT_OK) {
-        snprintf(err, errlen, "summary: %s", tt_ledger_errmsg(s->l));
-        return rc;
-    }
-    tt_notify_config n;
-    notify_config(s, &n);
-    unsigned channels = 0;
-    char nerr[256] = "";
-    int notified = 0;
-    if (tt_notify_channels(&n, &channels, nerr, sizeof nerr) == TT_OK && channels != 0) {
-        const char *title = n.summary_title ? n.summary_title : "tradetrail";
-        char *text = tt_summary_to_text(&sum, title);
-        char subject[512], day[TT_TS_LEN + 1];
-        tt_time_format(sum.from_us, day);
-        snprintf(subject, sizeof subject, "%s daily summary %.10s", title, day);
-        rc = text == NULL ? TT_ENOMEM : tt_notify_summary(s->l, &n, subject, text);
-        tt_free(text);
-        if (rc != TT_OK) {
-            snprintf(err, errlen, "queueing the summary: %s",
-                     rc == TT_ENOMEM ? "out of memory" : tt_ledger_errmsg(s->l));
-            tt_summary_clear(&sum);
-            return rc;
-        }
-        notified = 1;
-    }
-    char day[TT_TS_LEN + 1];
-    tt_time_format(sum.from_us, day);
-    char buf[256];
-    snprintf(buf, sizeof buf, "{\"date\":\"%.10s\",\"total\":%lld,\"notified\":%s}", day,
-             (long long)sum.total, notified ? "true" : "false");
-    tt_summary_clear(&sum);
-    *result = strdup(buf);
-    return *result != NULL ? TT_OK : TT_ENOMEM;
-}
-
-static int run_checkpoint(srv *s, char **result, char *err, size_t errlen)
-{
-    tt_checkpoint cp;
-    int rc = tt_ledger_checkpoint_sign(s->l, &cp);
-    if (rc != TT_OK) {
-        snprintf(err, errlen, "checkpoint: %s", tt_ledger_errmsg(s->l));
-        return rc;
-    }
-    char buf[128];
-    snprintf(buf, sizeof buf, "{\"tree_size\":%lld}", (long long)cp.tree_size);
-    tt_checkpoint_clear(&cp);
-    *result = strdup(buf);
-    return *result != NULL ? TT_OK : TT_ENOMEM;
-}
-
 /*
- * Run one job as a recorded run. slot_us: the scheduled minute (TT_TIME_NONE for an
- * endpoint). *json (may be NULL) gets the answer for the endpoint: the run's result, or
- * {"error"} after a failure. Returns the library status.
+ * Run one job through the library's runner (tt_job_run). *json (may be NULL) gets the run's
+ * result for the endpoint. A failure is printed here, the library having recorded it.
  */
 static int run_job(srv *s, const char *name, const char *trigger, int64_t slot_us, char **json)
 {
-    int64_t at = slot_us != TT_TIME_NONE ? slot_us : tt_time_now_us();
-    int rc;
-    char *result = NULL, err[512] = "";
-    pthread_mutex_lock(&sched.run_lock);
-    if (strcmp(name, TT_JOB_FEEDBACK_SYNC) == 0) {
-        tt_sync_result r;
-        rc = tt_feedback_sync_job(s->l, cfg_value(s, "feedback_sink"), trigger, slot_us, &r);
-        if (rc != TT_OK)
-            snprintf(err, sizeof err, "%s", tt_ledger_errmsg(s->l));
-        else
-            result = tt_sync_result_to_json(&r);
-        pthread_mutex_unlock(&sched.run_lock);
-        goto answer;
-    }
-    int64_t run;
-    if ((rc = tt_job_begin(s->l, name, trigger, slot_us, &run)) != TT_OK) {
-        snprintf(err, sizeof err, "%s", tt_ledger_errmsg(s->l));
-        pthread_mutex_unlock(&sched.run_lock);
-        goto answer;
-    }
-    if (strcmp(name, TT_JOB_DAILY_SUMMARY) == 0)
-        rc = run_daily_summary(s, at, &result, err, sizeof err);
-    else
-        rc = run_checkpoint(s, &result, err, sizeof err);
-    int erc = tt_job_end(s->l, run, name, trigger, rc == TT_OK ? NULL : err, result);
-    pthread_mutex_unlock(&sched.run_lock);
-    if (rc == TT_OK && erc != TT_OK) {
-        rc = erc;
-        snprintf(err, sizeof err, "recording the run: %s", tt_ledger_errmsg(s->l));
-    }
-answer:
-    if (rc != TT_OK) {
-        fprintf(stderr, "tradetrail serve: job %s failed: %s\n", name, err);
-        free(result);
-        result = NULL;
-    }
-    if (json != NULL) {
-        *json = result;
-        result = NULL;
-    }
-    free(result);
+    tt_notify_config n;
+    tti_config_notify(s->cfg, &n);
+    tt_job_settings js = {.notify = &n, .feedback_sink = cfg_value(s, "feedback_sink")};
+    int rc = tt_job_run(s->l, name, trigger, slot_us, &js, json);
+    if (rc != TT_OK)
+        fprintf(stderr, "tradetrail serve: job %s failed: %s\n", name, tt_ledger_errmsg(s->l));
     return rc;
 }
 
@@ -240,16 +135,14 @@ int srv_jobs_start(srv *s)
                         "set\n");
         sync->enabled = 0;
     }
-    /* Catch-up rule: once, now, for the latest due minute of a job whose last finished
-     * scheduled run is older; a job the scheduler never ran has nothing to catch up. */
+    /* The catch-up rule is the library's (tt_job_catch_up, docs/JOBS.md). */
     int64_t now = tt_time_now_us();
     for (size_t i = 0; i < sched.n_jobs; i++) {
         job *j = &sched.jobs[i];
         if (!j->enabled)
             continue;
-        int64_t due, last;
-        if (tt_cron_prev(&j->cron, now, &due) == TT_OK &&
-            tt_job_last_slot(s->l, j->name, &last) == TT_OK && last < due) {
+        int64_t due;
+        if (tt_job_catch_up(s->l, j->name, &j->cron, now, &due) == TT_OK) {
             char ts[TT_TS_LEN + 1];
             tt_time_format(due, ts);
             fprintf(stderr, "tradetrail serve: catching up %s (missed %s)\n", j->name, ts);
@@ -290,17 +183,17 @@ static enum MHD_Result answer_run(srv *s, srv_req *r, const char *name)
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
     srv_sse_notify(s);
-    if (json == NULL)
-        return srv_error(r, 500, "out of memory");
-    size_t n = strlen(json) + 64;
-    char *body = malloc(n);
-    if (body == NULL) {
-        free(json);
-        return srv_error(r, 500, "out of memory");
-    }
-    snprintf(body, n, "{\"job\":\"%s\",\"result\":%s}", name, json);
-    free(json);
-    return srv_json_take(r, 200, body);
+    tti_buf b;
+    tti_buf_init(&b, 1 << 20);
+    tti_buf_adds(&b, "{\"job\":");
+    tti_buf_json_str(&b, name);
+    tti_buf_adds(&b, ",\"result\":");
+    tti_buf_adds(&b, json);
+    tti_buf_adds(&b, "}");
+    tt_free(json);
+    enum MHD_Result ret = b.failed ? srv_error(r, 500, "out of memory") : srv_json(r, 200, b.data);
+    tti_buf_free(&b);
+    return ret;
 }
 
 static enum MHD_Result cron_job(srv *s, srv_req *r)

@@ -4,8 +4,10 @@
  * across runs and batches, exactly-once delivery to a file sink when the commit after the
  * file write fails (a store wrapper injects the failure, standing in for a crash), when
  * the write itself was cut short or torn, SYNC_FAILED with the watermark unchanged when an
- * HTTP sink is down, configuration mistakes refused with nothing written, and the job
- * events with the scheduler's last-slot bookkeeping.
+ * HTTP sink is down, configuration mistakes refused with nothing written, the job
+ * events with the scheduler's last-slot bookkeeping, and the job runner shared by the
+ * scheduler, the cron endpoints and the CLI (each job's result, the daily summary's period
+ * rule, the catch-up rule).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -339,6 +341,87 @@ static void test_job_runs(void **state)
     assert_int_equal(count_events(f, "job", "COMPLETED"), 2);
 }
 
+/* ---- the job runner (src/jobs/run.c) ---- */
+
+static int64_t at(const char *ts)
+{
+    int64_t us;
+    assert_int_equal(tt_time_parse_rfc3339(ts, &us), TT_OK);
+    return us;
+}
+
+static void test_run_checkpoint(void **state)
+{
+    fixture *f = *state;
+    char *json = NULL;
+    assert_int_equal(tt_job_run(f->l, TT_JOB_CHECKPOINT, TT_TRIGGER_CLI, TT_TIME_NONE, NULL, &json),
+                     TT_OK);
+    assert_non_null(json);
+    /* the run's STARTED event is in the tree the checkpoint signs */
+    assert_string_equal(json, "{\"tree_size\":1}");
+    tt_free(json);
+}
+
+static void test_daily_summary_is_of_the_day_before(void **state)
+{
+    fixture *f = *state;
+    char *json = NULL;
+    tt_notify_config none;
+    tt_notify_config_init(&none);
+    tt_job_settings js = {.notify = &none, .feedback_sink = NULL};
+    assert_int_equal(tt_job_run(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER,
+                                at("2026-03-02T00:00:00Z"), &js, &json),
+                     TT_OK);
+    assert_non_null(json);
+    assert_string_equal(json, "{\"date\":\"2026-03-01\",\"total\":0,\"notified\":false}");
+    tt_free(json);
+    int64_t last;
+    assert_int_equal(tt_job_last_slot(f->l, TT_JOB_DAILY_SUMMARY, &last), TT_OK);
+    assert_true(last == at("2026-03-02T00:00:00Z"));
+}
+
+static void test_run_refusals(void **state)
+{
+    fixture *f = *state;
+    char *json = NULL;
+    assert_int_equal(tt_job_run(f->l, "retention", TT_TRIGGER_CLI, TT_TIME_NONE, NULL, &json),
+                     TT_EINVAL);
+    assert_null(json);
+    /* feedback_sync without a sink: refused, and not a run */
+    assert_int_equal(
+        tt_job_run(f->l, TT_JOB_FEEDBACK_SYNC, TT_TRIGGER_CLI, TT_TIME_NONE, NULL, &json),
+        TT_EINVAL);
+    assert_null(json);
+    int64_t size;
+    uint8_t root[TT_HASH_SIZE];
+    assert_int_equal(tt_ledger_head(f->l, &size, root), TT_OK);
+    assert_int_equal(size, 0);
+}
+
+static void test_catch_up(void **state)
+{
+    fixture *f = *state;
+    tt_cron cron;
+    assert_int_equal(tt_cron_parse("0 0 * * *", &cron, NULL, 0), TT_OK);
+    int64_t slot = 0;
+    /* never finished by the scheduler: nothing to catch up */
+    assert_int_equal(
+        tt_job_catch_up(f->l, TT_JOB_DAILY_SUMMARY, &cron, at("2026-03-05T09:00:00Z"), &slot),
+        TT_ENOTFOUND);
+    assert_int_equal(tt_job_run(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER,
+                                at("2026-03-02T00:00:00Z"), NULL, NULL),
+                     TT_OK);
+    /* down until Thursday 09:00: one run, for Thursday 00:00 */
+    assert_int_equal(
+        tt_job_catch_up(f->l, TT_JOB_DAILY_SUMMARY, &cron, at("2026-03-05T09:00:00Z"), &slot),
+        TT_OK);
+    assert_true(slot == at("2026-03-05T00:00:00Z"));
+    /* the latest slot already done: nothing */
+    assert_int_equal(
+        tt_job_catch_up(f->l, TT_JOB_DAILY_SUMMARY, &cron, at("2026-03-02T23:59:00Z"), &slot),
+        TT_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +432,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_daily_summary_is_of_the_day_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catch_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
