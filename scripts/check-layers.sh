@@ -9,8 +9,40 @@
 # folder, then include/, src/, the top folder, cli/, server/.
 # Usage: scripts/check-layers.sh [FILE...]   (default: every C file of src, cli, server,
 # front)
+#        scripts/check-layers.sh --objects BUILD_DIR
+#   checks the calls instead, in the library's object files: a function a file calls must
+#   be defined in its own layer or below (a public tt_* function of domain/ called by the
+#   store is as much a way up as an #include).
 set -eu
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = --objects ]; then
+    objs=$(find "${2:?--objects needs the build folder}/CMakeFiles/tt_objects.dir/src" \
+        -name '*.o' | sort)
+    [ -n "$objs" ] || { echo "check-layers: no library objects under $2" >&2; exit 1; }
+    # "D layer file symbol" for each definition, "U layer file symbol" for each call.
+    { nm -A --defined-only $objs | awk '$(NF-1) ~ /^[TDBR]$/ { print "D", $1, $NF }'
+      nm -A -u $objs | awk '{ print "U", $1, $NF }'; } |
+        sed 's#^\([DU]\) .*/src/\([a-z]*\)/\([a-z_0-9]*\)\.c\.o:[0-9a-f]* #\1 \2 \2/\3.c #' |
+        awk '
+        function rank(l) {
+            return l == "util" ? 1 : l == "core" ? 2 : l == "store" ? 3 : l == "ledger" ? 4 : 5
+        }
+        $1 == "D" { def[$4] = $3; lay[$4] = $2; next }
+        { use[++n] = $0 }
+        END {
+            for (i = 1; i <= n; i++) {
+                split(use[i], u, " ")
+                if ((u[4] in def) && rank(lay[u[4]]) > rank(u[2])) {
+                    printf "check-layers: src/%s calls %s, defined in src/%s: %s is below %s\n",
+                        u[3], u[4], def[u[4]], u[2], lay[u[4]] > "/dev/stderr"
+                    bad = 1
+                }
+            }
+            exit bad
+        }'
+    exit $?
+fi
 
 # The rank of a path's layer; empty for a path outside the layered tree.
 rank() {

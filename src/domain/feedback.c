@@ -14,23 +14,6 @@
 #include "store/domain_store.h"
 #include "util/buf.h"
 
-static const char *const outcome_names[] = {NULL, "positive", "negative", "neutral"};
-
-const char *tt_outcome_name(tt_outcome o)
-{
-    return o >= TT_OUTCOME_POSITIVE && o <= TT_OUTCOME_NEUTRAL ? outcome_names[o] : NULL;
-}
-
-int tt_outcome_parse(const char *s, tt_outcome *out)
-{
-    for (int o = TT_OUTCOME_POSITIVE; o <= TT_OUTCOME_NEUTRAL; o++)
-        if (s != NULL && strcmp(s, outcome_names[o]) == 0) {
-            *out = (tt_outcome)o;
-            return TT_OK;
-        }
-    return TT_EINVAL;
-}
-
 void tt_feedback_settings_init(tt_feedback_settings *s)
 {
     s->reward_scale = TT_FEEDBACK_REWARD_SCALE;

@@ -26,21 +26,10 @@
 #define TO_UNCHANGED (-1)
 #define TO_GIVEN (-2)
 
-static const char *const status_names[] = {"DRAFT",  "PENDING", "ACTIVE",
-                                           "FAILED", "CLOSED",  "ARCHIVED"};
-
-const char *tt_strategy_status_name(tt_strategy_status s)
-{
-    return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : NULL;
-}
-
 int tt_strategy_status_parse(const char *s, tt_strategy_status *out)
 {
-    for (unsigned i = 0; s != NULL && i < sizeof status_names / sizeof status_names[0]; i++)
-        if (strcmp(s, status_names[i]) == 0) {
-            *out = (tt_strategy_status)i;
-            return TT_OK;
-        }
+    if (tti_strategy_status_from(s, out) == TT_OK)
+        return TT_OK;
     return tti_fail(TT_EINVAL,
                     "status: must be DRAFT, PENDING, ACTIVE, FAILED, CLOSED or ARCHIVED "
                     "(got \"%.64s\")",

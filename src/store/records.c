@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Freeing the records a store returns and growing row arrays: the public tt_*_free
+ * The records a store returns: the names of their enumerated fields (strategy status,
+ * feedback outcome), freeing them, and growing row arrays. The public tt_*_free and name
  * functions of tokens, strategies, versions and feedback live here, below the store, so
  * the backends and src/domain share one definition (see records.h).
  */
@@ -11,6 +12,44 @@
 #include <string.h>
 
 #include "store/notify_store.h"
+
+/* ---- names of enumerated fields ---- */
+
+static const char *const status_names[] = {"DRAFT",  "PENDING", "ACTIVE",
+                                           "FAILED", "CLOSED",  "ARCHIVED"};
+static const char *const outcome_names[] = {NULL, "positive", "negative", "neutral"};
+
+const char *tt_strategy_status_name(tt_strategy_status s)
+{
+    return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : NULL;
+}
+
+int tti_strategy_status_from(const char *s, tt_strategy_status *out)
+{
+    for (unsigned i = 0; s != NULL && i < sizeof status_names / sizeof status_names[0]; i++)
+        if (strcmp(s, status_names[i]) == 0) {
+            *out = (tt_strategy_status)i;
+            return TT_OK;
+        }
+    return TT_EINVAL;
+}
+
+const char *tt_outcome_name(tt_outcome o)
+{
+    return o >= TT_OUTCOME_POSITIVE && o <= TT_OUTCOME_NEUTRAL ? outcome_names[o] : NULL;
+}
+
+int tt_outcome_parse(const char *s, tt_outcome *out)
+{
+    for (int o = TT_OUTCOME_POSITIVE; o <= TT_OUTCOME_NEUTRAL; o++)
+        if (s != NULL && strcmp(s, outcome_names[o]) == 0) {
+            *out = (tt_outcome)o;
+            return TT_OK;
+        }
+    return TT_EINVAL;
+}
+
+/* ---- ownership ---- */
 
 void tti_strategy_clear(tt_strategy *s)
 {

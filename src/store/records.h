@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Ownership of the records a store hands back (tokens, strategies and versions, feedback,
- * outbox rows): how to free them, and how a backend grows the array it fills row by row.
+ * outbox rows): how to free them, the names of their enumerated fields, and how a backend
+ * grows the array it fills row by row.
  * It lives below the store so that a backend never calls up into src/domain to release
  * what it allocated, and a second backend shares the same code.
  */
@@ -11,6 +12,11 @@
 #include <stddef.h>
 
 #include "tradetrail.h"
+
+/* The names of record fields stored as text. tti_strategy_status_from is
+ * tt_strategy_status_parse without the error message (the store has no ledger to report
+ * to): TT_EINVAL for an unknown name or NULL. */
+int tti_strategy_status_from(const char *s, tt_strategy_status *out);
 
 /* Free the strings of one record (not the struct) and zero it. Accept NULL. */
 void tti_strategy_clear(tt_strategy *s);

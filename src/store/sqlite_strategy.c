@@ -92,7 +92,7 @@ static int read_strategy(tti_store *s, sqlite3_stmt *st, tt_strategy *out)
     out->symbol = dup_col(st, 2, &bad);
     out->timeframe = dup_col(st, 3, &bad);
     const char *status = (const char *)sqlite3_column_text(st, 4);
-    if (status == NULL || tt_strategy_status_parse(status, &out->status) != TT_OK)
+    if (status == NULL || tti_strategy_status_from(status, &out->status) != TT_OK)
         out->status = TT_STRATEGY_DRAFT; /* the CHECK constraint makes this unreachable */
     out->deleted = sqlite3_column_int(st, 5) != 0;
     out->version = sqlite3_column_int64(st, 6);
