@@ -75,11 +75,59 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
     return TT_OK;
 }
 
-static int read_small_file(const char *path, char *buf, size_t cap, size_t *len)
+/* SPEC 4: the data directory and the signing key belong to the user running tradetrail
+ * and nobody else may change them (the key nobody else may read either). WARNING: a
+ * directory another user made (a /tmp fallback planted in advance) could hold their key or
+ * database, or let them swap ours; so it is refused, never repaired. */
+static int check_private(const char *what, const char *path, const struct stat *st,
+                         mode_t forbidden, char *err, size_t errlen)
+{
+    if (st->st_uid != geteuid())
+        return tti_err(err, errlen, TT_EINVAL,
+                       "%s %s is owned by uid %u, not by you (uid %u): it may not be yours; "
+                       "remove it or use another path (--data DIR)",
+                       what, path, (unsigned)st->st_uid, (unsigned)geteuid());
+    if ((st->st_mode & forbidden) != 0)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "%s %s is %s by others (mode %04o); run `chmod %s %s`", what, path,
+                       (st->st_mode & forbidden & 022) != 0 ? "writable" : "readable",
+                       (unsigned)(st->st_mode & 07777), S_ISDIR(st->st_mode) ? "700" : "600", path);
+    return TT_OK;
+}
+
+static int check_data_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return errno == ENOENT
+                   ? TT_OK /* the store's open says what is missing */
+                   : tti_err(err, errlen, TT_EIO, "cannot examine data directory %s: %s", dir,
+                             strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return tti_err(err, errlen, TT_EINVAL, "data directory %s is not a directory", dir);
+    return check_private("data directory", dir, &st, S_IWGRP | S_IWOTH, err, errlen);
+}
+
+/* Read the signing key: TT_ENOTFOUND when absent, TT_EIO (errno set), or TT_EINVAL with a
+ * message in err when it is not private to this user. */
+static int read_key_file(const char *path, char *buf, size_t cap, size_t *len, char *err,
+                         size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return errno == ENOENT ? TT_ENOTFOUND : TT_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return TT_EIO;
+    }
+    int rc = check_private("signing key", path, &st, S_IRWXG | S_IRWXO, err, errlen);
+    if (rc != TT_OK) {
+        close(fd);
+        return rc;
+    }
     ssize_t n = read(fd, buf, cap - 1);
     int saved = errno;
     close(fd);
@@ -100,6 +148,7 @@ static int write_key_file(const char *path, const char *text, char *err, size_t 
     if (fd < 0)
         return tti_err(err, errlen, TT_EIO, "cannot create signing key %s: %s", path,
                        strerror(errno));
+    (void)fchmod(fd, 0600); /* exactly 0600: a umask such as 0277 would leave it 0400 */
     size_t len = strlen(text);
     ssize_t n = write(fd, text, len);
     int ok = n == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
@@ -161,7 +210,9 @@ static int load_key(tt_ledger *l, const char *path, int create, char *err, size_
 {
     char buf[1024];
     size_t len = 0;
-    int rc = read_small_file(path, buf, sizeof buf, &len);
+    int rc = read_key_file(path, buf, sizeof buf, &len, err, errlen);
+    if (rc == TT_EINVAL)
+        return rc;
     if (rc == TT_ENOTFOUND && create && has_stored_key(l))
         return tti_err(err, errlen, TT_ENOTFOUND,
                        "signing key %s is missing but this ledger's checkpoints were signed "
@@ -291,7 +342,18 @@ static int resolve_paths(const tt_open_options *o, char **uri, char **key, char 
     if (o->data_dir == NULL && (o->db_uri == NULL || o->key_path == NULL))
         return tti_err(err, errlen, TT_EMISUSE, "no data directory given");
     if (o->create && o->data_dir != NULL) {
+        struct stat st;
+        int existed = stat(o->data_dir, &st) == 0;
         int rc = mkdir_p(o->data_dir, err, errlen);
+        if (rc != TT_OK)
+            return rc;
+        /* 0700 whatever the umask (mkdir's mode is masked by it). */
+        if (!existed && chmod(o->data_dir, 0700) != 0)
+            return tti_err(err, errlen, TT_EIO, "cannot set the mode of %s: %s", o->data_dir,
+                           strerror(errno));
+    }
+    if (o->data_dir != NULL) {
+        int rc = check_data_dir(o->data_dir, err, errlen);
         if (rc != TT_OK)
             return rc;
     }

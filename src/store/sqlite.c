@@ -9,10 +9,13 @@
  * checkpoints. Only src/store/sqlite*.c include sqlite3.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "store/records.h"
 #include "store/sqlite_internal.h"
@@ -274,6 +277,16 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     if (s == NULL || (s->names = tti_map_new(100000)) == NULL) {
         sq_close(s);
         return tti_err(err, errlen, TT_ENOMEM, "out of memory opening %s", path);
+    }
+    /* SPEC 4: the database and its WAL and SHM are private to their owner whatever the
+     * umask. SQLite creates the WAL and SHM with the database file's mode, so creating that
+     * file 0600 first (an empty file is an empty database) covers all three. */
+    if (cfg->create && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            (void)fchmod(fd, 0600);
+            close(fd);
+        }
     }
     int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (cfg->create ? SQLITE_OPEN_CREATE : 0);

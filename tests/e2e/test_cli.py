@@ -59,6 +59,43 @@ class InitTest(TTCase):
         self.assertEqual(run(["key"], data=data).stdout, vkey1.stdout)
         self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
 
+    def test_refuses_what_others_may_change(self):
+        # Issue 13 item 6: a data directory or key that others may change (the key: read),
+        # or that another user owns, is refused with the path and the fix; init makes them
+        # private whatever the umask.
+        data = os.path.join(self.tmp, "umask0", "data")
+        old = os.umask(0)
+        try:
+            self.assertExit(run(["init"], data=data), 0)
+        finally:
+            os.umask(old)
+        key = os.path.join(data, "signing.key")
+        self.assertEqual(stat.S_IMODE(os.stat(data).st_mode), 0o700)
+        self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(data, "ledger.db")).st_mode), 0o600)
+        os.chmod(data, 0o777)
+        for cmd in (["show"], ["verify"], ["init"], ["log", "x"]):
+            p = run(cmd, data=data)
+            self.assertExit(p, 1, " ".join(cmd))
+            self.assertIn("data directory %s is writable by others (mode 0777); run `chmod 700"
+                          % data, p.stderr)
+        os.chmod(data, 0o700)
+        os.chmod(key, 0o644)
+        p = run(["log", "x"], data=data)
+        self.assertExit(p, 1)
+        self.assertIn("signing key %s is readable by others (mode 0644); run `chmod 600" % key,
+                      p.stderr)
+        os.chmod(key, 0o600)
+        if os.geteuid() == 0:
+            for path in (data, key):
+                os.chown(path, 65534, 65534)
+                p = run(["show"], data=data)
+                self.assertExit(p, 1)
+                self.assertIn("%s is owned by uid 65534, not by you (uid 0)" % path, p.stderr)
+                os.chown(path, 0, 0)
+        self.assertExit(run(["log", "fine again"], data=data), 0)
+        self.assertEqual(len(ttlib.show_all(data)), 1)
+
     def test_init_keeps_events(self):
         data = self.new_ledger()
         self.assertExit(run(["append"] + flags(ev()), data=data), 0)

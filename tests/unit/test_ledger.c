@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tradetrail.h"
 #include "core/note.h"
@@ -1779,6 +1780,82 @@ static void test_concurrent_idempotency(void **state)
 
 /* ---- opening -------------------------------------------------------------------------- */
 
+static unsigned mode_of(const char *dir, const char *name)
+{
+    char path[512];
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s%s", dir, name[0] ? "/" : "", name);
+    if (stat(path, &st) != 0)
+        fail_msg("%s: missing", path);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+/* Open must fail with TT_EINVAL and a message holding every string in want (NULL-ended). */
+static void open_refused(const char *dir, ...)
+{
+    tt_open_options o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = dir;
+    tt_ledger *l = NULL;
+    char err[512] = "";
+    int rc = tt_ledger_open(&o, &l, err, sizeof err);
+    if (rc != TT_EINVAL)
+        fail_msg("open of %s: %s (%s), want TT_EINVAL", dir, tt_strerror(rc), err);
+    assert_null(l);
+    va_list ap;
+    va_start(ap, dir);
+    for (const char *w; (w = va_arg(ap, const char *)) != NULL;)
+        if (strstr(err, w) == NULL)
+            fail_msg("open of %s: \"%s\" lacks \"%s\"", dir, err, w);
+    va_end(ap);
+}
+
+/* Issue 13 item 6: the data directory, the database with its WAL and SHM, and the key are
+ * created private whatever the umask; a directory or key that others may change (or, for
+ * the key, read), or that belongs to another user, is refused with the path and the fix. */
+static void test_private_files(void **state)
+{
+    fixture *f = *state;
+    char dir[128], key[160];
+    snprintf(dir, sizeof dir, "%s/private/data", f->dir);
+    snprintf(key, sizeof key, "%s/signing.key", dir);
+    mode_t old = umask(0);
+    tt_ledger *l = open_ledger(dir, 1);
+    umask(old);
+    append_one(l, "modes", NULL);
+    assert_int_equal(mode_of(dir, ""), 0700);
+    assert_int_equal(mode_of(dir, "ledger.db"), 0600);
+    assert_int_equal(mode_of(dir, "ledger.db-wal"), 0600);
+    assert_int_equal(mode_of(dir, "ledger.db-shm"), 0600);
+    assert_int_equal(mode_of(dir, "signing.key"), 0600);
+    tt_ledger_close(l);
+
+    assert_int_equal(chmod(dir, 0777), 0);
+    open_refused(dir, "data directory", dir, "writable by others (mode 0777)", "chmod 700", NULL);
+    assert_int_equal(chmod(dir, 0755), 0); /* readable is fine: the key is 0600 */
+    tt_ledger_close(open_ledger(dir, 0));
+    assert_int_equal(chmod(dir, 0700), 0);
+
+    assert_int_equal(chmod(key, 0644), 0);
+    open_refused(dir, "signing key", key, "readable by others (mode 0644)", "chmod 600", NULL);
+    assert_int_equal(chmod(key, 0620), 0);
+    open_refused(dir, "signing key", key, "writable by others (mode 0620)", NULL);
+    assert_int_equal(chmod(key, 0600), 0);
+    tt_ledger_close(open_ledger(dir, 0));
+
+    if (geteuid() != 0) {
+        print_message("not root: the ownership cases need chown\n");
+        return;
+    }
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    open_refused(dir, "data directory", dir, "owned by uid 65534", NULL);
+    assert_int_equal(chown(dir, 0, 0), 0);
+    assert_int_equal(chown(key, 65534, 65534), 0);
+    open_refused(dir, "signing key", key, "owned by uid 65534", NULL);
+    assert_int_equal(chown(key, 0, 0), 0);
+    tt_ledger_close(open_ledger(dir, 0));
+}
+
 static void test_reopen(void **state)
 {
     fixture *f = *state;
@@ -2035,6 +2112,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_handles, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_private_files, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
