@@ -12,7 +12,6 @@
 
 #include "metrics.h"
 #include "routes.h"
-#include "sse.h"
 
 static enum MHD_Result need_json_body(srv_req *r, int *ok)
 {
@@ -48,8 +47,7 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
     tt_free(owner);
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
-    srv_metrics_append(s, 1, tt_time_now_us() - r->started_us);
-    srv_sse_notify(s);
+    srv_metrics_append(s, tt_time_now_us() - r->started_us);
     return srv_json_take(r, 201, tt_feedback_result_to_json(&res));
 }
 
@@ -124,8 +122,7 @@ static enum MHD_Result actions_post(srv *s, srv_req *r)
     tt_free(owner);
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
-    srv_metrics_append(s, 1, tt_time_now_us() - r->started_us);
-    srv_sse_notify(s);
+    srv_metrics_append(s, tt_time_now_us() - r->started_us);
     char ts[TT_TS_LEN + 1];
     tt_time_format(res.ts_us, ts);
     tti_buf b;

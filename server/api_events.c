@@ -12,7 +12,6 @@
 #include "defer.h"
 #include "metrics.h"
 #include "routes.h"
-#include "sse.h"
 
 /* ---- POST /api/events ---- */
 
@@ -90,9 +89,7 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
         int64_t written = 0;
         for (size_t i = 0; i < j->n; i++)
             written += !j->res[i].existed;
-        srv_metrics_append(s, written, tt_time_now_us() - r->started_us);
-        if (written > 0)
-            srv_sse_notify(s);
+        srv_metrics_append(s, tt_time_now_us() - r->started_us);
         ret =
             j->is_batch
                 ? srv_json_take(r, written ? 201 : 200, tt_batch_result_to_json(j->res, j->n))

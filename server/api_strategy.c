@@ -13,7 +13,6 @@
 
 #include "metrics.h"
 #include "routes.h"
-#include "sse.h"
 
 /* ---- helpers ---- */
 
@@ -50,8 +49,7 @@ static int parse_body(srv_req *r, tt_strategy_request_kind kind, tt_strategy_req
 static enum MHD_Result answer_write(srv *s, srv_req *r, unsigned status, const char *id,
                                     const tt_append_result *res, int64_t version)
 {
-    srv_metrics_append(s, 1, tt_time_now_us() - r->started_us);
-    srv_sse_notify(s);
+    srv_metrics_append(s, tt_time_now_us() - r->started_us);
     tt_strategy *st = NULL;
     int rc = tt_strategy_get(s->l, id, &st);
     if (rc != TT_OK)
@@ -188,8 +186,7 @@ static enum MHD_Result swap(srv *s, srv_req *r)
     int rc = tt_strategy_swap(s->l, &req.swap, res);
     tt_strategy *o = NULL, *n = NULL;
     if (rc == TT_OK) {
-        srv_metrics_append(s, 2, tt_time_now_us() - r->started_us);
-        srv_sse_notify(s);
+        srv_metrics_append(s, tt_time_now_us() - r->started_us);
         if ((rc = tt_strategy_get(s->l, req.swap.old_id, &o)) == TT_OK)
             rc = tt_strategy_get(s->l, req.swap.new_id, &n);
     }

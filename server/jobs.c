@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "routes.h"
-#include "sse.h"
 #include "workers.h"
 
 #define MINUTE_US INT64_C(60000000)
@@ -182,7 +181,6 @@ static enum MHD_Result answer_run(srv *s, srv_req *r, const char *name)
     int rc = run_job(s, name, TT_TRIGGER_CRON, TT_TIME_NONE, &json);
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
-    srv_sse_notify(s);
     tti_buf b;
     tti_buf_init(&b, 1 << 20);
     tti_buf_adds(&b, "{\"job\":");

@@ -17,23 +17,44 @@ struct srv_metrics {
     atomic_llong append_buckets[HIST_BUCKETS]; /* cumulative per upper bound */
 };
 
-srv_metrics *srv_metrics_new(void)
+/* Commit observer: every event this server's ledger handle wrote, counted once it is durable
+ * (the appends of the API, of job runs and of notifications alike; repeats not). */
+static void on_commit(void *ctx, int64_t first_seq, int64_t count)
 {
-    return calloc(1, sizeof(srv_metrics));
+    (void)first_seq;
+    srv_metrics *m = ctx;
+    atomic_fetch_add(&m->events_appended, count);
 }
 
-void srv_metrics_free(srv_metrics *m)
+int srv_metrics_start(srv *s)
 {
-    free(m);
+    srv_metrics *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return TT_ENOMEM;
+    int rc = tt_ledger_on_commit(s->l, on_commit, m);
+    if (rc != TT_OK) {
+        free(m);
+        return rc;
+    }
+    s->metrics = m;
+    return TT_OK;
+}
+
+void srv_metrics_stop(srv *s)
+{
+    if (s->metrics == NULL)
+        return;
+    tt_ledger_on_commit_remove(s->l, on_commit, s->metrics);
+    free(s->metrics);
+    s->metrics = NULL;
 }
 
 static const double bucket_bounds[HIST_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                    0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
-void srv_metrics_append(srv *s, int64_t events, int64_t duration_us)
+void srv_metrics_append(srv *s, int64_t duration_us)
 {
     srv_metrics *m = s->metrics;
-    atomic_fetch_add(&m->events_appended, events);
     atomic_fetch_add(&m->append_count, 1);
     atomic_fetch_add(&m->append_sum_us, duration_us);
     for (int i = 0; i < HIST_BUCKETS; i++)

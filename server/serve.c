@@ -218,9 +218,11 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     ticking t = {.s = s};
     pthread_mutex_init(&t.lock, NULL);
     pthread_cond_init(&t.cond, NULL);
-    if (s == NULL || (s->l = l, s->hub = srv_sse_hub_new()) == NULL ||
-        (s->metrics = srv_metrics_new()) == NULL)
-        rc = fail(TT_ENOMEM, "out of memory");
+    int st = s == NULL ? TT_ENOMEM : (s->l = l, srv_sse_start(s));
+    if (st == TT_OK)
+        st = srv_metrics_start(s);
+    if (st != TT_OK)
+        rc = fail(st, "%s", st == TT_ENOMEM ? "out of memory" : tt_ledger_errmsg(l));
     if (rc == 0)
         rc = parse_settings(o->cfg, s, &t);
     if (rc == 0)
@@ -228,8 +230,8 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     if (rc == 0)
         rc = run(s, &t, tti_config_get(o->cfg, "listen"), o->threads, o->data_dir);
     if (s != NULL) {
-        srv_sse_hub_free(s->hub);
-        srv_metrics_free(s->metrics);
+        srv_metrics_stop(s);
+        srv_sse_stop(s);
         free(s);
     }
     pthread_mutex_destroy(&t.lock);

@@ -40,22 +40,36 @@ struct srv_sse_hub {
     int shutting;
 };
 
-srv_sse_hub *srv_sse_hub_new(void)
+static void on_commit(void *ctx, int64_t first_seq, int64_t count);
+
+int srv_sse_start(srv *s)
 {
     srv_sse_hub *h = calloc(1, sizeof *h);
-    if (h != NULL && pthread_mutex_init(&h->m, NULL) != 0) {
+    if (h == NULL)
+        return TT_ENOMEM;
+    if (pthread_mutex_init(&h->m, NULL) != 0) {
         free(h);
-        return NULL;
+        return TT_ENOMEM;
     }
-    return h;
+    s->hub = h;
+    int rc = tt_ledger_on_commit(s->l, on_commit, s);
+    if (rc != TT_OK) {
+        pthread_mutex_destroy(&h->m);
+        free(h);
+        s->hub = NULL;
+    }
+    return rc;
 }
 
-void srv_sse_hub_free(srv_sse_hub *h)
+void srv_sse_stop(srv *s)
 {
+    srv_sse_hub *h = s->hub;
     if (h == NULL)
         return;
+    tt_ledger_on_commit_remove(s->l, on_commit, s);
     pthread_mutex_destroy(&h->m);
     free(h);
+    s->hub = NULL;
 }
 
 /* Whether the client of a suspended stream has closed its end. libmicrohttpd does not
@@ -96,6 +110,15 @@ static void wake(srv *s, int bump, int heartbeat_only)
 void srv_sse_notify(srv *s)
 {
     wake(s, 1, 0);
+}
+
+/* Commit observer: this server's own appends wake the streams as soon as they are durable
+ * (the ticker looks for other processes' appends). */
+static void on_commit(void *ctx, int64_t first_seq, int64_t count)
+{
+    (void)first_seq;
+    (void)count;
+    srv_sse_notify(ctx);
 }
 
 void srv_sse_heartbeat(srv *s)

@@ -8,8 +8,10 @@
 
 #include "answer.h"
 
-srv_sse_hub *srv_sse_hub_new(void);
-void srv_sse_hub_free(srv_sse_hub *h);
+/* Set up s->hub and observe s->l's commits (each wakes the streams); TT_OK or a library
+ * status. stop undoes it (nothing when start failed). */
+int srv_sse_start(srv *s);
+void srv_sse_stop(srv *s);
 /* New events may be there: every suspended stream looks. Any thread. */
 void srv_sse_notify(srv *s);
 /* Streams due a keep-alive send one; those whose client has gone end. */
