@@ -143,7 +143,8 @@ if [ "$action" = install ]; then
             die "tradetrail not found in PATH; give --bin PATH"
         base=$(shq "$bin")
         [ -z "$data" ] || base="$base --data $(shq "$data")"
-        summary_cmd="$base summary --notify"
+        # At 00:00 the day to report is the one that just ended, as the scheduler does.
+        summary_cmd="$base summary --date yesterday --notify"
         sync_cmd="$base feedback sync"
     fi
     [ "$dry_run" = 1 ] || mkdir -p "$(dirname "$log")"

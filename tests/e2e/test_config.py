@@ -180,7 +180,7 @@ class ServerUsesConfigFileTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.server.stop()
+            cls.server.stop_ok()
             for s in SECRETS:
                 assert s not in cls.server.stdout() + cls.server.stderr(), s
         finally:

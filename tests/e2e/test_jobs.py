@@ -133,7 +133,7 @@ class TrainingSyncTest(unittest.TestCase):
     def test_ai_train_file_sink(self):
         with T.Server(env={"TRADETRAIL_CRON_SECRET": SECRET}) as srv:
             sink = os.path.join(srv.log_dir, "train.jsonl")
-            srv.stop()
+            srv.stop_ok()
             srv.env["TRADETRAIL_FEEDBACK_SINK"] = "file:" + sink
             record_feedback(srv.data, 4)
             srv.start()
@@ -221,7 +221,7 @@ class CatchUpTest(unittest.TestCase):
         srv = T.Server()
         try:
             srv.start()
-            srv.stop()
+            srv.stop_ok()
             # never run by the scheduler: nothing to catch up
             self.assertEqual(events(srv.data, "job"), [])
             # the scheduler last ran daily_summary for a slot days ago
@@ -245,12 +245,12 @@ class CatchUpTest(unittest.TestCase):
             want = time.strftime("%Y-%m-%dT00:00:00.000000Z", time.gmtime(today))
             self.assertEqual(runs[0]["metadata"]["slot"], want)  # once, for the latest slot
             self.assertIn("catching up daily_summary", srv.stderr())
-            srv.stop()
+            srv.stop_ok()
             srv.start()  # that slot is handled now: no second run
             time.sleep(1)
             self.assertEqual(len(events(srv.data, "job")), 2)
         finally:
-            srv.cleanup()
+            srv.finish()
 
     def test_retention_schedule_refused(self):
         srv = T.Server(env={"TRADETRAIL_SCHEDULE_RETENTION": "0 3 * * *"})

@@ -163,10 +163,18 @@ class NotifyTest(unittest.TestCase):
         self.servers = []
 
     def tearDown(self):
+        # Every server must exit 0 (a sanitizer report at shutdown fails the test); all are
+        # stopped and removed before the first failure is raised.
+        failures = []
         for s in self.servers:
-            s.cleanup()
+            try:
+                s.finish()
+            except AssertionError as e:
+                failures.append(str(e))
         self.recv.down()
         self.smtp.close()
+        if failures:
+            raise AssertionError("\n".join(failures))
 
     def env(self, fmt, events="FAILED,maintenance/ACTION"):
         return {

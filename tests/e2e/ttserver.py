@@ -30,9 +30,11 @@ HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 EVENT_FIELDS = ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status",
                 "new_status", "reason", "metadata", "occurred_at", "idempotency_key",
                 "leaf_hash"]
-# SPEC 9: the error code of each status.
+# SPEC 9: the error code of each status (405, a method a path does not take, is a kind of
+# invalid argument).
 ERROR_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",
-               404: "not_found", 409: "conflict", 413: "payload_too_large",
+               404: "not_found", 405: "invalid_argument", 409: "conflict",
+               413: "payload_too_large",
                415: "unsupported_media_type", 503: "unavailable", 507: "insufficient_storage",
                500: "internal"}
 TT_OK = 0
@@ -234,6 +236,20 @@ class Server:
         self.proc = None
         return rc
 
+    def stop_ok(self, timeout=60):
+        """stop(), and fail unless the server exited 0: a sanitizer report, a crash or a leak
+        found at shutdown must fail the test that started it (issue 13)."""
+        rc = self.stop(timeout=timeout)
+        if rc not in (0, None):
+            raise AssertionError("server exit code %s\n%s" % (rc, self.stderr()[-4000:]))
+
+    def finish(self):
+        """stop_ok(), then cleanup() whatever happened."""
+        try:
+            self.stop_ok()
+        finally:
+            self.cleanup()
+
     def cleanup(self):
         # SIGTERM first: a server that exits normally also gets its leak check under valgrind
         # (scripts/valgrind.sh); SIGKILL only when it does not stop in time.
@@ -252,8 +268,12 @@ class Server:
     def __enter__(self):
         return self.start()
 
-    def __exit__(self, *exc):
-        self.cleanup()
+    def __exit__(self, exc_type, *exc):
+        # After a failure in the block, only clean up: the first error is the one to show.
+        if exc_type is None:
+            self.finish()
+        else:
+            self.cleanup()
 
     # ---- tokens ----
 
@@ -573,6 +593,8 @@ class ServerCase(unittest.TestCase):
         j = r.json()
         self.assertEqual(set(j), {"error"}, ctx)
         self.assertEqual(set(j["error"]), {"code", "message"}, ctx)
-        self.assertEqual(j["error"]["code"], ERROR_CODES.get(status, j["error"]["code"]), ctx)
+        # A status SPEC 9 gives no code for is a failure, not a pass with any code.
+        self.assertIn(status, ERROR_CODES, ctx)
+        self.assertEqual(j["error"]["code"], ERROR_CODES[status], ctx)
         self.assertIsInstance(j["error"]["message"], str)
         self.assertTrue(j["error"]["message"], ctx)
