@@ -48,6 +48,7 @@ static const key_def keys[] = {
     {"schedule_feedback_sync", "0 2 * * *", PLAIN},
     {"schedule_retention", NULL, PLAIN},
     {"schedule_checkpoint", NULL, PLAIN},
+    {"web_root", NULL, PLAIN},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
