@@ -6,32 +6,6 @@
 #include "cli.h"
 
 /* Commands with no arguments but -o and the global options. */
-static int parse_simple(cli_ctx *c, int argc, char **argv, const char *help, int formats,
-                        out_format *fmt)
-{
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            fputs(help, stdout);
-            return -1;
-        }
-        if (opt != 'o')
-            return EXIT_USAGE;
-        if ((rc = cli_parse_format(c, optarg, formats, fmt)) != 0)
-            return rc;
-    }
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-    return 0;
-}
-
 static const char init_help[] =
     "usage: tradetrail init\n\n"
     "Create the data directory, the store and the Ed25519 signing key (mode 0600), and\n"
@@ -40,7 +14,7 @@ static const char init_help[] =
 int cmd_init(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = parse_simple(c, argc, argv, init_help, 1, &fmt);
+    int rc = cli_parse_common(c, argc, argv, init_help, 1, &fmt, 0, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -89,7 +63,7 @@ static void print_stats(const tt_stats *s, int64_t now)
 int cmd_stats(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = parse_simple(c, argc, argv, stats_help, 3, &fmt);
+    int rc = cli_parse_common(c, argc, argv, stats_help, 3, &fmt, 0, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -119,7 +93,7 @@ static const char test_help[] =
 int cmd_test(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = parse_simple(c, argc, argv, test_help, 3, &fmt);
+    int rc = cli_parse_common(c, argc, argv, test_help, 3, &fmt, 0, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;

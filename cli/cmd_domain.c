@@ -51,13 +51,6 @@ static int load_cfg(cli_ctx *c, domain_cfg *d)
     return 0;
 }
 
-static int parse_time(cli_ctx *c, const char *what, const char *v, int64_t *out)
-{
-    if (tt_time_parse_expr(v, tt_time_now_us(), out) != TT_OK)
-        return cli_usage(c, "%s: not a time (RFC 3339, YYYY-MM-DD, today, yesterday, -2h)", what);
-    return 0;
-}
-
 /* ---- tradetrail feedback ---- */
 
 static const char feedback_help[] =
@@ -183,12 +176,13 @@ static int feedback_list(cli_ctx *c, tt_ledger *l, const fb_args *a)
             return cli_usage(c, "-n: at most %d", TT_FEEDBACK_MAX_LIST);
         f.limit = (size_t)n64;
     }
-    if ((a->since && parse_time(c, "--since", a->since, &f.since_us) != 0) ||
-        (a->until && parse_time(c, "--until", a->until, &f.until_us) != 0))
-        return EXIT_USAGE;
+    int rc = 0;
+    if ((a->since && (rc = cli_parse_time(c, "--since", a->since, &f.since_us)) != 0) ||
+        (a->until && (rc = cli_parse_time(c, "--until", a->until, &f.until_us)) != 0))
+        return rc;
     tt_feedback *list = NULL;
     size_t n = 0;
-    int rc = tt_feedback_list(l, &f, &list, &n);
+    rc = tt_feedback_list(l, &f, &list, &n);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
     if (a->fmt == OUT_JSON) {
@@ -331,10 +325,11 @@ int cmd_summary(cli_ctx *c, int argc, char **argv)
     if (optind < argc)
         return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
     int64_t at = tt_time_now_us();
-    if (date != NULL && parse_time(c, "--date", date, &at) != 0)
-        return EXIT_USAGE;
+    int rc;
+    if (date != NULL && (rc = cli_parse_time(c, "--date", date, &at)) != 0)
+        return rc;
     tt_ledger *l;
-    int rc = cli_open(c, 0, &l);
+    rc = cli_open(c, 0, &l);
     if (rc != 0)
         return rc;
     domain_cfg d;

@@ -362,16 +362,6 @@ static int parse_types(cli_ctx *c, show_args *a, const char *arg)
     return 0;
 }
 
-static int parse_time(cli_ctx *c, const char *flag, const char *arg, int64_t *out)
-{
-    if (tt_time_parse_expr(arg, tt_time_now_us(), out) != TT_OK)
-        return cli_fail(c, TT_EINVAL,
-                        "%s: cannot read \"%s\" as a time (RFC 3339, YYYY-MM-DD, today, "
-                        "yesterday, -2h)",
-                        flag, arg);
-    return 0;
-}
-
 static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
 {
     switch (opt) {
@@ -390,9 +380,9 @@ static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
     case OPT_TYPE:
         return parse_types(c, a, arg);
     case OPT_SINCE:
-        return parse_time(c, "--since", arg, &a->q.since_us);
+        return cli_parse_time(c, "--since", arg, &a->q.since_us);
     case OPT_UNTIL:
-        return parse_time(c, "--until", arg, &a->q.until_us);
+        return cli_parse_time(c, "--until", arg, &a->q.until_us);
     case 'n':
         return cli_parse_int(c, "-n", arg, 1, &a->last_n) != 0 ? EXIT_USAGE : 0;
     case 'f':

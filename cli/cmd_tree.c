@@ -5,41 +5,6 @@
 
 #include "cli.h"
 
-enum { OPT_SINCE_CP = OPT_FIRST_COMMAND, OPT_TREE_SIZE };
-
-/* Parse the options every command here shares (-o, globals, --help) plus extras. */
-static int parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
-                        out_format *fmt, const char **since_cp, int64_t *tree_size)
-{
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"output", required_argument, NULL, 'o'},
-        {"since-checkpoint", required_argument, NULL, OPT_SINCE_CP},
-        {"tree-size", required_argument, NULL, OPT_TREE_SIZE},
-        {NULL, 0, NULL, 0},
-    };
-    int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            fputs(help, stdout);
-            return -1;
-        }
-        if (opt == 'o')
-            rc = cli_parse_format(c, optarg, formats, fmt);
-        else if (opt == OPT_SINCE_CP && since_cp != NULL)
-            *since_cp = optarg;
-        else if (opt == OPT_TREE_SIZE && tree_size != NULL)
-            rc = cli_parse_int(c, "--tree-size", optarg, 1, tree_size);
-        else
-            return opt == '?' ? EXIT_USAGE : cli_usage(c, "option not accepted here");
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
 static void print_hex(const char *label, const uint8_t *h)
 {
     printf("%s", label);
@@ -62,11 +27,9 @@ int cmd_verify(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
     const char *since = NULL;
-    int rc = parse_common(c, argc, argv, verify_help, 3, &fmt, &since, NULL);
+    int rc = cli_parse_common(c, argc, argv, verify_help, 3, &fmt, 0, &since, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
     char *note = NULL;
     size_t len = 0;
     if (since != NULL && (rc = cli_read_file(c, since, 1 << 20, &note, &len)) != 0)
@@ -105,11 +68,9 @@ static const char checkpoint_help[] =
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = parse_common(c, argc, argv, checkpoint_help, 3, &fmt, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, checkpoint_help, 3, &fmt, 0, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
     tt_ledger *l;
     if ((rc = cli_open(c, 0, &l)) != 0)
         return rc;
@@ -137,11 +98,9 @@ static const char key_help[] =
 int cmd_key(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = parse_common(c, argc, argv, key_help, 1, &fmt, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, key_help, 1, &fmt, 0, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
-    if (optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
     tt_ledger *l;
     if ((rc = cli_open(c, 0, &l)) != 0)
         return rc;
@@ -178,7 +137,7 @@ int cmd_prove(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
     int64_t tree_size = 0, seq;
-    int rc = parse_common(c, argc, argv, prove_help, 3, &fmt, NULL, &tree_size);
+    int rc = cli_parse_common(c, argc, argv, prove_help, 3, &fmt, 1, NULL, &tree_size);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (optind != argc - 1)
@@ -209,7 +168,7 @@ int cmd_consistency(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
     int64_t m, n;
-    int rc = parse_common(c, argc, argv, consistency_help, 3, &fmt, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, consistency_help, 3, &fmt, 1, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (optind != argc - 2)

@@ -138,6 +138,54 @@ int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t m
     return 0;
 }
 
+/* Long-only options of cli_parse_common, outside the commands' own range. */
+enum { OPT_SINCE_CP = OPT_FIRST_COMMAND + 200, OPT_TREE_SIZE };
+
+int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
+                     out_format *fmt, int positional, const char **since_cp, int64_t *tree_size)
+{
+    static const struct option opts[] = {
+        CLI_GLOBAL_OPTIONS,
+        {"output", required_argument, NULL, 'o'},
+        {"since-checkpoint", required_argument, NULL, OPT_SINCE_CP},
+        {"tree-size", required_argument, NULL, OPT_TREE_SIZE},
+        {NULL, 0, NULL, 0},
+    };
+    int opt, rc = 0;
+    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+        if (cli_global_opt(c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (opt == 'o')
+            rc = cli_parse_format(c, optarg, formats, fmt);
+        else if (opt == OPT_SINCE_CP && since_cp != NULL)
+            *since_cp = optarg;
+        else if (opt == OPT_TREE_SIZE && tree_size != NULL)
+            rc = cli_parse_int(c, "--tree-size", optarg, 1, tree_size);
+        else
+            return opt == '?' ? EXIT_USAGE : cli_usage(c, "option not accepted here");
+        if (rc != 0)
+            return rc;
+    }
+    if (!positional && optind < argc)
+        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    return 0;
+}
+
+/* SPEC 10: a value that is not a time is invalid input (exit 1), not a usage error. */
+int cli_parse_time(const cli_ctx *c, const char *flag, const char *arg, int64_t *out)
+{
+    if (tt_time_parse_expr(arg, tt_time_now_us(), out) != TT_OK)
+        return cli_fail(c, TT_EINVAL,
+                        "%s: cannot read \"%s\" as a time (RFC 3339, YYYY-MM-DD, today, "
+                        "yesterday, -2h)",
+                        flag, arg);
+    return 0;
+}
+
 int cli_print_json(const cli_ctx *c, char *json)
 {
     if (json == NULL)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "routes.h"
+#include "util/time.h"
 #include "workers.h"
 
 #define MINUTE_US INT64_C(60000000)
@@ -87,7 +88,7 @@ static void *scheduler(void *arg)
                 wake = sched.jobs[i].next_us;
         if (wake <= now)
             continue;
-        struct timespec until = {(time_t)(wake / 1000000), (long)(wake % 1000000) * 1000};
+        struct timespec until = tti_timespec_at(wake);
         pthread_cond_timedwait(&sched.cond, &sched.lock, &until);
     }
     pthread_mutex_unlock(&sched.lock);

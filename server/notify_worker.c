@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/time.h"
 #include "workers.h"
 
 #define POLL_MS 200 /* how soon rows queued by appends are picked up */
@@ -25,14 +26,7 @@ static struct {
 
 static void wait_ms(int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tti_deadline_ms(ms);
     pthread_mutex_lock(&w.lock);
     if (!w.stop)
         pthread_cond_timedwait(&w.cond, &w.lock, &until);

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "front/front.h"
+#include "util/time.h"
 #include "http.h"
 #include "metrics.h"
 #include "sse.h"
@@ -81,14 +82,7 @@ static int first_token(tt_ledger *l)
 
 static void sleep_ms(ticking *t, int64_t ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = tti_deadline_ms(ms);
     pthread_mutex_lock(&t->lock);
     if (!atomic_load(&t->s->stopping))
         pthread_cond_timedwait(&t->cond, &t->lock, &until);

@@ -5,7 +5,6 @@
  * server only hands over what libmicrohttpd decoded, the CLI splits --type the same way,
  * and fuzz/fuzz_query.c reaches the parser without an HTTP connection.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +55,6 @@ static int param_index(const char *key)
         if (strcmp(param_names[i], key) == 0)
             return i;
     return -1;
-}
-
-int tt_parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    if (s == NULL || out == NULL)
-        return TT_EINVAL;
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || *end || x < min || x > max)
-        return TT_EINVAL;
-    *out = x;
-    return TT_OK;
 }
 
 /* A seq or count: >= 0. */

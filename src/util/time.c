@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "tradetrail.h"
+#include "util/time.h"
 
 #define US_PER_SEC 1000000LL
 #define US_PER_DAY (86400LL * US_PER_SEC)
@@ -233,4 +234,21 @@ int64_t tt_time_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+struct timespec tti_timespec_at(int64_t us)
+{
+    int64_t sec = us / US_PER_SEC, rem = us % US_PER_SEC;
+    if (rem < 0) {
+        sec--;
+        rem += US_PER_SEC;
+    }
+    return (struct timespec){.tv_sec = (time_t)sec, .tv_nsec = (long)rem * 1000};
+}
+
+struct timespec tti_deadline_ms(int64_t ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return tti_timespec_at((int64_t)now.tv_sec * US_PER_SEC + now.tv_nsec / 1000 + ms * 1000);
 }

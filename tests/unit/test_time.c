@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "tradetrail.h"
+#include "util/time.h"
 
 #define SEC 1000000LL
 #define DAY (86400LL * SEC)
@@ -250,6 +251,24 @@ static void test_now(void **state)
     assert_true(b >= a);
 }
 
+/* The deadlines of the server's waiting threads (util/time.h). */
+static void test_timespec(void **state)
+{
+    (void)state;
+    struct timespec t = tti_timespec_at(1700000000123456LL);
+    assert_int_equal(t.tv_sec, 1700000000);
+    assert_int_equal(t.tv_nsec, 123456000);
+    t = tti_timespec_at(-1); /* before 1970: the nanoseconds stay in [0, 1e9) */
+    assert_int_equal(t.tv_sec, -1);
+    assert_int_equal(t.tv_nsec, 999999000);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    t = tti_deadline_ms(1500);
+    double d = (double)(t.tv_sec - now.tv_sec) + (double)(t.tv_nsec - now.tv_nsec) / 1e9;
+    assert_true(d >= 1.499 && d < 1.6);
+    assert_true(t.tv_nsec >= 0 && t.tv_nsec < 1000000000L);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_fractions),        cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_garbage),          cmocka_unit_test(test_expr),
         cmocka_unit_test(test_expr_before_1970), cmocka_unit_test(test_now),
+        cmocka_unit_test(test_timespec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
