@@ -454,7 +454,8 @@ static void print_csv(const tt_event *e)
         snprintf(hex + 2 * i, 3, "%02x", e->leaf_hash[i]);
     const char *cols[] = {ts,          e->entity,     e->entity_id,       e->event_type,
                           e->actor,    e->old_status, e->new_status,      e->reason,
-                          e->metadata, occ,           e->idempotency_key, hex};
+                          e->metadata, occ,           e->idempotency_key, e->principal,
+                          hex};
     printf("%lld", (long long)e->seq);
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         putchar(',');
@@ -596,7 +597,7 @@ int cmd_show(cli_ctx *c, int argc, char **argv)
         int64_t last = 0;
         if (a.fmt == OUT_CSV)
             fputs("seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,"
-                  "metadata,occurred_at,idempotency_key,leaf_hash\r\n",
+                  "metadata,occurred_at,idempotency_key,principal,leaf_hash\r\n",
                   stdout);
         rc = a.last_n ? show_last(c, l, &a, &last) : show_all(c, l, &a, &last);
         if (rc == 0 && a.follow) {

@@ -4,6 +4,7 @@
  * what they share: global options, locating the data directory, exit codes, output.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,22 @@ int cli_config(cli_ctx *c, const tti_config **out)
     return rc;
 }
 
+/* SPEC 3.1: events this process appends record the operating-system user who ran it (not
+ * $USER, which anyone can set), as "cli:<user>". */
+static void set_principal(void)
+{
+    char principal[TT_MAX_PRINCIPAL + 1];
+    const struct passwd *pw = getpwuid(geteuid());
+    if (pw != NULL && pw->pw_name != NULL && pw->pw_name[0] != '\0')
+        snprintf(principal, sizeof principal, "cli:%s", pw->pw_name);
+    else
+        snprintf(principal, sizeof principal, "cli:uid-%lu", (unsigned long)geteuid());
+    if (tt_set_principal(principal) != TT_OK) { /* a user name that is not printable text */
+        snprintf(principal, sizeof principal, "cli:uid-%lu", (unsigned long)geteuid());
+        tt_set_principal(principal);
+    }
+}
+
 int cli_open(cli_ctx *c, int create, tt_ledger **out)
 {
     int rc = resolve(c);
@@ -343,6 +360,7 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
     rc = tt_ledger_open(&o, out, err, sizeof err);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", err);
+    set_principal();
     /* SPEC 7: appends from every command queue their alerts in the same transaction. */
     tt_notify_config nc;
     tti_config_notify(c->cfg, &nc);

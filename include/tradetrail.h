@@ -59,6 +59,8 @@ TT_EXPORT const char *tt_strerror(int rc);
 #define TT_MAX_REASON 8192
 #define TT_MAX_METADATA 65536
 #define TT_MAX_IDEMPOTENCY_KEY 128
+#define TT_MAX_PRINCIPAL 160     /* "token:" + a 128-byte token name, "cli:" + a user */
+#define TT_MAX_METADATA_DEPTH 64 /* nesting levels of metadata, its own object being one */
 #define TT_MAX_BATCH 10000
 #define TT_MAX_QUERY_LIMIT 10000
 #define TT_MAX_QUERY_TYPES 32
@@ -89,6 +91,9 @@ typedef struct tt_event {
     int64_t occurred_at_us;
     const char *idempotency_key;
     uint8_t leaf_hash[TT_HASH_SIZE];
+    /* Who authenticated the append (SPEC 3.1): set by the ledger from tt_set_principal,
+     * ignored on input; NULL on events appended before principals were recorded. */
+    const char *principal;
 } tt_event;
 
 #define TT_TIME_NONE INT64_MIN
@@ -274,6 +279,29 @@ TT_EXPORT int tt_ledger_on_commit_remove(tt_ledger *l, tt_commit_fn fn, void *ct
  * ts stays the ledger's own time. Thread-local; affects every ledger handle.
  */
 TT_EXPORT void tt_set_client_time(int64_t occurred_at_us);
+
+/*
+ * Who authenticates the appends THIS THREAD makes from now on (SPEC 3.1 principal, part of
+ * every event's leaf bytes): "token:<name>" in the server, "cli:<user>" in the command
+ * line; NULL restores the default, "lib". Captured when an append is queued, so an
+ * asynchronous append keeps the principal of the thread that queued it. TT_EINVAL (the
+ * setting unchanged) unless 1..TT_MAX_PRINCIPAL bytes of UTF-8 without control characters.
+ * Thread-local; affects every ledger handle.
+ */
+TT_EXPORT int tt_set_principal(const char *principal);
+
+/*
+ * tt_ledger_append and tt_ledger_append_async for events exactly as tt_events_parse_body
+ * returned them with owner: they were checked and normalised there, once, and are not
+ * checked again. An event whose members were changed since (a key taken from a header) is
+ * checked in full, as tt_ledger_append checks every event. owner must stay valid until the
+ * call returns (until done is called for the asynchronous form).
+ */
+TT_EXPORT int tt_ledger_append_parsed(tt_ledger *l, const tt_event *events, size_t n,
+                                      const void *owner, tt_append_result *results);
+TT_EXPORT int tt_ledger_append_parsed_async(tt_ledger *l, const tt_event *events, size_t n,
+                                            const void *owner, tt_append_result *results,
+                                            tt_append_done done, void *ctx);
 
 /* ---------------------------------------------------------------------------------------
  * Reading
@@ -610,6 +638,12 @@ TT_EXPORT int tt_token_revoke(tt_ledger *l, int64_t id, const char *actor);
 /* Look a presented token up (constant-time digest comparison): TT_OK with its role and id,
  * TT_EAUTH when unknown, malformed or revoked. */
 TT_EXPORT int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id);
+
+/* tt_token_check that also gives the principal the token authenticates as, for
+ * tt_set_principal: "token:<name>", or "token:#<id>" for a token without a printable name.
+ * id and principal may be NULL. */
+TT_EXPORT int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *role, int64_t *id,
+                                    char principal[TT_MAX_PRINCIPAL + 1]);
 
 /* Every token (never the secret); free with tt_token_list_free. */
 TT_EXPORT int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n);

@@ -133,7 +133,8 @@ static enum MHD_Result events_post(srv *s, srv_req *r)
     j->r = r;
     if ((ret = srv_defer(r, j, append_finish)) != MHD_YES || !srv_deferred(r))
         return ret;
-    rc = tt_ledger_append_async(s->l, j->events, j->n, j->res, on_appended, j);
+    /* Checked once, by the parser: the ledger does not check these events again. */
+    rc = tt_ledger_append_parsed_async(s->l, j->events, j->n, j->owner, j->res, on_appended, j);
     if (rc != TT_OK)
         on_appended(j, rc, tt_ledger_errmsg(s->l));
     return MHD_YES;

@@ -66,6 +66,7 @@ static int match(const char *pattern, const char *path, srv_req *r)
 static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
 {
     *ok = 0;
+    tt_set_principal(NULL); /* nothing left over from this thread's previous request */
     if (need == NEED_METRICS)
         need = s->metrics_public ? NEED_NONE : NEED_READ;
     if (need == NEED_NONE) {
@@ -88,7 +89,8 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
         return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
     tt_role role;
-    int rc = tt_token_check(s->l, h + 7, &role, NULL);
+    char principal[TT_MAX_PRINCIPAL + 1];
+    int rc = tt_token_authenticate(s->l, h + 7, &role, NULL, principal);
     if (rc == TT_EAUTH)
         return srv_error(r, 401, "invalid or revoked token");
     if (rc != TT_OK)
@@ -97,6 +99,8 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
                   (need == NEED_INGEST && role == TT_ROLE_INGEST);
     if (!allowed)
         return srv_error(r, 403, "the token's role (%s) may not do this", tt_role_name(role));
+    /* SPEC 3.1: what this request appends records the token that authenticated it. */
+    tt_set_principal(principal);
     *ok = 1;
     return MHD_YES;
 }

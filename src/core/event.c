@@ -14,14 +14,17 @@
 #include "util/err.h"
 
 /* Every string member of tt_event in leaf-byte order (docs/FORMAT.md); occurred_at, an
- * integer, goes between metadata and idempotency_key. */
+ * integer, goes between metadata and idempotency_key. principal is in version 2 leaves only. */
 static const size_t str_fields[] = {
-    offsetof(tt_event, entity), offsetof(tt_event, entity_id),  offsetof(tt_event, event_type),
-    offsetof(tt_event, actor),  offsetof(tt_event, old_status), offsetof(tt_event, new_status),
-    offsetof(tt_event, reason), offsetof(tt_event, metadata),   offsetof(tt_event, idempotency_key),
+    offsetof(tt_event, entity),          offsetof(tt_event, entity_id),
+    offsetof(tt_event, event_type),      offsetof(tt_event, actor),
+    offsetof(tt_event, old_status),      offsetof(tt_event, new_status),
+    offsetof(tt_event, reason),          offsetof(tt_event, metadata),
+    offsetof(tt_event, idempotency_key), offsetof(tt_event, principal),
 };
 #define N_STR_FIELDS (sizeof str_fields / sizeof str_fields[0])
-#define N_REQUIRED 4 /* entity .. actor: written without a presence byte */
+#define N_REQUIRED 4                   /* entity .. actor: written without a presence byte */
+#define I_PRINCIPAL (N_STR_FIELDS - 1) /* version 2: always there, no presence byte */
 
 static const char *get_str(const tt_event *ev, size_t off)
 {
@@ -48,54 +51,6 @@ void tt_free(void *p)
 void tt_event_free(tt_event *ev)
 {
     free(ev);
-}
-
-/* ---- UTF-8 ---------------------------------------------------------------------------- */
-
-/*
- * Offset of the first byte that does not start a well-formed sequence, or len. The ranges
- * are those of Unicode 15 table 3-7, which excludes overlongs, surrogates and code points
- * above U+10FFFF.
- */
-static size_t utf8_bad(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i], lo = 0x80, hi = 0xBF;
-        size_t need;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            need = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            need = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            need = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return i;
-        if (len - i <= need || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += need + 1;
-    }
-    return len;
-}
-
-int tti_utf8_valid(const char *s, size_t len)
-{
-    return utf8_bad((const unsigned char *)s, len) == len;
-}
-
-size_t tti_utf8_count(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return n;
 }
 
 /*
@@ -127,7 +82,7 @@ static size_t find_control(const unsigned char *s, size_t len, int allow_ws, uns
 static const char *quote(const char *s, char *buf, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t len = strlen(s), ok = utf8_bad((const unsigned char *)s, len), o = 0;
+    size_t len = strlen(s), ok = tti_utf8_bad(s, len), o = 0;
     buf[o++] = '"';
     for (size_t i = 0; i < len && o + 8 < cap; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -189,7 +144,7 @@ static int check_name(const field_rule *r, const char *s, size_t len, char *err,
 {
     char q[64];
     if (len > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)", r->name,
+        return tti_err(err, errlen, TT_EINVAL, "%s: longer than %zu characters (got %zu)", r->name,
                        r->max, len);
     int upper = r->kind == RULE_UPPER;
     for (size_t i = 0; i < len; i++)
@@ -202,7 +157,7 @@ static int check_name(const field_rule *r, const char *s, size_t len, char *err,
 
 static int check_utf8(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
 {
-    size_t bad = utf8_bad((const unsigned char *)s, len);
+    size_t bad = tti_utf8_bad(s, len);
     if (bad != len)
         return tti_err(err, errlen, TT_EINVAL, "%s: invalid UTF-8 at byte %zu", r->name, bad);
     return TT_OK;
@@ -222,13 +177,13 @@ static int check_text(const field_rule *r, const char *s, size_t len, char *err,
 {
     /* A code point takes at most 4 bytes: reject what cannot fit before looking further. */
     if (len > 4 * r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters", r->name, r->max);
+        return tti_err(err, errlen, TT_EINVAL, "%s: longer than %zu characters", r->name, r->max);
     int rc = check_utf8(r, s, len, err, errlen);
     if (rc != TT_OK)
         return rc;
     size_t n = tti_utf8_count(s, len);
     if (n > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu characters (got %zu)", r->name,
+        return tti_err(err, errlen, TT_EINVAL, "%s: longer than %zu characters (got %zu)", r->name,
                        r->max, n);
     return check_control(r, s, len, err, errlen);
 }
@@ -236,33 +191,39 @@ static int check_text(const field_rule *r, const char *s, size_t len, char *err,
 static int check_reason(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
 {
     if (len > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: longer than %zu bytes (got %zu)", r->name,
+        return tti_err(err, errlen, TT_EINVAL, "%s: longer than %zu bytes (got %zu)", r->name,
                        r->max, len);
     int rc = check_utf8(r, s, len, err, errlen);
     return rc != TT_OK ? rc : check_control(r, s, len, err, errlen);
 }
 
-/* Only a cheap shape check: the full parse is tti_metadata_normalize's job at ingest, and
- * normalised text is compact JSON, which has no raw control characters. */
-static int check_metadata(const field_rule *r, const char *s, size_t len, char *err, size_t errlen)
+/*
+ * Metadata is stored exactly as the normaliser writes it (SPEC 3.1: an object, no duplicate
+ * keys; docs/FORMAT.md section 3). Text the event parser has just normalised needs only its
+ * size checked; anything else, from a direct C caller, is normalised again and must come
+ * out byte for byte the same.
+ */
+static int check_metadata(const field_rule *r, const char *s, size_t len, unsigned flags, char *err,
+                          size_t errlen)
 {
     if (len > r->max)
-        return tti_err(err, errlen, TT_ETOOBIG, "%s: larger than %zu bytes (got %zu)", r->name,
+        return tti_err(err, errlen, TT_EINVAL, "%s: larger than %zu bytes (got %zu)", r->name,
                        r->max, len);
-    int rc = check_utf8(r, s, len, err, errlen);
-    if (rc != TT_OK)
-        return rc;
-    if (len < 2 || s[0] != '{' || s[len - 1] != '}')
-        return tti_err(err, errlen, TT_EINVAL, "%s: must be the text of a JSON object", r->name);
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] < 0x20)
-            return tti_err(err, errlen, TT_EINVAL,
-                           "%s: not normalised JSON (raw control character U+%04X at byte %zu)",
-                           r->name, (unsigned)s[i], i);
-    return TT_OK;
+    if (flags & TTI_CHECK_META_NORMAL)
+        return TT_OK;
+    char *norm = NULL;
+    int rc = tti_metadata_normalize(s, len, &norm, err, errlen);
+    if (rc == TT_EPARSE)
+        rc = TT_EINVAL; /* for a tt_event, text that does not parse is an invalid value */
+    if (rc == TT_OK && strcmp(norm, s) != 0)
+        rc = tti_err(err, errlen, TT_EINVAL,
+                     "%s: not in normalised form (pass it through tt_metadata_normalize first)",
+                     r->name);
+    free(norm);
+    return rc;
 }
 
-static int check_field(const field_rule *r, const char *s, char *err, size_t errlen)
+static int check_field(const field_rule *r, const char *s, unsigned flags, char *err, size_t errlen)
 {
     if (s == NULL)
         return r->required ? tti_err(err, errlen, TT_EINVAL, "%s: required", r->name) : TT_OK;
@@ -281,23 +242,40 @@ static int check_field(const field_rule *r, const char *s, char *err, size_t err
     case RULE_REASON:
         return check_reason(r, s, len, err, errlen);
     case RULE_METADATA:
-        return check_metadata(r, s, len, err, errlen);
+        return check_metadata(r, s, len, flags, err, errlen);
     }
     return TT_OK;
 }
 
-int tt_event_validate(const tt_event *ev, char *err, size_t errlen)
+/* The one check of SPEC 3.1 for every path into the ledger. */
+int tti_event_check(const tt_event *ev, unsigned flags, char *err, size_t errlen)
 {
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (ev == NULL)
         return tti_err(err, errlen, TT_EMISUSE, "event: NULL");
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
-        int rc = check_field(&rules[i], get_str(ev, rules[i].off), err, errlen);
+        int rc = check_field(&rules[i], get_str(ev, rules[i].off), flags, err, errlen);
         if (rc != TT_OK)
             return rc;
     }
     return TT_OK;
+}
+
+int tt_event_validate(const tt_event *ev, char *err, size_t errlen)
+{
+    return tti_event_check(ev, 0, err, errlen);
+}
+
+/* A principal as the ledger records it: 1..TT_MAX_PRINCIPAL bytes of UTF-8 text without
+ * control characters (SPEC 3.1). */
+int tti_principal_check(const char *p, char *err, size_t errlen)
+{
+    static const field_rule rule = {"principal", 0, 1, RULE_TEXT, TT_MAX_PRINCIPAL};
+    size_t len = p != NULL ? strlen(p) : 0;
+    if (len == 0 || len > TT_MAX_PRINCIPAL)
+        return tti_err(err, errlen, TT_EINVAL, "principal: must be 1-%d bytes", TT_MAX_PRINCIPAL);
+    return check_text(&rule, p, len, err, errlen);
 }
 
 /* ---- Leaf bytes (docs/FORMAT.md, SPEC 4) ----------------------------------------------- */
@@ -317,7 +295,7 @@ static int leaf_measure(const tt_event *ev, size_t lens[N_STR_FIELDS], size_t *t
         if (lens[i] > UINT32_MAX)
             return TT_ETOOBIG;
         /* Each string is < 4 GiB, so only a 32-bit size_t could overflow here. */
-        size_t add = (i >= N_REQUIRED) + (s != NULL ? 4 + lens[i] : 0);
+        size_t add = (i >= N_REQUIRED && i != I_PRINCIPAL) + (s != NULL ? 4 + lens[i] : 0);
         if (add > SIZE_MAX - n)
             return TT_ETOOBIG;
         n += add;
@@ -340,10 +318,12 @@ static uint8_t *put_str(uint8_t *p, const char *s, size_t len)
     return p + len;
 }
 
-/* Write the leaf bytes measured by leaf_measure() into p. */
+/* Write the leaf bytes measured by leaf_measure() into p. An event with a principal is a
+ * version 2 leaf; one without (appended before principals were recorded) keeps the
+ * version 1 bytes it was hashed with. */
 static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint8_t *p)
 {
-    *p++ = TTI_LEAF_VERSION;
+    *p++ = ev->principal != NULL ? TTI_LEAF_VERSION : TTI_LEAF_VERSION_1;
     p = put_be(p, (uint64_t)ev->seq, 8);
     p = put_be(p, (uint64_t)ev->ts_us, 8);
     for (size_t i = 0; i < N_STR_FIELDS; i++) {
@@ -354,7 +334,7 @@ static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint
             if (ev->occurred_at_us != TT_TIME_NONE)
                 p = put_be(p, (uint64_t)ev->occurred_at_us, 8);
         }
-        if (i >= N_REQUIRED)
+        if (i >= N_REQUIRED && i != I_PRINCIPAL)
             *p++ = s != NULL;
         if (s != NULL)
             p = put_str(p, s, lens[i]);

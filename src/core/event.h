@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Internal helpers of the event model: metadata normalisation and UTF-8 checks shared by
- * validation, JSON mapping and the CLI. */
+/* Internal helpers of the event model: the one check of SPEC 3.1, metadata normalisation,
+ * leaf bytes, and the parsed bodies whose events the ledger need not check again. */
 #ifndef TT_CORE_EVENT_H
 #define TT_CORE_EVENT_H
 
@@ -9,22 +9,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Leaf encoding version byte (docs/FORMAT.md). */
-#define TTI_LEAF_VERSION 0x01
+#include "util/utf8.h"
+
+/* Leaf encoding version bytes (docs/FORMAT.md): 2 records the principal; 1 is how events
+ * appended before that were hashed, and still verifies. */
+#define TTI_LEAF_VERSION 0x02
+#define TTI_LEAF_VERSION_1 0x01
+
+/* tti_event_check: metadata is the normaliser's own output (the event parser's), so only
+ * its size is checked, not its form. */
+#define TTI_CHECK_META_NORMAL 1u
+
+/* The checks of SPEC 3.1 (docs/FORMAT.md section 1), the only ones: tt_event_validate is
+ * tti_event_check(ev, 0, ...). TT_EINVAL with a message naming the field and the rule. */
+int tti_event_check(const tt_event *ev, unsigned flags, char *err, size_t errlen);
+
+/* The rule for a principal (SPEC 3.1): 1..TT_MAX_PRINCIPAL bytes of printable UTF-8. */
+int tti_principal_check(const char *p, char *err, size_t errlen);
+
+/* 1 when events[i] is as tt_events_parse_body returned it with owner (checked there and in
+ * normal form): pointers unchanged, so the ledger need not check it again. */
+int tti_body_unchanged(const void *owner, const tt_event *events, size_t n, size_t i);
 
 /*
  * Normalise metadata JSON text: must be a JSON object, no duplicate keys, valid UTF-8,
  * at most TT_MAX_METADATA bytes once serialised compactly (key order kept). *out is a new
- * NUL-terminated string freed with tt_free(). TT_EINVAL / TT_ETOOBIG / TT_EPARSE with a
+ * NUL-terminated string freed with tt_free(). TT_EINVAL / TT_EPARSE with a
  * message in err naming the field "metadata".
  */
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen);
 
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-int tti_utf8_valid(const char *s, size_t len);
-
-/* Number of code points of a valid UTF-8 string. */
-size_t tti_utf8_count(const char *s, size_t len);
+/* Parse the event object at s->p ('{'), leaving s->p after it: scanned for the limits of
+ * SPEC 3.1 first, then parsed and checked once (tt_event_parse_json's rules). */
+struct tti_jscan;
+int tti_event_parse_at(struct tti_jscan *s, tt_event *out, void **owner, char *err, size_t errlen);
 
 /* Write ev's leaf bytes (docs/FORMAT.md) into buf when they fit in cap; *len is their
  * size either way (0 when they cannot be measured). TT_ETOOBIG when they do not fit (grow

@@ -2,16 +2,18 @@
 /*
  * The JSON mapping of events (SPEC 3.1, 9): parsing an incoming event object with jansson,
  * normalising metadata into the exact bytes the ledger stores and hashes, and writing an
- * event back as JSON. The writer is our own so that the stored metadata bytes are defined
- * by docs/FORMAT.md, not by a jansson version's number formatting.
+ * event back as JSON. Input is scanned first (json_scan.c) so that nothing over a limit of
+ * SPEC 3.1 is built; output goes through the one JSON writer (util/buf.c) so that the stored
+ * metadata bytes are defined by docs/FORMAT.md, not by a jansson version's formatting.
  */
 #include <jansson.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/event.h"
+#include "core/json_scan.h"
+#include "util/buf.h"
 #include "util/codec.h"
 #include "util/err.h"
 
@@ -19,220 +21,67 @@
  * limit, so pretty-printed input that normalises below TT_MAX_METADATA still fits. */
 #define MAX_METADATA_INPUT (16u << 20)
 
-/* ---- A bounded growable text buffer ------------------------------------------------------ */
-
-typedef struct jbuf {
-    char *buf;
-    size_t len, cap, max;
-    int rc; /* the first failure, TT_ENOMEM or TT_ETOOBIG; later writes are ignored */
-} jbuf;
-
-static void jb_put(jbuf *b, const char *s, size_t n)
-{
-    if (b->rc != TT_OK)
-        return;
-    if (n > b->max - b->len) {
-        b->rc = TT_ETOOBIG;
-        return;
-    }
-    if (n >= b->cap - b->len) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= n)
-            cap = cap > b->max / 2 ? b->max + 1 : cap * 2;
-        char *p = realloc(b->buf, cap);
-        if (p == NULL) {
-            b->rc = TT_ENOMEM;
-            return;
-        }
-        b->buf = p, b->cap = cap;
-    }
-    memcpy(b->buf + b->len, s, n);
-    b->len += n;
-    b->buf[b->len] = '\0';
-}
-
-static void jb_lit(jbuf *b, const char *s)
-{
-    jb_put(b, s, strlen(s));
-}
-
-/* The buffer's text, or NULL (buffer freed) when a write failed. */
-static char *jb_finish(jbuf *b)
-{
-    if (b->rc == TT_OK && b->buf == NULL)
-        b->rc = TT_ENOMEM; /* nothing was written: cannot happen for our callers */
-    if (b->rc != TT_OK) {
-        free(b->buf);
-        return NULL;
-    }
-    return b->buf;
-}
-
 /* ---- Writing JSON values (docs/FORMAT.md, "Metadata normalisation") -------------------- */
 
-/*
- * A JSON string: '"' and '\' escaped, control characters below U+0020 as \b \f \n \r \t or
- * \u00xx (lowercase hex), everything else, including non-ASCII, as is. Text that is not
- * valid UTF-8 (never stored by the ledger; possible only in a tampered store) has its
- * bytes >= 0x80 replaced by U+FFFD so the output stays valid JSON.
- */
-static void jb_str(jbuf *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    int lossy = !tti_utf8_valid(s, n);
-    size_t run = 0;
-    jb_put(b, "\"", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        size_t elen = 2;
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]}, two[2] = {'\\', (char)c};
-        if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
-            two[1] = "btn?fr"[c - '\b'], esc = two;
-        else if (c < 0x20)
-            esc = u, elen = 6;
-        else if (c >= 0x80 && lossy)
-            esc = "\xEF\xBF\xBD", elen = 3; /* U+FFFD */
-        else if (c == '"' || c == '\\')
-            esc = two;
-        else
-            continue;
-        jb_put(b, s + run, i - run);
-        jb_put(b, esc, elen);
-        run = i + 1;
-    }
-    jb_put(b, s + run, n - run);
-    jb_put(b, "\"", 1);
-}
+static void put_value(tti_buf *b, const json_t *v);
 
-static void jb_int(jbuf *b, long long v)
-{
-    char tmp[24];
-    int n = snprintf(tmp, sizeof tmp, "%lld", v);
-    jb_put(b, tmp, (size_t)n);
-}
-
-/*
- * The shortest correctly rounded decimal (1 to 17 significant digits) that reads back as
- * d: its digits without trailing zeros (*nd of them) and the exponent of the first one.
- */
-static void shortest_digits(double d, char dig[18], int *nd, int *exp)
-{
-    char tmp[40];
-    for (int p = 1;; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
-        if (p == 17 || strtod(tmp, NULL) == d)
-            break;
-    }
-    /* "[-]d[.ddd]e±XX": skip the sign and the locale's decimal point, whatever it is. */
-    const char *s = tmp;
-    *nd = 0;
-    for (; *s != 'e'; s++)
-        if (*s >= '0' && *s <= '9')
-            dig[(*nd)++] = *s;
-    *exp = (int)strtol(s + 1, NULL, 10);
-    while (*nd > 1 && dig[*nd - 1] == '0')
-        (*nd)--;
-}
-
-/*
- * A real, written like Python's repr() so that json.dumps(..., separators=(",", ":"),
- * ensure_ascii=False) reproduces stored metadata: positional with at least one fractional
- * digit when 1e-4 <= |x| < 1e16, else d[.ddd]e±XX. (jansson's own "%.17g" would store 0.1
- * as 0.10000000000000001.)
- */
-static void jb_real(jbuf *b, double d)
-{
-    char dig[18], out[48];
-    int nd, exp, o = 0;
-    shortest_digits(d, dig, &nd, &exp);
-    if (signbit(d))
-        out[o++] = '-';
-    if (exp >= 0 && exp < 16) {
-        for (int i = 0; i <= exp; i++)
-            out[o++] = (char)(i < nd ? dig[i] : '0');
-        out[o++] = '.';
-        for (int i = exp + 1; i < nd; i++)
-            out[o++] = dig[i];
-        if (exp + 1 >= nd)
-            out[o++] = '0';
-    } else if (exp < 0 && exp >= -4) {
-        out[o++] = '0', out[o++] = '.';
-        for (int i = exp + 1; i < 0; i++)
-            out[o++] = '0';
-        memcpy(out + o, dig, (size_t)nd);
-        o += nd;
-    } else {
-        out[o++] = dig[0];
-        if (nd > 1)
-            out[o++] = '.';
-        memcpy(out + o, dig + 1, (size_t)nd - 1);
-        o += nd - 1;
-        o += snprintf(out + o, sizeof out - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+',
-                      exp < 0 ? -exp : exp);
-    }
-    jb_put(b, out, (size_t)o);
-}
-
-static void jb_value(jbuf *b, const json_t *v);
-
-static void jb_object(jbuf *b, const json_t *v)
+static void put_object(tti_buf *b, const json_t *v)
 {
     const char *key;
     const json_t *item;
     int first = 1;
-    jb_put(b, "{", 1);
+    tti_buf_add(b, "{", 1);
     /* jansson 2.14 keeps insertion order, so keys come out in the order they came in. */
     json_object_foreach((json_t *)v, key, item)
     {
         if (!first)
-            jb_put(b, ",", 1);
+            tti_buf_add(b, ",", 1);
         first = 0;
-        jb_str(b, key, strlen(key));
-        jb_put(b, ":", 1);
-        jb_value(b, item);
+        tti_buf_json_str(b, key);
+        tti_buf_add(b, ":", 1);
+        put_value(b, item);
     }
-    jb_put(b, "}", 1);
+    tti_buf_add(b, "}", 1);
 }
 
-static void jb_array(jbuf *b, const json_t *v)
+static void put_array(tti_buf *b, const json_t *v)
 {
-    jb_put(b, "[", 1);
+    tti_buf_add(b, "[", 1);
     for (size_t i = 0; i < json_array_size(v); i++) {
         if (i > 0)
-            jb_put(b, ",", 1);
-        jb_value(b, json_array_get(v, i));
+            tti_buf_add(b, ",", 1);
+        put_value(b, json_array_get(v, i));
     }
-    jb_put(b, "]", 1);
+    tti_buf_add(b, "]", 1);
 }
 
-/* Recursion is bounded by jansson's parser depth limit (2048). */
-static void jb_value(jbuf *b, const json_t *v)
+/* Recursion is bounded by TT_MAX_METADATA_DEPTH, checked by the scan before parsing. */
+static void put_value(tti_buf *b, const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        jb_object(b, v);
+        put_object(b, v);
         break;
     case JSON_ARRAY:
-        jb_array(b, v);
+        put_array(b, v);
         break;
     case JSON_STRING:
-        jb_str(b, json_string_value(v), json_string_length(v));
+        tti_buf_json_strn(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        jb_int(b, (long long)json_integer_value(v));
+        tti_buf_json_int(b, (long long)json_integer_value(v));
         break;
     case JSON_REAL:
-        jb_real(b, json_real_value(v));
+        tti_buf_json_real(b, json_real_value(v));
         break;
     case JSON_TRUE:
-        jb_lit(b, "true");
+        tti_buf_add(b, "true", 4);
         break;
     case JSON_FALSE:
-        jb_lit(b, "false");
+        tti_buf_add(b, "false", 5);
         break;
     case JSON_NULL:
-        jb_lit(b, "null");
+        tti_buf_add(b, "null", 4);
         break;
     }
 }
@@ -249,15 +98,18 @@ static const char *type_name(const json_t *v)
 /* Serialise a parsed metadata object into its stored form, at most TT_MAX_METADATA bytes. */
 static int metadata_text(const json_t *obj, char **out, size_t *outlen, char *err, size_t errlen)
 {
-    jbuf b = {.max = TT_MAX_METADATA};
-    jb_object(&b, obj);
-    char *s = jb_finish(&b);
-    if (s == NULL)
-        return b.rc == TT_ETOOBIG ? tti_err(err, errlen, TT_ETOOBIG,
-                                            "metadata: larger than %d bytes", TT_MAX_METADATA)
-                                  : tti_err(err, errlen, TT_ENOMEM, "metadata: out of memory");
-    *out = s;
+    tti_buf b;
+    tti_buf_init(&b, TT_MAX_METADATA);
+    put_object(&b, obj);
+    if (b.failed) {
+        int too_big = b.failed == TTI_BUF_TOOBIG;
+        tti_buf_free(&b);
+        return too_big ? tti_err(err, errlen, TT_EINVAL, "metadata: larger than %d bytes",
+                                 TT_MAX_METADATA)
+                       : tti_err(err, errlen, TT_ENOMEM, "metadata: out of memory");
+    }
     *outlen = b.len;
+    *out = tti_buf_take(&b);
     return TT_OK;
 }
 
@@ -290,23 +142,83 @@ static int load_error(json_error_t *je, const char *what, char *err, size_t errl
                    je->column, je->text);
 }
 
+/* More values than this cannot normalise into TT_MAX_METADATA bytes: a value takes at least
+ * one byte and, but for the outermost object, a separator or its container's closing
+ * bracket, so n values take at least 2n - 1 bytes. Refusing them before jansson builds a
+ * node for each (some 40 bytes of tree per "0,") keeps memory to a few times the input. */
+#define META_MAX_VALUES (TT_MAX_METADATA / 2)
+
+/* Members other than metadata hold a string or null: a few values more still get jansson's
+ * "must be a string" message below, anything larger is refused by the scan. */
+#define FIELD_MAX_VALUES 64
+
+static const char *type_at(const char *p)
+{
+    switch (*p) {
+    case '{':
+        return "object";
+    case '[':
+        return "array";
+    case '"':
+        return "string";
+    case 't':
+        return "true";
+    case 'f':
+        return "false";
+    case 'n':
+        return "null";
+    default:
+        return "number";
+    }
+}
+
+static int scan_error(const tti_jscan *s, const char *what, char *err, size_t errlen)
+{
+    int line, col;
+    tti_jscan_pos(s, &line, &col);
+    return tti_err(err, errlen, TT_EPARSE, "%s: invalid JSON at line %d, column %d: %s", what, line,
+                   col, s->what);
+}
+
+/* Bound a metadata value at s->p before anything is built (SPEC 3.1: parsers bound memory
+ * by the input's limits): its values and its nesting. */
+static int scan_metadata(tti_jscan *s, char *err, size_t errlen)
+{
+    s->values = 0;
+    s->max_values = META_MAX_VALUES;
+    s->max_depth = TT_MAX_METADATA_DEPTH;
+    int rc = tti_jscan_value(s);
+    if (rc == TT_ETOOBIG)
+        return tti_err(err, errlen, TT_EINVAL, "metadata: larger than %d bytes", TT_MAX_METADATA);
+    if (rc == TT_EINVAL)
+        return tti_err(err, errlen, TT_EINVAL, "metadata: nested deeper than %d levels",
+                       TT_MAX_METADATA_DEPTH);
+    return rc == TT_OK ? TT_OK : scan_error(s, "metadata", err, errlen);
+}
+
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)
 {
     json_error_t je;
+    tti_jscan s;
     size_t n;
     if (in == NULL || out == NULL)
         return tti_err(err, errlen, TT_EMISUSE, "metadata: NULL");
     if (len > MAX_METADATA_INPUT)
-        return tti_err(err, errlen, TT_ETOOBIG, "metadata: larger than %u bytes of input",
+        return tti_err(err, errlen, TT_EINVAL, "metadata: larger than %u bytes of input",
                        MAX_METADATA_INPUT);
+    tti_jscan_init(&s, in, len);
+    tti_jscan_ws(&s);
+    int rc = scan_metadata(&s, err, errlen);
+    if (rc != TT_OK)
+        return rc;
     /* JSON_DECODE_ANY so a scalar gets "must be a JSON object", not a syntax error. */
     json_t *root = json_loadb(in, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (root == NULL)
         return load_error(&je, "metadata", err, errlen);
-    int rc = json_is_object(root)
-                 ? metadata_text(root, out, &n, err, errlen)
-                 : tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object (got %s)",
-                           type_name(root));
+    rc = json_is_object(root)
+             ? metadata_text(root, out, &n, err, errlen)
+             : tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object (got %s)",
+                       type_name(root));
     json_decref(root);
     return rc;
 }
@@ -450,23 +362,102 @@ static int assemble(parsed *p, tt_event *ev, void **owner)
     return TT_OK;
 }
 
-int tt_event_parse_json(const char *json, size_t len, tt_event *out, void **owner, char *err,
-                        size_t errlen)
+static int field_index_n(const char *key, size_t n)
+{
+    for (size_t i = 0; i < N_FIELDS; i++)
+        if (strlen(fields[i].name) == n && memcmp(key, fields[i].name, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A member's value that the scan refused: the message jansson's path would give. */
+static int member_refused(int f, const char *key, size_t klen, const char *value, char *err,
+                          size_t errlen)
+{
+    char shown[48], tmp[48];
+    if (f < 0) {
+        snprintf(tmp, sizeof tmp, "%.*s", (int)(klen < 44 ? klen : 44), key);
+        return tti_err(err, errlen, TT_EINVAL, "unknown field \"%s\"",
+                       show(tmp, shown, sizeof shown));
+    }
+    return tti_err(err, errlen, TT_EINVAL, "%s: must be a string%s (got %s)", fields[f].name,
+                   fields[f].required ? "" : " or null", type_at(value));
+}
+
+/* Scan the event object at s->p ('{') to its end, bounding what each member holds before
+ * jansson builds any of it. Keys are compared as written: an escaped spelling of a field
+ * name is only bounded as another field is, and then judged by the parse. */
+static int scan_event(tti_jscan *s, char *err, size_t errlen)
+{
+    s->p++;
+    tti_jscan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return TT_OK;
+    }
+    for (size_t members = 1;; members++) {
+        const char *key = s->p;
+        if (tti_jscan_string(s) != TT_OK)
+            return scan_error(s, "event", err, errlen);
+        size_t klen = (size_t)(s->p - key) - 2;
+        int f = field_index_n(++key, klen);
+        if (members > N_FIELDS)
+            return member_refused(-1, key, klen, NULL, err, errlen);
+        tti_jscan_ws(s);
+        if (s->p >= s->end || *s->p != ':') {
+            s->what = "':' expected";
+            return scan_error(s, "event", err, errlen);
+        }
+        s->p++;
+        tti_jscan_ws(s);
+        const char *value = s->p;
+        int rc;
+        if (f >= 0 && fields[f].kind == KIND_METADATA) {
+            if ((rc = scan_metadata(s, err, errlen)) != TT_OK)
+                return rc;
+        } else {
+            s->values = 0;
+            s->max_values = FIELD_MAX_VALUES;
+            s->max_depth = TTI_JSCAN_DEPTH;
+            rc = tti_jscan_value(s);
+            if (rc == TT_ETOOBIG || rc == TT_EINVAL)
+                return member_refused(f, key, klen, value, err, errlen);
+            if (rc != TT_OK)
+                return scan_error(s, "event", err, errlen);
+        }
+        tti_jscan_ws(s);
+        if (s->p < s->end && *s->p == '}') {
+            s->p++;
+            return TT_OK;
+        }
+        if (s->p >= s->end || *s->p != ',') {
+            s->what = "',' or '}' expected";
+            return scan_error(s, "event", err, errlen);
+        }
+        s->p++;
+        tti_jscan_ws(s);
+    }
+}
+
+int tti_event_parse_at(tti_jscan *s, tt_event *out, void **owner, char *err, size_t errlen)
 {
     json_error_t je;
     parsed p = {.occurred_at_us = TT_TIME_NONE};
     tt_event ev;
     void *block = NULL;
-    if (json == NULL || out == NULL || owner == NULL)
-        return tti_err(err, errlen, TT_EMISUSE, "event: NULL argument");
+    const char *start = s->p;
+    int rc = scan_event(s, err, errlen);
+    if (rc != TT_OK)
+        return rc;
     /* Duplicate keys are refused at every depth, metadata included. */
-    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *root = json_loadb(start, (size_t)(s->p - start), JSON_REJECT_DUPLICATES, &je);
     if (root == NULL)
         return load_error(&je, "event", err, errlen);
-    int rc = take_object(root, &p, err, errlen);
+    rc = take_object(root, &p, err, errlen);
     if (rc == TT_OK && (rc = assemble(&p, &ev, &block)) != TT_OK)
         tti_err(err, errlen, rc, "event: out of memory");
-    if (rc == TT_OK && (rc = tt_event_validate(&ev, err, errlen)) != TT_OK)
+    /* The one check of SPEC 3.1; the metadata is the normaliser's own output. */
+    if (rc == TT_OK && (rc = tti_event_check(&ev, TTI_CHECK_META_NORMAL, err, errlen)) != TT_OK)
         free(block);
     if (rc == TT_OK) {
         *out = ev;
@@ -477,65 +468,96 @@ int tt_event_parse_json(const char *json, size_t len, tt_event *out, void **owne
     return rc;
 }
 
+int tt_event_parse_json(const char *json, size_t len, tt_event *out, void **owner, char *err,
+                        size_t errlen)
+{
+    tti_jscan s;
+    tt_event ev;
+    void *block = NULL;
+    if (json == NULL || out == NULL || owner == NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "event: NULL argument");
+    tti_jscan_init(&s, json, len);
+    tti_jscan_ws(&s);
+    const char *value = s.p;
+    int rc, is_object = s.p < s.end && *s.p == '{';
+    if (is_object)
+        rc = tti_event_parse_at(&s, &ev, &block, err, errlen);
+    else if ((rc = tti_jscan_value(&s)) != TT_OK)
+        return scan_error(&s, "event", err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    tti_jscan_ws(&s);
+    if (s.p != s.end) {
+        free(block);
+        s.what = "end of input expected";
+        return scan_error(&s, "event", err, errlen);
+    }
+    if (!is_object)
+        return tti_err(err, errlen, TT_EINVAL, "event: must be a JSON object (got %s)",
+                       type_at(value));
+    *out = ev;
+    *owner = block;
+    return TT_OK;
+}
+
 /* ---- Writing an event -------------------------------------------------------------------- */
 
-static void jb_member(jbuf *b, const char *name, const char *s)
+static void put_member(tti_buf *b, const char *name, const char *s)
 {
-    jb_put(b, ",\"", 2);
-    jb_lit(b, name);
-    jb_put(b, "\":", 2);
-    if (s == NULL)
-        jb_lit(b, "null");
-    else
-        jb_str(b, s, strlen(s));
+    tti_buf_add(b, ",\"", 2);
+    tti_buf_adds(b, name);
+    tti_buf_add(b, "\":", 2);
+    tti_buf_json_str(b, s);
 }
 
-static void jb_time(jbuf *b, const char *name, int64_t us)
+static void put_time(tti_buf *b, const char *name, int64_t us)
 {
     char ts[TT_TS_LEN + 1];
-    if (us == TT_TIME_NONE)
-        ts[0] = '\0';
-    else
+    if (us != TT_TIME_NONE)
         tt_time_format(us, ts);
-    jb_member(b, name, us == TT_TIME_NONE ? NULL : ts);
+    put_member(b, name, us == TT_TIME_NONE ? NULL : ts);
 }
 
-/* Stored metadata goes out byte for byte, as an object, when it parses as one (it always
- * should); otherwise as a string, so a damaged store still yields valid JSON. */
-static void jb_metadata(jbuf *b, const char *s)
+/* Stored metadata is the normal form (docs/FORMAT.md section 3): it goes out byte for byte,
+ * after an allocation-free syntax check rather than a parse. A damaged store's text that is
+ * not one JSON object goes out as a string, so the output is still valid JSON. */
+static void put_metadata(tti_buf *b, const char *s)
 {
-    json_error_t je;
-    json_t *v = s != NULL ? json_loads(s, JSON_REJECT_DUPLICATES, &je) : NULL;
-    if (json_is_object(v)) {
-        jb_put(b, ",\"metadata\":", 12);
-        jb_lit(b, s);
+    if (s != NULL && tti_json_is_object(s, strlen(s))) {
+        tti_buf_add(b, ",\"metadata\":", 12);
+        tti_buf_adds(b, s);
     } else {
-        jb_member(b, "metadata", s);
+        put_member(b, "metadata", s);
     }
-    json_decref(v);
 }
 
 char *tt_event_to_json(const tt_event *ev)
 {
     char hex[2 * TT_HASH_SIZE + 1];
-    jbuf b = {.max = SIZE_MAX / 2};
+    tti_buf b;
     if (ev == NULL)
         return NULL;
-    jb_lit(&b, "{\"seq\":");
-    jb_int(&b, (long long)ev->seq);
-    jb_time(&b, "ts", ev->ts_us);
-    jb_member(&b, "entity", ev->entity);
-    jb_member(&b, "entity_id", ev->entity_id);
-    jb_member(&b, "event_type", ev->event_type);
-    jb_member(&b, "actor", ev->actor);
-    jb_member(&b, "old_status", ev->old_status);
-    jb_member(&b, "new_status", ev->new_status);
-    jb_member(&b, "reason", ev->reason);
-    jb_metadata(&b, ev->metadata);
-    jb_time(&b, "occurred_at", ev->occurred_at_us);
-    jb_member(&b, "idempotency_key", ev->idempotency_key);
+    tti_buf_init(&b, SIZE_MAX / 2);
+    tti_buf_adds(&b, "{\"seq\":");
+    tti_buf_json_int(&b, (long long)ev->seq);
+    put_time(&b, "ts", ev->ts_us);
+    put_member(&b, "entity", ev->entity);
+    put_member(&b, "entity_id", ev->entity_id);
+    put_member(&b, "event_type", ev->event_type);
+    put_member(&b, "actor", ev->actor);
+    put_member(&b, "old_status", ev->old_status);
+    put_member(&b, "new_status", ev->new_status);
+    put_member(&b, "reason", ev->reason);
+    put_metadata(&b, ev->metadata);
+    put_time(&b, "occurred_at", ev->occurred_at_us);
+    put_member(&b, "idempotency_key", ev->idempotency_key);
+    put_member(&b, "principal", ev->principal);
     tti_hex_encode(ev->leaf_hash, TT_HASH_SIZE, hex);
-    jb_member(&b, "leaf_hash", hex);
-    jb_put(&b, "}", 1);
-    return jb_finish(&b);
+    put_member(&b, "leaf_hash", hex);
+    tti_buf_add(&b, "}", 1);
+    if (b.failed) {
+        tti_buf_free(&b);
+        return NULL;
+    }
+    return tti_buf_take(&b);
 }

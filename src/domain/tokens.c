@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/event.h"
 #include "ledger/ledger.h"
 #include "util/buf.h"
 #include "util/codec.h"
@@ -150,7 +151,20 @@ int tt_token_revoke(tt_ledger *l, int64_t id, const char *actor)
     return tti_ledger_append_tx(l, &t.ev, 1, &hooks, &t, &res);
 }
 
-int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id)
+/* The principal a token authenticates as (SPEC 3.1): "token:<name>", or "token:#<id>" for
+ * a token without a name that is printable text. */
+static void token_principal(const tt_token_info *info, char *out)
+{
+    if (info->name != NULL) {
+        snprintf(out, TT_MAX_PRINCIPAL + 1, "token:%s", info->name);
+        if (tti_principal_check(out, NULL, 0) == TT_OK)
+            return;
+    }
+    snprintf(out, TT_MAX_PRINCIPAL + 1, "token:#%lld", (long long)info->id);
+}
+
+int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *role, int64_t *id,
+                          char principal[TT_MAX_PRINCIPAL + 1])
 {
     if (token == NULL || strlen(token) != TOKEN_LEN || strncmp(token, TOKEN_PREFIX, 3) != 0)
         return tti_fail(TT_EAUTH, "malformed token");
@@ -163,7 +177,6 @@ int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id)
     tt_token_info info;
     rc = l->ops->token_find(s, hash, &info, stored);
     if (rc == TT_OK) {
-        free(info.name);
         /* WARNING: the lookup is by digest; confirm it in constant time all the same. */
         if (!tti_ct_equal(hash, stored, 32) || info.revoked_us != TT_TIME_NONE)
             rc = tti_fail(TT_EAUTH, "token revoked");
@@ -171,7 +184,10 @@ int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id)
             *role = info.role;
             if (id != NULL)
                 *id = info.id;
+            if (principal != NULL)
+                token_principal(&info, principal);
         }
+        free(info.name);
     } else if (rc == TT_ENOTFOUND) {
         rc = tti_fail(TT_EAUTH, "unknown token");
     } else {
@@ -179,6 +195,11 @@ int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id)
     }
     tti_reader_put(l, s);
     return rc;
+}
+
+int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int64_t *id)
+{
+    return tt_token_authenticate(l, token, role, id, NULL);
 }
 
 int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n)

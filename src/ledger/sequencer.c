@@ -21,6 +21,7 @@ struct tti_request {
     size_t n;
     const tti_tx_hooks *hooks; /* a domain change committed with these events, or NULL */
     int64_t client_time;       /* occurred_at for events without one (tt_set_client_time) */
+    char principal[TT_MAX_PRINCIPAL + 1]; /* who appends (tt_set_principal), as queued */
     void *hooks_ctx;
     tt_append_result *results;
     int rc;
@@ -238,6 +239,7 @@ static int append_one(batch_ctx *b, tti_request *r, size_t i, const size_t *dup,
     tt_event ev = r->events[i];
     if (ev.occurred_at_us == TT_TIME_NONE)
         ev.occurred_at_us = r->client_time;
+    ev.principal = r->principal; /* SPEC 3.1: set by the ledger, never by the caller */
     ev.seq = b->head.size + 1;
     ev.ts_us = ts;
     int rc = tt_event_leaf_hash(&ev, ev.leaf_hash);
@@ -428,64 +430,60 @@ static void lead(tt_ledger *l)
     }
 }
 
-/* Metadata must be stored exactly as tt_metadata_normalize writes it (SPEC 3.1: an
- * object, no duplicate keys), whoever calls the library: a second parse, but the only way
- * to keep direct C callers to the same rule as the CLI and the server. */
-static int check_normalized(const char *meta, char *err, size_t errlen)
-{
-    char *norm = NULL;
-    int rc = tti_metadata_normalize(meta, strlen(meta), &norm, err, errlen);
-    if (rc == TT_OK && strcmp(norm, meta) != 0) {
-        snprintf(err, errlen,
-                 "metadata: not in normalised form (pass it through "
-                 "tt_metadata_normalize first)");
-        rc = TT_EINVAL;
-    }
-    free(norm);
-    return rc;
-}
-
-static int validate_all(const tt_event *events, size_t n)
+/* The batch rules both append calls apply before anything is queued, and the one check of
+ * SPEC 3.1 for every event that did not come unchanged from tt_events_parse_body. */
+static int check_batch(const tt_event *events, size_t n, const void *parsed)
 {
     char err[400];
+    if (n == 0)
+        return tti_fail(TT_EINVAL, "a batch needs at least one event");
+    if (n > TT_MAX_BATCH)
+        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
     for (size_t i = 0; i < n; i++) {
-        int rc = tt_event_validate(&events[i], err, sizeof err);
-        if (rc == TT_OK && events[i].metadata != NULL)
-            rc = check_normalized(events[i].metadata, err, sizeof err);
+        if (parsed != NULL && tti_body_unchanged(parsed, events, n, i))
+            continue;
+        int rc = tti_event_check(&events[i], 0, err, sizeof err);
         if (rc != TT_OK)
             return n == 1 ? tti_fail(rc, "%s", err) : tti_fail(rc, "event %zu: %s", i, err);
     }
     return TT_OK;
 }
 
-/* The batch rules both append calls apply before anything is queued. */
-static int check_batch(const tt_event *events, size_t n)
-{
-    if (n == 0)
-        return tti_fail(TT_EINVAL, "a batch needs at least one event");
-    if (n > TT_MAX_BATCH)
-        return tti_fail(TT_ETOOBIG, "a batch holds at most %d events (got %zu)", TT_MAX_BATCH, n);
-    return validate_all(events, n);
-}
-
 static _Thread_local int64_t tl_client_time = TT_TIME_NONE;
+static _Thread_local char tl_principal[TT_MAX_PRINCIPAL + 1];
 
 void tt_set_client_time(int64_t occurred_at_us)
 {
     tl_client_time = occurred_at_us;
 }
 
-int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n, tt_append_result *results)
+int tt_set_principal(const char *principal)
 {
-    return tti_ledger_append_tx(l, events, n, NULL, NULL, results);
+    char err[200];
+    if (principal == NULL) {
+        tl_principal[0] = '\0';
+        return TT_OK;
+    }
+    int rc = tti_principal_check(principal, err, sizeof err);
+    if (rc != TT_OK)
+        return tti_fail(rc, "%s", err);
+    memcpy(tl_principal, principal, strlen(principal) + 1);
+    return TT_OK;
 }
 
-int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const tti_tx_hooks *hooks,
-                         void *hooks_ctx, tt_append_result *results)
+/* The calling thread's principal into a request: "lib" unless tt_set_principal said. */
+static void take_principal(tti_request *r)
+{
+    memcpy(r->principal, tl_principal[0] ? tl_principal : "lib",
+           tl_principal[0] ? strlen(tl_principal) + 1 : 4);
+}
+
+static int append_sync(tt_ledger *l, const tt_event *events, size_t n, const void *parsed,
+                       const tti_tx_hooks *hooks, void *hooks_ctx, tt_append_result *results)
 {
     if (l == NULL || events == NULL || results == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append: NULL argument");
-    int rc = check_batch(events, n);
+    int rc = check_batch(events, n, parsed);
     if (rc != TT_OK)
         return rc;
     tt_append_result *tmp = calloc(n, sizeof *tmp);
@@ -498,6 +496,7 @@ int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const t
                        .hooks_ctx = hooks_ctx,
                        .client_time = tl_client_time,
                        .wake = PTHREAD_COND_INITIALIZER};
+    take_principal(&req);
     pthread_mutex_lock(&l->qlock);
     if (l->queue_tail != NULL)
         l->queue_tail->next = &req;
@@ -520,6 +519,23 @@ int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const t
     return req.rc;
 }
 
+int tt_ledger_append(tt_ledger *l, const tt_event *events, size_t n, tt_append_result *results)
+{
+    return append_sync(l, events, n, NULL, NULL, NULL, results);
+}
+
+int tt_ledger_append_parsed(tt_ledger *l, const tt_event *events, size_t n, const void *owner,
+                            tt_append_result *results)
+{
+    return append_sync(l, events, n, owner, NULL, NULL, results);
+}
+
+int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const tti_tx_hooks *hooks,
+                         void *hooks_ctx, tt_append_result *results)
+{
+    return append_sync(l, events, n, NULL, hooks, hooks_ctx, results);
+}
+
 /* The committer thread: leads whenever asynchronous appends wait and no caller leads. */
 static void *committer(void *arg)
 {
@@ -537,12 +553,12 @@ static void *committer(void *arg)
     return NULL;
 }
 
-int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
-                           tt_append_result *results, tt_append_done done, void *ctx)
+static int append_async(tt_ledger *l, const tt_event *events, size_t n, const void *parsed,
+                        tt_append_result *results, tt_append_done done, void *ctx)
 {
     if (l == NULL || events == NULL || results == NULL || done == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append_async: NULL argument");
-    int rc = check_batch(events, n);
+    int rc = check_batch(events, n, parsed);
     if (rc != TT_OK)
         return rc;
     tti_request *req = calloc(1, sizeof *req);
@@ -559,6 +575,7 @@ int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
                          .done_cb = done,
                          .done_ctx = ctx,
                          .out = results};
+    take_principal(req);
     pthread_mutex_lock(&l->qlock);
     if (!l->committer_started) {
         if (pthread_create(&l->committer, NULL, committer, l) != 0) {
@@ -578,6 +595,18 @@ int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
         pthread_cond_signal(&l->committer_wake);
     pthread_mutex_unlock(&l->qlock);
     return TT_OK;
+}
+
+int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_t n,
+                           tt_append_result *results, tt_append_done done, void *ctx)
+{
+    return append_async(l, events, n, NULL, results, done, ctx);
+}
+
+int tt_ledger_append_parsed_async(tt_ledger *l, const tt_event *events, size_t n, const void *owner,
+                                  tt_append_result *results, tt_append_done done, void *ctx)
+{
+    return append_async(l, events, n, owner, results, done, ctx);
 }
 
 void tti_sequencer_stop(tt_ledger *l)

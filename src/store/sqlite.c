@@ -22,7 +22,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -36,8 +36,8 @@ static const char *const stmt_sql[TTI_ST_COUNT] = {
     [TTI_ST_IDEM_PUT] = "INSERT INTO idem(key, seq) VALUES (?, ?)",
     [TTI_ST_EVENT_PUT] =
         "INSERT INTO events(seq, ts, entity, subject, event_type, actor, old_status, "
-        "new_status, reason, metadata, occurred_at, idem, leaf_hash) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "new_status, reason, metadata, occurred_at, idem, leaf_hash, principal) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [TTI_ST_FTS_PUT] = "INSERT INTO events_fts(rowid, reason) VALUES (?, ?)",
     [TTI_ST_NAME_GET] = "SELECT id FROM names WHERE kind = ? AND value = ?",
     [TTI_ST_NAME_PUT] = "INSERT INTO names(kind, value) VALUES (?, ?)",
@@ -94,13 +94,20 @@ static const char schema_v1[] =
     " hash BLOB NOT NULL UNIQUE, created INTEGER NOT NULL, revoked INTEGER);"
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, x'');";
 
+/* Who appended each event (SPEC 3.1 principal); NULL on rows from before, whose leaves are
+ * version 1 (docs/FORMAT.md). */
+static const char schema_principal[] = "ALTER TABLE events ADD COLUMN principal TEXT;";
+
 /* Each entry upgrades the schema by one version; the domain parts live with their code. */
 static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_strategy,
                                          tti_sqlite_schema_domain,
                                          tti_sqlite_schema_jobs,
                                          tti_sqlite_schema_notify,
-                                         tti_sqlite_schema_search};
+                                         tti_sqlite_schema_search,
+                                         schema_principal};
+_Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
+               "one migration per schema version");
 
 /* Convert an SQLite failure into a status with a message a user can act on. */
 int tti_sqlite_fail(tti_store *s, int rc, const char *what)

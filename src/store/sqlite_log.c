@@ -153,6 +153,8 @@ int tti_sqlite_insert_event(tti_store *s, const tt_event *ev)
         sqlite3_bind_int64(st, 11, ev->occurred_at_us);
     tti_sqlite_bind_opt(st, 12, ev->idempotency_key);
     sqlite3_bind_blob(st, 13, ev->leaf_hash, TT_HASH_SIZE, SQLITE_STATIC);
+    if (ev->principal != NULL)
+        sqlite3_bind_text(st, 14, ev->principal, -1, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return tti_sqlite_fail(s, rc, "inserting an event");
     return insert_side_rows(s, ev);

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A growable byte buffer with a maximum size, and JSON string escaping. */
+/* A growable byte buffer with a maximum size, and the one JSON writer (strings, numbers). */
 #include "util/buf.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "util/utf8.h"
 
 void tti_buf_init(tti_buf *b, size_t max)
 {
@@ -30,7 +33,7 @@ void tti_buf_reset(tti_buf *b)
 static int grow(tti_buf *b, size_t need)
 {
     if (need > b->max) {
-        b->failed = 1;
+        b->failed = TTI_BUF_TOOBIG;
         return -1;
     }
     size_t cap = b->cap ? b->cap : 256;
@@ -40,7 +43,7 @@ static int grow(tti_buf *b, size_t need)
         cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (p == NULL) {
-        b->failed = 1;
+        b->failed = TTI_BUF_NOMEM;
         return -1;
     }
     b->data = p;
@@ -73,12 +76,12 @@ int tti_buf_printf(tti_buf *b, const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return b->failed = 1, -1;
+        return b->failed = TTI_BUF_NOMEM, -1;
     if ((size_t)n < sizeof small)
         return tti_buf_add(b, small, (size_t)n);
     char *big = malloc((size_t)n + 1);
     if (big == NULL)
-        return b->failed = 1, -1;
+        return b->failed = TTI_BUF_NOMEM, -1;
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -87,30 +90,104 @@ int tti_buf_printf(tti_buf *b, const char *fmt, ...)
     return rc;
 }
 
-int tti_buf_json_str(tti_buf *b, const char *s)
+int tti_buf_json_strn(tti_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    if (tti_buf_add(b, "\"", 1) != 0)
-        return -1;
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+    int lossy = !tti_utf8_valid(s, n);
+    size_t run = 0;
+    tti_buf_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        size_t elen = 2;
+        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]}, two[2] = {'\\', (char)c};
+        if (c == '\b' || c == '\f' || c == '\n' || c == '\r' || c == '\t')
+            two[1] = "btn?fr"[c - '\b'], esc = two;
+        else if (c < 0x20)
+            esc = u, elen = 6;
+        else if (c >= 0x80 && lossy)
+            esc = "\xEF\xBF\xBD", elen = 3; /* U+FFFD */
+        else if (c == '"' || c == '\\')
+            esc = two;
+        else
             continue;
-        tti_buf_add(b, run, (size_t)(s - run));
-        char esc[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-            esc[2] = 0;
-        } else if (c == '\n' || c == '\t' || c == '\r') {
-            esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
-            esc[2] = 0;
-        }
-        tti_buf_adds(b, esc);
-        run = s + 1;
+        tti_buf_add(b, s + run, i - run);
+        tti_buf_add(b, esc, elen);
+        run = i + 1;
     }
-    tti_buf_add(b, run, (size_t)(s - run));
+    tti_buf_add(b, s + run, n - run);
     return tti_buf_add(b, "\"", 1);
+}
+
+int tti_buf_json_str(tti_buf *b, const char *s)
+{
+    return s == NULL ? tti_buf_add(b, "null", 4) : tti_buf_json_strn(b, s, strlen(s));
+}
+
+int tti_buf_json_int(tti_buf *b, long long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", v);
+    return tti_buf_add(b, tmp, (size_t)n);
+}
+
+/* The shortest correctly rounded decimal (1 to 17 significant digits) that reads back as
+ * d: its digits without trailing zeros (*nd of them) and the exponent of the first one. */
+static void shortest_digits(double d, char dig[18], int *nd, int *exp)
+{
+    char tmp[40];
+    for (int p = 1;; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+        if (p == 17 || strtod(tmp, NULL) == d)
+            break;
+    }
+    /* "[-]d[.ddd]e+XX": skip the sign and the locale's decimal point, whatever it is. */
+    const char *s = tmp;
+    *nd = 0;
+    for (; *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9')
+            dig[(*nd)++] = *s;
+    *exp = (int)strtol(s + 1, NULL, 10);
+    while (*nd > 1 && dig[*nd - 1] == '0')
+        (*nd)--;
+}
+
+/* Written like Python's repr() so that json.dumps(..., separators=(",", ":"),
+ * ensure_ascii=False) reproduces stored metadata (jansson's "%.17g" would store 0.1 as
+ * 0.10000000000000001). */
+int tti_buf_json_real(tti_buf *b, double d)
+{
+    char dig[18], out[48];
+    int nd, exp, o = 0;
+    if (!isfinite(d))
+        return tti_buf_add(b, "null", 4);
+    shortest_digits(d, dig, &nd, &exp);
+    if (signbit(d))
+        out[o++] = '-';
+    if (exp >= 0 && exp < 16) {
+        for (int i = 0; i <= exp; i++)
+            out[o++] = (char)(i < nd ? dig[i] : '0');
+        out[o++] = '.';
+        for (int i = exp + 1; i < nd; i++)
+            out[o++] = dig[i];
+        if (exp + 1 >= nd)
+            out[o++] = '0';
+    } else if (exp < 0 && exp >= -4) {
+        out[o++] = '0', out[o++] = '.';
+        for (int i = exp + 1; i < 0; i++)
+            out[o++] = '0';
+        memcpy(out + o, dig, (size_t)nd);
+        o += nd;
+    } else {
+        out[o++] = dig[0];
+        if (nd > 1)
+            out[o++] = '.';
+        memcpy(out + o, dig + 1, (size_t)nd - 1);
+        o += nd - 1;
+        o += snprintf(out + o, sizeof out - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+',
+                      exp < 0 ? -exp : exp);
+    }
+    return tti_buf_add(b, out, (size_t)o);
 }
 
 char *tti_buf_take(tti_buf *b)

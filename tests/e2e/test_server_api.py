@@ -154,6 +154,24 @@ class ApiTest(ServerCase):
         self.assertEqual(self.server.post_events(event(entity="single"), token="admin").status,
                          201)
 
+    def test_principal_is_the_token(self):
+        """SPEC 3.1 / issue 13 item 12: the leaf records who authenticated, not who the
+        client says it is; a client cannot set it."""
+        r = self.server.post_events(event(entity="who", actor="claims-to-be-admin"),
+                                    token="ingest")
+        self.assertEqual(r.status, 201, r)
+        got = self.server.get_json("/api/events/%d" % r.json()["seq"], token="read")
+        self.assertEqual(got["principal"], "token:e2e-ingest")
+        size = self.server.tree_size()
+        r = self.server.post_events([event(entity="who"), event(entity="who")], token="admin")
+        self.assertEqual(r.status, 201, r)
+        got = self.server.get_json("/api/events" + qs(after_seq=size), token="read")["events"]
+        self.assertEqual({g["principal"] for g in got}, {"token:initial-admin"})
+        r = self.server.post_events(event(entity="who", principal="token:forged"),
+                                    token="ingest")
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("unknown field", r.json()["error"]["message"])
+
     def test_idempotency_key_in_body(self):
         size = self.server.tree_size()
         e = event(entity="idem", idempotency_key="body-key-1")

@@ -300,6 +300,12 @@ class EventColumns(TamperCase):
                         lambda c, col=col, val=val: c.execute(
                             "UPDATE events SET %s = ? WHERE seq = ?" % col, (val, null_seq)),
                         seq=null_seq)
+        # The principal (SPEC 3.1, leaf version 2): changed, or cleared to pass the event off
+        # as a version 1 leaf.
+        for val in ["token:someone-else", None]:
+            self.expect("events.principal of seq %d set to %r" % (seq, val),
+                        lambda c, val=val: c.execute(
+                            "UPDATE events SET principal = ? WHERE seq = ?", (val, seq)), seq=seq)
         # A reason edited to the same text with a trailing space.
         self.expect("events.reason of seq %d with a trailing space" % seq,
                     lambda c: c.execute("UPDATE events SET reason = reason || ' ' WHERE seq = ?",
@@ -416,7 +422,7 @@ class Rows(TamperCase):
             def f(c):
                 c.execute("INSERT INTO events SELECT ?, ts, entity, subject, event_type, actor,"
                           " old_status, new_status, reason, metadata, occurred_at, idem,"
-                          " leaf_hash FROM events WHERE seq = 600", (seq,))
+                          " leaf_hash, principal FROM events WHERE seq = 600", (seq,))
             return f
         self.expect("copy of event 600 inserted as 601", copy_last(601), seq=601)
         self.expect("copy of event 600 inserted as 650", copy_last(650), seq=601)

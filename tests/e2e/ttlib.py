@@ -23,12 +23,13 @@ BIN = os.environ.get("TT_BIN", os.path.join(BUILD_DIR, "tradetrail"))
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 EVENT_FIELDS = ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status",
                 "new_status", "reason", "metadata", "occurred_at", "idempotency_key",
-                "leaf_hash"]
+                "principal", "leaf_hash"]
 TRIGGERS = ["events_no_update", "events_no_delete", "checkpoints_no_update",
             "checkpoints_no_delete"]
 TILE_WIDTH = 256
 TILE_HEIGHT = 8
-LEAF_VERSION = 1
+LEAF_VERSION = 2     # SPEC 3.1 / 4: the leaf records the principal
+LEAF_VERSION_1 = 1   # events appended before principals were recorded (principal None)
 
 
 def base_env(extra=None):
@@ -173,9 +174,11 @@ def _str(s):
 
 
 def leaf_bytes(ev):
-    """The canonical leaf bytes (docs/FORMAT.md) of an event given as a dict with ts and
-    occurred_at in microseconds (ts_us, occurred_at_us) and metadata as stored text."""
-    out = bytearray([LEAF_VERSION])
+    """The canonical leaf bytes (docs/FORMAT.md, SPEC 3-4) of an event given as a dict with ts
+    and occurred_at in microseconds (ts_us, occurred_at_us) and metadata as stored text. An
+    event with a principal is a version 2 leaf; one without keeps its version 1 bytes."""
+    principal = ev.get("principal")
+    out = bytearray([LEAF_VERSION if principal is not None else LEAF_VERSION_1])
     out += (ev["seq"] & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
     out += (ev["ts_us"] & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
     for f in ("entity", "entity_id", "event_type", "actor"):
@@ -193,6 +196,8 @@ def leaf_bytes(ev):
     out.append(idem is not None)
     if idem is not None:
         out += _str(idem)
+    if principal is not None:
+        out += _str(principal)  # version 2: always present, no presence byte
     return bytes(out)
 
 
@@ -347,14 +352,14 @@ def stored_events(con):
     """Every stored event as the dict leaf_bytes() takes, keyed by seq."""
     rows = con.execute(
         "SELECT e.seq, e.ts, n1.value, s.entity_id, n2.value, n3.value, n4.value, n5.value,"
-        " e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash FROM events e"
+        " e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, e.principal FROM events e"
         " JOIN names n1 ON n1.id = e.entity JOIN subjects s ON s.id = e.subject"
         " JOIN names n2 ON n2.id = e.event_type JOIN names n3 ON n3.id = e.actor"
         " LEFT JOIN names n4 ON n4.id = e.old_status LEFT JOIN names n5 ON n5.id = e.new_status"
         " ORDER BY e.seq").fetchall()
     keys = ["seq", "ts_us", "entity", "entity_id", "event_type", "actor", "old_status",
             "new_status", "reason", "metadata", "occurred_at_us", "idempotency_key",
-            "leaf_hash"]
+            "leaf_hash", "principal"]
     return {r[0]: dict(zip(keys, r)) for r in rows}
 
 

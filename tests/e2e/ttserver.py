@@ -29,7 +29,7 @@ TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
 EVENT_FIELDS = ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status",
                 "new_status", "reason", "metadata", "occurred_at", "idempotency_key",
-                "leaf_hash"]
+                "principal", "leaf_hash"]
 # SPEC 9: the error code of each status (405, a method a path does not take, is a kind of
 # invalid argument).
 ERROR_CODES = {400: "invalid_argument", 401: "unauthenticated", 403: "permission_denied",

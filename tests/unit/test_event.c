@@ -117,7 +117,7 @@ static void test_entity(void **state)
     field_ok(OFF(entity), max);
     field_ok(OFF(entity), "a");
     field_ok(OFF(entity), "ai_feedback_2");
-    field_bad(OFF(entity), over, TT_ETOOBIG, "entity: longer than 64 characters");
+    field_bad(OFF(entity), over, TT_EINVAL, "entity: longer than 64 characters");
     field_bad(OFF(entity), "Strategy", TT_EINVAL,
               "entity: must match [a-z][a-z0-9_]{0,63} (got \"Strategy\")");
     field_bad(OFF(entity), "1abc", TT_EINVAL, "entity: must match");
@@ -138,7 +138,7 @@ static void test_event_type(void **state)
     char *max = repeat("A", 64), *over = repeat("A", 65);
     field_ok(OFF(event_type), max);
     field_ok(OFF(event_type), "SWAPPED_OUT2");
-    field_bad(OFF(event_type), over, TT_ETOOBIG, "event_type: longer than 64 characters");
+    field_bad(OFF(event_type), over, TT_EINVAL, "event_type: longer than 64 characters");
     field_bad(OFF(event_type), "activated", TT_EINVAL,
               "event_type: must match [A-Z][A-Z0-9_]{0,63} (got \"activated\")");
     field_bad(OFF(event_type), "9X", TT_EINVAL, "event_type: must match");
@@ -158,9 +158,9 @@ static void text_rule(size_t off, const char *name, size_t max)
     field_ok(off, wide);                          /* the limit counts characters, not bytes */
     field_ok(off, "with space and \xe2\x82\xac"); /* printable includes space and U+20AC */
     snprintf(want, sizeof want, "%s: longer than %zu characters", name, max);
-    field_bad(off, ascii_over, TT_ETOOBIG, want);
-    field_bad(off, wide_over, TT_ETOOBIG, want);
-    field_bad(off, huge, TT_ETOOBIG, want);
+    field_bad(off, ascii_over, TT_EINVAL, want);
+    field_bad(off, wide_over, TT_EINVAL, want);
+    field_bad(off, huge, TT_EINVAL, want);
     snprintf(want, sizeof want, "%s: control character U+0001 at byte 1", name);
     field_bad(off, "a\x01", TT_EINVAL, want);
     snprintf(want, sizeof want, "%s: control character U+0009", name);
@@ -215,8 +215,8 @@ static void test_reason(void **state)
     char *wide_over = repeat("\xe6\x9d\xb1", 2731);
     field_ok(OFF(reason), max);
     field_ok(OFF(reason), "line 1\nline 2\r\n\tindented");
-    field_bad(OFF(reason), over, TT_ETOOBIG, "reason: longer than 8192 bytes");
-    field_bad(OFF(reason), wide_over, TT_ETOOBIG, "reason: longer than 8192 bytes");
+    field_bad(OFF(reason), over, TT_EINVAL, "reason: longer than 8192 bytes");
+    field_bad(OFF(reason), wide_over, TT_EINVAL, "reason: longer than 8192 bytes");
     field_bad(OFF(reason), "bell\x07", TT_EINVAL, "reason: control character U+0007 at byte 4");
     field_bad(OFF(reason), "a\x7f", TT_EINVAL, "reason: control character U+007F");
     field_bad(OFF(reason), "a\xc2\x9f", TT_EINVAL, "reason: control character U+009F");
@@ -243,11 +243,15 @@ static void test_metadata_rule(void **state)
     char *max = metadata_of_size(TT_MAX_METADATA), *over = metadata_of_size(TT_MAX_METADATA + 1);
     field_ok(OFF(metadata), "{}");
     field_ok(OFF(metadata), max);
-    field_bad(OFF(metadata), over, TT_ETOOBIG, "metadata: larger than 65536 bytes");
-    field_bad(OFF(metadata), "[1]", TT_EINVAL, "metadata: must be the text of a JSON object");
-    field_bad(OFF(metadata), "{", TT_EINVAL, "metadata: must be the text of a JSON object");
-    field_bad(OFF(metadata), "{\"a\":\"\xff\"}", TT_EINVAL, "metadata: invalid UTF-8 at byte 6");
-    field_bad(OFF(metadata), "{\"a\":\"\n\"}", TT_EINVAL, "metadata: not normalised JSON");
+    /* SPEC 3: a field over its limit is invalid (400), not too large (413). */
+    field_bad(OFF(metadata), over, TT_EINVAL, "metadata: larger than 65536 bytes");
+    /* A direct C caller's metadata gets the same one check: parsed, and in normal form. */
+    field_bad(OFF(metadata), "[1]", TT_EINVAL, "metadata: must be a JSON object (got array)");
+    field_bad(OFF(metadata), "{", TT_EINVAL, "metadata: invalid JSON");
+    field_bad(OFF(metadata), "{\"a\":\"\xff\"}", TT_EINVAL, "metadata: invalid JSON");
+    field_bad(OFF(metadata), "{\"a\":\"\n\"}", TT_EINVAL, "metadata: invalid JSON");
+    field_bad(OFF(metadata), "{\"a\": 1}", TT_EINVAL, "metadata: not in normalised form");
+    field_bad(OFF(metadata), "{\"a\":1,\"a\":2}", TT_EINVAL, "metadata: invalid JSON");
     free(max);
     free(over);
 }
@@ -395,8 +399,12 @@ static void check_vector(const char *path)
     int64_t seq = json_integer_value(json_object_get(fields, "seq")), ts;
     assert_int_equal(tt_time_parse_rfc3339(json_string_value(json_object_get(fields, "ts")), &ts),
                      TT_OK);
+    /* The ledger's fields: seq, ts and (version 2) the principal; version 1 vectors have
+     * none and show it as null. */
+    json_t *principal = json_incref(json_object_get(fields, "principal"));
     json_object_del(fields, "seq");
     json_object_del(fields, "ts");
+    json_object_del(fields, "principal");
     char *text = json_dumps(fields, JSON_COMPACT), err[256] = "";
     tt_event ev;
     void *owner;
@@ -404,6 +412,7 @@ static void check_vector(const char *path)
         fail_msg("%s: %s", path, err);
     ev.seq = seq;
     ev.ts_us = ts;
+    ev.principal = json_string_value(principal);
 
     uint8_t *bytes, hash[TT_HASH_SIZE];
     size_t n;
@@ -422,7 +431,11 @@ static void check_vector(const char *path)
     json_t *shown = json_loads(out, 0, &je), *want = json_object_get(doc, "event");
     assert_non_null(shown);
     json_object_set_new(want, "leaf_hash", json_string(hhex));
-    assert_true(json_equal(shown, want));
+    if (principal == NULL)
+        json_object_set_new(want, "principal", json_null());
+    if (!json_equal(shown, want))
+        fail_msg("%s: tt_event_to_json gave %s", path, out);
+    json_decref(principal);
 
     json_decref(shown);
     tt_free(out);
@@ -452,7 +465,7 @@ static void test_leaf_vectors(void **state)
         n++;
     }
     closedir(d);
-    assert_true(n >= 3);
+    assert_true(n >= 6); /* versions 1 and 2 */
 }
 
 /* ---- JSON parsing -------------------------------------------------------------------- */
@@ -630,7 +643,7 @@ static void test_parse_metadata_size(void **state)
     assert_int_equal(parse(max, &ev, &owner, err, sizeof err), TT_OK);
     assert_int_equal(strlen(ev.metadata), TT_MAX_METADATA);
     tt_free(owner);
-    parse_bad(over, TT_ETOOBIG, "metadata: larger than 65536 bytes");
+    parse_bad(over, TT_EINVAL, "metadata: larger than 65536 bytes");
     free(max);
     free(over);
 }
@@ -701,7 +714,7 @@ static void test_metadata_normalize_size(void **state)
     assert_int_equal(tti_metadata_normalize(max, strlen(max), &out, err, sizeof err), TT_OK);
     assert_string_equal(out, max);
     tt_free(out);
-    norm_bad(over, TT_ETOOBIG, "metadata: larger than 65536 bytes");
+    norm_bad(over, TT_EINVAL, "metadata: larger than 65536 bytes");
     /* Pretty-printed input may be larger than the limit as long as its normal form fits. */
     char *pad = repeat(" ", TT_MAX_METADATA), *spaced = malloc(2 * (size_t)TT_MAX_METADATA + 8);
     assert_non_null(spaced);
@@ -731,7 +744,8 @@ static void test_to_json_minimal(void **state)
         s, "{\"seq\":3,\"ts\":\"2026-01-18T10:31:00.123456Z\",\"entity\":\"strategy\","
            "\"entity_id\":\"s-1\",\"event_type\":\"ACTIVATED\",\"actor\":\"evaluator\","
            "\"old_status\":null,\"new_status\":null,\"reason\":null,\"metadata\":null,"
-           "\"occurred_at\":null,\"idempotency_key\":null,\"leaf_hash\":\"abababababababababab"
+           "\"occurred_at\":null,\"idempotency_key\":null,\"principal\":null,"
+           "\"leaf_hash\":\"abababababababababab"
            "abababababababababababababababababababababab\"}");
     tt_free(s);
     assert_null(tt_event_to_json(NULL));
@@ -781,6 +795,7 @@ static void test_to_json_round_trip(void **state)
     json_object_del(v, "seq");
     json_object_del(v, "ts");
     json_object_del(v, "leaf_hash");
+    json_object_del(v, "principal"); /* set by the ledger, refused from a client */
     char *in = json_dumps(v, JSON_COMPACT);
     assert_int_equal(parse(in, &b, &ob, err, sizeof err), TT_OK);
     b.seq = 12;
@@ -795,6 +810,114 @@ static void test_to_json_round_trip(void **state)
     tt_free(out);
     tt_free(oa);
     tt_free(ob);
+}
+
+/* ---- Memory bounded by the input's limits (issue 13 item 5) --------------------------- */
+
+/* jansson's allocations, counted: the tree it builds is what amplified memory. */
+static size_t mem_now, mem_peak;
+
+static void *count_malloc(size_t n)
+{
+    size_t *p = malloc(n + sizeof(size_t) * 2);
+    if (p == NULL)
+        return NULL;
+    p[0] = n;
+    mem_now += n;
+    if (mem_now > mem_peak)
+        mem_peak = mem_now;
+    return p + 2;
+}
+
+static void count_free(void *q)
+{
+    if (q == NULL)
+        return;
+    size_t *p = (size_t *)q - 2;
+    mem_now -= p[0];
+    free(p);
+}
+
+/* n zeros: "0,0,...,0". */
+static char *zeros(size_t n)
+{
+    char *s = malloc(2 * n);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[2 * i] = '0', s[2 * i + 1] = ',';
+    s[2 * n - 1] = '\0';
+    return s;
+}
+
+static size_t peak_of_body(const char *body, int want_rc, const char *want_msg)
+{
+    tt_event *events = NULL;
+    size_t n = 0;
+    void *owner = NULL;
+    int is_batch;
+    char err[512] = "";
+    mem_now = mem_peak = 0;
+    json_set_alloc_funcs(count_malloc, count_free);
+    int rc = tt_events_parse_body(body, strlen(body), 0, &events, &n, &owner, &is_batch, err,
+                                  sizeof err);
+    json_set_alloc_funcs(malloc, free);
+    if (rc != want_rc || strstr(err, want_msg) == NULL)
+        fail_msg("want %s \"%s\", got %s: %s", tt_strerror(want_rc), want_msg, tt_strerror(rc),
+                 err);
+    if (rc == TT_OK)
+        tt_events_free_body(events, n, owner);
+    return mem_peak;
+}
+
+/* A 16 MiB body whose metadata is one long array of zeros peaked at 721 MB: the scan now
+ * refuses it before jansson builds anything. A 16 MiB batch of events that each fit their
+ * limits is parsed one event at a time, so jansson holds one event's tree, not the batch's. */
+static void test_parse_memory_bounded(void **state)
+{
+    (void)state;
+    const size_t body_max = 16u << 20;
+    char *z = zeros(body_max / 2 - 64);
+    size_t cap = body_max + 256;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    snprintf(body, cap, "{" BASE ",\"metadata\":{\"z\":[%s]}}", z);
+    size_t peak = peak_of_body(body, TT_EINVAL, "metadata: larger than 65536 bytes");
+    print_message("one 16 MiB metadata array: jansson peak %zu bytes\n", peak);
+    assert_true(peak < 64 * 1024);
+    /* The same array in another member is refused as jansson's path would refuse it. */
+    snprintf(body, cap, "{" BASE ",\"reason\":[%s]}", z);
+    assert_true(peak_of_body(body, TT_EINVAL, "reason: must be a string or null (got array)") <
+                64 * 1024);
+    snprintf(body, cap, "{" BASE ",\"extra\":[%s]}", z);
+    assert_true(peak_of_body(body, TT_EINVAL, "unknown field \"extra\"") < 64 * 1024);
+    free(z);
+
+    /* 30,000 zeros normalise to 59,999 bytes: each event is within its limit. */
+    z = zeros(30000);
+    size_t len = 0, count = 0;
+    len += (size_t)snprintf(body, cap, "[");
+    while (len + 60100 < body_max) {
+        len += (size_t)snprintf(body + len, cap - len, "%s{" BASE ",\"metadata\":{\"z\":[%s]}}",
+                                count ? "," : "", z);
+        count++;
+    }
+    snprintf(body + len, cap - len, "]");
+    peak = peak_of_body(body, TT_OK, "");
+    print_message("%zu events of 30000 zeros (%zu bytes): jansson peak %zu bytes\n", count,
+                  strlen(body), peak);
+    assert_true(peak < 4 * 1024 * 1024); /* one event's tree; the batch's was ~700 MB */
+    free(z);
+
+    /* Nesting is bounded too (SPEC 3.1), before anything is built. */
+    size_t depth = TT_MAX_METADATA_DEPTH + 1, o = 0;
+    o += (size_t)snprintf(body, cap, "{" BASE ",\"metadata\":");
+    for (size_t i = 0; i < depth; i++)
+        o += (size_t)snprintf(body + o, cap - o, "{\"a\":");
+    o += (size_t)snprintf(body + o, cap - o, "1");
+    for (size_t i = 0; i < depth + 1; i++)
+        o += (size_t)snprintf(body + o, cap - o, "}");
+    peak_of_body(body, TT_EINVAL, "metadata: nested deeper than 64 levels");
+    free(body);
 }
 
 int main(void)
@@ -829,6 +952,7 @@ int main(void)
         cmocka_unit_test(test_parse_null_args),
         cmocka_unit_test(test_metadata_normalize),
         cmocka_unit_test(test_metadata_normalize_size),
+        cmocka_unit_test(test_parse_memory_bounded),
         cmocka_unit_test(test_to_json_minimal),
         cmocka_unit_test(test_to_json_damaged),
         cmocka_unit_test(test_to_json_round_trip),

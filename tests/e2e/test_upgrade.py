@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A store written before leaf version 2 (tests/vectors/store-v1, issue 13 item 12): its
+version 1 leaves still verify after the schema migration, new events are version 2 leaves
+that record their principal, and the independent leaf encoder in ttlib agrees with both."""
+
+import os
+import shutil
+import sqlite3
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttlib  # noqa: E402
+
+FIXTURE = os.path.join(ttlib.SOURCE_DIR, "tests", "vectors", "store-v1")
+
+
+class UpgradeTest(ttlib.TTCase):
+    def setUp(self):
+        super().setUp()
+        self.data = os.path.join(self.tmp, "data")
+        os.mkdir(self.data, 0o700)
+        shutil.copy(os.path.join(FIXTURE, "signing.key"), self.data)
+        os.chmod(os.path.join(self.data, "signing.key"), 0o600)
+        con = sqlite3.connect(ttlib.db_path(self.data))
+        with open(os.path.join(FIXTURE, "ledger.sql"), encoding="utf-8") as f:
+            con.executescript(f.read())
+        con.close()
+        os.chmod(ttlib.db_path(self.data), 0o600)
+
+    def verify(self):
+        return ttlib.run(["--data", self.data, "verify"])
+
+    def test_version_1_store_verifies_and_grows_with_version_2(self):
+        p = self.verify()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = ttlib.run(["--data", self.data, "append", "--entity", "order", "--id", "o-1",
+                       "--type", "CREATED", "--actor", "bot"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.verify()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        con = ttlib.open_db(self.data, drop_triggers=False)
+        events = ttlib.stored_events(con)
+        con.close()
+        self.assertEqual(len(events), 22)
+        for seq, e in events.items():
+            b = ttlib.leaf_bytes(e)
+            self.assertEqual(b[0], 1 if seq <= 21 else 2, seq)
+            self.assertEqual(ttlib.leaf_hash(b), e["leaf_hash"], seq)
+        self.assertTrue(all(events[s]["principal"] is None for s in range(1, 22)))
+        self.assertTrue(events[22]["principal"].startswith("cli:"), events[22]["principal"])
+        shown = ttlib.show_all(self.data)
+        self.assertIsNone(shown[0]["principal"])
+        self.assertEqual(shown[-1]["principal"], events[22]["principal"])
+
+    def test_version_1_event_tampered(self):
+        con = ttlib.open_db(self.data)
+        con.execute("UPDATE events SET reason = 'rewritten' WHERE seq = 5")
+        con.close()
+        p = self.verify()
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("5", p.stdout + p.stderr)
+
+    def test_version_1_event_given_a_principal(self):
+        # Passing an old event off as a version 2 leaf changes its hash.
+        self.assertEqual(self.verify().returncode, 0)  # opened once: the column exists
+        con = ttlib.open_db(self.data)
+        con.execute("UPDATE events SET principal = 'lib' WHERE seq = 7")
+        con.close()
+        p = self.verify()
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
