@@ -365,7 +365,7 @@ static int assemble(parsed *p, tt_event *ev, void **owner)
 static int field_index_n(const char *key, size_t n)
 {
     for (size_t i = 0; i < N_FIELDS; i++)
-        if (strlen(fields[i].name) == n && memcmp(key, fields[i].name, n) == 0)
+        if (strncmp(key, fields[i].name, n) == 0 && fields[i].name[n] == '\0')
             return (int)i;
     return -1;
 }

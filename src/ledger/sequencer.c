@@ -139,12 +139,15 @@ static int keyed_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* The event as the sequencer would store it at (seq, ts), hashed. */
-static int leaf_at(const tti_request *r, size_t i, int64_t seq, int64_t ts, uint8_t out[32])
+/* The event as the sequencer would store it at (seq, ts) with a principal (NULL: a version
+ * 1 leaf), hashed. */
+static int leaf_at(const tti_request *r, size_t i, int64_t seq, int64_t ts, const char *principal,
+                   uint8_t out[32])
 {
     tt_event ev = r->events[i];
     if (ev.occurred_at_us == TT_TIME_NONE)
         ev.occurred_at_us = r->client_time;
+    ev.principal = principal;
     ev.seq = seq;
     ev.ts_us = ts;
     int rc = tt_event_leaf_hash(&ev, out);
@@ -186,8 +189,8 @@ static int check_keys(tt_ledger *l, tti_request *r, size_t *dup)
             size_t first = dup[ks[k - 1].idx], i = ks[k].idx;
             uint8_t a[32], b[32];
             dup[i] = first;
-            if ((rc = leaf_at(r, first, 0, 0, a)) == TT_OK &&
-                (rc = leaf_at(r, i, 0, 0, b)) == TT_OK && !tti_ct_equal(a, b, 32)) {
+            if ((rc = leaf_at(r, first, 0, 0, r->principal, a)) == TT_OK &&
+                (rc = leaf_at(r, i, 0, 0, r->principal, b)) == TT_OK && !tti_ct_equal(a, b, 32)) {
                 char what[64];
                 snprintf(what, sizeof what, "is also on event %zu, with other content", first);
                 rc = key_conflict(r, i, what);
@@ -199,8 +202,9 @@ static int check_keys(tt_ledger *l, tti_request *r, size_t *dup)
         if (r->events[i].idempotency_key == NULL || dup[i] != i)
             continue;
         tt_append_result *res = &r->results[i];
+        char stored_by[TT_MAX_PRINCIPAL + 1];
         rc = l->ops->idem_lookup(l->w, r->events[i].idempotency_key, &res->seq, &res->ts_us,
-                                 res->leaf_hash);
+                                 res->leaf_hash, stored_by);
         if (rc == TT_ENOTFOUND) {
             memset(res, 0, sizeof *res);
             rc = TT_OK;
@@ -208,8 +212,12 @@ static int check_keys(tt_ledger *l, tti_request *r, size_t *dup)
         }
         if (rc != TT_OK)
             return tti_store_fail(l, l->w, rc);
+        /* Content is what the client sent: the candidate is hashed with the original's
+         * principal (none for a version 1 leaf), so a retry through another token still
+         * finds its event. */
         uint8_t mine[32];
-        if ((rc = leaf_at(r, i, res->seq, res->ts_us, mine)) != TT_OK)
+        if ((rc = leaf_at(r, i, res->seq, res->ts_us, stored_by[0] ? stored_by : NULL, mine)) !=
+            TT_OK)
             break;
         if (!tti_ct_equal(mine, res->leaf_hash, 32)) {
             char what[96];

@@ -31,7 +31,7 @@ static const char *const stmt_sql[TTI_ST_COUNT] = {
     [TTI_ST_HEAD_PUT] =
         "INSERT OR REPLACE INTO head(id, size, last_ts, crange) VALUES (1, ?, ?, ?)",
     [TTI_ST_IDEM_GET] =
-        "SELECT i.seq, e.ts, e.leaf_hash FROM idem i JOIN events e ON e.seq = i.seq "
+        "SELECT i.seq, e.ts, e.leaf_hash, e.principal FROM idem i JOIN events e ON e.seq = i.seq "
         "WHERE i.key = ?",
     [TTI_ST_IDEM_PUT] = "INSERT INTO idem(key, seq) VALUES (?, ?)",
     [TTI_ST_EVENT_PUT] =

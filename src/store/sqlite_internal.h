@@ -127,7 +127,7 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
 int tti_sqlite_read_head(tti_store *s, tti_head *out);
 int tti_sqlite_write_head(tti_store *s, const tti_head *h);
 int tti_sqlite_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
-                           uint8_t leaf[TT_HASH_SIZE]);
+                           uint8_t leaf[TT_HASH_SIZE], char principal[TT_MAX_PRINCIPAL + 1]);
 int tti_sqlite_insert_event(tti_store *s, const tt_event *ev);
 int tti_sqlite_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
                         size_t *n);

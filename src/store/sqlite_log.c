@@ -46,7 +46,7 @@ int tti_sqlite_write_head(tti_store *s, const tti_head *h)
 }
 
 int tti_sqlite_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
-                           uint8_t leaf[TT_HASH_SIZE])
+                           uint8_t leaf[TT_HASH_SIZE], char principal[TT_MAX_PRINCIPAL + 1])
 {
     sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_IDEM_GET);
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -59,6 +59,8 @@ int tti_sqlite_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t 
     *ts_us = sqlite3_column_int64(st, 1);
     if (sqlite3_column_bytes(st, 2) == TT_HASH_SIZE)
         memcpy(leaf, sqlite3_column_blob(st, 2), TT_HASH_SIZE);
+    const char *p = tti_sqlite_col_text(st, 3);
+    snprintf(principal, TT_MAX_PRINCIPAL + 1, "%s", p != NULL ? p : "");
     sqlite3_reset(st);
     return TT_OK;
 }

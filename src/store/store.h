@@ -65,9 +65,10 @@ typedef struct tti_store_ops {
     int (*read_head)(tti_store *s, tti_head *out);
     int (*write_head)(tti_store *s, const tti_head *h);
 
-    /* Seq of the event holding idempotency key, TT_ENOTFOUND if none. */
+    /* Seq of the event holding idempotency key, TT_ENOTFOUND if none; principal gets its
+     * principal ("" for an event without one). */
     int (*idem_lookup)(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
-                       uint8_t leaf[TT_HASH_SIZE]);
+                       uint8_t leaf[TT_HASH_SIZE], char principal[TT_MAX_PRINCIPAL + 1]);
     /* Insert one event (seq, ts and leaf_hash set) with its indexes. */
     int (*insert_event)(tti_store *s, const tt_event *ev);
 

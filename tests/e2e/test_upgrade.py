@@ -54,6 +54,19 @@ class UpgradeTest(ttlib.TTCase):
         self.assertIsNone(shown[0]["principal"])
         self.assertEqual(shown[-1]["principal"], events[22]["principal"])
 
+    def test_version_1_idempotency_key_retried(self):
+        # A retry after the upgrade of an event appended before it: same content, so the
+        # original seq (its leaf is version 1, hashed without a principal), nothing written.
+        args = ["--data", self.data, "append", "--entity", "strategy", "--id", "s-3", "--type",
+                "CREATED", "--actor", "bot", "--reason", "reason 7 \u00fc",
+                "--idempotency-key", "k-7"]
+        p = ttlib.run(args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("already recorded as seq 7", p.stdout)
+        p = ttlib.run(args[:-3] + ["other", "--idempotency-key", "k-7"])
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("different event", p.stderr)
+
     def test_version_1_event_tampered(self):
         con = ttlib.open_db(self.data)
         con.execute("UPDATE events SET reason = 'rewritten' WHERE seq = 5")

@@ -199,10 +199,10 @@ static int f_write_head(tti_store *s, const tti_head *h)
 }
 
 static int f_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
-                         uint8_t leaf[TT_HASH_SIZE])
+                         uint8_t leaf[TT_HASH_SIZE], char principal[TT_MAX_PRINCIPAL + 1])
 {
     int rc = inject("idem_lookup");
-    return rc != TT_OK ? rc : tti_sqlite_ops.idem_lookup(s, key, seq, ts_us, leaf);
+    return rc != TT_OK ? rc : tti_sqlite_ops.idem_lookup(s, key, seq, ts_us, leaf, principal);
 }
 
 static int f_insert_event(tti_store *s, const tt_event *ev)
