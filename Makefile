@@ -8,7 +8,7 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check test asan valgrind tsan format-check cppcheck layers bench fuzz \
+.PHONY: all deps build run check test asan valgrind tsan format-check cppcheck layers layers-calls bench fuzz \
 	fuzz-smoke soak install clean
 
 all: build
@@ -54,8 +54,12 @@ cppcheck: deps
 
 # The layering check (docs/ARCHITECTURE.md): lower layers never include higher ones, the
 # front ends include only tradetrail.h, src/util and front/, each library behind one file.
+# layers-calls checks the calls between the library's object files the same way.
 layers:
 	@./scripts/check-layers.sh
+
+layers-calls: build
+	@./scripts/check-layers.sh --objects $(BUILD)
 
 # A bounded fuzz run of every target (30 s each, two at a time) is part of the check.
 fuzz-smoke: deps
