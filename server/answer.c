@@ -149,6 +149,19 @@ int srv_content_is(srv_req *r, const char *type)
     return ct != NULL && strcspn(ct, "; \t") == n && strncasecmp(ct, type, n) == 0;
 }
 
+int srv_json_body(srv_req *r, enum MHD_Result *answer)
+{
+    if (!srv_content_is(r, "application/json")) {
+        *answer = srv_error(r, 415, "Content-Type must be application/json");
+        return -1;
+    }
+    if (r->body.len == 0) {
+        *answer = srv_error(r, 400, "the request body is empty");
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- query parameters ---- */
 
 const char *srv_param(srv_req *r, const char *name)

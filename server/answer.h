@@ -75,6 +75,10 @@ unsigned srv_status_for(int rc);
 const char *srv_header(srv_req *r, const char *name);
 int srv_content_is(srv_req *r, const char *type);
 
+/* A JSON request body: 415 unless Content-Type is application/json, 400 when the body is
+ * empty, answered into *answer (returns -1); 0 when there is one to parse. */
+int srv_json_body(srv_req *r, enum MHD_Result *answer);
+
 /* Query-string access: the value or NULL. srv_check_params refuses parameters not in
  * allowed (NULL-terminated), repeated ones and invalid UTF-8, answering 400 into *answer;
  * returns 0 when fine. srv_no_params: the same for an endpoint that takes none. */

@@ -13,24 +13,12 @@
 #include "metrics.h"
 #include "routes.h"
 
-static enum MHD_Result need_json_body(srv_req *r, int *ok)
-{
-    *ok = 0;
-    if (!srv_content_is(r, "application/json"))
-        return srv_error(r, 415, "Content-Type must be application/json");
-    if (r->body.len == 0)
-        return srv_error(r, 400, "the request body is empty");
-    *ok = 1;
-    return MHD_YES;
-}
-
 /* ---- POST /api/feedback ---- */
 
 static enum MHD_Result feedback_post(srv *s, srv_req *r)
 {
-    int ok;
-    enum MHD_Result ret = need_json_body(r, &ok);
-    if (!ok)
+    enum MHD_Result ret;
+    if (srv_json_body(r, &ret) != 0)
         return ret;
     tt_feedback_settings cfg;
     char err[512];
@@ -106,9 +94,8 @@ static enum MHD_Result feedback_list(srv *s, srv_req *r)
 
 static enum MHD_Result actions_post(srv *s, srv_req *r)
 {
-    int ok;
-    enum MHD_Result ret = need_json_body(r, &ok);
-    if (!ok)
+    enum MHD_Result ret;
+    if (srv_json_body(r, &ret) != 0)
         return ret;
     const char *message, *source;
     void *owner = NULL;

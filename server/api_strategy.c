@@ -25,16 +25,8 @@ static int parse_pos(const char *v, int64_t max, int64_t *out)
 static int parse_body(srv_req *r, tt_strategy_request_kind kind, tt_strategy_request *req,
                       void **owner, enum MHD_Result *answer)
 {
-    if (srv_no_params(r, answer) != 0)
+    if (srv_no_params(r, answer) != 0 || srv_json_body(r, answer) != 0)
         return -1;
-    if (!srv_content_is(r, "application/json")) {
-        *answer = srv_error(r, 415, "Content-Type must be application/json");
-        return -1;
-    }
-    if (r->body.len == 0) {
-        *answer = srv_error(r, 400, "the request body is empty");
-        return -1;
-    }
     char err[512];
     int rc =
         tt_strategy_request_parse(r->body.data, r->body.len, kind, req, owner, err, sizeof err);

@@ -310,6 +310,35 @@ static void test_cursor(void **state)
         parse_bad(CURSOR_MSG, "cursor", bad[i], NULL);
 }
 
+/* The names and the cursor the server uses come from here: every name it lists parses, the
+ * stream's list is the filters without paging, and a cursor made by tt_query_cursor reads
+ * back to the page after its seq. */
+static void test_names_and_cursor_format(void **state)
+{
+    (void)state;
+    static const char *const all[] = {"entity",     "entity_id", "actor", "q",
+                                      "event_type", "since",     "until", "after_seq",
+                                      "order",      "limit",     "cursor"};
+    size_t n = 0;
+    for (const char *name; (name = tt_query_param_name(n, 1)) != NULL; n++) {
+        assert_true(n < sizeof all / sizeof all[0]);
+        assert_string_equal(name, all[n]);
+    }
+    assert_int_equal(n, sizeof all / sizeof all[0]);
+    for (n = 0; tt_query_param_name(n, 0) != NULL; n++)
+        assert_string_equal(tt_query_param_name(n, 0), all[n]);
+    assert_string_equal(all[n], "order"); /* the paging names follow the filters */
+
+    char cursor[TT_CURSOR_SIZE];
+    tt_query_cursor(INT64_MAX, cursor);
+    assert_string_equal(cursor, "c9223372036854775807");
+    tt_query_cursor(42, cursor);
+    assert_string_equal(cursor, "c42");
+    void *owner;
+    PARSE_OK(q, owner, "cursor", cursor);
+    assert_int_equal(q.after_seq, 42);
+}
+
 /* When several values are bad, the first in the documented order is reported, not the
  * first pair. */
 static void test_error_order(void **state)
@@ -449,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_after_seq),
         cmocka_unit_test(test_order_and_limit),
         cmocka_unit_test(test_cursor),
+        cmocka_unit_test(test_names_and_cursor_format),
         cmocka_unit_test(test_error_order),
         cmocka_unit_test(test_prefilled_and_all),
         cmocka_unit_test(test_misuse_and_messages),
