@@ -503,10 +503,14 @@ int cmd_report(cli_ctx *c, int argc, char **argv)
 static const char demo_help[] =
     "usage: tradetrail demo --events N [--seed S] [--days D] [-o short|json]\n\n"
     "Fill the ledger with about N realistic events spread over D days (default 42):\n"
-    "strategies going through their lifecycle, swaps by the evaluator, daily AI feedback\n"
-    "and maintenance actions, written through the library's own calls. The ledger assigns\n"
-    "ts at write time, so the spread is carried by occurred_at. The same --seed (default 1)\n"
-    "gives the same history. Shows progress on a terminal.\n";
+    "strategies going through their whole lifecycle (all 11 strategy event types, swaps by\n"
+    "the evaluator, edits and rollbacks), daily AI feedback, one training sync and\n"
+    "maintenance actions, written through the library's own calls. The ledger assigns ts\n"
+    "at write time, so the spread is carried by occurred_at. The same --seed (default 1)\n"
+    "gives the same history; run again, it adds new strategies to it. The store is created\n"
+    "when missing, as by init. The training sync writes to DATA/demo-training.jsonl, never\n"
+    "to the configured feedback_sink: made-up returns must not reach a real model. Shows\n"
+    "progress on a terminal. For trying tradetrail out: not on a production ledger.\n";
 
 int cmd_demo(cli_ctx *c, int argc, char **argv)
 {
@@ -555,29 +559,38 @@ int cmd_demo(cli_ctx *c, int argc, char **argv)
     if (events < 0)
         return cli_usage(c, "--events N is required");
     tt_ledger *l;
-    int rc = cli_open(c, 0, &l);
+    int rc = cli_open(c, 1, &l); /* a newcomer's first command: create as init does */
     if (rc != 0)
         return rc;
+    char sink[4096];
+    if (snprintf(sink, sizeof sink, "file:%s/demo-training.jsonl", c->data_dir) >=
+        (int)sizeof sink) {
+        tt_ledger_close(l);
+        return cli_fail(c, TT_EINVAL, "data directory path too long");
+    }
     tt_demo_options o = {.events = events,
                          .seed = (uint64_t)seed,
                          .span_days = (int)days,
                          .progress = cli_progress,
-                         .progress_ctx = (void *)"demo"};
+                         .progress_ctx = (void *)"demo",
+                         .feedback_sink = sink};
     tt_demo_report rep;
     int st = tt_demo_generate(l, &o, &rep);
     cli_progress_done();
     if (st != TT_OK) {
         rc = cli_fail(c, st, "%s", tt_ledger_errmsg(l));
     } else if (fmt == OUT_JSON) {
-        printf("{\"events\":%lld,\"strategies\":%lld,\"swaps\":%lld,\"feedback\":%lld,"
-               "\"actions\":%lld}\n",
+        printf("{\"events\":%lld,\"strategies\":%lld,\"swaps\":%lld,\"rollbacks\":%lld,"
+               "\"feedback\":%lld,\"syncs\":%lld,\"actions\":%lld}\n",
                (long long)rep.events, (long long)rep.strategies, (long long)rep.swaps,
-               (long long)rep.feedback, (long long)rep.actions);
+               (long long)rep.rollbacks, (long long)rep.feedback, (long long)rep.syncs,
+               (long long)rep.actions);
     } else {
-        printf("demo: wrote %lld events (%lld strategies, %lld swaps, %lld feedback records, "
-               "%lld maintenance actions)\n",
+        printf("demo: wrote %lld events (%lld strategies, %lld swaps, %lld rollbacks, %lld "
+               "feedback records, %lld training syncs, %lld maintenance actions)\n",
                (long long)rep.events, (long long)rep.strategies, (long long)rep.swaps,
-               (long long)rep.feedback, (long long)rep.actions);
+               (long long)rep.rollbacks, (long long)rep.feedback, (long long)rep.syncs,
+               (long long)rep.actions);
     }
     tt_ledger_close(l);
     return rc;

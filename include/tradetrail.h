@@ -1155,19 +1155,24 @@ typedef struct tt_demo_options {
     int span_days;           /* history spread over this many days before now (0: 42) */
     tt_progress_fn progress; /* may be NULL */
     void *progress_ctx;
+    const char *feedback_sink; /* the training sync's sink (tt_feedback_sync); NULL: no sync */
 } tt_demo_options;
 
 typedef struct tt_demo_report {
     int64_t events; /* events written */
     int64_t strategies, swaps, feedback, actions;
+    int64_t rollbacks, syncs;
 } tt_demo_report;
 
 /*
  * Write a realistic generated history through the library's own calls: strategies going
- * through their lifecycle, swaps by the evaluator, daily AI feedback (tt_feedback_record)
+ * through their lifecycle (with 32 events or more, every one of the 11 strategy event
+ * types: edits, rollbacks, swaps, deletes), daily AI feedback (tt_feedback_record), one
+ * training sync halfway to opts->feedback_sink (tt_feedback_sync_job; skipped when NULL)
  * and maintenance actions (tt_ledger_log_action). The ledger assigns ts, so the spread over
- * weeks is carried by occurred_at. report may be NULL. Stops at the first failure (events
- * already written stay: each step is its own transaction).
+ * weeks is carried by occurred_at. On a ledger holding an earlier demo the new strategies
+ * get fresh ids, so every run adds to the history. report may be NULL. Stops at the first
+ * failure (events already written stay: each step is its own transaction).
  */
 TT_EXPORT int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *report);
 

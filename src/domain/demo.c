@@ -7,8 +7,10 @@
  * spread over weeks is carried by occurred_at. A seeded generator makes it repeatable.
  *
  * Every write goes through the public calls (tt_strategy_*, tt_feedback_record,
- * tt_ledger_log_action) with tt_set_client_time carrying the simulated time into
- * occurred_at, so demo strategies have their rows, versions and events like real ones.
+ * tt_ledger_log_action, tt_feedback_sync_job) with tt_set_client_time carrying the
+ * simulated time into occurred_at, so demo strategies have their rows, versions and events
+ * like real ones. A short scripted opening shows each of the 11 strategy event types once;
+ * a run on a ledger that already holds a demo picks fresh strategy ids and adds to it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +29,9 @@ enum { DRAFT, PENDING, ACTIVE, CLOSED, FAILED, ARCHIVED };
 typedef struct strat {
     char id[32];
     int status;
-    double skill; /* mean excess return per day */
+    int deleted;      /* soft-deleted: no more transitions */
+    int64_t versions; /* of its YAML */
+    double skill;     /* mean excess return per day */
 } strat;
 
 typedef struct demo {
@@ -39,6 +43,9 @@ typedef struct demo {
     strat *st;
     size_t n_st;
     unsigned tag;
+    int tour;        /* next step of the scripted opening; -1 when done or skipped */
+    int synced;      /* the training sync of this run has happened */
+    int64_t sync_at; /* simulated time of that sync: halfway through the span */
 } demo;
 
 /* splitmix64: small, fast, and the same sequence everywhere for a seed. */
@@ -156,9 +163,60 @@ static int create(demo *d)
     int rc = wrote(d, tt_strategy_create(d->l, &spec, NULL, &res), 1);
     if (rc == TT_OK) {
         s->status = DRAFT;
+        s->deleted = 0;
+        s->versions = 1;
         d->n_st++;
         d->rep.strategies++;
     }
+    return rc;
+}
+
+/* A new version of a strategy's YAML (YAML_UPDATED), as a trader tuning a parameter. */
+static int update_yaml(demo *d, strat *s)
+{
+    char yaml[256];
+    int n = snprintf(yaml, sizeof yaml,
+                     "name: %s\nparams:\n  lookback: %zu\n  threshold: %.2f\nrisk:\n"
+                     "  max_position: %zu\n",
+                     s->id, 10 + pick(d, 190), 0.5 + uniform(d), 1 + pick(d, 10));
+    tt_append_result res;
+    int rc =
+        wrote(d,
+              tt_strategy_update_yaml(d->l, s->id, yaml, (size_t)n, users[pick(d, N_OF(users))],
+                                      "Tuned parameters", NULL, &res),
+              1);
+    if (rc == TT_OK)
+        s->versions++;
+    return rc;
+}
+
+/* Back to an earlier version (ROLLED_BACK): a new version with that content. */
+static int rollback(demo *d, strat *s)
+{
+    int64_t target = 1 + (int64_t)pick(d, (size_t)(s->versions - 1));
+    tt_append_result res;
+    int rc =
+        wrote(d,
+              tt_strategy_rollback(d->l, s->id, target, users[pick(d, N_OF(users))],
+                                   "Rolled back: the new parameters underperformed", NULL, &res),
+              1);
+    if (rc == TT_OK) {
+        s->versions++;
+        d->rep.rollbacks++;
+    }
+    return rc;
+}
+
+/* Soft delete (DELETED) of a strategy that is not ACTIVE: its history stays. */
+static int delete_one(demo *d, strat *s)
+{
+    tt_append_result res;
+    int rc = wrote(d,
+                   tt_strategy_delete(d->l, s->id, users[pick(d, N_OF(users))],
+                                      "Removed from the strategy list", &res),
+                   1);
+    if (rc == TT_OK)
+        s->deleted = 1;
     return rc;
 }
 
@@ -212,12 +270,12 @@ static strat *find(demo *d, int status)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->n_st; i++)
-        n += d->st[i].status == status;
+        n += d->st[i].status == status && !d->st[i].deleted;
     if (n == 0)
         return NULL;
     size_t k = pick(d, n);
     for (size_t i = 0; i < d->n_st; i++)
-        if (d->st[i].status == status && k-- == 0)
+        if (d->st[i].status == status && !d->st[i].deleted && k-- == 0)
             return &d->st[i];
     return NULL;
 }
@@ -234,7 +292,7 @@ static size_t live(const demo *d)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->n_st; i++)
-        n += d->st[i].status <= ACTIVE;
+        n += d->st[i].status <= ACTIVE && !d->st[i].deleted;
     return n;
 }
 
@@ -265,7 +323,99 @@ static int lifecycle(demo *d)
     if (r < 55 && pending != NULL)
         return transition(d, pending, "FAILED", "system", FAILED,
                           fail_reasons[pick(d, N_OF(fail_reasons))]);
+    /* The rarer steps get their own band of r, not whatever fell through from above. */
+    strat *tuned = pick(d, 2) ? active : draft;
+    if (r >= 55 && r < 58 && tuned != NULL)
+        return update_yaml(d, tuned);
+    if (r >= 58 && r < 60 && tuned != NULL && tuned->versions > 1)
+        return rollback(d, tuned);
+    if (r >= 60 && r < 62 && ended != NULL)
+        return delete_one(d, ended);
     return action(d);
+}
+
+/*
+ * The scripted opening: each of the 11 strategy event types of SPEC 6.1 once, so even a
+ * short demo shows them all. Strategy a is created, submitted, activated, tuned, rolled
+ * back and swapped out for b; a is then archived; c fails and is deleted; e is activated
+ * and closed. One call per step, so the clock moves between them like any other step.
+ */
+static int tour(demo *d)
+{
+    strat *a = &d->st[0], *b = &d->st[1], *c = &d->st[2], *e = &d->st[3];
+    const char *user = users[pick(d, N_OF(users))];
+    switch (d->tour++) {
+    case 0:
+    case 5:
+    case 9:
+    case 12:
+        return create(d);
+    case 1:
+        return transition(d, a, "STATUS_CHANGED", user, PENDING, "Submitted for review");
+    case 2:
+        return transition(d, a, "ACTIVATED", "orchestrator", ACTIVE,
+                          "Strategy activated by orchestrator");
+    case 3:
+        return update_yaml(d, a);
+    case 4:
+        return rollback(d, a);
+    case 6:
+        return transition(d, b, "STATUS_CHANGED", user, PENDING, "Submitted for review");
+    case 7:
+        return swap(d, a, b);
+    case 8:
+        return transition(d, a, "ARCHIVED", user, ARCHIVED, "Archived after review");
+    case 10:
+        return transition(d, c, "FAILED", "system", FAILED, fail_reasons[0]);
+    case 11:
+        return delete_one(d, c);
+    case 13:
+        return transition(d, e, "STATUS_CHANGED", user, PENDING, "Submitted for review");
+    case 14:
+        return transition(d, e, "ACTIVATED", "orchestrator", ACTIVE,
+                          "Strategy activated by orchestrator");
+    default:
+        d->tour = -1;
+        return transition(d, e, "CLOSED", user, CLOSED, close_reasons[0]);
+    }
+}
+
+/* The seed's training sync (SPEC 6.2) as a recorded job run, once per demo: the feedback
+ * recorded so far goes to the demo's own sink; later records are left for a real sync. */
+static int training_sync(demo *d)
+{
+    int64_t before, after;
+    uint8_t root[TT_HASH_SIZE];
+    tt_sync_result res;
+    d->synced = 1;
+    int rc = tt_ledger_head(d->l, &before, root);
+    if (rc == TT_OK)
+        rc = tt_feedback_sync_job(d->l, d->o->feedback_sink, "demo", TT_TIME_NONE, &res);
+    if (rc == TT_OK)
+        rc = tt_ledger_head(d->l, &after, root);
+    if (rc == TT_OK) {
+        d->rep.syncs++;
+        rc = wrote(d, TT_OK, after - before);
+    }
+    return rc;
+}
+
+/* Strategy ids are demo-TAG-NNN with TAG drawn from the seed; on a ledger that already
+ * has that TAG's strategies (a second run), the next free TAG, so the run adds to it. */
+static int pick_tag(demo *d)
+{
+    for (unsigned i = 0; i < 0x10000; i++, d->tag = (d->tag + 1) & 0xffff) {
+        char id[32];
+        snprintf(id, sizeof id, "demo-%04x-001", d->tag);
+        tt_strategy *st = NULL;
+        int rc = tt_strategy_get(d->l, id, &st);
+        tt_strategy_free(st);
+        if (rc == TT_ENOTFOUND)
+            return TT_OK;
+        if (rc != TT_OK)
+            return rc;
+    }
+    return tti_fail(TT_ECONFLICT, "every demo strategy id is taken");
 }
 
 /* The day's feedback for every active strategy (the seed's daily learning loop). */
@@ -308,9 +458,15 @@ int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *
     /* Anchored at today's midnight UTC: the same seed gives the same occurred_at all day. */
     d.clock = now - now % DAY_US - span;
     d.step = span / opts->events;
+    d.sync_at = d.clock + span / 2;
+    d.synced = opts->feedback_sink == NULL || opts->feedback_sink[0] == '\0';
+    /* The opening needs about 16 events: shorter demos are all random steps. */
+    d.tour = opts->events >= 32 ? 0 : -1;
+    int rc = pick_tag(&d);
+    if (rc != TT_OK)
+        return rc;
     if ((d.st = calloc(MAX_STRATEGIES, sizeof *d.st)) == NULL)
         return tti_fail(TT_ENOMEM, "out of memory");
-    int rc = TT_OK;
     int64_t day = d.clock / DAY_US;
     while (rc == TT_OK && left(&d)) {
         /* Busier in trading hours: shorter steps between 08:00 and 20:00 UTC. */
@@ -320,9 +476,17 @@ int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *
         if (d.clock > now)
             d.clock = now;
         tt_set_client_time(d.clock); /* every call below records it as occurred_at */
+        if (d.tour >= 0) {
+            rc = tour(&d);
+            continue;
+        }
         if (d.clock / DAY_US != day) {
             day = d.clock / DAY_US;
             rc = daily_feedback(&d);
+            continue;
+        }
+        if (!d.synced && d.clock >= d.sync_at) {
+            rc = training_sync(&d);
             continue;
         }
         rc = lifecycle(&d);

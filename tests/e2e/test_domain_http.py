@@ -24,6 +24,11 @@ def qs(**params):
     return "?" + urllib.parse.urlencode(params) if params else ""
 
 
+# SPEC 6.1 / seed 002: the 11 strategy event types.
+STRATEGY_EVENT_TYPES = {"CREATED", "ACTIVATED", "CLOSED", "ARCHIVED", "FAILED", "YAML_UPDATED",
+                        "ROLLED_BACK", "SWAPPED_IN", "SWAPPED_OUT", "DELETED", "STATUS_CHANGED"}
+
+
 class DomainApiTest(ServerCase):
 
     def post(self, path, body, token="ingest", **kw):
@@ -267,19 +272,49 @@ class DomainCliTest(unittest.TestCase):
         import tempfile
         d1 = os.path.join(self.tmp, "demo1")
         d2 = os.path.join(self.tmp, "demo2")
-        for d in (d1, d2):
-            T.cli_ok(d, ["init"])
+        T.cli_ok(d2, ["init"])
+        for d in (d1, d2):  # issue 13 item 20: d1 without init, as serve would create it
             j = json.loads(T.cli_ok(d, ["demo", "--events", "400", "--seed", "9", "-o", "json"]))
             self.assertGreaterEqual(j["events"], 400)
             self.assertGreater(j["feedback"], 0)
             self.assertGreater(j["actions"], 0)
+            self.assertGreater(j["swaps"], 0)
+            self.assertGreater(j["rollbacks"], 0)
+            self.assertEqual(j["syncs"], 1)
             T.cli_ok(d, ["verify"])
-        # the same seed writes the same history (apart from ts)
-        a = [{k: e[k] for k in e if k not in ("ts", "leaf_hash")} for e in T.show_all(d1)]
-        b = [{k: e[k] for k in e if k not in ("ts", "leaf_hash")} for e in T.show_all(d2)]
+        # the same seed writes the same history (apart from ts, and the random batch id of
+        # the training sync)
+        def same(e):
+            if e["entity"] in ("ai_feedback_sync", "job"):
+                return (e["entity"], e["event_type"])
+            return {k: e[k] for k in e if k not in ("ts", "leaf_hash")}
+        a = [same(e) for e in T.show_all(d1)]
+        b = [same(e) for e in T.show_all(d2)]
         self.assertEqual(a, b)
+        a = T.show_all(d1)
         types = {e["event_type"] for e in a}
         self.assertTrue({"CREATED", "ACTIVATED", "RECORD", "ACTION"} <= types, types)
+        # Every strategy event type of SPEC 6.1, and a recorded training sync.
+        strategy_types = {e["event_type"] for e in a if e["entity"] == "strategy"}
+        self.assertEqual(strategy_types, STRATEGY_EVENT_TYPES)
+        self.assertIn(("ai_feedback_sync", "SYNC"), {(e["entity"], e["event_type"]) for e in a})
+        self.assertIn(("job", "COMPLETED"), {(e["entity"], e["event_type"]) for e in a})
+        with open(os.path.join(d1, "demo-training.jsonl")) as f:
+            synced = [json.loads(x)["seq"] for x in f]
+        records = [e["seq"] for e in T.show_all(d1) if e["entity"] == "ai_feedback"]
+        self.assertTrue(0 < len(synced) < len(records))  # halfway: the rest is left to sync
+        self.assertEqual(synced, records[:len(synced)])
+        # Run again on the same ledger: more history, new strategies, still verifiable.
+        before = len(a)
+        j = json.loads(T.cli_ok(d1, ["demo", "--events", "400", "--seed", "9", "-o", "json"]))
+        after = T.show_all(d1)
+        self.assertEqual(len(after), before + j["events"])
+        ids = {e["entity_id"] for e in after[:before] if e["entity"] == "strategy"}
+        new_ids = {e["entity_id"] for e in after[before:] if e["entity"] == "strategy"}
+        self.assertTrue(new_ids and not ids & new_ids, (ids, new_ids))
+        self.assertEqual({e["event_type"] for e in after[before:] if e["entity"] == "strategy"},
+                         STRATEGY_EVENT_TYPES)
+        T.cli_ok(d1, ["verify"])
         del tempfile
         self.assertEqual(T.cli(self.data, ["demo"]).returncode, 2)
 
