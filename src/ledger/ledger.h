@@ -168,4 +168,23 @@ void tti_tile_cache_free(tti_tile_cache *c);
 /* The root of a head's compact range. */
 void tti_head_root(const tti_head *h, uint8_t out[32]);
 
+/* The head's right edge as a compact range, and back: the head stores exactly the range
+ * (size and perfect-subtree roots), nothing else of the tree. */
+void tti_head_to_crange(const tti_head *h, tti_crange *cr);
+void tti_head_set_crange(tti_head *h, const tti_crange *cr);
+/* 1 when the head describes exactly the tree of cr. */
+int tti_head_matches(const tti_head *h, const tti_crange *cr);
+
+/* Tile addressing, the one rule: the perfect subtree (height, index) covers 2^(height % 8)
+ * consecutive entries, from `first`, of tile `tile` at level height / 8; a tile at level L
+ * holds the nodes of height 8L (tiles store only those: `stored` is height % 8 == 0). */
+typedef struct tti_tile_addr {
+    unsigned level;
+    uint64_t tile;
+    size_t first;
+    size_t count;
+    int stored;
+} tti_tile_addr;
+tti_tile_addr tti_tile_locate(unsigned height, uint64_t index);
+
 #endif

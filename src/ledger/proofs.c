@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crypto.h"
 #include "ledger/ledger.h"
 
 #define CACHE_SLOTS 16
@@ -58,24 +59,32 @@ static int load_tile(tti_fetcher *f, unsigned level, uint64_t index, cached_tile
     return TT_OK;
 }
 
-/* Hash of the perfect subtree (height, index): the root over 2^(height % 8) consecutive
- * entries of one tile at level height / 8. */
+tti_tile_addr tti_tile_locate(unsigned height, uint64_t index)
+{
+    unsigned r = height % TTI_TILE_HEIGHT;
+    uint64_t first = index << r; /* the first entry, counted along the tile level */
+    return (tti_tile_addr){.level = height / TTI_TILE_HEIGHT,
+                           .tile = first / TTI_TILE_WIDTH,
+                           .first = (size_t)(first % TTI_TILE_WIDTH),
+                           .count = (size_t)1 << r,
+                           .stored = r == 0};
+}
+
+/* Hash of the perfect subtree (height, index): the root over the tile entries it spans. */
 int tti_fetch_node(void *ctx, unsigned height, uint64_t index, uint8_t out[32])
 {
     tti_fetcher *f = ctx;
-    unsigned level = height / TTI_TILE_HEIGHT, r = height % TTI_TILE_HEIGHT;
-    uint64_t first = index << r;
-    size_t count = (size_t)1 << r;
+    tti_tile_addr a = tti_tile_locate(height, index);
+    size_t off = a.first, count = a.count;
     cached_tile *t = NULL;
-    int rc = load_tile(f, level, first / TTI_TILE_WIDTH, &t);
+    int rc = load_tile(f, a.level, a.tile, &t);
     if (rc != TT_OK)
         return rc;
-    size_t off = first % TTI_TILE_WIDTH;
     if (t->n < off + count)
         return tti_fail(TT_ETAMPERED,
                         "tree tile %u/%llu holds %zu hashes, %zu needed; run `tradetrail "
                         "verify`",
-                        level, (unsigned long long)t->index, t->n, off + count);
+                        a.level, (unsigned long long)t->index, t->n, off + count);
     uint8_t buf[128][TT_HASH_SIZE];
     memcpy(buf, t->hashes[off], count * TT_HASH_SIZE);
     for (size_t w = count; w > 1; w /= 2)
@@ -85,12 +94,30 @@ int tti_fetch_node(void *ctx, unsigned height, uint64_t index, uint8_t out[32])
     return TT_OK;
 }
 
+void tti_head_to_crange(const tti_head *h, tti_crange *cr)
+{
+    cr->size = (uint64_t)h->size;
+    cr->n = h->n_crange;
+    memcpy(cr->hashes, h->crange, h->n_crange * TT_HASH_SIZE);
+}
+
+void tti_head_set_crange(tti_head *h, const tti_crange *cr)
+{
+    h->size = (int64_t)cr->size;
+    h->n_crange = cr->n;
+    memcpy(h->crange, cr->hashes, cr->n * TT_HASH_SIZE);
+}
+
+int tti_head_matches(const tti_head *h, const tti_crange *cr)
+{
+    return cr->size == (uint64_t)h->size && cr->n == h->n_crange &&
+           tti_ct_equal(cr->hashes, h->crange, cr->n * TT_HASH_SIZE);
+}
+
 void tti_head_root(const tti_head *h, uint8_t out[32])
 {
     tti_crange cr;
-    cr.size = (uint64_t)h->size;
-    cr.n = h->n_crange;
-    memcpy(cr.hashes, h->crange, h->n_crange * TT_HASH_SIZE);
+    tti_head_to_crange(h, &cr);
     tti_crange_root(&cr, out);
 }
 

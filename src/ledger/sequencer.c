@@ -87,18 +87,19 @@ static int edge_tile(batch_ctx *b, unsigned level, uint64_t index, tile_edge **o
     return TT_OK;
 }
 
-/* Every completed node whose height is a multiple of 8 is one entry of a tile. */
+/* Every completed node a tile stores (tti_tile_locate) is appended to its tile. */
 static void on_node(void *ctx, unsigned height, uint64_t index, const uint8_t hash[32])
 {
     batch_ctx *b = ctx;
-    if (b->rc != TT_OK || height % TTI_TILE_HEIGHT != 0)
+    tti_tile_addr a = tti_tile_locate(height, index);
+    if (b->rc != TT_OK || !a.stored)
         return;
-    unsigned level = height / TTI_TILE_HEIGHT;
+    unsigned level = a.level;
     tile_edge *t = NULL;
-    b->rc = edge_tile(b, level, index / TTI_TILE_WIDTH, &t);
+    b->rc = edge_tile(b, level, a.tile, &t);
     if (b->rc != TT_OK)
         return;
-    size_t pos = index % TTI_TILE_WIDTH;
+    size_t pos = a.first;
     if (pos != t->n) {
         b->rc = tti_fail(TT_ETAMPERED,
                          "tree tile %u/%llu has %zu hashes where %zu were expected; run "
@@ -303,9 +304,7 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
         (rc = first->hooks->before(first->hooks_ctx, l, l->w)) != TT_OK)
         return rc;
     int64_t ts = next_ts(&b->head);
-    b->cr.size = (uint64_t)b->head.size;
-    b->cr.n = b->head.n_crange;
-    memcpy(b->cr.hashes, b->head.crange, sizeof b->cr.hashes);
+    tti_head_to_crange(&b->head, &b->cr);
     for (tti_request *r = first; r != NULL; r = r->next)
         if ((rc = append_request(b, r, ts)) != TT_OK)
             return rc;
@@ -315,8 +314,7 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     for (unsigned level = 0; level < 8; level++)
         if ((rc = flush_tile(b, level)) != TT_OK)
             return tti_store_fail(l, l->w, rc);
-    b->head.n_crange = b->cr.n;
-    memcpy(b->head.crange, b->cr.hashes, sizeof b->cr.hashes);
+    tti_head_set_crange(&b->head, &b->cr);
     if ((rc = l->ops->write_head(l->w, &b->head)) != TT_OK)
         return tti_store_fail(l, l->w, rc);
     return TT_OK;

@@ -63,7 +63,7 @@ static int tampered_cp(walk *w, int64_t size, const char *what)
 static void compare_node(void *ctx, unsigned height, uint64_t index, const uint8_t hash[32])
 {
     walk *w = ctx;
-    if (w->bad || w->rc != TT_OK || height % TTI_TILE_HEIGHT != 0)
+    if (w->bad || w->rc != TT_OK || !tti_tile_locate(height, index).stored)
         return;
     uint8_t stored[32];
     int rc = tti_fetch_node(&w->fetch, height, index, stored);
@@ -407,8 +407,7 @@ static int check_end(walk *w)
     if (max_seq > w->head.size || count > w->head.size)
         return tampered_seq(w, w->head.size + 1, "events beyond the ledger head (%lld) exist",
                             (long long)w->head.size);
-    if (w->cr.size != (uint64_t)w->head.size || w->cr.n != w->head.n_crange ||
-        !tti_ct_equal(w->cr.hashes, w->head.crange, w->cr.n * 32))
+    if (!tti_head_matches(&w->head, &w->cr))
         return tampered_seq(w, w->head.size, "the ledger head does not match the events");
     /* The head's last ts keeps ts from going backwards on the next append. */
     if (w->head.size > 0 && w->rep->events_checked > 0 && w->head.last_ts_us != w->last_ts)

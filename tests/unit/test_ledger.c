@@ -2096,9 +2096,32 @@ static void test_wal_bounded(void **state)
     verify_ok(l, BATCH * BATCHES, NULL);
 }
 
+/* The one tile addressing rule (sequencer, proofs and verify all use it). */
+static void test_tile_locate(void **state)
+{
+    (void)state;
+    struct {
+        unsigned height;
+        uint64_t index;
+        tti_tile_addr want;
+    } cases[] = {
+        {0, 0, {0, 0, 0, 1, 1}},     {0, 300, {0, 1, 44, 1, 1}}, {3, 40, {0, 1, 64, 8, 0}},
+        {7, 1, {0, 0, 128, 128, 0}}, {8, 257, {1, 1, 1, 1, 1}},  {10, 5, {1, 0, 20, 4, 0}},
+        {16, 3, {2, 0, 3, 1, 1}},    {9, 128, {1, 1, 0, 2, 0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tti_tile_addr a = tti_tile_locate(cases[i].height, cases[i].index), *w = &cases[i].want;
+        if (a.level != w->level || a.tile != w->tile || a.first != w->first ||
+            a.count != w->count || a.stored != w->stored)
+            fail_msg("case %zu: got %u/%llu +%zu x%zu %d", i, a.level, (unsigned long long)a.tile,
+                     a.first, a.count, a.stored);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tile_locate),
         cmocka_unit_test_setup_teardown(test_append_get, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_idempotency, setup_ledger, teardown_ledger),
