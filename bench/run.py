@@ -553,7 +553,9 @@ def why_missed(w, figs):
             text += (f" The server spent {fmt(cpu)} µs of CPU per append in this run (the "
                      "goal is 30), so the two cores, which wrk shares, allow at most "
                      f"{fmt(2e6 / cpu)} appends/s even with a free disk; half the bound needs "
-                     f"{fmt(figs.median('http_bound') / 2)}/s.")
+                     f"{fmt(figs.median('http_bound') / 2)}/s. Where that CPU goes, what was "
+                     "changed and what is left: docs/PERFORMANCE.md (bench/profile/"
+                     "http_append.sh reproduces its profile).")
         notes.append(text)
     # (figure, baseline or None when the figure is itself the ratio, goal, explanation): a
     # ratio under its goal gets its explanation.

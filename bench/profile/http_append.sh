@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Profile of the single-event HTTP append (SPEC 13; docs/PERFORMANCE.md): tradetrail serve
+# on a fresh ledger under wrk -t2 -c64 with bench/wrk_post_event.lua, as in
+# bench/measure.d/http.sh. Prints the server's CPU per acknowledged append (utime + stime
+# from /proc/PID/stat), wrk's own CPU per request, context switches and system calls per
+# append (perf stat tracepoints), then samples the server with perf record (cpu-clock,
+# DWARF call graphs) and prints bench/profile/categories.py's table.
+# Usage: bench/profile/http_append.sh TRADETRAIL_BINARY [SECONDS] [serve options...]
+set -eu
+bin=$1
+secs=${2:-8}
+[ $# -ge 2 ] && shift 2 || shift 1
+here=$(cd "$(dirname "$0")/.." && pwd)
+command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 77; }
+work=$(mktemp -d)
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin" --data "$work/ledger" serve --listen "127.0.0.1:$port" "$@" >"$work/serve.log" 2>&1 &
+pid=$!
+i=0
+until grep -q '^tradetrail serving' "$work/serve.log"; do
+    i=$((i + 1))
+    [ $i -gt 100 ] && { echo "the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+    sleep 0.1
+done
+export TT_TOKEN="$(awk '/admin token/ {print $NF}' "$work/serve.log")"
+export TT_WRK_COUNT="$here/wrk_count.lua"
+load() { wrk -t2 -c64 -d"$1s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$port/"; }
+load 1 >/dev/null # warm-up: the first requests open the readers and the WAL
+
+ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+t0=$(ticks)
+out=$(/usr/bin/time -f "wrk_cpu_s %U %S" -o "$work/wrk.time" sh -c \
+    "wrk -t2 -c64 -d${secs}s -s '$here/wrk_post_event.lua' 'http://127.0.0.1:$port/'")
+t1=$(ticks)
+ok=$(echo "$out" | awk '/^wrk_result/ {print $3}')
+cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" 'BEGIN {printf "%.1f", t * 1e6 / hz / ok}')
+echo "$out" | awk -v cpu="$cpu_us" -v w="$(awk '{print $2 + $3}' "$work/wrk.time")" '/^wrk_result/ {
+    printf "appends acknowledged: %d (%.0f/s), refused: %d, p99 %.2f ms\n", $3, $3 / $13, $5, $17 / 1000
+    printf "server CPU per append: %s us; wrk CPU per request: %.1f us\n", cpu, w * 1e6 / $3 }'
+
+if command -v perf >/dev/null; then
+    # System calls and context switches per append, over a second load of the same length.
+    events=context-switches
+    for sc in fdatasync pwrite64 pread64 write sendmsg recvfrom epoll_wait epoll_ctl futex \
+        fcntl clock_nanosleep; do
+        events="$events,syscalls:sys_enter_$sc"
+    done
+    load "$secs" >"$work/wrk2.out" &
+    wpid=$!
+    sleep 1
+    perf stat -x, -e "$events" -p "$pid" -o "$work/stat" -- sleep "$((secs - 2))" 2>/dev/null || true
+    wait $wpid
+    sent=$(awk -F, '$3 == "syscalls:sys_enter_sendmsg" {print $1}' "$work/stat")
+    if [ -n "$sent" ] && [ "$sent" -gt 0 ]; then
+        echo "per append (one sendmsg per answer):"
+        awk -F, -v n="$sent" '$3 ~ /^(syscalls|context)/ && $1 ~ /^[0-9]+$/ {
+            sub("syscalls:sys_enter_", "", $3); printf "  %-16s %.2f\n", $3, $1 / n }' "$work/stat"
+    fi
+    load "$secs" >/dev/null &
+    wpid=$!
+    sleep 1
+    perf record -F 999 --call-graph dwarf,16384 -p "$pid" -o "$work/perf.data" \
+        -- sleep "$((secs - 2))" >/dev/null 2>&1
+    wait $wpid
+    perf script -i "$work/perf.data" 2>/dev/null >"$work/perf.txt"
+    python3 "$here/profile/categories.py" "$work/perf.txt" "$cpu_us"
+else
+    echo "perf is not installed (apt-get install linux-perf): no profile" >&2
+fi
