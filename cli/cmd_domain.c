@@ -45,7 +45,7 @@ static int load_cfg(cli_ctx *c, domain_cfg *d)
     if (rc != 0)
         return rc;
     char err[256];
-    if ((rc = tti_config_feedback(cfg, &d->fb, err, sizeof err)) != TT_OK)
+    if ((rc = front_feedback_settings(cfg, &d->fb, err, sizeof err)) != TT_OK)
         return cli_fail(c, rc, "%s", err);
     d->title = tti_config_get(cfg, "summary_title");
     return 0;
@@ -274,7 +274,7 @@ static const char summary_help[] =
 static int summary_notify(cli_ctx *c, tt_ledger *l, const tt_summary *s)
 {
     tt_notify_config nc;
-    tti_config_notify(c->cfg, &nc);
+    front_notify_config(c->cfg, &nc);
     int st = tt_summary_send(l, &nc, s);
     if (st != TT_OK)
         return cli_fail(c, st, "%s", tt_ledger_errmsg(l));

@@ -363,7 +363,7 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
     set_principal();
     /* SPEC 7: appends from every command queue their alerts in the same transaction. */
     tt_notify_config nc;
-    tti_config_notify(c->cfg, &nc);
+    front_notify_config(c->cfg, &nc);
     if ((rc = tt_ledger_set_notify(*out, &nc)) != TT_OK) {
         rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(*out));
         tt_ledger_close(*out);

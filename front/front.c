@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The exit codes of SPEC 10 for library statuses and the one error line, shared by every
- * command and the server. */
+/* What every command and the server share: the exit codes of SPEC 10 for library statuses,
+ * the one error line, and the configuration read into the library's settings. */
 #include <stdio.h>
 
 #include "front.h"
@@ -31,4 +31,36 @@ int front_vfail(const char *command, int rc, const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     return front_exit_code(rc);
+}
+
+/* ---- the configuration as the library's settings ---- */
+
+void front_notify_config(const tti_config *c, tt_notify_config *out)
+{
+    tt_notify_config_init(out);
+    out->alert_webhook = tti_config_value(c, "alert_webhook");
+    out->alert_webhook_format = tti_config_value(c, "alert_webhook_format");
+    out->alert_events = tti_config_value(c, "alert_events");
+    out->audit_email = tti_config_value(c, "audit_email");
+    out->smtp_url = tti_config_value(c, "smtp_url");
+    out->smtp_from = tti_config_value(c, "smtp_from");
+    out->smtp_tls = tti_config_value(c, "smtp_tls");
+    out->summary_title = tti_config_value(c, "summary_title");
+}
+
+int front_feedback_settings(const tti_config *c, tt_feedback_settings *out, char *err,
+                            size_t errlen)
+{
+    tt_feedback_settings s;
+    tt_feedback_settings_init(&s);
+    if (c != NULL) {
+        /* SPEC 6.2: reward_scale > 0, neutral_band >= 0. */
+        int rc = tti_config_double(c, "reward_scale", 1e-9, 1e9, &s.reward_scale, err, errlen);
+        if (rc == TT_OK)
+            rc = tti_config_double(c, "neutral_band", 0, 1e9, &s.neutral_band, err, errlen);
+        if (rc != TT_OK)
+            return rc;
+    }
+    *out = s;
+    return TT_OK;
 }

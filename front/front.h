@@ -27,6 +27,18 @@ int front_exit_code(int rc);
 int front_vfail(const char *command, int rc, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * The program's configuration (SPEC 10) read into the library's settings, in this one
+ * place for every command and the server: the library takes settings, never a
+ * configuration file. Notifications (SPEC 7): the strings are borrowed from c; an empty
+ * value counts as unset. Feedback (SPEC 6.2): reward_scale > 0, neutral_band >= 0, TT_EINVAL
+ * with a message naming the key otherwise; *out written only on success. c may be NULL
+ * (the defaults).
+ */
+void front_notify_config(const tti_config *c, tt_notify_config *out);
+int front_feedback_settings(const tti_config *c, tt_feedback_settings *out, char *err,
+                            size_t errlen);
+
 typedef struct srv_options {
     const tti_config *cfg; /* the effective configuration (listen, checkpoint_interval, ...) */
     const char *data_dir;  /* named in the start line */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "front/front.h"
 #include "metrics.h"
 #include "routes.h"
 
@@ -22,7 +23,7 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
         return ret;
     tt_feedback_settings cfg;
     char err[512];
-    if (tti_config_feedback(s->cfg, &cfg, err, sizeof err) != TT_OK)
+    if (front_feedback_settings(s->cfg, &cfg, err, sizeof err) != TT_OK)
         return srv_error(r, 500, "configuration: %s", err);
     tt_feedback_input in;
     void *owner = NULL;

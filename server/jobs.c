@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "front/front.h"
 #include "routes.h"
 #include "util/time.h"
 #include "workers.h"
@@ -50,7 +51,7 @@ static const char *cfg_value(const srv *s, const char *key)
 static int run_job(srv *s, const char *name, const char *trigger, int64_t slot_us, char **json)
 {
     tt_notify_config n;
-    tti_config_notify(s->cfg, &n);
+    front_notify_config(s->cfg, &n);
     tt_job_settings js = {.notify = &n, .feedback_sink = cfg_value(s, "feedback_sink")};
     int rc = tt_job_run(s->l, name, trigger, slot_us, &js, json);
     if (rc != TT_OK)

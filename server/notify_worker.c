@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "front/front.h"
 #include "util/time.h"
 #include "workers.h"
 
@@ -72,7 +73,7 @@ static void *worker(void *arg)
 int srv_notify_start(srv *s)
 {
     tt_notify_config nc;
-    tti_config_notify(s->cfg, &nc);
+    front_notify_config(s->cfg, &nc);
     unsigned channels = 0;
     char err[256];
     if (tt_notify_channels(&nc, &channels, err, sizeof err) != TT_OK) {

@@ -320,45 +320,9 @@ void tti_config_print(const tti_config *c, FILE *f, int show_secrets)
     }
 }
 
-/* ---- the settings of the library's features, read in one place ---- */
-
-/* A key's value, or NULL when it is unset or empty (an empty value turns a feature off). */
-static const char *value_or_null(const tti_config *c, const char *key)
+/* An empty value turns a feature off, as an unset one does. */
+const char *tti_config_value(const tti_config *c, const char *key)
 {
     const char *v = c != NULL ? tti_config_get(c, key) : NULL;
     return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-void tti_config_notify(const tti_config *c, tt_notify_config *out)
-{
-    tt_notify_config_init(out);
-    out->alert_webhook = value_or_null(c, "alert_webhook");
-    out->alert_webhook_format = value_or_null(c, "alert_webhook_format");
-    out->alert_events = value_or_null(c, "alert_events");
-    out->audit_email = value_or_null(c, "audit_email");
-    out->smtp_url = value_or_null(c, "smtp_url");
-    out->smtp_from = value_or_null(c, "smtp_from");
-    out->smtp_tls = value_or_null(c, "smtp_tls");
-    out->summary_title = value_or_null(c, "summary_title");
-}
-
-int tti_config_feedback(const tti_config *c, tt_feedback_settings *out, char *err, size_t errlen)
-{
-    tt_feedback_settings s;
-    tt_feedback_settings_init(&s);
-    if (c != NULL) {
-        /* SPEC 6.2: reward_scale > 0, neutral_band >= 0. */
-        int rc = tti_config_double(c, "reward_scale", 1e-9, 1e9, &s.reward_scale, err, errlen);
-        if (rc == TT_OK)
-            rc = tti_config_double(c, "neutral_band", 0, 1e9, &s.neutral_band, err, errlen);
-        if (rc != TT_OK)
-            return rc;
-    }
-    *out = s;
-    return TT_OK;
-}
-
-const char *tti_config_value(const tti_config *c, const char *key)
-{
-    return value_or_null(c, key);
 }

@@ -61,19 +61,6 @@ const char *tti_config_default(const char *key);
  * off, as an unset one). c may be NULL. */
 const char *tti_config_value(const tti_config *c, const char *key);
 
-/*
- * The settings of the library's features as the configuration gives them, read here once
- * for every front end. Notifications (SPEC 7, 10): the strings are borrowed from c; an
- * empty value counts as unset. Feedback (SPEC 6.2): reward_scale > 0, neutral_band >= 0,
- * TT_EINVAL with a message naming the key otherwise; *out written only on success. c may be
- * NULL (the defaults).
- */
-struct tt_notify_config;
-struct tt_feedback_settings;
-void tti_config_notify(const tti_config *c, struct tt_notify_config *out);
-int tti_config_feedback(const tti_config *c, struct tt_feedback_settings *out, char *err,
-                        size_t errlen);
-
 /* Print every key with its effective value and source; secrets (cron_secret, passwords in
  * URLs, webhook paths) masked unless show_secrets. */
 void tti_config_print(const tti_config *c, FILE *f, int show_secrets);
