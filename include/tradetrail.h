@@ -550,7 +550,9 @@ TT_EXPORT void tt_stats_clear(tt_stats *s);
 
 /* {"seq","ts","leaf_hash"} as POST /api/events answers for one event. */
 TT_EXPORT char *tt_append_result_to_json(const tt_append_result *r);
-/* {"first_seq","count"} as POST /api/events answers for a batch. */
+/* {"first_seq","count","seqs"} as POST /api/events answers for a batch (SPEC 9): count new
+ * events from first_seq (null when none is new), seqs every input's seq in input order (the
+ * original seq for a replayed idempotency key). */
 TT_EXPORT char *tt_batch_result_to_json(const tt_append_result *r, size_t n);
 /* {"leaf_index","tree_size","leaf_hash","hashes":[...],"root_hash"} */
 TT_EXPORT char *tt_inclusion_proof_to_json(const tt_proof *p);

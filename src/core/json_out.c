@@ -54,9 +54,20 @@ char *tt_batch_result_to_json(const tt_append_result *r, size_t n)
             first = r[i].seq;
         count++;
     }
+    /* SPEC 9: seqs, every input event's seq in input order; a replayed idempotency key
+     * gives the original seq, so a client retrying a batch learns where each event is. */
+    json_t *seqs = json_array();
+    for (size_t i = 0; seqs != NULL && i < n; i++)
+        if (json_array_append_new(seqs, json_integer(r[i].seq)) != 0) {
+            json_decref(seqs);
+            seqs = NULL;
+        }
     json_t *o = json_object();
-    int ok = o && !json_object_set_new(o, "first_seq", first ? json_integer(first) : json_null()) &&
-             !json_object_set_new(o, "count", json_integer(count));
+    int ok = o && seqs &&
+             !json_object_set_new(o, "first_seq", first ? json_integer(first) : json_null()) &&
+             !json_object_set_new(o, "count", json_integer(count)) &&
+             !json_object_set(o, "seqs", seqs);
+    json_decref(seqs); /* o holds its own reference when set */
     return finish(o, ok);
 }
 

@@ -178,9 +178,10 @@ class AppendTest(TTCase):
         text = ttlib.ndjson(events[:12]) + "\n\n" + ttlib.ndjson(events[12:])  # blank lines
         p = run(["append", "--batch", "10", "-o", "json"], data=self.data, input=text)
         self.assertExit(p, 0)
-        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 10},
-                                                {"first_seq": 11, "count": 10},
-                                                {"first_seq": 21, "count": 5}])
+        self.assertEqual(json_lines(p.stdout), [
+            {"first_seq": 1, "count": 10, "seqs": list(range(1, 11))},
+            {"first_seq": 11, "count": 10, "seqs": list(range(11, 21))},
+            {"first_seq": 21, "count": 5, "seqs": list(range(21, 26))}])
         got = ttlib.show_all(self.data)
         self.assertEqual([g["entity_id"] for g in got], [e["entity_id"] for e in events])
         self.assertEqual([g["seq"] for g in got], list(range(1, 26)))
@@ -191,26 +192,28 @@ class AppendTest(TTCase):
         # Default batch: everything in one chunk.
         p = run(["append", "-o", "json"], data=self.data, input=ttlib.ndjson(events[:3]))
         self.assertExit(p, 0)
-        self.assertEqual(json_lines(p.stdout), [{"first_seq": 26, "count": 3}])
+        self.assertEqual(json_lines(p.stdout), [{"first_seq": 26, "count": 3,
+                                                 "seqs": [26, 27, 28]}])
 
     def test_ndjson_whitespace_only_line_is_blank(self):
         # CLI.md: blank lines are skipped; a line of spaces or tabs is blank too.
         text = ttlib.ndjson([ev(entity_id="a")]) + "   \n\t\n" + ttlib.ndjson([ev(entity_id="b")])
         p = run(["append", "-o", "json"], data=self.data, input=text)
         self.assertExit(p, 0)
-        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 2}])
+        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 2, "seqs": [1, 2]}])
 
     def test_ndjson_crlf_and_no_final_newline(self):
         e = json.dumps(ev())
         p = run(["append", "-o", "json"], data=self.data, input=e + "\r\n" + e)
         self.assertExit(p, 0)
-        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 2}])
+        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 2, "seqs": [1, 2]}])
 
     def test_ndjson_all_fields(self):
         e = ev("ai_feedback", "fb-1", "RECORD", "evaluator", old_status="A", new_status="B",
                reason="line one\nline two", metadata={"reward": -0.5},
                occurred_at="2026-01-18T10:31:00Z", idempotency_key="fb-1")
-        self.assertEqual(ttlib.append_events(self.data, [e]), [{"first_seq": 1, "count": 1}])
+        self.assertEqual(ttlib.append_events(self.data, [e]), [{"first_seq": 1, "count": 1,
+                                                                "seqs": [1]}])
         g = ttlib.show_all(self.data)[0]
         for k in e:
             if k != "occurred_at":
@@ -228,7 +231,8 @@ class AppendTest(TTCase):
         self.assertIn("line 6", p.stderr, "the message says from which line on nothing was "
                       "written")
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
-        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 5}])
+        self.assertEqual(json_lines(p.stdout), [{"first_seq": 1, "count": 5,
+                                                "seqs": [1, 2, 3, 4, 5]}])
         got = ttlib.show_all(self.data)
         self.assertEqual([g["entity_id"] for g in got], ["o-%d" % i for i in range(1, 6)])
         self.assertExit(run(["verify"], data=self.data), 0)
@@ -280,7 +284,13 @@ class AppendTest(TTCase):
         # NDJSON: a repeated key (same content) within a chunk and across chunks.
         lines = [ev(idempotency_key="k-a"), ev(idempotency_key="k-a"), e,
                  ev(idempotency_key="k-b")]
-        ttlib.append_events(self.data, lines, batch=2)
+        out = ttlib.append_events(self.data, lines, batch=2)
+        # Issue 13 item 15: seqs gives every line's seq, the original one for a repeat.
+        self.assertEqual(out, [{"first_seq": 3, "count": 1, "seqs": [3, 3]},
+                               {"first_seq": 4, "count": 1, "seqs": [1, 4]}])
+        # The whole input again: nothing new, and still every line's seq.
+        self.assertEqual(ttlib.append_events(self.data, lines),
+                         [{"first_seq": None, "count": 0, "seqs": [3, 3, 1, 4]}])
         got = ttlib.show_all(self.data)
         self.assertEqual([g["seq"] for g in got], [1, 2, 3, 4])
         self.assertEqual([g["idempotency_key"] for g in got],

@@ -423,7 +423,9 @@ class DocumentTest(unittest.TestCase):
         one_of = self.d.op("/api/events", "post")["responses"]["201"]["content"][
             "application/json"]["schema"]
         self.assertEqual(self.d.errors(good, one_of), [])
-        self.assertEqual(self.d.errors({"first_seq": None, "count": 0}, one_of), [])
+        self.assertEqual(self.d.errors({"first_seq": None, "count": 0, "seqs": [4, 2]}, one_of),
+                         [])
+        self.assertNotEqual(self.d.errors({"first_seq": None, "count": 0}, one_of), [])
         self.assertNotEqual(self.d.errors(dict(good, count=1), one_of), [])
         page = {"events": [dict(good)], "next_cursor": None}
         self.assertNotEqual(self.d.errors(page, schemas["EventPage"]), [])

@@ -241,8 +241,9 @@ class ApiTest(ServerCase):
         r = self.server.post_events(evs, token="ingest")
         self.assertEqual(r.status, 201, r)
         j = r.json()
-        self.assertEqual(list(j), ["first_seq", "count"])
-        self.assertEqual(j, {"first_seq": size + 1, "count": 25})
+        self.assertEqual(list(j), ["first_seq", "count", "seqs"])  # SPEC 9
+        self.assertEqual(j, {"first_seq": size + 1, "count": 25,
+                             "seqs": list(range(size + 1, size + 26))})
         got = self.server.get_json("/api/events" + qs(after_seq=size, limit=25))["events"]
         self.assertEqual([g["seq"] for g in got], list(range(size + 1, size + 26)))
         self.assertEqual([g["entity_id"] for g in got], [e["entity_id"] for e in evs])
@@ -254,13 +255,36 @@ class ApiTest(ServerCase):
         body = T.ndjson(evs[:10]) + "\n" + T.ndjson(evs[10:])  # a blank line is skipped
         r = self.server.post_events(body, token="ingest", content_type="application/x-ndjson")
         self.assertEqual(r.status, 201, r)
-        self.assertEqual(r.json(), {"first_seq": size + 1, "count": 30})
+        self.assertEqual(r.json(), {"first_seq": size + 1, "count": 30,
+                                    "seqs": list(range(size + 1, size + 31))})
         got = self.server.get_json("/api/events" + qs(after_seq=size))["events"]
         self.assertEqual([g["reason"] for g in got], [e["reason"] for e in evs])
         # the last line without a newline is still an event
         r = self.server.post_events(T.ndjson(evs[:2]).rstrip("\n"),
                                     content_type="application/x-ndjson")
-        self.assertEqual(r.json(), {"first_seq": size + 31, "count": 2})
+        self.assertEqual(r.json(), {"first_seq": size + 31, "count": 2,
+                                    "seqs": [size + 31, size + 32]})
+
+    def test_repeated_batch_gives_every_seq(self):
+        """Issue 13 item 15: a batch sent again (a client retrying after a lost answer)
+        answers seqs, every input event's seq in input order, for JSON arrays and NDJSON."""
+        size = self.server.tree_size()
+        evs = [event(entity="retry", entity_id="r-%d" % i, idempotency_key="retry-%d" % i)
+               for i in range(5)]
+        plain = event(entity="retry", entity_id="plain")
+        r = self.server.post_events(evs[:3], token="ingest")
+        self.assertEqual((r.status, r.json()), (201, {"first_seq": size + 1, "count": 3,
+                                                      "seqs": [size + 1, size + 2, size + 3]}))
+        body = T.ndjson(evs[:3])
+        r = self.server.post_events(body, token="ingest", content_type="application/x-ndjson")
+        self.assertEqual((r.status, r.json()), (200, {"first_seq": None, "count": 0,
+                                                      "seqs": [size + 1, size + 2, size + 3]}))
+        # Mixed: replayed keys, new keys and an event without a key, in input order.
+        r = self.server.post_events([evs[3], evs[1], plain, evs[0], evs[4]], token="ingest")
+        self.assertEqual((r.status, r.json()),
+                         (201, {"first_seq": size + 4, "count": 3,
+                                "seqs": [size + 4, size + 2, size + 5, size + 1, size + 6]}))
+        self.assertEqual(self.server.tree_size(), size + 6)
 
     def test_batch_is_atomic(self):
         size = self.server.tree_size()

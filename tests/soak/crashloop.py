@@ -214,6 +214,9 @@ def record_ack(st, req, status, j):
     else:
         check(status == 201 and j.get("count") == len(keys),
               "a fresh batch of %d got %d %r" % (len(keys), status, j))
+        want = list(range(j["first_seq"], j["first_seq"] + len(keys)))
+        check(j.get("seqs") == want, "a fresh batch's seqs %r, expected %r" % (j.get("seqs"),
+                                                                                 want))
         for i, k in enumerate(keys):
             st.acked[k] = j["first_seq"] + i
             st.batch_of[k] = req
@@ -342,8 +345,11 @@ class Control:
                           "retry of a present in-flight key %s: %d %r, stored at seq %d" %
                           (keys[0], status, j, present[0]))
                 else:
-                    check(status == 200 and j["count"] == 0 and j["first_seq"] is None,
-                          "retry of a present in-flight batch: %d %r" % (status, j))
+                    # SPEC 9: every input's seq, the original one for a replayed key.
+                    check(status == 200 and j["count"] == 0 and j["first_seq"] is None and
+                          j.get("seqs") == present,
+                          "retry of a present in-flight batch (stored at %r): %d %r"
+                          % (present, status, j))
                 with st.lock:
                     for k, s in zip(keys, present):
                         st.acked[k] = s
@@ -414,8 +420,10 @@ class Control:
         if batches:
             b = self.rng.choice(batches)
             status, j = self.post(b)
-            check(status == 200 and j == {"first_seq": None, "count": 0},
-                  "retry of an acknowledged batch got %d %r" % (status, j))
+            want = [acked[k] for k in b.keys()]
+            check(status == 200 and j == {"first_seq": None, "count": 0, "seqs": want},
+                  "retry of an acknowledged batch (acknowledged as %r) got %d %r"
+                  % (want, status, j))
             self.counts["batch_retries_verified"] += 1
             self.counts["retries_verified"] += len(b.events)
         after = self.server.tree_size()
