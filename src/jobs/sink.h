@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The training sync's HTTP sink (src/jobs/http_sink.c, the jobs' only libcurl user). */
+/* The training sync's HTTP sink (src/jobs/http_sink.c, over util/http_client.c). */
 #ifndef TT_JOBS_SINK_H
 #define TT_JOBS_SINK_H
 

@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Delivery of the notification outbox (SPEC 7) with libcurl, the only libcurl user: Slack,
- * Discord and generic JSON webhooks over HTTP(S), e-mail over SMTP. A pass claims due rows
- * in a short write transaction (a lease, so two servers on one store never send the same
- * row at once), sends them with no lock held and no transaction open, then records each
+ * Delivery of the notification outbox (SPEC 7): Slack, Discord and generic JSON webhooks
+ * over HTTP(S), e-mail over SMTP, all through the shared transport (util/http_client.c). A pass
+ * claims due rows in a short write transaction (a lease, so two servers on one store never send the
+ * same row at once), sends them with no lock held and no transaction open, then records each
  * outcome in its own short transaction: appends are never held up by a receiver.
  */
-#include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,84 +15,27 @@
 #include "ledger/ledger.h"
 #include "notify/notify.h"
 #include "store/notify_store.h"
+#include "util/http_client.h"
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void init_curl(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
-{
-    (void)p;
-    (void)ctx;
-    return size * n;
-}
-
-static void common_opts(CURL *h, const tti_notify *n)
-{
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, n->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, n->timeout_ms < 5000 ? n->timeout_ms : 5000L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-}
-
-/* WARNING: the URL is a secret (a webhook's path is its credential): errors name the
- * failure, never the URL, and libcurl's error buffer (which may name it) is not used. */
+/* WARNING: the URL is a secret (a webhook's path is its credential): the transport's
+ * messages name the failure, never the URL. */
 static int post_json(const tti_notify *n, const char *json, long *retry_after, char *err,
                      size_t errlen)
 {
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    if (h == NULL || hdr == NULL) {
-        curl_easy_cleanup(h);
-        curl_slist_free_all(hdr);
-        snprintf(err, errlen, "webhook: out of memory");
-        return TT_ENOMEM;
-    }
-    common_opts(h, n);
-    curl_easy_setopt(h, CURLOPT_URL, n->webhook);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "tradetrail/" TT_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
-    CURLcode cc = curl_easy_perform(h);
-    long status = 0;
-    curl_off_t ra = 0;
-    int rc = TT_OK;
-    if (cc != CURLE_OK) {
-        snprintf(err, errlen, "webhook: %s", curl_easy_strerror(cc));
-        rc = TT_ENET;
-    } else {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (status < 200 || status > 299) {
-            snprintf(err, errlen, "webhook: HTTP status %ld", status);
-            if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0)
-                *retry_after = ra > 600 ? 600 : (long)ra;
-            rc = TT_ENET;
-        }
-    }
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(h);
+    const char *headers[] = {"Content-Type: application/json"};
+    tti_http_req req = {.url = n->webhook,
+                        .protocols = "http,https",
+                        .what = "webhook",
+                        .headers = headers,
+                        .n_headers = 1,
+                        .body = json,
+                        .len = strlen(json),
+                        .timeout_ms = n->timeout_ms};
+    tti_http_res res;
+    int rc = tti_http_perform(&req, &res, err, errlen);
+    if (res.retry_after > 0)
+        *retry_after = res.retry_after;
     return rc;
-}
-
-typedef struct upload {
-    const char *data;
-    size_t len, off;
-} upload;
-
-static size_t read_msg(char *buf, size_t size, size_t nitems, void *ctx)
-{
-    upload *u = ctx;
-    size_t room = size * nitems, left = u->len - u->off;
-    size_t k = left < room ? left : room;
-    memcpy(buf, u->data + u->off, k);
-    u->off += k;
-    return k;
 }
 
 /* "<addr>" for the SMTP envelope from "addr" or "Name <addr>". */
@@ -126,55 +68,51 @@ static int send_mail(const tti_notify *n, const tti_outbox_row *row, char *err, 
         snprintf(err, errlen, "e-mail: out of memory");
         return TT_ENOMEM;
     }
-    struct curl_slist *rcpt = NULL;
+    /* Recipients: one envelope address per comma-separated entry of audit_email. */
+    size_t max = 1;
+    for (const char *p = n->email; *p != '\0'; p++)
+        max += *p == ',';
+    char(*addrs)[320] = calloc(max, sizeof *addrs);
+    const char **rcpt = calloc(max, sizeof *rcpt);
+    size_t nrcpt = 0;
     int rc = TT_OK;
-    for (const char *p = n->email; *p != '\0' && rc == TT_OK;) {
+    if (addrs == NULL || rcpt == NULL) {
+        snprintf(err, errlen, "e-mail: out of memory");
+        rc = TT_ENOMEM;
+        goto out;
+    }
+    for (const char *p = n->email; *p != '\0' && nrcpt < max;) {
         const char *end = strchr(p, ',');
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-        char addr[320];
-        envelope(p, len, addr, sizeof addr);
-        if (strcmp(addr, "<>") != 0) {
-            struct curl_slist *r2 = curl_slist_append(rcpt, addr);
-            if (r2 == NULL)
-                rc = TT_ENOMEM;
-            else
-                rcpt = r2;
+        envelope(p, len, addrs[nrcpt], sizeof addrs[nrcpt]);
+        if (strcmp(addrs[nrcpt], "<>") != 0) {
+            rcpt[nrcpt] = addrs[nrcpt];
+            nrcpt++;
         }
         p = end != NULL ? end + 1 : p + len;
     }
-    CURL *h = curl_easy_init();
-    if (h == NULL || rc != TT_OK || rcpt == NULL) {
-        snprintf(err, errlen,
-                 rcpt == NULL && rc == TT_OK ? "e-mail: no recipient in audit_email"
-                                             : "e-mail: out of memory");
-        rc = rcpt == NULL && rc == TT_OK ? TT_EINVAL : TT_ENOMEM;
+    if (nrcpt == 0) {
+        snprintf(err, errlen, "e-mail: no recipient in audit_email");
+        rc = TT_EINVAL;
         goto out;
     }
-    upload u = {msg, strlen(msg), 0};
-    common_opts(h, n);
-    curl_easy_setopt(h, CURLOPT_URL, n->smtp_url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    /* WARNING: with CURLUSESSL_TRY a man in the middle strips STARTTLS from the relay's
-     * EHLO reply and reads the credentials; only a relay on this host gets that default. */
-    curl_easy_setopt(h, CURLOPT_USE_SSL,
-                     n->smtp_tls == TTI_SMTP_TLS_OFF   ? (long)CURLUSESSL_NONE
-                     : n->smtp_tls == TTI_SMTP_TLS_TRY ? (long)CURLUSESSL_TRY
-                                                       : (long)CURLUSESSL_ALL);
-    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
-    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_msg);
-    curl_easy_setopt(h, CURLOPT_READDATA, &u);
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        long code = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-        snprintf(err, errlen, "e-mail: %s (SMTP %ld)", curl_easy_strerror(cc), code);
-        rc = TT_ENET;
-    }
+    tti_http_req req = {.url = n->smtp_url,
+                        .protocols = "smtp,smtps",
+                        .what = "e-mail",
+                        .body = msg,
+                        .len = strlen(msg),
+                        .timeout_ms = n->timeout_ms,
+                        .mail_from = from,
+                        .rcpt = rcpt,
+                        .n_rcpt = nrcpt,
+                        .smtp_tls = n->smtp_tls == TTI_SMTP_TLS_OFF   ? TTI_HTTP_TLS_OFF
+                                    : n->smtp_tls == TTI_SMTP_TLS_TRY ? TTI_HTTP_TLS_TRY
+                                                                      : TTI_HTTP_TLS_REQUIRED};
+    tti_http_res res;
+    rc = tti_http_perform(&req, &res, err, errlen);
 out:
-    curl_easy_cleanup(h);
-    curl_slist_free_all(rcpt);
+    free(rcpt);
+    free(addrs);
     free(msg);
     return rc;
 }
@@ -277,9 +215,6 @@ int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out)
             *out = st;
         return TT_OK;
     }
-    pthread_once(&curl_once, init_curl);
-    if (curl_init_rc != CURLE_OK)
-        return tti_fail(TT_ENET, "cannot initialise libcurl");
     int64_t now = tt_time_now_us(), next = 0;
     int rc = next_due(l, n->channels, &next);
     tti_outbox_row *rows = NULL;
