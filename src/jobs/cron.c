@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "jobs/cron.h"
+#include "util/time.h"
 
 /* Search bound of next/prev: 28 years covers every Feb 29 gap (2096 → 2104) twice over. */
 #define SEARCH_DAYS (28 * 366)
@@ -31,30 +32,6 @@ static const field fields[5] = {
     {"day of month", 1, 31, NULL},    {"month", 1, 12, month_names},
     {"day of week", 0, 7, day_names},
 };
-
-int64_t tti_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    /* Howard Hinnant's days_from_civil. */
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-void tti_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -164,13 +141,6 @@ static const struct {
     {"@hourly", "0 * * * *"},
 };
 
-static int days_in_month(int64_t y, unsigned m)
-{
-    static const unsigned char n[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 ? 28 + leap : n[m - 1];
-}
-
 int tt_cron_parse(const char *expr, tt_cron *out, char *err, size_t errlen)
 {
     char dummy[8];
@@ -235,7 +205,7 @@ int tt_cron_parse(const char *expr, tt_cron *out, char *err, size_t errlen)
     if (!c.dom_star && c.dow_star) {
         int possible = 0;
         for (unsigned m = 1; m <= 12 && !possible; m++)
-            for (int d = 1; (c.months >> m & 1) && d <= days_in_month(2000, m); d++)
+            for (int d = 1; (c.months >> m & 1) && d <= (int)tti_days_in_month(2000, m); d++)
                 possible |= (int)(c.days >> d & 1);
         if (!possible) {
             snprintf(err, errlen,

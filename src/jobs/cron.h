@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the jobs files share about cron expressions (SPEC 7) beyond the public tt_cron_*:
- * whether one minute matches, and UTC civil-date arithmetic that needs no time zone.
+ * whether one minute matches (the civil-date arithmetic is util/time.h's).
  */
 #ifndef TT_JOBS_CRON_H
 #define TT_JOBS_CRON_H
@@ -15,9 +15,5 @@
 
 /* Does the minute holding t_us match c (UTC)? */
 int tti_cron_matches(const tt_cron *c, int64_t t_us);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-int64_t tti_days_from_civil(int64_t y, unsigned m, unsigned d);
-void tti_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
 
 #endif

@@ -21,7 +21,7 @@
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-compatible
  * low-level date algorithms"). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t tti_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -31,7 +31,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void tti_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -49,7 +49,7 @@ static int is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static unsigned days_in_month(int64_t y, unsigned m)
+unsigned tti_days_in_month(int64_t y, unsigned m)
 {
     static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     return m == 2 && is_leap(y) ? 29 : dim[m - 1];
@@ -79,7 +79,7 @@ void tt_time_format(int64_t us, char buf[TT_TS_LEN + 1])
     us = us < MIN_US ? MIN_US : us > MAX_US ? MAX_US : us;
     int64_t rem, y;
     unsigned m, d;
-    civil_from_days(floor_day(us, &rem), &y, &m, &d);
+    tti_civil_from_days(floor_day(us, &rem), &y, &m, &d);
     uint64_t sec = (uint64_t)(rem / US_PER_SEC), frac = (uint64_t)(rem % US_PER_SEC);
     char *p = put_digits(buf, (uint64_t)y, 4);
     *p++ = '-';
@@ -115,9 +115,9 @@ static int parse_date(const char *s, int64_t *days)
 {
     int64_t y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
     if (y < 1 || s[4] != '-' || s[7] != '-' || m < 1 || m > 12 || d < 1 ||
-        d > days_in_month(y, (unsigned)m))
+        d > tti_days_in_month(y, (unsigned)m))
         return TT_EINVAL;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = tti_days_from_civil(y, (unsigned)m, (unsigned)d);
     return TT_OK;
 }
 
