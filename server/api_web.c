@@ -209,7 +209,8 @@ static void load(srv *s)
         f->data = read_file(path, &f->len);
         if (f->data == NULL)
             continue;
-        snprintf(f->name, sizeof f->name, "%s", de->d_name);
+        /* name_ok bounded the length; copy with the NUL. */
+        memcpy(f->name, de->d_name, strlen(de->d_name) + 1);
         f->type = type;
         web.n++;
     }
