@@ -91,6 +91,12 @@ PY
 
 # The server's own CPU time (utime + stime from /proc, in clock ticks).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU seconds of this shell's finished children (wrk once it has exited): `times` run in
+# this shell, not in a command substitution, whose subshell has children of its own.
+children_cpu() {
+    times >"$work/times"
+    awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }' "$work/times"
+}
 
 # check NAME OUT SIZE_BEFORE SIZE_AFTER EVENTS_PER_REQUEST: refuses a run with a failed
 # request, or whose acknowledged events the ledger does not hold. Requests still in flight
@@ -117,17 +123,20 @@ check() {
 # Single-event appends.
 s0=$(tree_size)
 t0=$(cpu_ticks "$pid")
+children_cpu >"$work/w0"
 out=$(TT_TOKEN=$token wrk -t2 -c64 -d"${secs}s" -s "$here/wrk_post_event.lua" \
     "http://127.0.0.1:$port/") || fail "wrk failed (appends)"
+children_cpu >"$work/w1"
 t1=$(cpu_ticks "$pid")
 s1=$(tree_size)
 check http_append "$out" "$s0" "$s1" 1
 ok=$(field "$out" ok)
 seconds=$(field "$out" seconds)
 awk -v ok="$ok" -v s="$seconds" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
-    -v p99="$(field "$out" p99_us)" 'BEGIN {
+    -v p99="$(field "$out" p99_us)" -v w="$(cat "$work/w0")" -v w1="$(cat "$work/w1")" 'BEGIN {
     printf "figure http_append %.1f req/s\n", ok / s
     printf "figure http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
+    printf "figure http_append_wrk_cpu_us %.1f us\n", (w1 - w) * 1e6 / ok
     printf "figure http_append_p99 %.3f ms\n", p99 / 1000 }'
 
 # NDJSON batches: the figure is the events the 2xx answers acknowledged.
