@@ -68,12 +68,13 @@ int cli_usage(const cli_ctx *c, const char *fmt, ...) __attribute__((format(prin
 int cli_parse_format(const cli_ctx *c, const char *arg, int allowed, out_format *out);
 
 /* The options of a command that takes -o FORMAT (formats: mask of 1 << OUT_*), --help and
- * the global ones, plus --since-checkpoint FILE and --tree-size N where their pointers are
- * not NULL (others refuse them). Positional arguments stay at argv[optind..]; with
+ * the global ones, plus --since-checkpoint FILE, --tree-size N and --key VKEY where their
+ * pointers are not NULL (others refuse them). Positional arguments stay at argv[optind..]; with
  * positional 0 there may be none. Returns 0, -1 after printing the help (exit 0), or the
  * exit code of a usage error it printed. */
 int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
-                     out_format *fmt, int positional, const char **since_cp, int64_t *tree_size);
+                     out_format *fmt, int positional, const char **since_cp, int64_t *tree_size,
+                     const char **key);
 
 /* A time flag's value (RFC 3339, a date, today, yesterday, -2h); prints the error and
  * returns its exit code (1: invalid input, SPEC 10). */

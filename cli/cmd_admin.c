@@ -14,7 +14,7 @@ static const char init_help[] =
 int cmd_init(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, init_help, 1, &fmt, 0, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, init_help, 1, &fmt, 0, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -63,7 +63,7 @@ static void print_stats(const tt_stats *s, int64_t now)
 int cmd_stats(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, stats_help, 3, &fmt, 0, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, stats_help, 3, &fmt, 0, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -93,7 +93,7 @@ static const char test_help[] =
 int cmd_test(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, test_help, 3, &fmt, 0, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, test_help, 3, &fmt, 0, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;

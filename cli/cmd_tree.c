@@ -2,6 +2,7 @@
 /* tradetrail verify, checkpoint, key, prove and consistency: the tamper-evidence commands. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -16,18 +17,34 @@ static void print_hex(const char *label, const uint8_t *h)
 /* ------------------------------------------------------------------ verify ---------- */
 
 static const char verify_help[] =
-    "usage: tradetrail verify [--since-checkpoint FILE] [-o short|json]\n\n"
+    "usage: tradetrail verify [--since-checkpoint FILE] [--key VKEY] [-o short|json]\n\n"
     "Recompute every leaf hash from the stored fields, every stored tree node, and every\n"
-    "stored checkpoint's root and signature. With --since-checkpoint, check a signed\n"
-    "checkpoint note you kept (as GET /checkpoint serves it; - reads stdin) against the\n"
-    "ledger, then only the events appended after it. Exits 1 and names the first bad seq\n"
-    "or checkpoint when anything does not match.\n";
+    "stored checkpoint's root and signature, and check the search and idempotency indexes\n"
+    "against the events. With --since-checkpoint, check a signed checkpoint note you kept\n"
+    "(as GET /checkpoint serves it; - reads stdin) against the ledger, then only the events\n"
+    "appended after it. Signatures are checked against the key in DATA/signing.key, or the\n"
+    "verifier key given with --key (the key itself, or a file holding it); without either,\n"
+    "verify refuses (exit 3): the key stored in the database cannot vouch for it. Exits 1\n"
+    "and names the first bad seq or checkpoint when anything does not match.\n";
+
+/* --key VKEY: the verifier key itself, or a file holding it. */
+static int trust_key(cli_ctx *c, tt_ledger *l, const char *arg)
+{
+    char *text = NULL;
+    size_t len = strlen(arg);
+    int rc;
+    if (access(arg, F_OK) == 0 && (rc = cli_read_file(c, arg, 4096, &text, &len)) != 0)
+        return rc;
+    rc = tt_ledger_trust_key(l, text != NULL ? text : arg, len);
+    free(text);
+    return rc == TT_OK ? 0 : cli_fail(c, rc, "--key: %s", tt_ledger_errmsg(l));
+}
 
 int cmd_verify(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    const char *since = NULL;
-    int rc = cli_parse_common(c, argc, argv, verify_help, 3, &fmt, 0, &since, NULL);
+    const char *since = NULL, *key = NULL;
+    int rc = cli_parse_common(c, argc, argv, verify_help, 3, &fmt, 0, &since, NULL, &key);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     char *note = NULL;
@@ -36,6 +53,11 @@ int cmd_verify(cli_ctx *c, int argc, char **argv)
         return rc;
     tt_ledger *l;
     if ((rc = cli_open(c, 0, &l)) != 0) {
+        free(note);
+        return rc;
+    }
+    if (key != NULL && (rc = trust_key(c, l, key)) != 0) {
+        tt_ledger_close(l);
         free(note);
         return rc;
     }
@@ -68,7 +90,7 @@ static const char checkpoint_help[] =
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, checkpoint_help, 3, &fmt, 0, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, checkpoint_help, 3, &fmt, 0, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -98,7 +120,7 @@ static const char key_help[] =
 int cmd_key(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, key_help, 1, &fmt, 0, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, key_help, 1, &fmt, 0, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l;
@@ -137,7 +159,7 @@ int cmd_prove(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
     int64_t tree_size = 0, seq;
-    int rc = cli_parse_common(c, argc, argv, prove_help, 3, &fmt, 1, NULL, &tree_size);
+    int rc = cli_parse_common(c, argc, argv, prove_help, 3, &fmt, 1, NULL, &tree_size, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (optind != argc - 1)
@@ -168,7 +190,7 @@ int cmd_consistency(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
     int64_t m, n;
-    int rc = cli_parse_common(c, argc, argv, consistency_help, 3, &fmt, 1, NULL, NULL);
+    int rc = cli_parse_common(c, argc, argv, consistency_help, 3, &fmt, 1, NULL, NULL, NULL);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (optind != argc - 2)

@@ -140,16 +140,18 @@ int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t m
 }
 
 /* Long-only options of cli_parse_common, outside the commands' own range. */
-enum { OPT_SINCE_CP = OPT_FIRST_COMMAND + 200, OPT_TREE_SIZE };
+enum { OPT_SINCE_CP = OPT_FIRST_COMMAND + 200, OPT_TREE_SIZE, OPT_KEY };
 
 int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
-                     out_format *fmt, int positional, const char **since_cp, int64_t *tree_size)
+                     out_format *fmt, int positional, const char **since_cp, int64_t *tree_size,
+                     const char **key)
 {
     static const struct option opts[] = {
         CLI_GLOBAL_OPTIONS,
         {"output", required_argument, NULL, 'o'},
         {"since-checkpoint", required_argument, NULL, OPT_SINCE_CP},
         {"tree-size", required_argument, NULL, OPT_TREE_SIZE},
+        {"key", required_argument, NULL, OPT_KEY},
         {NULL, 0, NULL, 0},
     };
     int opt, rc = 0;
@@ -166,6 +168,8 @@ int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int fo
             *since_cp = optarg;
         else if (opt == OPT_TREE_SIZE && tree_size != NULL)
             rc = cli_parse_int(c, "--tree-size", optarg, 1, tree_size);
+        else if (opt == OPT_KEY && key != NULL)
+            *key = optarg;
         else
             return opt == '?' ? EXIT_USAGE : cli_usage(c, "option not accepted here");
         if (rc != 0)

@@ -517,6 +517,16 @@ TT_EXPORT int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx,
 TT_EXPORT int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len,
                                      tt_progress_fn progress, void *ctx, tt_verify_report *report);
 
+/*
+ * Check checkpoint signatures in tt_ledger_verify and tt_ledger_verify_since against vkey, a
+ * verifier key (NAME+KEYID+BASE64 as tt_ledger_verifier_key gives it; trailing newline and
+ * spaces ignored) that the caller trusts, instead of the one derived from signing.key.
+ * Without signing.key and without this call, verification fails with TT_ECRYPTO: the copy of
+ * the key stored in the database is never trusted to vouch for that database (SPEC 4).
+ * TT_EINVAL for a malformed key. Call before verifying, not concurrently with it.
+ */
+TT_EXPORT int tt_ledger_trust_key(tt_ledger *l, const char *vkey, size_t len);
+
 /* ---------------------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------------------- */

@@ -235,7 +235,7 @@ static int load_key(tt_ledger *l, const char *path, int create, char *err, size_
         return tti_err(err, errlen, rc, "cannot derive the verifier key");
     rc = tti_verifier_parse(vkey, strlen(vkey), &l->verifier);
     free(vkey);
-    l->have_verifier = rc == TT_OK;
+    l->have_verifier = l->verifier_trusted = rc == TT_OK;
     return rc;
 }
 
@@ -377,6 +377,8 @@ int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t 
     l->batch_wait_us = o->batch_wait_us > 0 ? o->batch_wait_us : 200;
     char *key = NULL;
     int rc = resolve_paths(o, &l->uri, &key, err, errlen);
+    if (rc == TT_OK && (l->key_path = strdup(key)) == NULL)
+        rc = tti_err(err, errlen, TT_ENOMEM, "out of memory");
     if (rc == TT_OK)
         rc = open_store(l, o, err, errlen);
     if (rc == TT_OK)
@@ -416,6 +418,7 @@ void tt_ledger_close(tt_ledger *l)
     pthread_mutex_destroy(&l->olock);
     free(l->uri);
     free(l->origin);
+    free(l->key_path);
     free(l);
 }
 
@@ -445,6 +448,23 @@ void tti_reader_put(tt_ledger *l, tti_store *s)
     pthread_mutex_unlock(&l->plock);
     if (s != NULL)
         l->ops->close(s);
+}
+
+int tt_ledger_trust_key(tt_ledger *l, const char *vkey, size_t len)
+{
+    if (l == NULL || vkey == NULL)
+        return tti_fail(TT_EMISUSE, "tt_ledger_trust_key: NULL argument");
+    while (len > 0 && (vkey[len - 1] == '\n' || vkey[len - 1] == '\r' || vkey[len - 1] == ' '))
+        len--;
+    tti_verifier v;
+    if (tti_verifier_parse(vkey, len, &v) != TT_OK)
+        return tti_fail(TT_EINVAL, "not a verifier key (NAME+KEYID+BASE64, as `tradetrail key` "
+                                   "prints it)");
+    pthread_mutex_lock(&l->wlock); /* no verify reads it meanwhile: callers verify after */
+    l->verifier = v;
+    l->have_verifier = l->verifier_trusted = 1;
+    pthread_mutex_unlock(&l->wlock);
+    return TT_OK;
 }
 
 int tt_ledger_verifier_key(tt_ledger *l, char **out)

@@ -77,6 +77,10 @@ struct tt_ledger {
     tti_signer signer;
     tti_verifier verifier;
     int have_verifier;
+    /* SPEC 4: the verifier key comes from signing.key or from the caller
+     * (tt_ledger_trust_key), not only from the store that verify checks. */
+    int verifier_trusted;
+    char *key_path; /* where signing.key was looked for, for messages */
 
     /* Transaction hooks: changed under wlock and hlock, run by the sequencer under wlock,
      * looked up by name under hlock. */

@@ -25,9 +25,11 @@ typedef struct walk {
     tti_store_iter *cps;
     tti_cp_row cp; /* next checkpoint to check, valid when have_cp */
     int have_cp;
-    int64_t last_ts; /* ts of the last event walked */
-    int bad;         /* a mismatch was found: stop */
-    int rc;          /* an error that stopped verification */
+    int64_t last_ts;             /* ts of the last event walked */
+    int64_t n_keyed, n_reasoned; /* events read with an idempotency key, with a reason */
+    int64_t cps_seen, max_cp;    /* checkpoint rows read, and the largest tree size */
+    int bad;                     /* a mismatch was found: stop */
+    int rc;                      /* an error that stopped verification */
     tt_progress_fn progress;
     void *pctx;
 } walk;
@@ -84,6 +86,10 @@ static int next_cp(walk *w)
 {
     int rc = w->l->ops->checkpoints_next(w->cps, &w->cp);
     w->have_cp = rc == TT_OK;
+    if (rc == TT_OK) {
+        w->cps_seen++;
+        w->max_cp = w->cp.tree_size > w->max_cp ? w->cp.tree_size : w->max_cp;
+    }
     if (rc == TT_ENOTFOUND)
         return TT_OK;
     if (rc == TT_ETAMPERED)
@@ -279,9 +285,12 @@ static int batch_fill(walk *w, tti_store_iter *it, vbatch *b)
     const tt_event *ev;
     int rc = TT_OK;
     b->n = b->used = 0;
-    while (b->n < VB_EVENTS && (rc = w->l->ops->iter_next(it, &ev)) == TT_OK)
+    while (b->n < VB_EVENTS && (rc = w->l->ops->iter_next(it, &ev)) == TT_OK) {
         if (batch_add(b, ev) != TT_OK)
             return TT_ENOMEM;
+        w->n_keyed += ev->idempotency_key != NULL;
+        w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
+    }
     b->end_rc = rc;
     return TT_OK;
 }
@@ -416,7 +425,36 @@ static int check_end(walk *w)
     if (w->have_cp)
         return tampered_cp(w, w->cp.tree_size,
                            "it covers more events than the ledger holds: events were removed");
+    /* SPEC 4: the head records what signing stored, so removing checkpoints shows. */
+    if (w->cps_seen != w->head.n_checkpoints || w->max_cp != w->head.signed_size) {
+        char what[200];
+        snprintf(what, sizeof what,
+                 "the ledger head records %lld checkpoints up to this size, but %lld are stored "
+                 "(up to tree size %lld): checkpoints were removed",
+                 (long long)w->head.n_checkpoints, (long long)w->cps_seen, (long long)w->max_cp);
+        return tampered_cp(w, w->head.signed_size, what);
+    }
     return TT_OK;
+}
+
+/* The side indexes must match the events (SPEC 4): a retry answered with another event's
+ * seq, or an event search no longer finds, would not show in any leaf. full: the walk read
+ * every event, so its counts stand for the whole ledger. */
+static int check_indexes(walk *w, int full)
+{
+    int64_t bad = 0;
+    int rc = w->l->ops->check_idem(w->s, full ? w->n_keyed : -1, &bad);
+    if (rc == TT_OK)
+        rc = w->l->ops->check_search(w->s, full ? w->n_reasoned : -1, &bad);
+    if (rc == TT_ETAMPERED) {
+        if (!w->bad) {
+            snprintf(w->rep->message, sizeof w->rep->message, "%s", w->l->ops->errmsg(w->s));
+            w->rep->first_bad_seq = bad;
+            w->bad = 1;
+        }
+        return rc;
+    }
+    return rc == TT_OK ? TT_OK : tti_store_fail(w->l, w->s, rc);
 }
 
 static int walk_begin(tt_ledger *l, walk *w, tt_verify_report *rep)
@@ -427,6 +465,15 @@ static int walk_begin(tt_ledger *l, walk *w, tt_verify_report *rep)
     tti_crange_init(&w->cr);
     if (!l->have_verifier)
         return tti_fail(TT_ECRYPTO, "no verifier key: cannot check checkpoint signatures");
+    /* WARNING: a key read from the store vouches for nothing: whoever rewrote the store
+     * (events, tree and checkpoints, signed with a key of their own) rewrote it too. */
+    if (!l->verifier_trusted)
+        return tti_fail(TT_ECRYPTO,
+                        "no trusted verifier key: %s is absent, and the key stored in the "
+                        "database cannot vouch for that database; give the verifier key "
+                        "`tradetrail key` printed where the ledger was created (tradetrail "
+                        "verify --key VKEY)",
+                        l->key_path != NULL ? l->key_path : "signing.key");
     int rc = tti_reader_get(l, &w->s);
     if (rc != TT_OK)
         return rc;
@@ -484,6 +531,8 @@ int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx, tt_verify
         rc = walk_events(&w, 1);
     if (rc == TT_OK)
         rc = check_end(&w);
+    if (rc == TT_OK)
+        rc = check_indexes(&w, 1);
     return finish(&w, rc);
 }
 
@@ -541,5 +590,7 @@ int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len, tt_progre
         rc = walk_events(&w, (int64_t)size + 1);
     if (rc == TT_OK)
         rc = check_end(&w);
+    if (rc == TT_OK)
+        rc = check_indexes(&w, 0);
     return finish(&w, rc);
 }

@@ -27,9 +27,10 @@
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
 static const char *const stmt_sql[TTI_ST_COUNT] = {
-    [TTI_ST_HEAD_GET] = "SELECT size, last_ts, crange FROM head WHERE id = 1",
-    [TTI_ST_HEAD_PUT] =
-        "INSERT OR REPLACE INTO head(id, size, last_ts, crange) VALUES (1, ?, ?, ?)",
+    [TTI_ST_HEAD_GET] =
+        "SELECT size, last_ts, crange, signed_size, checkpoints FROM head WHERE id = 1",
+    [TTI_ST_HEAD_PUT] = "INSERT OR REPLACE INTO head(id, size, last_ts, crange, signed_size, "
+                        "checkpoints) VALUES (1, ?, ?, ?, ?, ?)",
     [TTI_ST_IDEM_GET] =
         "SELECT i.seq, e.ts, e.leaf_hash, e.principal FROM idem i JOIN events e ON e.seq = i.seq "
         "WHERE i.key = ?",
@@ -98,6 +99,14 @@ static const char schema_v1[] =
  * version 1 (docs/FORMAT.md). */
 static const char schema_principal[] = "ALTER TABLE events ADD COLUMN principal TEXT;";
 
+/* Version 8: the head records what checkpoint signing stored (SPEC 4: removing every
+ * checkpoint, or one, is detected by verify). */
+static const char schema_head_checkpoints[] =
+    "ALTER TABLE head ADD COLUMN signed_size INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE head ADD COLUMN checkpoints INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE head SET signed_size = COALESCE((SELECT max(tree_size) FROM checkpoints), 0),"
+    " checkpoints = (SELECT count(*) FROM checkpoints);";
+
 /* Each entry upgrades the schema by one version; the domain parts live with their code. */
 static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_strategy,
@@ -105,7 +114,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_jobs,
                                          tti_sqlite_schema_notify,
                                          tti_sqlite_schema_search,
-                                         schema_principal};
+                                         schema_principal,
+                                         schema_head_checkpoints};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -469,6 +479,8 @@ const tti_store_ops tti_sqlite_ops = {
     .iter_next = tti_sqlite_iter_next,
     .iter_free = tti_sqlite_iter_free,
     .event_extent = tti_sqlite_event_extent,
+    .check_idem = tti_sqlite_check_idem,
+    .check_search = tti_sqlite_check_search,
     .seq_at_ts = tti_sqlite_seq_at_ts,
     .count_by = tti_sqlite_count_by,
     .token_insert = tti_sqlite_token_insert,

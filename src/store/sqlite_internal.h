@@ -137,6 +137,7 @@ int tti_sqlite_put_checkpoint(tti_store *s, const tti_cp_row *cp);
 int tti_sqlite_latest_checkpoint(tti_store *s, tti_cp_row *out);
 int tti_sqlite_checkpoints_iter(tti_store *s, tti_store_iter **out);
 int tti_sqlite_checkpoints_next(tti_store_iter *it, tti_cp_row *out);
+int tti_sqlite_check_idem(tti_store *s, int64_t n, int64_t *bad_seq);
 
 /* Reading events (sqlite_query.c). */
 int tti_sqlite_scan(tti_store *s, int64_t first, tti_store_iter **out);
@@ -174,6 +175,7 @@ extern const struct tti_jobs_ops tti_sqlite_jobs_ops;
 extern const struct tti_notify_ops tti_sqlite_notify_ops;
 /* Version 6: the reason index without positions (sqlite_search.c). */
 extern const char tti_sqlite_schema_search[];
+int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);
 
 /* The FTS5 query for a user's search words: each token the index's tokenizer finds, as a
  * quoted term (all must match). *out is malloc'd; *nterms is 0 when the words hold no

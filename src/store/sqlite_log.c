@@ -30,6 +30,8 @@ int tti_sqlite_read_head(tti_store *s, tti_head *out)
     out->n_crange = (unsigned)(blen / TT_HASH_SIZE);
     if (blen)
         memcpy(out->crange, sqlite3_column_blob(st, 2), blen);
+    out->signed_size = sqlite3_column_int64(st, 3);
+    out->n_checkpoints = sqlite3_column_int64(st, 4);
     sqlite3_reset(st);
     return TT_OK;
 }
@@ -41,6 +43,8 @@ int tti_sqlite_write_head(tti_store *s, const tti_head *h)
     if (h->last_ts_us != TT_TIME_NONE)
         sqlite3_bind_int64(st, 2, h->last_ts_us);
     sqlite3_bind_blob(st, 3, h->crange, (int)(h->n_crange * TT_HASH_SIZE), SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, h->signed_size);
+    sqlite3_bind_int64(st, 5, h->n_checkpoints);
     int rc = sqlite3_step(st);
     return rc == SQLITE_DONE ? TT_OK : tti_sqlite_fail(s, rc, "writing the ledger head");
 }
@@ -210,7 +214,19 @@ int tti_sqlite_put_checkpoint(tti_store *s, const tti_cp_row *cp)
     sqlite3_bind_blob(st, 3, cp->root, TT_HASH_SIZE, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, cp->note, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    return rc == SQLITE_DONE ? TT_OK : tti_sqlite_fail(s, rc, "storing a checkpoint");
+    if (rc != SQLITE_DONE)
+        return tti_sqlite_fail(s, rc, "storing a checkpoint");
+    static const char sql[] = "UPDATE head SET signed_size = max(signed_size, ?1),"
+                              " checkpoints = checkpoints + 1 WHERE id = 1";
+    if ((st = tti_sqlite_stmt(s, sql, &rc)) == NULL)
+        return rc;
+    sqlite3_bind_int64(st, 1, cp->tree_size);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE)
+        return tti_sqlite_fail(s, rc, "recording the checkpoint in the ledger head");
+    return sqlite3_changes(s->db) == 1 ? TT_OK
+                                       : tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                                                 "the ledger head row is missing");
 }
 
 /* Copy a checkpoint row from the current result; the note is borrowed from st. */
@@ -262,4 +278,51 @@ int tti_sqlite_checkpoints_next(tti_store_iter *it, tti_cp_row *out)
     if (rc != SQLITE_ROW)
         return tti_sqlite_fail(it->s, rc, "reading checkpoints");
     return read_cp(it->s, it->st, out);
+}
+
+/* The first seq a query of one integer column gives (0 for none). */
+static int first_seq(tti_store *s, const char *sql, const char *what, int64_t *seq)
+{
+    int rc = TT_OK;
+    sqlite3_stmt *st = tti_sqlite_stmt(s, sql, &rc);
+    if (st == NULL)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW)
+        return tti_sqlite_fail(s, rc, what);
+    *seq = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return TT_OK;
+}
+
+/* Every key row maps to the event holding that key, and there are as many rows as events
+ * with a key: an edited row would answer a retry with another event's seq, a removed one
+ * would let a retry write the event twice (SPEC 3.1, 4). The full scan naming the first
+ * event concerned runs only when something is wrong. */
+int tti_sqlite_check_idem(tti_store *s, int64_t n, int64_t *bad_seq)
+{
+    static const char wrong[] = "SELECT min(i.seq) FROM idem i WHERE NOT EXISTS "
+                                "(SELECT 1 FROM events e WHERE e.seq = i.seq AND e.idem = i.key)";
+    static const char rows[] = "SELECT count(*) FROM idem";
+    static const char keyed[] = "SELECT count(*) FROM events WHERE idem IS NOT NULL";
+    static const char missing[] =
+        "SELECT min(e.seq) FROM events e WHERE e.idem IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM idem i WHERE i.key = e.idem AND i.seq = e.seq)";
+    const char *what = "checking the idempotency keys";
+    int64_t bad = 0, nrows = 0, lost = 0;
+    int rc = first_seq(s, wrong, what, &bad);
+    if (rc == TT_OK && (rc = first_seq(s, rows, what, &nrows)) == TT_OK && n < 0)
+        rc = first_seq(s, keyed, what, &n);
+    if (rc != TT_OK || (bad == 0 && nrows == n))
+        return rc;
+    if ((rc = first_seq(s, missing, what, &lost)) != TT_OK)
+        return rc;
+    *bad_seq = lost != 0 && (bad == 0 || lost < bad) ? lost : bad;
+    if (*bad_seq == 0)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                       "the idempotency key table holds %lld rows for %lld events with a key",
+                       (long long)nrows, (long long)n);
+    return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                   "seq %lld: the idempotency key table does not match the event's key",
+                   (long long)*bad_seq);
 }

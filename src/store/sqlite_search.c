@@ -6,6 +6,7 @@
  * cut into tokens by the index's own tokenizer (unicode61) here, and each token becomes
  * one quoted FTS5 term; `foo-bar` therefore finds reasons holding both foo and bar.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,68 @@ const char tti_sqlite_schema_search[] =
     "CREATE VIRTUAL TABLE events_fts USING fts5(reason, content='', detail=none);"
     "INSERT INTO events_fts(rowid, reason) SELECT seq, reason FROM events"
     " WHERE reason IS NOT NULL AND reason <> '';";
+
+/* The index must hold one document per event with a reason, and none beyond the last
+ * event: emptying it (the 'delete-all' command) or removing a document would hide events
+ * from search while every leaf still verifies (SPEC 4). Read-only, so verify never takes the
+ * write lock; FTS5's own 'integrity-check' is an INSERT and would. WARNING: this counts
+ * documents, it does not re-tokenise reasons: a document replaced by another text under the
+ * same rowid is not detected here. */
+int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq)
+{
+    static const char docs[] = "SELECT count(*), max(id) FROM events_fts_docsize";
+    static const char reasoned[] =
+        "SELECT count(*) FROM events WHERE reason IS NOT NULL AND reason <> ''";
+    static const char last[] = "SELECT max(seq) FROM events";
+    int rc = TT_OK;
+    sqlite3_stmt *st = tti_sqlite_stmt(s, docs, &rc);
+    if (st == NULL)
+        return rc;
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+        return tti_sqlite_fail(s, rc, "checking the full-text index");
+    int64_t ndocs = sqlite3_column_int64(st, 0), maxid = sqlite3_column_int64(st, 1), maxseq = 0;
+    sqlite3_reset(st);
+    const char *q[2] = {n < 0 ? reasoned : NULL, last};
+    int64_t *to[2] = {&n, &maxseq};
+    for (int i = 0; i < 2; i++) {
+        if (q[i] == NULL)
+            continue;
+        if ((st = tti_sqlite_stmt(s, q[i], &rc)) == NULL)
+            return rc;
+        if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+            return tti_sqlite_fail(s, rc, "checking the full-text index");
+        *to[i] = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    if (ndocs == n && maxid <= maxseq)
+        return TT_OK;
+    /* Name the first event concerned: a document missing, or one that has no event. */
+    static const char lost[] =
+        "SELECT min(e.seq) FROM events e WHERE e.reason IS NOT NULL AND e.reason <> '' AND "
+        "NOT EXISTS (SELECT 1 FROM events_fts_docsize d WHERE d.id = e.seq)";
+    static const char extra[] =
+        "SELECT min(d.id) FROM events_fts_docsize d WHERE NOT EXISTS (SELECT 1 FROM events e "
+        "WHERE e.seq = d.id AND e.reason IS NOT NULL AND e.reason <> '')";
+    int64_t a = 0, b = 0;
+    const char *q2[2] = {lost, extra};
+    int64_t *to2[2] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        if ((st = tti_sqlite_stmt(s, q2[i], &rc)) == NULL)
+            return rc;
+        if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+            return tti_sqlite_fail(s, rc, "checking the full-text index");
+        *to2[i] = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    *bad_seq = a != 0 && (b == 0 || a < b) ? a : b;
+    char where[40] = "";
+    if (*bad_seq != 0)
+        snprintf(where, sizeof where, "seq %lld: ", (long long)*bad_seq);
+    return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                   "%sthe full-text index holds %lld documents for %lld events with a reason: "
+                   "search no longer finds what the ledger holds",
+                   where, (long long)ndocs, (long long)n);
+}
 
 static fts5_api *fts5_api_of(sqlite3 *db)
 {

@@ -29,6 +29,9 @@ typedef struct tti_head {
     int64_t last_ts_us;               /* TT_TIME_NONE when empty */
     uint8_t crange[64][TT_HASH_SIZE]; /* perfect-subtree roots, largest first */
     unsigned n_crange;
+    /* SPEC 4: what checkpoint signing has recorded, so that removing checkpoints shows. */
+    int64_t signed_size;   /* the largest tree size a stored checkpoint signs; 0: none */
+    int64_t n_checkpoints; /* checkpoints stored */
 } tti_head;
 
 typedef struct tti_store_config {
@@ -79,6 +82,8 @@ typedef struct tti_store_ops {
     int (*put_tile)(tti_store *s, unsigned level, uint64_t index,
                     const uint8_t (*hashes)[TT_HASH_SIZE], size_t n);
 
+    /* Store a checkpoint and record it in the head (signed_size, n_checkpoints); inside a
+     * write transaction. */
     int (*put_checkpoint)(tti_store *s, const tti_cp_row *cp);
     /* Latest checkpoint (largest tree size); TT_ENOTFOUND when none. */
     int (*latest_checkpoint)(tti_store *s, tti_cp_row *out);
@@ -98,6 +103,14 @@ typedef struct tti_store_ops {
     void (*iter_free)(tti_store_iter *it);
     /* Largest stored seq and the number of event rows (tamper checks). */
     int (*event_extent)(tti_store *s, int64_t *max_seq, int64_t *count);
+    /* The side indexes against the events (SPEC 4, tamper checks), read-only. n is what a
+     * walk over every event counted (events with a key; events with a non-empty reason), or
+     * -1 to count them here. check_idem: every row maps a key to the event holding it, and
+     * there are n rows. check_search: the full-text index holds n documents, none beyond
+     * the last event. TT_OK, or TT_ETAMPERED with a message and *bad_seq the first seq
+     * concerned (0 when none can be named). */
+    int (*check_idem)(tti_store *s, int64_t n, int64_t *bad_seq);
+    int (*check_search)(tti_store *s, int64_t n, int64_t *bad_seq);
 
     /* First seq whose ts >= ts_us (size + 1 when none). */
     int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);

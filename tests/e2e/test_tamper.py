@@ -185,6 +185,13 @@ def rewrite_tree(con, leaves, last_ts):
                 (len(leaves), last_ts, b"".join(ttlib.compact_range(leaves))))
 
 
+def forge_head_checkpoints(con):
+    """The rest of a careful attacker's work after removing checkpoints: make the head's
+    record of signed checkpoints (schema 7) agree with the rows left."""
+    con.execute("UPDATE head SET signed_size = COALESCE((SELECT max(tree_size) "
+                "FROM checkpoints), 0), checkpoints = (SELECT count(*) FROM checkpoints)")
+
+
 class TamperCase(unittest.TestCase):
     def verify(self, mutate, args=()):
         data = P.fresh()
@@ -581,6 +588,80 @@ class Checkpoints(TamperCase):
                                         "FROM checkpoints WHERE tree_size = 600"), cp=700)
 
 
+class IndexesAndCheckpoints(TamperCase):
+    """Issue 13 item 10: what no leaf covers. The head records the checkpoints signing
+    stored; the idempotency table and the full-text index must match the events."""
+
+    def test_idempotency_table(self):
+        keyed = sorted(s for s, r in P.raw.items() if r[11] is not None)
+        k, other = keyed[0], keyed[5]
+        self.expect("idempotency row re-pointed to another event",
+                    lambda c: c.execute("UPDATE idem SET seq = ? WHERE key = ?",
+                                        (other, P.raw[k][11])), seq=k)
+        self.expect("idempotency row deleted",
+                    lambda c: c.execute("DELETE FROM idem WHERE key = ?", (P.raw[other][11],)),
+                    seq=other)
+        self.expect("idempotency key renamed",
+                    lambda c: c.execute("UPDATE idem SET key = 'forged' WHERE key = ?",
+                                        (P.raw[other][11],)), seq=other)
+        self.expect("idempotency row inserted for an event without a key",
+                    lambda c: c.execute("INSERT INTO idem(key, seq) VALUES ('forged', 2)"),
+                    seq=2)
+        self.expect("idempotency table emptied", lambda c: c.execute("DELETE FROM idem"),
+                    seq=k)
+
+    def test_search_index(self):
+        with_reason = sorted(s for s, r in P.raw.items() if r[8])
+        s = with_reason[10]
+        self.expect("full-text index emptied",
+                    lambda c: c.execute("INSERT INTO events_fts(events_fts) VALUES('delete-all')"),
+                    seq=with_reason[0])
+        self.expect("one event's reason removed from the full-text index",
+                    lambda c: c.execute("INSERT INTO events_fts(events_fts, rowid, reason) "
+                                        "VALUES('delete', ?, ?)", (s, P.raw[s][8])), seq=s)
+        self.expect("a document indexed beyond the last event",
+                    lambda c: c.execute("INSERT INTO events_fts(rowid, reason) "
+                                        "VALUES (900, 'planted')"), seq=900)
+
+    def test_checkpoint_rows(self):
+        # The head records 5 checkpoints up to 600: removing any is reported against the
+        # largest signed size, since nothing says which one is gone.
+        self.expect("checkpoint 300 deleted",
+                    lambda c: c.execute("DELETE FROM checkpoints WHERE tree_size = 300"),
+                    cp=600)
+        self.expect("latest checkpoint deleted",
+                    lambda c: c.execute("DELETE FROM checkpoints WHERE tree_size = 600"),
+                    cp=600)
+        self.expect("every checkpoint deleted", lambda c: c.execute("DELETE FROM checkpoints"),
+                    cp=600)
+
+    def test_untrusted_key(self):
+        data = P.fresh()
+        key = os.path.join(data, "signing.key")
+        vkey = run(["key"], data=data).stdout.strip()
+        os.rename(key, os.path.join(P.dir, "signing.key.away"))
+        p = run(["verify"], data=data)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("no trusted verifier key: %s is absent" % key, p.stderr)
+        self.assertEqual(run(["verify", "--key", vkey], data=data).returncode, 0)
+        path = os.path.join(P.dir, "vkey.txt")
+        with open(path, "w") as f:
+            f.write(vkey + "\n")
+        p = run(["verify", "--key", path, "-o", "json"], data=data)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["checkpoints_checked"], len(CHECKPOINTS))
+        # A forger's key (another ledger's) does not verify this ledger's checkpoints.
+        other = os.path.join(P.dir, "other")
+        ttlib.init(other)
+        forged = run(["key"], data=other).stdout.strip()
+        p = run(["verify", "--key", forged, "-o", "json"], data=data)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["bad_checkpoint_size"], CHECKPOINTS[0])
+        p = run(["verify", "--key", "not-a-key"], data=data)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--key: not a verifier key", p.stderr)
+
+
 class RandomMutations(TamperCase):
     """N_RANDOM single-byte (or single-value) mutations anywhere in the stored state."""
 
@@ -747,6 +828,7 @@ class SinceCheckpoint(TamperCase):
             leaves[119] = h
             rewrite_tree(c, leaves, P.head[1])
             c.execute("DELETE FROM checkpoints")
+            forge_head_checkpoints(c)
 
         p, rep = self.verify(rewrite)
         self.assertEqual(p.returncode, 0, "the rewrite is self-consistent: %s %s" %
@@ -764,6 +846,7 @@ class SinceCheckpoint(TamperCase):
             leaves[419] = h2
             rewrite_tree(c, leaves, P.head[1])
             c.execute("DELETE FROM checkpoints")
+            forge_head_checkpoints(c)
         p, rep = self.verify(rewrite_late)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.expect("since 600: event 420 rewritten with tree and head", rewrite_late, cp=600,
@@ -774,6 +857,13 @@ class SinceCheckpoint(TamperCase):
             c.execute("DELETE FROM events WHERE seq > 500")
             rewrite_tree(c, P.leaves[:500], P.raw[500][1])
             c.execute("DELETE FROM checkpoints WHERE tree_size > 500")
+            forge_head_checkpoints(c)
+            # ... and the side indexes (schema 7: verify checks them against the events).
+            c.execute("DELETE FROM idem WHERE seq > 500")
+            for s in range(501, 601):
+                if P.raw[s][8]:
+                    c.execute("INSERT INTO events_fts(events_fts, rowid, reason) "
+                              "VALUES('delete', ?, ?)", (s, P.raw[s][8]))
         p, rep = self.verify(truncate)
         self.assertEqual(p.returncode, 0, "the truncation is self-consistent: %s" % p.stderr)
         self.expect("since 600: truncated to 500 with head, tiles, checkpoints", truncate,

@@ -1243,8 +1243,9 @@ static void test_checkpoints(void **state)
     verify_ok(l, 38, &rep);
     assert_int_equal(rep.checkpoints_checked, 3);
 
-    /* Without the key file the ledger still verifies and reports the stored key, but it
-     * cannot sign. */
+    /* Without the key file the ledger reports the stored key but cannot sign, and it
+     * verifies only against a key the caller trusts: the stored copy vouches for nothing
+     * (issue 13 item 10). */
     tt_ledger_close(f->l);
     char keypath[128], moved[128];
     snprintf(keypath, sizeof keypath, "%s/signing.key", f->dir);
@@ -1254,6 +1255,25 @@ static void test_checkpoints(void **state)
     assert_int_equal(tt_ledger_verifier_key(l, &vkey2), TT_OK);
     assert_string_equal(vkey1, vkey2);
     tt_free(vkey2);
+    assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ECRYPTO);
+    assert_non_null(strstr(tt_ledger_errmsg(l), "no trusted verifier key"));
+    assert_non_null(strstr(tt_ledger_errmsg(l), keypath));
+    assert_int_equal(tt_ledger_trust_key(l, "not a key", 9), TT_EINVAL);
+    /* Another key (a forger's) makes every checkpoint fail its signature. */
+    char odir[64];
+    make_tmpdir(odir);
+    tt_ledger *other = open_ledger(odir, 1);
+    char *forged = NULL;
+    assert_int_equal(tt_ledger_verifier_key(other, &forged), TT_OK);
+    tt_ledger_close(other);
+    rm_rf(odir);
+    assert_int_equal(tt_ledger_trust_key(l, forged, strlen(forged)), TT_OK);
+    tt_free(forged);
+    assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ETAMPERED);
+    assert_non_null(strstr(rep.message, "its signature does not verify"));
+    char withnl[512];
+    snprintf(withnl, sizeof withnl, "%s\n", vkey1);
+    assert_int_equal(tt_ledger_trust_key(l, withnl, strlen(withnl)), TT_OK);
     verify_ok(l, 38, &rep);
     assert_int_equal(rep.checkpoints_checked, 3);
     append_one(l, "cp", "keyless append");
