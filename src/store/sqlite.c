@@ -22,7 +22,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 

@@ -187,7 +187,7 @@ def rewrite_tree(con, leaves, last_ts):
 
 def forge_head_checkpoints(con):
     """The rest of a careful attacker's work after removing checkpoints: make the head's
-    record of signed checkpoints (schema 7) agree with the rows left."""
+    record of signed checkpoints (schema 8) agree with the rows left."""
     con.execute("UPDATE head SET signed_size = COALESCE((SELECT max(tree_size) "
                 "FROM checkpoints), 0), checkpoints = (SELECT count(*) FROM checkpoints)")
 
@@ -858,7 +858,7 @@ class SinceCheckpoint(TamperCase):
             rewrite_tree(c, P.leaves[:500], P.raw[500][1])
             c.execute("DELETE FROM checkpoints WHERE tree_size > 500")
             forge_head_checkpoints(c)
-            # ... and the side indexes (schema 7: verify checks them against the events).
+            # ... and the side indexes (schema 8: verify checks them against the events).
             c.execute("DELETE FROM idem WHERE seq > 500")
             for s in range(501, 601):
                 if P.raw[s][8]:
