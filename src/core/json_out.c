@@ -2,45 +2,103 @@
 /*
  * The JSON shapes of results (append, proofs, checkpoints, stats, verification) shared by
  * the CLI's -o json and the HTTP API, so both print exactly the same objects (SPEC 10).
+ * Written with the one JSON writer (util/buf.c), not built as a tree: the single-event
+ * append answers with one of these.
  */
-#include <jansson.h>
 #include <string.h>
 
 #include "core/event.h"
 #include "tradetrail.h"
+#include "util/buf.h"
 #include "util/codec.h"
 
-static json_t *hex_value(const uint8_t *h)
+/* Results are small; the largest, stats, is bounded by the names it counts. */
+#define OUT_MAX (64u << 20)
+
+/* A member's key: ",\"name\":" (the first without the comma). */
+static void key(tti_buf *b, const char *name)
+{
+    if (b->len > 1)
+        tti_buf_add(b, ",", 1);
+    tti_buf_json_str(b, name);
+    tti_buf_add(b, ":", 1);
+}
+
+static void put_int(tti_buf *b, const char *name, int64_t v)
+{
+    key(b, name);
+    tti_buf_json_int(b, (long long)v);
+}
+
+/* A positive integer, or null when 0 (none). */
+static void put_int_or_null(tti_buf *b, const char *name, int64_t v)
+{
+    key(b, name);
+    if (v != 0)
+        tti_buf_json_int(b, (long long)v);
+    else
+        tti_buf_add(b, "null", 4);
+}
+
+static void put_hex(tti_buf *b, const char *name, const uint8_t *h)
 {
     char hex[2 * TT_HASH_SIZE + 1];
     tti_hex_encode(h, TT_HASH_SIZE, hex);
-    return json_string(hex);
+    key(b, name);
+    tti_buf_json_str(b, hex);
 }
 
-static json_t *ts_value(int64_t us)
+static void put_ts(tti_buf *b, const char *name, int64_t us)
 {
-    if (us == TT_TIME_NONE)
-        return json_null();
-    char buf[TT_TS_LEN + 1];
-    tt_time_format(us, buf);
-    return json_string(buf);
+    char ts[TT_TS_LEN + 1];
+    key(b, name);
+    if (us == TT_TIME_NONE) {
+        tti_buf_add(b, "null", 4);
+        return;
+    }
+    tt_time_format(us, ts);
+    tti_buf_json_str(b, ts);
 }
 
-/* Serialise and free; NULL when any allocation on the way failed. */
-static char *finish(json_t *o, int ok)
+static void put_hashes(tti_buf *b, const char *name, const tt_proof *p)
 {
-    char *s = ok && o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return s;
+    char hex[2 * TT_HASH_SIZE + 1];
+    key(b, name);
+    tti_buf_add(b, "[", 1);
+    for (size_t i = 0; i < p->n_hashes; i++) {
+        if (i > 0)
+            tti_buf_add(b, ",", 1);
+        tti_hex_encode(p->hashes[i], TT_HASH_SIZE, hex);
+        tti_buf_json_str(b, hex);
+    }
+    tti_buf_add(b, "]", 1);
+}
+
+static void open_object(tti_buf *b)
+{
+    tti_buf_init(b, OUT_MAX);
+    tti_buf_add(b, "{", 1);
+}
+
+/* Close and hand over the text; NULL when any write on the way failed. */
+static char *finish(tti_buf *b)
+{
+    tti_buf_add(b, "}", 1);
+    if (b->failed) {
+        tti_buf_free(b);
+        return NULL;
+    }
+    return tti_buf_take(b);
 }
 
 char *tt_append_result_to_json(const tt_append_result *r)
 {
-    json_t *o = json_object();
-    int ok = o && !json_object_set_new(o, "seq", json_integer(r->seq)) &&
-             !json_object_set_new(o, "ts", ts_value(r->ts_us)) &&
-             !json_object_set_new(o, "leaf_hash", hex_value(r->leaf_hash));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    put_int(&b, "seq", r->seq);
+    put_ts(&b, "ts", r->ts_us);
+    put_hex(&b, "leaf_hash", r->leaf_hash);
+    return finish(&b);
 }
 
 char *tt_batch_result_to_json(const tt_append_result *r, size_t n)
@@ -54,121 +112,115 @@ char *tt_batch_result_to_json(const tt_append_result *r, size_t n)
             first = r[i].seq;
         count++;
     }
+    tti_buf b;
+    open_object(&b);
+    put_int_or_null(&b, "first_seq", first);
+    put_int(&b, "count", count);
     /* SPEC 9: seqs, every input event's seq in input order; a replayed idempotency key
      * gives the original seq, so a client retrying a batch learns where each event is. */
-    json_t *seqs = json_array();
-    for (size_t i = 0; seqs != NULL && i < n; i++)
-        if (json_array_append_new(seqs, json_integer(r[i].seq)) != 0) {
-            json_decref(seqs);
-            seqs = NULL;
-        }
-    json_t *o = json_object();
-    int ok = o && seqs &&
-             !json_object_set_new(o, "first_seq", first ? json_integer(first) : json_null()) &&
-             !json_object_set_new(o, "count", json_integer(count)) &&
-             !json_object_set(o, "seqs", seqs);
-    json_decref(seqs); /* o holds its own reference when set */
-    return finish(o, ok);
-}
-
-static json_t *hash_list(const tt_proof *p)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a != NULL && i < p->n_hashes; i++)
-        if (json_array_append_new(a, hex_value(p->hashes[i])) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
+    key(&b, "seqs");
+    tti_buf_add(&b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            tti_buf_add(&b, ",", 1);
+        tti_buf_json_int(&b, (long long)r[i].seq);
+    }
+    tti_buf_add(&b, "]", 1);
+    return finish(&b);
 }
 
 char *tt_inclusion_proof_to_json(const tt_proof *p)
 {
-    json_t *o = json_object();
-    int ok = o && !json_object_set_new(o, "leaf_index", json_integer(p->leaf_index)) &&
-             !json_object_set_new(o, "tree_size", json_integer(p->tree_size)) &&
-             !json_object_set_new(o, "leaf_hash", hex_value(p->leaf_hash)) &&
-             !json_object_set_new(o, "hashes", hash_list(p)) &&
-             !json_object_set_new(o, "root_hash", hex_value(p->root_hash));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    put_int(&b, "leaf_index", p->leaf_index);
+    put_int(&b, "tree_size", p->tree_size);
+    put_hex(&b, "leaf_hash", p->leaf_hash);
+    put_hashes(&b, "hashes", p);
+    put_hex(&b, "root_hash", p->root_hash);
+    return finish(&b);
 }
 
 char *tt_consistency_proof_to_json(const tt_proof *p)
 {
-    json_t *o = json_object();
-    int ok = o && !json_object_set_new(o, "first", json_integer(p->first_size)) &&
-             !json_object_set_new(o, "second", json_integer(p->tree_size)) &&
-             !json_object_set_new(o, "hashes", hash_list(p)) &&
-             !json_object_set_new(o, "first_root", hex_value(p->leaf_hash)) &&
-             !json_object_set_new(o, "second_root", hex_value(p->root_hash));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    put_int(&b, "first", p->first_size);
+    put_int(&b, "second", p->tree_size);
+    put_hashes(&b, "hashes", p);
+    put_hex(&b, "first_root", p->leaf_hash);
+    put_hex(&b, "second_root", p->root_hash);
+    return finish(&b);
 }
 
 char *tt_checkpoint_to_json(const tt_checkpoint *cp)
 {
-    json_t *o = json_object();
-    int ok = o && !json_object_set_new(o, "tree_size", json_integer(cp->tree_size)) &&
-             !json_object_set_new(o, "root_hash", hex_value(cp->root_hash)) &&
-             !json_object_set_new(o, "ts", ts_value(cp->ts_us)) &&
-             !json_object_set_new(o, "note", json_string(cp->note ? cp->note : ""));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    put_int(&b, "tree_size", cp->tree_size);
+    put_hex(&b, "root_hash", cp->root_hash);
+    put_ts(&b, "ts", cp->ts_us);
+    key(&b, "note");
+    tti_buf_json_str(&b, cp->note ? cp->note : "");
+    return finish(&b);
 }
 
-static json_t *count_map(const tt_count *c, size_t n)
+static void put_counts(tti_buf *b, const char *name, const tt_count *c, size_t n)
 {
-    json_t *o = json_object();
-    for (size_t i = 0; o != NULL && i < n; i++)
-        if (json_object_set_new(o, c[i].name, json_integer(c[i].count)) != 0) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-static json_t *cp_summary(const tt_stats *s, int64_t now_us)
-{
-    if (s->checkpoint_ts_us == TT_TIME_NONE)
-        return json_null();
-    json_t *o = json_object();
-    double age = (double)(now_us - s->checkpoint_ts_us) / 1e6;
-    if (o && (json_object_set_new(o, "tree_size", json_integer(s->checkpoint_size)) ||
-              json_object_set_new(o, "ts", ts_value(s->checkpoint_ts_us)) ||
-              json_object_set_new(o, "age_seconds", json_real(age < 0 ? 0 : age)))) {
-        json_decref(o);
-        return NULL;
+    key(b, name);
+    tti_buf_add(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            tti_buf_add(b, ",", 1);
+        tti_buf_json_str(b, c[i].name);
+        tti_buf_add(b, ":", 1);
+        tti_buf_json_int(b, (long long)c[i].count);
     }
-    return o;
+    tti_buf_add(b, "}", 1);
 }
 
 char *tt_stats_to_json(const tt_stats *s, int64_t now_us)
 {
-    json_t *o = json_object();
-    int ok =
-        o && !json_object_set_new(o, "total", json_integer(s->total)) &&
-        !json_object_set_new(o, "today", json_integer(s->today)) &&
-        !json_object_set_new(o, "tree_size", json_integer(s->tree_size)) &&
-        !json_object_set_new(o, "last_ts", ts_value(s->last_ts_us)) &&
-        !json_object_set_new(o, "checkpoint", cp_summary(s, now_us)) &&
-        !json_object_set_new(o, "by_entity", count_map(s->by_entity, s->n_by_entity)) &&
-        !json_object_set_new(o, "by_event_type", count_map(s->by_event_type, s->n_by_event_type));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    put_int(&b, "total", s->total);
+    put_int(&b, "today", s->today);
+    put_int(&b, "tree_size", s->tree_size);
+    put_ts(&b, "last_ts", s->last_ts_us);
+    key(&b, "checkpoint");
+    if (s->checkpoint_ts_us == TT_TIME_NONE) {
+        tti_buf_add(&b, "null", 4);
+    } else {
+        double age = (double)(now_us - s->checkpoint_ts_us) / 1e6;
+        tti_buf_adds(&b, "{\"tree_size\":");
+        tti_buf_json_int(&b, (long long)s->checkpoint_size);
+        tti_buf_adds(&b, ",\"ts\":");
+        char ts[TT_TS_LEN + 1];
+        tt_time_format(s->checkpoint_ts_us, ts);
+        tti_buf_json_str(&b, ts);
+        tti_buf_adds(&b, ",\"age_seconds\":");
+        tti_buf_json_real(&b, age < 0 ? 0 : age);
+        tti_buf_add(&b, "}", 1);
+    }
+    put_counts(&b, "by_entity", s->by_entity, s->n_by_entity);
+    put_counts(&b, "by_event_type", s->by_event_type, s->n_by_event_type);
+    return finish(&b);
 }
 
 char *tt_verify_report_to_json(const tt_verify_report *r, int ok_result)
 {
-    json_t *o = json_object();
-    int ok =
-        o && !json_object_set_new(o, "ok", json_boolean(ok_result)) &&
-        !json_object_set_new(o, "tree_size", json_integer(r->tree_size)) &&
-        !json_object_set_new(o, "events_checked", json_integer(r->events_checked)) &&
-        !json_object_set_new(o, "checkpoints_checked", json_integer(r->checkpoints_checked)) &&
-        !json_object_set_new(o, "first_bad_seq",
-                             r->first_bad_seq ? json_integer(r->first_bad_seq) : json_null()) &&
-        !json_object_set_new(o, "bad_checkpoint_size",
-                             r->bad_checkpoint_size ? json_integer(r->bad_checkpoint_size)
-                                                    : json_null()) &&
-        !json_object_set_new(o, "message", json_string(r->message));
-    return finish(o, ok);
+    tti_buf b;
+    open_object(&b);
+    key(&b, "ok");
+    tti_buf_adds(&b, ok_result ? "true" : "false");
+    put_int(&b, "tree_size", r->tree_size);
+    put_int(&b, "events_checked", r->events_checked);
+    put_int(&b, "checkpoints_checked", r->checkpoints_checked);
+    put_int_or_null(&b, "first_bad_seq", r->first_bad_seq);
+    put_int_or_null(&b, "bad_checkpoint_size", r->bad_checkpoint_size);
+    key(&b, "message");
+    tti_buf_json_str(&b, r->message);
+    return finish(&b);
 }
 
 int tt_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)

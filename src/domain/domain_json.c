@@ -2,7 +2,8 @@
 /*
  * The JSON mapping of the domain: request bodies of POST /api/feedback and /api/actions,
  * and the shapes of feedback, summaries and reports shared by the CLI's -o json and the
- * HTTP API (SPEC 9, 10). The only domain file that uses jansson, so the front ends never do.
+ * HTTP API (SPEC 9, 10). Output goes through the one JSON writer (util/buf.c); jansson
+ * only parses the request bodies, here and nowhere else in the domain.
  */
 #include <jansson.h>
 #include <math.h>
@@ -11,179 +12,230 @@
 #include <string.h>
 
 #include "tradetrail.h"
+#include "util/buf.h"
 #include "util/codec.h"
 #include "util/err.h"
 
-/* ---- output ---- */
+/* ---- output: through the one JSON writer (util/buf.c) ---- */
 
-static json_t *ts_value(int64_t us)
+#define OUT_MAX (256u << 20) /* a report of TT_MAX_QUERY_LIMIT rows is far below */
+
+/* A member's key, with the comma it needs: *first says whether one came before. */
+static void key(tti_buf *b, int *first, const char *name)
 {
-    if (us == TT_TIME_NONE)
-        return json_null();
+    if (!*first)
+        tti_buf_add(b, ",", 1);
+    *first = 0;
+    tti_buf_json_str(b, name);
+    tti_buf_add(b, ":", 1);
+}
+
+static void put_ts(tti_buf *b, int64_t us)
+{
     char buf[TT_TS_LEN + 1];
-    tt_time_format(us, buf);
-    return json_string(buf);
-}
-
-static json_t *real_value(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
-/* Serialise and free; NULL when any allocation on the way failed. */
-static char *finish(json_t *o, int ok)
-{
-    char *s = ok && o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    return s;
-}
-
-/* json_object_set_new that remembers a failure (a NULL value is one). */
-static void put(json_t *o, const char *key, json_t *v, int *ok)
-{
-    if (o == NULL || v == NULL || json_object_set_new(o, key, v) != 0) {
-        if (o != NULL && v != NULL)
-            json_decref(v);
-        *ok = 0;
+    if (us == TT_TIME_NONE) {
+        tti_buf_add(b, "null", 4);
+        return;
     }
+    tt_time_format(us, buf);
+    tti_buf_json_str(b, buf);
+}
+
+/* Close the text and hand it over; NULL when any write on the way failed. */
+static char *finish(tti_buf *b)
+{
+    if (b->failed) {
+        tti_buf_free(b);
+        return NULL;
+    }
+    return tti_buf_take(b);
 }
 
 char *tt_feedback_result_to_json(const tt_feedback_result *r)
 {
-    json_t *o = json_object();
-    int ok = o != NULL;
-    put(o, "alpha", real_value(r->alpha), &ok);
-    put(o, "reward", real_value(r->reward), &ok);
-    put(o, "outcome", str_or_null(tt_outcome_name(r->outcome)), &ok);
-    put(o, "seq", json_integer(r->seq), &ok);
-    return finish(o, ok);
+    tti_buf b;
+    int first = 1;
+    tti_buf_init(&b, OUT_MAX);
+    tti_buf_add(&b, "{", 1);
+    key(&b, &first, "alpha");
+    tti_buf_json_real(&b, r->alpha);
+    key(&b, &first, "reward");
+    tti_buf_json_real(&b, r->reward);
+    key(&b, &first, "outcome");
+    tti_buf_json_str(&b, tt_outcome_name(r->outcome));
+    key(&b, &first, "seq");
+    tti_buf_json_int(&b, (long long)r->seq);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
 }
 
 char *tt_feedback_list_to_json(const tt_feedback *list, size_t n)
 {
-    json_t *o = json_object(), *a = json_array();
-    int ok = o && a;
-    for (size_t i = 0; ok && i < n; i++) {
+    tti_buf b;
+    tti_buf_init(&b, OUT_MAX);
+    tti_buf_adds(&b, "{\"feedback\":[");
+    for (size_t i = 0; i < n; i++) {
         const tt_feedback *f = &list[i];
-        json_t *e = json_object();
-        ok = e != NULL;
-        put(e, "id", json_integer(f->id), &ok);
-        put(e, "seq", json_integer(f->seq), &ok);
-        put(e, "ts", ts_value(f->ts_us), &ok);
-        put(e, "strategy_id", str_or_null(f->strategy_id), &ok);
-        put(e, "user_id", str_or_null(f->user_id), &ok);
-        put(e, "benchmark", str_or_null(f->benchmark), &ok);
-        put(e, "ai_return", real_value(f->ai_return), &ok);
-        put(e, "benchmark_return", real_value(f->benchmark_return), &ok);
-        put(e, "alpha", real_value(f->alpha), &ok);
-        put(e, "reward", real_value(f->reward), &ok);
-        put(e, "outcome", str_or_null(tt_outcome_name(f->outcome)), &ok);
-        if (e == NULL || json_array_append_new(a, e) != 0)
-            ok = 0;
+        int first = 1;
+        tti_buf_adds(&b, i ? ",{" : "{");
+        key(&b, &first, "id");
+        tti_buf_json_int(&b, (long long)f->id);
+        key(&b, &first, "seq");
+        tti_buf_json_int(&b, (long long)f->seq);
+        key(&b, &first, "ts");
+        put_ts(&b, f->ts_us);
+        key(&b, &first, "strategy_id");
+        tti_buf_json_str(&b, f->strategy_id);
+        key(&b, &first, "user_id");
+        tti_buf_json_str(&b, f->user_id);
+        key(&b, &first, "benchmark");
+        tti_buf_json_str(&b, f->benchmark);
+        key(&b, &first, "ai_return");
+        tti_buf_json_real(&b, f->ai_return);
+        key(&b, &first, "benchmark_return");
+        tti_buf_json_real(&b, f->benchmark_return);
+        key(&b, &first, "alpha");
+        tti_buf_json_real(&b, f->alpha);
+        key(&b, &first, "reward");
+        tti_buf_json_real(&b, f->reward);
+        key(&b, &first, "outcome");
+        tti_buf_json_str(&b, tt_outcome_name(f->outcome));
+        tti_buf_add(&b, "}", 1);
     }
-    put(o, "feedback", a, &ok);
-    put(o, "count", json_integer((json_int_t)n), &ok);
-    return finish(o, ok);
+    tti_buf_adds(&b, "],\"count\":");
+    tti_buf_json_int(&b, (long long)n);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
 }
 
-static json_t *count_map(const tt_count *c, size_t n)
+static void put_counts(tti_buf *b, const tt_count *c, size_t n)
 {
-    json_t *o = json_object();
-    for (size_t i = 0; o != NULL && i < n; i++)
-        if (json_object_set_new(o, c[i].name, json_integer(c[i].count)) != 0) {
-            json_decref(o);
-            return NULL;
-        }
-    return o;
-}
-
-/* The checkpoint object exactly as GET /api/checkpoint shapes it. */
-static json_t *checkpoint_value(const tt_summary *s)
-{
-    if (!s->has_checkpoint)
-        return json_null();
-    char *text = tt_checkpoint_to_json(&s->checkpoint);
-    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
-    tt_free(text);
-    return v;
+    tti_buf_add(b, "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            tti_buf_add(b, ",", 1);
+        tti_buf_json_str(b, c[i].name);
+        tti_buf_add(b, ":", 1);
+        tti_buf_json_int(b, (long long)c[i].count);
+    }
+    tti_buf_add(b, "}", 1);
 }
 
 char *tt_summary_to_json(const tt_summary *s)
 {
-    json_t *o = json_object(), *acts = json_array(), *strat = json_object(), *fb = json_object();
-    int ok = o && acts && strat && fb;
-    put(o, "period", json_string(tt_period_name(s->period) ? tt_period_name(s->period) : ""), &ok);
-    put(o, "from", ts_value(s->from_us), &ok);
-    put(o, "to", ts_value(s->to_us), &ok);
-    put(o, "total", json_integer(s->total), &ok);
-    put(o, "by_entity", count_map(s->by_entity, s->n_by_entity), &ok);
-    put(o, "by_event_type", count_map(s->by_event_type, s->n_by_event_type), &ok);
-    for (size_t i = 0; ok && i < s->n_actions; i++) {
-        json_t *a = json_object();
-        ok = a != NULL;
-        put(a, "ts", ts_value(s->actions[i].ts_us), &ok);
-        put(a, "source", json_string(s->actions[i].source), &ok);
-        put(a, "message", json_string(s->actions[i].message), &ok);
-        if (a == NULL || json_array_append_new(acts, a) != 0)
-            ok = 0;
+    tti_buf b;
+    int first = 1;
+    const char *period = tt_period_name(s->period);
+    tti_buf_init(&b, OUT_MAX);
+    tti_buf_add(&b, "{", 1);
+    key(&b, &first, "period");
+    tti_buf_json_str(&b, period ? period : "");
+    key(&b, &first, "from");
+    put_ts(&b, s->from_us);
+    key(&b, &first, "to");
+    put_ts(&b, s->to_us);
+    key(&b, &first, "total");
+    tti_buf_json_int(&b, (long long)s->total);
+    key(&b, &first, "by_entity");
+    put_counts(&b, s->by_entity, s->n_by_entity);
+    key(&b, &first, "by_event_type");
+    put_counts(&b, s->by_event_type, s->n_by_event_type);
+    key(&b, &first, "actions");
+    tti_buf_add(&b, "[", 1);
+    for (size_t i = 0; i < s->n_actions; i++) {
+        tti_buf_adds(&b, i ? ",{\"ts\":" : "{\"ts\":");
+        put_ts(&b, s->actions[i].ts_us);
+        tti_buf_adds(&b, ",\"source\":");
+        tti_buf_json_str(&b, s->actions[i].source ? s->actions[i].source : "");
+        tti_buf_adds(&b, ",\"message\":");
+        tti_buf_json_str(&b, s->actions[i].message ? s->actions[i].message : "");
+        tti_buf_add(&b, "}", 1);
     }
-    put(o, "actions", acts, &ok);
-    put(strat, "created", json_integer(s->created), &ok);
-    put(strat, "activated", json_integer(s->activated), &ok);
-    put(strat, "closed", json_integer(s->closed), &ok);
-    put(strat, "swapped", json_integer(s->swapped), &ok);
-    put(strat, "failed", json_integer(s->failed), &ok);
-    put(o, "strategies", strat, &ok);
-    put(fb, "positive", json_integer(s->positive), &ok);
-    put(fb, "negative", json_integer(s->negative), &ok);
-    put(fb, "neutral", json_integer(s->neutral), &ok);
-    put(fb, "mean_reward", real_value(s->mean_reward), &ok);
-    put(o, "feedback", fb, &ok);
-    put(o, "checkpoint", checkpoint_value(s), &ok);
-    return finish(o, ok);
+    tti_buf_add(&b, "]", 1);
+    key(&b, &first, "strategies");
+    tti_buf_printf(&b,
+                   "{\"created\":%lld,\"activated\":%lld,\"closed\":%lld,\"swapped\":%lld,"
+                   "\"failed\":%lld}",
+                   (long long)s->created, (long long)s->activated, (long long)s->closed,
+                   (long long)s->swapped, (long long)s->failed);
+    key(&b, &first, "feedback");
+    tti_buf_printf(&b, "{\"positive\":%lld,\"negative\":%lld,\"neutral\":%lld,\"mean_reward\":",
+                   (long long)s->positive, (long long)s->negative, (long long)s->neutral);
+    tti_buf_json_real(&b, s->mean_reward);
+    tti_buf_add(&b, "}", 1);
+    /* The checkpoint object exactly as GET /api/checkpoint shapes it. */
+    key(&b, &first, "checkpoint");
+    if (!s->has_checkpoint) {
+        tti_buf_add(&b, "null", 4);
+    } else {
+        char *text = tt_checkpoint_to_json(&s->checkpoint);
+        if (text == NULL)
+            b.failed = TTI_BUF_NOMEM;
+        else
+            tti_buf_adds(&b, text);
+        tt_free(text);
+    }
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
 }
 
-static json_t *cell_value(const tt_cell *c)
+static void put_cell(tti_buf *b, const tt_cell *c)
 {
     switch (c->type) {
     case TT_CELL_TEXT:
-        return json_string(c->text ? c->text : "");
+        tti_buf_json_str(b, c->text ? c->text : "");
+        break;
     case TT_CELL_INT:
-        return json_integer(c->i);
+        tti_buf_json_int(b, (long long)c->i);
+        break;
     case TT_CELL_REAL:
-        return real_value(c->r);
+        tti_buf_json_real(b, c->r);
+        break;
     default:
-        return json_null();
+        tti_buf_add(b, "null", 4);
     }
 }
 
 char *tt_report_to_json(const tt_report *r)
 {
-    json_t *o = json_object(), *cols = json_array(), *rows = json_array(), *tot = json_object();
-    int ok = o && cols && rows && tot;
-    put(o, "kind", json_string(r->kind), &ok);
-    put(o, "title", json_string(r->title), &ok);
-    for (size_t i = 0; ok && i < r->n_columns; i++)
-        ok = json_array_append_new(cols, json_string(r->columns[i])) == 0;
-    for (size_t i = 0; ok && i < r->n_rows; i++) {
-        json_t *row = json_object();
-        ok = row != NULL;
-        for (size_t j = 0; ok && j < r->n_columns; j++)
-            put(row, r->columns[j], cell_value(&r->cells[i * r->n_columns + j]), &ok);
-        if (row == NULL || json_array_append_new(rows, row) != 0)
-            ok = 0;
+    tti_buf b;
+    int first = 1;
+    tti_buf_init(&b, OUT_MAX);
+    tti_buf_add(&b, "{", 1);
+    key(&b, &first, "kind");
+    tti_buf_json_str(&b, r->kind ? r->kind : "");
+    key(&b, &first, "title");
+    tti_buf_json_str(&b, r->title ? r->title : "");
+    key(&b, &first, "columns");
+    tti_buf_add(&b, "[", 1);
+    for (size_t i = 0; i < r->n_columns; i++) {
+        if (i > 0)
+            tti_buf_add(&b, ",", 1);
+        tti_buf_json_str(&b, r->columns[i]);
     }
-    for (size_t i = 0; ok && i < r->n_totals; i++)
-        put(tot, r->total_names[i], cell_value(&r->totals[i]), &ok);
-    put(o, "columns", cols, &ok);
-    put(o, "rows", rows, &ok);
-    put(o, "totals", tot, &ok);
-    return finish(o, ok);
+    tti_buf_add(&b, "]", 1);
+    key(&b, &first, "rows");
+    tti_buf_add(&b, "[", 1);
+    for (size_t i = 0; i < r->n_rows; i++) {
+        int rf = 1;
+        tti_buf_adds(&b, i ? ",{" : "{");
+        for (size_t j = 0; j < r->n_columns; j++) {
+            key(&b, &rf, r->columns[j]);
+            put_cell(&b, &r->cells[i * r->n_columns + j]);
+        }
+        tti_buf_add(&b, "}", 1);
+    }
+    tti_buf_add(&b, "]", 1);
+    key(&b, &first, "totals");
+    tti_buf_add(&b, "{", 1);
+    int tf = 1;
+    for (size_t i = 0; i < r->n_totals; i++) {
+        key(&b, &tf, r->total_names[i]);
+        put_cell(&b, &r->totals[i]);
+    }
+    tti_buf_add(&b, "}", 1);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
 }
 
 /* ---- request bodies ---- */
