@@ -80,6 +80,23 @@ enum MHD_Result srv_queue(srv_req *r, unsigned status, struct MHD_Response *resp
     return ret;
 }
 
+int srv_is_head(const srv_req *r)
+{
+    return strcmp(r->method, "HEAD") == 0;
+}
+
+/* WARNING: keep-alive framing. libmicrohttpd 0.9.75 ends a chunked answer to HEAD with the
+ * last chunk ("0\r\n\r\n") although HEAD has no body (RFC 9110 9.3.2), and a keep-alive
+ * client then reads those bytes as the start of the next response (issue 13 item 7). A
+ * HEAD of a streamed endpoint therefore gets the GET's headers in HTTP/1.0 framing: no
+ * chunks, no length, and the connection closes after the headers. */
+enum MHD_Result srv_queue_stream(srv_req *r, unsigned status, struct MHD_Response *resp)
+{
+    if (resp != NULL && srv_is_head(r))
+        MHD_set_response_options(resp, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
+    return srv_queue(r, status, resp);
+}
+
 static enum MHD_Result send_copy(srv_req *r, unsigned status, const char *type, const char *data,
                                  size_t len)
 {

@@ -67,6 +67,10 @@ enum MHD_Result srv_text(srv_req *r, unsigned status, const char *content_type, 
 enum MHD_Result srv_fail(srv_req *r, int rc, const char *msg);
 /* Queue a response built by the caller (streams); destroys resp. */
 enum MHD_Result srv_queue(srv_req *r, unsigned status, struct MHD_Response *resp);
+/* Queue a streamed response (from a reader callback, size unknown): for HEAD, see
+ * answer.c; destroys resp. srv_is_head: whether the request is a HEAD. */
+enum MHD_Result srv_queue_stream(srv_req *r, unsigned status, struct MHD_Response *resp);
+int srv_is_head(const srv_req *r);
 /* The HTTP status of a library code: the one table (STYLE.md "Errors"). */
 unsigned srv_status_for(int rc);
 

@@ -254,7 +254,7 @@ static enum MHD_Result events_list(srv *s, srv_req *r)
     }
     MHD_add_response_header(resp, "Content-Type", "application/json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(r, 200, resp);
+    return srv_queue_stream(r, 200, resp);
 }
 
 /* ---- one event, proofs, checkpoints, stats ---- */

@@ -17,6 +17,11 @@
 #define SSE_PAGE 100
 #define SSE_HEARTBEAT_US (15 * 1000000LL)
 #define SSE_MAX_SUBSCRIBERS 256
+/* A page stops growing at SSE_PAGE_BYTES, so a subscriber holds about that much at most;
+ * the buffer's hard limit leaves room for one more event of the largest size (SPEC 3:
+ * 64 KiB of metadata and an 8 KiB reason, up to six bytes per character once escaped). */
+#define SSE_PAGE_BYTES ((size_t)256 * 1024)
+#define SSE_BUF_MAX ((size_t)1024 * 1024)
 
 typedef struct sub {
     srv *s;
@@ -134,7 +139,13 @@ void srv_sse_shutdown(srv *s)
     wake(s, 1, 0);
 }
 
-/* Format the next page of matching events; 0 when there were none. */
+/*
+ * Format the next page of matching events into x->out; the number of events, 0 when there
+ * were none. WARNING: SPEC 14, every event in order or a visible end (issue 13 item 1).
+ * last_seq moves past an event only once its whole message is in the buffer: an event
+ * that does not fit is left for the next page, and *err is set only when it cannot be
+ * formatted at all (the caller then ends the stream with an error, never skips it).
+ */
 static int fill(sub *x, int *err)
 {
     tt_query q = x->q;
@@ -145,20 +156,28 @@ static int fill(sub *x, int *err)
     if (*err)
         return 0;
     const tt_event *ev;
-    int n = 0;
-    while (tt_iter_next(it, &ev) == TT_OK) {
+    int n = 0, rc = TT_OK;
+    while (x->out.len < SSE_PAGE_BYTES && (rc = tt_iter_next(it, &ev)) == TT_OK) {
         char *json = tt_event_to_json(ev);
-        if (json == NULL) {
-            *err = 1;
+        size_t before = x->out.len;
+        if (json == NULL || tti_buf_printf(&x->out, "id: %lld\nevent: event\ndata: %s\n\n",
+                                           (long long)ev->seq, json) != 0) {
+            tt_free(json);
+            /* Drop what part of the message made it in; the event is retried next page. */
+            x->out.len = before;
+            if (x->out.data != NULL)
+                x->out.data[before] = '\0';
+            x->out.failed = 0;
+            *err = n == 0;
             break;
         }
-        tti_buf_printf(&x->out, "id: %lld\nevent: event\ndata: %s\n\n", (long long)ev->seq, json);
         tt_free(json);
         x->last_seq = ev->seq;
         n++;
     }
+    if (rc != TT_OK && rc != TT_ENOTFOUND)
+        *err = n == 0;
     tt_iter_free(it);
-    *err |= x->out.failed;
     return n;
 }
 
@@ -202,6 +221,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             tti_buf_adds(&x->out, ": keepalive\n\n");
             continue;
         }
+        /* A client that left while we were busy: end now and free the slot, rather than
+         * suspend and wait for a heartbeat tick to notice (which a steady flow of appends
+         * could postpone: each one resumes the stream first). */
+        if (peer_closed(x->conn))
+            return MHD_CONTENT_READER_END_WITH_ERROR;
         pthread_mutex_lock(&h->m);
         int again = h->gen != gen || h->shutting;
         if (!again) {
@@ -241,6 +265,15 @@ static void sse_release(srv_req *r)
     r->release = NULL;
 }
 
+static ssize_t head_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
 static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
 {
     const char *v = srv_header(r, "Last-Event-ID");
@@ -260,11 +293,29 @@ static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
     return rc == TT_OK ? 0 : -1;
 }
 
+/* Subscribers that still count against the limit. With the hub full, the suspended ones
+ * whose client has gone are marked and resumed first (they end and free themselves at
+ * once), so a slot comes back as soon as its client disconnects, not a tick later. */
+static int live_subscribers(srv_sse_hub *h)
+{
+    int n = 0;
+    for (sub *y = h->list; y; y = y->next) {
+        if (!y->gone && h->n >= SSE_MAX_SUBSCRIBERS && y->suspended && peer_closed(y->conn)) {
+            y->gone = 1;
+            y->suspended = 0;
+            MHD_resume_connection(y->conn);
+        }
+        n += !y->gone;
+    }
+    return n;
+}
+
 static int attach(srv *s, sub *x)
 {
     srv_sse_hub *h = s->hub;
     pthread_mutex_lock(&h->m);
-    int ok = h->n < SSE_MAX_SUBSCRIBERS && !h->shutting;
+    int ok =
+        !h->shutting && (h->n < SSE_MAX_SUBSCRIBERS || live_subscribers(h) < SSE_MAX_SUBSCRIBERS);
     if (ok) {
         x->next = h->list;
         h->list = x;
@@ -283,13 +334,24 @@ static enum MHD_Result stream(srv *s, srv_req *r)
     x->s = s;
     x->conn = r->conn;
     x->last_write_us = tt_time_now_us();
-    tti_buf_init(&x->out, 8 << 20);
+    tti_buf_init(&x->out, SSE_BUF_MAX);
     tt_query_init(&x->q);
     if (srv_parse_filters(r, 0, &x->q, &x->q_owner, &answer) != 0 ||
         start_seq(s, r, &x->last_seq, &answer) != 0) {
         tt_free(x->q_owner);
         free(x);
         return answer;
+    }
+    if (srv_is_head(r)) { /* the headers a GET would get; no subscriber, no body */
+        tt_free(x->q_owner);
+        free(x);
+        struct MHD_Response *resp =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, head_read, NULL, NULL);
+        if (resp == NULL)
+            return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        return srv_queue_stream(r, 200, resp);
     }
     if (!attach(s, x)) {
         tt_free(x->q_owner);
@@ -305,7 +367,7 @@ static enum MHD_Result stream(srv *s, srv_req *r)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", "text/event-stream");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
-    return srv_queue(r, 200, resp);
+    return srv_queue_stream(r, 200, resp);
 }
 
 static const srv_route routes[] = {

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -656,6 +657,83 @@ class ApiTest(ServerCase):
         self.assertEqual(s.status, 200)
         self.assertLess(time.time() - started, 5 * T.SLOW)
 
+    def test_stream_delivers_every_maximal_event_in_order(self):
+        """Issue 13 item 1: 100 maximal events in one batch (64 KiB metadata, an 8 KiB
+        reason that doubles when escaped) are more than one page buffer holds; a client
+        resuming from before the batch must get all 100, in order, and then live events."""
+        meta = {"p": "m" * (65536 - len('{"p":""}'))}
+        evs = [event(entity="bigsse", entity_id="b-%d" % i, reason='"' * 8192, metadata=meta)
+               for i in range(100)]
+        before = self.server.tree_size()
+        r = self.server.post_events(evs, token="ingest", timeout=120)
+        self.assertEqual(r.status, 201, r)
+        seqs = r.json()["seqs"]
+        s = self.stream("/api/stream?entity=bigsse", headers={"Last-Event-ID": str(before)})
+        got = []
+        for _ in seqs:
+            m = s.next_event(timeout=30)
+            if m is None:
+                break
+            self.assertEqual(m["json"]["metadata"], meta)
+            self.assertEqual(m["json"]["reason"], '"' * 8192)
+            got.append(m["json"]["seq"])
+        self.assertEqual(got, seqs)
+        more = self.server.post_events(event(entity="bigsse")).json()["seq"]
+        self.assertEqual(s.next_event()["json"]["seq"], more)
+
+    def test_stream_slots_come_back_when_clients_leave(self):
+        """The stream subscribers of clients that disconnected are released before the next
+        client is refused, even while events keep arriving (test_openapi once got 503 "too
+        many stream subscribers" right after closing 256 streams)."""
+        stop = threading.Event()
+
+        def appender():
+            conn = self.server.connection()
+            while not stop.is_set():
+                self.server.request("POST", "/api/events", body=event(entity="churn"),
+                                    token="ingest", conn=conn)
+            conn.close()
+
+        t = threading.Thread(target=appender)
+        t.start()
+        try:
+            for _round in range(2):
+                streams = []
+                try:
+                    for _ in range(256):
+                        st = T.SSEClient(self.server.port, "/api/stream?entity=churn",
+                                         self.server.tokens["read"])
+                        streams.append(st)
+                        self.assertEqual(st.status, 200, "stream %d" % len(streams))
+                finally:
+                    for st in streams:
+                        st.close()
+        finally:
+            stop.set()
+            t.join()
+
+    def test_head_of_streamed_endpoints_has_no_body(self):
+        """Issue 13 item 7: HEAD of a streamed answer sends the headers only, so the next
+        response on the same keep-alive connection is read correctly."""
+        for path in ["/api/events?limit=3", "/api/stream"]:
+            status, head, rest = head_then_get(self.server, path, "/api/events/1")
+            self.assertEqual(status, 200, head)
+            self.assertNotIn(b"0\r\n\r\n", rest[:5], (path, head, rest[:200]))
+            # Either the connection was closed after the headers (and said so), or the
+            # next bytes are the next response.
+            if rest:
+                self.assertTrue(rest.startswith(b"HTTP/1.1 200 "), (path, rest[:200]))
+            else:
+                self.assertIn(b"connection: close", head.lower(), path)
+            conn = self.server.connection()
+            try:
+                r = self.server.request("HEAD", path, token="read", conn=conn)
+                self.assertEqual((r.status, r.body), (200, b""))
+                r = self.server.request("GET", "/api/events/1", token="read", conn=conn)
+                self.assertEqual((r.status, r.json()["seq"]), (200, 1))
+            finally:
+                conn.close()
+
     def test_stream_rejects_bad_filters(self):
         for path in ["/api/stream?limit=5", "/api/stream?since=never",
                      "/api/stream?after_seq=-3", "/api/stream?bogus=1"]:
@@ -663,6 +741,27 @@ class ApiTest(ServerCase):
         r = self.server.request("GET", "/api/stream", token="read",
                                 headers={"Last-Event-ID": "abc"})
         self.assertError(r, 400)
+
+
+def head_then_get(server, head_path, get_path):
+    """HEAD head_path then GET get_path pipelined on one raw connection: the HEAD's status,
+    its head, and every byte after it until the server closes or goes quiet."""
+    auth = "Authorization: Bearer %s\r\n" % server.tokens["read"]
+    req = ("HEAD %s HTTP/1.1\r\nHost: t\r\n%s\r\nGET %s HTTP/1.1\r\nHost: t\r\n%s\r\n"
+           % (head_path, auth, get_path, auth)).encode()
+    data = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2 * T.SLOW) as s:
+        s.sendall(req)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                data += b
+        except socket.timeout:
+            pass
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), head, rest
 
 
 # ---- the role matrix -----------------------------------------------------------------------
