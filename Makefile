@@ -65,7 +65,7 @@ layers-calls: build
 fuzz-smoke: deps
 	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j 2 30
 
-check: format-check cppcheck build asan fuzz-smoke
+check: format-check cppcheck layers build layers-calls asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps
