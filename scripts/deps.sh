@@ -12,12 +12,26 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
-echo "deps: installing$missing" >&2
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y -qq $missing >/dev/null 2>&1; then
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq $missing >/dev/null
+# The dashboard's tests (tests/browser): Chromium, and node with npm. Checked by command, not
+# by package: a node from another source (NodeSource's bundles npm) must not be replaced.
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+if [ -n "$missing" ]; then
+    echo "deps: installing$missing" >&2
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! $SUDO apt-get install -y -qq $missing >/dev/null 2>&1; then
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq $missing >/dev/null
+    fi
+fi
+# playwright-core as pinned in the lockfile, when it is missing or the lockfile changed.
+browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
+    ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.tt-lock"; then
+    echo "deps: npm ci in tests/browser" >&2
+    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+        cp package-lock.json node_modules/.tt-lock)
 fi

@@ -35,3 +35,12 @@ endif()
 if(TARGET test_query_params)
   target_link_options(test_query_params PRIVATE -Wl,--wrap=malloc)
 endif()
+
+# The dashboard (tests/browser): node's test runner over web/verify.js against the RFC 6962
+# vectors, and the dashboard in Debian's headless Chromium driven by playwright-core
+# (pinned in tests/browser/package-lock.json; scripts/deps.sh installs all of it).
+foreach(name verify dashboard)
+  add_test(NAME browser/${name} COMMAND ${CMAKE_SOURCE_DIR}/tests/browser/run.sh ${name}.test.mjs)
+  set_tests_properties(browser/${name} PROPERTIES TIMEOUT 300
+    ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endforeach()

@@ -9,7 +9,7 @@ import { bars, heatmap, proportion } from "./charts.js";
 export function render(main) {
   const sec = h("section", { class: "view analytics", "aria-labelledby": "an-title" },
     h("div", { class: "view-head" }, h("h1", { id: "an-title", text: "Analytics" }),
-      h("p", { class: "muted", text: "Over the whole ledger, as `tradetrail report` computes them." })));
+      h("p", { class: "muted", text: "Over the whole ledger, as tradetrail report computes them." })));
   const grid = h("div", { class: "cards", "aria-busy": "true" }, h("p", { class: "muted", text: "Loading\u2026" }));
   sec.append(grid);
   main.append(sec);

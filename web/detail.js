@@ -45,7 +45,7 @@ export function openDetail(drawer, seq, ctx, onClose) {
     }
     const ev = JSON.parse(raw);
     clear(body);
-    body.append(fields(ev, ctx));
+    const f = fields(ev, ctx);
     checklist = h("ol", { class: "checks", "aria-live": "polite", id: "checks" });
     const verdict = h("p", { class: "verdict", id: "verdict", role: "status" });
     body.append(
@@ -54,7 +54,9 @@ export function openDetail(drawer, seq, ctx, onClose) {
           h("h3", { id: "verify-title", text: "Verification in this browser" }),
           h("button", { type: "button", class: "ghost", id: "reverify", onclick: () => verify(), text: "Verify again" })),
         verdict, checklist));
-    body.append(metadata(ev), h("details", { class: "raw" }, h("summary", { text: "Raw JSON (as served)" }), h("pre", { text: raw })));
+    // The verdict first: it is what the panel is opened for; then every field.
+    body.prepend(f.firstChild);
+    body.append(f, metadata(ev), h("details", { class: "raw" }, h("summary", { text: "Raw JSON (as served)" }), h("pre", { text: raw })));
     verify();
   })();
 

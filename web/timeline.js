@@ -205,12 +205,19 @@ export function createList(host, opts) {
       } else {
         pager = singlePager(api, signal);
       }
-      const first = await pager.next();
+      loading = true;
+      let first;
+      try {
+        first = await pager.next();
+      } finally {
+        loading = false;
+      }
       if (signal.aborted) return;
       for (const ev of first) rows.append(row(ev));
       newest = first.length ? first[0].seq : 0;
       if (selected) select(selected);
       finishStatus();
+      fillScreen();
       startLive(api);
       // Names and actor kinds arrive after the first view, then decorate the rows.
       loadLookups().then((l) => {
@@ -272,9 +279,13 @@ export function createList(host, opts) {
     } finally {
       loading = false;
     }
-    // A tall screen may need another page to fill it.
+    fillScreen();
+  }
+
+  // A tall screen, or a list scrolled to its end while a page loaded, needs another page.
+  function fillScreen() {
     requestAnimationFrame(() => {
-      if (!pager.done && wrap.scrollHeight <= wrap.clientHeight + 800) more();
+      if (pager && !pager.done && wrap.scrollHeight - wrap.scrollTop <= wrap.clientHeight + 800) more();
     });
   }
 
@@ -426,8 +437,8 @@ export function render(main, route, ctx) {
     entity: h("select", { id: "f-entity" }, h("option", { value: "", text: "All entities" })),
     actor: h("input", { id: "f-actor", type: "search", placeholder: "Any actor", list: "dl-actors", autocomplete: "off" }),
     range: h("select", { id: "f-range" }, RANGES.map(([v, l]) => h("option", { value: v, text: l }))),
-    since: h("input", { id: "f-since", type: "datetime-local", step: "1" }),
-    until: h("input", { id: "f-until", type: "datetime-local", step: "1" }),
+    since: h("input", { id: "f-since", type: "datetime-local", step: "0.001" }),
+    until: h("input", { id: "f-until", type: "datetime-local", step: "0.001" }),
   };
   const typesBox = h("fieldset", { class: "types" }, h("legend", { class: "sr-only", text: "Event types" }));
   const typesMenu = h("details", { class: "menu", id: "f-types" },
@@ -532,14 +543,16 @@ export function render(main, route, ctx) {
     ctx.setURL(["events"], urlParams(), false);
     list.reload(params);
   }, 300);
+  // Typing replaces the history entry (debounced); Enter commits one Back can return to.
   for (const el of [f.q, f.strategy, f.actor]) {
     el.addEventListener("input", typed);
-    el.addEventListener("change", () => {
-      params = readForm();
-      commit(true);
-    });
     el.addEventListener("keydown", (e) => {
       if (e.key === "Escape") el.blur();
+      if (e.key === "Enter") {
+        e.preventDefault();
+        params = readForm();
+        commit(true);
+      }
     });
   }
   for (const el of [f.entity, f.range, f.since, f.until]) {
@@ -641,7 +654,7 @@ export function render(main, route, ctx) {
 // <-> "2026-01-18T10:31:00Z".
 function toLocalInput(v) {
   if (!v || v.startsWith("-")) return "";
-  const m = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2})?))?/.exec(v);
+  const m = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?))?/.exec(v);
   return m ? `${m[1]}T${m[2] || "00:00:00"}` : "";
 }
 function fromLocalInput(v) {
