@@ -77,6 +77,10 @@ export function openDetail(drawer, seq, ctx, onClose) {
   };
 }
 
+// Fields with a place of their own; any other (principal, producer, ...) is listed after
+// them as served, so the panel shows every field the server sends.
+const SHOWN = new Set(["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status", "new_status", "reason", "metadata", "occurred_at", "idempotency_key", "leaf_hash"]);
+
 function fields(ev, ctx) {
   const row = (k, v, cls) => [h("dt", { text: k }), h("dd", { class: cls || "" }, v === null || v === undefined || v === "" ? h("span", { class: "null", text: v === "" ? "(empty)" : "null" }) : v)];
   const subject = ev.entity === "strategy"
@@ -97,6 +101,7 @@ function fields(ev, ctx) {
       row("reason", ev.reason, "pre"),
       row("occurred_at", ev.occurred_at, "mono"),
       row("idempotency_key", ev.idempotency_key, "mono"),
+      ...Object.keys(ev).filter((k) => !SHOWN.has(k)).map((k) => row(k, typeof ev[k] === "object" && ev[k] !== null ? JSON.stringify(ev[k]) : ev[k] === null ? null : String(ev[k]), "mono")),
       row("leaf_hash", h("span", {}, h("code", { class: "hash", text: ev.leaf_hash }), " ", copy), "mono"),
     ));
 }

@@ -132,7 +132,8 @@ export function rawMetadata(raw) {
   return text === "null" ? null : text;
 }
 
-// Leaf bytes of an event from the raw JSON text of GET /api/events/{seq}.
+// Leaf bytes of an event from the raw JSON text of GET /api/events/{seq} (FORMAT.md
+// section 2, versions 1 and 2).
 export function leafBytes(raw) {
   const ev = JSON.parse(raw);
   const meta = rawMetadata(raw);
@@ -141,8 +142,11 @@ export function leafBytes(raw) {
   }
   const seq = new Uint8Array(8);
   new DataView(seq.buffer).setBigUint64(0, BigInt(ev.seq));
+  // Version 2 adds who authenticated the append; events stored before it have none and
+  // keep their version 1 bytes.
+  const v2 = ev.principal !== null && ev.principal !== undefined;
   return concat([
-    ONE, // encoding version 1
+    v2 ? Uint8Array.of(2) : ONE,
     seq,
     i64(micros(ev.ts)),
     str(ev.entity),
@@ -155,6 +159,7 @@ export function leafBytes(raw) {
     opt(meta),
     ev.occurred_at === null ? ZERO : concat([ONE, i64(micros(ev.occurred_at))]),
     opt(ev.idempotency_key),
+    v2 ? str(ev.principal) : new Uint8Array(0),
   ]);
 }
 

@@ -269,6 +269,7 @@ test("the detail panel shows every field and says verified after checking the pr
   const dd = await page.locator(".kv").first().textContent();
   for (const k of ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status", "new_status", "reason", "occurred_at", "idempotency_key", "leaf_hash"]) assert.ok(dd.includes(k), k);
   assert.ok(dd.includes(target.leaf_hash));
+  for (const k of Object.keys(target)) if (k !== "metadata") assert.ok(dd.includes(k), `field ${k} shown`);
   const meta = await page.locator("pre.json").textContent();
   assert.deepEqual(JSON.parse(meta), target.metadata);
   assert.ok(meta.includes("\n  "), "pretty-printed");
