@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # HTTP figures of SPEC 13, measured with wrk on loopback: the HTTP bound (bench/http_bound,
-# a libmicrohttpd "ok" handler with tradetrail serve's daemon options), single-event
-# appends over 64 keep-alive connections (each acknowledged after its group's fsync), and
-# NDJSON batches of 1,000 events. The load generator shares the machine's cores with the
-# server. Usage (from bench/run.py): http.sh BUILD_DIR WORKDIR.
+# a libmicrohttpd "ok" handler with tradetrail serve's event loop and connection memory, two
+# threads), single-event appends over 64 keep-alive connections (each acknowledged after
+# its group's fsync), and NDJSON batches of 1,000 events. The load generator shares the
+# machine's cores with the server. Usage (from bench/run.py): http.sh BUILD_DIR WORKDIR.
 #
 # A figure counts 2xx answers only (bench/wrk_count.lua counts every answer by status), and
 # the ledger must have grown by at least the events those answers acknowledged and by no

@@ -13,8 +13,8 @@ import sys
 
 # (category, regular expression over function names); the first category matched wins.
 CATEGORIES = [
-    ("auth: token lookup (tt_token_check, one SQLite read transaction per request)",
-     r"tt_token_check"),
+    ("auth: token lookup (tt_token_authenticate, one SQLite read transaction per request)",
+     r"tt_token_check|tt_token_authenticate"),
     ("commit: WAL checkpoint (wal_hook, on the committer thread)",
      r"sqlite3_wal_checkpoint|wal_hook"),
     ("commit: fdatasync of the WAL", r"fdatasync"),
@@ -23,8 +23,8 @@ CATEGORIES = [
      r"insert_event|write_batch|flush_tile|append_one|begin_write|read_head|write_head|"
      r"commit_batch"),
     ("JSON parse and metadata normal form (tt_events_parse_body)", r"tt_events_parse_body"),
-    ("validation again in the sequencer (check_batch, metadata re-normalised)",
-     r"check_batch|validate_all|check_normalized"),
+    ("checks in the sequencer (check_batch; before the single-pass parse: validation and "
+     "metadata normal form again)", r"check_batch|validate_all|check_normalized"),
     ("queue and wake-ups (append_async, done callbacks, MHD_resume_connection, futex)",
      r"tt_ledger_append_async|complete_async|srv_defer_done|MHD_resume_connection|"
      r"on_appended|pthread_cond|futex|^committer$|^lead$"),

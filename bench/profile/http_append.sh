@@ -7,6 +7,7 @@
 # append (perf stat tracepoints), then samples the server with perf record (cpu-clock,
 # DWARF call graphs) and prints bench/profile/categories.py's table.
 # Usage: bench/profile/http_append.sh TRADETRAIL_BINARY [SECONDS] [serve options...]
+# PROFILE_SAMPLES=FILE keeps the perf script text (for categories.py with other weights).
 set -eu
 bin=$1
 secs=${2:-8}
@@ -71,6 +72,7 @@ if command -v perf >/dev/null; then
         -- sleep "$((secs - 2))" >/dev/null 2>&1
     wait $wpid
     perf script -i "$work/perf.data" 2>/dev/null >"$work/perf.txt"
+    [ -n "${PROFILE_SAMPLES:-}" ] && cp "$work/perf.txt" "$PROFILE_SAMPLES"
     python3 "$here/profile/categories.py" "$work/perf.txt" "$cpu_us"
 else
     echo "perf is not installed (apt-get install linux-perf): no profile" >&2
