@@ -47,6 +47,10 @@ struct srv_req {
     char id[65]; /* the {id} of the path */
     tti_buf body;
     int body_too_big; /* 1: over SRV_MAX_BODY (413), 2: over the shared budget (503) */
+    /* Set when the request was authorised on its headers, before its body (server/http.c):
+     * the principal to record for what it appends. */
+    int authorised;
+    char principal[TT_MAX_PRINCIPAL + 1];
     int64_t started_us;
     srv_job *job; /* deferred work in flight or done (server/defer.c) */
     /* A handler's state that lives as long as the request (an SSE subscriber): release

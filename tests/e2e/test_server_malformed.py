@@ -229,10 +229,19 @@ CASES = [
     # ---- authorisation comes first ----
     post("bad JSON without a token", b"{", 401, token=None),
     post("bad JSON with a read token", b"{", 403, token="read"),
-    post("huge body without a token", b"x" * (17 * 1024 * 1024), (401, 413), token=None),
+    # A huge body without a token is refused on its headers (issue 13 item 2): as a raw
+    # case below, since the server closes without reading the body a client is sending.
 ]
 
 RAW = [
+    # Issue 13 item 2: 401 on the headers alone; not a byte of the 17 MiB is ever sent.
+    raw("huge body without a token", b"POST /api/events HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 17825792\r\n\r\n", 401),
+    raw("huge body with a read token", b"POST /api/events HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer {read}\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 1048576\r\n\r\n", 403),
+    raw("chunked body to an unknown path", b"POST /api/nothing HTTP/1.1\r\nHost: x\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n", 404),
     raw("bad UTF-8 in the path", b"GET /api/events/\xff\xfe HTTP/1.1\r\nHost: x\r\n"
         b"Connection: close\r\n\r\n", 404),
     raw("bad UTF-8 bytes in the query", b"GET /api/events?entity=\xff HTTP/1.1\r\nHost: x\r\n"
