@@ -310,7 +310,8 @@ static int open_store(tt_ledger *l, const tt_open_options *o, char *err, size_t 
     l->ops = tti_store_backend(l->uri);
     if (l->ops == NULL)
         return tti_err(err, errlen, TT_EINVAL,
-                       "unsupported store URI %s (use a file path or sqlite:PATH)", l->uri);
+                       "unsupported store URI %s (use a file path, sqlite:PATH or postgres://...)",
+                       l->uri);
     tti_store_config wcfg = {.create = o->create,
                              .busy_timeout_ms =
                                  o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 10000};

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The storage backend interface: one table of functions per backend (SQLite now,
- * PostgreSQL next). No SQL lives outside the backend files. A tti_store is one connection;
- * the ledger opens one for writing and a small pool for reading, so a backend never has to
- * be thread-safe itself.
+ * The storage backend interface: one table of functions per backend (SQLite, PostgreSQL).
+ * No SQL lives outside the backend files. A tti_store is one connection; the ledger opens
+ * one for writing and a small pool for reading, so a backend never has to be thread-safe
+ * itself.
  */
 #ifndef TT_STORE_STORE_H
 #define TT_STORE_STORE_H
@@ -141,6 +141,7 @@ typedef struct tti_store_ops {
 const tti_store_ops *tti_store_backend(const char *uri);
 
 extern const tti_store_ops tti_sqlite_ops;
+extern const tti_store_ops tti_postgres_ops;
 
 /* Tests only: when set, every ledger opened afterwards uses these operations (a wrapper
  * that injects failures). Not thread-safe; set before opening. */

@@ -1,0 +1,1101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The PostgreSQL backend (SPEC 1, 5, 12; issue 15): one libpq connection per tti_store,
+ * its schema and migrations (table schema_version), transactions, the writes of the log
+ * and the table of operations whose reads live in postgres_query.c. The design is the
+ * SQLite backend's adapted: interned names and subjects, tree nodes in tiles of 256 hashes,
+ * one head row. Every writer locks that head row first (SELECT ... FOR UPDATE) and reads
+ * the tree's right edge after the lock, so several servers can append to one database and
+ * none holds state another's commits make stale. Event rows of a batch go in one COPY.
+ * Triggers refuse UPDATE, DELETE and TRUNCATE on events and checkpoints (SPEC 4).
+ * Only src/store/postgres*.c include libpq-fe.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/domain_store.h"
+#include "store/jobs_store.h"
+#include "store/postgres_internal.h"
+#include "store/records.h"
+#include "store/strategy_store.h"
+#include "util/err.h"
+
+/* Identity of the schema's migration lock (pg_advisory_xact_lock): servers starting
+ * together migrate one after the other. "ttmigr" in ASCII. */
+#define MIGRATION_LOCK 0x74746d696772LL
+
+static const char *const stmt_sql[TTI_PG_NSTMT] = {
+    [TTI_PG_HEAD_GET] = "SELECT size, last_ts, crange FROM head WHERE id = 1",
+    [TTI_PG_HEAD_PUT] = "UPDATE head SET size = $1, last_ts = $2, crange = $3 WHERE id = 1",
+    [TTI_PG_IDEM_GET] = "SELECT seq, ts, leaf_hash, principal FROM events WHERE idem = $1",
+    [TTI_PG_NAME_GET] = "SELECT id FROM names WHERE kind = $1 AND value = $2",
+    /* One round trip whether the name is new or not. */
+    [TTI_PG_NAME_PUT] = "WITH ins AS (INSERT INTO names(kind, value) VALUES ($1, $2) "
+                        "ON CONFLICT DO NOTHING RETURNING id) "
+                        "SELECT id FROM ins UNION ALL "
+                        "SELECT id FROM names WHERE kind = $1 AND value = $2 LIMIT 1",
+    [TTI_PG_SUBJ_PUT] = "WITH ins AS (INSERT INTO subjects(entity, entity_id) VALUES ($1, $2) "
+                        "ON CONFLICT DO NOTHING RETURNING id) "
+                        "SELECT id FROM ins UNION ALL "
+                        "SELECT id FROM subjects WHERE entity = $1 AND entity_id = $2 LIMIT 1",
+    [TTI_PG_TILE_GET] = "SELECT hashes FROM tiles WHERE id = $1",
+    [TTI_PG_TILE_PUT] = "INSERT INTO tiles(id, hashes) VALUES ($1, $2) "
+                        "ON CONFLICT (id) DO UPDATE SET hashes = excluded.hashes",
+    [TTI_PG_CP_PUT] = "INSERT INTO checkpoints(tree_size, ts, root, note) VALUES ($1,$2,$3,$4)",
+    [TTI_PG_CP_LATEST] = "SELECT tree_size, ts, root, note FROM checkpoints "
+                         "ORDER BY tree_size DESC LIMIT 1",
+    [TTI_PG_META_GET] = "SELECT value FROM meta WHERE key = $1",
+    [TTI_PG_META_PUT] = "INSERT INTO meta(key, value) VALUES ($1, $2) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [TTI_PG_TS_AT] = "SELECT ts FROM events WHERE seq = $1",
+    [TTI_PG_EXTENT] = "SELECT coalesce(max(seq), 0), count(*) FROM events",
+    [TTI_PG_COUNT_ENTITY] = "SELECT n.value, c.c FROM (SELECT entity AS k, count(*) AS c "
+                            "FROM events GROUP BY entity) c JOIN names n ON n.id = c.k "
+                            "ORDER BY c.c DESC, n.value",
+    [TTI_PG_COUNT_TYPE] = "SELECT n.value, c.c FROM (SELECT event_type AS k, count(*) AS c "
+                          "FROM events GROUP BY event_type) c JOIN names n ON n.id = c.k "
+                          "ORDER BY c.c DESC, n.value",
+    [TTI_PG_TOKEN_PUT] = "INSERT INTO tokens(name, role, hash, created) VALUES ($1,$2,$3,$4) "
+                         "RETURNING id",
+    [TTI_PG_TOKEN_FIND] =
+        "SELECT id, name, role, created, revoked, hash FROM tokens WHERE hash = $1",
+    [TTI_PG_TOKEN_GET] = "SELECT id, name, role, created, revoked, hash FROM tokens WHERE id = $1",
+    [TTI_PG_TOKEN_REVOKE] = "UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL",
+    [TTI_PG_TOKEN_LIST] = "SELECT id, name, role, created, revoked, hash FROM tokens ORDER BY id",
+    [TTI_PG_OUTBOX_PUT] = "INSERT INTO outbox(channel, seq, subject, body, created_us, next_us)"
+                          " VALUES ($1, $2, $3, $4, $5, $6)",
+    [TTI_PG_OUTBOX_DUE] = "SELECT min(next_us) FROM outbox WHERE delivered_us IS NULL"
+                          " AND channel IN ($1, $2, $3, $4)",
+    /* Claim and lease in one statement; rows another server holds are skipped. */
+    [TTI_PG_OUTBOX_CLAIM] =
+        "WITH c AS (SELECT id, next_us AS due FROM outbox WHERE delivered_us IS NULL"
+        " AND next_us <= $5 AND channel IN ($1, $2, $3, $4) ORDER BY next_us, id LIMIT $6"
+        " FOR UPDATE SKIP LOCKED),"
+        " u AS (UPDATE outbox o SET next_us = $7 FROM c WHERE o.id = c.id"
+        " RETURNING o.id, o.channel, o.seq, o.subject, o.body, o.created_us, o.attempts,"
+        " o.parts_done, c.due)"
+        " SELECT id, channel, seq, subject, body, created_us, attempts, parts_done FROM u"
+        " ORDER BY due, id",
+    [TTI_PG_OUTBOX_UPDATE] =
+        "UPDATE outbox SET delivered_us = $2, attempts = $3, parts_done = $4, next_us = $5,"
+        " last_error = coalesce($6, last_error) WHERE id = $1",
+    [TTI_PG_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE delivered_us IS NULL",
+};
+
+/*
+ * Version 1: the log (SPEC 3, 4). Idempotency keys live on the event row under a partial
+ * unique index (one table, one COPY per batch). The reason index is a GIN index over the
+ * words tt_words() keeps: letters and digits, lower-cased, everything else a separator —
+ * the tokens SQLite's unicode61 tokenizer finds, so a search means the same on both stores
+ * (postgres_query.c). Integers are bigint throughout: a seq is an int64 (SPEC 3.1).
+ */
+static const char schema_v1[] =
+    "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
+    "CREATE TABLE head(id int PRIMARY KEY CHECK (id = 1), size bigint NOT NULL,"
+    " last_ts bigint, crange bytea NOT NULL);"
+    "CREATE TABLE names(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " kind int NOT NULL, value text NOT NULL, UNIQUE(kind, value));"
+    "CREATE TABLE subjects(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " entity bigint NOT NULL, entity_id text NOT NULL, UNIQUE(entity, entity_id));"
+    "CREATE INDEX subjects_entity_id ON subjects(entity_id);"
+    "CREATE TABLE events(seq bigint PRIMARY KEY, ts bigint NOT NULL, entity bigint NOT NULL,"
+    " subject bigint NOT NULL, event_type bigint NOT NULL, actor bigint NOT NULL,"
+    " old_status bigint, new_status bigint, reason text, metadata text, occurred_at bigint,"
+    " idem text, leaf_hash bytea NOT NULL, principal text);"
+    "CREATE INDEX events_subject ON events(subject, seq);"
+    "CREATE INDEX events_entity ON events(entity, seq);"
+    "CREATE INDEX events_type ON events(event_type, seq);"
+    "CREATE INDEX events_actor ON events(actor, seq);"
+    "CREATE UNIQUE INDEX events_idem ON events(idem) WHERE idem IS NOT NULL;"
+    "CREATE FUNCTION tt_words(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE"
+    " AS $$ SELECT regexp_replace(lower($1), '[^[:alnum:]]+', ' ', 'g') $$;"
+    "CREATE INDEX events_reason ON events USING gin (to_tsvector('simple', tt_words(reason)))"
+    " WHERE reason IS NOT NULL AND reason <> '';"
+    "CREATE TABLE tiles(id bigint PRIMARY KEY, hashes bytea NOT NULL);"
+    "CREATE TABLE checkpoints(tree_size bigint PRIMARY KEY, ts bigint NOT NULL,"
+    " root bytea NOT NULL, note text NOT NULL);"
+    /* SPEC 4: the database itself refuses to change or remove recorded history; a role
+     * without UPDATE and DELETE on these tables is the second wall (docs/OPERATIONS.md). */
+    "CREATE FUNCTION tt_append_only() RETURNS trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN RAISE EXCEPTION '% are append-only', TG_TABLE_NAME; END $$;"
+    "CREATE TRIGGER events_no_update BEFORE UPDATE OR DELETE ON events"
+    " FOR EACH ROW EXECUTE FUNCTION tt_append_only();"
+    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events"
+    " FOR EACH STATEMENT EXECUTE FUNCTION tt_append_only();"
+    "CREATE TRIGGER checkpoints_no_update BEFORE UPDATE OR DELETE ON checkpoints"
+    " FOR EACH ROW EXECUTE FUNCTION tt_append_only();"
+    "CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints"
+    " FOR EACH STATEMENT EXECUTE FUNCTION tt_append_only();"
+    "CREATE TABLE tokens(id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name text,"
+    " role int NOT NULL, hash bytea NOT NULL UNIQUE, created bigint NOT NULL, revoked bigint);"
+    "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, '');";
+
+/* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox. The
+ * domain tables (strategies, feedback, jobs) come as the next versions, with their
+ * operations. */
+static const char *const migrations[] = {schema_v1, tti_pg_schema_notify};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- parameters, results, errors ---- */
+
+void tti_pg_i64(tti_pgargs *a, int64_t v)
+{
+    snprintf(a->num[a->n], sizeof a->num[a->n], "%lld", (long long)v);
+    a->v[a->n] = a->num[a->n];
+    a->len[a->n] = 0;
+    a->fmt[a->n++] = 0;
+}
+
+void tti_pg_text(tti_pgargs *a, const char *v)
+{
+    a->v[a->n] = v;
+    a->len[a->n] = 0;
+    a->fmt[a->n++] = 0;
+}
+
+void tti_pg_bytes(tti_pgargs *a, const void *p, size_t n)
+{
+    /* A zero-length binary value must still be non-NULL to be an empty bytea. */
+    a->v[a->n] = n ? (const char *)p : "";
+    a->len[a->n] = (int)n;
+    a->fmt[a->n++] = 1;
+}
+
+int64_t tti_pg_int(const PGresult *r, int row, int col)
+{
+    const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+    int len = PQgetlength(r, row, col);
+    uint64_t v = 0;
+    for (int i = 0; i < len && i < 8; i++)
+        v = v << 8 | p[i];
+    if (len == 4)
+        return (int32_t)(uint32_t)v;
+    if (len == 2)
+        return (int16_t)(uint16_t)v;
+    return (int64_t)v;
+}
+
+double tti_pg_real(const PGresult *r, int row, int col)
+{
+    uint64_t v = (uint64_t)tti_pg_int(r, row, col);
+    double d;
+    memcpy(&d, &v, sizeof d);
+    return d;
+}
+
+int tti_pg_fail(tti_store *s, const PGresult *res, const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorMessage(res) : NULL;
+    if (msg == NULL || *msg == '\0')
+        msg = PQerrorMessage(s->conn);
+    int status = TT_EDB;
+    if (state != NULL) {
+        if (strcmp(state, "53100") == 0) /* disk_full */
+            status = TT_ENOSPC;
+        else if (strcmp(state, "53200") == 0) /* out_of_memory */
+            status = TT_ENOMEM;
+        else if (strcmp(state, "55P03") == 0 || strcmp(state, "40P01") == 0 ||
+                 strcmp(state, "40001") == 0 || strcmp(state, "57014") == 0)
+            status = TT_EBUSY; /* lock timeout, deadlock, serialization, statement timeout */
+    }
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    return tti_err(s->errbuf, sizeof s->errbuf, status, "%s: %.*s", what, (int)n, msg);
+}
+
+static PGresult *checked(tti_store *s, PGresult *r, int *rc, const char *what)
+{
+    ExecStatusType st = PQresultStatus(r);
+    if (r != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+        return r;
+    *rc = r == NULL ? tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "%s: out of memory", what)
+                    : tti_pg_fail(s, r, what);
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, const char *what)
+{
+    char name[16];
+    snprintf(name, sizeof name, "tt%d", which);
+    if (!s->prepared[which]) {
+        PGresult *p = checked(s, PQprepare(s->conn, name, stmt_sql[which], 0, NULL), rc, what);
+        if (p == NULL)
+            return NULL;
+        PQclear(p);
+        s->prepared[which] = 1;
+    }
+    return checked(s,
+                   PQexecPrepared(s->conn, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                                  a ? a->fmt : NULL, 1),
+                   rc, what);
+}
+
+PGresult *tti_pg_exec(tti_store *s, const char *sql, const tti_pgargs *a, int *rc, const char *what)
+{
+    return checked(s,
+                   PQexecParams(s->conn, sql, a ? a->n : 0, NULL, a ? a->v : NULL,
+                                a ? a->len : NULL, a ? a->fmt : NULL, 1),
+                   rc, what);
+}
+
+/* A statement without parameters or rows (transaction control, schema). */
+static int simple(tti_store *s, const char *sql, const char *what)
+{
+    int rc = TT_OK;
+    PGresult *r = checked(s, PQexec(s->conn, sql), &rc, what);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- COPY of event rows ---- */
+
+/* One field of COPY's text format: \N for NULL; backslash, tab, newline and CR escaped. */
+static void copy_text(tti_buf *b, const char *v)
+{
+    if (v == NULL) {
+        tti_buf_add(b, "\\N", 2);
+        return;
+    }
+    for (const char *p = v; *p; p++) {
+        const char *esc = *p == '\\'   ? "\\\\"
+                          : *p == '\t' ? "\\t"
+                          : *p == '\n' ? "\\n"
+                          : *p == '\r' ? "\\r"
+                                       : NULL;
+        if (esc != NULL)
+            tti_buf_add(b, esc, 2);
+        else
+            tti_buf_add(b, p, 1);
+    }
+}
+
+static void copy_int(tti_buf *b, int64_t v, int null)
+{
+    if (null)
+        tti_buf_add(b, "\\N", 2);
+    else
+        tti_buf_printf(b, "%lld", (long long)v);
+}
+
+int tti_pg_flush(tti_store *s)
+{
+    if (s->n_copy == 0)
+        return TT_OK;
+    int rc = TT_OK;
+    if (s->copy.failed) {
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
+        goto out;
+    }
+    PGresult *r = PQexec(s->conn, "COPY events(seq, ts, entity, subject, event_type, actor, "
+                                  "old_status, new_status, reason, metadata, occurred_at, idem, "
+                                  "leaf_hash, principal) FROM STDIN");
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = tti_pg_fail(s, r, "inserting events");
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    if (PQputCopyData(s->conn, s->copy.data, (int)s->copy.len) != 1 ||
+        PQputCopyEnd(s->conn, NULL) != 1) {
+        rc = tti_pg_fail(s, NULL, "inserting events");
+        while ((r = PQgetResult(s->conn)) != NULL)
+            PQclear(r);
+        goto out;
+    }
+    while ((r = PQgetResult(s->conn)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == TT_OK)
+            rc = tti_pg_fail(s, r, "inserting events");
+        PQclear(r);
+    }
+out:
+    tti_buf_reset(&s->copy);
+    s->n_copy = 0;
+    return rc;
+}
+
+/* ---- connection, schema ---- */
+
+static int pg_accepts(const char *uri)
+{
+    return strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0;
+}
+
+static void pg_close(tti_store *s)
+{
+    if (s == NULL)
+        return;
+    PQfinish(s->conn);
+    tti_map_free(s->names);
+    tti_buf_free(&s->copy);
+    free(s);
+}
+
+/* A ledger may live in its own schema (search_path in the URI's options); creating the
+ * ledger creates that schema when it is missing. */
+static int ensure_schema(tti_store *s)
+{
+    int rc = TT_OK;
+    PGresult *r = tti_pg_exec(s,
+                              "SELECT current_schema() IS NULL, "
+                              "btrim(split_part(current_setting('search_path'), ',', 1), ' \"')",
+                              NULL, &rc, "reading the search path");
+    if (r == NULL)
+        return rc;
+    int missing = PQntuples(r) == 1 && tti_pg_int(r, 0, 0) != 0;
+    if (missing) {
+        char *ident = PQescapeIdentifier(s->conn, PQgetvalue(r, 0, 1), strlen(PQgetvalue(r, 0, 1)));
+        char sql[256];
+        if (ident == NULL ||
+            snprintf(sql, sizeof sql, "CREATE SCHEMA IF NOT EXISTS %s", ident) >= (int)sizeof sql)
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL, "bad schema name in search_path");
+        else
+            rc = simple(s, sql, "creating the ledger's schema");
+        PQfreemem(ident);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int read_version(tti_store *s, int *version)
+{
+    int rc = TT_OK;
+    *version = 0;
+    /* Two statements: the second would not parse where the table does not exist. */
+    PGresult *r = tti_pg_exec(s, "SELECT to_regclass('schema_version') IS NULL", NULL, &rc,
+                              "reading the schema version");
+    if (r == NULL)
+        return rc;
+    int none = tti_pg_int(r, 0, 0) != 0;
+    PQclear(r);
+    if (none)
+        return TT_OK;
+    r = tti_pg_exec(s, "SELECT coalesce(max(version), 0) FROM schema_version", NULL, &rc,
+                    "reading the schema version");
+    if (r == NULL)
+        return rc;
+    *version = (int)tti_pg_int(r, 0, 0);
+    PQclear(r);
+    return TT_OK;
+}
+
+/* Migrations run under an advisory lock, so servers starting together take turns. */
+static int migrate(tti_store *s, int create)
+{
+    int rc, version = 0;
+    if ((rc = simple(s, "BEGIN", "starting migration")) != TT_OK)
+        return rc;
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, MIGRATION_LOCK);
+    PGresult *r = tti_pg_exec(s, "SELECT pg_advisory_xact_lock($1)", &a, &rc,
+                              "waiting for another server's migration");
+    PQclear(r);
+    if (r == NULL || (rc = read_version(s, &version)) != TT_OK)
+        goto fail;
+    if (version > SCHEMA_VERSION) {
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
+                     "the database has schema version %d, newer than this program's %d; "
+                     "upgrade tradetrail",
+                     version, SCHEMA_VERSION);
+        goto fail;
+    }
+    if (version == 0 && !create) {
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOTFOUND,
+                     "no ledger in this database; run `tradetrail init` first");
+        goto fail;
+    }
+    if (version == 0 && (rc = simple(s, "CREATE TABLE schema_version(version int NOT NULL)",
+                                     "migrating schema")) != TT_OK)
+        goto fail;
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        tti_pgargs va = {.n = 0};
+        tti_pg_i64(&va, v + 1);
+        if ((rc = simple(s, migrations[v], "migrating schema")) != TT_OK)
+            goto fail;
+        r = tti_pg_exec(s, "INSERT INTO schema_version(version) VALUES ($1)", &va, &rc,
+                        "recording schema version");
+        PQclear(r);
+        if (r == NULL)
+            goto fail;
+    }
+    return simple(s, "COMMIT", "committing migration");
+fail:
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
+}
+
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg; /* the library never prints (STYLE.md): notices are dropped */
+    (void)message;
+}
+
+static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
+                   size_t errlen)
+{
+    tti_store *s = calloc(1, sizeof *s);
+    if (s == NULL || (s->names = tti_map_new(100000)) == NULL) {
+        pg_close(s);
+        return tti_err(err, errlen, TT_ENOMEM, "out of memory opening the PostgreSQL store");
+    }
+    tti_buf_init(&s->copy, (size_t)1 << 30);
+    s->read_only = cfg->read_only;
+    s->busy_timeout_ms = cfg->busy_timeout_ms;
+    s->conn = PQconnectdb(uri);
+    int rc;
+    if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
+        /* WARNING: the message never repeats the URI, which may hold a password. */
+        rc = tti_err(err, errlen, TT_EDB, "cannot connect to PostgreSQL: %s",
+                     s->conn ? PQerrorMessage(s->conn) : "out of memory");
+        pg_close(s);
+        return rc;
+    }
+    PQsetNoticeProcessor(s->conn, on_notice, NULL);
+    char set[128];
+    /* The busy timeout bounds the wait for the head row's lock (TT_EBUSY after). */
+    snprintf(set, sizeof set, "SET lock_timeout = %d; SET client_min_messages = warning",
+             cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms : 0);
+    if ((rc = simple(s, set, "configuring the connection")) != TT_OK ||
+        (cfg->create && (rc = ensure_schema(s)) != TT_OK) ||
+        (!cfg->read_only && (rc = migrate(s, cfg->create)) != TT_OK))
+        goto fail;
+    *out = s;
+    return TT_OK;
+fail:
+    tti_err(err, errlen, rc, "%s", s->errbuf);
+    pg_close(s);
+    return rc;
+}
+
+static const char *pg_errmsg(tti_store *s)
+{
+    return s->errbuf;
+}
+
+/* ---- transactions ---- */
+
+/* READ COMMITTED, on purpose: each statement after the head row's lock sees every batch
+ * committed before the lock was granted (a REPEATABLE READ snapshot taken before the wait
+ * would not, and would fail the lock with a serialization error). */
+static int pg_begin_write(tti_store *s)
+{
+    int rc = simple(s, "BEGIN ISOLATION LEVEL READ COMMITTED", "starting a write");
+    if (rc != TT_OK)
+        return rc;
+    PGresult *r = tti_pg_exec(s, "SELECT 1 FROM head WHERE id = 1 FOR UPDATE", NULL, &rc,
+                              "taking the write lock");
+    if (r == NULL) {
+        if (rc == TT_EBUSY)
+            tti_err(s->errbuf, sizeof s->errbuf, rc,
+                    "the ledger head stayed locked by another writer longer than the busy "
+                    "timeout");
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        return rc;
+    }
+    PQclear(r);
+    s->in_txn = 1;
+    return TT_OK;
+}
+
+static int pg_begin_read(tti_store *s)
+{
+    int rc = simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting a read");
+    /* The snapshot is taken at the first statement: take it now. */
+    if (rc == TT_OK)
+        rc = simple(s, "SELECT 1 FROM head", "starting a read");
+    if (rc != TT_OK)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    s->in_txn = rc == TT_OK;
+    return rc;
+}
+
+static void pg_rollback(tti_store *s)
+{
+    tti_buf_reset(&s->copy);
+    s->n_copy = 0;
+    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        /* Names inserted in a rolled-back write no longer exist. */
+        if (!s->read_only)
+            tti_map_clear(s->names);
+    }
+    s->in_txn = 0;
+}
+
+static int pg_commit(tti_store *s)
+{
+    int rc = tti_pg_flush(s);
+    if (rc == TT_OK) {
+        PGresult *r = checked(s, PQexec(s->conn, "COMMIT"), &rc, "committing");
+        /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
+        if (r != NULL && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
+                         "committing: the transaction was rolled back");
+        PQclear(r);
+    }
+    if (rc != TT_OK)
+        pg_rollback(s);
+    s->in_txn = 0;
+    return rc;
+}
+
+/* ---- the log ---- */
+
+int tti_pg_read_head(tti_store *s, tti_head *out)
+{
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_HEAD_GET, NULL, &rc, "reading the ledger head");
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED, "the ledger head row is missing");
+    }
+    size_t blen = (size_t)PQgetlength(r, 0, 2);
+    if (blen % TT_HASH_SIZE != 0 || blen / TT_HASH_SIZE > 64) {
+        PQclear(r);
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                       "the ledger head is malformed (%zu bytes of tree edge)", blen);
+    }
+    out->size = tti_pg_int(r, 0, 0);
+    out->last_ts_us = PQgetisnull(r, 0, 1) ? TT_TIME_NONE : tti_pg_int(r, 0, 1);
+    out->n_crange = (unsigned)(blen / TT_HASH_SIZE);
+    if (blen)
+        memcpy(out->crange, PQgetvalue(r, 0, 2), blen);
+    PQclear(r);
+    return TT_OK;
+}
+
+static int pg_write_head(tti_store *s, const tti_head *h)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, h->size);
+    if (h->last_ts_us != TT_TIME_NONE)
+        tti_pg_i64(&a, h->last_ts_us);
+    else
+        tti_pg_text(&a, NULL);
+    tti_pg_bytes(&a, h->crange, h->n_crange * TT_HASH_SIZE);
+    int rc = tti_pg_flush(s);
+    PGresult *r =
+        rc == TT_OK ? tti_pg_run(s, TTI_PG_HEAD_PUT, &a, &rc, "writing the ledger head") : NULL;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_idem_lookup(tti_store *s, const char *key, int64_t *seq, int64_t *ts_us,
+                          uint8_t leaf[TT_HASH_SIZE], char principal[TT_MAX_PRINCIPAL + 1])
+{
+    int rc = tti_pg_flush(s);
+    if (rc != TT_OK)
+        return rc;
+    tti_pgargs a = {.n = 0};
+    tti_pg_text(&a, key);
+    PGresult *r = tti_pg_run(s, TTI_PG_IDEM_GET, &a, &rc, "looking up an idempotency key");
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return TT_ENOTFOUND;
+    }
+    *seq = tti_pg_int(r, 0, 0);
+    *ts_us = tti_pg_int(r, 0, 1);
+    if (PQgetlength(r, 0, 2) == TT_HASH_SIZE)
+        memcpy(leaf, PQgetvalue(r, 0, 2), TT_HASH_SIZE);
+    const char *p = tti_pg_str(r, 0, 3);
+    snprintf(principal, TT_MAX_PRINCIPAL + 1, "%s", p != NULL ? p : "");
+    PQclear(r);
+    return TT_OK;
+}
+
+int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id)
+{
+    if (tti_map_get(s->names, kind, value, id))
+        return TT_OK;
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, kind);
+    tti_pg_text(&a, value);
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_NAME_GET, &a, &rc, "looking up a name");
+    if (r == NULL)
+        return rc;
+    *id = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : 0;
+    PQclear(r);
+    return TT_OK;
+}
+
+/* The id of an interned value, inserting it when new. Cached: the hot path rarely asks. A
+ * subject is interned under its entity's id; its cache key says so ("entity/id"). */
+static int intern(tti_store *s, int kind, int64_t entity, const char *value, int64_t *id)
+{
+    char keybuf[TT_MAX_ENTITY_ID * 4 + 32];
+    const char *key = value;
+    int subj = kind == 0;
+    if (subj) {
+        snprintf(keybuf, sizeof keybuf, "%lld/%s", (long long)entity, value);
+        key = keybuf;
+        kind = 5; /* the cache's kind for subjects, as in the SQLite backend */
+    }
+    if (tti_map_get(s->names, kind, key, id))
+        return TT_OK;
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, subj ? entity : kind);
+    tti_pg_text(&a, value);
+    int rc;
+    PGresult *r =
+        tti_pg_run(s, subj ? TTI_PG_SUBJ_PUT : TTI_PG_NAME_PUT, &a, &rc, "interning a name");
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EDB, "interning a name: no id returned");
+    }
+    *id = tti_pg_int(r, 0, 0);
+    PQclear(r);
+    if (tti_map_put(s->names, kind, key, *id) != 0)
+        tti_map_clear(s->names);
+    return TT_OK;
+}
+
+/* The event's row joins the batch's COPY, sent before anything reads events and at
+ * commit (tti_pg_flush): one round trip for a batch instead of one per event. */
+static int pg_insert_event(tti_store *s, const tt_event *ev)
+{
+    int64_t entity, subject, type, actor, olds = 0, news = 0;
+    int rc;
+    if ((rc = intern(s, TTI_PG_NAME_ENTITY, 0, ev->entity, &entity)) != TT_OK ||
+        (rc = intern(s, 0, entity, ev->entity_id, &subject)) != TT_OK ||
+        (rc = intern(s, TTI_PG_NAME_TYPE, 0, ev->event_type, &type)) != TT_OK ||
+        (rc = intern(s, TTI_PG_NAME_ACTOR, 0, ev->actor, &actor)) != TT_OK ||
+        (ev->old_status && (rc = intern(s, TTI_PG_NAME_STATUS, 0, ev->old_status, &olds))) ||
+        (ev->new_status && (rc = intern(s, TTI_PG_NAME_STATUS, 0, ev->new_status, &news))))
+        return rc;
+    tti_buf *b = &s->copy;
+    tti_buf_printf(b, "%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t", (long long)ev->seq,
+                   (long long)ev->ts_us, (long long)entity, (long long)subject, (long long)type,
+                   (long long)actor);
+    copy_int(b, olds, ev->old_status == NULL);
+    tti_buf_add(b, "\t", 1);
+    copy_int(b, news, ev->new_status == NULL);
+    tti_buf_add(b, "\t", 1);
+    copy_text(b, ev->reason);
+    tti_buf_add(b, "\t", 1);
+    copy_text(b, ev->metadata);
+    tti_buf_add(b, "\t", 1);
+    copy_int(b, ev->occurred_at_us, ev->occurred_at_us == TT_TIME_NONE);
+    tti_buf_add(b, "\t", 1);
+    copy_text(b, ev->idempotency_key);
+    tti_buf_adds(b, "\t\\\\x");
+    for (int i = 0; i < TT_HASH_SIZE; i++)
+        tti_buf_printf(b, "%02x", ev->leaf_hash[i]);
+    tti_buf_add(b, "\t", 1);
+    copy_text(b, ev->principal);
+    tti_buf_add(b, "\n", 1);
+    s->n_copy++;
+    if (b->failed) {
+        tti_buf_reset(b);
+        s->n_copy = 0;
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
+    }
+    return TT_OK;
+}
+
+static int64_t tile_id(unsigned level, uint64_t index)
+{
+    return (int64_t)(((uint64_t)level << 56) | index);
+}
+
+static int pg_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
+                       size_t *n)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, tile_id(level, index));
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_TILE_GET, &a, &rc, "reading a tree tile");
+    if (r == NULL)
+        return rc;
+    *n = 0;
+    if (PQntuples(r) == 1) {
+        size_t len = (size_t)PQgetlength(r, 0, 0);
+        if (len % TT_HASH_SIZE != 0 || len > TTI_TILE_WIDTH * TT_HASH_SIZE) {
+            PQclear(r);
+            return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                           "tree tile %u/%llu is malformed (%zu bytes)", level,
+                           (unsigned long long)index, len);
+        }
+        if (len)
+            memcpy(buf, PQgetvalue(r, 0, 0), len);
+        *n = len / TT_HASH_SIZE;
+    }
+    PQclear(r);
+    return TT_OK;
+}
+
+static int pg_put_tile(tti_store *s, unsigned level, uint64_t index,
+                       const uint8_t (*hashes)[TT_HASH_SIZE], size_t n)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, tile_id(level, index));
+    tti_pg_bytes(&a, hashes, n * TT_HASH_SIZE);
+    int rc = TT_OK;
+    PQclear(tti_pg_run(s, TTI_PG_TILE_PUT, &a, &rc, "writing a tree tile"));
+    return rc;
+}
+
+static int pg_put_checkpoint(tti_store *s, const tti_cp_row *cp)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, cp->tree_size);
+    tti_pg_i64(&a, cp->ts_us);
+    tti_pg_bytes(&a, cp->root, TT_HASH_SIZE);
+    tti_pg_text(&a, cp->note);
+    int rc = TT_OK;
+    PQclear(tti_pg_run(s, TTI_PG_CP_PUT, &a, &rc, "storing a checkpoint"));
+    return rc;
+}
+
+static int pg_meta_get(tti_store *s, const char *key, char **value)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_text(&a, key);
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_META_GET, &a, &rc, "reading store settings");
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return TT_ENOTFOUND;
+    }
+    char *v = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (v == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    *value = v;
+    return TT_OK;
+}
+
+static int pg_meta_set(tti_store *s, const char *key, const char *value)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_text(&a, key);
+    tti_pg_text(&a, value);
+    int rc = TT_OK;
+    PQclear(tti_pg_run(s, TTI_PG_META_PUT, &a, &rc, "writing store settings"));
+    return rc;
+}
+
+/* ---- API tokens (SPEC 8): keyed by the SHA-256 of the token ---- */
+
+static int pg_token_insert(tti_store *s, const char *name, int role, const uint8_t hash[32],
+                           int64_t created_us, int64_t *id)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_text(&a, name);
+    tti_pg_i64(&a, role);
+    tti_pg_bytes(&a, hash, 32);
+    tti_pg_i64(&a, created_us);
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_TOKEN_PUT, &a, &rc, "storing a token");
+    if (r == NULL)
+        return rc;
+    *id = tti_pg_int(r, 0, 0);
+    PQclear(r);
+    return TT_OK;
+}
+
+static int read_token(tti_store *s, const PGresult *r, int row, tt_token_info *out, uint8_t *hash)
+{
+    const char *name = tti_pg_str(r, row, 1);
+    out->id = tti_pg_int(r, row, 0);
+    out->name = name ? strdup(name) : NULL;
+    out->role = (tt_role)tti_pg_int(r, row, 2);
+    out->created_us = tti_pg_int(r, row, 3);
+    out->revoked_us = PQgetisnull(r, row, 4) ? TT_TIME_NONE : tti_pg_int(r, row, 4);
+    if (hash != NULL && PQgetlength(r, row, 5) == 32)
+        memcpy(hash, PQgetvalue(r, row, 5), 32);
+    if (name != NULL && out->name == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
+static int token_one(tti_store *s, int which, tti_pgargs *a, tt_token_info *out, uint8_t *hash)
+{
+    int rc;
+    PGresult *r = tti_pg_run(s, which, a, &rc, "reading a token");
+    if (r == NULL)
+        return rc;
+    rc = PQntuples(r) == 1 ? read_token(s, r, 0, out, hash) : TT_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_token_find(tti_store *s, const uint8_t hash[32], tt_token_info *out,
+                         uint8_t stored_hash[32])
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_bytes(&a, hash, 32);
+    return token_one(s, TTI_PG_TOKEN_FIND, &a, out, stored_hash);
+}
+
+static int pg_token_get(tti_store *s, int64_t id, tt_token_info *out)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, id);
+    return token_one(s, TTI_PG_TOKEN_GET, &a, out, NULL);
+}
+
+static int pg_token_revoke(tti_store *s, int64_t id, int64_t revoked_us)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, revoked_us);
+    tti_pg_i64(&a, id);
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_TOKEN_REVOKE, &a, &rc, "revoking a token");
+    if (r == NULL)
+        return rc;
+    rc = strcmp(PQcmdTuples(r), "1") == 0 ? TT_OK : TT_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+static int pg_token_list(tti_store *s, tt_token_info **out, size_t *n)
+{
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_TOKEN_LIST, NULL, &rc, "listing tokens");
+    if (r == NULL)
+        return rc;
+    size_t cnt = (size_t)PQntuples(r);
+    tt_token_info *arr = calloc(cnt ? cnt : 1, sizeof *arr);
+    if (arr == NULL)
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory listing tokens");
+    for (size_t i = 0; rc == TT_OK && i < cnt; i++)
+        rc = read_token(s, r, (int)i, &arr[i], NULL);
+    PQclear(r);
+    if (rc != TT_OK) {
+        if (arr != NULL)
+            for (size_t i = 0; i < cnt; i++)
+                tti_token_info_clear(&arr[i]);
+        free(arr);
+        return rc;
+    }
+    *out = arr;
+    *n = cnt;
+    return TT_OK;
+}
+
+/* ---- domain records: not on this store yet ----
+ * Strategies, feedback, summaries, analytics, job runs and the training sync have no
+ * PostgreSQL tables yet (issue 15 lists them as the next schema versions). Until then each
+ * operation fails with a message saying so, instead of the server failing to start. */
+
+static int not_yet(tti_store *s)
+{
+    return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE,
+                   "this operation is not available on the PostgreSQL store yet");
+}
+
+static int st_insert(tti_store *s, const tt_strategy *st)
+{
+    (void)st;
+    return not_yet(s);
+}
+static int st_get(tti_store *s, const char *id, tt_strategy *out)
+{
+    (void)id;
+    (void)out;
+    return not_yet(s);
+}
+static int st_update(tti_store *s, const tt_strategy *st)
+{
+    (void)st;
+    return not_yet(s);
+}
+static int st_list(tti_store *s, const tt_strategy_filter *f, tt_strategy **out, size_t *n)
+{
+    (void)f;
+    (void)out;
+    (void)n;
+    return not_yet(s);
+}
+static int st_version_insert(tti_store *s, const tt_strategy_version *v)
+{
+    (void)v;
+    return not_yet(s);
+}
+static int st_version_get(tti_store *s, const char *id, int64_t number, tt_strategy_version *out)
+{
+    (void)id;
+    (void)number;
+    (void)out;
+    return not_yet(s);
+}
+static int st_version_list(tti_store *s, const char *id, tt_strategy_version **out, size_t *n)
+{
+    (void)id;
+    (void)out;
+    (void)n;
+    return not_yet(s);
+}
+
+static const struct tti_strategy_ops pg_strategy_ops = {
+    .insert = st_insert,
+    .get = st_get,
+    .update = st_update,
+    .list = st_list,
+    .version_insert = st_version_insert,
+    .version_get = st_version_get,
+    .version_list = st_version_list,
+};
+
+static int dm_feedback_insert(tti_store *s, const tti_feedback_row *row, int64_t *id)
+{
+    (void)row;
+    (void)id;
+    return not_yet(s);
+}
+static int dm_feedback_list(tti_store *s, const tt_feedback_filter *f, tt_feedback **out, size_t *n)
+{
+    (void)f;
+    (void)out;
+    (void)n;
+    return not_yet(s);
+}
+static int dm_range_counts(tti_store *s, int64_t first, int64_t end, tti_pair_fn fn, void *ctx)
+{
+    (void)first;
+    (void)end;
+    (void)fn;
+    (void)ctx;
+    return not_yet(s);
+}
+static int dm_range_actions(tti_store *s, int64_t first, int64_t end, size_t max, tti_cells_fn fn,
+                            void *ctx)
+{
+    (void)first;
+    (void)end;
+    (void)max;
+    (void)fn;
+    (void)ctx;
+    return not_yet(s);
+}
+static int dm_range_feedback(tti_store *s, int64_t first, int64_t end, int64_t counts[3],
+                             double *reward_sum)
+{
+    (void)first;
+    (void)end;
+    (void)counts;
+    (void)reward_sum;
+    return not_yet(s);
+}
+static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, void *ctx)
+{
+    (void)query;
+    (void)limit;
+    (void)fn;
+    (void)ctx;
+    return not_yet(s);
+}
+
+static const struct tti_domain_ops pg_domain_ops = {
+    .feedback_insert = dm_feedback_insert,
+    .feedback_list = dm_feedback_list,
+    .range_counts = dm_range_counts,
+    .range_actions = dm_range_actions,
+    .range_feedback = dm_range_feedback,
+    .analytics = dm_analytics,
+};
+
+static int jb_run_insert(tti_store *s, const char *name, const char *trigger, int64_t slot_us,
+                         int64_t started_seq, int64_t *id)
+{
+    (void)name;
+    (void)trigger;
+    (void)slot_us;
+    (void)started_seq;
+    (void)id;
+    return not_yet(s);
+}
+static int jb_run_finish(tti_store *s, int64_t id, const char *status, int64_t ended_seq)
+{
+    (void)id;
+    (void)status;
+    (void)ended_seq;
+    return not_yet(s);
+}
+static int jb_last_slot(tti_store *s, const char *name, int64_t *slot_us)
+{
+    (void)name;
+    (void)slot_us;
+    return not_yet(s);
+}
+static int jb_sync_get(tti_store *s, tti_sync_state *out)
+{
+    (void)out;
+    return not_yet(s);
+}
+static int jb_sync_set(tti_store *s, const tti_sync_state *st)
+{
+    (void)st;
+    return not_yet(s);
+}
+static int jb_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max,
+                             tt_feedback **out, size_t *n)
+{
+    (void)first;
+    (void)last;
+    (void)max;
+    (void)out;
+    (void)n;
+    return not_yet(s);
+}
+
+static const struct tti_jobs_ops pg_jobs_ops = {
+    .run_insert = jb_run_insert,
+    .run_finish = jb_run_finish,
+    .last_slot = jb_last_slot,
+    .sync_get = jb_sync_get,
+    .sync_set = jb_sync_set,
+    .feedback_range = jb_feedback_range,
+};
+
+const tti_store_ops tti_postgres_ops = {
+    .name = "postgres",
+    .accepts = pg_accepts,
+    .open = pg_open,
+    .close = pg_close,
+    .errmsg = pg_errmsg,
+    .begin_write = pg_begin_write,
+    .begin_read = pg_begin_read,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .read_head = tti_pg_read_head,
+    .write_head = pg_write_head,
+    .idem_lookup = pg_idem_lookup,
+    .insert_event = pg_insert_event,
+    .get_tile = pg_get_tile,
+    .put_tile = pg_put_tile,
+    .put_checkpoint = pg_put_checkpoint,
+    .latest_checkpoint = tti_pg_latest_checkpoint,
+    .checkpoints_iter = tti_pg_checkpoints_iter,
+    .checkpoints_next = tti_pg_checkpoints_next,
+    .meta_get = pg_meta_get,
+    .meta_set = pg_meta_set,
+    .query = tti_pg_query,
+    .scan = tti_pg_scan,
+    .iter_next = tti_pg_iter_next,
+    .iter_free = tti_pg_iter_free,
+    .event_extent = tti_pg_event_extent,
+    .seq_at_ts = tti_pg_seq_at_ts,
+    .count_by = tti_pg_count_by,
+    .token_insert = pg_token_insert,
+    .token_find = pg_token_find,
+    .token_get = pg_token_get,
+    .token_revoke = pg_token_revoke,
+    .token_list = pg_token_list,
+    .strategy = &pg_strategy_ops,
+    .domain = &pg_domain_ops,
+    .jobs = &pg_jobs_ops,
+    .notify = &tti_pg_notify_ops,
+};

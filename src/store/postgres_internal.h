@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the PostgreSQL backend's files share: the connection object, error conversion,
+ * parameter lists for prepared statements, binary result decoding and the operations each
+ * file contributes to tti_postgres_ops. Only src/store/postgres*.c include this header (and
+ * with it libpq-fe.h).
+ */
+#ifndef TT_STORE_POSTGRES_INTERNAL_H
+#define TT_STORE_POSTGRES_INTERNAL_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/map.h"
+
+/* Kinds of interned names: the same numbers as the SQLite backend's names table, so a
+ * migrated store keeps its ids. */
+enum {
+    TTI_PG_NAME_ENTITY = 1,
+    TTI_PG_NAME_TYPE = 2,
+    TTI_PG_NAME_ACTOR = 3,
+    TTI_PG_NAME_STATUS = 4,
+};
+
+/* The statements prepared once per connection, on first use (postgres.c). */
+enum {
+    TTI_PG_HEAD_GET,
+    TTI_PG_HEAD_PUT,
+    TTI_PG_IDEM_GET,
+    TTI_PG_NAME_GET,
+    TTI_PG_NAME_PUT,
+    TTI_PG_SUBJ_PUT,
+    TTI_PG_TILE_GET,
+    TTI_PG_TILE_PUT,
+    TTI_PG_CP_PUT,
+    TTI_PG_CP_LATEST,
+    TTI_PG_META_GET,
+    TTI_PG_META_PUT,
+    TTI_PG_TS_AT,
+    TTI_PG_EXTENT,
+    TTI_PG_COUNT_ENTITY,
+    TTI_PG_COUNT_TYPE,
+    TTI_PG_TOKEN_PUT,
+    TTI_PG_TOKEN_FIND,
+    TTI_PG_TOKEN_GET,
+    TTI_PG_TOKEN_REVOKE,
+    TTI_PG_TOKEN_LIST,
+    TTI_PG_OUTBOX_PUT,
+    TTI_PG_OUTBOX_DUE,
+    TTI_PG_OUTBOX_CLAIM,
+    TTI_PG_OUTBOX_UPDATE,
+    TTI_PG_OUTBOX_PENDING,
+    TTI_PG_NSTMT
+};
+
+struct tti_store {
+    PGconn *conn;
+    tti_map *names; /* interned ids; names are never deleted, so another server's are valid */
+    int in_txn;
+    int read_only;
+    int busy_timeout_ms;
+    unsigned char prepared[TTI_PG_NSTMT];
+    unsigned cursors; /* names the next scan cursor */
+    tti_buf copy;     /* event rows waiting for one COPY (COPY text format) */
+    size_t n_copy;
+    char errbuf[512];
+};
+
+/* Parameters of one statement: integers travel as text, bytes in binary, NULL as NULL. */
+#define TTI_PG_MAX_PARAMS 96
+typedef struct tti_pgargs {
+    const char *v[TTI_PG_MAX_PARAMS];
+    int len[TTI_PG_MAX_PARAMS];
+    int fmt[TTI_PG_MAX_PARAMS];
+    char num[TTI_PG_MAX_PARAMS][24];
+    int n;
+} tti_pgargs;
+
+void tti_pg_i64(tti_pgargs *a, int64_t v);
+void tti_pg_text(tti_pgargs *a, const char *v); /* NULL binds SQL NULL */
+void tti_pg_bytes(tti_pgargs *a, const void *p, size_t n);
+
+/* Convert a failed result (or the connection's failure when res is NULL) into a status
+ * with a message: disk full → TT_ENOSPC, lock timeout, deadlock or serialization failure →
+ * TT_EBUSY, out of memory → TT_ENOMEM, anything else TT_EDB. */
+int tti_pg_fail(tti_store *s, const PGresult *res, const char *what);
+
+/* Run a prepared statement (TTI_PG_*) with binary results; NULL with *rc set on failure.
+ * The caller PQclear()s the result. */
+PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, const char *what);
+/* Run one SQL text with parameters (the query builder's statements); as tti_pg_run. */
+PGresult *tti_pg_exec(tti_store *s, const char *sql, const tti_pgargs *a, int *rc,
+                      const char *what);
+/* Send the event rows waiting for COPY; every read of events flushes first. */
+int tti_pg_flush(tti_store *s);
+
+/* Binary result cells. */
+int64_t tti_pg_int(const PGresult *r, int row, int col);
+double tti_pg_real(const PGresult *r, int row, int col);
+static inline const char *tti_pg_str(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Reading (postgres_query.c). */
+struct tti_store_iter {
+    tti_store *s;
+    PGresult *res;
+    int row, nrows;
+    int kind;        /* 1 checkpoints, 2 events */
+    char cursor[32]; /* "" when res holds every row */
+    int done;        /* the cursor has no more rows */
+    tt_event ev;
+};
+int tti_pg_read_head(tti_store *s, tti_head *out);
+int tti_pg_latest_checkpoint(tti_store *s, tti_cp_row *out);
+int tti_pg_checkpoints_iter(tti_store *s, tti_store_iter **out);
+int tti_pg_checkpoints_next(tti_store_iter *it, tti_cp_row *out);
+int tti_pg_query(tti_store *s, const tt_query *q, tti_store_iter **out);
+int tti_pg_scan(tti_store *s, int64_t first, tti_store_iter **out);
+int tti_pg_iter_next(tti_store_iter *it, const tt_event **ev);
+void tti_pg_iter_free(tti_store_iter *it);
+int tti_pg_event_extent(tti_store *s, int64_t *max_seq, int64_t *count);
+int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
+int tti_pg_count_by(tti_store *s, int what, tt_count **out, size_t *n);
+/* The id of a name of kind, 0 when it was never recorded (no insert). */
+int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id);
+
+/* Schema version 2 and the operations of the notification outbox (postgres_notify.c). */
+extern const char tti_pg_schema_notify[];
+extern const struct tti_notify_ops tti_pg_notify_ops;
+
+#endif

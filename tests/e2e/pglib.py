@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A throwaway PostgreSQL cluster for the tests that run against the PostgreSQL store
+(issue 15): Debian's PostgreSQL, installed by scripts/deps.sh when missing, a new cluster
+in a temporary directory owned by the `postgres` user (initdb and postgres refuse to run
+as root), listening on 127.0.0.1 at a free port, stopped by its PID and removed at the end.
+Standard library only.
+
+As a program it wraps a test: `pglib.py run -- COMMAND...` starts a cluster, runs COMMAND
+with TT_TEST_DB set to the cluster's URI, stops the cluster and exits with COMMAND's
+status (77, ctest's "skipped", when PostgreSQL cannot be had on this machine)."""
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SOURCE_DIR = os.environ.get(
+    "TT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SKIP = 77  # ctest's SKIP_RETURN_CODE for these tests
+
+
+def bin_dir():
+    """Debian's versioned binaries folder (initdb and postgres are not on PATH), or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return os.path.dirname(found[-1]) if found else None
+
+
+def ensure_installed():
+    """Install PostgreSQL with the project's own dependency script when it is missing."""
+    if bin_dir() is None:
+        deps = os.path.join(SOURCE_DIR, "scripts", "deps.sh")
+        subprocess.run(["sh", deps], check=False, stdout=subprocess.DEVNULL)
+    return bin_dir()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """One PostgreSQL cluster. uri is postgres://postgres@127.0.0.1:PORT/postgres."""
+
+    def __init__(self):
+        self.dir = None
+        self.proc = None
+        self.port = None
+        self.uri = None
+
+    def _demote(self):
+        """Run as `postgres` when we are root (initdb and postgres refuse root)."""
+        if os.getuid() != 0:
+            return None
+        pw = pwd.getpwnam("postgres")
+
+        def drop():
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        return drop
+
+    def start(self, timeout=60):
+        bindir = ensure_installed()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed and could not be installed")
+        self.dir = tempfile.mkdtemp(prefix="tt-pg-")
+        demote = self._demote()
+        if demote is not None:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o700)
+        data = os.path.join(self.dir, "data")
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U",
+                        "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       preexec_fn=demote, env=env, cwd=self.dir)
+        for _ in range(20):
+            self.port = free_port()
+            log = open(os.path.join(self.dir, "postgres.log"), "wb")
+            # fsync off: the cluster dies with the test; a server under test being killed
+            # is what the durability tests are about, never this cluster.
+            self.proc = subprocess.Popen(
+                [os.path.join(bindir, "postgres"), "-D", data, "-p", str(self.port),
+                 "-h", "127.0.0.1", "-k", self.dir, "-c", "fsync=off",
+                 "-c", "full_page_writes=off", "-c", "max_connections=200",
+                 "-c", "shared_buffers=64MB"],
+                stdout=log, stderr=log, preexec_fn=demote, env=env, cwd=self.dir)
+            log.close()
+            if self._wait_ready(data, timeout):
+                self.uri = "postgres://postgres@127.0.0.1:%d/postgres" % self.port
+                return self
+            self._kill()  # most likely the port was taken in between: try another
+        raise RuntimeError("PostgreSQL did not start: see %s/postgres.log" % self.dir)
+
+    def _wait_ready(self, data, timeout):
+        pidfile = os.path.join(data, "postmaster.pid")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with open(pidfile) as f:
+                    lines = f.read().splitlines()
+                # The eighth line of postmaster.pid is the postmaster's status.
+                if len(lines) >= 8 and lines[7].strip() == "ready":
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def stop(self):
+        self._kill()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def log(self):
+        try:
+            with open(os.path.join(self.dir, "postgres.log"), errors="replace") as f:
+                return f.read()
+        except (OSError, TypeError):
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def schema_uri(base, name):
+    """A URI for its own ledger inside the cluster's database: the store creates the
+    schema named first in search_path when it creates a ledger."""
+    sep = "&" if "?" in base else "?"
+    return "%s%soptions=-csearch_path%%3D%s" % (base, sep, name)
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
+        print("usage: pglib.py run -- COMMAND...", file=sys.stderr)
+        return 2
+    cmd = argv[argv.index("--") + 1:]
+    try:
+        cluster = Cluster().start()
+    except (RuntimeError, OSError, KeyError, subprocess.CalledProcessError) as e:
+        print("pglib: skipped, no PostgreSQL: %s" % e, file=sys.stderr)
+        return SKIP
+    try:
+        env = dict(os.environ, TT_TEST_DB=cluster.uri)
+        rc = subprocess.run(cmd, env=env).returncode
+        if rc != 0:
+            sys.stderr.write(cluster.log()[-4000:])
+        return rc
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
