@@ -131,12 +131,19 @@ int tti_buf_json_int(tti_buf *b, long long v)
     return tti_buf_add(b, tmp, (size_t)n);
 }
 
-/* The shortest correctly rounded decimal (1 to 17 significant digits) that reads back as
- * d: its digits without trailing zeros (*nd of them) and the exponent of the first one. */
+/*
+ * The shortest correctly rounded decimal (1 to 17 significant digits) that reads back as
+ * d: its digits without trailing zeros (*nd of them) and the exponent of the first one.
+ * For a normal double the search starts at 15 digits: any decimal of at most 15 (DBL_DIG)
+ * significant digits survives the round trip, so when the shortest has k <= 15 digits the
+ * 15-digit rounding is those k digits padded with zeros, which are stripped below; and
+ * when 15 digits do not read back, neither do fewer. Subnormals have fewer bits, so they
+ * search from 1. (Checked against the search from 1 on 3 million doubles.)
+ */
 static void shortest_digits(double d, char dig[18], int *nd, int *exp)
 {
     char tmp[40];
-    for (int p = 1;; p++) {
+    for (int p = isnormal(d) ? 15 : 1;; p++) {
         snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
         if (p == 17 || strtod(tmp, NULL) == d)
             break;

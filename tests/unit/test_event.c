@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "core/crypto.h"
 #include "core/event.h"
 #include "tradetrail.h"
+#include "util/buf.h"
 #include "util/codec.h"
 
 #ifndef TT_VECTORS_DIR
@@ -812,6 +814,56 @@ static void test_to_json_round_trip(void **state)
     tt_free(ob);
 }
 
+/* The significant digits of a decimal text: no sign, point, exponent, leading or trailing
+ * zeros ("0" for zero). */
+static void sig_digits(const char *s, char *out)
+{
+    size_t n = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9' && (n > 0 || *s != '0'))
+            out[n++] = *s;
+    while (n > 0 && out[n - 1] == '0')
+        n--;
+    if (n == 0)
+        out[n++] = '0';
+    out[n] = '\0';
+}
+
+/* The one writer's doubles have the digits of the shortest decimal that reads back
+ * (docs/FORMAT.md section 3), found here by the plain search from 1 digit, on random bit
+ * patterns and on short decimals. */
+static void test_json_real_shortest(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 30000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double d;
+        if (i % 2 == 0) {
+            memcpy(&d, &x, sizeof d);
+            if (!isfinite(d))
+                continue;
+        } else {
+            d = (double)(int64_t)(x % 2000000) / (double)(1 + (x >> 32) % 1000);
+        }
+        char tmp[40], want[24], got[24];
+        for (int p = 1;; p++) {
+            snprintf(tmp, sizeof tmp, "%.*e", p - 1, d);
+            if (p == 17 || strtod(tmp, NULL) == d)
+                break;
+        }
+        sig_digits(tmp, want);
+        tti_buf b;
+        tti_buf_init(&b, 64);
+        tti_buf_json_real(&b, d);
+        assert_false(b.failed);
+        sig_digits(b.data, got);
+        if (strcmp(got, want) != 0 || strtod(b.data, NULL) != d)
+            fail_msg("%.17g: wrote %s, shortest digits %s", d, b.data, want);
+        tti_buf_free(&b);
+    }
+}
+
 /* ---- Memory bounded by the input's limits (issue 13 item 5) --------------------------- */
 
 /* jansson's allocations, counted: the tree it builds is what amplified memory. */
@@ -953,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_metadata_normalize),
         cmocka_unit_test(test_metadata_normalize_size),
         cmocka_unit_test(test_parse_memory_bounded),
+        cmocka_unit_test(test_json_real_shortest),
         cmocka_unit_test(test_to_json_minimal),
         cmocka_unit_test(test_to_json_damaged),
         cmocka_unit_test(test_to_json_round_trip),
