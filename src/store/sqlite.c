@@ -22,7 +22,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -115,7 +115,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_notify,
                                          tti_sqlite_schema_search,
                                          schema_principal,
-                                         schema_head_checkpoints};
+                                         schema_head_checkpoints,
+                                         tti_sqlite_schema_search_prefix};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -319,7 +320,7 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     }
     sqlite3_extended_result_codes(s->db, 1);
     s->read_only = cfg->read_only;
-    if ((rc = configure(s, cfg)) != TT_OK ||
+    if ((rc = configure(s, cfg)) != TT_OK || (rc = tti_sqlite_search_init(s)) != TT_OK ||
         (!cfg->read_only && (rc = migrate(s, cfg->create, path)) != TT_OK))
         goto fail;
     for (int i = 0; i < TTI_ST_COUNT; i++) {

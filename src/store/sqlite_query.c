@@ -350,26 +350,27 @@ static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
 
 /* The search terms of q->text: NULL when there is no text filter; b->empty when the words
  * hold no token (only punctuation), which nothing matches. */
-static int q_terms(tti_store *s, const tt_query *q, qbuild *b, char **fts)
+static int q_terms(tti_store *s, const tt_query *q, qbuild *b, char **fts, char **pre)
 {
     *fts = NULL;
+    *pre = NULL;
     if (q->text == NULL || q->text[strspn(q->text, " \t\r\n")] == '\0')
         return TT_OK;
     int n = 0;
-    int rc = tti_sqlite_fts_terms(s, q->text, fts, &n);
+    int rc = tti_sqlite_fts_terms(s, q->text, fts, pre, &n);
     if (rc == TT_OK && n == 0)
         b->empty = 1;
     return rc;
 }
 
-static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
+static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, char **pre)
 {
     int rc;
     /* With an entity_id, the per-subject index is the one to walk: the unary + keeps the
      * planner from choosing a low-selectivity index (entity, type, actor) instead. Without
      * one, a search walks the reason index (SEARCH_COLUMNS) and checks the rest per row. */
     int by_subject = q->entity_id != NULL;
-    if ((rc = q_terms(s, q, b, fts)) != TT_OK)
+    if ((rc = q_terms(s, q, b, fts, pre)) != TT_OK)
         return rc;
     int by_text = *fts != NULL && !by_subject;
     b->seqcol = by_text ? "f.rowid" : "e.seq";
@@ -387,6 +388,9 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts)
         return rc;
     if (*fts != NULL && by_subject)
         qtext(b, " AND e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ", *fts, ")");
+    /* Words longer than the index's prefixes: the whole prefix, checked per candidate. */
+    if (*pre != NULL)
+        qtext(b, " AND tt_word_prefixes(e.reason, ", *pre, ")");
     qadd(b, " ORDER BY ");
     qadd(b, b->seqcol);
     qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
@@ -399,12 +403,13 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
 {
     qbuild b;
     memset(&b, 0, sizeof b);
-    char *fts = NULL;
-    int rc = build_query(s, q, &b, &fts);
+    char *fts = NULL, *pre = NULL;
+    int rc = build_query(s, q, &b, &fts, &pre);
     if (rc == TT_OK)
         rc = tti_sqlite_iter_new(s, b.sql, 2, out);
     if (rc != TT_OK) {
         free(fts);
+        free(pre);
         return rc;
     }
     for (int i = 0; i < b.nints; i++)
@@ -412,6 +417,7 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     for (int i = 0; i < b.ntexts; i++)
         sqlite3_bind_text((*out)->st, i + 100, b.texts[i], -1, SQLITE_TRANSIENT);
     free(fts);
+    free(pre);
     (*out)->empty = b.empty;
     (*out)->n_subj_slots = subject_slots(b.limit);
     return TT_OK;

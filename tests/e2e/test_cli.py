@@ -418,6 +418,16 @@ class ShowTest(TTCase):
         self.assertEqual(self.seqs("--grep", "strategy"), [1, 2, 6])
         self.assertEqual(self.seqs("--grep", "created strategy"), [1])
         self.assertEqual(self.seqs("--grep", "nosuchword"), [])
+        # Issue 13 item 19: word prefixes (the seed used ILIKE '%...%'), whole words for 1-2
+        # characters, never the middle of a word, and FTS5 syntax stays plain text.
+        self.assertEqual(self.seqs("--grep", "strat"), [1, 2, 6])
+        self.assertEqual(self.seqs("--grep", "limit"), [5, 6])  # "limits" and "limit"
+        self.assertEqual(self.seqs("--grep", "orchestr activ"), [2])
+        self.assertEqual(self.seqs("--grep", "rategy"), [])
+        self.assertEqual(self.seqs("--grep", "BT"), [])  # "BTC": 2 characters match whole
+        self.assertEqual(self.seqs("--grep", "btc"), [3])
+        self.assertEqual(self.seqs("--grep", "drawdown*"), [6])
+        self.assertEqual(self.seqs("--grep", '"cre*'), [1, 4])
         self.assertEqual(self.seqs("--entity", "strategy", "--id", "clx1", "--type",
                                    "ACTIVATED,FAILED", "--actor", "system"), [2, 6])
         self.assertEqual(self.seqs("--entity", "order", "--id", "clx1"), [])

@@ -347,6 +347,9 @@ class ApiTest(ServerCase):
             (dict(q="beta"), lambda e: "beta" in words(e["reason"])),
             (dict(q="alpha delta"), lambda e: {"alpha", "delta"} <= words(e["reason"])),
             (dict(q="gamma7"), lambda e: "gamma7" in words(e["reason"])),
+            # Issue 13 item 19: word prefixes from 3 characters on.
+            (dict(q="gam alp"), lambda e: any(w.startswith("gam") for w in words(e["reason"]))
+             and any(w.startswith("alp") for w in words(e["reason"]))),
             (dict(after_seq=base + 35), lambda e: e["seq"] > base + 35),
             (dict(entity="flt_a", event_type="ORDER,FILL", actor="trader-1", q="beta"),
              lambda e: e["entity"] == "flt_a" and e["event_type"] in ("ORDER", "FILL") and

@@ -565,6 +565,7 @@ static const char *const m_reasons[] = {
     "risk limit reached",
     "gamma",
     "reason:alpha column",
+    "strategy underperforming benchmark",
 };
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -633,13 +634,21 @@ static void tokenize(const char *s, size_t len, toks *out)
     }
 }
 
+/* A search token matches a reason token: whole words for 1-2 characters, word prefixes
+ * from 3 characters on (issue 13 item 19: `underperform` finds "underperforming"). */
+static int token_matches(const char *reason_tok, const char *word_tok)
+{
+    size_t n = strlen(word_tok);
+    return n < 3 ? strcmp(reason_tok, word_tok) == 0 : strncmp(reason_tok, word_tok, n) == 0;
+}
+
 /* Every token of the word somewhere in the reason (the index keeps no positions, so
  * `foo-bar` asks for foo and bar, not for the phrase). */
 static int tokens_in(const toks *r, const toks *w)
 {
     for (size_t j = 0; j < w->n; j++) {
         size_t i = 0;
-        while (i < r->n && strcmp(r->t[i], w->t[j]) != 0)
+        while (i < r->n && !token_matches(r->t[i], w->t[j]))
             i++;
         if (i == r->n)
             return 0;
@@ -653,8 +662,9 @@ static int is_ws(char c)
 }
 
 /*
- * The text filter's meaning: every token of every word of the query must occur in the
- * reason (FTS5 operators, quotes and `*` are plain text and separate tokens). A
+ * The text filter's meaning: every token of every word of the query must start a token of
+ * the reason, or equal one for tokens of 1-2 characters (FTS5 operators, quotes and `*` are
+ * plain text and separate tokens). A
  * word made only of punctuation has no tokens and constrains nothing, but a query with no
  * token at all matches nothing. Blank text is no filter; events without a reason never
  * match a search.
@@ -891,6 +901,16 @@ static void test_query_filters(void **state)
         {"say\tword", 1},
         {"limit-risk", 1}, /* both tokens, not the phrase: "risk limit reached" */
         {"beta-alpha", 1},
+        /* Issue 13 item 19: word prefixes from 3 characters on. */
+        {"underperform", 1},
+        {"UnderPerf strat", 1},
+        {"underperformed", 0},
+        {"nderperforming", 0}, /* a prefix of a word, not any substring */
+        {"gam", 1},
+        {"alp bet", 1},
+        {"ga", 0}, /* 1-2 characters: whole words */
+        {"al", 0},
+        {"bench-under", 1},
     };
     for (size_t i = 0; i < NELEM(texts); i++) {
         tt_query_init(&q);
