@@ -116,5 +116,7 @@ int cmd_summary(cli_ctx *c, int argc, char **argv);
 int cmd_report(cli_ctx *c, int argc, char **argv);
 int cmd_demo(cli_ctx *c, int argc, char **argv);
 int cmd_config(cli_ctx *c, int argc, char **argv);
+int cmd_export(cli_ctx *c, int argc, char **argv);
+int cmd_verify_export(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -42,6 +42,8 @@ static const command commands[] = {
     {"summary", cmd_summary, "daily, weekly or monthly summary"},
     {"report", cmd_report, "analytics reports (aureport-like)"},
     {"demo", cmd_demo, "fill the ledger with a realistic generated history"},
+    {"export", cmd_export, "write a verifiable export of a time window (SPEC 8)"},
+    {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
     {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 

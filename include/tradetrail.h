@@ -452,6 +452,18 @@ TT_EXPORT int tt_ledger_prove_inclusion(tt_ledger *l, int64_t seq, int64_t tree_
 TT_EXPORT int tt_ledger_prove_consistency(tt_ledger *l, int64_t first, int64_t second,
                                           tt_proof *out);
 
+/*
+ * Range proof of the leaves [first, end) (0-based leaf indexes) in the tree of tree_size
+ * leaves (docs/FORMAT.md section 8): walking MTH(D[0:tree_size]) as RFC 9162 2.1.1 splits
+ * it, the hash of every subtree wholly outside the range, left to right. With the range's
+ * leaf hashes a verifier recomputes the root. hashes holds TT_RANGE_PROOF_MAX entries; *n
+ * gets how many were written. TT_EINVAL unless 0 <= first <= end <= tree_size <= current
+ * size. Thread-safe.
+ */
+#define TT_RANGE_PROOF_MAX 128
+TT_EXPORT int tt_ledger_prove_range(tt_ledger *l, int64_t first, int64_t end, int64_t tree_size,
+                                    uint8_t (*hashes)[TT_HASH_SIZE], size_t *n);
+
 /* ---- Verification without a ledger (clients, offline verifier) ---- */
 
 /* Verify an inclusion proof (RFC 9162 2.1.3.2). TT_OK or TT_ETAMPERED (TT_EINVAL for
@@ -1430,6 +1442,105 @@ TT_EXPORT int tt_feedback_sync_job(tt_ledger *l, const char *sink, const char *t
 /* {"count","batches","from_seq","to_seq","watermark","event_seq","batch_id","error"?};
  * tt_free. */
 TT_EXPORT char *tt_sync_result_to_json(const tt_sync_result *r);
+
+/* ---------------------------------------------------------------------------------------
+ * Verifiable export (SPEC 8; docs/FORMAT.md section 8)
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum tt_export_format { TT_EXPORT_JSONL = 0, TT_EXPORT_CSV = 1 } tt_export_format;
+
+/* "jsonl" / "csv"; the parse refuses anything else (TT_EINVAL). Thread-safe. */
+TT_EXPORT const char *tt_export_format_name(tt_export_format f);
+TT_EXPORT int tt_export_format_parse(const char *s, tt_export_format *out);
+
+typedef struct tt_export_options {
+    int64_t since_us; /* ts >= since; TT_TIME_NONE: from the first event */
+    int64_t until_us; /* ts < until; TT_TIME_NONE: to the snapshot's end */
+    tt_export_format format;
+    /* The snapshot: export only seqs <= tree_size. 0: the latest checkpoint, signed now if
+     * it does not cover the current tree (the signing key is needed then). */
+    int64_t tree_size;
+    /* tt_export_write_dir: events per data file (a new file after that many); 0: 1000000. */
+    int64_t max_file_events;
+} tt_export_options;
+
+/* since, until: none; JSON lines; the current tree; 1000000 events per file. */
+TT_EXPORT void tt_export_options_init(tt_export_options *o);
+
+typedef struct tt_export tt_export;
+
+/*
+ * Start an export: fixes the signed checkpoint, the snapshot size and the seq range of
+ * the events with since <= ts < until (ts never decreases along seq, so they are one
+ * contiguous range). The data is then pulled with tt_export_read; the manifest of the
+ * exported bytes comes from tt_export_manifest once the data has been read to its end.
+ * TT_EINVAL for since > until or a tree_size beyond the ledger. Free with
+ * tt_export_free() before l is closed. A handle is used by one thread at a time.
+ */
+TT_EXPORT int tt_export_open(tt_ledger *l, const tt_export_options *o, tt_export **out);
+
+/* The snapshot size, the first and last exported seq and the count, fixed by _open
+ * (count 0: last = first - 1). */
+TT_EXPORT void tt_export_range(const tt_export *x, int64_t *tree_size, int64_t *first_seq,
+                               int64_t *last_seq, int64_t *count);
+
+/* The next bytes of the data file (CSV: header row first) into buf[0..cap): *n is 0 at the
+ * end. Events are read in pages; no read transaction stays open between calls. */
+TT_EXPORT int tt_export_read(tt_export *x, char *buf, size_t cap, size_t *n);
+
+/* The manifest (JSON text, caller frees with tt_free) of the data read so far as one file
+ * called name. TT_EMISUSE before tt_export_read reached the end. */
+TT_EXPORT int tt_export_manifest(tt_export *x, const char *name, char **out);
+
+/* Release an export. Accepts NULL. */
+TT_EXPORT void tt_export_free(tt_export *x);
+
+typedef struct tt_export_summary {
+    int64_t tree_size, first_seq, last_seq, count;
+    int64_t files; /* data files written */
+} tt_export_summary;
+
+/*
+ * Export into directory dir (created 0700 when missing; existing export files in it are
+ * refused with TT_ECONFLICT): events-000001.jsonl (or .csv), ... and manifest.json, each
+ * fsynced, the manifest last (written to a temporary name and renamed), so a directory
+ * with a manifest holds a whole export. progress (may be NULL) sees events written of the
+ * count. *out (may be NULL) is filled on success. Thread-safe as tt_ledger_query.
+ */
+TT_EXPORT int tt_export_write_dir(tt_ledger *l, const tt_export_options *o, const char *dir,
+                                  tt_progress_fn progress, void *ctx, tt_export_summary *out);
+
+typedef struct tt_export_report {
+    int64_t tree_size; /* the signed checkpoint's */
+    int64_t first_seq, last_seq, count;
+    int64_t first_bad_seq; /* 0 when none or not an event */
+    char item[256];        /* the first failing item: a file and line, "manifest", ... */
+    char message[512];     /* what failed (or what was verified), for a human */
+} tt_export_report;
+
+/*
+ * Verify an export directory offline, without a ledger (SPEC 8): the manifest, the
+ * checkpoint's signature by verifier_key (C2SP form), every data file's SHA-256 and size,
+ * every event's leaf hash recomputed from its fields, seqs consecutive and within the
+ * window, the boundary events that show nothing in the window was left out, and the range
+ * proof to the signed root. TT_OK; TT_ETAMPERED with report->item naming the first failing
+ * item; TT_EAUTH for a checkpoint not signed by the key; TT_EPARSE for a malformed
+ * manifest or key; TT_EIO when a file cannot be read. report is filled in every case.
+ * progress may be NULL. Thread-safe.
+ */
+TT_EXPORT int tt_export_verify_dir(const char *dir, const char *verifier_key,
+                                   tt_progress_fn progress, void *ctx, tt_export_report *report);
+
+/* {"ok","item","message","tree_size","first_seq","last_seq","count","first_bad_seq"}. */
+TT_EXPORT char *tt_export_report_to_json(const tt_export_report *r, int ok);
+
+/*
+ * Parse and check the shape of a manifest (docs/FORMAT.md section 8.3) without looking at
+ * any file: TT_OK, or TT_EPARSE with a message naming the member. At most
+ * TT_EXPORT_MANIFEST_MAX bytes. Used by tt_export_verify_dir and the fuzzer. Thread-safe.
+ */
+#define TT_EXPORT_MANIFEST_MAX (64u * 1024 * 1024)
+TT_EXPORT int tt_export_manifest_check(const char *json, size_t len, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

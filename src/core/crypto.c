@@ -32,6 +32,38 @@ void tti_sha256(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, const 
 #pragma GCC diagnostic pop
 }
 
+struct tti_sha256_ctx {
+    SHA256_CTX c;
+};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+tti_sha256_ctx *tti_sha256_new(void)
+{
+    tti_sha256_ctx *c = OPENSSL_malloc(sizeof *c);
+    if (c != NULL)
+        SHA256_Init(&c->c);
+    return c;
+}
+
+void tti_sha256_update(tti_sha256_ctx *c, const void *p, size_t n)
+{
+    if (n)
+        SHA256_Update(&c->c, p, n);
+}
+
+void tti_sha256_final(tti_sha256_ctx *c, uint8_t out[32])
+{
+    SHA256_Final(out, &c->c);
+    OPENSSL_free(c);
+}
+#pragma GCC diagnostic pop
+
+void tti_sha256_free(tti_sha256_ctx *c)
+{
+    OPENSSL_free(c);
+}
+
 void tti_hash_leaf(const uint8_t *data, size_t len, uint8_t out[32])
 {
     static const uint8_t prefix = 0x00; /* RFC 9162 2.1.1 */

@@ -14,6 +14,15 @@
 void tti_sha256(const uint8_t *a, size_t na, const uint8_t *b, size_t nb, const uint8_t *c,
                 size_t nc, uint8_t out[32]);
 
+/* Incremental SHA-256, for files hashed as they are written or read (exports). _new
+ * returns NULL when out of memory; _final writes the digest and frees the context; _free
+ * (accepts NULL) drops an unfinished one. */
+typedef struct tti_sha256_ctx tti_sha256_ctx;
+tti_sha256_ctx *tti_sha256_new(void);
+void tti_sha256_update(tti_sha256_ctx *c, const void *p, size_t n);
+void tti_sha256_final(tti_sha256_ctx *c, uint8_t out[32]);
+void tti_sha256_free(tti_sha256_ctx *c);
+
 /* RFC 6962 hashes: leaf = SHA-256(0x00 || data), node = SHA-256(0x01 || l || r). */
 void tti_hash_leaf(const uint8_t *data, size_t len, uint8_t out[32]);
 void tti_hash_node(const uint8_t left[32], const uint8_t right[32], uint8_t out[32]);

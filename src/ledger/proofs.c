@@ -328,3 +328,53 @@ int tt_ledger_checkpoint_sign(tt_ledger *l, tt_checkpoint *out)
     pthread_mutex_unlock(&l->wlock);
     return rc;
 }
+
+/* ---- range proofs (exports, docs/FORMAT.md section 8) ---- */
+
+typedef struct range_arg {
+    uint64_t lo, hi, size;
+    uint8_t (*hashes)[TT_HASH_SIZE];
+    size_t n, cap;
+} range_arg;
+
+/* Walk MTH(D[l:r]) as RFC 9162 2.1.1 splits it: a subtree outside [lo, hi) is one hash of
+ * the proof, in left-to-right order; one inside is what the verifier computes. */
+static int range_walk(tti_fetcher *f, range_arg *a, uint64_t l, uint64_t r)
+{
+    if (r <= a->lo || l >= a->hi) {
+        if (a->n == a->cap)
+            return tti_fail(TT_EINVAL, "range proof longer than %zu hashes", a->cap);
+        return tti_merkle_range_root(l, r, tti_fetch_node, f, a->hashes[a->n++]);
+    }
+    if (r - l == 1 || (l >= a->lo && r <= a->hi))
+        return TT_OK;
+    uint64_t k = 1;
+    while (k << 1 < r - l)
+        k <<= 1;
+    int rc = range_walk(f, a, l, l + k);
+    return rc == TT_OK ? range_walk(f, a, l + k, r) : rc;
+}
+
+static int range_fn(tti_fetcher *f, const tti_head *h, void *arg)
+{
+    range_arg *a = arg;
+    if (a->size > (uint64_t)h->size || a->hi > a->size || a->lo > a->hi)
+        return tti_fail(TT_EINVAL, "need first <= end <= tree_size <= %lld", (long long)h->size);
+    return a->size == 0 ? TT_OK : range_walk(f, a, 0, a->size);
+}
+
+int tt_ledger_prove_range(tt_ledger *l, int64_t first, int64_t end, int64_t tree_size,
+                          uint8_t (*hashes)[TT_HASH_SIZE], size_t *n)
+{
+    if (first < 0 || end < first || tree_size < end || hashes == NULL || n == NULL)
+        return tti_fail(TT_EINVAL, "need 0 <= first <= end <= tree_size");
+    range_arg a = {.lo = (uint64_t)first,
+                   .hi = (uint64_t)end,
+                   .size = (uint64_t)tree_size,
+                   .hashes = hashes,
+                   .cap = TT_RANGE_PROOF_MAX};
+    int rc = with_snapshot(l, range_fn, &a);
+    if (rc == TT_OK)
+        *n = a.n;
+    return rc;
+}
