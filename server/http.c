@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "defer.h"
 #include "http.h"
 #include "routes.h"
+#include "util/time.h"
 
 /* All request bodies being received at once share 16 full-size bodies (256 MiB): without
  * this bound, clients stalling uploads just under 16 MiB hold 16 MiB each, up to 8 GiB from
@@ -25,6 +28,148 @@
 #define SRV_BODY_BUDGET ((size_t)SRV_MAX_BODY * 16)
 #define SRV_SMALL_BODY ((size_t)64 * 1024)
 static atomic_size_t body_bytes;
+
+/* ---- connections waiting for a request (slowloris, SPEC 14, issue 13 item 3) ---- */
+
+/*
+ * WARNING: libmicrohttpd 0.9.75 only bounds the idle time of a connection, and a client
+ * trickling a header byte every 20 s is never idle: 512 such sockets from 127.0.0.1 (the
+ * per-address limit) locked every other local client out. A connection is therefore
+ * tracked while it waits for a request (from its accept, or from the end of its previous
+ * request, until its request line and headers are complete):
+ *  - header_timeout (seconds, default 10) bounds that wait; the sweeper shuts the socket
+ *    down after it, and libmicrohttpd then closes the connection;
+ *  - at most SRV_MAX_WAITING_PER_IP of them per client address: a new connection beyond
+ *    that evicts the address's oldest waiting one, so a normal client from the attacker's
+ *    own address still gets in (its request arrives at once and stops it waiting).
+ * Requests in progress (streams, slow bodies) are not waiting and are never evicted.
+ */
+#define SRV_MAX_WAITING_PER_IP 256
+
+typedef struct waiter {
+    int fd;
+    uint32_t ip; /* IPv4 address in network order */
+    int waiting; /* no request in progress and not evicted yet */
+    int64_t since_us;
+    struct waiter *prev, *next;
+} waiter;
+
+static struct {
+    pthread_mutex_t m;
+    pthread_cond_t wake;
+    waiter *head, *tail; /* oldest first */
+    int64_t timeout_us;
+    int stop;
+    pthread_t sweeper;
+    int running;
+} waiters = {.m = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+/* With waiters.m held: end the connection's wait by shutting its socket down. The fd is
+ * still open: libmicrohttpd closes it only after the NOTIFY_CLOSED callback, which takes
+ * waiters.m to unlink the waiter first. */
+static void evict(waiter *w)
+{
+    w->waiting = 0;
+    shutdown(w->fd, SHUT_RDWR);
+}
+
+static void unlink_waiter(waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        waiters.head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        waiters.tail = w->prev;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    waiter *w = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (w == NULL)
+            return;
+        pthread_mutex_lock(&waiters.m);
+        unlink_waiter(w);
+        pthread_mutex_unlock(&waiters.m);
+        free(w);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *ai =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (fdi == NULL || (w = calloc(1, sizeof *w)) == NULL)
+        return; /* untracked: the idle timeout still applies */
+    w->fd = fdi->connect_fd;
+    if (ai != NULL && ai->client_addr != NULL && ai->client_addr->sa_family == AF_INET)
+        w->ip = ((const struct sockaddr_in *)ai->client_addr)->sin_addr.s_addr;
+    w->waiting = 1;
+    w->since_us = tt_time_now_us();
+    pthread_mutex_lock(&waiters.m);
+    waiter *oldest = NULL;
+    int n = 0;
+    for (waiter *x = waiters.head; x; x = x->next)
+        if (x->waiting && x->ip == w->ip && n++ == 0)
+            oldest = x;
+    if (n >= SRV_MAX_WAITING_PER_IP)
+        evict(oldest);
+    w->prev = waiters.tail;
+    if (waiters.tail)
+        waiters.tail->next = w;
+    else
+        waiters.head = w;
+    waiters.tail = w;
+    pthread_mutex_unlock(&waiters.m);
+    *socket_context = w;
+}
+
+/* A request began (headers complete: waiting 0) or ended (1) on the connection. */
+static void set_waiting(struct MHD_Connection *conn, int waiting)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    waiter *w = ci != NULL ? ci->socket_context : NULL;
+    if (w == NULL)
+        return;
+    pthread_mutex_lock(&waiters.m);
+    w->waiting = waiting;
+    w->since_us = tt_time_now_us();
+    pthread_mutex_unlock(&waiters.m);
+}
+
+static void *sweeper(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&waiters.m);
+    while (!waiters.stop) {
+        struct timespec until = tti_deadline_ms(100);
+        pthread_cond_timedwait(&waiters.wake, &waiters.m, &until);
+        int64_t now = tt_time_now_us();
+        for (waiter *x = waiters.head; x; x = x->next)
+            if (x->waiting && now - x->since_us > waiters.timeout_us)
+                evict(x);
+    }
+    pthread_mutex_unlock(&waiters.m);
+    return NULL;
+}
+
+static void stop_sweeper(void)
+{
+    if (!waiters.running)
+        return;
+    pthread_mutex_lock(&waiters.m);
+    waiters.stop = 1;
+    pthread_cond_signal(&waiters.wake);
+    pthread_mutex_unlock(&waiters.m);
+    pthread_join(waiters.sweeper, NULL);
+    waiters.running = 0;
+}
 
 /* ---- routing and authorisation ---- */
 
@@ -271,6 +416,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->url = url;
         r->method = method;
         r->started_us = tt_time_now_us();
+        set_waiting(conn, 0);
         tti_buf_init(&r->body, SRV_MAX_BODY);
         atomic_fetch_add(&s->active_requests, 1);
         *con_cls = r;
@@ -306,10 +452,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     srv *s = cls;
     srv_req *r = *con_cls;
+    set_waiting(conn, 1); /* for the next request on a keep-alive connection */
     if (r == NULL)
         return;
     if (r->release != NULL)
@@ -353,11 +499,22 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
     struct sockaddr_in sa;
     if (parse_listen(listen, &sa, err, errlen) != 0)
         return TT_EINVAL;
+    double timeout;
+    int rc = tti_config_double(s->cfg, "header_timeout", 0.1, 3600, &timeout, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    waiters.timeout_us = (int64_t)(timeout * 1e6);
+    waiters.stop = 0;
+    if (pthread_create(&waiters.sweeper, NULL, sweeper, NULL) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        return TT_ENOMEM;
+    }
+    waiters.running = 1;
     s->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL,
+        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         /* An idle or stalled connection is closed after 60 s. A client trickling one byte
          * a second (slowloris) is never idle, so the timeout alone does not bound it: */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
@@ -378,6 +535,7 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
         (unsigned)1, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        stop_sweeper();
         return TT_EIO;
     }
     return TT_OK;
@@ -385,8 +543,9 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
 
 void srv_stop(srv *s)
 {
-    if (s->d == NULL)
-        return;
-    MHD_stop_daemon(s->d);
-    s->d = NULL;
+    if (s->d != NULL) {
+        MHD_stop_daemon(s->d);
+        s->d = NULL;
+    }
+    stop_sweeper();
 }

@@ -25,9 +25,11 @@ typedef struct key_def {
     int secret; /* SECRET: the whole value; SECRET_URL: credentials, path and query */
 } key_def;
 
-/* SPEC 10, plus the server's metrics_public. Keep docs/OPERATIONS.md in step. */
+/* SPEC 10, plus the server's metrics_public and header_timeout. Keep docs/OPERATIONS.md in
+ * step. */
 static const key_def keys[] = {
     {"listen", "127.0.0.1:8080", PLAIN},
+    {"header_timeout", "10", PLAIN},
     {"db", NULL, SECRET_URL},
     {"cron_secret", NULL, SECRET},
     {"checkpoint_interval", "1", PLAIN},
