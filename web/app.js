@@ -82,7 +82,7 @@ export const ctx = {
       state === "connecting" ? "Connecting\u2026" :
       state === "reconnecting" ? `Reconnecting in ${info} s` :
       state === "paused" ? `Paused${info ? ` (${info} new)` : ""}` :
-      state === "denied" ? "Stream refused" : "Offline";
+      state === "denied" ? "Stream refused" : "Not live";
   },
 };
 

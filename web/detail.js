@@ -171,6 +171,12 @@ async function runChecks(seq, raw, ctx, list, verdict, run, signal) {
 
   try {
     delete list.dataset.failed;
+    // Browsers give WebCrypto only to secure contexts: HTTPS, or http://localhost.
+    if (!globalThis.crypto || !globalThis.crypto.subtle) {
+      verdict.className = "verdict partial";
+      verdict.textContent = "Cannot verify in this browser: WebCrypto is available only over HTTPS or on localhost. Open the dashboard through an HTTPS proxy, or check with `tradetrail prove` on the host.";
+      return;
+    }
     // 1. The key the user pinned, never one the server offers.
     const vtext = ctx.verifierKey();
     if (!vtext) {

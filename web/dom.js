@@ -126,12 +126,16 @@ export const RANGES = [
   ["custom", "Custom\u2026"],
 ];
 
+// fn after ms of quiet; .cancel() drops a pending call (a committed change or a view
+// that goes away must not be overwritten by a late one).
 export function debounce(fn, ms) {
   let t = 0;
-  return (...a) => {
+  const d = (...a) => {
     clearTimeout(t);
     t = setTimeout(() => fn(...a), ms);
   };
+  d.cancel = () => clearTimeout(t);
+  return d;
 }
 
 export function toast(msg) {

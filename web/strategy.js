@@ -65,12 +65,18 @@ function list(main, route, ctx) {
     sync();
     load();
   });
-  text.addEventListener("input", debounce(() => {
+  const typed = debounce(() => {
     sync();
     draw();
-  }, 150));
+  }, 150);
+  text.addEventListener("input", typed);
   load();
-  return { destroy: () => ctl.abort() };
+  return {
+    destroy() {
+      typed.cancel();
+      ctl.abort();
+    },
+  };
 }
 
 function statusPill(st, deleted) {

@@ -416,6 +416,7 @@ function paramsOf(route) {
 export function render(main, route, ctx) {
   let params = paramsOf(route);
   let openSeq = Number(route.params.get("seq")) || 0;
+  let destroyed = false;
 
   const section = h("section", { class: "events view", "aria-labelledby": "events-title" });
   const title = h("h1", { id: "events-title", class: "sr-only", text: "Timeline" });
@@ -532,6 +533,7 @@ export function render(main, route, ctx) {
   }
 
   function commit(push) {
+    typed.cancel();
     fillForm();
     ctx.setURL(["events"], urlParams(), push);
     list.reload(params);
@@ -602,7 +604,9 @@ export function render(main, route, ctx) {
   list.reload(params);
   if (openSeq) open(openSeq, false);
 
-  loadLookups().then((L) => {
+  // The filters' choices come from whole-ledger statistics, which take a while on a large
+  // ledger: asked for once the first page is on screen, so they never delay it.
+  const lookupsLater = () => loadLookups().then((L) => {
     for (const e of L.entities) ensureOption(f.entity, e);
     for (const t of L.types) ensureType(t);
     for (const s of L.strategies.values()) dlS.append(h("option", { value: s.name, text: `${s.symbol} \u00b7 ${s.id}` }));
@@ -610,6 +614,7 @@ export function render(main, route, ctx) {
     for (const a of L.actorKinds.keys()) dlA.append(h("option", { value: a }));
     fillForm();
   }).catch(() => {});
+  setTimeout(() => destroyed || lookupsLater(), 300);
 
   return {
     update(r) {
@@ -644,6 +649,8 @@ export function render(main, route, ctx) {
       return false;
     },
     destroy() {
+      destroyed = true;
+      typed.cancel();
       list.destroy();
       if (detail) detail.destroy();
     },

@@ -422,10 +422,10 @@ test("phone width: the timeline and a verified detail fit a 390 px screen", asyn
   await p.locator("ol.rows > li").first().waitFor({ timeout: T });
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(overflow, false, "no horizontal scrolling");
-  await shot(p, "phone-timeline");
+  await shot(p, "phone-timeline", true);
   await p.locator("ol.rows > li a.open").first().click();
   await p.locator("#verdict.good").waitFor({ timeout: T });
-  await shot(p, "phone-detail");
+  await shot(p, "phone-detail", true);
   await p.close();
 });
 
