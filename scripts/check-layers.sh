@@ -136,6 +136,7 @@ for f in $files; do
         openssl/*) [ "$f" = src/core/crypto.c ] || echo "$f:$n: <$name>: only src/core/crypto.c includes OpenSSL" ;;
         sqlite3.h) case $f in src/store/sqlite*) ;; *) echo "$f:$n: <$name>: only src/store/sqlite*.[ch] include SQLite" ;; esac ;;
         libpq-fe.h | libpq/* | postgresql/*) case $f in src/store/postgres*) ;; *) echo "$f:$n: <$name>: only src/store/postgres*.[ch] include libpq" ;; esac ;;
+        libpq-fe.h) case $f in src/store/postgres*) ;; *) echo "$f:$n: <$name>: only src/store/postgres*.[ch] include libpq" ;; esac ;;
         microhttpd.h) case $f in server/*) ;; *) echo "$f:$n: <$name>: only server/ includes libmicrohttpd" ;; esac ;;
         yaml.h) [ "$f" = src/domain/yaml.c ] || echo "$f:$n: <$name>: only src/domain/yaml.c includes libyaml" ;;
         curl/*) echo "CURL $f:$n" ;;
