@@ -451,8 +451,17 @@ export function render(main, route, ctx) {
     h("span", { "aria-hidden": "true", text: "\u2013" }),
     h("label", { for: "f-until", class: "sr-only", text: "Until (UTC)" }), f.until);
   const field = (id, label, el, cls) => h("div", { class: `field ${cls || ""}` }, h("label", { for: id, text: label }), el);
+  // On a phone the filters other than search fold away behind one button.
+  const toggle = h("button", { type: "button", class: "filters-toggle", "aria-expanded": "false", "aria-controls": "f-more", text: "Filters" });
+  toggle.addEventListener("click", () => {
+    const open = form.classList.toggle("collapsed") === false;
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  form.classList.add("collapsed");
+  form.id = "f-more";
   form.append(
     field("f-q", "Search", f.q, "grow"),
+    toggle,
     field("f-strategy", "Strategy", f.strategy),
     field("f-entity", "Entity", f.entity),
     h("div", { class: "field" }, h("span", { class: "label", id: "types-lbl", text: "Event type" }), typesMenu),
@@ -477,6 +486,8 @@ export function render(main, route, ctx) {
     for (const t of types) ensureType(t);
     for (const cb of typesBox.querySelectorAll("input")) cb.checked = types.has(cb.value);
     document.getElementById("f-types-label").textContent = types.size === 0 ? "All types" : types.size === 1 ? [...types][0] : `${types.size} types`;
+    const n = ["strategy", "entity", "event_type", "actor", "since"].filter((k) => params[k]).length;
+    toggle.textContent = n ? `Filters (${n})` : "Filters";
     renderChips();
   }
 

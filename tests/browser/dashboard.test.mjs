@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { need, makeLedger, Server, launch, cli, ARTIFACTS, SOURCE_DIR } from "./ttserver.mjs";
+import { need, makeLedger, Server, launch, cli, ARTIFACTS, SOURCE_DIR, BUILD_DIR } from "./ttserver.mjs";
 
 need();
 fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -422,11 +422,45 @@ test("phone width: the timeline and a verified detail fit a 390 px screen", asyn
   await p.locator("ol.rows > li").first().waitFor({ timeout: T });
   const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(overflow, false, "no horizontal scrolling");
+  // The filters fold behind one button; opened, they are all there.
+  assert.equal(await p.locator("#f-entity").isVisible(), false);
+  await p.click(".filters-toggle");
+  await p.locator("#f-entity").waitFor({ timeout: T });
+  assert.equal(await p.locator(".filters-toggle").getAttribute("aria-expanded"), "true");
+  await p.click(".filters-toggle");
   await shot(p, "phone-timeline", true);
   await p.locator("ol.rows > li a.open").first().click();
   await p.locator("#verdict.good").waitFor({ timeout: T });
   await shot(p, "phone-detail", true);
   await p.close();
+});
+
+test("a token revoked while the page is open sends it back to sign-in, saying so", async () => {
+  const t = JSON.parse(cli(L.data, ["token", "create", "--role", "read", "--name", "short-lived", "-o", "json"]));
+  const p = await newPage();
+  await signIn(p, t.token);
+  await p.locator("ol.rows > li").first().waitFor({ timeout: T });
+  cli(L.data, ["token", "revoke", String(t.id)]);
+  await p.click('.nav a[data-view="feedback"]');
+  await p.locator("#signin-error").getByText("This token was refused").waitFor({ timeout: T });
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("tradetrail.token")), null, "the refused token is forgotten");
+  await p.close();
+});
+
+test("make install: the installed program serves the installed files", async () => {
+  const prefix = path.join(L.dir, "prefix");
+  execFileSync("cmake", ["--install", BUILD_DIR, "--prefix", prefix], { stdio: "ignore" });
+  const web = path.join(prefix, "share", "tradetrail", "web");
+  for (const f of fs.readdirSync(path.join(SOURCE_DIR, "web"))) assert.ok(fs.existsSync(path.join(web, f)), f);
+  // Mark the installed page, then check that the installed program serves it.
+  fs.appendFileSync(path.join(web, "index.html"), "<!-- installed copy -->\n");
+  const other = new Server(path.join(L.dir, "installed-data"), path.join(prefix, "bin", "tradetrail"));
+  await other.start();
+  try {
+    assert.match(await (await fetch(`${other.url}/`)).text(), /installed copy/);
+  } finally {
+    await other.stop();
+  }
 });
 
 test("a tampered store: the detail panel names the failing step", async () => {

@@ -65,8 +65,9 @@ export function makeLedger(events, seed) {
 }
 
 export class Server {
-  constructor(data) {
+  constructor(data, bin) {
     this.data = data;
+    this.bin = bin || BIN;
     this.proc = null;
     this.port = 0;
     this.log = "";
@@ -75,7 +76,7 @@ export class Server {
   async start(port) {
     this.port = port || (await freePort());
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TRADETRAIL_")));
-    this.proc = spawn(BIN, ["--data", this.data, "serve", "--listen", `127.0.0.1:${this.port}`, "--checkpoint-interval", "0.2"], {
+    this.proc = spawn(this.bin, ["--data", this.data, "serve", "--listen", `127.0.0.1:${this.port}`, "--checkpoint-interval", "0.2"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });
