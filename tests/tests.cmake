@@ -44,3 +44,14 @@ foreach(name verify dashboard)
   set_tests_properties(browser/${name} PROPERTIES TIMEOUT 300
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
+
+# The same suites against PostgreSQL (issue 15, STYLE.md "permutations"): pglib.py starts a
+# throwaway cluster, runs the suite with TT_TEST_DB set to it and stops it; 77 (skipped)
+# when PostgreSQL cannot be had. Named pg/unit/... and pg/e2e/... so `-R unit/` and
+# `-R e2e/` select them with the rest.
+set(TT_PG_RUN ${CMAKE_SOURCE_DIR}/tests/e2e/pglib.py run --)
+foreach(name test_ledger test_hooks)
+  add_test(NAME pg/unit/${name} COMMAND ${TT_PG_RUN} $<TARGET_FILE:${name}>)
+  set_tests_properties(pg/unit/${name} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
+    ENVIRONMENT "TT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()

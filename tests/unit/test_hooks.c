@@ -19,6 +19,7 @@
 
 #include "ledger/ledger.h"
 #include "tradetrail.h"
+#include "testdb.h"
 
 typedef struct fixture {
     char dir[64];
@@ -43,6 +44,8 @@ static int setup(void **state)
     memset(&o, 0, sizeof o);
     o.data_dir = f->dir;
     o.create = 1;
+    char uri[512];
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
     char err[512] = "";
     int rc = tt_ledger_open(&o, &f->l, err, sizeof err);
     if (rc != TT_OK)

@@ -27,6 +27,7 @@
 #include "tradetrail.h"
 #include "core/note.h"
 #include "ledger/ledger.h"
+#include "testdb.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -60,6 +61,8 @@ static tt_ledger *open_ledger(const char *dir, int create)
     memset(&o, 0, sizeof o);
     o.data_dir = dir;
     o.create = create;
+    char uri[512];
+    o.db_uri = tt_test_db_uri(dir, uri, sizeof uri);
     tt_ledger *l = NULL;
     char err[512] = "";
     int rc = tt_ledger_open(&o, &l, err, sizeof err);
@@ -1857,6 +1860,8 @@ static void open_refused(const char *dir, ...)
 static void test_private_files(void **state)
 {
     fixture *f = *state;
+    if (tt_test_db_is_pg())
+        skip(); /* SQLite's files */
     char dir[128], key[160];
     snprintf(dir, sizeof dir, "%s/private/data", f->dir);
     snprintf(key, sizeof key, "%s/signing.key", dir);
@@ -2114,6 +2119,8 @@ static long long file_size(const char *dir, const char *name)
 static void test_wal_bounded(void **state)
 {
     fixture *f = *state;
+    if (tt_test_db_is_pg())
+        skip(); /* SQLite's WAL */
     tt_ledger *l = f->l;
     enum { BATCH = 10000, BATCHES = 7 };
     static tt_event evs[BATCH];
