@@ -92,7 +92,8 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
  * unique index (one table, one COPY per batch). The reason index is a GIN index over the
  * words tt_words() keeps: letters and digits, lower-cased, everything else a separator —
  * the tokens SQLite's unicode61 tokenizer finds, so a search means the same on both stores
- * (postgres_query.c). Integers are bigint throughout: a seq is an int64 (SPEC 3.1).
+ * (postgres_query.c). Unlike unicode61, diacritics are kept: "cafe" does not find "café". Integers
+ * are bigint throughout: a seq is an int64 (SPEC 3.1).
  */
 static const char schema_v1[] =
     "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
@@ -115,6 +116,11 @@ static const char schema_v1[] =
     "CREATE UNIQUE INDEX events_idem ON events(idem) WHERE idem IS NOT NULL;"
     "CREATE FUNCTION tt_words(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE"
     " AS $$ SELECT regexp_replace(lower($1), '[^[:alnum:]]+', ' ', 'g') $$;"
+    /* A search word of 3 characters or more matches the words it starts (issue 13 item 19),
+     * shorter ones whole words, every word must match: as sqlite_search.c. */
+    "CREATE FUNCTION tt_search_terms(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE"
+    " AS $$ SELECT string_agg(w || CASE WHEN char_length(w) >= 3 THEN ':*' ELSE '' END, ' & ')"
+    " FROM regexp_split_to_table(btrim(tt_words($1)), ' +') AS w WHERE w <> '' $$;"
     "CREATE INDEX events_reason ON events USING gin (to_tsvector('simple', tt_words(reason)))"
     " WHERE reason IS NOT NULL AND reason <> '';"
     "CREATE TABLE tiles(id bigint PRIMARY KEY, hashes bytea NOT NULL);"

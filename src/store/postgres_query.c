@@ -41,10 +41,11 @@
 /* Rows fetched per round trip of a scan: a verify of a million events makes 500. */
 #define SCAN_BLOCK 2000
 
-/* The reason index's expression (schema version 1): the same words on both sides. */
+/* The reason index's expression (schema version 1): the same words on both sides, each
+ * query word a prefix from 3 characters on (tt_search_terms). */
 #define REASON_MATCH                                                                               \
     " AND e.reason IS NOT NULL AND e.reason <> '' AND to_tsvector('simple', tt_words(e.reason)) "  \
-    "@@ plainto_tsquery('simple', tt_words("
+    "@@ to_tsquery('simple', tt_search_terms("
 
 static int iter_new(tti_store *s, int kind, tti_store_iter **out)
 {
