@@ -781,7 +781,12 @@ def report(figs, skipped, mach, started, elapsed):
           "`-t2 -c64` for the bound and the single-event appends, 4 connections of 1,000-event "
           f"NDJSON batches. **The load generator and the server share this machine's {cores} "
           "cores** (there is no separate client machine), so every HTTP figure, the bound "
-          "included, is lower than a server alone on these cores would reach.")
+          "included, is lower than a server alone on these cores would reach. The append "
+          "figures count 2xx answers only (bench/wrk_count.lua counts every answer by "
+          "status); a run with any refused request or socket error, or whose ledger did not "
+          "grow by at least the acknowledged events and at most the events sent, fails the "
+          "hook instead of giving a rate. Server CPU per append is the server process's "
+          "utime + stime (/proc/PID/stat) over the run ÷ appends answered 2xx.")
     if figs.has("pg_seed_1") or figs.has("pg_seed_16"):
         pg = HOOK_INFO.get("postgresql_server", "")
         secs = os.environ.get("BENCH_PG_SECONDS") or ("0.5" if SMOKE else "10")
