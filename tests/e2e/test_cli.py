@@ -852,17 +852,22 @@ class LocationTest(TTCase):
                                                     "ledger.db")))
 
     def test_fallback_to_tmp(self):
+        """The /tmp/tradetrail-$UID fallback (SPEC 10). It runs in a private mount namespace
+        whose /tmp is an empty tmpfs, so its assertions always run: a real fallback
+        directory on the machine is neither touched nor a reason to skip them (it used to
+        be both, issue 13)."""
+        if os.environ.get("TT_PRIVATE_TMP") != "1":
+            self.run_with_private_tmp("LocationTest.test_fallback_to_tmp")
+            return
         if os.geteuid() != 0 and os.access("/proc", os.W_OK):
             self.skipTest("/proc is writable here")
         fallback = "/tmp/tradetrail-%d" % os.getuid()
+        self.assertFalse(os.path.exists(fallback), "the private /tmp is not empty")
         for env in [{"XDG_STATE_HOME": None, "HOME": "/proc/nonexistent"},
                     {"XDG_STATE_HOME": "/proc/nonexistent/state", "HOME": "/proc/nonexistent"}]:
-            existed = os.path.exists(fallback)
             p = run(["key"], env=env)
             self.assertIn("warning", p.stderr)
             self.assertIn(fallback, p.stderr)
-            if existed:
-                continue  # someone's real fallback ledger: leave it alone
             self.assertNotEqual(p.returncode, 0)
             try:
                 p = run(["init"], env=env)
@@ -874,6 +879,22 @@ class LocationTest(TTCase):
                 self.assertEqual(len(ttlib.show_all(fallback)), 1)
             finally:
                 shutil.rmtree(fallback, ignore_errors=True)
+
+    def run_with_private_tmp(self, test_name):
+        """Run one test of this file again in a new mount namespace with an empty tmpfs on
+        /tmp (unshare(1); -r maps the user to root in a user namespace when not root)."""
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            self.skipTest("unshare(1) is not installed: cannot give the test a private /tmp")
+        cmd = [unshare, "-m"] + (["-r"] if os.geteuid() != 0 else []) + [
+            "sh", "-c", 'mount -t tmpfs tt-private-tmp /tmp && exec "$0" "$@"',
+            sys.executable, os.path.abspath(__file__), test_name]
+        env = dict(os.environ, TT_PRIVATE_TMP="1")
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+        if p.returncode != 0 and "mount" in p.stderr and "Ran " not in p.stderr:
+            self.skipTest("no private mount namespace here: %s" % p.stderr.strip()[-300:])
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        self.assertRegex(p.stderr, r"\nOK\s*$", p.stderr[-3000:])  # ran, not skipped
 
 
 class ConcurrencyTest(TTCase):

@@ -450,7 +450,19 @@ static void check_allowed(fixture *f, const char *id, enum state st, enum opk op
         expect_str(what, vs[1].reason, op_names[op]);
         assert_int_equal(vs[1].seq, res->seq);
         assert_int_equal(vs[1].created_us, res->ts_us);
-        expect_str(what, vs[1].sha256, op == O_UPDATE ? vs[1].sha256 : vs[0].sha256);
+        /* The stored digest is SHA-256 of the version's content, computed here
+         * independently (comparing vs[1].sha256 with itself proved nothing, issue 13); a
+         * rollback to version 1 has version 1's digest, an edit a different one. */
+        const char *content = op == O_UPDATE ? YAML2 : YAML1;
+        uint8_t h[32];
+        char hex[65];
+        tti_sha256((const uint8_t *)content, strlen(content), NULL, 0, NULL, 0, h);
+        tti_hex_encode(h, 32, hex);
+        expect_str(what, vs[1].sha256, hex);
+        if (op == O_ROLLBACK)
+            expect_str(what, vs[1].sha256, vs[0].sha256);
+        else
+            assert_string_not_equal(vs[1].sha256, vs[0].sha256);
         tt_strategy_version *v2 = NULL;
         ok(f, tt_strategy_version_get(f->l, id, 2, &v2));
         expect_str(what, v2->content, op == O_UPDATE ? YAML2 : YAML1);
