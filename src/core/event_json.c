@@ -402,7 +402,7 @@ static int scan_event(tti_jscan *s, char *err, size_t errlen)
         size_t klen = (size_t)(s->p - key) - 2;
         int f = field_index_n(++key, klen);
         if (members > N_FIELDS)
-            return member_refused(-1, key, klen, NULL, err, errlen);
+            return member_refused(-1, key, klen, key, err, errlen);
         tti_jscan_ws(s);
         if (s->p >= s->end || *s->p != ':') {
             s->what = "':' expected";
