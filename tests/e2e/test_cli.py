@@ -877,6 +877,20 @@ class LocationTest(TTCase):
                 p = run(["log", "in the fallback"], env=env)
                 self.assertExit(p, 0)
                 self.assertEqual(len(ttlib.show_all(fallback)), 1)
+                self.assertEqual(stat.S_IMODE(os.stat(fallback).st_mode), 0o700)
+                # Issue 13 item 6: a fallback directory others may write (or, as root, one
+                # another user made) is refused, never used.
+                os.chmod(fallback, 0o777)
+                p = run(["show"], env=env)
+                self.assertExit(p, 1)
+                self.assertIn("data directory %s is writable by others" % fallback, p.stderr)
+                os.chmod(fallback, 0o700)
+                if os.geteuid() == 0:
+                    os.chown(fallback, 65534, 65534)
+                    p = run(["log", "planted"], env=env)
+                    self.assertExit(p, 1)
+                    self.assertIn("data directory %s is owned by uid 65534" % fallback,
+                                  p.stderr)
             finally:
                 shutil.rmtree(fallback, ignore_errors=True)
 
