@@ -47,6 +47,7 @@ extern const srv_route_table srv_stream_routes;   /* server/sse.c */
 extern const srv_route_table srv_strategy_routes; /* server/api_strategy.c */
 extern const srv_route_table srv_domain_routes;   /* server/api_domain.c */
 extern const srv_route_table srv_cron_routes;     /* server/jobs.c */
+extern const srv_route_table srv_export_routes;   /* server/api_export.c */
 extern const srv_route_table srv_web_routes;      /* server/api_web.c: the dashboard */
 
 /* Every table the daemon serves, NULL-terminated (server/routes.c). */

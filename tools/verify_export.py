@@ -1,0 +1,385 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Check a tradetrail export offline, using nothing but docs/FORMAT.md.
+
+A third party's verifier: Python's standard library, and the `openssl` command for
+Ed25519 (`openssl pkeyutl -verify -rawin`). It shares no code with tradetrail: it reads the
+manifest, checks the checkpoint's signature against the verifier key, recomputes every
+event's leaf bytes and hash from its fields (FORMAT.md section 2), checks the files'
+SHA-256, the window's boundary events, and the range proof to the signed root (section 8).
+
+usage: verify_export.py DIR --key VKEY     (VKEY: the key, or a file holding it)
+Exit 0 when everything holds; 1 with the first failing item named on stderr; 2 usage.
+"""
+import argparse
+import base64
+import datetime
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+COLUMNS = ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status",
+           "new_status", "reason", "metadata", "occurred_at", "idempotency_key", "principal",
+           "leaf_hash"]
+
+
+class Failed(Exception):
+    def __init__(self, item, message):
+        super().__init__(f"{item}: {message}")
+        self.item = item
+
+
+# ---- FORMAT.md section 2: leaf bytes (the reference encoder of section 7) ----
+
+def micros(rfc3339):
+    d = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    delta = d - EPOCH
+    return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+
+
+def leaf_bytes(ev, meta_text):
+    def s(v):
+        b = v.encode("utf-8")
+        return struct.pack(">I", len(b)) + b
+
+    def opt(v):
+        return b"\x00" if v is None else b"\x01" + s(v)
+
+    principal = ev["principal"]
+    out = b"\x02" if principal is not None else b"\x01"
+    out += struct.pack(">Qq", ev["seq"], micros(ev["ts"]))
+    out += b"".join(s(ev[k]) for k in ("entity", "entity_id", "event_type", "actor"))
+    out += opt(ev["old_status"]) + opt(ev["new_status"]) + opt(ev["reason"]) + opt(meta_text)
+    occ = ev["occurred_at"]
+    out += b"\x00" if occ is None else b"\x01" + struct.pack(">q", micros(occ))
+    out += opt(ev["idempotency_key"])
+    return out + (s(principal) if principal is not None else b"")
+
+
+def leaf_hash(data):
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left, right):
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+# ---- C2SP signed-note and tlog-checkpoint, Ed25519 through openssl ----
+
+def ed25519_verify(pub, msg, sig):
+    der = bytes.fromhex("302a300506032b6570032100") + pub  # SubjectPublicKeyInfo, RFC 8410
+    with tempfile.TemporaryDirectory() as d:
+        paths = {}
+        for name, data in (("key.der", der), ("msg", msg), ("sig", sig)):
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], "wb") as f:
+                f.write(data)
+        r = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-keyform", "DER",
+                            "-inkey", paths["key.der"], "-rawin", "-in", paths["msg"],
+                            "-sigfile", paths["sig"]], capture_output=True)
+        return r.returncode == 0
+
+
+def verify_note(note, vkey):
+    """The checkpoint (origin, size, root) of a note signed by vkey, or Failed."""
+    try:
+        name, key_id, key = vkey.split("+", 2)
+        key = base64.b64decode(key, validate=True)
+        key_id = bytes.fromhex(key_id)
+    except ValueError:
+        raise Failed("key", "not a verifier key <name>+<hex key id>+<base64 key>")
+    if len(key) != 33 or key[0] != 1 or len(key_id) != 4:
+        raise Failed("key", "not an Ed25519 verifier key")
+    if hashlib.sha256(name.encode() + b"\n" + key).digest()[:4] != key_id:
+        raise Failed("key", "the key id does not match the key")
+    sep = note.find("\n\n")
+    if sep < 0:
+        raise Failed("checkpoint.note", "no signature block")
+    text, sigs = note[:sep + 1], note[sep + 2:]
+    ok = False
+    for line in sigs.split("\n"):
+        if not line:
+            continue
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014":
+            raise Failed("checkpoint.note", "malformed signature line")
+        if parts[1] != name:
+            continue
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+        except ValueError:
+            raise Failed("checkpoint.note", "malformed signature")
+        if len(raw) == 68 and raw[:4] == key_id and ed25519_verify(key[1:], text.encode(),
+                                                                   raw[4:]):
+            ok = True
+    if not ok:
+        raise Failed("checkpoint.note", "no valid signature by the verifier key")
+    lines = text.split("\n")
+    if len(lines) < 4 or not lines[1].isdigit():
+        raise Failed("checkpoint.note", "not a checkpoint")
+    return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
+
+
+# ---- FORMAT.md 8.1 and 8.2: reading records ----
+
+def no_dups(pairs):
+    seen = {}
+    for k, v in pairs:
+        if k in seen:
+            raise ValueError(f"duplicate key {k!r}")
+        seen[k] = v
+    return seen
+
+
+def parse_jsonl(line):
+    ev = json.loads(line, object_pairs_hook=no_dups)
+    if not isinstance(ev, dict) or list(ev) != COLUMNS:
+        raise ValueError("not an exported event (members and their order)")
+    meta = ev["metadata"]
+    meta_text = None
+    if meta is not None:
+        if not isinstance(meta, dict):
+            raise ValueError("metadata: must be an object or null")
+        meta_text = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
+    return ev, meta_text
+
+
+def csv_records(data):
+    """RFC 4180 records of (text, quoted) fields; every record ends in CRLF."""
+    i, n = 0, len(data)
+    while i < n:
+        fields = []
+        while True:
+            if i < n and data[i] == '"':
+                j, buf = i + 1, []
+                while True:
+                    k = data.find('"', j)
+                    if k < 0:
+                        raise ValueError("unterminated quoted field")
+                    buf.append(data[j:k])
+                    if data.startswith('""', k):
+                        buf.append('"')
+                        j = k + 2
+                        continue
+                    i = k + 1
+                    break
+                fields.append(("".join(buf), True))
+            else:
+                j = i
+                while i < n and data[i] not in ',\r"\n':
+                    i += 1
+                if i < n and data[i] in '"\n':
+                    raise ValueError("a quote or LF in an unquoted field")
+                fields.append((data[j:i], False))
+            if i < n and data[i] == ",":
+                i += 1
+                continue
+            if data.startswith("\r\n", i):
+                i += 2
+                yield fields
+                break
+            raise ValueError("a record must end in CRLF")
+
+
+def parse_csv(fields):
+    if len(fields) != len(COLUMNS):
+        raise ValueError(f"expected {len(COLUMNS)} fields, got {len(fields)}")
+    seq, quoted = fields[0]
+    if quoted or not seq.isdigit() or seq.startswith("0"):
+        raise ValueError("seq: must be a bare positive integer")
+    ev = {"seq": int(seq)}
+    for name, (text, quoted) in zip(COLUMNS[1:], fields[1:]):
+        if not quoted and text:
+            raise ValueError(f"{name}: a value must be quoted")
+        ev[name] = text if quoted else None
+    return ev, ev["metadata"]  # the stored metadata text, verbatim
+
+
+def records(path, fmt):
+    """(line number, event, metadata text) of each record; raises Failed on bad syntax."""
+    name = os.path.basename(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Failed(name, "not UTF-8")
+    if fmt == "jsonl":
+        if text and not text.endswith("\n"):
+            raise Failed(name, "the last line does not end in LF")
+        for no, line in enumerate(text.split("\n")[:-1], 1):
+            try:
+                yield no, *parse_jsonl(line)
+            except ValueError as e:
+                raise Failed(f"{name} line {no}", str(e))
+        return
+    no = 0
+    try:
+        for fields in csv_records(text):
+            no += 1
+            if no == 1:
+                if fields != [(c, False) for c in COLUMNS]:
+                    raise Failed(f"{name} line 1", "not the header row")
+                continue
+            yield no, *parse_csv(fields)
+    except ValueError as e:
+        raise Failed(f"{name} line {no + 1}", str(e))
+
+
+# ---- FORMAT.md 8.4 and 8.5: the checks ----
+
+def verify(directory, vkey):
+    try:
+        with open(os.path.join(directory, "manifest.json"), "rb") as f:
+            m = json.loads(f.read().decode("utf-8"), object_pairs_hook=no_dups)
+    except (OSError, ValueError) as e:
+        raise Failed("manifest.json", str(e))
+    try:
+        if m["format"] != "tradetrail-export" or m["version"] != 1:
+            raise Failed("manifest.json", "not a version 1 tradetrail export")
+        fmt = m["data_format"]
+        first, last, count, snap = m["first_seq"], m["last_seq"], m["count"], m["tree_size"]
+        since = None if m["since"] is None else micros(m["since"])
+        until = None if m["until"] is None else micros(m["until"])
+        cp, proof, bnd, files = m["checkpoint"], m["proof"], m["boundary"], m["files"]
+        if fmt not in ("jsonl", "csv") or count != last - first + 1 or last > snap:
+            raise Failed("manifest.json", "inconsistent range")
+        origin, size, root = verify_note(cp["note"], vkey)
+        if (origin != m["origin"] or size != cp["tree_size"] or
+                root != bytes.fromhex(cp["root_hash"]) or snap > size):
+            raise Failed("checkpoint", "the manifest's origin, tree size or root differ from "
+                         "the signed note's")
+        before = None if bnd["before"] is None else bytes.fromhex(bnd["before"])
+        after = None if bnd["after"] is None else bytes.fromhex(bnd["after"])
+        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise Failed("manifest.json", f"malformed: {e!r}")
+
+    def peek(leaf):  # seq, ts
+        if len(leaf) < 17 or leaf[0] not in (1, 2):
+            return None, None
+        return struct.unpack(">Qq", leaf[1:17])
+
+    if (first > 1) != (before is not None) or (last < snap) != (after is not None):
+        raise Failed("boundary", "a boundary event is required exactly when the range does "
+                     "not reach the ledger's start or the snapshot's end")
+    prev_ts = None
+    if before is not None:
+        seq, ts = peek(before)
+        if seq != first - 1 or since is None or ts >= since:
+            raise Failed("boundary.before", f"not an event before the window (seq {first - 1})")
+        prev_ts = ts
+    if after is not None:
+        seq, ts = peek(after)
+        if seq != last + 1 or until is None or ts < until:
+            raise Failed("boundary.after", f"not an event after the window (seq {last + 1})")
+    lo = first - 1 - (1 if before is not None else 0)
+    hi = last + (1 if after is not None else 0)
+    if proof["first"] != lo or proof["end"] != hi:
+        raise Failed("proof", "first and end do not match the range and its boundaries")
+
+    # every event of every file, in seq order, as leaf hashes
+    def leaves():
+        nonlocal prev_ts
+        if before is not None:
+            yield leaf_hash(before)
+        expect = first
+        for f in files:
+            name = f["name"]
+            if "/" in name or name.startswith(".") or name == "manifest.json":
+                raise Failed("manifest.json", f"unsafe file name {name!r}")
+            path = os.path.join(directory, name)
+            try:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+            except OSError as e:
+                raise Failed(name, f"cannot open: {e.strerror}")
+            n = 0
+            for no, ev, meta_text in records(path, fmt):
+                item = f"{name} line {no}"
+                if n == f["count"]:
+                    raise Failed(name, f"more than the {f['count']} events the manifest lists")
+                if ev["seq"] != expect:
+                    raise Failed(item, f"seq {ev['seq']} where {expect} was expected")
+                try:
+                    h = leaf_hash(leaf_bytes(ev, meta_text))
+                except (ValueError, TypeError, KeyError, AttributeError) as e:
+                    raise Failed(item, f"cannot encode: {e}")
+                if h.hex() != ev["leaf_hash"]:
+                    raise Failed(item, f"seq {expect}: the leaf hash does not match the "
+                                 "event's fields")
+                ts = micros(ev["ts"])
+                if prev_ts is not None and ts < prev_ts:
+                    raise Failed(item, f"seq {expect}: ts decreases")
+                if (since is not None and ts < since) or (until is not None and ts >= until):
+                    raise Failed(item, f"seq {expect}: ts outside the export's window")
+                prev_ts = ts
+                n += 1
+                expect += 1
+                yield h
+            if n != f["count"] or f["first_seq"] != expect - n:
+                raise Failed(name, f"holds {n} events, the manifest says {f['count']}")
+            if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
+                raise Failed(name, "SHA-256 or size does not match the manifest")
+        if expect != last + 1:
+            raise Failed("files", f"seq {expect} is missing")
+        if after is not None:
+            yield leaf_hash(after)
+
+    src = leaves()
+    proof_iter = iter(hashes)
+
+    def calc(l, r):  # MTH(D[l:r]), RFC 9162 2.1.1, with the proof's subtrees
+        if r <= lo or l >= hi:
+            h = next(proof_iter, None)
+            if h is None:
+                raise Failed("proof", "too few hashes")
+            return h
+        if r - l == 1:
+            h = next(src, None)
+            if h is None:
+                raise Failed("files", f"seq {l + 1} is missing")
+            return h
+        k = 1
+        while k * 2 < r - l:
+            k *= 2
+        return node_hash(calc(l, l + k), calc(l + k, r))
+
+    got = calc(0, size) if size > 0 else hashlib.sha256(b"").digest()
+    if next(src, None) is not None:
+        raise Failed("files", "events beyond the proof's range")
+    if next(proof_iter, None) is not None:
+        raise Failed("proof", "unused hashes")
+    if got != root:
+        raise Failed("proof", "the events do not hash to the signed checkpoint's root")
+    return count, first, last, size
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="verify_export.py",
+                                 description="Check a tradetrail export offline.")
+    ap.add_argument("dir", help="the export directory (holding manifest.json)")
+    ap.add_argument("--key", required=True,
+                    help="the verifier key (`tradetrail key`), or a file holding it")
+    args = ap.parse_args(argv[1:])
+    vkey = args.key
+    if "+" not in vkey and os.path.isfile(vkey):
+        with open(vkey) as f:
+            vkey = f.readline().strip()
+    try:
+        count, first, last, size = verify(args.dir, vkey)
+    except Failed as e:
+        print(f"verify_export: FAILED: {e}", file=sys.stderr)
+        return 1
+    print(f"export verified: {count} events (seq {first} to {last}), proved against the "
+          f"checkpoint of tree size {size}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
