@@ -279,7 +279,7 @@ document.addEventListener("keydown", (e) => {
 function help() {
   const keys = [
     ["/", "search"], ["j / k", "next / previous event"], ["Enter", "open the event"],
-    ["Esc", "close the panel"], ["v", "verify the open event again"], ["Home", "newest events"],
+    ["Esc", "close the panel"], ["v", "verify the open event again"], ["p", "pause or resume live updates"], ["Home", "newest events"],
     ["g t, g s, g f, g u, g a", "timeline, strategies, feedback, summary, analytics"], ["?", "this help"],
   ];
   const dlg = h("dialog", { "aria-labelledby": "help-title", class: "help-dialog" },

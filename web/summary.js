@@ -5,6 +5,7 @@
 
 import { getJSON, getText, query } from "./api.js";
 import { h, clear, fmtTs, num, todayUTC } from "./dom.js";
+import { parseNote, parseVerifierKey, verifyNoteSignature } from "./verify.js";
 
 export function render(main, route, ctx) {
   let date = route.params.get("date") || todayUTC();
@@ -52,7 +53,8 @@ export function render(main, route, ctx) {
         h("div", { class: "card" }, h("h2", { text: "As sent (text form)" }), h("pre", { class: "summary-text", id: "sum-text", tabindex: "0", text })),
         j.checkpoint ? h("div", { class: "card" }, h("h2", { text: "Anchoring checkpoint" }),
           h("p", { class: "help", text: "Every summary ends with the latest signed checkpoint note; check it with `tradetrail verify --since-checkpoint`." }),
-          h("pre", { class: "note", text: j.checkpoint.note || "" })) : null,
+          h("pre", { class: "note", text: j.checkpoint.note || "" }),
+          noteCheck(j.checkpoint.note, ctx)) : null,
       );
     } catch (e) {
       if (e.name !== "AbortError") clear(out).append(h("p", { class: "err", text: `${e.code || "error"}: ${e.message}` }));
@@ -95,4 +97,27 @@ function kv(obj) {
   const entries = Object.entries(obj || {}).sort((a, b) => b[1] - a[1]);
   if (!entries.length) return h("p", { class: "muted", text: "none" });
   return h("table", { class: "data compact" }, h("tbody", {}, entries.map(([k, v]) => h("tr", {}, h("th", { scope: "row", text: k }), h("td", { class: "num", text: num(v) })))));
+}
+
+// The anchoring note checked against the pinned key, as the detail panel checks events.
+function noteCheck(note, ctx) {
+  const out = h("p", { class: "note-check", id: "sum-note-check", role: "status" });
+  const vtext = ctx.verifierKey();
+  if (!note) return out;
+  if (!vtext) {
+    out.textContent = "Pin the verifier key (Settings) to check this note's signature here.";
+    return out;
+  }
+  out.textContent = "Checking the signature\u2026";
+  (async () => {
+    try {
+      const r = await verifyNoteSignature(parseNote(note), await parseVerifierKey(vtext));
+      out.className = `note-check ${r.ok ? "good" : "bad"}`;
+      out.textContent = r.ok ? "\u2713 Signed by the pinned key." : `\u2717 ${r.why}`;
+    } catch (e) {
+      out.className = "note-check bad";
+      out.textContent = `Not checked: ${e.message}`;
+    }
+  })();
+  return out;
 }

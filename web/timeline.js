@@ -309,8 +309,9 @@ export function createList(host, opts) {
     live = null;
   }
 
+  let paused = false;
   function atTop() {
-    return wrap.scrollTop < 8 && !opts.drawerOpen() && String(window.getSelection() || "") === "";
+    return !paused && wrap.scrollTop < 8 && !opts.drawerOpen() && String(window.getSelection() || "") === "";
   }
 
   function onLive(ev) {
@@ -330,6 +331,7 @@ export function createList(host, opts) {
       else {
         pill.hidden = false;
         pill.textContent = `\u25b2 ${buffered.length} new event${buffered.length === 1 ? "" : "s"}`;
+        if (paused) opts.ctx.setLive("paused", buffered.length);
       }
     });
   }
@@ -345,6 +347,7 @@ export function createList(host, opts) {
   }
 
   pill.addEventListener("click", () => {
+    if (paused) togglePause();
     flush();
     const first = rows.querySelector("a.open");
     if (first) first.focus();
@@ -366,10 +369,22 @@ export function createList(host, opts) {
     if (i >= links.length - 5) more();
   }
 
+  // p: hold new events back (the chip says so and counts them); p again shows them.
+  function togglePause() {
+    if (!live) return;
+    paused = !paused;
+    if (paused) opts.ctx.setLive("paused", buffered.length);
+    else {
+      opts.ctx.setLive("live");
+      if (buffered.length && wrap.scrollTop < 8) flush();
+    }
+  }
+
   return {
     reload,
     select,
     move,
+    togglePause,
     home() {
       if (buffered.length) flush();
       wrap.scrollTop = 0;
@@ -655,6 +670,7 @@ export function render(main, route, ctx) {
       if (e.key === "j") return list.move(1), true;
       if (e.key === "k") return list.move(-1), true;
       if (e.key === "Home") return list.home(), true;
+      if (e.key === "p") return list.togglePause(), true;
       if (e.key === "Escape" && !drawer.hidden) return close(), true;
       if (e.key === "v" && detail) return detail.verify(), true;
       return false;

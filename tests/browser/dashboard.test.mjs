@@ -342,6 +342,7 @@ test("the summary of a chosen date", async () => {
   const s = await srv.api(`/api/summary?period=day&date=${today}`, L.read);
   assert.equal((await page.locator('[data-stat="total"] .v').textContent()).replace(/,/g, ""), String(s.total));
   assert.match(await page.locator("#sum-text").textContent(), new RegExp(`Daily Audit Summary \\(${today}\\)`));
+  await page.locator("#sum-note-check.good").waitFor({ timeout: T }); // the key was pinned above
   await page.fill("#sum-date", "2020-01-02");
   await page.locator("#sum-date").dispatchEvent("change");
   await page.locator("#sum-text").getByText("(2020-01-02)").waitFor({ timeout: T });
@@ -381,6 +382,14 @@ test("a live event appears without reload, and the stream resumes after the serv
   const b = await post("o-live-2");
   await page.locator(`ol.rows > li[data-seq="${b.seq}"]`).waitFor({ timeout: 40000 });
   await page.locator("#live-chip[data-state=live]").waitFor({ timeout: T });
+  // Paused (p), new events wait and are counted; p again shows them.
+  await page.locator("body").press("p");
+  await page.locator("#live-chip[data-state=paused]").waitFor({ timeout: T });
+  const c = await post("o-live-3");
+  await page.locator("#live-chip").getByText("Paused (1 new)").waitFor({ timeout: T });
+  assert.equal(await page.locator(`ol.rows > li[data-seq="${c.seq}"]`).count(), 0);
+  await page.locator("body").press("p");
+  await page.locator(`ol.rows > li[data-seq="${c.seq}"]`).waitFor({ timeout: T });
 });
 
 test("keyboard only: sign in, move through events, open one, close it, search, change view", async () => {
