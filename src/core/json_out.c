@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/json_out.h"
 #include "tradetrail.h"
 #include "util/buf.h"
 #include "util/codec.h"
@@ -165,9 +166,8 @@ char *tt_checkpoint_to_json(const tt_checkpoint *cp)
     return finish(&b);
 }
 
-static void put_counts(tti_buf *b, const char *name, const tt_count *c, size_t n)
+void tti_json_counts(tti_buf *b, const tt_count *c, size_t n)
 {
-    key(b, name);
     tti_buf_add(b, "{", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
@@ -202,8 +202,10 @@ char *tt_stats_to_json(const tt_stats *s, int64_t now_us)
         tti_buf_json_real(&b, age < 0 ? 0 : age);
         tti_buf_add(&b, "}", 1);
     }
-    put_counts(&b, "by_entity", s->by_entity, s->n_by_entity);
-    put_counts(&b, "by_event_type", s->by_event_type, s->n_by_event_type);
+    key(&b, "by_entity");
+    tti_json_counts(&b, s->by_entity, s->n_by_entity);
+    key(&b, "by_event_type");
+    tti_json_counts(&b, s->by_event_type, s->n_by_event_type);
     return finish(&b);
 }
 

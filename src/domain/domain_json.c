@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_out.h"
 #include "tradetrail.h"
 #include "util/buf.h"
 #include "util/codec.h"
@@ -108,19 +109,6 @@ char *tt_feedback_list_to_json(const tt_feedback *list, size_t n)
     return finish(&b);
 }
 
-static void put_counts(tti_buf *b, const tt_count *c, size_t n)
-{
-    tti_buf_add(b, "{", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            tti_buf_add(b, ",", 1);
-        tti_buf_json_str(b, c[i].name);
-        tti_buf_add(b, ":", 1);
-        tti_buf_json_int(b, (long long)c[i].count);
-    }
-    tti_buf_add(b, "}", 1);
-}
-
 char *tt_summary_to_json(const tt_summary *s)
 {
     tti_buf b;
@@ -137,9 +125,9 @@ char *tt_summary_to_json(const tt_summary *s)
     key(&b, &first, "total");
     tti_buf_json_int(&b, (long long)s->total);
     key(&b, &first, "by_entity");
-    put_counts(&b, s->by_entity, s->n_by_entity);
+    tti_json_counts(&b, s->by_entity, s->n_by_entity);
     key(&b, &first, "by_event_type");
-    put_counts(&b, s->by_event_type, s->n_by_event_type);
+    tti_json_counts(&b, s->by_event_type, s->n_by_event_type);
     key(&b, &first, "actions");
     tti_buf_add(&b, "[", 1);
     for (size_t i = 0; i < s->n_actions; i++) {
