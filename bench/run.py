@@ -48,8 +48,11 @@ what it started), then SIGKILL.
              hold every acknowledged event fails instead
   pg.sh      a PostgreSQL cluster of its own (initdb in WORKDIR, 127.0.0.1, a free port, run
              as postgres or nobody when root) and bench/pg_seed (C, libpq): pg_seed_1,
-             pg_seed_16 (events/s) and their _p50 / _p99 (ms); skipped, saying why, when
-             pg_seed was not built (no libpq) or the server is not installed
+             pg_seed_16 (events/s) and their _p50 / _p99 (ms); then two `tradetrail serve
+             --db postgres://...` on one database of that cluster under wrk:
+             pg_http_append (2xx answers/s), pg_http_append_p99, pg_http_append_cpu_us;
+             skipped, saying why, when pg_seed was not built (no libpq) or the server is
+             not installed
   server.sh  bench/server_bench.py on BENCH_LEDGER: server_rss_mib, server_hwm_mib,
              server_rss_anon_mib (MiB), server_ledger_events, restart_healthz_s, restart_s (s)
 goal_rows() knows these names; a goal whose figures are missing is reported NOT MEASURED
@@ -168,6 +171,12 @@ HOOK_FIGURES = [
     ("pg_seed_16", "the seed design on PostgreSQL, 16 concurrent clients"),
     ("pg_seed_16_p50", "the seed design, 16 clients: latency of one INSERT, median"),
     ("pg_seed_16_p99", "the seed design, 16 clients: latency of one INSERT, p99"),
+    ("pg_http_append", "single-event POST /api/events to two tradetrail serve --db "
+                       "postgres://... on one database (the seed design's cluster), 32 "
+                       "keep-alive connections each: 2xx answers per second, both together"),
+    ("pg_http_append_p99", "the same, latency of one append, p99 (the worse server's)"),
+    ("pg_http_append_cpu_us", "the same, both servers' CPU time ÷ appends answered 2xx "
+                              "(PostgreSQL's own CPU not included)"),
     ("server_rss_mib", "tradetrail serve resident memory (VmRSS) at the end of the load"),
     ("server_hwm_mib", "tradetrail serve peak resident memory (VmHWM) since its start"),
     ("server_rss_anon_mib", "tradetrail serve anonymous resident memory (RssAnon: heap, "
@@ -576,6 +585,12 @@ def why_missed(w, figs):
                    "is parsed as JSON and its metadata normalised on the server's threads "
                    "while the committer writes the previous batches, and the load generator "
                    "builds its 1,000-event bodies on the same two cores."),
+        ("pg_http_append", "pg_seed_16", 3,
+         lambda r: f"- **Two servers on PostgreSQL** reach {r:.2f} × the seed design at 16 "
+                   "clients: the two servers, PostgreSQL and two wrk processes share two "
+                   "cores, and the servers spent "
+                   f"{fmt(figs.median('pg_http_append_cpu_us'))} µs of CPU per append "
+                   "(PostgreSQL's own CPU comes on top). Not profiled yet."),
         ("append", "raw_sqlite", 1.5,
          lambda r: f"- **Batched append** is {r:.2f} × raw SQLite: the per-subject history "
                    "index (about one dirty page per subject per transaction) and the "
@@ -645,13 +660,20 @@ def goal_rows(figs):
                  "≥ 50 % of the HTTP bound; server CPU per append ≤ 30 µs; p99 ≤ 10 ms",
                  "; ".join(parts) or "needs the HTTP harness", verdict))
 
-    # No figure exists for this row until the PostgreSQL backend does (SPEC 1, 12).
-    rows.append(("the same with `--db postgres://…`, two servers on one database",
-                 "≥ 3 × the seed design at 16 clients on the same PostgreSQL",
-                 "no bench hook measures it yet" if os.path.exists(
-                     os.path.join(REPO, "src", "store", "postgres.c")) else
-                 "tradetrail has no PostgreSQL backend yet (`src/store/postgres.c` does not "
-                 "exist), so there is nothing to measure", "NOT MEASURED"))
+    title = "the same with `--db postgres://…`, two servers on one database"
+    goal = "≥ 3 × the seed design at 16 clients on the same PostgreSQL"
+    r = ratio(figs, "pg_http_append", "pg_seed_16")
+    if r is not None:
+        rows.append((title, goal, f"{fmt(figs.median('pg_http_append'))} req/s vs "
+                     f"{fmt(figs.median('pg_seed_16'))} events/s: {r:.2f} ×"
+                     f"{ratio_range(figs, 'pg_http_append', 'pg_seed_16')}; p99 "
+                     f"{fmt(figs.median('pg_http_append_p99'))} ms, servers' CPU "
+                     f"{fmt(figs.median('pg_http_append_cpu_us'))} µs per append",
+                     status(r >= 3)))
+    else:
+        rows.append((title, goal, "needs the hook bench/measure.d/pg.sh with PostgreSQL, "
+                     "libpq and wrk (the hook line below says why it did not run)",
+                     "NOT MEASURED"))
 
     if figs.has("http_ndjson"):
         a = ratio(figs, "http_ndjson", "append")
@@ -800,6 +822,15 @@ def report(figs, skipped, mach, started, elapsed):
           "connection each, prepared statement, connected before the clock starts), "
           f"{secs} s each on a fresh table; the clients share the {cores} cores with the "
           "server.")
+    if figs.has("pg_http_append"):
+        secs = os.environ.get("BENCH_HTTP_SECONDS") or ("1" if SMOKE else "10")
+        w("- Two servers on PostgreSQL (the same hook, on the same cluster after the seed "
+          "design): two `tradetrail serve --db postgres://…` processes on one schema and "
+          "one data directory (the signing key), each loaded by its own wrk `-t1 -c32` "
+          f"with single-event appends for {secs} s (64 keep-alive connections in all); 2xx "
+          "answers only, and the ledger must have grown by at least the acknowledged "
+          "events, as for the SQLite figures. The servers, PostgreSQL and both wrk share "
+          f"the {cores} cores.")
     if figs.has("server_rss_mib") or figs.has("restart_s"):
         n_server = int(figs.median("server_ledger_events") or 0)
         which = ("the large ledger built for BENCH_SCALE=10m / BENCH_PROOF_EVENTS"
@@ -851,6 +882,10 @@ def report(figs, skipped, mach, started, elapsed):
           f"{times(ratio(figs, 'http_append', 'pg_seed_16'))}"
           f"{ratio_range(figs, 'http_append', 'pg_seed_16')} | — (half the bound is about 4 × "
           "it, SPEC 13) |")
+    if figs.has("pg_http_append", "pg_seed_16"):
+        w(f"| two servers on PostgreSQL, single-event appends ÷ the seed design at 16 "
+          f"clients | {times(ratio(figs, 'pg_http_append', 'pg_seed_16'))}"
+          f"{ratio_range(figs, 'pg_http_append', 'pg_seed_16')} | ≥ 3 × |")
     if figs.has("append", "pg_seed_16"):
         w(f"| library batched append ÷ the seed design at 16 clients | "
           f"{times(ratio(figs, 'append', 'pg_seed_16'))} | — |")

@@ -31,28 +31,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {
-    echo "http.sh: $*" >&2
-    exit 1
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    i=0
-    while ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -gt 100 ] && fail "nothing listens on port $1"
-        sleep 0.1
-    done
-}
-
-# The field $2 of wrk_count.lua's result line ("wrk_result ok N failed N ...") in $1.
-field() {
-    echo "$1" | awk -v k="$2" '/^wrk_result / { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
-}
+hook=http.sh
+. "$here/wrk_lib.sh"
 
 # The bound: no Lua script (it would cost wrk time the bound is meant to leave to the
 # server), so its failures are read from wrk's own summary lines.
@@ -79,56 +59,15 @@ wait_port "$port"
 admin=$(awk '/admin token/ {print $NF}' "$work/serve.log")
 token=${BENCH_HTTP_TOKEN:-$admin}
 
-# The ledger's size, read with the admin token whatever token the load uses.
-tree_size() {
-    python3 - "$port" "$admin" <<'PY'
-import json, sys, urllib.request
-req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/api/stats",
-                             headers={"Authorization": "Bearer " + sys.argv[2]})
-print(json.load(urllib.request.urlopen(req, timeout=30))["tree_size"])
-PY
-}
-
-# The server's own CPU time (utime + stime from /proc, in clock ticks).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# CPU seconds of this shell's finished children (wrk once it has exited): `times` run in
-# this shell, not in a command substitution, whose subshell has children of its own.
-children_cpu() {
-    times >"$work/times"
-    awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }' "$work/times"
-}
-
-# check NAME OUT SIZE_BEFORE SIZE_AFTER EVENTS_PER_REQUEST: refuses a run with a failed
-# request, or whose acknowledged events the ledger does not hold. Requests still in flight
-# when wrk stops may have been committed without wrk reading their answers, so the ledger
-# may hold up to the events sent, never fewer than the acknowledged ones.
-check() {
-    ok=$(field "$2" ok)
-    [ -n "$ok" ] || fail "$1: no result line from wrk_count.lua: $2"
-    failed=$(field "$2" failed)
-    socket=$(field "$2" socket_errors)
-    acked=$(field "$2" events)
-    sent=$(($(field "$2" sent) * $5))
-    grown=$(($4 - $3))
-    if [ "$failed" -ne 0 ] || [ "$socket" -ne 0 ] || [ "$ok" -eq 0 ]; then
-        fail "$1: $ok requests answered 2xx, $failed refused, $socket socket errors" \
-            "(first refusal: $(echo "$2" | sed -n 's/.*first_failure //p')): a failed run, not a figure"
-    fi
-    if [ "$grown" -lt "$acked" ] || [ "$grown" -gt "$sent" ]; then
-        fail "$1: the ledger grew by $grown events, but $acked were acknowledged and $sent sent"
-    fi
-    echo "info ${1}_check $ok requests answered 2xx, none refused; the ledger grew by $grown events for $acked acknowledged ($sent sent)" >&2
-}
-
 # Single-event appends.
-s0=$(tree_size)
+s0=$(tree_size "$port" "$admin")
 t0=$(cpu_ticks "$pid")
 children_cpu >"$work/w0"
 out=$(TT_TOKEN=$token wrk -t2 -c64 -d"${secs}s" -s "$here/wrk_post_event.lua" \
     "http://127.0.0.1:$port/") || fail "wrk failed (appends)"
 children_cpu >"$work/w1"
 t1=$(cpu_ticks "$pid")
-s1=$(tree_size)
+s1=$(tree_size "$port" "$admin")
 check http_append "$out" "$s0" "$s1" 1
 ok=$(field "$out" ok)
 seconds=$(field "$out" seconds)
@@ -140,10 +79,10 @@ awk -v ok="$ok" -v s="$seconds" -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
     printf "figure http_append_p99 %.3f ms\n", p99 / 1000 }'
 
 # NDJSON batches: the figure is the events the 2xx answers acknowledged.
-s0=$(tree_size)
+s0=$(tree_size "$port" "$admin")
 out=$(TT_TOKEN=$token TT_BATCH=1000 wrk -t2 -c4 -d"${secs}s" -s "$here/wrk_post_ndjson.lua" \
     "http://127.0.0.1:$port/") || fail "wrk failed (NDJSON)"
-s1=$(tree_size)
+s1=$(tree_size "$port" "$admin")
 check http_ndjson "$out" "$s0" "$s1" 1000
 awk -v e="$(field "$out" events)" -v s="$(field "$out" seconds)" \
     'BEGIN { printf "figure http_ndjson %.0f events/s\n", e / s }'

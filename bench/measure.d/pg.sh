@@ -4,20 +4,32 @@
 # in the work directory, listening only on 127.0.0.1 (a free port, no unix socket), with
 # fsync and synchronous_commit on (the defaults, set explicitly), and bench/pg_seed
 # inserting the bench's events one durable INSERT at a time from 1 and then 16 clients.
-# The clients and the server share the machine's cores. The server is stopped and the
-# cluster removed on every exit path. Usage (from bench/run.py): pg.sh BUILD_DIR WORKDIR.
+# The clients and the server share the machine's cores. Then, on the same cluster, the SPEC 13
+# row "the same with --db postgres://..., two servers on one database": two tradetrail serve
+# processes on one schema (and one data directory, for the signing key), each loaded by
+# its own wrk with 32 of the 64 keep-alive connections of single-event appends
+# (bench/wrk_post_event.lua). Only 2xx answers count and the ledger must hold every
+# acknowledged event, as in http.sh (bench/wrk_lib.sh). The servers are stopped, then
+# PostgreSQL, and the cluster removed on every exit path. Usage (from bench/run.py): pg.sh
+# BUILD_DIR WORKDIR.
 #
 # Environment: BENCH_PG_SECONDS (duration of each client run, default 10; 0.5 with
+# BENCH_SMOKE=1), BENCH_HTTP_SECONDS (the two servers' load, default 10; 1 with
 # BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
 # /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
 # root; default postgres, else nobody: initdb refuses to run as root).
 set -eu
 build=$1
 work=$2
+here=$(cd "$(dirname "$0")/.." && pwd)
+hook=pg.sh
+. "$here/wrk_lib.sh"
 secs=${BENCH_PG_SECONDS:-10}
+http_secs=${BENCH_HTTP_SECONDS:-10}
 max=200000
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     secs=0.5
+    http_secs=1
     max=20000
 fi
 
@@ -62,7 +74,12 @@ as_user() {
 
 pgdir=""
 started=0
+servers=""
 cleanup() {
+    for p in $servers; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     if [ "$started" = 1 ]; then
         (cd / && as_user "$bindir/pg_ctl" -D "$pgdir/data" -m immediate -w stop >/dev/null 2>&1) ||
             echo "pg.sh: pg_ctl stop failed" >&2
@@ -91,9 +108,6 @@ if [ -n "$user" ]; then
     fi
 fi
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 port=$(free_port)
 cd "$pgdir"
 # --no-sync: the throwaway cluster's initial files need not reach the disk before the
@@ -112,7 +126,7 @@ unix_socket_directories = ''
 fsync = on
 synchronous_commit = on
 full_page_writes = on
-max_connections = 40
+max_connections = 60
 EOF
 started=1
 as_user "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 start >/dev/null || {
@@ -129,3 +143,47 @@ for clients in 1 16; do
         exit 1
     }
 done
+
+# Two tradetrail servers on one database.
+if ! command -v wrk >/dev/null || [ ! -x "$build/tradetrail" ]; then
+    echo "pg.sh: no wrk or no $build/tradetrail: two servers on PostgreSQL not measured" >&2
+    exit 0
+fi
+export TT_WRK_COUNT="$here/wrk_count.lua"
+uri="postgres://bench@127.0.0.1:$port/postgres?options=-csearch_path%3Dtradetrail"
+data="$work/pg-serve"
+rm -rf "$data"
+ports=""
+n=0
+for name in a b; do
+    p=$(free_port)
+    # The first server creates the ledger (and prints its admin token); the second opens it.
+    "$build/tradetrail" --data "$data" --db "$uri" serve --listen "127.0.0.1:$p" \
+        >"$work/serve-pg-$name.log" 2>&1 &
+    servers="$servers $!"
+    wait_port "$p"
+    ports="$ports $p"
+done
+set -- $ports
+admin=$(awk '/admin token/ {print $NF}' "$work/serve-pg-a.log")
+[ -n "$admin" ] || fail "the first server printed no admin token"
+export TT_TOKEN="${BENCH_HTTP_TOKEN:-$admin}"
+s0=$(tree_size "$1" "$admin")
+t0=0
+for p in $servers; do t0=$((t0 + $(cpu_ticks "$p"))); done
+wrk -t1 -c32 -d"${http_secs}s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$1/" \
+    >"$work/wrk-pg-a.out" &
+wa=$!
+wrk -t1 -c32 -d"${http_secs}s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$2/" \
+    >"$work/wrk-pg-b.out" || fail "wrk failed (second server)"
+wait "$wa" || fail "wrk failed (first server)"
+t1=0
+for p in $servers; do t1=$((t1 + $(cpu_ticks "$p"))); done
+s1=$(tree_size "$2" "$admin")
+out=$(sum_results "$(cat "$work/wrk-pg-a.out")" "$(cat "$work/wrk-pg-b.out")")
+check pg_http_append "$out" "$s0" "$s1" 1
+awk -v ok="$(field "$out" ok)" -v s="$(field "$out" seconds)" -v t="$((t1 - t0))" \
+    -v hz="$(getconf CLK_TCK)" -v p99="$(field "$out" p99_us)" 'BEGIN {
+    printf "figure pg_http_append %.1f req/s\n", ok / s
+    printf "figure pg_http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
+    printf "figure pg_http_append_p99 %.3f ms\n", p99 / 1000 }'
