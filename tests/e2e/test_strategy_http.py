@@ -10,6 +10,7 @@ same store."""
 import json
 import os
 import sys
+import time
 import unittest
 import urllib.parse
 
@@ -257,6 +258,16 @@ class StrategyApiTest(ServerCase):
                                 body={"yaml": "k: \"open\n", "actor": "u"})
         self.assertError(r, 400)
         self.assertIn("yaml", r.json()["error"]["message"])
+        # Issue 13 item 4: 400 KB of nested `[` held a server thread for over 60 s; now it is
+        # refused at once, and an alias without an anchor is refused too.
+        for deep in ("[" * 400000, "- " * 200000, "a: *nowhere\n"):
+            t = time.perf_counter()
+            r = self.server.request("PUT", "/api/strategies/val1/yaml", token="ingest",
+                                    body={"yaml": deep, "actor": "u"})
+            took = time.perf_counter() - t
+            self.assertError(r, 400)
+            self.assertIn("yaml", r.json()["error"]["message"])
+            self.assertLess(took, 2.0 * T.SLOW, "%r... took %.2f s" % (deep[:8], took))
         r = self.server.request("POST", "/api/strategies/val1/rollback", token="ingest",
                                 body={"actor": "u", "version": 0})
         self.assertError(r, 400)
