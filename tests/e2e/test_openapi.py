@@ -8,7 +8,9 @@ Content-Type one of the documented media types, and the JSON body must validate 
 documented schema: every required field present, no undocumented field where the schema
 closes the object (every top-level response object does), types, patterns and enums.
 Every documented query and header parameter is accepted with its documented example, and
-the request schema's fields are exactly the fields the server accepts."""
+the request schema's fields are exactly the fields the server accepts. The file describes
+every endpoint of SPEC 9 that exists (issue 13: it once covered 10 paths): the strategy,
+feedback, action, summary, analytics and cron-secret endpoints are provoked too."""
 
 import json
 import os
@@ -304,8 +306,28 @@ def load_doc():
         return load_yaml(f.read())
 
 
-# The operations of issue 3 plus GET /api/stats, and who may call them.
+# Every operation of SPEC 9 that exists, and who may call them ("cron": the X-Cron-Auth
+# header instead of a bearer token). Issue 13: the file used to describe 10 paths only.
+_STRATEGY_POSTS = ["submit", "activate", "fail", "close", "archive", "delete", "status",
+                   "rollback"]
 EXPECTED_OPERATIONS = {
+    ("/api/strategies", "post"): "ingest",
+    ("/api/strategies", "get"): "read",
+    ("/api/strategies/swap", "post"): "ingest",
+    ("/api/audit-logs/strategies", "get"): "read",
+    ("/api/strategies/{id}", "get"): "read",
+    ("/api/strategies/{id}/yaml", "put"): "ingest",
+    ("/api/strategies/{id}/versions", "get"): "read",
+    ("/api/strategies/{id}/versions/{n}", "get"): "read",
+    ("/api/strategies/{id}/diff", "get"): "read",
+    ("/api/strategies/{id}/audit-log", "get"): "read",
+    ("/api/feedback", "post"): "ingest",
+    ("/api/feedback", "get"): "read",
+    ("/api/actions", "post"): "ingest",
+    ("/api/summary", "get"): "read",
+    ("/api/analytics/{kind}", "get"): "read",
+    ("/api/cron/{job}", "post"): "cron",
+    ("/api/ai/train", "post"): "cron",
     ("/healthz", "get"): "none",
     ("/metrics", "get"): "none",
     ("/api/events", "post"): "ingest",
@@ -318,6 +340,9 @@ EXPECTED_OPERATIONS = {
     ("/api/stream", "get"): "read",
     ("/api/stats", "get"): "read",
 }
+EXPECTED_OPERATIONS.update({("/api/strategies/{id}/" + op, "post"): "ingest"
+                            for op in _STRATEGY_POSTS})
+CRON_SECRET = "oa-cron-s3cret-value"
 
 # Documented statuses this test cannot provoke on a healthy server, and why.
 NOT_PROVOKED = {
@@ -327,6 +352,11 @@ NOT_PROVOKED = {
     ("/api/events", "get", "500"): "an internal failure",
     ("/api/events", "get", "503"): "store locked past the wait or an I/O error",
 }
+
+
+def strategy_body(sid):
+    return {"id": sid, "name": "OA RSI", "symbol": "AAPL", "timeframe": "5m",
+            "yaml": "name: rsi\nentry: rsi < 30\n", "actor": "oa", "reason": "created"}
 
 
 def ev(**kw):
@@ -381,6 +411,10 @@ class DocumentTest(unittest.TestCase):
                 self.assertRegex(c, r"^[1-5][0-9][0-9]$")
             if role == "none":
                 self.assertEqual(op.get("security"), [])
+            elif role == "cron":  # X-Cron-Auth, documented as a header parameter
+                self.assertEqual(op.get("security"), [])
+                self.assertIn("X-Cron-Auth", [p["name"] for p in self.d.parameters(op)])
+                self.assertTrue({"401", "403"} <= codes, (path, method))
             else:
                 self.assertNotIn("security", op)  # the global bearer requirement
                 self.assertTrue({"401", "403"} <= codes, (path, method))
@@ -447,6 +481,15 @@ class ServerAgainstDocTest(T.ServerCase):
         cls.covered = set()
         srv = cls.server
         r = srv.post_events([ev(entity_id="x-%d" % i) for i in range(20)])
+        assert r.status == 201, r
+        # What the documented examples of the domain endpoints name: strategy oa-s1 (one
+        # version) and feedback for oa-s2.
+        for sid in ("oa-s1", "oa-s2"):
+            r = srv.request("POST", "/api/strategies", body=strategy_body(sid), token="ingest")
+            assert r.status == 201, r
+        r = srv.request("POST", "/api/feedback", token="ingest", body={
+            "strategy_id": "oa-s2", "ai_return": 0.05, "benchmark_return": 0.01,
+            "user_id": "u1", "benchmark": "SPY"})
         assert r.status == 201, r
 
     def check(self, path_t, method, r):
@@ -598,7 +641,10 @@ class ServerAgainstDocTest(T.ServerCase):
             if method != "get":
                 continue
             params = self.d.parameters(op)
-            path = path_t.replace("{seq}", "1")
+            path = path_t
+            for p in params:  # path parameters take their documented example
+                if p["in"] == "path":
+                    path = path.replace("{%s}" % p["name"], str(p["example"]))
             required = {p["name"]: p["example"] for p in params
                         if p["in"] == "query" and p.get("required")}
             for p in params:
@@ -661,6 +707,154 @@ class ServerAgainstDocTest(T.ServerCase):
             body = dict(base, **{name: 1})
             self.assertNotEqual(self.d.errors(body, schema), [])
             self.assertEqual(srv.request("POST", "/api/events", body=body).status, 400)
+
+    # ---- the domain endpoints (issue 13: the file now describes every endpoint) ----
+
+    def strategy(self, sid, status="DRAFT"):
+        """A new strategy brought to status through the API."""
+        srv = self.server
+        r = srv.request("POST", "/api/strategies", body=strategy_body(sid), token="ingest")
+        self.assertEqual(r.status, 201, r)
+        steps = {"DRAFT": [], "PENDING": ["submit"], "ACTIVE": ["submit", "activate"],
+                 "FAILED": ["fail"], "ARCHIVED": ["fail", "archive"]}[status]
+        for op in steps:
+            r = srv.request("POST", "/api/strategies/%s/%s" % (sid, op), body={"actor": "oa"},
+                            token="ingest")
+            self.assertEqual(r.status, 200, r)
+        return sid
+
+    def test_6_strategy_endpoints(self):
+        srv = self.server
+        S, P = "/api/strategies", "post"
+        self.req(S, P, S, body=strategy_body("oa-c1"), token="ingest")
+        self.req(S, P, S, body=strategy_body("oa-c1"), token="ingest")  # 409
+        self.req(S, P, S, body=dict(strategy_body("oa-c2"), name=None), token="ingest")
+        self.req(S, P, S, body=strategy_body("oa-c3"), token=None)
+        self.req(S, P, S, body=strategy_body("oa-c3"), token="read")
+        self.req(S, P, S, body=json.dumps(strategy_body("oa-c3")), content_type="text/plain",
+                 token="ingest")
+        for path, token in [(S, "read"), (S + "?status=DRAFT&limit=2", "read"),
+                            (S + "?bogus=1", "read"), (S, None), (S, "ingest")]:
+            self.req(S, "get", path, token=token)
+        # the transitions: 200, 400 (unknown field), 401, 403, 404, 409, 415
+        ok_from = {"submit": "DRAFT", "activate": "PENDING", "fail": "DRAFT",
+                   "close": "ACTIVE", "archive": "FAILED", "delete": "DRAFT",
+                   "status": "DRAFT", "rollback": "DRAFT"}
+        conflict_from = {"submit": "PENDING", "activate": "DRAFT", "fail": "ACTIVE",
+                         "close": "DRAFT", "archive": "DRAFT", "delete": "ACTIVE",
+                         "status": "DRAFT", "rollback": "ARCHIVED"}
+        extra = {"status": {"status": "PENDING"}, "rollback": {"version": 1}}
+        for i, op in enumerate(_STRATEGY_POSTS):
+            path_t = S + "/{id}/" + op
+            body = dict({"actor": "oa"}, **extra.get(op, {}))
+            sid = self.strategy("oa-t%d" % i, ok_from[op])
+            self.req(path_t, P, "%s/%s/%s" % (S, sid, op), body=body, token="ingest")
+            bad = self.strategy("oa-u%d" % i, conflict_from[op])
+            conflict = dict(body, status="DRAFT") if op == "status" else body
+            self.req(path_t, P, "%s/%s/%s" % (S, bad, op), body=conflict, token="ingest")
+            self.req(path_t, P, "%s/%s/%s" % (S, bad, op), body=dict(body, bogus=1),
+                     token="ingest")
+            self.req(path_t, P, "%s/nobody/%s" % (S, op), body=body, token="ingest")
+            self.req(path_t, P, "%s/%s/%s" % (S, bad, op), body=body, token=None)
+            self.req(path_t, P, "%s/%s/%s" % (S, bad, op), body=body, token="read")
+            self.req(path_t, P, "%s/%s/%s" % (S, bad, op), body=json.dumps(body),
+                     content_type="text/plain", token="ingest")
+        # PUT .../yaml
+        Y = S + "/{id}/yaml"
+        y = {"yaml": "a: 2\n", "actor": "oa", "reason": "edit"}
+        sid, arch = self.strategy("oa-y1"), self.strategy("oa-y2", "ARCHIVED")
+        self.req(Y, "put", "%s/%s/yaml" % (S, sid), body=y, token="ingest")
+        self.req(Y, "put", "%s/%s/yaml" % (S, arch), body=y, token="ingest")
+        self.req(Y, "put", "%s/%s/yaml" % (S, sid), body=dict(y, yaml="a: [\n"), token="ingest")
+        self.req(Y, "put", "%s/nobody/yaml" % S, body=y, token="ingest")
+        self.req(Y, "put", "%s/%s/yaml" % (S, sid), body=y, token=None)
+        self.req(Y, "put", "%s/%s/yaml" % (S, sid), body=y, token="read")
+        self.req(Y, "put", "%s/%s/yaml" % (S, sid), body=json.dumps(y), content_type="text/plain",
+                 token="ingest")
+        # swap
+        W = S + "/swap"
+        old, new = self.strategy("oa-w1", "ACTIVE"), self.strategy("oa-w2", "PENDING")
+        sw = {"old_id": old, "new_id": new, "actor": "evaluator", "reason": "better",
+              "old_score": 0.1, "new_score": 0.3}
+        self.req(W, P, W, body=sw, token="ingest")
+        self.req(W, P, W, body=sw, token="ingest")  # old is CLOSED now: 409
+        self.req(W, P, W, body=dict(sw, old_id="nobody"), token="ingest")
+        self.req(W, P, W, body=dict(sw, bogus=1), token="ingest")
+        self.req(W, P, W, body=sw, token=None)
+        self.req(W, P, W, body=sw, token="read")
+        self.req(W, P, W, body=json.dumps(sw), content_type="text/plain", token="ingest")
+        # the reads of one strategy (oa-y1 has versions 1 and 2)
+        reads = [(S + "/{id}", "/oa-y1", "/nobody", "/oa-y1?x=1"),
+                 (S + "/{id}/versions", "/oa-y1/versions", "/nobody/versions",
+                  "/oa-y1/versions?x=1"),
+                 (S + "/{id}/versions/{n}", "/oa-y1/versions/2", "/oa-y1/versions/9",
+                  "/oa-y1/versions/2?x=1"),
+                 (S + "/{id}/diff", "/oa-y1/diff?from=1&to=2", "/oa-y1/diff?from=1&to=9",
+                  "/oa-y1/diff?from=1"),
+                 (S + "/{id}/audit-log", "/oa-y1/audit-log?limit=2", None,
+                  "/oa-y1/audit-log?limit=x"),
+                 ("/api/audit-logs/strategies", "", None, "?limit=0")]
+        for path_t, good, missing, bad in reads:
+            base = "/api/audit-logs/strategies" if path_t.startswith("/api/audit") else S
+            for path, token in [(good, "read"), (missing, "read"), (bad, "read"),
+                                (good, None), (good, "ingest")]:
+                if path is not None:
+                    self.req(path_t, "get", base + path, token=token)
+        r = self.req(S + "/{id}/diff", "get", S + "/oa-y1/diff?from=1&to=2", token="read",
+                     headers={"Accept": "text/x-diff"})
+        self.assertTrue(r.body.startswith(b"--- oa-y1/v1\n"), r)
+
+    def test_7_domain_endpoints(self):
+        F, A, M = "/api/feedback", "/api/actions", "/api/summary"
+        fb = {"strategy_id": "oa-s2", "ai_return": 0.01, "benchmark_return": 0.02,
+              "user_id": "u1", "benchmark": "SPY"}
+        for path_t, body in [(F, fb), (A, {"message": "restarted", "source": "oa"})]:
+            self.req(path_t, "post", path_t, body=body, token="ingest")
+            self.req(path_t, "post", path_t, body=dict(body, bogus=1), token="ingest")
+            self.req(path_t, "post", path_t, body=body, token=None)
+            self.req(path_t, "post", path_t, body=body, token="read")
+            self.req(path_t, "post", path_t, body=json.dumps(body), content_type="text/plain",
+                     token="ingest")
+        for path_t, good, bad in [(F, F + "?strategy_id=oa-s2&limit=5", F + "?outcome=maybe"),
+                                  (M, M + "?period=month", M + "?period=year")]:
+            for path, token in [(good, "read"), (bad, "read"), (good, None),
+                                (good, "ingest")]:
+                self.req(path_t, "get", path, token=token)
+        r = self.req(M, "get", M + "?period=day", token="read", headers={"Accept": "text/plain"})
+        self.assertIn("Daily Audit Summary", r.text)
+        K = "/api/analytics/{kind}"
+        kinds = self.d.resolve(self.d.parameters(self.d.op(K, "get"))[0])["schema"]["enum"]
+        self.assertEqual(len(kinds), 8)
+        for kind in kinds:
+            self.req(K, "get", "/api/analytics/%s?limit=3" % kind, token="read")
+        for path, token in [("/api/analytics/nope", "read"),
+                            ("/api/analytics/actors?limit=0", "read"),
+                            ("/api/analytics/actors", None), ("/api/analytics/actors", "ingest")]:
+            self.req(K, "get", path, token=token)
+
+    def test_8_cron_endpoints(self):
+        C, T_ = "/api/cron/{job}", "/api/ai/train"
+        # this class's server has no cron_secret: 403
+        self.req(C, "post", "/api/cron/checkpoint", token=None,
+                 headers={"X-Cron-Auth": CRON_SECRET})
+        self.req(T_, "post", T_, token=None, headers={"X-Cron-Auth": CRON_SECRET})
+        sink = os.path.join(self.server.log_dir, "oa-train.jsonl")
+        env = {"TRADETRAIL_CRON_SECRET": CRON_SECRET, "TRADETRAIL_FEEDBACK_SINK": "file:" + sink}
+        with T.Server(env=env) as other:
+            def call(path_t, path, secret):
+                r = other.request("POST", path, token=None,
+                                  headers={"X-Cron-Auth": secret} if secret else None)
+                self.check(path_t, "post", r)
+                return r
+            jobs = self.d.resolve(self.d.parameters(self.d.op(C, "post"))[0])["schema"]["enum"]
+            for job in jobs:
+                self.assertEqual(call(C, "/api/cron/" + job, CRON_SECRET).status, 200, job)
+            self.assertEqual(call(C, "/api/cron/nope", CRON_SECRET).status, 404)
+            self.assertEqual(call(C, "/api/cron/retention", CRON_SECRET).status, 404)
+            self.assertEqual(call(C, "/api/cron/checkpoint", "wrong").status, 401)
+            self.assertEqual(call(C, "/api/cron/checkpoint", None).status, 401)
+            self.assertEqual(call(T_, T_, CRON_SECRET).status, 200)
+            self.assertEqual(call(T_, T_, "wrong").status, 401)
 
     def test_9_every_documented_status_was_provoked(self):
         # runs last (unittest orders test methods by name), after the ones that provoke
