@@ -424,6 +424,62 @@ test("keyboard only: sign in, move through events, open one, close it, search, c
   await p.close();
 });
 
+// WCAG 2.1 contrast of every visible text in the timeline, the legend, the header and the
+// detail panel, against the colour actually behind it (tints composited), light and dark.
+async function lowContrast(p) {
+  return p.evaluate(() => {
+    const parse = (c) => {
+      let m = /^rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?\)$/.exec(c);
+      if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+      m = /^color\(srgb ([\d.]+) ([\d.]+) ([\d.]+)(?: \/ ([\d.]+))?\)$/.exec(c);
+      if (m) return [m[1] * 255, m[2] * 255, m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+      return null;
+    };
+    const over = (top, under) => [0, 1, 2].map((i) => top[i] * top[3] + under[i] * (1 - top[3])).concat(1);
+    const bg = (el) => {
+      const layers = [];
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c[3] > 0) layers.push(c);
+        if (c && c[3] === 1) break;
+      }
+      let acc = [255, 255, 255, 1];
+      for (const l of layers.reverse()) acc = over(l, acc);
+      return acc;
+    };
+    const lum = (c) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const bad = [];
+    const els = document.querySelectorAll(".top *, .legend li, ol.rows > li:nth-child(-n+30) *, .drawer *, .filters label, .chips *");
+    for (const el of els) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      const r = el.getBoundingClientRect();
+      if (!own || r.width === 0 || r.height === 0) continue;
+      const under = bg(el);
+      const fg = over(parse(getComputedStyle(el).color), under);
+      const [a, b] = [lum(fg), lum(under)].sort((x, y) => y - x);
+      const ratio = (a + 0.05) / (b + 0.05);
+      if (ratio < 4.5) bad.push(`${el.className || el.tagName} "${el.textContent.trim().slice(0, 20)}" ${ratio.toFixed(2)}`);
+    }
+    return bad;
+  });
+}
+
+test("contrast: every text of the timeline and the detail panel is at least 4.5:1, light and dark", async () => {
+  const target = (await srv.api(`/api/events?event_type=FAILED&order=desc&limit=1`, L.read)).events[0];
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.goto(`${srv.url}/#/events?seq=${target.seq}`);
+    await page.locator("#verdict.good").waitFor({ timeout: T });
+    await page.waitForTimeout(1300); // the fresh-row highlight is over
+    assert.deepEqual(await lowContrast(page), [], scheme);
+  }
+  await shot(page, "dark-timeline");
+  await page.emulateMedia({ colorScheme: "light" });
+});
+
 test("phone width: the timeline and a verified detail fit a 390 px screen", async () => {
   const p = await newPage();
   await p.setViewportSize({ width: 390, height: 800 });
