@@ -168,9 +168,18 @@ set -- $ports
 admin=$(awk '/admin token/ {print $NF}' "$work/serve-pg-a.log")
 [ -n "$admin" ] || fail "the first server printed no admin token"
 export TT_TOKEN="${BENCH_HTTP_TOKEN:-$admin}"
+# PostgreSQL's CPU time: the postmaster and its children (the servers' connections are
+# opened before the load and stay open).
+pg_ticks() {
+    pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v pm="$pm" '{
+        # the command name may hold spaces: count fields from the closing parenthesis
+        sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 } END { print t + 0 }'
+}
 s0=$(tree_size "$1" "$admin")
 t0=0
 for p in $servers; do t0=$((t0 + $(cpu_ticks "$p"))); done
+g0=$(($(pg_ticks) + $(cpu_ticks "$(head -n 1 "$pgdir/data/postmaster.pid")")))
 wrk -t1 -c32 -d"${http_secs}s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$1/" \
     >"$work/wrk-pg-a.out" &
 wa=$!
@@ -179,11 +188,13 @@ wrk -t1 -c32 -d"${http_secs}s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$
 wait "$wa" || fail "wrk failed (first server)"
 t1=0
 for p in $servers; do t1=$((t1 + $(cpu_ticks "$p"))); done
+g1=$(($(pg_ticks) + $(cpu_ticks "$(head -n 1 "$pgdir/data/postmaster.pid")")))
 s1=$(tree_size "$2" "$admin")
 out=$(sum_results "$(cat "$work/wrk-pg-a.out")" "$(cat "$work/wrk-pg-b.out")")
 check pg_http_append "$out" "$s0" "$s1" 1
 awk -v ok="$(field "$out" ok)" -v s="$(field "$out" seconds)" -v t="$((t1 - t0))" \
-    -v hz="$(getconf CLK_TCK)" -v p99="$(field "$out" p99_us)" 'BEGIN {
+    -v g="$((g1 - g0))" -v hz="$(getconf CLK_TCK)" -v p99="$(field "$out" p99_us)" 'BEGIN {
     printf "figure pg_http_append %.1f req/s\n", ok / s
     printf "figure pg_http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
+    printf "figure pg_http_append_pg_cpu_us %.1f us\n", g * 1e6 / hz / ok
     printf "figure pg_http_append_p99 %.3f ms\n", p99 / 1000 }'
