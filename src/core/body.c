@@ -128,7 +128,7 @@ static int parse_array(body *b, tti_jscan *s, char *err, size_t errlen)
         int rc = body_grow(b, err, errlen);
         if (rc != TT_OK)
             return rc;
-        if ((rc = tti_event_parse_at(s, &ev, &block, msg, sizeof msg)) != TT_OK)
+        if ((rc = tti_event_parse_at(s, 0, &ev, &block, msg, sizeof msg)) != TT_OK)
             return tti_err(err, errlen, rc, "event %zu: %s", i, msg);
         body_keep(b, &ev, block);
         tti_jscan_ws(s);

@@ -40,9 +40,11 @@ int tti_body_unchanged(const void *owner, const tt_event *events, size_t n, size
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen);
 
 /* Parse the event object at s->p ('{'), leaving s->p after it: scanned for the limits of
- * SPEC 3.1 first, then parsed and checked once (tt_event_parse_json's rules). */
+ * SPEC 3.1 first, then parsed and checked once (tt_event_parse_json's rules). With to_end,
+ * only whitespace may follow it. */
 struct tti_jscan;
-int tti_event_parse_at(struct tti_jscan *s, tt_event *out, void **owner, char *err, size_t errlen);
+int tti_event_parse_at(struct tti_jscan *s, int to_end, tt_event *out, void **owner, char *err,
+                       size_t errlen);
 
 /* Write ev's leaf bytes (docs/FORMAT.md) into buf when they fit in cap; *len is their
  * size either way (0 when they cannot be measured). TT_ETOOBIG when they do not fit (grow

@@ -439,7 +439,8 @@ static int scan_event(tti_jscan *s, char *err, size_t errlen)
     }
 }
 
-int tti_event_parse_at(tti_jscan *s, tt_event *out, void **owner, char *err, size_t errlen)
+int tti_event_parse_at(tti_jscan *s, int to_end, tt_event *out, void **owner, char *err,
+                       size_t errlen)
 {
     json_error_t je;
     parsed p = {.occurred_at_us = TT_TIME_NONE};
@@ -449,8 +450,18 @@ int tti_event_parse_at(tti_jscan *s, tt_event *out, void **owner, char *err, siz
     int rc = scan_event(s, err, errlen);
     if (rc != TT_OK)
         return rc;
+    const char *stop = s->p;
+    if (to_end) {
+        /* Malformed input is a syntax error before any rule is judged, as jansson's whole-
+         * document parse reported it. */
+        tti_jscan_ws(s);
+        if (s->p != s->end) {
+            s->what = "end of input expected";
+            return scan_error(s, "event", err, errlen);
+        }
+    }
     /* Duplicate keys are refused at every depth, metadata included. */
-    json_t *root = json_loadb(start, (size_t)(s->p - start), JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(start, (size_t)(stop - start), JSON_REJECT_DUPLICATES, &je);
     if (root == NULL)
         return load_error(&je, "event", err, errlen);
     rc = take_object(root, &p, err, errlen);
@@ -481,7 +492,7 @@ int tt_event_parse_json(const char *json, size_t len, tt_event *out, void **owne
     const char *value = s.p;
     int rc, is_object = s.p < s.end && *s.p == '{';
     if (is_object)
-        rc = tti_event_parse_at(&s, &ev, &block, err, errlen);
+        rc = tti_event_parse_at(&s, 1, &ev, &block, err, errlen);
     else if ((rc = tti_jscan_value(&s)) != TT_OK)
         return scan_error(&s, "event", err, errlen);
     if (rc != TT_OK)
