@@ -200,35 +200,75 @@ def parse_csv(fields):
     return ev, ev["metadata"]  # the stored metadata text, verbatim
 
 
-def records(path, fmt):
-    """(line number, event, metadata text) of each record; raises Failed on bad syntax."""
-    name = os.path.basename(path)
-    with open(path, "rb") as f:
-        raw = f.read()
+class HashingReader:
+    """A data file read line by line (LF-terminated, binary), hashed as it is read, so
+    memory stays bounded by one record whatever the file's size."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def line(self):
+        b = self.f.readline()
+        self.sha.update(b)
+        self.size += len(b)
+        return b
+
+    def close(self):
+        self.f.close()
+
+
+def decode(name, no, b):
     try:
-        text = raw.decode("utf-8")
+        return b.decode("utf-8")
     except UnicodeDecodeError:
-        raise Failed(name, "not UTF-8")
+        raise Failed(f"{name} line {no}", "not UTF-8")
+
+
+def records(rd, name, fmt):
+    """(line number, event, metadata text) of each record; raises Failed on bad syntax."""
+    no = 0
     if fmt == "jsonl":
-        if text and not text.endswith("\n"):
-            raise Failed(name, "the last line does not end in LF")
-        for no, line in enumerate(text.split("\n")[:-1], 1):
+        while True:
+            b = rd.line()
+            if not b:
+                return
+            no += 1
+            if not b.endswith(b"\n"):
+                raise Failed(f"{name} line {no}", "the last line does not end in LF")
             try:
-                yield no, *parse_jsonl(line)
+                yield no, *parse_jsonl(decode(name, no, b[:-1]))
             except ValueError as e:
                 raise Failed(f"{name} line {no}", str(e))
-        return
-    no = 0
-    try:
-        for fields in csv_records(text):
+    while True:
+        # An RFC 4180 record ends at a CRLF outside quotes: gather lines until the
+        # record's quotes balance, then split it.
+        b = rd.line()
+        if not b:
+            return
+        start = no + 1
+        no += 1
+        while b.count(b'"') % 2:
+            more = rd.line()
+            if not more:
+                break
+            b += more
             no += 1
-            if no == 1:
+            if len(b) > (1 << 20):
+                raise Failed(f"{name} line {start}", "record longer than 1 MiB")
+        try:
+            recs = list(csv_records(decode(name, start, b)))
+            if len(recs) != 1:
+                raise ValueError("not one record")
+            fields = recs[0]
+            if start == 1:
                 if fields != [(c, False) for c in COLUMNS]:
                     raise Failed(f"{name} line 1", "not the header row")
                 continue
-            yield no, *parse_csv(fields)
-    except ValueError as e:
-        raise Failed(f"{name} line {no + 1}", str(e))
+            yield start, *parse_csv(fields)
+        except ValueError as e:
+            raise Failed(f"{name} line {start}", str(e))
 
 
 # ---- FORMAT.md 8.4 and 8.5: the checks ----
@@ -295,12 +335,11 @@ def verify(directory, vkey):
                 raise Failed("manifest.json", f"unsafe file name {name!r}")
             path = os.path.join(directory, name)
             try:
-                with open(path, "rb") as fh:
-                    data = fh.read()
+                rd = HashingReader(path)
             except OSError as e:
                 raise Failed(name, f"cannot open: {e.strerror}")
             n = 0
-            for no, ev, meta_text in records(path, fmt):
+            for no, ev, meta_text in records(rd, name, fmt):
                 item = f"{name} line {no}"
                 if n == f["count"]:
                     raise Failed(name, f"more than the {f['count']} events the manifest lists")
@@ -324,7 +363,10 @@ def verify(directory, vkey):
                 yield h
             if n != f["count"] or f["first_seq"] != expect - n:
                 raise Failed(name, f"holds {n} events, the manifest says {f['count']}")
-            if len(data) != f["bytes"] or hashlib.sha256(data).hexdigest() != f["sha256"]:
+            while rd.line():  # bytes after the last record still count
+                pass
+            rd.close()
+            if rd.size != f["bytes"] or rd.sha.hexdigest() != f["sha256"]:
                 raise Failed(name, "SHA-256 or size does not match the manifest")
         if expect != last + 1:
             raise Failed("files", f"seq {expect} is missing")

@@ -339,6 +339,8 @@ EXPECTED_OPERATIONS = {
     ("/checkpoint", "get"): "read",
     ("/api/stream", "get"): "read",
     ("/api/stats", "get"): "read",
+    ("/api/export", "get"): "read",
+    ("/api/export/manifest", "get"): "read",
 }
 EXPECTED_OPERATIONS.update({("/api/strategies/{id}/" + op, "post"): "ingest"
                             for op in _STRATEGY_POSTS})
@@ -587,6 +589,11 @@ class ServerAgainstDocTest(T.ServerCase):
         for path in ("/api/checkpoint", "/checkpoint", "/api/stats"):
             self.req(path, "get", path, token="read")
             self.req(path, "get", path + "?bogus=1", token="read")
+            self.req(path, "get", path, token=None)
+            self.req(path, "get", path, token="ingest")
+        for path in ("/api/export", "/api/export/manifest"):
+            self.req(path, "get", path + "?format=csv", token="read")
+            self.req(path, "get", path + "?format=xml", token="read")
             self.req(path, "get", path, token=None)
             self.req(path, "get", path, token="ingest")
         # the stream
