@@ -124,9 +124,16 @@ export function createList(host, opts) {
   function row(ev, fresh) {
     const automated = L && L.actorKinds.has(ev.actor) ? L.actorKinds.get(ev.actor) === "automated" : null;
     const strat = ev.entity === "strategy" && L ? L.strategies.get(ev.entity_id) : null;
+    // Identifiers filter on click (the timeline's own list; the Audit Log's is locked).
+    const idButton = (cls, text, label, filter) => opts.onFilter
+      ? h("button", { type: "button", class: `${cls} idlink`, title: label, "aria-label": label, onclick: (e) => {
+        e.stopPropagation();
+        opts.onFilter(filter);
+      } }, text)
+      : h("span", { class: cls }, text);
     const subject = ev.entity === "strategy"
       ? h("a", { class: "subject", href: opts.ctx.hrefFor(["strategy", ev.entity_id, "overview"]), title: strat ? `${strat.name} (${strat.symbol})` : null, text: `strategy/${ev.entity_id}` })
-      : h("span", { class: "subject", text: `${ev.entity}/${ev.entity_id}` });
+      : idButton("subject", `${ev.entity}/${ev.entity_id}`, `Show only ${ev.entity}/${ev.entity_id}`, { entity: ev.entity, entity_id: ev.entity_id });
     const li = h("li", { class: `row k-${kindOf(ev.event_type)}${fresh ? " fresh" : ""}`, dataset: { seq: ev.seq } },
       h("a", { class: "open", href: openHref(ev.seq), "aria-label": `Event ${ev.seq}, ${ev.event_type} ${ev.entity}/${ev.entity_id}, ${fmtTs(ev.ts)}` },
         h("span", { class: "seq", text: `#${ev.seq}` })),
@@ -135,7 +142,8 @@ export function createList(host, opts) {
       subject,
       h("span", { class: "trans", text: ev.old_status || ev.new_status ? `${ev.old_status || "\u2205"} \u2192 ${ev.new_status || "\u2205"}` : "" }),
       h("span", { class: "actor", title: automated === null ? null : automated ? "automated" : "manual" },
-        ev.actor, automated ? h("span", { class: "auto", "aria-label": "automated", text: " \u2699" }) : null),
+        idButton("who", ev.actor, `Show only actor ${ev.actor}`, { actor: ev.actor }),
+        automated ? h("span", { class: "auto", "aria-label": "automated", text: " \u2699" }) : null),
       h("span", { class: "reason", text: ev.reason || "" }),
     );
     li._ev = ev;
@@ -599,6 +607,10 @@ export function render(main, route, ctx) {
   const list = createList(listHost, {
     ctx,
     live: true,
+    onFilter: (f) => {
+      Object.assign(params, f);
+      commit(true);
+    },
     path: () => ["events"],
     params: () => urlParams(),
     drawerOpen: () => !drawer.hidden,

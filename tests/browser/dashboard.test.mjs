@@ -182,6 +182,15 @@ test("each filter and search narrows the timeline as the API does, and lives in 
   assert.ok(actors.every((a) => a.startsWith("evaluator")));
   await page.getByRole("button", { name: /Remove filter actor/ }).click();
   await rowsSettled(page);
+  // Identifiers filter on click: an actor, then a maintenance source.
+  await page.locator("ol.rows button.who", { hasText: /^self-heal-job$/ }).first().click();
+  await expectRows({ actor: "self-heal-job" });
+  await page.getByRole("button", { name: /Remove filter actor/ }).click();
+  await page.locator("ol.rows button.subject", { hasText: "maintenance/" }).first().click();
+  const [ent, id] = (await page.locator(".chips").textContent()).match(/entity: (\w+)[\s\S]*id: (\S+)/).slice(1);
+  await expectRows({ entity: ent, entity_id: id });
+  await page.getByRole("button", { name: "Clear all" }).click();
+  await rowsSettled(page);
 
   await page.fill("#f-q", "Grafana");
   await expectRows({ q: "Grafana" });
