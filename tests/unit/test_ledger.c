@@ -1976,6 +1976,51 @@ static int64_t count_in(const tt_count *c, size_t n, const char *name)
     return 0;
 }
 
+/* SPEC 3.1 principal: the thread's setting, captured when queued, "lib" by default; a
+ * token authenticates as "token:<name>", or "token:#<id>" without a printable name. */
+static void test_principal(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    tt_event ev;
+    tt_append_result r[3];
+    simple_event(&ev, "who", "p");
+    ev.principal = "token:forged"; /* ignored: set by the ledger */
+    assert_int_equal(tt_ledger_append(l, &ev, 1, &r[0]), TT_OK);
+    assert_int_equal(tt_set_principal("cli:alice"), TT_OK);
+    assert_int_equal(tt_ledger_append(l, &ev, 1, &r[1]), TT_OK);
+    assert_int_equal(tt_set_principal("bad\ncontrol"), TT_EINVAL);
+    assert_int_equal(tt_set_principal(""), TT_EINVAL);
+    assert_int_equal(tt_set_principal(NULL), TT_OK);
+    assert_int_equal(tt_ledger_append(l, &ev, 1, &r[2]), TT_OK);
+    const char *want[] = {"lib", "cli:alice", "lib"};
+    for (int i = 0; i < 3; i++) {
+        tt_event *got = NULL;
+        assert_int_equal(tt_ledger_get(l, r[i].seq, &got), TT_OK);
+        assert_string_equal(got->principal, want[i]);
+        uint8_t h[TT_HASH_SIZE];
+        assert_int_equal(tt_event_leaf_hash(got, h), TT_OK);
+        assert_memory_equal(h, r[i].leaf_hash, TT_HASH_SIZE);
+        tt_event_free(got);
+    }
+
+    char *token = NULL, principal[TT_MAX_PRINCIPAL + 1];
+    int64_t id;
+    tt_role role;
+    const char *names[] = {"ingest bot", NULL, "a\x01z"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tt_token_create(l, TT_ROLE_INGEST, names[i], "t", &token, &id), TT_OK);
+        assert_int_equal(tt_token_authenticate(l, token, &role, NULL, principal), TT_OK);
+        char expect[64];
+        if (i == 0)
+            snprintf(expect, sizeof expect, "token:ingest bot");
+        else
+            snprintf(expect, sizeof expect, "token:#%lld", (long long)id);
+        assert_string_equal(principal, expect);
+        tt_free(token);
+    }
+}
+
 static void test_stats(void **state)
 {
     fixture *f = *state;
@@ -2184,6 +2229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_private_files, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_principal, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
