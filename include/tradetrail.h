@@ -267,7 +267,8 @@ TT_EXPORT int tt_ledger_append_async(tt_ledger *l, const tt_event *events, size_
  *
  * tt_ledger_on_commit_remove removes the first observer registered with this fn and ctx
  * (TT_ENOTFOUND when none); once it returns, fn is not running and is not called again.
- * Observers need no removal before tt_ledger_close.
+ * Observers need no removal before tt_ledger_close, but ctx must stay valid until one or
+ * the other returns (closing commits the asynchronous appends still queued).
  */
 typedef void (*tt_commit_fn)(void *ctx, int64_t first_seq, int64_t count);
 TT_EXPORT int tt_ledger_on_commit(tt_ledger *l, tt_commit_fn fn, void *ctx);
