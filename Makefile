@@ -8,13 +8,18 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps build run check test asan valgrind tsan format-check cppcheck layers layers-calls bench fuzz \
+.PHONY: all deps browser-deps build run check test asan valgrind tsan format-check cppcheck layers layers-calls bench fuzz \
 	fuzz-smoke soak install clean
 
 all: build
 
 deps:
 	@./scripts/deps.sh
+
+# What the dashboard's tests need (tests/browser): Chromium, node, npm and the pinned
+# npm packages. Only the test targets ask for them, so `make run` installs no browser.
+browser-deps:
+	@TT_DEPS_BROWSER=1 ./scripts/deps.sh
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -23,7 +28,7 @@ build: deps
 run: build
 	@./scripts/run.sh $(BUILD)/tradetrail
 
-test: build
+test: build browser-deps
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: deps
@@ -65,7 +70,7 @@ layers-calls: build
 fuzz-smoke: deps
 	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j 2 30
 
-check: format-check cppcheck layers build layers-calls asan fuzz-smoke
+check: format-check cppcheck layers build browser-deps layers-calls asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps

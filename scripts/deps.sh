@@ -12,11 +12,15 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
-# The dashboard's tests (tests/browser): Chromium, and node with npm. Checked by command, not
-# by package: a node from another source (NodeSource's bundles npm) must not be replaced.
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
-command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-command -v npm >/dev/null 2>&1 || missing="$missing npm"
+# The dashboard's tests (tests/browser), with TT_DEPS_BROWSER=1 (make check, make test):
+# Chromium, and node with npm. Checked by command, not by package: a node from another
+# source (NodeSource's bundles npm) must not be replaced.
+browser=${TT_DEPS_BROWSER:-0}
+if [ "$browser" = 1 ]; then
+    [ -x /usr/bin/chromium ] || missing="$missing chromium"
+    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+    command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
 if [ -n "$missing" ]; then
     echo "deps: installing$missing" >&2
     SUDO=""
@@ -28,10 +32,11 @@ if [ -n "$missing" ]; then
     fi
 fi
 # playwright-core as pinned in the lockfile, when it is missing or the lockfile changed.
-browser="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
-if [ ! -f "$browser/node_modules/.package-lock.json" ] ||
-    ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.tt-lock"; then
+[ "$browser" = 1 ] || exit 0
+dir="$(cd "$(dirname "$0")/.." && pwd)/tests/browser"
+if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+    ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.tt-lock"; then
     echo "deps: npm ci in tests/browser" >&2
-    (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
         cp package-lock.json node_modules/.tt-lock)
 fi
