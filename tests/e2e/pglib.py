@@ -155,6 +155,17 @@ def schema_uri(base, name):
     return "%s%soptions=-csearch_path%%3D%s" % (base, sep, name)
 
 
+def test_db_args(data):
+    """["--db", URI] for a ledger whose data directory is data when the tests run against
+    PostgreSQL (TT_TEST_DB set by `pglib.py run`), else []: a schema named after the
+    directory, as tests/unit/testdb.h names it, so each directory has its own ledger."""
+    base = os.environ.get("TT_TEST_DB")
+    if not base:
+        return []
+    name = "t_" + "".join(c for c in os.path.abspath(data).lower() if c.isascii() and c.isalnum())
+    return ["--db", schema_uri(base, name[:63])]
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
         print("usage: pglib.py run -- COMMAND...", file=sys.stderr)

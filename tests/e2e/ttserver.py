@@ -19,6 +19,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pglib  # noqa: E402
+
 SOURCE_DIR = os.environ.get(
     "TT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD_DIR = os.environ.get("TT_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
@@ -100,7 +103,8 @@ def env_without_tradetrail():
 
 def cli(data, args, input=None, timeout=120):
     """Run tradetrail --data DATA ARGS; a CompletedProcess with text output."""
-    return subprocess.run([BIN, "--data", data] + list(args), input=input, capture_output=True,
+    return subprocess.run([BIN, "--data", data] + pglib.test_db_args(data) + list(args),
+                          input=input, capture_output=True,
                           text=True, env=env_without_tradetrail(), timeout=timeout * SLOW)
 
 
@@ -181,8 +185,8 @@ class Server:
             if self.env:
                 env.update(self.env)
             self.proc = subprocess.Popen(
-                [BIN, "--data", self.data, "serve", "--listen", "127.0.0.1:%d" % self.port] +
-                self.extra_args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
+                [BIN, "--data", self.data] + pglib.test_db_args(self.data) +
+                ["serve", "--listen", "127.0.0.1:%d" % self.port] + self.extra_args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
                 preexec_fn=_die_with_parent)
             out.close()
             err.close()
