@@ -44,6 +44,7 @@ static const command commands[] = {
     {"demo", cmd_demo, "fill the ledger with a realistic generated history"},
     {"export", cmd_export, "write a verifiable export of a time window (SPEC 8)"},
     {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
+    {"hold", cmd_hold, "legal holds: add, remove, list (retention keeps held ids)"},
     {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 

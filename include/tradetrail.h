@@ -1543,6 +1543,39 @@ TT_EXPORT char *tt_export_report_to_json(const tt_export_report *r, int ok);
 #define TT_EXPORT_MANIFEST_MAX (64u * 1024 * 1024)
 TT_EXPORT int tt_export_manifest_check(const char *json, size_t len, char *err, size_t errlen);
 
+/* ---------------------------------------------------------------------------------------
+ * Legal holds (SPEC 8): an entity id under hold keeps its events' bodies in the hot store
+ * whatever their age. Holds are events (entity "legal_hold", entity_id the held id,
+ * event_type HOLD or RELEASE, new_status HELD or RELEASED), so they are signed and provable.
+ * ------------------------------------------------------------------------------------- */
+
+/* Place (add) or lift (remove) a hold on entity_id, recorded as one event with actor
+ * (default "admin") and reason (required, non-empty). The current state is checked inside
+ * the write transaction: TT_ECONFLICT when the id is already held (add) or not held
+ * (remove), TT_EINVAL for an invalid id or missing reason. *out (may be NULL) gets the
+ * event's seq. Thread-safe. */
+TT_EXPORT int tt_hold_add(tt_ledger *l, const char *entity_id, const char *actor,
+                          const char *reason, tt_append_result *out);
+TT_EXPORT int tt_hold_remove(tt_ledger *l, const char *entity_id, const char *actor,
+                             const char *reason, tt_append_result *out);
+
+/* *held = 1 when entity_id is under hold now. Thread-safe. */
+TT_EXPORT int tt_hold_active(tt_ledger *l, const char *entity_id, int *held);
+
+typedef struct tt_hold {
+    char *entity_id;
+    int64_t seq;   /* the HOLD event */
+    int64_t ts_us; /* when it was placed */
+    char *actor;
+    char *reason;
+} tt_hold;
+
+/* The holds in force, in the order they were placed; free with tt_hold_list_free. */
+TT_EXPORT int tt_hold_list(tt_ledger *l, tt_hold **out, size_t *n);
+TT_EXPORT void tt_hold_list_free(tt_hold *list, size_t n);
+/* {"holds":[{"entity_id","seq","since","actor","reason"}...],"count"}; tt_free. */
+TT_EXPORT char *tt_hold_list_to_json(const tt_hold *list, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
