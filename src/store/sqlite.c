@@ -22,7 +22,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -116,7 +116,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_search,
                                          schema_principal,
                                          schema_head_checkpoints,
-                                         tti_sqlite_schema_search_prefix};
+                                         tti_sqlite_schema_search_prefix,
+                                         tti_sqlite_schema_search_vocab};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 

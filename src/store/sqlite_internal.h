@@ -175,17 +175,20 @@ extern const struct tti_jobs_ops tti_sqlite_jobs_ops;
 extern const struct tti_notify_ops tti_sqlite_notify_ops;
 /* Version 6: the reason index without positions (sqlite_search.c). */
 extern const char tti_sqlite_schema_search[];
-/* Version 9: the reason index with a prefix index of 3 characters. */
+/* Version 9: the reason index with a prefix index of 3 characters; version 10: its vocab. */
 extern const char tti_sqlite_schema_search_prefix[];
+extern const char tti_sqlite_schema_search_vocab[];
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
 int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);
 
 /* The FTS5 query for a user's search words: each token the index's tokenizer finds, as a
- * quoted term (all must match): a whole word for 1-2 characters, a prefix query of its
- * first 3 characters otherwise. *prefixes gets the tokens longer than 3 characters, space
- * separated, for tt_word_prefixes(e.reason, ?) to check the whole prefix, or NULL. Both
- * malloc'd; *nterms is 0 when the words hold no token at all (only punctuation). */
+ * quoted term (all must match): a whole word for 1-2 characters, a prefix query of 3
+ * characters, a prefix query of a longer word that starts few index entries, else one of
+ * its first 3 characters with the word in *prefixes (space separated, for
+ * tt_word_prefixes(e.reason, ?) to check), or NULL. Both malloc'd; *nterms is 0, and *out
+ * NULL, when nothing can match: the words hold no token at all (only punctuation), or a
+ * word starts no term of the index. */
 int tti_sqlite_fts_terms(tti_store *s, const char *text, char **out, char **prefixes, int *nterms);
 
 #endif

@@ -12,9 +12,13 @@
  * prefix before it returns a row (measured: p50 8 ms, p99 173 ms at 1 million reasons, ten
  * times that at 10 million, against 0.15 / 2.5 ms for a whole word), unless the index has
  * a prefix index of that exact length, which it walks like a term. So the index keeps
- * 3-character prefixes (version 9), a word of 3 characters is that prefix, and a longer
- * word asks the index for its first 3 characters and checks each candidate's reason for
- * the whole prefix with tt_word_prefixes(), newest first, until the page is full.
+ * 3-character prefixes (version 9) and a word of 3 characters is that prefix. For a longer
+ * word, a probe first counts the index entries of the terms it starts, up to 2,000
+ * (version 10, fts5vocab): none, and nothing can match; fewer, and the FTS5 prefix query
+ * is cheap; more, and the index is asked for the word's first 3 characters and each
+ * candidate's reason is checked for the whole prefix with tt_word_prefixes(), newest
+ * first, until the page is full (at least one candidate in every
+ * candidates / 2,000 passes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +34,11 @@ const char tti_sqlite_schema_search[] =
     "CREATE VIRTUAL TABLE events_fts USING fts5(reason, content='', detail=none);"
     "INSERT INTO events_fts(rowid, reason) SELECT seq, reason FROM events"
     " WHERE reason IS NOT NULL AND reason <> '';";
+
+/* Version 10: a read-only view of the index's (term, event) entries in term order, so that
+ * a word's entries can be counted up to a limit (probe). */
+const char tti_sqlite_schema_search_vocab[] =
+    "CREATE VIRTUAL TABLE events_fts_vocab USING fts5vocab(events_fts, 'instance');";
 
 /* Version 9: the reason index keeps 3-character prefixes, rebuilt from the stored reasons. */
 const char tti_sqlite_schema_search_prefix[] =
@@ -113,49 +122,6 @@ static fts5_api *fts5_api_of(sqlite3 *db)
     return api;
 }
 
-typedef struct terms {
-    tti_buf out; /* the FTS5 query */
-    tti_buf pre; /* words longer than PREFIX_CHARS, space separated, for tt_word_prefixes */
-    int n;
-} terms;
-
-/* Bytes of the first n UTF-8 characters of tok (all of it when shorter). */
-static int char_prefix(const char *tok, int len, int n)
-{
-    int i = 0;
-    for (int chars = 0; i < len && chars < n; chars++)
-        for (i++; i < len && ((unsigned char)tok[i] & 0xC0) == 0x80; i++)
-            ;
-    return i;
-}
-
-/* One token: a quoted term, its quotes doubled so no token is read as FTS5 syntax (the
- * query is data bound to a statement; this keeps it from being FTS5 syntax too). */
-static int on_token(void *ctx, int flags, const char *tok, int len, int start, int end)
-{
-    (void)flags;
-    (void)start;
-    (void)end;
-    terms *t = ctx;
-    if (len <= 0)
-        return SQLITE_OK;
-    int head = char_prefix(tok, len, PREFIX_CHARS);
-    int prefix = head == len ? char_prefix(tok, len, PREFIX_CHARS - 1) < len : 1;
-    int rc = tti_buf_adds(&t->out, t->n ? " \"" : "\"");
-    for (int i = 0; rc == 0 && i < head; i++)
-        rc = tti_buf_add(&t->out, tok[i] == '"' ? "\"\"" : tok + i, tok[i] == '"' ? 2 : 1);
-    if (rc == 0)
-        rc = tti_buf_adds(&t->out, prefix ? "\"*" : "\"");
-    if (rc == 0 && head < len) {
-        if (t->pre.len > 0)
-            rc = tti_buf_adds(&t->pre, " ");
-        if (rc == 0)
-            rc = tti_buf_add(&t->pre, tok, (size_t)len);
-    }
-    t->n++;
-    return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
-}
-
 static int unicode61(sqlite3 *db, fts5_tokenizer *tk, Fts5Tokenizer **tok)
 {
     fts5_api *api = fts5_api_of(db);
@@ -166,6 +132,105 @@ static int unicode61(sqlite3 *db, fts5_tokenizer *tk, Fts5Tokenizer **tok)
     return SQLITE_OK;
 }
 
+/* The tokens of the user's words, back to back, each ended by a NUL. */
+typedef struct terms {
+    tti_buf toks;
+    int n;
+} terms;
+
+static int on_token(void *ctx, int flags, const char *tok, int len, int start, int end)
+{
+    (void)flags;
+    (void)start;
+    (void)end;
+    terms *t = ctx;
+    if (len <= 0)
+        return SQLITE_OK;
+    int rc = tti_buf_add(&t->toks, tok, (size_t)len);
+    if (rc == 0)
+        rc = tti_buf_add(&t->toks, "", 1);
+    t->n++;
+    return rc == 0 ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Bytes of the first n UTF-8 characters of tok (all of it when shorter). */
+static size_t char_prefix(const char *tok, size_t len, int n)
+{
+    size_t i = 0;
+    for (int chars = 0; i < len && chars < n; chars++)
+        for (i++; i < len && ((unsigned char)tok[i] & 0xC0) == 0x80; i++)
+            ;
+    return i;
+}
+
+/* How many (term, event) entries of the index start with tok, counted up to
+ * PROBE_POSTINGS: the fts5vocab 'instance' table walks them in term order and stops at the
+ * limit, so this costs at most that many entries (measured: 0.1 ms when none, under 1 ms at
+ * the limit). */
+#define PROBE_POSTINGS 2000
+
+static int probe(tti_store *s, const char *tok, size_t len, int64_t *count)
+{
+    static const char sql[] = "SELECT count(*) FROM (SELECT 1 FROM events_fts_vocab "
+                              "WHERE term >= ?1 AND term < ?2 LIMIT ?3)";
+    int rc = TT_OK;
+    sqlite3_stmt *st = tti_sqlite_stmt(s, sql, &rc);
+    if (st == NULL)
+        return rc;
+    char *hi = malloc(len + 1);
+    if (hi == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    memcpy(hi, tok, len);
+    hi[len] = (char)0xFF; /* sorts after every UTF-8 term that starts with tok */
+    sqlite3_bind_text(st, 1, tok, (int)len, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, hi, (int)len + 1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, PROBE_POSTINGS);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *count = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(hi);
+    return rc == SQLITE_ROW ? TT_OK : tti_sqlite_fail(s, rc, "searching the reason index");
+}
+
+/* One quoted term, its quotes doubled so no token is read as FTS5 syntax (the query is
+ * data bound to a statement; this keeps it from being FTS5 syntax too). */
+static int add_term(tti_buf *q, const char *tok, size_t len, int prefix)
+{
+    int rc = tti_buf_adds(q, q->len ? " \"" : "\"");
+    for (size_t i = 0; rc == 0 && i < len; i++)
+        rc = tti_buf_add(q, tok[i] == '"' ? "\"\"" : tok + i, tok[i] == '"' ? 2 : 1);
+    return rc == 0 ? tti_buf_adds(q, prefix ? "\"*" : "\"") : rc;
+}
+
+/* The query and post-filter for the tokens; *none when a word starts no indexed term. */
+static int build_terms(tti_store *s, const terms *t, tti_buf *q, tti_buf *pre, int *none)
+{
+    const char *tok = t->toks.data;
+    for (int k = 0; k < t->n; k++, tok += strlen(tok) + 1) {
+        size_t len = strlen(tok), head = char_prefix(tok, len, PREFIX_CHARS);
+        int64_t count = PROBE_POSTINGS;
+        int rc = TT_OK;
+        if (head < len && (rc = probe(s, tok, len, &count)) != TT_OK)
+            return rc;
+        if (count == 0) {
+            *none = 1; /* no word of any reason starts with it: nothing can match */
+            return TT_OK;
+        }
+        if (head == len) /* a whole word below 3 characters; the prefix index at 3 */
+            rc = add_term(q, tok, len, char_prefix(tok, len, PREFIX_CHARS - 1) < len);
+        else if (count < PROBE_POSTINGS) /* rare: FTS5 merges its few entries at once */
+            rc = add_term(q, tok, len, 1);
+        else if ((rc = add_term(q, tok, head, 1)) == 0 &&
+                 (rc = pre->len ? tti_buf_adds(pre, " ") : 0) == 0)
+            rc = tti_buf_adds(pre, tok);
+        if (rc != 0 || q->failed || pre->failed)
+            return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    }
+    return TT_OK;
+}
+
 int tti_sqlite_fts_terms(tti_store *s, const char *text, char **out, char **prefixes, int *nterms)
 {
     fts5_tokenizer tk;
@@ -174,28 +239,38 @@ int tti_sqlite_fts_terms(tti_store *s, const char *text, char **out, char **pref
         return tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
                        "full-text search: SQLite's FTS5 unicode61 tokenizer is unavailable");
     terms t = {.n = 0};
-    tti_buf_init(&t.out, 1 << 20);
-    tti_buf_init(&t.pre, 1 << 20);
+    tti_buf q, pre;
+    tti_buf_init(&t.toks, 1 << 20);
+    tti_buf_init(&q, 1 << 20);
+    tti_buf_init(&pre, 1 << 20);
     int rc = tk.xTokenize(tok, &t, FTS5_TOKENIZE_QUERY, text, (int)strlen(text), on_token);
     tk.xDelete(tok);
-    if (rc == SQLITE_OK && (t.out.failed || t.pre.failed))
+    int none = 0;
+    if (rc == SQLITE_OK && t.toks.failed)
         rc = SQLITE_NOMEM;
-    char *q = rc == SQLITE_OK ? tti_buf_take(&t.out) : NULL;
-    char *p = rc == SQLITE_OK && t.pre.len > 0 ? tti_buf_take(&t.pre) : NULL;
-    if (rc == SQLITE_OK && (q == NULL || (t.pre.len > 0 && p == NULL)))
-        rc = SQLITE_NOMEM;
-    if (rc != SQLITE_OK) {
-        free(q);
-        free(p);
-        tti_buf_free(&t.out);
-        tti_buf_free(&t.pre);
-        return rc == SQLITE_NOMEM ? tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory")
-                                  : tti_sqlite_fail(s, rc, "splitting the search words");
+    if (rc != SQLITE_OK)
+        rc = rc == SQLITE_NOMEM ? tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory")
+                                : tti_sqlite_fail(s, rc, "splitting the search words");
+    else
+        rc = build_terms(s, &t, &q, &pre, &none);
+    char *qs = NULL, *ps = NULL;
+    if (rc == TT_OK && !none && t.n > 0) {
+        qs = tti_buf_take(&q);
+        ps = pre.len > 0 ? tti_buf_take(&pre) : NULL;
+        if (qs == NULL || (pre.len > 0 && ps == NULL))
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
     }
-    tti_buf_free(&t.pre);
-    *out = q;
-    *prefixes = p;
-    *nterms = t.n;
+    tti_buf_free(&t.toks);
+    tti_buf_free(&q);
+    tti_buf_free(&pre);
+    if (rc != TT_OK) {
+        free(qs);
+        free(ps);
+        return rc;
+    }
+    *out = qs;
+    *prefixes = ps;
+    *nterms = none ? 0 : t.n;
     return TT_OK;
 }
 

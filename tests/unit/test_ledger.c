@@ -1822,6 +1822,68 @@ static void test_concurrent_idempotency(void **state)
     verify_ok(f->l, IDEM_KEYS, NULL);
 }
 
+/* ---- prefix search ----------------------------------------------------------------------- */
+
+/* Matches of text, newest first (at most limit); every reason must hold a word starting
+ * with want. */
+static size_t search_count(tt_ledger *l, const char *text, size_t limit, const char *want)
+{
+    tt_query q;
+    tt_query_init(&q);
+    q.text = text;
+    q.limit = limit;
+    q.order = TT_ORDER_DESC;
+    tt_iter *it = NULL;
+    int rc = tt_ledger_query(l, &q, &it);
+    if (rc != TT_OK)
+        fail_msg("search \"%s\": %s: %s", text, tt_strerror(rc), tt_ledger_errmsg(l));
+    const tt_event *ev;
+    size_t n = 0;
+    int64_t prev = INT64_MAX;
+    while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+        assert_true(ev->seq < prev);
+        prev = ev->seq;
+        if (want != NULL && strstr(ev->reason, want) == NULL)
+            fail_msg("search \"%s\" gave seq %lld: \"%s\"", text, (long long)ev->seq, ev->reason);
+        n++;
+    }
+    assert_int_equal(rc, TT_ENOTFOUND);
+    tt_iter_free(it);
+    return n;
+}
+
+/* Issue 13 item 19: each way a word is looked up gives the same answer as the rule (words
+ * starting with it). 2,400 events share the prefix "und": a word under 3 characters is a
+ * whole word, 3 characters the prefix index, a longer one that starts few index entries an
+ * FTS5 prefix query, one that starts more (2,100 here) the 3-character candidates checked
+ * reason by reason, and one that starts none nothing at all. */
+static void test_prefix_search_paths(void **state)
+{
+    fixture *f = *state;
+    enum { N = 2450 };
+    static tt_event evs[N];
+    static tt_append_result res[N];
+    for (int i = 0; i < N; i++) {
+        simple_event(&evs[i], "prefix",
+                     i < 2100   ? (i % 2 ? "Underperforming desk" : "desk underperformed")
+                     : i < 2400 ? "undo the limit"
+                                : "underwater position");
+    }
+    append_ok(f->l, evs, N, res);
+    assert_int_equal(search_count(f->l, "underperf", 100, "nderperform"), 100);
+    assert_int_equal(search_count(f->l, "underperf", 10000, "nderperform"), 2100);
+    assert_int_equal(search_count(f->l, "UNDERPERFORMED", 10000, "underperformed"), 1050);
+    assert_int_equal(search_count(f->l, "underperf desk", 10000, "desk"), 2100);
+    assert_int_equal(search_count(f->l, "underw", 10000, "underwater"), 50);
+    assert_int_equal(search_count(f->l, "undo", 10000, "undo"), 300);
+    assert_int_equal(search_count(f->l, "und", 10000, NULL), N);
+    assert_int_equal(search_count(f->l, "un", 10000, NULL), 0);
+    assert_int_equal(search_count(f->l, "underx", 10000, NULL), 0);
+    assert_int_equal(search_count(f->l, "underperformingx", 10000, NULL), 0);
+    assert_int_equal(search_count(f->l, "desk underx", 10000, NULL), 0);
+    verify_ok(f->l, N, NULL);
+}
+
 /* ---- opening -------------------------------------------------------------------------- */
 
 static unsigned mode_of(const char *dir, const char *name)
@@ -2228,6 +2290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_handles, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_prefix_search_paths, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_private_files, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_principal, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
