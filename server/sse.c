@@ -227,7 +227,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (peer_closed(x->conn))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         pthread_mutex_lock(&h->m);
-        int again = h->gen != gen || h->shutting;
+        int again = h->gen != gen || h->shutting || x->gone;
         if (!again) {
             x->suspended = 1;
             MHD_suspend_connection(x->conn);
@@ -293,17 +293,20 @@ static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
     return rc == TT_OK ? 0 : -1;
 }
 
-/* Subscribers that still count against the limit. With the hub full, the suspended ones
- * whose client has gone are marked and resumed first (they end and free themselves at
- * once), so a slot comes back as soon as its client disconnects, not a tick later. */
+/* Subscribers that still count against the limit (called with the hub full). Those whose
+ * client has gone are marked first, suspended or not: a suspended one is resumed, a running
+ * one sees the mark on its next read; either ends and frees itself at once. So a slot comes
+ * back as soon as its client disconnects, not a heartbeat tick later. */
 static int live_subscribers(srv_sse_hub *h)
 {
     int n = 0;
     for (sub *y = h->list; y; y = y->next) {
-        if (!y->gone && h->n >= SSE_MAX_SUBSCRIBERS && y->suspended && peer_closed(y->conn)) {
+        if (!y->gone && peer_closed(y->conn)) {
             y->gone = 1;
-            y->suspended = 0;
-            MHD_resume_connection(y->conn);
+            if (y->suspended) {
+                y->suspended = 0;
+                MHD_resume_connection(y->conn);
+            }
         }
         n += !y->gone;
     }
