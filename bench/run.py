@@ -41,6 +41,9 @@ round's ledger of BENCH_EVENTS events) in its environment. It prints
 hook is reported and makes the run exit non-zero once the report is written; its figures
 from that round are missing. A hook still running after 900 s gets SIGTERM (its traps stop
 what it started), then SIGKILL.
+  dashboard.sh  headless Chromium on tradetrail serve on BENCH_LEDGER (SPEC 11, not a SPEC 13
+             row): dashboard_first_view_ms and its _cold / _max / _dcl / _api parts,
+             dashboard_ledger_events; skipped without node, Chromium or playwright-core
   http.sh    wrk against bench/http_bound and `tradetrail serve`: http_bound, http_append
              (2xx answers/s), http_append_p99 (ms), http_append_cpu_us (server CPU per
              append), http_append_wrk_cpu_us (wrk's CPU per append), http_ndjson
@@ -189,6 +192,14 @@ HOOK_FIGURES = [
                              "restart"),
     ("restart_healthz_s", "restart after kill -9: from exec to the first 200 of GET /healthz"),
     ("restart_s", "restart after kill -9: from exec to the first authenticated read"),
+    ("dashboard_first_view_ms", "dashboard first view (SPEC 11): navigation to the first "
+                                "timeline row in headless Chromium, page files cached, median "
+                                "of the warm loads"),
+    ("dashboard_first_view_max_ms", "the same, worst warm load"),
+    ("dashboard_first_view_cold_ms", "the same, first load with an empty cache"),
+    ("dashboard_first_view_dcl_ms", "the same, DOMContentLoaded of a warm load, median"),
+    ("dashboard_first_view_api_ms", "the same, the first GET /api/events page, median"),
+    ("dashboard_ledger_events", "events in the ledger the dashboard was timed on"),
     ("big_append", "durable batched append while building the large ledger"),
     ("big_append_batch_p50", "the same, latency of one batch append call, median"),
     ("big_append_batch_p99", "the same, latency of one batch append call, p99"),
