@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/buf.h"
 
 enum {
     OPT_ENTITY = OPT_FIRST_COMMAND,
@@ -160,92 +161,110 @@ static int append_flags(cli_ctx *c, tt_ledger *l, append_args *a)
     return print_result(c, &r, a->fmt);
 }
 
-/* One chunk of NDJSON lines: parsed and validated in full before anything is written. */
+/* One chunk of NDJSON lines, kept as text and parsed and checked in full by the library's
+ * body parser before anything is written; its events go to the ledger as checked
+ * (tt_ledger_append_parsed), so nothing is parsed or checked twice. */
 typedef struct chunk {
-    tt_event *ev;
-    void **owners;
+    tti_buf text;       /* the chunk's lines, blank ones inside it included */
+    size_t n;           /* events (non-blank lines) in text */
+    int64_t first_line; /* the line number of the chunk's first line */
     tt_append_result *res;
-    size_t n;
-    int64_t first_line;
 } chunk;
 
 static void chunk_clear(chunk *ch)
 {
-    for (size_t i = 0; i < ch->n; i++)
-        tt_free(ch->owners[i]);
+    tti_buf_reset(&ch->text);
     ch->n = 0;
 }
 
-static int flush_chunk(cli_ctx *c, tt_ledger *l, chunk *ch, append_args *a, int64_t *total)
+/* The body parser names a line of the chunk ("line K: ..."): name it in the input. */
+static int chunk_fail(cli_ctx *c, chunk *ch, int rc, const char *err)
+{
+    size_t k = 0;
+    int used = 0;
+    if (sscanf(err, "line %zu: %n", &k, &used) == 1 && used > 0 && k > 0)
+        return cli_fail(c, rc, "line %lld: %s; nothing from line %lld on was written",
+                        (long long)(ch->first_line + (int64_t)k - 1), err + used,
+                        (long long)ch->first_line);
+    return cli_fail(c, rc, "lines from %lld: %s; nothing from line %lld on was written",
+                    (long long)ch->first_line, err, (long long)ch->first_line);
+}
+
+static int flush_chunk(cli_ctx *c, tt_ledger *l, chunk *ch, append_args *a, int64_t *total,
+                       int64_t next_line)
 {
     if (ch->n == 0)
         return 0;
-    int rc = tt_ledger_append(l, ch->ev, ch->n, ch->res);
+    tt_event *ev = NULL;
+    size_t n = 0;
+    void *owner = NULL;
+    int is_batch;
+    char err[512];
+    int rc = ch->text.failed ? TT_ENOMEM
+                             : tt_events_parse_body(ch->text.data, ch->text.len, 1, &ev, &n, &owner,
+                                                    &is_batch, err, sizeof err);
+    if (rc != TT_OK) {
+        rc = ch->text.failed ? cli_fail(c, TT_ENOMEM, "out of memory") : chunk_fail(c, ch, rc, err);
+        chunk_clear(ch);
+        return rc;
+    }
+    rc = tt_ledger_append_parsed(l, ev, n, owner, ch->res);
     if (rc != TT_OK) {
         rc = cli_fail(c, rc, "lines %lld-%lld: %s; nothing from line %lld on was written",
-                      (long long)ch->first_line, (long long)(ch->first_line + (int64_t)ch->n - 1),
-                      tt_ledger_errmsg(l), (long long)ch->first_line);
+                      (long long)ch->first_line, (long long)(next_line - 1), tt_ledger_errmsg(l),
+                      (long long)ch->first_line);
+        tt_events_free_body(ev, n, owner);
         chunk_clear(ch);
         return rc;
     }
     if (a->fmt == OUT_JSON)
-        cli_print_json(c, tt_batch_result_to_json(ch->res, ch->n));
-    *total += (int64_t)ch->n;
+        cli_print_json(c, tt_batch_result_to_json(ch->res, n));
+    *total += (int64_t)n;
     cli_progress("append", *total, 0);
-    ch->first_line += (int64_t)ch->n;
+    tt_events_free_body(ev, n, owner);
     chunk_clear(ch);
-    return 0;
-}
-
-static int parse_line(cli_ctx *c, chunk *ch, char *line, size_t len, int64_t lineno)
-{
-    char err[400];
-    int rc = tt_event_parse_json(line, len, &ch->ev[ch->n], &ch->owners[ch->n], err, sizeof err);
-    if (rc != TT_OK)
-        return cli_fail(c, rc, "line %lld: %s; nothing from line %lld on was written",
-                        (long long)lineno, err, (long long)ch->first_line);
-    ch->n++;
+    ch->first_line = next_line;
     return 0;
 }
 
 static int append_stream(cli_ctx *c, tt_ledger *l, append_args *a)
 {
     size_t max = a->batch ? (size_t)a->batch : TT_MAX_BATCH;
-    chunk ch = {.ev = calloc(max, sizeof(tt_event)),
-                .owners = calloc(max, sizeof(void *)),
-                .res = calloc(max, sizeof(tt_append_result)),
-                .first_line = 1};
+    chunk ch = {.res = calloc(max, sizeof(tt_append_result)), .first_line = 1};
+    tti_buf_init(&ch.text, (size_t)1 << 40);
     char *line = NULL;
     size_t cap = 0;
     int64_t lineno = 0, total = 0;
     int rc = 0;
-    if (ch.ev == NULL || ch.owners == NULL || ch.res == NULL)
+    if (ch.res == NULL)
         rc = cli_fail(c, TT_ENOMEM, "out of memory");
     ssize_t n;
     while (rc == 0 && (n = getline(&line, &cap, stdin)) != -1) {
         lineno++;
-        /* Blank lines (whitespace only) are skipped, as tt_events_parse_body does. */
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
-                         line[n - 1] == '\t'))
-            line[--n] = '\0';
-        if (strspn(line, " \t") == (size_t)n) {
-            if (ch.n == 0)
-                ch.first_line++;
+        /* Blank lines (whitespace only) are skipped by the body parser too; one before the
+         * chunk's first event only moves its first line on. */
+        size_t k = (size_t)n;
+        while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r' || line[k - 1] == ' ' ||
+                         line[k - 1] == '\t'))
+            k--;
+        int blank = strspn(line, " \t") >= k;
+        if (blank && ch.n == 0) {
+            ch.first_line++;
             continue;
         }
-        rc = parse_line(c, &ch, line, (size_t)n, lineno);
-        if (rc == 0 && ch.n == max)
-            rc = flush_chunk(c, l, &ch, a, &total);
+        tti_buf_add(&ch.text, line, k);
+        tti_buf_add(&ch.text, "\n", 1);
+        ch.n += !blank;
+        if (ch.n == max)
+            rc = flush_chunk(c, l, &ch, a, &total, lineno + 1);
     }
     if (rc == 0)
-        rc = flush_chunk(c, l, &ch, a, &total);
+        rc = flush_chunk(c, l, &ch, a, &total, lineno + 1);
     cli_progress_done();
     if (rc == 0 && a->fmt != OUT_JSON)
         printf("appended %lld events\n", (long long)total);
-    chunk_clear(&ch);
+    tti_buf_free(&ch.text);
     free(line);
-    free(ch.ev);
-    free(ch.owners);
     free(ch.res);
     return rc;
 }
