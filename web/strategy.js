@@ -31,7 +31,7 @@ function list(main, route, ctx) {
         h("div", { class: "field inline" }, h("label", { for: "st-text", text: "Find" }), text),
         h("div", { class: "field inline" }, h("label", { for: "st-status", text: "Status" }), status))),
     h("div", { class: "table-wrap" }, h("table", { class: "data", id: "st-table" },
-      h("thead", {}, h("tr", {}, ["Strategy", "Symbol", "Timeframe", "Status", "Version", "Updated (UTC)"].map((c) => h("th", { scope: "col", text: c })))),
+      h("thead", {}, h("tr", {}, ["Strategy", "Symbol", "Timeframe", "Status", "Version", "Updated (UTC)"].map((c) => h("th", { scope: "col", class: c === "Version" ? "num" : null, text: c })))),
       tbody)), note));
   let all = [];
   const ctl = new AbortController();

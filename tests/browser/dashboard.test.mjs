@@ -304,8 +304,15 @@ test("a key other than the ledger's fails at the signature step", async () => {
 });
 
 test("the strategy page: overview, versions with a diff between any two, audit log; tabs by keyboard", async () => {
-  await page.goto(`${srv.url}/#/strategy/aapl-rsi/overview`);
+  await page.goto(`${srv.url}/#/strategies`);
+  await page.locator("#st-table tbody tr").nth(10).waitFor({ timeout: T });
+  const all = await srv.api("/api/strategies?include_deleted=true&limit=10000", L.read);
+  assert.equal(await page.locator("#st-table tbody tr").count(), Math.min(1000, all.count));
+  await page.fill("#st-text", "AAPL RSI");
+  await page.waitForFunction(() => document.querySelectorAll("#st-table tbody tr").length === 1, null, { timeout: T });
+  await page.getByRole("link", { name: "AAPL RSI Strategy" }).click();
   await page.locator("#sp-title").getByText("AAPL RSI Strategy").waitFor({ timeout: T });
+  assert.match(page.url(), /#\/strategy\/aapl-rsi\/overview$/);
   assert.match(await page.locator("#panel-overview").textContent(), /DRAFT[\s\S]*AAPL[\s\S]*5m[\s\S]*v3/);
   await page.focus("#tab-overview");
   await page.keyboard.press("ArrowRight");
