@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/domain_store.h"
-#include "store/jobs_store.h"
 #include "store/postgres_internal.h"
 #include "store/records.h"
 #include "store/strategy_store.h"
@@ -142,10 +140,11 @@ static const char schema_v1[] =
     " role int NOT NULL, hash bytea NOT NULL UNIQUE, created bigint NOT NULL, revoked bigint);"
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, '');";
 
-/* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox. The
- * domain tables (strategies, feedback, jobs) come as the next versions, with their
+/* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
+ * feedback, 4 job runs and the training sync. Strategies come next, with their
  * operations. */
-static const char *const migrations[] = {schema_v1, tti_pg_schema_notify};
+static const char *const migrations[] = {schema_v1, tti_pg_schema_notify, tti_pg_schema_domain,
+                                         tti_pg_schema_jobs};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */
@@ -913,10 +912,10 @@ static int pg_token_list(tti_store *s, tt_token_info **out, size_t *n)
     return TT_OK;
 }
 
-/* ---- domain records: not on this store yet ----
- * Strategies, feedback, summaries, analytics, job runs and the training sync have no
- * PostgreSQL tables yet (issue 15 lists them as the next schema versions). Until then each
- * operation fails with a message saying so, instead of the server failing to start. */
+/* ---- strategies: not on this store yet ----
+ * Strategies and their versions have no PostgreSQL tables yet (issue 15 lists them as the
+ * next schema version). Until then each operation fails with a message saying so, instead
+ * of the server failing to start. */
 
 static int not_yet(tti_store *s)
 {
@@ -977,117 +976,6 @@ static const struct tti_strategy_ops pg_strategy_ops = {
     .version_list = st_version_list,
 };
 
-static int dm_feedback_insert(tti_store *s, const tti_feedback_row *row, int64_t *id)
-{
-    (void)row;
-    (void)id;
-    return not_yet(s);
-}
-static int dm_feedback_list(tti_store *s, const tt_feedback_filter *f, tt_feedback **out, size_t *n)
-{
-    (void)f;
-    (void)out;
-    (void)n;
-    return not_yet(s);
-}
-static int dm_range_counts(tti_store *s, int64_t first, int64_t end, tti_pair_fn fn, void *ctx)
-{
-    (void)first;
-    (void)end;
-    (void)fn;
-    (void)ctx;
-    return not_yet(s);
-}
-static int dm_range_actions(tti_store *s, int64_t first, int64_t end, size_t max, tti_cells_fn fn,
-                            void *ctx)
-{
-    (void)first;
-    (void)end;
-    (void)max;
-    (void)fn;
-    (void)ctx;
-    return not_yet(s);
-}
-static int dm_range_feedback(tti_store *s, int64_t first, int64_t end, int64_t counts[3],
-                             double *reward_sum)
-{
-    (void)first;
-    (void)end;
-    (void)counts;
-    (void)reward_sum;
-    return not_yet(s);
-}
-static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, void *ctx)
-{
-    (void)query;
-    (void)limit;
-    (void)fn;
-    (void)ctx;
-    return not_yet(s);
-}
-
-static const struct tti_domain_ops pg_domain_ops = {
-    .feedback_insert = dm_feedback_insert,
-    .feedback_list = dm_feedback_list,
-    .range_counts = dm_range_counts,
-    .range_actions = dm_range_actions,
-    .range_feedback = dm_range_feedback,
-    .analytics = dm_analytics,
-};
-
-static int jb_run_insert(tti_store *s, const char *name, const char *trigger, int64_t slot_us,
-                         int64_t started_seq, int64_t *id)
-{
-    (void)name;
-    (void)trigger;
-    (void)slot_us;
-    (void)started_seq;
-    (void)id;
-    return not_yet(s);
-}
-static int jb_run_finish(tti_store *s, int64_t id, const char *status, int64_t ended_seq)
-{
-    (void)id;
-    (void)status;
-    (void)ended_seq;
-    return not_yet(s);
-}
-static int jb_last_slot(tti_store *s, const char *name, int64_t *slot_us)
-{
-    (void)name;
-    (void)slot_us;
-    return not_yet(s);
-}
-static int jb_sync_get(tti_store *s, tti_sync_state *out)
-{
-    (void)out;
-    return not_yet(s);
-}
-static int jb_sync_set(tti_store *s, const tti_sync_state *st)
-{
-    (void)st;
-    return not_yet(s);
-}
-static int jb_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max,
-                             tt_feedback **out, size_t *n)
-{
-    (void)first;
-    (void)last;
-    (void)max;
-    (void)out;
-    (void)n;
-    return not_yet(s);
-}
-
-static const struct tti_jobs_ops pg_jobs_ops = {
-    .run_insert = jb_run_insert,
-    .run_finish = jb_run_finish,
-    .last_slot = jb_last_slot,
-    .sync_get = jb_sync_get,
-    .sync_set = jb_sync_set,
-    .feedback_range = jb_feedback_range,
-};
-
 const tti_store_ops tti_postgres_ops = {
     .name = "postgres",
     .accepts = pg_accepts,
@@ -1125,7 +1013,7 @@ const tti_store_ops tti_postgres_ops = {
     .token_revoke = pg_token_revoke,
     .token_list = pg_token_list,
     .strategy = &pg_strategy_ops,
-    .domain = &pg_domain_ops,
-    .jobs = &pg_jobs_ops,
+    .domain = &tti_pg_domain_ops,
+    .jobs = &tti_pg_jobs_ops,
     .notify = &tti_pg_notify_ops,
 };

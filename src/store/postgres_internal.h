@@ -134,4 +134,12 @@ int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id);
 extern const char tti_pg_schema_notify[];
 extern const struct tti_notify_ops tti_pg_notify_ops;
 
+/* Versions 3, feedback (postgres_domain.c), and 4, the jobs tables (postgres_jobs.c). */
+extern const char tti_pg_schema_domain[];
+extern const char tti_pg_schema_jobs[];
+extern const struct tti_domain_ops tti_pg_domain_ops;
+extern const struct tti_jobs_ops tti_pg_jobs_ops;
+int tti_pg_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max, tt_feedback **out,
+                          size_t *n);
+
 #endif

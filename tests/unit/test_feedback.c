@@ -22,6 +22,7 @@
 #include "store/domain_store.h"
 #include "store/store.h"
 #include "tradetrail.h"
+#include "testdb.h"
 
 /* ---- a store that fails the Nth write-path call ---- */
 
@@ -40,36 +41,36 @@ static int inject(void)
 
 static const char *f_errmsg(tti_store *s)
 {
-    return last_injected ? "injected I/O error" : tti_sqlite_ops.errmsg(s);
+    return last_injected ? "injected I/O error" : tt_test_db_ops()->errmsg(s);
 }
 static int f_begin_write(tti_store *s)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.begin_write(s);
+    return inject() ? TT_EIO : tt_test_db_ops()->begin_write(s);
 }
 static int f_commit(tti_store *s)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.commit(s);
+    return inject() ? TT_EIO : tt_test_db_ops()->commit(s);
 }
 static int f_read_head(tti_store *s, tti_head *h)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.read_head(s, h);
+    return inject() ? TT_EIO : tt_test_db_ops()->read_head(s, h);
 }
 static int f_write_head(tti_store *s, const tti_head *h)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.write_head(s, h);
+    return inject() ? TT_EIO : tt_test_db_ops()->write_head(s, h);
 }
 static int f_insert_event(tti_store *s, const tt_event *ev)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.insert_event(s, ev);
+    return inject() ? TT_EIO : tt_test_db_ops()->insert_event(s, ev);
 }
 static int f_put_tile(tti_store *s, unsigned level, uint64_t index,
                       const uint8_t (*hashes)[TT_HASH_SIZE], size_t n)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.put_tile(s, level, index, hashes, n);
+    return inject() ? TT_EIO : tt_test_db_ops()->put_tile(s, level, index, hashes, n);
 }
 static int f_feedback_insert(tti_store *s, const tti_feedback_row *row, int64_t *id)
 {
-    return inject() ? TT_EIO : tti_sqlite_ops.domain->feedback_insert(s, row, id);
+    return inject() ? TT_EIO : tt_test_db_ops()->domain->feedback_insert(s, row, id);
 }
 
 static tti_store_ops fault_ops;
@@ -96,8 +97,8 @@ static int setup(void **state)
     assert_non_null(f);
     snprintf(f->dir, sizeof f->dir, "/tmp/tt-feedback-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    fault_ops = tti_sqlite_ops;
-    fault_domain = *tti_sqlite_ops.domain;
+    fault_ops = *tt_test_db_ops();
+    fault_domain = *tt_test_db_ops()->domain;
     fault_domain.feedback_insert = f_feedback_insert;
     fault_ops.domain = &fault_domain;
     fault_ops.errmsg = f_errmsg;
@@ -112,6 +113,8 @@ static int setup(void **state)
     tt_open_options o;
     memset(&o, 0, sizeof o);
     o.data_dir = f->dir;
+    char uri[512];
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
     o.create = 1;
     char err[512] = "";
     int rc = tt_ledger_open(&o, &f->l, err, sizeof err);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "tradetrail.h"
+#include "testdb.h"
 
 #define GOLDEN TT_SOURCE_DIR "/tests/golden/summary/"
 #define ORIGIN "tradetrail/summary-test"
@@ -48,6 +49,8 @@ static int setup(void **state)
     tt_open_options o;
     memset(&o, 0, sizeof o);
     o.data_dir = f->dir;
+    char uri[512];
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
     o.create = 1;
     o.origin = ORIGIN;
     char err[512] = "";

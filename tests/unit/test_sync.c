@@ -24,6 +24,7 @@
 #include "store/jobs_store.h"
 #include "store/store.h"
 #include "tradetrail.h"
+#include "testdb.h"
 
 /* ---- a store whose Nth commit fails ---- */
 
@@ -32,10 +33,10 @@ static int commit_countdown;
 static int f_commit(tti_store *s)
 {
     if (commit_countdown > 0 && --commit_countdown == 0) {
-        tti_sqlite_ops.rollback(s);
+        tt_test_db_ops()->rollback(s);
         return TT_EIO;
     }
-    return tti_sqlite_ops.commit(s);
+    return tt_test_db_ops()->commit(s);
 }
 
 static tti_store_ops fault_ops;
@@ -61,13 +62,15 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "/tmp/tt-sync-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->sink, sizeof f->sink, "file:%s/train.jsonl", f->dir);
-    fault_ops = tti_sqlite_ops;
+    fault_ops = *tt_test_db_ops();
     fault_ops.commit = f_commit;
     tti_store_override = &fault_ops;
     commit_countdown = 0;
     tt_open_options o;
     memset(&o, 0, sizeof o);
     o.data_dir = f->dir;
+    char uri[512];
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
     o.create = 1;
     char err[512] = "";
     if (tt_ledger_open(&o, &f->l, err, sizeof err) != TT_OK)

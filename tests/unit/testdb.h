@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+
 /* The store URI for a ledger whose data directory is dir, in buf; NULL for the default
  * (the SQLite file in dir). */
 static inline const char *tt_test_db_uri(const char *dir, char *buf, size_t n)
@@ -36,6 +38,13 @@ static inline int tt_test_db_is_pg(void)
 {
     const char *base = getenv("TT_TEST_DB");
     return base != NULL && base[0] != '\0';
+}
+
+/* The backend a test wraps to inject faults (tti_store_override): the one TT_TEST_DB
+ * selects. */
+static inline const tti_store_ops *tt_test_db_ops(void)
+{
+    return tt_test_db_is_pg() ? &tti_postgres_ops : &tti_sqlite_ops;
 }
 
 #endif
