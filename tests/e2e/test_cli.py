@@ -900,10 +900,22 @@ class LocationTest(TTCase):
         unshare = shutil.which("unshare")
         if unshare is None:
             self.skipTest("unshare(1) is not installed: cannot give the test a private /tmp")
+        # A checkout or build under /tmp (a CI clone, say) stays reachable: the old /tmp is
+        # bound at OLD_TMP before the empty tmpfs hides it, and paths into it are moved.
+        old_tmp = "/mnt/tt-old-tmp"
+
+        def moved(path):
+            return old_tmp + path[4:] if path == "/tmp" or path.startswith("/tmp/") else path
+
         cmd = [unshare, "-m"] + (["-r"] if os.geteuid() != 0 else []) + [
-            "sh", "-c", 'mount -t tmpfs tt-private-tmp /tmp && exec "$0" "$@"',
-            sys.executable, os.path.abspath(__file__), test_name]
+            "sh", "-c",
+            'mount -t tmpfs tt-mnt /mnt && mkdir %s && mount --bind /tmp %s && '
+            'mount -t tmpfs tt-private-tmp /tmp && exec "$0" "$@"' % (old_tmp, old_tmp),
+            moved(sys.executable), moved(os.path.abspath(__file__)), test_name]
         env = dict(os.environ, TT_PRIVATE_TMP="1")
+        for name in ("TT_BIN", "TT_SOURCE_DIR", "TT_BUILD_DIR"):
+            if name in env:
+                env[name] = moved(env[name])
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
         if p.returncode != 0 and "mount" in p.stderr and "Ran " not in p.stderr:
             self.skipTest("no private mount namespace here: %s" % p.stderr.strip()[-300:])
