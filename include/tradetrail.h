@@ -1576,6 +1576,43 @@ TT_EXPORT void tt_hold_list_free(tt_hold *list, size_t n);
 /* {"holds":[{"entity_id","seq","since","actor","reason"}...],"count"}; tt_free. */
 TT_EXPORT char *tt_hold_list_to_json(const tt_hold *list, size_t n);
 
+/* ---------------------------------------------------------------------------------------
+ * Archive segments (SPEC 8; docs/FORMAT.md section 9), the storage retention moves event
+ * bodies to. Writing a segment changes nothing in the ledger.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct tt_archive_segment {
+    int64_t first_seq, last_seq, count;
+    int64_t bytes;                /* of the compressed file */
+    uint8_t sha256[TT_HASH_SIZE]; /* of the compressed file */
+    char name[64];                /* seg-<first>-<last>.jsonl.zst, 12-digit seqs */
+} tt_archive_segment;
+
+/*
+ * Write the events first_seq..last_seq (all with stored bodies, last_seq within the latest
+ * checkpoint, which is signed now if needed) into dir (created 0700 if missing) as a segment:
+ * the zstd-compressed JSON lines {"seq","leaf_hash","leaf"} (leaf: base64 of the leaf
+ * bytes), written to a temporary name, fsynced, read back and checked line by line against
+ * the leaf hashes stored in the ledger, renamed into place, then its manifest
+ * seg-<first>-<last>.json (range, file, SHA-256, the signed checkpoint and the range
+ * proof to it), fsynced and renamed, and the directory fsynced. TT_ETAMPERED when a stored
+ * body does not match its leaf hash (nothing is archived then), TT_ENOTFOUND for a seq
+ * without a stored body, TT_EIO / TT_ENOSPC for file errors (temporary files removed).
+ * *out (may be NULL) on success. Thread-safe.
+ */
+TT_EXPORT int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first_seq,
+                                       int64_t last_seq, tt_archive_segment *out);
+
+/*
+ * Check a segment offline from its manifest's path: the checkpoint signed by verifier_key,
+ * the file's size and SHA-256, every line's leaf hash recomputed from its leaf bytes and its
+ * seq, the seqs consecutive, and the range proof to the signed root. TT_OK; TT_ETAMPERED,
+ * TT_EAUTH, TT_EPARSE or TT_EIO with a message in err. *out (may be NULL) on success.
+ * Thread-safe.
+ */
+TT_EXPORT int tt_archive_verify_segment(const char *manifest_path, const char *verifier_key,
+                                        tt_archive_segment *out, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@
 # Idempotent and quiet when everything is there; called by `make run` and `make check`.
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format libsqlite3-dev libssl-dev \
-libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev libpq-dev \
+libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev libpq-dev libzstd-dev \
 python3 python3-yaml sqlite3 wrk postgresql cppcheck $*"
 missing=""
 for p in $PKGS; do

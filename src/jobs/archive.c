@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Archive segments (SPEC 8, issue 16; docs/FORMAT.md section 9): the leaf bytes of a range
+ * of events as zstd-compressed JSON lines, with a manifest holding the range, the file's
+ * SHA-256, a signed checkpoint and the range proof that ties the segment to it, so a
+ * segment can be checked on its own, offline. A segment is written to a temporary name,
+ * fsynced, read back and checked line by line against the leaf hashes stored in the
+ * ledger, and only then renamed into place; its manifest comes last. This file is the
+ * only user of libzstd. Retention (removing the bodies a segment holds from the hot
+ * store) builds on it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/crypto.h"
+#include "core/export.h"
+#include "ledger/ledger.h"
+#include "util/buf.h"
+#include "util/codec.h"
+
+#define ZLEVEL 6
+#define PAGE TT_MAX_QUERY_LIMIT
+
+static int sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return tti_fail(TT_EIO, "%s: %s", dir, strerror(errno));
+    int rc = fsync(fd) == 0 ? TT_OK : tti_fail(TT_EIO, "fsync %s: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static int write_all(FILE *fp, const void *p, size_t n, tti_sha256_ctx *sha, int64_t *bytes)
+{
+    if (n > 0 && fwrite(p, 1, n, fp) != n)
+        return tti_fail(errno == ENOSPC ? TT_ENOSPC : TT_EIO, "write: %s", strerror(errno));
+    tti_sha256_update(sha, p, n);
+    *bytes += (int64_t)n;
+    return TT_OK;
+}
+
+/* Compress src into fp (flushing at end). */
+static int zwrite(ZSTD_CCtx *z, FILE *fp, const char *src, size_t n, int end, tti_sha256_ctx *sha,
+                  int64_t *bytes)
+{
+    char out[64 * 1024];
+    ZSTD_inBuffer in = {src, n, 0};
+    for (;;) {
+        ZSTD_outBuffer ob = {out, sizeof out, 0};
+        size_t left = ZSTD_compressStream2(z, &ob, &in, end ? ZSTD_e_end : ZSTD_e_continue);
+        if (ZSTD_isError(left))
+            return tti_fail(TT_EIO, "zstd: %s", ZSTD_getErrorName(left));
+        int rc = write_all(fp, out, ob.pos, sha, bytes);
+        if (rc != TT_OK)
+            return rc;
+        if (end ? left == 0 : in.pos == in.size)
+            return TT_OK;
+    }
+}
+
+/* One line: {"seq":N,"leaf_hash":"hex","leaf":"base64 of the leaf bytes"}\n */
+static int line_of(const tt_event *ev, tti_buf *b)
+{
+    uint8_t *leaf = NULL;
+    size_t n = 0;
+    int rc = tt_event_leaf_bytes(ev, &leaf, &n);
+    if (rc != TT_OK)
+        return tti_fail(rc, "out of memory");
+    uint8_t h[TT_HASH_SIZE];
+    tt_leaf_hash(leaf, n, h);
+    if (!tt_hash_equal(h, ev->leaf_hash)) {
+        free(leaf);
+        /* WARNING: never archive what does not match its stored hash: run verify. */
+        return tti_fail(TT_ETAMPERED, "seq %lld: stored fields do not match the leaf hash",
+                        (long long)ev->seq);
+    }
+    char hex[2 * TT_HASH_SIZE + 1];
+    char *b64 = malloc(tti_base64_len(n) + 1);
+    if (b64 == NULL) {
+        free(leaf);
+        return tti_fail(TT_ENOMEM, "out of memory");
+    }
+    tti_base64_encode(leaf, n, b64);
+    tti_hex_encode(h, TT_HASH_SIZE, hex);
+    tti_buf_printf(b, "{\"seq\":%lld,\"leaf_hash\":\"%s\",\"leaf\":\"%s\"}\n", (long long)ev->seq,
+                   hex, b64);
+    free(b64);
+    free(leaf);
+    return b->failed ? tti_fail(TT_ENOMEM, "out of memory") : TT_OK;
+}
+
+/* Parse one line back: its seq and leaf hash, checked against its leaf bytes. */
+static int parse_line(const char *s, size_t n, int64_t *seq, uint8_t hash[TT_HASH_SIZE])
+{
+    json_error_t je;
+    json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    int rc = TT_ETAMPERED;
+    json_t *js = json_object_get(o, "seq"), *jh = json_object_get(o, "leaf_hash"),
+           *jl = json_object_get(o, "leaf");
+    if (o == NULL || json_object_size(o) != 3 || !json_is_integer(js) || !json_is_string(jh) ||
+        !json_is_string(jl))
+        goto out;
+    size_t blen = json_string_length(jl), len = 0;
+    uint8_t *leaf = malloc(blen / 4 * 3 + 3);
+    if (leaf == NULL) {
+        rc = TT_ENOMEM;
+        goto out;
+    }
+    int64_t lseq, lts;
+    uint8_t h[TT_HASH_SIZE], stated[TT_HASH_SIZE];
+    if (tti_base64_decode(json_string_value(jl), blen, leaf, blen / 4 * 3 + 3, &len) == 0 &&
+        tti_leaf_peek(leaf, len, &lseq, &lts) == 0 && lseq == json_integer_value(js) &&
+        tti_hex_decode(json_string_value(jh), json_string_length(jh), stated, TT_HASH_SIZE) == 0) {
+        tt_leaf_hash(leaf, len, h);
+        if (tt_hash_equal(h, stated)) {
+            *seq = lseq;
+            memcpy(hash, h, TT_HASH_SIZE);
+            rc = TT_OK;
+        }
+    }
+    free(leaf);
+out:
+    json_decref(o);
+    return rc;
+}
+
+/* Read a segment file back: SHA-256 and size, and each line's seq and leaf hash handed to
+ * fn in order. */
+typedef int (*line_fn)(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE]);
+
+static int read_segment(const char *path, line_fn fn, void *ctx, uint8_t sha_out[TT_HASH_SIZE],
+                        int64_t *bytes)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return tti_fail(TT_EIO, "%s: %s", path, strerror(errno));
+    ZSTD_DCtx *z = ZSTD_createDCtx();
+    tti_sha256_ctx *sha = tti_sha256_new();
+    char *in = malloc(ZSTD_DStreamInSize()), *out = malloc(ZSTD_DStreamOutSize());
+    tti_buf line;
+    tti_buf_init(&line, TTI_EXPORT_MAX_RECORD);
+    int rc = TT_OK;
+    size_t last = 0;
+    *bytes = 0;
+    if (z == NULL || sha == NULL || in == NULL || out == NULL) {
+        rc = tti_fail(TT_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t got;
+    while (rc == TT_OK && (got = fread(in, 1, ZSTD_DStreamInSize(), fp)) > 0) {
+        tti_sha256_update(sha, in, got);
+        *bytes += (int64_t)got;
+        ZSTD_inBuffer ib = {in, got, 0};
+        while (rc == TT_OK && ib.pos < ib.size) {
+            ZSTD_outBuffer ob = {out, ZSTD_DStreamOutSize(), 0};
+            last = ZSTD_decompressStream(z, &ob, &ib);
+            if (ZSTD_isError(last)) {
+                rc = tti_fail(TT_ETAMPERED, "%s: not a zstd stream (%s)", path,
+                              ZSTD_getErrorName(last));
+                break;
+            }
+            for (size_t i = 0; rc == TT_OK && i < ob.pos; i++) {
+                if (out[i] != '\n') {
+                    if (tti_buf_add(&line, &out[i], 1) != 0)
+                        rc = tti_fail(TT_ETAMPERED, "%s: a line longer than 1 MiB", path);
+                    continue;
+                }
+                int64_t seq;
+                uint8_t h[TT_HASH_SIZE];
+                rc = parse_line(line.data ? line.data : "", line.len, &seq, h);
+                if (rc != TT_OK)
+                    rc = tti_fail(rc, "%s: a malformed line or a leaf that does not match its hash",
+                                  path);
+                else
+                    rc = fn(ctx, seq, h);
+                tti_buf_reset(&line);
+            }
+        }
+    }
+    if (rc == TT_OK && (ferror(fp) || last != 0 || line.len != 0))
+        rc = tti_fail(TT_ETAMPERED, "%s: truncated", path);
+done:
+    if (rc == TT_OK)
+        tti_sha256_final(sha, sha_out);
+    else
+        tti_sha256_free(sha);
+    ZSTD_freeDCtx(z);
+    free(in);
+    free(out);
+    tti_buf_free(&line);
+    fclose(fp);
+    return rc;
+}
+
+/* Re-read check: the lines are exactly seqs first..last with the hashes the store holds. */
+typedef struct recheck {
+    tt_ledger *l;
+    int64_t next, last;
+    tt_iter *it;
+} recheck;
+
+static int recheck_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE])
+{
+    recheck *r = ctx;
+    if (seq != r->next || seq > r->last)
+        return tti_fail(TT_ETAMPERED, "segment re-read: seq %lld where %lld was expected",
+                        (long long)seq, (long long)r->next);
+    const tt_event *ev;
+    int rc = TT_ENOTFOUND;
+    for (int tries = 0; rc == TT_ENOTFOUND && tries < 2; tries++) {
+        if (r->it == NULL) {
+            tt_query q;
+            tt_query_init(&q);
+            q.after_seq = seq - 1;
+            q.before_seq = r->last + 1;
+            q.limit = PAGE;
+            if ((rc = tt_ledger_query(r->l, &q, &r->it)) != TT_OK)
+                return rc;
+        }
+        if ((rc = tt_iter_next(r->it, &ev)) == TT_ENOTFOUND) {
+            tt_iter_free(r->it);
+            r->it = NULL;
+        }
+    }
+    if (rc != TT_OK || ev->seq != seq || !tt_hash_equal(ev->leaf_hash, hash))
+        return tti_fail(rc == TT_OK || rc == TT_ENOTFOUND ? TT_ETAMPERED : rc,
+                        "segment re-read: seq %lld does not match the stored leaf hash",
+                        (long long)seq);
+    r->next++;
+    return TT_OK;
+}
+
+int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64_t last,
+                             tt_archive_segment *out)
+{
+    if (l == NULL || dir == NULL || first < 1 || last < first)
+        return tti_fail(TT_EINVAL, "archive: need a directory and 1 <= first <= last");
+    tt_archive_segment seg;
+    memset(&seg, 0, sizeof seg);
+    seg.first_seq = first;
+    seg.last_seq = last;
+    seg.count = last - first + 1;
+    snprintf(seg.name, sizeof seg.name, "seg-%012lld-%012lld.jsonl.zst", (long long)first,
+             (long long)last);
+    char path[4096], tmp[4200], mpath[4096], mtmp[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, seg.name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(mpath, sizeof mpath, "%s/seg-%012lld-%012lld.json", dir, (long long)first,
+             (long long)last);
+    snprintf(mtmp, sizeof mtmp, "%s.tmp", mpath);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return tti_fail(TT_EIO, "%s: %s", dir, strerror(errno));
+    tt_checkpoint cp = {0};
+    int rc = tt_ledger_checkpoint_sign(l, &cp);
+    if (rc == TT_ECRYPTO)
+        rc = tt_ledger_checkpoint_latest(l, &cp);
+    if (rc != TT_OK)
+        return rc;
+    if (cp.tree_size < last) {
+        tt_checkpoint_clear(&cp);
+        return tti_fail(TT_EINVAL, "archive: seq %lld is beyond the latest checkpoint",
+                        (long long)last);
+    }
+    FILE *fp = NULL;
+    ZSTD_CCtx *z = ZSTD_createCCtx();
+    tti_sha256_ctx *sha = tti_sha256_new();
+    tt_iter *it = NULL;
+    tti_buf b;
+    tti_buf_init(&b, 4 * TTI_EXPORT_MAX_RECORD);
+    char *manifest = NULL;
+    uint8_t(*hashes)[TT_HASH_SIZE] = calloc(TT_RANGE_PROOF_MAX, TT_HASH_SIZE);
+    size_t nh = 0;
+    if (z == NULL || sha == NULL || hashes == NULL) {
+        rc = tti_fail(TT_ENOMEM, "out of memory");
+        goto out;
+    }
+    ZSTD_CCtx_setParameter(z, ZSTD_c_compressionLevel, ZLEVEL);
+    ZSTD_CCtx_setParameter(z, ZSTD_c_checksumFlag, 1);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (fp = fdopen(fd, "wb")) == NULL) {
+        rc = tti_fail(TT_EIO, "%s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    /* 1. write every event's leaf bytes, checked against its stored hash */
+    for (int64_t next = first; next <= last;) {
+        tt_query q;
+        tt_query_init(&q);
+        q.after_seq = next - 1;
+        q.before_seq = last + 1;
+        q.limit = PAGE;
+        const tt_event *ev;
+        if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+            goto out;
+        int64_t before = next;
+        while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+            if (ev->seq != next) {
+                rc =
+                    tti_fail(TT_ENOTFOUND, "archive: seq %lld has no stored body", (long long)next);
+                goto out;
+            }
+            tti_buf_reset(&b);
+            if ((rc = line_of(ev, &b)) != TT_OK ||
+                (rc = zwrite(z, fp, b.data, b.len, 0, sha, &seg.bytes)) != TT_OK)
+                goto out;
+            next++;
+        }
+        tt_iter_free(it);
+        it = NULL;
+        if (rc != TT_ENOTFOUND)
+            goto out;
+        rc = TT_OK;
+        if (next == before) {
+            rc = tti_fail(TT_ENOTFOUND, "archive: seq %lld has no stored body", (long long)next);
+            goto out;
+        }
+    }
+    if ((rc = zwrite(z, fp, "", 0, 1, sha, &seg.bytes)) != TT_OK)
+        goto out;
+    /* 2. durable before anything relies on it */
+    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+        rc = tti_fail(errno == ENOSPC ? TT_ENOSPC : TT_EIO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fclose(fp);
+    fp = NULL;
+    tti_sha256_final(sha, seg.sha256);
+    sha = NULL;
+    /* 3. read back and check every line against the stored leaf hashes */
+    recheck r = {.l = l, .next = first, .last = last};
+    uint8_t again[TT_HASH_SIZE];
+    int64_t bytes;
+    rc = read_segment(tmp, recheck_line, &r, again, &bytes);
+    tt_iter_free(r.it);
+    if (rc == TT_OK &&
+        (r.next != last + 1 || bytes != seg.bytes || !tt_hash_equal(again, seg.sha256)))
+        rc = tti_fail(TT_EIO, "%s: the file read back differs from what was written", tmp);
+    if (rc != TT_OK)
+        goto out;
+    if (rename(tmp, path) != 0) {
+        rc = tti_fail(TT_EIO, "rename %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if ((rc = sync_dir(dir)) != TT_OK)
+        goto out;
+    /* 4. the manifest: range, file, checkpoint and the range proof to it */
+    if ((rc = tt_ledger_prove_range(l, first - 1, last, cp.tree_size, hashes, &nh)) != TT_OK)
+        goto out;
+    json_t *jh = json_array();
+    for (size_t i = 0; jh && i < nh; i++) {
+        char hex[2 * TT_HASH_SIZE + 1];
+        tti_hex_encode(hashes[i], TT_HASH_SIZE, hex);
+        json_array_append_new(jh, json_string(hex));
+    }
+    char shahex[2 * TT_HASH_SIZE + 1], roothex[2 * TT_HASH_SIZE + 1];
+    tti_hex_encode(seg.sha256, TT_HASH_SIZE, shahex);
+    tti_hex_encode(cp.root_hash, TT_HASH_SIZE, roothex);
+    json_t *m =
+        jh ? json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},"
+                       "s:{s:I,s:I,s:o}}",
+                       "format", "tradetrail-archive", "version", 1, "origin", tt_ledger_origin(l),
+                       "first_seq", (json_int_t)first, "last_seq", (json_int_t)last, "count",
+                       (json_int_t)seg.count, "file", seg.name, "bytes", (json_int_t)seg.bytes,
+                       "sha256", shahex, "checkpoint", "tree_size", (json_int_t)cp.tree_size,
+                       "root_hash", roothex, "note", cp.note, "proof", "first",
+                       (json_int_t)(first - 1), "end", (json_int_t)last, "hashes", jh)
+           : NULL;
+    manifest = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(m);
+    if (manifest == NULL) {
+        rc = tti_fail(TT_ENOMEM, "out of memory");
+        goto out;
+    }
+    fd = open(mtmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || (fp = fdopen(fd, "wb")) == NULL) {
+        rc = tti_fail(TT_EIO, "%s: %s", mtmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+    if (fputs(manifest, fp) < 0 || fputc('\n', fp) == EOF || fflush(fp) != 0 ||
+        fsync(fileno(fp)) != 0) {
+        rc = tti_fail(errno == ENOSPC ? TT_ENOSPC : TT_EIO, "%s: %s", mtmp, strerror(errno));
+        goto out;
+    }
+    fclose(fp);
+    fp = NULL;
+    if (rename(mtmp, mpath) != 0) {
+        rc = tti_fail(TT_EIO, "rename %s: %s", mtmp, strerror(errno));
+        goto out;
+    }
+    rc = sync_dir(dir);
+out:
+    if (fp != NULL)
+        fclose(fp);
+    if (rc != TT_OK) {
+        unlink(tmp);
+        unlink(mtmp);
+    }
+    tt_iter_free(it);
+    tti_sha256_free(sha);
+    ZSTD_freeCCtx(z);
+    tti_buf_free(&b);
+    free(manifest);
+    free(hashes);
+    tt_checkpoint_clear(&cp);
+    if (rc == TT_OK && out != NULL)
+        *out = seg;
+    return rc;
+}
+
+/* ---- offline check of a segment ---- */
+
+typedef struct collect {
+    int64_t next, last;
+    uint8_t (*hashes)[TT_HASH_SIZE];
+    size_t n;
+} collect;
+
+static int collect_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE])
+{
+    collect *c = ctx;
+    if (seq != c->next || seq > c->last)
+        return tti_fail(TT_ETAMPERED, "seq %lld where %lld was expected", (long long)seq,
+                        (long long)c->next);
+    memcpy(c->hashes[c->n++], hash, TT_HASH_SIZE);
+    c->next++;
+    return TT_OK;
+}
+
+typedef struct walk {
+    const uint8_t (*leaves)[TT_HASH_SIZE];
+    int64_t lo, hi;
+    const uint8_t (*proof)[TT_HASH_SIZE];
+    size_t n, used;
+} walk;
+
+/* MTH over the proof's subtrees and the segment's leaves (FORMAT.md 8.4's walk). */
+static int calc(walk *w, int64_t l, int64_t r, uint8_t out[TT_HASH_SIZE])
+{
+    if (r <= w->lo || l >= w->hi) {
+        if (w->used == w->n)
+            return -1;
+        memcpy(out, w->proof[w->used++], TT_HASH_SIZE);
+        return 0;
+    }
+    if (r - l == 1) {
+        memcpy(out, w->leaves[l - w->lo], TT_HASH_SIZE);
+        return 0;
+    }
+    int64_t k = 1;
+    while (k << 1 < r - l)
+        k <<= 1;
+    uint8_t a[TT_HASH_SIZE], b[TT_HASH_SIZE];
+    if (calc(w, l, l + k, a) != 0 || calc(w, l + k, r, b) != 0)
+        return -1;
+    tti_hash_node(a, b, out);
+    return 0;
+}
+
+int tt_archive_verify_segment(const char *manifest_path, const char *verifier_key,
+                              tt_archive_segment *out, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *m = json_load_file(manifest_path, JSON_REJECT_DUPLICATES, &je);
+    collect c = {0};
+    int rc = TT_OK;
+    char *origin = NULL;
+    uint8_t(*proof)[TT_HASH_SIZE] = NULL;
+#define BAD(code, ...)                                                                             \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        rc = code;                                                                                 \
+        goto out;                                                                                  \
+    } while (0)
+    if (m == NULL)
+        BAD(TT_EPARSE, "%s: line %d: %s", manifest_path, je.line, je.text);
+    json_int_t first, last, count, bytes, cpsize, pfirst, pend;
+    const char *file, *shahex, *roothex, *note, *morigin;
+    json_t *jh;
+    if (json_unpack(m, "{s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},s:{s:I,s:I,s:o}}", "origin",
+                    &morigin, "first_seq", &first, "last_seq", &last, "count", &count, "file",
+                    &file, "bytes", &bytes, "sha256", &shahex, "checkpoint", "tree_size", &cpsize,
+                    "root_hash", &roothex, "note", &note, "proof", "first", &pfirst, "end", &pend,
+                    "hashes", &jh) != 0 ||
+        first < 1 || last < first || count != last - first + 1 || pfirst != first - 1 ||
+        pend != last || cpsize < last || !json_is_array(jh) ||
+        json_array_size(jh) > TT_RANGE_PROOF_MAX || strchr(file, '/') != NULL ||
+        count > (json_int_t)(SIZE_MAX / TT_HASH_SIZE / 2))
+        BAD(TT_EPARSE, "%s: not a segment manifest", manifest_path);
+    int64_t size;
+    uint8_t root[TT_HASH_SIZE], mroot[TT_HASH_SIZE], sha[TT_HASH_SIZE], got[TT_HASH_SIZE];
+    if (tt_checkpoint_verify_note(note, strlen(note), verifier_key, &origin, &size, root) !=
+            TT_OK ||
+        strcmp(origin, morigin) != 0 || size != cpsize ||
+        tti_hex_decode(roothex, strlen(roothex), mroot, TT_HASH_SIZE) != 0 ||
+        !tt_hash_equal(root, mroot))
+        BAD(TT_EAUTH, "%s: the checkpoint is not signed by the verifier key", manifest_path);
+    if (tti_hex_decode(shahex, strlen(shahex), sha, TT_HASH_SIZE) != 0)
+        BAD(TT_EPARSE, "%s: sha256: not 64 hex digits", manifest_path);
+    size_t np = json_array_size(jh);
+    proof = calloc(np ? np : 1, TT_HASH_SIZE);
+    c.hashes = calloc((size_t)count, TT_HASH_SIZE);
+    if (proof == NULL || c.hashes == NULL)
+        BAD(TT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < np; i++) {
+        json_t *v = json_array_get(jh, i);
+        if (!json_is_string(v) || tti_hex_decode(json_string_value(v), json_string_length(v),
+                                                 proof[i], TT_HASH_SIZE) != 0)
+            BAD(TT_EPARSE, "%s: proof.hashes[%zu]: not a hash", manifest_path, i);
+    }
+    char path[4096];
+    const char *slash = strrchr(manifest_path, '/');
+    snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - manifest_path + 1) : 0,
+             manifest_path, file);
+    c.next = first;
+    c.last = last;
+    int64_t nbytes;
+    if ((rc = read_segment(path, collect_line, &c, got, &nbytes)) != TT_OK)
+        BAD(rc, "%s", tt_ledger_errmsg(NULL));
+    if (c.next != last + 1)
+        BAD(TT_ETAMPERED, "%s: seq %lld is missing", file, (long long)c.next);
+    if (nbytes != bytes || !tt_hash_equal(got, sha))
+        BAD(TT_ETAMPERED, "%s: SHA-256 or size does not match the manifest", file);
+    walk w = {(const uint8_t(*)[TT_HASH_SIZE])c.hashes, first - 1, last,
+              (const uint8_t(*)[TT_HASH_SIZE])proof,    np,        0};
+    uint8_t calc_root[TT_HASH_SIZE];
+    if (calc(&w, 0, size, calc_root) != 0 || w.used != np || !tt_hash_equal(calc_root, root))
+        BAD(TT_ETAMPERED, "%s: the segment does not hash to the signed checkpoint's root", file);
+    if (out != NULL) {
+        memset(out, 0, sizeof *out);
+        out->first_seq = first;
+        out->last_seq = last;
+        out->count = count;
+        out->bytes = bytes;
+        memcpy(out->sha256, sha, TT_HASH_SIZE);
+        snprintf(out->name, sizeof out->name, "%s", file);
+    }
+#undef BAD
+out:
+    free(origin);
+    free(proof);
+    free(c.hashes);
+    json_decref(m);
+    return rc;
+}
