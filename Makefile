@@ -8,8 +8,8 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
-.PHONY: all deps browser-deps build run check test asan valgrind tsan format-check cppcheck layers layers-calls bench fuzz \
-	fuzz-smoke soak install clean
+.PHONY: all deps browser-deps build run check test asan valgrind tsan format-check cppcheck layers \
+	layers-calls docs-check bench fuzz fuzz-smoke soak install clean
 
 all: build
 
@@ -66,11 +66,15 @@ layers:
 layers-calls: build
 	@./scripts/check-layers.sh --objects $(BUILD)
 
+# docs/ARCHITECTURE.md's "SPEC rule -> file:function" table cites functions that exist.
+docs-check:
+	@./scripts/check-arch-table.py
+
 # A bounded fuzz run of every target (30 s each, two at a time) is part of the check.
 fuzz-smoke: deps
 	@TT_FUZZ_BUILD_DIR=$(FUZZ_BUILD) ./fuzz/run.sh -j 2 30
 
-check: format-check cppcheck layers build browser-deps layers-calls asan fuzz-smoke
+check: format-check cppcheck layers docs-check build browser-deps layers-calls asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps
