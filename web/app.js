@@ -64,6 +64,8 @@ function route() {
   if (active && active.handle && active.handle.destroy) active.handle.destroy();
   clear(main);
   top.hidden = false;
+  const label = { events: "Timeline", strategies: "Strategies", strategy: `Strategy ${r.parts[1] || ""}`, feedback: "AI feedback", summary: "Summary", analytics: "Analytics" }[name];
+  document.title = `${label} \u00b7 tradetrail`;
   active = { name, view, handle: view.render(main, r, ctx) };
 }
 
@@ -95,6 +97,7 @@ function signIn(problem) {
   if (active && active.handle && active.handle.destroy) active.handle.destroy();
   active = null;
   top.hidden = true;
+  document.title = "Sign in \u00b7 tradetrail";
   clear(main);
   const input = h("input", {
     id: "token",

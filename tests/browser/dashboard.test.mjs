@@ -313,6 +313,7 @@ test("the strategy page: overview, versions with a diff between any two, audit l
   await page.getByRole("link", { name: "AAPL RSI Strategy" }).click();
   await page.locator("#sp-title").getByText("AAPL RSI Strategy").waitFor({ timeout: T });
   assert.match(page.url(), /#\/strategy\/aapl-rsi\/overview$/);
+  assert.equal(await page.title(), "Strategy aapl-rsi \u00b7 tradetrail");
   assert.match(await page.locator("#panel-overview").textContent(), /DRAFT[\s\S]*AAPL[\s\S]*5m[\s\S]*v3/);
   await page.focus("#tab-overview");
   await page.keyboard.press("ArrowRight");
