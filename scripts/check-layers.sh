@@ -138,6 +138,7 @@ for f in $files; do
         libpq-fe.h | libpq/* | postgresql/*) case $f in src/store/postgres*) ;; *) echo "$f:$n: <$name>: only src/store/postgres*.[ch] include libpq" ;; esac ;;
         libpq-fe.h) case $f in src/store/postgres*) ;; *) echo "$f:$n: <$name>: only src/store/postgres*.[ch] include libpq" ;; esac ;;
         microhttpd.h) case $f in server/*) ;; *) echo "$f:$n: <$name>: only server/ includes libmicrohttpd" ;; esac ;;
+        zstd.h) [ "$f" = src/jobs/archive.c ] || echo "$f:$n: <$name>: only src/jobs/archive.c includes libzstd" ;;
         yaml.h) [ "$f" = src/domain/yaml.c ] || echo "$f:$n: <$name>: only src/domain/yaml.c includes libyaml" ;;
         curl/*) echo "CURL $f:$n" ;;
         esac
