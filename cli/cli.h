@@ -119,5 +119,6 @@ int cmd_config(cli_ctx *c, int argc, char **argv);
 int cmd_export(cli_ctx *c, int argc, char **argv);
 int cmd_verify_export(cli_ctx *c, int argc, char **argv);
 int cmd_hold(cli_ctx *c, int argc, char **argv);
+int cmd_retention(cli_ctx *c, int argc, char **argv);
 
 #endif

@@ -45,6 +45,7 @@ static const command commands[] = {
     {"export", cmd_export, "write a verifiable export of a time window (SPEC 8)"},
     {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
     {"hold", cmd_hold, "legal holds: add, remove, list (retention keeps held ids)"},
+    {"retention", cmd_retention, "retention plan: what a run would archive (run: not yet)"},
     {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 

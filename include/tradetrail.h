@@ -1613,6 +1613,28 @@ TT_EXPORT int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t fi
 TT_EXPORT int tt_archive_verify_segment(const char *manifest_path, const char *verifier_key,
                                         tt_archive_segment *out, char *err, size_t errlen);
 
+/* ---------------------------------------------------------------------------------------
+ * Retention planning (SPEC 8). Moving the bodies out of the hot store is not implemented
+ * yet; the plan says what a run will act on.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct tt_retention_plan {
+    int64_t effective_days;   /* max(older_than_days, min_retention_days) */
+    int64_t cutoff_us;        /* events with ts < cutoff are old enough */
+    int64_t archived_through; /* the last seq in a complete segment of the archive, 0: none */
+    int64_t first_seq, last_seq, count; /* the range to archive next (count 0: nothing) */
+    int64_t held; /* events of the range whose entity id is under a legal hold (kept hot) */
+} tt_retention_plan;
+
+/* Plan a retention run at now_us over archive_dir (may be NULL: no archive yet). Writes
+ * nothing. TT_EINVAL for days outside 0..365000. Thread-safe. */
+TT_EXPORT int tt_retention_plan_make(tt_ledger *l, int64_t older_than_days,
+                                     int64_t min_retention_days, int64_t now_us,
+                                     const char *archive_dir, tt_retention_plan *out);
+/* {"effective_days","cutoff","archived_through","first_seq","last_seq","count","held"};
+ * tt_free. */
+TT_EXPORT char *tt_retention_plan_to_json(const tt_retention_plan *p);
+
 #ifdef __cplusplus
 }
 #endif
