@@ -16,7 +16,6 @@
 
 #include "store/postgres_internal.h"
 #include "store/records.h"
-#include "store/strategy_store.h"
 #include "util/err.h"
 
 /* Identity of the schema's migration lock (pg_advisory_xact_lock): servers starting
@@ -141,10 +140,9 @@ static const char schema_v1[] =
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, '');";
 
 /* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
- * feedback, 4 job runs and the training sync. Strategies come next, with their
- * operations. */
+ * feedback, 4 job runs and the training sync, 5 strategies and their versions. */
 static const char *const migrations[] = {schema_v1, tti_pg_schema_notify, tti_pg_schema_domain,
-                                         tti_pg_schema_jobs};
+                                         tti_pg_schema_jobs, tti_pg_schema_strategy};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */
@@ -912,70 +910,6 @@ static int pg_token_list(tti_store *s, tt_token_info **out, size_t *n)
     return TT_OK;
 }
 
-/* ---- strategies: not on this store yet ----
- * Strategies and their versions have no PostgreSQL tables yet (issue 15 lists them as the
- * next schema version). Until then each operation fails with a message saying so, instead
- * of the server failing to start. */
-
-static int not_yet(tti_store *s)
-{
-    return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE,
-                   "this operation is not available on the PostgreSQL store yet");
-}
-
-static int st_insert(tti_store *s, const tt_strategy *st)
-{
-    (void)st;
-    return not_yet(s);
-}
-static int st_get(tti_store *s, const char *id, tt_strategy *out)
-{
-    (void)id;
-    (void)out;
-    return not_yet(s);
-}
-static int st_update(tti_store *s, const tt_strategy *st)
-{
-    (void)st;
-    return not_yet(s);
-}
-static int st_list(tti_store *s, const tt_strategy_filter *f, tt_strategy **out, size_t *n)
-{
-    (void)f;
-    (void)out;
-    (void)n;
-    return not_yet(s);
-}
-static int st_version_insert(tti_store *s, const tt_strategy_version *v)
-{
-    (void)v;
-    return not_yet(s);
-}
-static int st_version_get(tti_store *s, const char *id, int64_t number, tt_strategy_version *out)
-{
-    (void)id;
-    (void)number;
-    (void)out;
-    return not_yet(s);
-}
-static int st_version_list(tti_store *s, const char *id, tt_strategy_version **out, size_t *n)
-{
-    (void)id;
-    (void)out;
-    (void)n;
-    return not_yet(s);
-}
-
-static const struct tti_strategy_ops pg_strategy_ops = {
-    .insert = st_insert,
-    .get = st_get,
-    .update = st_update,
-    .list = st_list,
-    .version_insert = st_version_insert,
-    .version_get = st_version_get,
-    .version_list = st_version_list,
-};
-
 const tti_store_ops tti_postgres_ops = {
     .name = "postgres",
     .accepts = pg_accepts,
@@ -1012,7 +946,7 @@ const tti_store_ops tti_postgres_ops = {
     .token_get = pg_token_get,
     .token_revoke = pg_token_revoke,
     .token_list = pg_token_list,
-    .strategy = &pg_strategy_ops,
+    .strategy = &tti_pg_strategy_ops,
     .domain = &tti_pg_domain_ops,
     .jobs = &tti_pg_jobs_ops,
     .notify = &tti_pg_notify_ops,
