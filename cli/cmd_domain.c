@@ -580,11 +580,7 @@ int cmd_demo(cli_ctx *c, int argc, char **argv)
     if (st != TT_OK) {
         rc = cli_fail(c, st, "%s", tt_ledger_errmsg(l));
     } else if (fmt == OUT_JSON) {
-        printf("{\"events\":%lld,\"strategies\":%lld,\"swaps\":%lld,\"rollbacks\":%lld,"
-               "\"feedback\":%lld,\"syncs\":%lld,\"actions\":%lld}\n",
-               (long long)rep.events, (long long)rep.strategies, (long long)rep.swaps,
-               (long long)rep.rollbacks, (long long)rep.feedback, (long long)rep.syncs,
-               (long long)rep.actions);
+        rc = cli_print_json(c, tt_demo_report_to_json(&rep));
     } else {
         printf("demo: wrote %lld events (%lld strategies, %lld swaps, %lld rollbacks, %lld "
                "feedback records, %lld training syncs, %lld maintenance actions)\n",

@@ -71,11 +71,14 @@ static int token_create(cli_ctx *c, tt_ledger *l, token_args *a)
     int rc = tt_token_create(l, role, a->name, cli_actor(a->actor), &token, &id);
     if (rc != TT_OK)
         return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
-    if (a->fmt == OUT_JSON)
-        printf("{\"id\":%lld,\"role\":\"%s\",\"token\":\"%s\"}\n", (long long)id,
-               tt_role_name(role), token);
-    else
+    if (a->fmt == OUT_JSON) {
+        if ((rc = cli_print_json(c, tt_token_created_to_json(id, role, token))) != 0) {
+            tt_free(token);
+            return rc;
+        }
+    } else {
         printf("%s\n", token);
+    }
     if (a->fmt != OUT_JSON && isatty(STDERR_FILENO))
         fprintf(stderr, "token %lld (%s): shown once, store it now\n", (long long)id,
                 tt_role_name(role));
@@ -97,17 +100,15 @@ static int token_list(cli_ctx *c, tt_ledger *l, token_args *a)
         tt_time_format(list[i].created_us, created);
         if (list[i].revoked_us != TT_TIME_NONE)
             tt_time_format(list[i].revoked_us, revoked);
-        if (a->fmt == OUT_JSON)
-            printf("{\"id\":%lld,\"role\":\"%s\",\"created\":\"%s\",\"revoked\":%s%s%s}\n",
-                   (long long)list[i].id, tt_role_name(list[i].role), created,
-                   revoked[0] == '-' ? "" : "\"", revoked[0] == '-' ? "null" : revoked,
-                   revoked[0] == '-' ? "" : "\"");
-        else
+        if (a->fmt == OUT_JSON) {
+            if ((rc = cli_print_json(c, tt_token_info_to_json(&list[i]))) != 0)
+                break;
+        } else
             printf("%-6lld %-7s %-27s %-27s %s\n", (long long)list[i].id,
                    tt_role_name(list[i].role), created, revoked, list[i].name ? list[i].name : "");
     }
     tt_token_list_free(list, n);
-    return 0;
+    return rc;
 }
 
 static int token_revoke(cli_ctx *c, tt_ledger *l, token_args *a, const char *idtext)

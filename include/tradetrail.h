@@ -607,6 +607,10 @@ TT_EXPORT int tt_metadata_normalize(const char *in, size_t len, char **out, char
 TT_EXPORT int tt_ledger_log_action(tt_ledger *l, const char *message, const char *source,
                                    const char *actor, tt_append_result *out);
 
+/* The answer of POST /api/actions, {"seq","ts"}; free with tt_free, NULL when out of
+ * memory. */
+TT_EXPORT char *tt_action_result_to_json(const tt_append_result *r);
+
 /* ---------------------------------------------------------------------------------------
  * Request bodies (POST /api/events, NDJSON on stdin)
  * ------------------------------------------------------------------------------------- */
@@ -673,6 +677,15 @@ TT_EXPORT int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *ro
 /* Every token (never the secret); free with tt_token_list_free. */
 TT_EXPORT int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n);
 TT_EXPORT void tt_token_list_free(tt_token_info *list, size_t n);
+
+/*
+ * JSON shapes of `tradetrail token create|list -o json`: {"id","role","token"} (WARNING:
+ * holds the secret; print it once, never log it) and, per token, {"id","role","name",
+ * "created","revoked"} (revoked null while valid). Free with tt_free; NULL when out of
+ * memory.
+ */
+TT_EXPORT char *tt_token_created_to_json(int64_t id, tt_role role, const char *token);
+TT_EXPORT char *tt_token_info_to_json(const tt_token_info *t);
 
 /* ---------------------------------------------------------------------------------------
  * Strategies (SPEC 6.1)
@@ -1200,6 +1213,10 @@ typedef struct tt_demo_report {
  * failure (events already written stay: each step is its own transaction).
  */
 TT_EXPORT int tt_demo_generate(tt_ledger *l, const tt_demo_options *opts, tt_demo_report *report);
+
+/* The report as `tradetrail demo -o json` prints it; free with tt_free, NULL when out of
+ * memory. */
+TT_EXPORT char *tt_demo_report_to_json(const tt_demo_report *r);
 
 /* ---------------------------------------------------------------------------------------
  * Notifications (SPEC 7): outbox and delivery

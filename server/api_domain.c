@@ -111,14 +111,7 @@ static enum MHD_Result actions_post(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
     srv_metrics_append(s, tt_time_now_us() - r->started_us);
-    char ts[TT_TS_LEN + 1];
-    tt_time_format(res.ts_us, ts);
-    tti_buf b;
-    tti_buf_init(&b, 256);
-    tti_buf_printf(&b, "{\"seq\":%lld,\"ts\":\"%s\"}", (long long)res.seq, ts);
-    ret = b.failed ? srv_error(r, 500, "out of memory") : srv_json(r, 201, b.data);
-    tti_buf_free(&b);
-    return ret;
+    return srv_json_take(r, 201, tt_action_result_to_json(&res));
 }
 
 /* ---- GET /api/summary ---- */

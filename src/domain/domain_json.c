@@ -365,3 +365,72 @@ int tt_action_parse_json(const char *json, size_t len, const char **message, con
     *source = s[1];
     return TT_OK;
 }
+
+/* ---- tokens, actions and the demo's report: the CLI's and server's -o json shapes ---- */
+
+char *tt_token_created_to_json(int64_t id, tt_role role, const char *token)
+{
+    tti_buf b;
+    tti_buf_init(&b, 4096);
+    tti_buf_adds(&b, "{\"id\":");
+    tti_buf_json_int(&b, (long long)id);
+    tti_buf_adds(&b, ",\"role\":");
+    tti_buf_json_str(&b, tt_role_name(role));
+    tti_buf_adds(&b, ",\"token\":");
+    tti_buf_json_str(&b, token);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
+}
+
+char *tt_token_info_to_json(const tt_token_info *t)
+{
+    tti_buf b;
+    tti_buf_init(&b, 4096);
+    tti_buf_adds(&b, "{\"id\":");
+    tti_buf_json_int(&b, (long long)t->id);
+    tti_buf_adds(&b, ",\"role\":");
+    tti_buf_json_str(&b, tt_role_name(t->role));
+    tti_buf_adds(&b, ",\"name\":");
+    if (t->name != NULL)
+        tti_buf_json_str(&b, t->name);
+    else
+        tti_buf_adds(&b, "null");
+    tti_buf_adds(&b, ",\"created\":");
+    put_ts(&b, t->created_us);
+    tti_buf_adds(&b, ",\"revoked\":");
+    put_ts(&b, t->revoked_us);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
+}
+
+char *tt_action_result_to_json(const tt_append_result *r)
+{
+    tti_buf b;
+    tti_buf_init(&b, 256);
+    tti_buf_adds(&b, "{\"seq\":");
+    tti_buf_json_int(&b, (long long)r->seq);
+    tti_buf_adds(&b, ",\"ts\":");
+    put_ts(&b, r->ts_us);
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
+}
+
+char *tt_demo_report_to_json(const tt_demo_report *r)
+{
+    const struct {
+        const char *name;
+        int64_t v;
+    } m[] = {{"events", r->events},       {"strategies", r->strategies}, {"swaps", r->swaps},
+             {"rollbacks", r->rollbacks}, {"feedback", r->feedback},     {"syncs", r->syncs},
+             {"actions", r->actions}};
+    tti_buf b;
+    int first = 1;
+    tti_buf_init(&b, 1024);
+    tti_buf_add(&b, "{", 1);
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        key(&b, &first, m[i].name);
+        tti_buf_json_int(&b, (long long)m[i].v);
+    }
+    tti_buf_add(&b, "}", 1);
+    return finish(&b);
+}

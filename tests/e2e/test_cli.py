@@ -740,6 +740,28 @@ class TreeTest(TTCase):
         self.assertExit(run(["verify"], data=self.data), 0)
 
 
+class TokenTest(TTCase):
+    """token create|list -o json: the library's JSON shapes, escaped by the one writer."""
+
+    def test_json_shapes(self):
+        data = self.new_ledger()
+        name = 'desk "a" \\ bot\u00e9'
+        made = run_json(["token", "create", "--role", "ingest", "--name", name], data=data)
+        self.assertEqual(set(made), {"id", "role", "token"})
+        self.assertEqual(made["role"], "ingest")
+        self.assertRegex(made["token"], r"^tt_[0-9a-f]{64}$")
+        self.assertExit(run(["token", "revoke", str(made["id"])], data=data), 0)
+        p = run(["token", "list", "-o", "json"], data=data)
+        self.assertExit(p, 0)
+        rows = {r["id"]: r for r in json_lines(p.stdout)}
+        row = rows[made["id"]]
+        self.assertEqual(row["name"], name)
+        self.assertEqual(row["role"], "ingest")
+        self.assertRegex(row["created"], r"Z$")
+        self.assertRegex(row["revoked"], r"Z$")
+        self.assertNotIn(made["token"], p.stdout)
+
+
 class UsageTest(TTCase):
     def test_usage_errors_exit_2(self):
         data = self.new_ledger()
