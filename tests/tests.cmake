@@ -45,6 +45,13 @@ foreach(name verify dashboard)
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
 
+# The JavaScript client (clients/js): tsc, then node's test runner against a real server,
+# including a restart mid-stream; TypeScript is pinned in clients/js/package-lock.json and
+# run.sh installs it with `npm ci` when node_modules is missing.
+add_test(NAME clients/js COMMAND ${CMAKE_SOURCE_DIR}/clients/js/run.sh)
+set_tests_properties(clients/js PROPERTIES TIMEOUT 300
+  ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
+
 # The same suites against PostgreSQL (issue 15, STYLE.md "permutations"): pglib.py starts a
 # throwaway cluster, runs the suite with TT_TEST_DB set to it and stops it; 77 (skipped)
 # when PostgreSQL cannot be had. Named pg/unit/... and pg/e2e/... so `-R unit/` and

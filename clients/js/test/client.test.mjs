@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: Apache-2.0
+// The JavaScript client against a real `tradetrail serve` on a free loopback port (the
+// server helpers of tests/browser/ttserver.mjs): appends, idempotent retries, no retry on
+// a refusal, page iteration, strategies, feedback, offline verification of an event
+// against a signed checkpoint, and the buffered sender across a server restart and across
+// processes (its spill file). Runs on dist/, which run.sh builds with tsc first.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { cli, tmpdir, Server, BIN } from "../../../tests/browser/ttserver.mjs";
+import { Client, BufferedSender, TradetrailError, VerifyError, verifyCheckpointNote, verifyInclusion, leafHash } from "../dist/index.js";
+
+let dir, data, server, admin, reader, vkey, client;
+
+before(async () => {
+  assert.ok(fs.existsSync(BIN), `the tradetrail program is missing (${BIN}; run make build)`);
+  dir = tmpdir("tt-js-");
+  data = path.join(dir, "data");
+  cli(data, ["init"]);
+  const tok = (role, name) => JSON.parse(cli(data, ["token", "create", "--role", role, "--name", name, "-o", "json"])).token;
+  admin = tok("admin", "js-client");
+  reader = tok("read", "js-reader");
+  vkey = cli(data, ["key"]).trim();
+  server = await new Server(data).start();
+  client = new Client({ url: server.url, token: admin, backoffMs: 20 });
+});
+
+after(async () => {
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Every event whose metadata.run is the given run, in seq order.
+async function byRun(run) {
+  const out = [];
+  for await (const ev of client.eachEvent({ entity: "bot", entity_id: run, limit: 1000 })) out.push(ev);
+  return out;
+}
+
+test("logAction, logAudit, append and appendBatch write the events the server returns", async () => {
+  const a = await client.logAction("restarted grafana", "auto_repair");
+  const ev = (await client.event(a.seq)).event;
+  assert.deepEqual([ev.entity, ev.entity_id, ev.event_type, ev.actor, ev.reason], ["maintenance", "auto_repair", "ACTION", "auto_repair", "restarted grafana"]);
+  assert.match(ev.idempotency_key, /^[0-9a-f-]{36}$/);
+
+  const b = await client.logAudit({ entity: "ai_feedback", entityId: 17, action: "RECORD", actor: "u1", payload: { strategyId: "s1", alpha: 0.02 } });
+  const eb = (await client.event(b.seq)).event;
+  assert.deepEqual([eb.entity, eb.entity_id, eb.event_type, eb.actor], ["ai_feedback", "17", "RECORD", "u1"]);
+  assert.deepEqual(eb.metadata, { strategyId: "s1", alpha: 0.02 });
+
+  const batch = await client.appendBatch([
+    { entity: "order", entity_id: "o-1", event_type: "CREATED", actor: "bot" },
+    { entity: "order", entity_id: "o-1", event_type: "FILLED", actor: "bot" },
+  ]);
+  assert.equal(batch.count, 2);
+  assert.deepEqual(batch.seqs, [batch.first_seq, batch.first_seq + 1]);
+});
+
+test("a retried event keeps its key and is written once; a 5xx is retried, a 4xx is not", async () => {
+  const ev = { entity: "order", entity_id: "o-2", event_type: "CREATED", actor: "bot", idempotency_key: "o-2-created" };
+  const first = await client.append(ev);
+  const again = await client.append(ev);
+  assert.equal(again.seq, first.seq);
+
+  // A fetch that fails twice (503, then a broken connection) before passing through.
+  const calls = [];
+  let n = 0;
+  const flaky = async (url, init) => {
+    calls.push(JSON.parse(init.body).idempotency_key);
+    n++;
+    if (n === 1) return new Response('{"error":{"code":"unavailable","message":"busy"}}', { status: 503 });
+    if (n === 2) {
+      await fetch(url, init); // delivered, but the answer is lost
+      throw new TypeError("fetch failed");
+    }
+    return fetch(url, init);
+  };
+  const c = new Client({ url: server.url, token: admin, fetch: flaky, backoffMs: 5 });
+  const r = await c.append({ entity: "order", entity_id: "o-3", event_type: "CREATED", actor: "bot" });
+  assert.equal(calls.length, 3);
+  assert.equal(new Set(calls).size, 1, "every attempt carried the same idempotency key");
+  const written = [];
+  for await (const e of client.eachEvent({ entity: "order", entity_id: "o-3" })) written.push(e.seq);
+  assert.deepEqual(written, [r.seq], "the lost answer did not write the event twice");
+
+  let tries = 0;
+  const counting = (url, init) => {
+    tries++;
+    return fetch(url, init);
+  };
+  const c2 = new Client({ url: server.url, token: admin, fetch: counting, backoffMs: 5 });
+  await assert.rejects(c2.append({ entity: "order", entity_id: "", event_type: "CREATED", actor: "bot" }), (e) => e instanceof TradetrailError && e.status === 400 && e.code === "invalid_argument");
+  assert.equal(tries, 1, "a 400 is not retried");
+  const ro = new Client({ url: server.url, token: reader });
+  await assert.rejects(ro.logAction("x"), (e) => e.status === 403 && !e.transient);
+});
+
+test("events() iterates pages by next_cursor with filters", async () => {
+  await client.appendBatch(Array.from({ length: 25 }, (_, i) => ({ entity: "bot", entity_id: "pages", event_type: "TICK", actor: "bot", metadata: { i } })));
+  const pages = [];
+  for await (const page of client.events({ entity: "bot", entity_id: "pages", limit: 10 })) pages.push(page.map((e) => e.metadata.i));
+  assert.deepEqual(pages.map((p) => p.length), [10, 10, 5]);
+  assert.deepEqual(pages.flat(), Array.from({ length: 25 }, (_, i) => i));
+  const desc = [];
+  for await (const e of client.eachEvent({ entity: "bot", entity_id: "pages", order: "desc", limit: 7 })) desc.push(e.metadata.i);
+  assert.deepEqual(desc, Array.from({ length: 25 }, (_, i) => 24 - i));
+});
+
+test("an event verifies offline against a checkpoint signed by the pinned key", async () => {
+  const a = await client.logAction("checked offline", "verify");
+  let res;
+  for (let i = 0; i < 100; i++) {
+    try {
+      res = await client.verifyEvent(a.seq, vkey);
+      break;
+    } catch (e) {
+      if (!(e instanceof VerifyError && /not yet in the latest checkpoint/.test(e.message))) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.ok(res, "the checkpoint came to cover the event");
+  assert.equal(res.event.seq, a.seq);
+  assert.ok(res.checkpoint.treeSize >= a.seq);
+
+  const cp = await client.checkpoint();
+  const v = await verifyCheckpointNote(cp.note, vkey);
+  assert.equal(v.rootHash, cp.root_hash);
+  assert.equal(v.treeSize, cp.tree_size);
+  const p = await client.proof(a.seq, v.treeSize);
+  assert.equal(await verifyInclusion(p, v.rootHash), true);
+  assert.equal(await leafHash((await client.event(a.seq)).raw), p.leaf_hash);
+
+  // Tampering anywhere is caught.
+  const flip = (h) => (h[0] === "0" ? "1" : "0") + h.slice(1);
+  assert.equal(await verifyInclusion({ ...p, leaf_hash: flip(p.leaf_hash) }, v.rootHash), false);
+  if (p.hashes.length) assert.equal(await verifyInclusion({ ...p, hashes: [flip(p.hashes[0]), ...p.hashes.slice(1)] }, v.rootHash), false);
+  assert.equal(await verifyInclusion({ ...p, tree_size: p.tree_size + 1 }, v.rootHash), false);
+  const lines = cp.note.split("\n");
+  lines[1] = String(cp.tree_size + 1);
+  await assert.rejects(verifyCheckpointNote(lines.join("\n"), vkey), (e) => e instanceof VerifyError && e.code === "signature");
+  const other = path.join(dir, "other");
+  cli(other, ["init"]);
+  await assert.rejects(verifyCheckpointNote(cp.note, cli(other, ["key"]).trim()), (e) => e instanceof VerifyError);
+  const raw = (await client.event(a.seq)).raw.replace("checked offline", "checked offlinE");
+  assert.notEqual(await leafHash(raw), p.leaf_hash);
+});
+
+test("strategy operations and feedback", async () => {
+  const s = client.strategies;
+  const who = { actor: "orchestrator", reason: "test" };
+  const c = await s.create({ id: "js-s1", name: "Mean reversion", symbol: "BTCUSDT", timeframe: "1h", yaml: "a: 1\n", actor: "orchestrator" });
+  assert.equal(c.strategy.status, "DRAFT");
+  assert.equal((await s.submit("js-s1", who)).strategy.status, "PENDING");
+  await s.updateYaml("js-s1", "a: 2\n", who);
+  const vs = await s.versions("js-s1");
+  assert.equal(vs.count, 2);
+  assert.match((await s.diff("js-s1", 1, 2)).diff, /-a: 1/);
+  assert.equal((await s.rollback("js-s1", 1, who)).version, 3);
+  assert.equal((await s.activate("js-s1", who)).strategy.status, "ACTIVE");
+  await s.create({ id: "js-s2", name: "Breakout", symbol: "BTCUSDT", timeframe: "1h", yaml: "b: 1\n", actor: "orchestrator" });
+  await s.submit("js-s2", who);
+  const sw = await s.swap({ oldId: "js-s1", newId: "js-s2", actor: "evaluator", swapReason: "better", oldScore: 0.1, newScore: 0.9 });
+  assert.deepEqual([sw.old.status, sw.new.status], ["CLOSED", "ACTIVE"]);
+  await assert.rejects(s.activate("js-s1", who), (e) => e.status === 409);
+  await s.archive("js-s1", who);
+  await s.create({ id: "js-s3", name: "Dud", symbol: "ETHUSDT", timeframe: "1d", yaml: "c: 1\n", actor: "orchestrator" });
+  await s.fail("js-s3", who);
+  await s.delete("js-s3", who);
+  assert.equal((await s.get("js-s3")).deleted, true);
+  await s.close("js-s2", who);
+  const ids = (await s.list()).strategies.map((x) => x.id);
+  assert.ok(ids.includes("js-s1") && ids.includes("js-s2") && !ids.includes("js-s3"));
+
+  const f = await client.recordFeedback({ strategyId: "js-s2", aiReturn: 0.05, benchmarkReturn: 0.01, userId: "u1", benchmark: "BTC" });
+  assert.equal(f.outcome, "positive");
+  const g = await client.recordFeedback("js-s2", 0.0, 0.02, "u1", "BTC");
+  assert.equal(g.outcome, "negative");
+  assert.equal((await client.listFeedback({ strategy_id: "js-s2" })).count, 2);
+});
+
+test("the buffered sender never blocks, and delivers every event once, in order, across a server restart", async () => {
+  const spill = path.join(dir, "restart.spill");
+  const sender = new BufferedSender(client, { spillPath: spill, maxQueue: 50, batchSize: 20, minBackoffMs: 20, maxBackoffMs: 200 });
+  const N = 400;
+  let slowest = 0;
+  const port = server.port;
+  for (let i = 0; i < N; i++) {
+    const t0 = performance.now();
+    sender.send({ entity: "bot", entity_id: "restart", event_type: "TICK", actor: "bot", metadata: { i } });
+    slowest = Math.max(slowest, performance.now() - t0);
+    if (i === 100) await server.stop();
+    if (i === 300) await server.start(port);
+    if (i % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(sender.stats().spilled > 0, "the queue spilled while the server was down");
+  await sender.flush(20000);
+  assert.equal(fs.existsSync(spill), false, "the spill file is gone once replayed");
+  const got = (await byRun("restart")).map((e) => e.metadata.i);
+  assert.deepEqual(got, Array.from({ length: N }, (_, i) => i), "every event once, in order");
+  // send() does no network I/O; its slowest call is the one that moves the queue (50
+  // events) to the spill file, a synchronous local append. Generous for a loaded machine.
+  assert.ok(slowest < 250, `send() took ${slowest.toFixed(1)} ms at most`);
+  await sender.close();
+});
+
+test("events spilled by one sender are replayed in order by the next; refused ones are kept aside", async () => {
+  const spill = path.join(dir, "process.spill");
+  const port = server.port;
+  await server.stop();
+  const s1 = new BufferedSender(client, { spillPath: spill, minBackoffMs: 20 });
+  for (let i = 0; i < 30; i++) s1.send({ entity: "bot", entity_id: "handover", event_type: "TICK", actor: "bot", metadata: { i } });
+  s1.send({ entity: "bot", entity_id: "handover", event_type: "bad type", actor: "bot" });
+  s1.send({ entity: "bot", entity_id: "handover", event_type: "TICK", actor: "bot", metadata: { i: 30 } });
+  assert.equal(await s1.close(300), 32, "all 32 events are left in the spill file");
+  assert.equal(fs.readFileSync(spill, "utf8").trim().split("\n").length, 32);
+  await server.start(port);
+  const refused = [];
+  const s2 = new BufferedSender(client, { spillPath: spill, onRejected: (ev, e) => refused.push([ev.event_type, e.status]) });
+  await s2.flush(20000);
+  assert.deepEqual((await byRun("handover")).map((e) => e.metadata.i), Array.from({ length: 31 }, (_, i) => i));
+  assert.deepEqual(refused, [["bad type", 400]]);
+  assert.match(fs.readFileSync(s2.rejectedPath, "utf8"), /bad type/);
+  await s2.close();
+});
