@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
 .PHONY: all deps browser-deps build run check test asan valgrind tsan format-check cppcheck layers \
-	layers-calls docs-check bench fuzz fuzz-smoke soak install clean
+	layers-calls docs-check bench fuzz fuzz-smoke soak install uninstall clean
 
 all: build
 
@@ -90,8 +90,16 @@ soak: build
 	@TT_BIN=$(BUILD)/tradetrail TT_BUILD_DIR=$(BUILD) TT_SOURCE_DIR=$(CURDIR) \
 	  python3 tests/soak/crashloop.py --kills $${SOAK_KILLS:-300} --seed $${SOAK_SEED:-$$(date +%s)}
 
-install: build
-	@cmake --install $(BUILD) --prefix $(PREFIX)
+# PREFIX is set at configure time, not only at install time: the pkg-config file, the
+# systemd units and the server's dashboard path name the installed locations. DESTDIR
+# stages the tree elsewhere (packages). uninstall removes what install_manifest.txt lists.
+install: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+uninstall:
+	@DESTDIR=$(DESTDIR) ./scripts/uninstall.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-release $(FUZZ_BUILD) $(VALGRIND_BUILD) $(TSAN_BUILD)
