@@ -197,7 +197,7 @@ class KubernetesManifestTest(unittest.TestCase):
         secret = docs["Secret"][0][1]
         keys = set(secret["stringData"])
         # Issue 13 item 21: no database-url in the example while the PostgreSQL store lacks
-        # strategies, feedback, summaries and the jobs (the daily-summary CronJob would fail).
+        # the analytics reports (docs/OPERATIONS.md).
         self.assertEqual(keys, {"cron-secret"})
 
         cronjobs = {d["metadata"]["name"]: d for _, d in docs["CronJob"]}
