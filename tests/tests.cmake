@@ -64,9 +64,9 @@ foreach(name test_ledger test_hooks test_feedback test_sync test_summary)
 endforeach()
 # The HTTP suites whose checks are about the API, not about SQLite's files. test_hostile
 # counts the server's sockets (PostgreSQL connections are sockets too) and times SSE
-# fan-out; test_openapi and test_domain_http need the analytics reports, not on this store
-# yet; test_notify runs the program without ttserver's helpers.
-foreach(name test_server_api test_server_malformed test_strategy_http)
+# fan-out; test_domain_http and test_notify run the program without ttserver's helpers
+# (so without --db) in some of their cases.
+foreach(name test_server_api test_server_malformed test_strategy_http test_openapi)
   add_test(NAME pg/e2e/${name} COMMAND ${TT_PG_RUN} ${CMAKE_SOURCE_DIR}/tests/e2e/${name}.py)
   set_tests_properties(pg/e2e/${name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")

@@ -2,7 +2,7 @@
 /*
  * PostgreSQL tables and queries of AI feedback and summaries (SPEC 6.2, 6.4), as
  * sqlite_domain.c: the feedback table (append-only, like the events) and the seq-range
- * counts a summary needs. The analytics reports (TTI_AQ_*) are not on this store yet.
+ * counts a summary needs, and the analytics reports.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,14 +239,99 @@ static int dm_range_feedback(tti_store *s, int64_t first, int64_t end, int64_t c
     return TT_OK;
 }
 
+/* The analytics reports (TTI_AQ_*), as sqlite_domain.c computes them: the same rows and
+ * cell types (counts are integers, means and medians reals). */
+#define ENTITY(v) "(SELECT id FROM names WHERE kind = 1 AND value = '" v "')"
+#define TYPE(v) "(SELECT id FROM names WHERE kind = 2 AND value = '" v "')"
+#define TYPES(v) "(SELECT id FROM names WHERE kind = 2 AND value IN (" v "))"
+/* The time an event happened: the client's occurred_at when given, else the ledger's ts. */
+#define WHEN(e) "coalesce(" e ".occurred_at, " e ".ts)"
+/* First CREATED and first later event of the given types per strategy. */
+#define STRATEGY_PAIRS(types)                                                                                             \
+    "WITH c AS (SELECT subject, min(seq) AS seq FROM events WHERE event_type = " TYPE("CREATED") " AND entity = " ENTITY( \
+        "strategy") " GROUP BY subject),"                                                                                 \
+                    " x AS (SELECT subject, min(seq) AS seq"                                                              \
+                    " FROM events WHERE event_type IN " TYPES(types) " AND entity = " ENTITY(                             \
+                        "strategy") " GROUP BY subject),"                                                                 \
+                                    " p AS (SELECT c.subject,"                                                            \
+                                    " c.seq AS cseq, x.seq AS"                                                            \
+                                    " xseq FROM c JOIN x ON"                                                              \
+                                    " x.subject = c.subject"                                                              \
+                                    " AND x.seq > c.seq) "
+#define PAIR_ROWS                                                                                  \
+    "SELECT s.entity_id, " WHEN("ec") ", " WHEN(                                                   \
+        "ex") " FROM p JOIN subjects s ON s.id = p.subject JOIN events ec ON ec.seq = p.cseq"      \
+              " JOIN events ex ON ex.seq = p.xseq ORDER BY p.cseq LIMIT $1"
+/* The median of an even count is the mean of the two middle values, as on SQLite. */
+#define PAIR_STATS                                                                                 \
+    ", d AS (SELECT " WHEN("ex") " - " WHEN(                                                       \
+        "ec") " AS us FROM p JOIN events ec ON ec.seq = p.cseq JOIN events ex ON ex.seq ="         \
+              " p.xseq) SELECT count(*), avg(us)::float8,"                                         \
+              " percentile_cont(0.5) WITHIN GROUP (ORDER BY us) FROM d"
+#define ACTIVATION_TYPES "'ACTIVATED', 'SWAPPED_IN'"
+#define CLOSING_TYPES "'CLOSED', 'SWAPPED_OUT'"
+#define DAY_US "86400000000"
+#define HOUR_US "3600000000"
+
 static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, void *ctx)
 {
-    (void)query;
-    (void)limit;
-    (void)fn;
-    (void)ctx;
-    return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE,
-                   "analytics reports are not available on the PostgreSQL store yet");
+    static const char *const sql[] = {
+        [TTI_AQ_EVENT_COUNTS] = "SELECT n.value, c.c FROM (SELECT event_type AS k, count(*) AS c"
+                                " FROM events GROUP BY event_type) c JOIN names n ON n.id = c.k"
+                                " ORDER BY c.c DESC, n.value LIMIT $1",
+        [TTI_AQ_ACTIVATION] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_ROWS,
+        [TTI_AQ_ACTIVATION_STATS] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_STATS,
+        [TTI_AQ_LIFESPAN] = STRATEGY_PAIRS(CLOSING_TYPES) PAIR_ROWS,
+        [TTI_AQ_LIFESPAN_STATS] = STRATEGY_PAIRS(CLOSING_TYPES) PAIR_STATS,
+        [TTI_AQ_CLOSE_REASONS] =
+            "SELECT nullif(reason, ''), count(*) AS c FROM events"
+            " WHERE event_type IN " TYPES(CLOSING_TYPES) " AND entity = " ENTITY(
+                "strategy") " GROUP BY 1 ORDER BY c DESC, 1 LIMIT $1",
+        [TTI_AQ_ACTORS] = "SELECT n.value, c.c FROM (SELECT actor AS k, count(*) AS c FROM events"
+                          " GROUP BY actor) c JOIN names n ON n.id = c.k"
+                          " ORDER BY c.c DESC, n.value LIMIT $1",
+        /* Floor division, so times before 1970 land on the right day; 1970-01-01 was a
+         * Thursday (3 with Monday = 0). */
+        [TTI_AQ_SWAPS] =
+            "SELECT ((((t - m) / " DAY_US ") % 7) + 10) % 7 AS dow, m / " HOUR_US
+            " AS hour, count(*) FROM (SELECT t, ((t % " DAY_US ") + " DAY_US ") % " DAY_US
+            " AS m FROM (SELECT " WHEN(
+                "e") " AS t FROM events e"
+                     " WHERE e.event_type = " TYPE("SWAPPED_IN") " AND e.entity = " ENTITY(
+                         "strategy") ") w) v GROUP BY dow, hour ORDER BY dow, hour LIMIT $1",
+        [TTI_AQ_FEEDBACK] =
+            "SELECT strategy_id, count(*), count(*) FILTER (WHERE outcome = 'positive'),"
+            " count(*) FILTER (WHERE outcome = 'negative'), count(*) FILTER (WHERE outcome ="
+            " 'neutral'), avg(reward) FROM feedback GROUP BY strategy_id ORDER BY strategy_id"
+            " LIMIT $1",
+        /* Each swap is judged by the first feedback recorded for the new strategy after it. */
+        [TTI_AQ_EVALUATOR] =
+            "SELECT s.entity_id, e.seq, (SELECT f.outcome FROM feedback f WHERE f.strategy_id ="
+            " s.entity_id AND f.seq > e.seq ORDER BY f.seq LIMIT 1) FROM events e JOIN subjects s"
+            " ON s.id = e.subject WHERE e.event_type = " TYPE(
+                "SWAPPED_IN") " AND e.entity = " ENTITY("strategy") " ORDER BY e.seq LIMIT $1",
+    };
+    if (query < TTI_AQ_EVENT_COUNTS || query > TTI_AQ_EVALUATOR)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE, "no analytics query %d", query);
+    int rc = tti_pg_flush(s);
+    if (rc != TT_OK)
+        return rc;
+    tti_pgargs a = {.n = 0};
+    int stats = query == TTI_AQ_ACTIVATION_STATS || query == TTI_AQ_LIFESPAN_STATS;
+    if (!stats) {
+        if (limit)
+            tti_pg_i64(&a, (int64_t)limit);
+        else
+            tti_pg_text(&a, NULL); /* LIMIT NULL: every row */
+    }
+    PGresult *r = tti_pg_exec(s, sql[query], &a, &rc, "running an analytics query");
+    if (r == NULL)
+        return rc;
+    tt_cell cells[8];
+    for (int i = 0; rc == TT_OK && i < PQntuples(r); i++)
+        rc = fn(ctx, cells, row_cells(r, i, cells, 8));
+    PQclear(r);
+    return rc;
 }
 
 const struct tti_domain_ops tti_pg_domain_ops = {
