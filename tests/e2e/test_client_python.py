@@ -251,6 +251,44 @@ class ClientTest(ServerCase):
         self.assertEqual(rej[0]["event"]["event_type"], "bad type")
         self.assertIn("rejected", errors)
 
+    def test_buffered_sender_queue_full_spills_in_order(self):
+        # A queue of 2 under a burst: most events go through the spill file while batches
+        # are in flight, the race where the queue moves to the file under the worker.
+        tmp = tempfile.mkdtemp(prefix="tt-py-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        s = tc.BufferedSender(self.ingest, os.path.join(tmp, "spill.jsonl"), max_queue=2,
+                              batch_size=7)
+        for i in range(300):
+            s.log_audit("order", "burst", "TICK", "bot", {"i": i})
+        self.assertTrue(s.close(timeout=60 * T.SLOW))
+        self.assertGreater(s.spilled, 0)
+        got = [e["metadata"]["i"] for e in self.read.events(entity_id="burst", limit=1000)]
+        self.assertEqual(got, list(range(300)))
+        self.assertEqual((s.sent, s.rejected), (300, 0))
+
+    def test_buffered_sender_replays_a_crashed_spill_file(self):
+        # What a process killed during an outage leaves: complete lines, an unreadable one,
+        # and a last line cut short (its submit never returned, so it is not an event).
+        tmp = tempfile.mkdtemp(prefix="tt-py-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, "spill.jsonl")
+        evs = [tc.client.audit_event("order", "crash", "TICK", "bot", {"i": i})
+               for i in range(3)]
+        for e in evs:
+            e["idempotency_key"] = tc.new_idempotency_key()
+        self.ingest.append(evs[0])  # delivered before the crash, not yet truncated
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("not json\n")
+            f.write("".join(json.dumps(e) + "\n" for e in evs))
+            f.write('{"entity": "ord')
+        s = tc.BufferedSender(self.ingest, path)
+        s.log_audit("order", "crash", "TICK", "bot", {"i": 3})
+        self.assertTrue(s.close(timeout=30 * T.SLOW))
+        got = [e["metadata"]["i"] for e in self.read.events(entity_id="crash")]
+        self.assertEqual(got, [0, 1, 2, 3])  # the replayed first event is not written twice
+        self.assertEqual(s.rejected, 1)
+        self.assertEqual(os.path.getsize(path), 0)
+
 
 class RestartTest(unittest.TestCase):
     """The server stops mid-stream and comes back: nothing lost, nothing twice, in order."""

@@ -157,8 +157,21 @@ class BufferedSender:
         self._file_mode = True
 
     def _count_pending_lines(self):
+        """Lines left by an earlier process. A last line without LF is a write cut short
+        by a crash (its submit never returned): cut it off, or the next event appended
+        would be glued to it and become unreadable."""
         self._spill.seek(0)
-        return sum(1 for line in self._spill if line.endswith(b"\n"))
+        n = good = 0
+        for line in self._spill:
+            if not line.endswith(b"\n"):
+                break
+            n += 1
+            good += len(line)
+        if good != self._spill.seek(0, os.SEEK_END):
+            self._spill.truncate(good)
+            self._spill.flush()
+            os.fsync(self._spill.fileno())
+        return n
 
     def _read_spill(self):
         """Up to batch_size complete lines from the replay offset: (events, ends), ends[i]
