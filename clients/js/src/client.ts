@@ -4,7 +4,7 @@
 // timeout or a lost connection never writes an event twice; every failure that may be
 // transient (5xx, a network error) is retried with backoff, a refusal (4xx) never is.
 
-import { leafHash, verifyCheckpointNote, verifyInclusion, VerifyError, type InclusionProof, type VerifiedCheckpoint } from "./verify.js";
+import { leafHash, verifyCheckpointNote, verifyConsistency, verifyInclusion, VerifyError, type ConsistencyProof, type InclusionProof, type VerifiedCheckpoint } from "./verify.js";
 
 /** An event as a client sends it (docs/API.md, "The event object"). */
 export interface EventInput {
@@ -327,8 +327,28 @@ export class Client {
     return this.request<InclusionProof>("GET", `/api/events/${seq}/proof`, { query: { tree_size: treeSize }, idempotent: true });
   }
 
-  consistency(first: number, second: number): Promise<{ first: number; second: number; hashes: string[]; first_root: string; second_root: string }> {
+  consistency(first: number, second: number): Promise<Required<ConsistencyProof>> {
     return this.request("GET", "/api/consistency", { query: { first, second }, idempotent: true });
+  }
+
+  /**
+   * That the ledger only grew since a checkpoint note kept earlier: both that note and the
+   * latest one must be signed by the pinned key, and the consistency proof between their
+   * sizes must join their roots. Returns the latest checkpoint; throws VerifyError.
+   */
+  async verifyGrowth(oldNote: string, verifierKey: string): Promise<VerifiedCheckpoint> {
+    const old = await verifyCheckpointNote(oldNote, verifierKey);
+    const now = await verifyCheckpointNote((await this.checkpoint()).note, verifierKey);
+    if (now.treeSize < old.treeSize) throw new VerifyError("consistency", `the ledger shrank from ${old.treeSize} to ${now.treeSize} events`);
+    if (old.treeSize === 0 || now.treeSize === old.treeSize) {
+      if (now.treeSize === old.treeSize && now.rootHash !== old.rootHash) throw new VerifyError("consistency", `two different roots for tree size ${now.treeSize}`);
+      return now;
+    }
+    const p = await this.consistency(old.treeSize, now.treeSize);
+    if (!(await verifyConsistency(p, old.rootHash, now.rootHash))) {
+      throw new VerifyError("consistency", `the tree of size ${old.treeSize} is not a prefix of the tree of size ${now.treeSize}`);
+    }
+    return now;
   }
 
   /** The latest signed checkpoint (GET /api/checkpoint). */

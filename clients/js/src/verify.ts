@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Offline verification with WebCrypto (globalThis.crypto.subtle) only: the leaf hash of an
 // event from its JSON text (docs/FORMAT.md section 2), the root an RFC 9162 inclusion
-// proof leads to, and a C2SP signed-note checkpoint checked with Ed25519 against a pinned
+// proof leads to, RFC 9162 consistency between two tree sizes, and a C2SP signed-note checkpoint checked with Ed25519 against a pinned
 // verifier key. Nothing here trusts the server: a caller compares what the server sent
 // with what it recomputes. A port of web/verify.js, typed, so both agree byte for byte.
 
@@ -206,6 +206,67 @@ export async function verifyInclusion(p: InclusionProof, rootHex: string, leafHa
   }
 }
 
+// ---- consistency proofs (RFC 9162 2.1.4.2) -----------------------------------------------
+
+/** The answer of GET /api/consistency. */
+export interface ConsistencyProof {
+  first: number;
+  second: number;
+  hashes: string[];
+  first_root?: string;
+  second_root?: string;
+}
+
+function isPow2(n: number): boolean {
+  while (n > 1 && n % 2 === 0) n /= 2;
+  return n === 1;
+}
+
+// Whether the tree of size1 with root1 is a prefix of the tree of size2 with root2. The
+// roots must be ones the caller trusts (two verified checkpoints), not the answer's own.
+export async function verifyConsistency(p: ConsistencyProof, root1Hex: string, root2Hex: string): Promise<boolean> {
+  const size1 = p.first;
+  const size2 = p.second;
+  let root1: Uint8Array, root2: Uint8Array, proof: Uint8Array[];
+  try {
+    root1 = hexToBytes(root1Hex);
+    root2 = hexToBytes(root2Hex);
+    proof = p.hashes.map(hexToBytes);
+  } catch {
+    return false;
+  }
+  // A proof from the empty tree proves nothing; the ledger's trees start at size 1.
+  if (!(Number.isSafeInteger(size1) && Number.isSafeInteger(size2)) || size1 < 1 || size2 < size1) return false;
+  if (proof.some((h) => h.length !== 32)) return false;
+  if (size1 === size2) return proof.length === 0 && bytesEqual(root1, root2);
+  if (proof.length === 0) return false;
+  const path = isPow2(size1) ? [root1, ...proof] : proof.slice();
+  let fn = size1 - 1;
+  let sn = size2 - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr = path[0];
+  let sr = path[0];
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = await node(c, fr);
+      sr = await node(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = await node(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && bytesEqual(fr, root1) && bytesEqual(sr, root2);
+}
+
 // ---- verifier keys and signed notes (c2sp.org/signed-note, tlog-checkpoint) ---------------
 
 export interface VerifierKey {
@@ -219,9 +280,13 @@ export interface VerifierKey {
 // key id must be SHA-256(name || 0x0A || 0x01 || public key)[:4].
 export async function parseVerifierKey(text: string): Promise<VerifierKey> {
   const t = (text || "").trim();
-  const parts = t.split("+");
-  if (parts.length !== 3) throw new VerifyError("key", "a verifier key looks like name+keyid+base64");
-  const [name, idHex, b64] = parts;
+  // The base64 may itself hold '+': only the first two separate the fields.
+  const i = t.indexOf("+");
+  const j = i < 0 ? -1 : t.indexOf("+", i + 1);
+  if (j < 0) throw new VerifyError("key", "a verifier key looks like name+keyid+base64");
+  const name = t.slice(0, i);
+  const idHex = t.slice(i + 1, j);
+  const b64 = t.slice(j + 1);
   if (!name || /[\s\u0000-\u001f\u007f]/.test(name)) throw new VerifyError("key", "the key name is not valid");
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw new VerifyError("key", "the key ID is not 8 hex digits");
   const raw = b64ToBytes(b64);

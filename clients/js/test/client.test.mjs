@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { cli, tmpdir, Server, BIN } from "../../../tests/browser/ttserver.mjs";
-import { Client, BufferedSender, TradetrailError, VerifyError, verifyCheckpointNote, verifyInclusion, leafHash } from "../dist/index.js";
+import { Client, BufferedSender, TradetrailError, VerifyError, verifyCheckpointNote, verifyConsistency, verifyInclusion, leafHash } from "../dist/index.js";
 
 let dir, data, server, admin, reader, vkey, client;
 
@@ -144,6 +144,20 @@ test("an event verifies offline against a checkpoint signed by the pinned key", 
   await assert.rejects(verifyCheckpointNote(cp.note, cli(other, ["key"]).trim()), (e) => e instanceof VerifyError);
   const raw = (await client.event(a.seq)).raw.replace("checked offline", "checked offlinE");
   assert.notEqual(await leafHash(raw), p.leaf_hash);
+
+  // The ledger only grew since the note kept above: a consistency proof joins the roots.
+  await client.appendBatch(Array.from({ length: 5 }, (_, i) => ({ entity: "bot", entity_id: "grow", event_type: "TICK", actor: "bot", metadata: { i } })));
+  let later;
+  for (let i = 0; i < 100 && !(later && later.treeSize > v.treeSize); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    later = await client.verifyGrowth(cp.note, vkey);
+  }
+  assert.ok(later.treeSize > v.treeSize, "a later checkpoint came");
+  const c = await client.consistency(v.treeSize, later.treeSize);
+  assert.equal(await verifyConsistency(c, v.rootHash, later.rootHash), true);
+  assert.equal(await verifyConsistency(c, flip(v.rootHash), later.rootHash), false);
+  assert.equal(await verifyConsistency(c, v.rootHash, flip(later.rootHash)), false);
+  if (c.hashes.length) assert.equal(await verifyConsistency({ ...c, hashes: [flip(c.hashes[0]), ...c.hashes.slice(1)] }, v.rootHash, later.rootHash), false);
 });
 
 test("strategy operations and feedback", async () => {
@@ -222,4 +236,25 @@ test("events spilled by one sender are replayed in order by the next; refused on
   assert.deepEqual(refused, [["bad type", 400]]);
   assert.match(fs.readFileSync(s2.rejectedPath, "utf8"), /bad type/);
   await s2.close();
+});
+
+test("verifier keys whose base64 holds '+' or '/' parse; a note signed by such a key verifies", async () => {
+  const { subtle } = globalThis.crypto;
+  const name = "example.org/log";
+  for (let n = 0; n < 200; n++) {
+    const kp = await subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const pub = new Uint8Array(await subtle.exportKey("raw", kp.publicKey));
+    const b64 = Buffer.from(Uint8Array.of(1, ...pub)).toString("base64");
+    if (!b64.includes("+")) continue;
+    const id = new Uint8Array(await subtle.digest("SHA-256", Uint8Array.of(...Buffer.from(name), 0x0a, 1, ...pub))).slice(0, 4);
+    const key = `${name}+${Buffer.from(id).toString("hex")}+${b64}`;
+    const text = `${name}\n7\n${Buffer.alloc(32, 9).toString("base64")}\n`;
+    const sig = new Uint8Array(await subtle.sign({ name: "Ed25519" }, kp.privateKey, Buffer.from(text)));
+    const note = `${text}\n\u2014 ${name} ${Buffer.from([...id, ...sig]).toString("base64")}\n`;
+    const v = await verifyCheckpointNote(note, key);
+    assert.deepEqual(v, { origin: name, treeSize: 7, rootHash: "09".repeat(32) });
+    await assert.rejects(verifyCheckpointNote(note.replace("\n7\n", "\n8\n"), key), (e) => e.code === "signature");
+    return;
+  }
+  assert.fail("no key with '+' in 200 tries");
 });
