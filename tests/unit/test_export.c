@@ -22,6 +22,7 @@
 #include "core/crypto.h"
 #include "core/export.h"
 #include "tradetrail.h"
+#include "testdb.h"
 
 typedef struct fixture {
     char dir[64];
@@ -48,7 +49,9 @@ static tt_ledger *open_at(const char *dir)
 {
     tt_open_options o;
     memset(&o, 0, sizeof o);
+    char uri[512];
     o.data_dir = dir;
+    o.db_uri = tt_test_db_uri(dir, uri, sizeof uri); /* PostgreSQL in the pg/ matrix */
     o.create = 1;
     tt_ledger *l = NULL;
     char err[256];
