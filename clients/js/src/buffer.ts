@@ -71,9 +71,13 @@ export class BufferedSender {
     newIdempotencyKey(); // the first UUID initialises node's entropy pool: not in send()
     try {
       const text = fs.readFileSync(this.spillPath, "utf8");
-      // A line cut short by a crash mid-write is not an event; drop only that tail.
+      // A line cut short by a crash mid-write is not an event: it is cut off the file, so
+      // the next event is not glued to it, and kept in the rejected file, not dropped.
       const end = text.lastIndexOf("\n") + 1;
-      if (end < text.length) fs.truncateSync(this.spillPath, Buffer.byteLength(text.slice(0, end)));
+      if (end < text.length) {
+        fs.appendFileSync(this.rejectedPath, JSON.stringify({ partial: text.slice(end), error: "cut short in the spill file" }) + "\n");
+        fs.truncateSync(this.spillPath, Buffer.byteLength(text.slice(0, end)));
+      }
       this.spillSize = Buffer.byteLength(text.slice(0, end));
       this.spillCount = text.slice(0, end).split("\n").length - 1;
     } catch (e) {

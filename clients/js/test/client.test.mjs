@@ -258,3 +258,15 @@ test("verifier keys whose base64 holds '+' or '/' parse; a note signed by such a
   }
   assert.fail("no key with '+' in 200 tries");
 });
+
+test("a spill file cut short by a crash replays its whole lines, and the next event is not glued to the cut one", async () => {
+  const spill = path.join(dir, "crashed.spill");
+  const line = (i) => JSON.stringify({ entity: "bot", entity_id: "crashed", event_type: "TICK", actor: "bot", metadata: { i }, idempotency_key: `crashed-${i}` }) + "\n";
+  fs.writeFileSync(spill, line(0) + line(1) + line(2).slice(0, 25));
+  const s = new BufferedSender(client, { spillPath: spill });
+  s.send({ entity: "bot", entity_id: "crashed", event_type: "TICK", actor: "bot", metadata: { i: 3 } });
+  await s.flush(20000);
+  assert.deepEqual((await byRun("crashed")).map((e) => e.metadata.i), [0, 1, 3]);
+  assert.match(fs.readFileSync(s.rejectedPath, "utf8"), /cut short/, "the cut line is kept aside");
+  await s.close();
+});
