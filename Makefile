@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc)
 PREFIX ?= /usr/local
 
 .PHONY: all deps browser-deps build run check test asan valgrind tsan format-check cppcheck layers \
-	layers-calls docs-check bench fuzz fuzz-smoke soak install uninstall clean
+	layers-calls docs-check bench fuzz fuzz-smoke soak install uninstall deb clean
 
 all: build
 
@@ -100,6 +100,10 @@ install: deps
 
 uninstall:
 	@DESTDIR=$(DESTDIR) ./scripts/uninstall.sh $(BUILD)
+
+# A Debian package of this build (installed under /usr), written into $(BUILD).
+deb: build
+	@./scripts/package-deb.sh $(BUILD) $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-release $(FUZZ_BUILD) $(VALGRIND_BUILD) $(TSAN_BUILD)

@@ -236,6 +236,37 @@ class InstallTest(unittest.TestCase):
             self.assertEqual(m.group(1), self.prefix + "/bin/tradetrail", unit)
 
 
+class PrefixTest(unittest.TestCase):
+    """`cmake --install --prefix P` (what scripts/package-deb.sh does) writes P into the
+    files that name installed paths, whatever prefix the build was configured with."""
+
+    def test_install_time_prefix(self):
+        tmp = tempfile.mkdtemp(prefix="tt-prefix-")
+        try:
+            saved = open(MANIFEST).read() if os.path.exists(MANIFEST) else None
+            try:
+                subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", "/opt/tt"],
+                               check=True, capture_output=True, env=dict(os.environ, DESTDIR=tmp))
+            finally:
+                if saved is None:
+                    os.remove(MANIFEST)
+                else:
+                    with open(MANIFEST, "w") as f:
+                        f.write(saved)
+            root = tmp + "/opt/tt"
+            libdir = cache_value("CMAKE_INSTALL_LIBDIR")
+            with open(os.path.join(root, libdir, "pkgconfig/tradetrail.pc")) as f:
+                self.assertTrue(f.read().startswith("prefix=/opt/tt\n"))
+            with open(os.path.join(root, "lib/systemd/system/tradetrail.service")) as f:
+                unit = f.read()
+            self.assertIn("ExecStart=/opt/tt/bin/tradetrail serve", unit)
+            self.assertIn("file:///opt/tt/share/doc/tradetrail/OPERATIONS.md", unit)
+            self.assertTrue(os.path.exists(os.path.join(root, "share/zsh/site-functions/_tradetrail")))
+            self.assertTrue(os.path.exists(os.path.join(root, "bin/tradetrail")))
+        finally:
+            shutil.rmtree(tmp, True)
+
+
 class CompletionTest(unittest.TestCase):
     """The generated completion files (build/completion) know every command."""
 
