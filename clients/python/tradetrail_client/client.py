@@ -74,8 +74,8 @@ def audit_event(entity, entity_id, action, actor, payload=None, **fields):
 
 class Client:
     """Client(url, token): url like http://127.0.0.1:8080, token a bearer token of the
-    role the calls need (ingest to write, read to query). Not shared between threads
-    without care: each call opens its own connection, so concurrent calls are safe.
+    role the calls need (ingest to write, read to query). Safe to share between threads:
+    each call opens its own connection and keeps no state between calls.
 
     retries: extra attempts after a transient failure; backoff: first delay in seconds,
     doubled per attempt (with jitter, capped at max_backoff)."""
@@ -104,8 +104,11 @@ class Client:
             if self.token:
                 headers["Authorization"] = "Bearer " + self.token
             data = None
-            if body is not None:
+            if isinstance(body, bytes):
+                data = body  # already JSON (the BufferedSender encodes each event once)
+            elif body is not None:
                 data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            if data is not None:
                 headers["Content-Type"] = "application/json"
             conn.request(method, self._prefix + path, body=data, headers=headers)
             r = conn.getresponse()
