@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""End-to-end tests of the verifiable export (SPEC 8; docs/FORMAT.md section 8):
+"""End-to-end tests of the verifiable export (SPEC 8; docs/FORMAT.md section 8), legal holds
+and the retention plan:
 `tradetrail export` of time windows in both formats, checked by `tradetrail verify-export`
 and by tools/verify_export.py (which knows only FORMAT.md); tampering with an export (a
 byte, a deleted line, swapped lines, a widened window, a bad signature, another ledger's
@@ -184,6 +185,41 @@ class ExportCLI(unittest.TestCase):
         c, py = self.verify_both(d, key=self.other_key, expect=1)
         self.assertIn("checkpoint", c.stderr)
         self.assertIn("checkpoint", py.stderr)
+
+
+class HoldsAndPlan(unittest.TestCase):
+    """tradetrail hold and retention plan, as a user runs them."""
+
+    def test_hold_cycle_and_plan(self):
+        tmp = tempfile.mkdtemp(prefix="tt-hold-")
+        try:
+            data = os.path.join(tmp, "data")
+            T.cli_ok(data, ["init"])
+            T.cli_ok(data, ["append"], input=T.ndjson(events(6, "p")))
+            self.assertIn("held", T.cli_ok(data, ["hold", "add", "o-p-1", "--reason", "SEC"]))
+            p = T.cli(data, ["hold", "add", "o-p-1", "--reason", "again"])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("already under a legal hold", p.stderr)
+            self.assertEqual(T.cli(data, ["hold", "add", "o-p-2"]).returncode, 2)
+            j = json.loads(T.cli_ok(data, ["hold", "list", "-o", "json"]))
+            self.assertEqual([h["entity_id"] for h in j["holds"]], ["o-p-1"])
+            plan = json.loads(T.cli_ok(data, ["retention", "plan", "--older-than", "0",
+                                              "-o", "json"]))
+            self.assertEqual((plan["first_seq"], plan["count"]), (1, 7))
+            self.assertEqual(plan["held"], 2)  # o-p-1's event and its HOLD event
+            env_plan = subprocess.run(
+                [T.BIN, "--data", data, "retention", "plan", "--older-than", "0", "-o",
+                 "json"], capture_output=True, text=True,
+                env=dict(T.env_without_tradetrail(), TRADETRAIL_MIN_RETENTION_DAYS="30"))
+            self.assertEqual(env_plan.returncode, 0, env_plan.stderr)
+            plan = json.loads(env_plan.stdout)
+            self.assertEqual((plan["effective_days"], plan["count"]), (30, 0))
+            T.cli_ok(data, ["hold", "remove", "o-p-1", "--reason", "closed"])
+            self.assertIn("no legal holds", T.cli_ok(data, ["hold", "list"]))
+            self.assertEqual(T.cli(data, ["retention", "run"]).returncode, 3)
+            T.cli_ok(data, ["verify"])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class ExportHTTP(T.ServerCase):
