@@ -55,6 +55,7 @@ export class BufferedSender {
   private spillSize = 0;
   private spillCount = 0; // events in the file after spillOffset (counted for stats)
   private running = false;
+  private scheduled = false;
   private closed = false;
   private waiters: (() => void)[] = [];
   private s = { queued: 0, delivered: 0, spilled: 0, rejected: 0 };
@@ -161,8 +162,15 @@ export class BufferedSender {
     this.spill(q);
   }
 
+  // The pump starts on a later turn of the event loop, never inside send(): building a
+  // batch and starting a request (the first one loads the HTTP stack) is not the caller's.
   private kick(): void {
-    if (!this.running) void this.pump();
+    if (this.running || this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.running) void this.pump();
+    });
   }
 
   // The next batch: from the spill file while it holds anything, else from memory.
