@@ -635,6 +635,10 @@ int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id)
         return rc;
     *id = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : 0;
     PQclear(r);
+    /* A name a reader sees is committed, and names are never deleted: keep it. (A writer
+     * clears its cache when it rolls back.) */
+    if (*id != 0 && tti_map_put(s->names, kind, value, *id) != 0)
+        tti_map_clear(s->names);
     return TT_OK;
 }
 

@@ -176,6 +176,8 @@ def main(argv):
     except (RuntimeError, OSError, KeyError, subprocess.CalledProcessError) as e:
         print("pglib: skipped, no PostgreSQL: %s" % e, file=sys.stderr)
         return SKIP
+    # A timeout's SIGTERM still stops the cluster and removes its directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         env = dict(os.environ, TT_TEST_DB=cluster.uri)
         rc = subprocess.run(cmd, env=env).returncode
