@@ -169,10 +169,17 @@ class InstallTest(unittest.TestCase):
         src = os.path.join(self.tmp, "prog.c")
         with open(src, "w") as f:
             f.write(PROGRAM)
+        # A sanitizer build's library needs its runtime in the program that links it.
+        try:
+            sanitize = cache_value("TT_SANITIZE") == "ON"
+        except KeyError:
+            sanitize = False
+        cc = ["cc", "-std=c17", "-Wall", "-Werror"] + (
+            ["-fsanitize=address,undefined"] if sanitize else [])
         for kind in ("shared", "static"):
             exe = os.path.join(self.tmp, "prog-" + kind)
             if kind == "shared":
-                cmd = ["cc", "-std=c17", "-Wall", "-Werror", src, "-o", exe] + flags
+                cmd = cc + [src, "-o", exe] + flags
             else:
                 # The archive with its dependencies as shared libraries: the modules of
                 # Requires.private and Libs.private, as a static-library user links them.
@@ -182,7 +189,7 @@ class InstallTest(unittest.TestCase):
                 private = re.search(r"^Libs.private:(.*)$", pc, re.M).group(1).split()
                 deps = subprocess.run(["pkg-config", "--libs"] + mods, capture_output=True,
                                       text=True, check=True).stdout.split()
-                cmd = (["cc", "-std=c17", "-Wall", "-Werror", src, "-o", exe] +
+                cmd = (cc + [src, "-o", exe] +
                        self.pkg_config("--cflags") +
                        [self.path(self.libdir + "/libtradetrail.a")] + deps + private)
             p = subprocess.run(cmd, capture_output=True, text=True)
