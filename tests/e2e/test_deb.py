@@ -6,7 +6,9 @@ shared-library packages the program needs, each of which is installed here; its 
 are the install tree under /usr with compressed man pages and units naming /usr/bin; and
 the program extracted from it (dpkg -x, not dpkg -i: no root, no dpkg database) prints its
 version and runs init, log and verify in a fresh data directory, the dashboard served from
-the package's own share/tradetrail/web. 77 (skipped) without dpkg-deb."""
+the package's own share/tradetrail/web; and dpkg itself installs it into a private root
+(dependencies checked against this machine's packages), where it runs, and purges it.
+77 (skipped) without dpkg-deb."""
 
 import os
 import re
@@ -108,6 +110,36 @@ class DebTest(unittest.TestCase):
                              capture_output=True, text=True) if shutil.which("man") else None
         if man is not None:
             self.assertIn("tradetrail log MESSAGE", man.stdout)
+
+    def test_dpkg_installs_and_purges_in_a_private_root(self):
+        """dpkg -i into an empty root whose status database holds only the packages the
+        Depends name, copied from this machine's: dpkg itself checks the dependencies
+        (with their versions), unpacks, configures; then dpkg -P removes every file."""
+        root = os.path.join(self.tmp, "root")
+        admin = os.path.join(root, "var/lib/dpkg")
+        for d in ("info", "updates", "triggers"):
+            os.makedirs(os.path.join(admin, d))
+        names = [re.match(r"[a-z0-9.+-]+", d.strip()).group(0)
+                 for d in self.field("Depends").split(",")]
+        status = subprocess.run(["dpkg-query", "-s"] + names, capture_output=True, text=True,
+                                check=True).stdout
+        with open(os.path.join(admin, "status"), "w") as f:
+            f.write(status.strip() + "\n\n")
+        dpkg = ["dpkg", "--force-not-root", "--force-script-chrootless", "--root=" + root]
+        p = subprocess.run(dpkg + ["-i", self.deb], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = subprocess.run(dpkg + ["-s", "tradetrail"], capture_output=True, text=True)
+        self.assertIn("Status: install ok installed", p.stdout)
+        binary = os.path.join(root, "usr/bin/tradetrail")
+        env = dict(os.environ, TRADETRAIL_DATA=os.path.join(self.tmp, "dpkg-data"))
+        for args in (["init"], ["test"], ["verify"]):
+            p = subprocess.run([binary] + args, capture_output=True, text=True, env=env)
+            self.assertEqual(p.returncode, 0, (args, p.stdout, p.stderr))
+        p = subprocess.run(dpkg + ["-P", "tradetrail"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        left = [os.path.join(d, f) for d, _, files in os.walk(os.path.join(root, "usr"))
+                for f in files]
+        self.assertEqual(left, [])
 
 
 if __name__ == "__main__":
