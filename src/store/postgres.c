@@ -199,6 +199,10 @@ int tti_pg_fail(tti_store *s, const PGresult *res, const char *what)
     if (msg == NULL || *msg == '\0')
         msg = PQerrorMessage(s->conn);
     int status = TT_EDB;
+    /* The connection is gone: class 08 (connection exception), 57P01..03 (the server
+     * shutting down or restarting), or libpq saw the socket close. */
+    s->lost = PQstatus(s->conn) != CONNECTION_OK ||
+              (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0));
     if (state != NULL) {
         if (strcmp(state, "53100") == 0) /* disk_full */
             status = TT_ENOSPC;
@@ -225,8 +229,17 @@ static PGresult *checked(tti_store *s, PGresult *r, int *rc, const char *what)
     return NULL;
 }
 
-PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, const char *what)
+static int revive(tti_store *s);
+
+/* One attempt at a prepared statement (which) or an SQL text (sql). */
+static PGresult *attempt(tti_store *s, int which, const char *sql, const tti_pgargs *a, int *rc,
+                         const char *what)
 {
+    int n = a ? a->n : 0;
+    const char *const *v = a ? a->v : NULL;
+    const int *len = a ? a->len : NULL, *fmt = a ? a->fmt : NULL;
+    if (sql != NULL)
+        return checked(s, PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1), rc, what);
     char name[16];
     snprintf(name, sizeof name, "tt%d", which);
     if (!s->prepared[which]) {
@@ -236,25 +249,46 @@ PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, cons
         PQclear(p);
         s->prepared[which] = 1;
     }
-    return checked(s,
-                   PQexecPrepared(s->conn, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-                                  a ? a->fmt : NULL, 1),
-                   rc, what);
+    return checked(s, PQexecPrepared(s->conn, name, n, v, len, fmt, 1), rc, what);
+}
+
+/* A statement outside a transaction block that fails because the connection was lost
+ * (the database restarted, a failover) runs once more on a new connection: nothing of it
+ * was done. Inside a transaction the failure stands; the transaction is gone. */
+static PGresult *run_once_more(tti_store *s, int which, const char *sql, const tti_pgargs *a,
+                               int *rc, const char *what)
+{
+    int idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+    if (idle && (*rc = revive(s)) != TT_OK)
+        return NULL;
+    PGresult *r = attempt(s, which, sql, a, rc, what);
+    if (r == NULL && idle && s->lost && revive(s) == TT_OK) {
+        *rc = TT_OK;
+        r = attempt(s, which, sql, a, rc, what);
+    }
+    return r;
+}
+
+PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, const char *what)
+{
+    return run_once_more(s, which, NULL, a, rc, what);
 }
 
 PGresult *tti_pg_exec(tti_store *s, const char *sql, const tti_pgargs *a, int *rc, const char *what)
 {
-    return checked(s,
-                   PQexecParams(s->conn, sql, a ? a->n : 0, NULL, a ? a->v : NULL,
-                                a ? a->len : NULL, a ? a->fmt : NULL, 1),
-                   rc, what);
+    return run_once_more(s, -1, sql, a, rc, what);
 }
 
 /* A statement without parameters or rows (transaction control, schema). */
 static int simple(tti_store *s, const char *sql, const char *what)
 {
     int rc = TT_OK;
+    int idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
     PGresult *r = checked(s, PQexec(s->conn, sql), &rc, what);
+    if (r == NULL && idle && s->lost && revive(s) == TT_OK) {
+        rc = TT_OK;
+        r = checked(s, PQexec(s->conn, sql), &rc, what);
+    }
     PQclear(r);
     return rc;
 }
@@ -441,6 +475,33 @@ static void on_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* Session settings, on every new or reset connection. The busy timeout bounds the wait
+ * for the head row's lock (TT_EBUSY after). */
+static int configure(tti_store *s)
+{
+    char set[128];
+    snprintf(set, sizeof set, "SET lock_timeout = %d; SET client_min_messages = warning",
+             s->busy_timeout_ms > 0 ? s->busy_timeout_ms : 0);
+    return simple(s, set, "configuring the connection");
+}
+
+/* A connection the database dropped (a restart, a failover, an idle timeout) is opened
+ * again at the start of the next transaction, so a long-running server outlives it; what
+ * was inside a transaction then has failed and was rolled back by the database. */
+static int revive(tti_store *s)
+{
+    if (PQstatus(s->conn) == CONNECTION_OK && !s->lost)
+        return TT_OK;
+    s->lost = 0;
+    PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EDB, "the PostgreSQL connection is lost: %s",
+                       PQerrorMessage(s->conn));
+    memset(s->prepared, 0, sizeof s->prepared); /* prepared statements died with it */
+    s->in_txn = 0;
+    return configure(s);
+}
+
 static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
                    size_t errlen)
 {
@@ -462,12 +523,7 @@ static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out
         return rc;
     }
     PQsetNoticeProcessor(s->conn, on_notice, NULL);
-    char set[128];
-    /* The busy timeout bounds the wait for the head row's lock (TT_EBUSY after). */
-    snprintf(set, sizeof set, "SET lock_timeout = %d; SET client_min_messages = warning",
-             cfg->busy_timeout_ms > 0 ? cfg->busy_timeout_ms : 0);
-    if ((rc = simple(s, set, "configuring the connection")) != TT_OK ||
-        (cfg->create && (rc = ensure_schema(s)) != TT_OK) ||
+    if ((rc = configure(s)) != TT_OK || (cfg->create && (rc = ensure_schema(s)) != TT_OK) ||
         (!cfg->read_only && (rc = migrate(s, cfg->create)) != TT_OK))
         goto fail;
     *out = s;
@@ -490,7 +546,9 @@ static const char *pg_errmsg(tti_store *s)
  * would not, and would fail the lock with a serialization error). */
 static int pg_begin_write(tti_store *s)
 {
-    int rc = simple(s, "BEGIN ISOLATION LEVEL READ COMMITTED", "starting a write");
+    int rc = revive(s);
+    if (rc == TT_OK)
+        rc = simple(s, "BEGIN ISOLATION LEVEL READ COMMITTED", "starting a write");
     if (rc != TT_OK)
         return rc;
     PGresult *r = tti_pg_exec(s, "SELECT 1 FROM head WHERE id = 1 FOR UPDATE", NULL, &rc,
@@ -510,7 +568,9 @@ static int pg_begin_write(tti_store *s)
 
 static int pg_begin_read(tti_store *s)
 {
-    int rc = simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting a read");
+    int rc = revive(s);
+    if (rc == TT_OK)
+        rc = simple(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting a read");
     /* The snapshot is taken at the first statement: take it now. */
     if (rc == TT_OK)
         rc = simple(s, "SELECT 1 FROM head", "starting a read");

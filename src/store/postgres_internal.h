@@ -61,6 +61,7 @@ struct tti_store {
     int in_txn;
     int read_only;
     int busy_timeout_ms;
+    int lost; /* the last failure lost the connection: open it again before the next */
     unsigned char prepared[TTI_PG_NSTMT];
     unsigned cursors; /* names the next scan cursor */
     tti_buf copy;     /* event rows waiting for one COPY (COPY text format) */

@@ -134,6 +134,11 @@ class Cluster:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
+    def psql(self, sql):
+        """Run one SQL statement on the cluster; its output."""
+        return subprocess.run([os.path.join(bin_dir(), "psql"), self.uri, "-qAtc", sql],
+                              check=True, capture_output=True, text=True).stdout
+
     def log(self):
         try:
             with open(os.path.join(self.dir, "postgres.log"), errors="replace") as f:
