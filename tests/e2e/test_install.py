@@ -308,6 +308,24 @@ class CompletionTest(unittest.TestCase):
         self.assertIn("--grep", self.complete("tradetrail", "--data", "/x", "show", "--g"))
         self.assertIn("--old-score", self.complete("tradetrail", "strategy", "swap", "--o"))
 
+    @unittest.skipUnless(shutil.which("zsh"), "zsh not installed")
+    def test_zsh_offers_subcommands_and_options(self):
+        # compadd and _describe stubbed to print their candidates (zsh filters by PREFIX).
+        def offered(*words):
+            script = ('compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; '
+                      '_describe() { print -l -- ${(P)4}; }; words=(%s); CURRENT=%d; '
+                      'PREFIX=%s; source %s' % (" ".join("'%s'" % w for w in words), len(words),
+                                                words[-1], self.ZSH))
+            p = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout.split("\n")
+        self.assertIn("swap", offered("tradetrail", "strategy", "sw"))
+        self.assertIn("--since-checkpoint", offered("tradetrail", "verify", "--s"))
+        self.assertIn("--grep", offered("tradetrail", "--data", "/x", "show", "--g"))
+        top = offered("tradetrail", "")
+        for cmd in cli_commands():
+            self.assertTrue(any(line.startswith(cmd + ":") for line in top), cmd)
+
     def test_scripts_parse(self):
         p = subprocess.run(["bash", "-n", self.BASH], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
