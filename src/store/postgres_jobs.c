@@ -24,9 +24,19 @@ const char tti_pg_schema_jobs[] =
     " batch_id text, batch_from bigint, batch_to bigint, batch_count bigint);"
     "INSERT INTO sync_state(id, watermark) VALUES (1, 0);";
 
+/* Several servers' schedulers may reach the same slot in the same minute. The insert runs
+ * under the ledger head's lock (inside the event's transaction), so refusing a slot that
+ * another run completed, or started less than an hour ago, is free of races: the second
+ * server's run fails with TT_ECONFLICT and nothing of it is written. A run started longer
+ * ago is taken for one whose server died, and the slot may run again (the catch-up rule). */
 static const char sql_run_insert[] =
     "INSERT INTO job_runs(name, trigger, slot, started_seq, status)"
-    " VALUES ($1, $2, $3, $4, 'STARTED') RETURNING id";
+    " SELECT $1, $2, $3::bigint, $4, 'STARTED' WHERE $3::bigint IS NULL OR NOT EXISTS"
+    " (SELECT 1 FROM job_runs j JOIN events e ON e.seq = j.started_seq"
+    " WHERE j.name = $1 AND j.slot = $3::bigint AND (j.status = 'COMPLETED' OR"
+    " (j.status = 'STARTED' AND e.ts > (extract(epoch FROM clock_timestamp()) * 1e6)::bigint"
+    " - 3600000000)))"
+    " RETURNING id";
 static const char sql_run_finish[] =
     "UPDATE job_runs SET status = $2, ended_seq = $3 WHERE id = $1 AND status = 'STARTED'";
 static const char sql_last_slot[] = "SELECT max(slot) FROM job_runs WHERE name = $1"
@@ -52,6 +62,11 @@ static int run_insert(tti_store *s, const char *name, const char *trigger, int64
     PGresult *r = tti_pg_exec(s, sql_run_insert, &a, &rc, "storing a job run");
     if (r == NULL)
         return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ECONFLICT,
+                       "the %s run of this slot was started by another server", name);
+    }
     *id = tti_pg_int(r, 0, 0);
     PQclear(r);
     return TT_OK;

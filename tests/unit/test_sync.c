@@ -308,6 +308,36 @@ static void test_bad_sink(void **state)
     assert_int_equal(size0, size1); /* nothing written */
 }
 
+/* Issue 15: on PostgreSQL several servers' schedulers may reach one slot; the second begin
+ * of a slot that is running or done is refused and writes nothing. */
+static void test_slot_taken(void **state)
+{
+    fixture *f = *state;
+    if (!tt_test_db_is_pg())
+        skip(); /* one SQLite store has one server, whose scheduler runs a slot once */
+    int64_t s1 = INT64_C(1768701600000000), run, run2, size0, size1;
+    uint8_t root[TT_HASH_SIZE];
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run),
+                     TT_OK);
+    assert_int_equal(tt_ledger_head(f->l, &size0, root), TT_OK);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run2),
+                     TT_ECONFLICT);
+    assert_int_equal(tt_ledger_head(f->l, &size1, root), TT_OK);
+    assert_int_equal(size0, size1);
+    assert_int_equal(tt_job_end(f->l, run, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, NULL, "{}"),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run2),
+                     TT_ECONFLICT);
+    /* Another slot, and runs without a slot, are not affected. */
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER,
+                                  s1 + INT64_C(86400000000), &run2),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_CHECKPOINT, TT_TRIGGER_CLI, TT_TIME_NONE, &run2),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_CHECKPOINT, TT_TRIGGER_CLI, TT_TIME_NONE, &run2),
+                     TT_OK);
+}
+
 static void test_job_runs(void **state)
 {
     fixture *f = *state;
@@ -435,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_taken, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daily_summary_is_of_the_day_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
