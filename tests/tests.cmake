@@ -53,13 +53,13 @@ set_tests_properties(clients/js PROPERTIES TIMEOUT 300
   ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
 
 # The same suites against PostgreSQL (issue 15, STYLE.md "permutations"): pglib.py starts a
-# throwaway cluster, runs the suite with TT_TEST_DB set to it and stops it; 77 (skipped)
-# when PostgreSQL cannot be had. Named pg/unit/... and pg/e2e/... so `-R unit/` and
+# throwaway cluster, runs the suite with TT_TEST_DB set to it and stops it; it fails when
+# PostgreSQL cannot be had. Named pg/unit/... and pg/e2e/... so `-R unit/` and
 # `-R e2e/` select them with the rest.
 set(TT_PG_RUN ${CMAKE_SOURCE_DIR}/tests/e2e/pglib.py run --)
 foreach(name test_ledger test_hooks test_feedback test_sync test_summary test_export)
   add_test(NAME pg/unit/${name} COMMAND ${TT_PG_RUN} $<TARGET_FILE:${name}>)
-  set_tests_properties(pg/unit/${name} PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77
+  set_tests_properties(pg/unit/${name} PROPERTIES TIMEOUT 300
     ENVIRONMENT "TT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
 # The HTTP suites whose checks are about the API, not about SQLite's files. test_hostile
@@ -68,6 +68,6 @@ endforeach()
 # (so without --db) in some of their cases.
 foreach(name test_server_api test_server_malformed test_strategy_http test_openapi)
   add_test(NAME pg/e2e/${name} COMMAND ${TT_PG_RUN} ${CMAKE_SOURCE_DIR}/tests/e2e/${name}.py)
-  set_tests_properties(pg/e2e/${name} PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77
+  set_tests_properties(pg/e2e/${name} PROPERTIES TIMEOUT 600
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
