@@ -26,6 +26,16 @@ SOURCE_DIR = os.environ.get(
     "TT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
+def pg_env(**extra):
+    """The environment for PostgreSQL's own programs: none of the sanitizer settings an ASan
+    test run gives itself (postgres with libasan preloaded hangs in initdb's `postgres -V`)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+           and not k.startswith("TT_E2E_")}
+    env.update(extra)
+    return env
+
+
 def bin_dir():
     """Debian's versioned binaries folder (initdb and postgres are not on PATH), or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
@@ -78,11 +88,11 @@ class Cluster:
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
         os.chmod(self.dir, 0o700)
         data = os.path.join(self.dir, "data")
-        env = dict(os.environ, LC_ALL="C.UTF-8")
+        env = pg_env(LC_ALL="C.UTF-8")
         subprocess.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U",
                         "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       preexec_fn=demote, env=env, cwd=self.dir)
+                       preexec_fn=demote, env=env, cwd=self.dir, timeout=timeout * 2)
         for _ in range(20):
             self.port = free_port()
             log = open(os.path.join(self.dir, "postgres.log"), "wb")
@@ -137,7 +147,8 @@ class Cluster:
     def psql(self, sql):
         """Run one SQL statement on the cluster; its output."""
         return subprocess.run([os.path.join(bin_dir(), "psql"), self.uri, "-qAtc", sql],
-                              check=True, capture_output=True, text=True).stdout
+                              check=True, capture_output=True, text=True, env=pg_env(),
+                              timeout=120).stdout
 
     def log(self):
         try:
