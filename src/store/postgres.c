@@ -240,6 +240,12 @@ static PGresult *attempt(tti_store *s, int which, const char *sql, const tti_pga
     const int *len = a ? a->len : NULL, *fmt = a ? a->fmt : NULL;
     if (sql != NULL)
         return checked(s, PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1), rc, what);
+    /* Without SQL text, which names a prepared statement; the check also lets an
+     * optimising compiler see that prepared[] is never indexed by tti_pg_exec's -1. */
+    if (which < 0 || which >= TTI_PG_NSTMT) {
+        *rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE, "%s: no such statement", what);
+        return NULL;
+    }
     char name[16];
     snprintf(name, sizeof name, "tt%d", which);
     if (!s->prepared[which]) {
