@@ -77,7 +77,7 @@ fuzz-smoke: deps
 check: format-check cppcheck layers docs-check build browser-deps layers-calls asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-bench: deps
+bench: deps browser-deps
 	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DTT_TESTS=OFF >/dev/null
 	@cmake --build build-release -j $(JOBS)
 	@./bench/run.sh build-release
