@@ -17,6 +17,7 @@ to the baseline once the attackers have gone. Bounded: about a minute."""
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -41,6 +42,7 @@ FD_SLACK = 2 * 64 + 16
 PER_IP_LIMIT = 512  # server/http.c MHD_OPTION_PER_IP_CONNECTION_LIMIT
 CONNECTION_LIMIT = 4096  # server/http.c MHD_OPTION_CONNECTION_LIMIT
 SSE_LIMIT = 256  # server/sse.c SSE_MAX_SUBSCRIBERS
+IDLE_TIMEOUT_S = 60  # server/http.c MHD_OPTION_CONNECTION_TIMEOUT
 
 ATTACK_EVENT = json.dumps({"entity": "order", "entity_id": "evil", "event_type": "CREATED",
                            "actor": "attacker"}, separators=(",", ":")).encode()
@@ -102,9 +104,15 @@ def raw_from(src, port, data, timeout=5):
     return int(resp.split(b" ", 2)[1]), resp
 
 
-def close_all(socks):
+def close_all(socks, reset=False):
+    """Close every socket. With reset, each is aborted with a RST (SO_LINGER 0) instead of a
+    FIN queued behind unsent data: megabytes left in 24 send buffers make orphaned sockets,
+    which the kernel drops silently under TCP memory pressure (tcp_mem on a small machine),
+    and the server then learns nothing until its idle timeout."""
     for s in socks:
         try:
+            if reset:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
         except OSError:
             pass
@@ -122,16 +130,49 @@ def proc_status(pid):
     return rss, threads, len(os.listdir("/proc/%d/fd" % pid))
 
 
-def open_sockets(pid):
-    """How many sockets a process holds open."""
-    n = 0
+def socket_inodes(pid):
+    """The inodes of the sockets a process holds open."""
+    inodes = []
     d = "/proc/%d/fd" % pid
     for fd in os.listdir(d):
         try:
-            n += os.readlink(os.path.join(d, fd)).startswith("socket:")
+            link = os.readlink(os.path.join(d, fd))
         except OSError:
-            pass  # closed meanwhile
-    return n
+            continue  # closed meanwhile
+        if link.startswith("socket:["):
+            inodes.append(link[8:-1])
+    return inodes
+
+
+def open_sockets(pid):
+    """How many sockets a process holds open."""
+    return len(socket_inodes(pid))
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def describe_sockets(pid):
+    """Each TCP socket a process holds: 'peer-address:port STATE rx/tx queue', so that a
+    socket left open names the attack that opened it (each attack has its own address)."""
+    held = set(socket_inodes(pid))
+    out = []
+    try:
+        with open("/proc/%d/net/tcp" % pid) as f:
+            next(f)
+            for line in f:
+                col = line.split()
+                if col[9] not in held:
+                    continue
+                ip, port = col[2].split(":")
+                addr = ".".join(str(int(ip[i:i + 2], 16)) for i in (6, 4, 2, 0))
+                out.append("%s:%d %s %s" % (addr, int(port, 16),
+                                            TCP_STATES.get(col[3], col[3]), col[4]))
+    except OSError as e:
+        out.append("(no /proc/net/tcp: %s)" % e)
+    return sorted(out)
 
 
 class Monitor(threading.Thread):
@@ -584,28 +625,39 @@ class HostileTest(ServerCase):
             self.note("stalled bodies: 24 x 15 MiB held, rss %d kB; a further 1 MiB body: %s"
                       % (rss, status))
         finally:
-            close_all(socks)
+            close_all(socks, reset=True)
 
     # ---- resources after the attacks ----
 
     def test_99_resources_released(self):
         """After every attacker has gone: every client socket closed, fds back near the
         baseline, RSS and threads under the limits for the whole run."""
-        deadline = time.monotonic() + 20 * SLOW
+        start = time.monotonic()
+        # A peer that vanished without a FIN or a RST is only noticed by the server's idle
+        # timeout (60 s in server/http.c): that is the bound asserted; sockets still held
+        # after 20 s are named in the summary.
+        deadline = start + IDLE_TIMEOUT_S + 10 * SLOW
         base_fds = self.baseline[2]
+        late = None
         while True:
             rss, threads, fds = proc_status(self.pid)
             # the prober's own connection may be open at any moment: + 2
             socks = open_sockets(self.pid)
             if socks <= self.base_sockets + 2 or time.monotonic() > deadline:
                 break
+            if late is None and time.monotonic() - start > 20 * SLOW:
+                late = describe_sockets(self.pid)
             time.sleep(0.2)
+        if late is not None:
+            self.note("held 20 s after the attacks (released after %.0f s): %s"
+                      % (time.monotonic() - start, "; ".join(late)))
         mx = self.monitor.max
         self.note("resources: baseline fds %d (sockets %d), after %d (sockets %d); max rss "
                   "%d kB (limit %d), max threads %d (limit %d), max fds %d" %
                   (base_fds, self.base_sockets, fds, socks, mx[0], RSS_LIMIT_KB, mx[1],
                    THREADS_LIMIT, mx[2]))
-        self.assertLessEqual(socks, self.base_sockets + 2, "client sockets not released")
+        self.assertLessEqual(socks, self.base_sockets + 2, "client sockets not released: %s"
+                             % "; ".join(describe_sockets(self.pid)))
         self.assertLessEqual(fds, base_fds + FD_SLACK, "fds not released")
         self.assertLess(mx[0], RSS_LIMIT_KB, "max RSS during the attacks")
         self.assertLess(mx[1], THREADS_LIMIT, "max threads during the attacks")
