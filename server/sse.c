@@ -22,6 +22,11 @@
  * 64 KiB of metadata and an 8 KiB reason, up to six bytes per character once escaped). */
 #define SSE_PAGE_BYTES ((size_t)256 * 1024)
 #define SSE_BUF_MAX ((size_t)1024 * 1024)
+/* Test only, read once when the server starts: a smaller hard limit for the page buffer
+ * (bytes, 4096 to SSE_BUF_MAX). Events within SPEC 3's limits cannot overflow the real
+ * one, so without this no test could reach the path that keeps an event that does not fit
+ * for the next page, or ends the stream when it never fits (tests/e2e/test_server_api.py
+ * SmallStreamBufferTest). Not a setting: it is not read from the configuration. */
 
 typedef struct sub {
     srv *s;
@@ -43,15 +48,21 @@ struct srv_sse_hub {
     int n;
     unsigned long gen; /* bumped by every notification: no wake-up is lost */
     int shutting;
+    size_t buf_max; /* a subscriber's page buffer limit: SSE_BUF_MAX but in tests */
 };
 
 static void on_commit(void *ctx, int64_t first_seq, int64_t count);
 
 int srv_sse_start(srv *s)
 {
+    int64_t buf_max = SSE_BUF_MAX;
+    const char *v = getenv(SSE_TEST_BUF_ENV);
+    if (v != NULL && tt_parse_int(v, 4096, SSE_BUF_MAX, &buf_max) != TT_OK)
+        return TT_EINVAL;
     srv_sse_hub *h = calloc(1, sizeof *h);
     if (h == NULL)
         return TT_ENOMEM;
+    h->buf_max = (size_t)buf_max;
     if (pthread_mutex_init(&h->m, NULL) != 0) {
         free(h);
         return TT_ENOMEM;
@@ -337,7 +348,7 @@ static enum MHD_Result stream(srv *s, srv_req *r)
     x->s = s;
     x->conn = r->conn;
     x->last_write_us = tt_time_now_us();
-    tti_buf_init(&x->out, SSE_BUF_MAX);
+    tti_buf_init(&x->out, s->hub->buf_max);
     tt_query_init(&x->q);
     if (srv_parse_filters(r, 0, &x->q, &x->q_owner, &answer) != 0 ||
         start_seq(s, r, &x->last_seq, &answer) != 0) {

@@ -9,7 +9,9 @@
 #include "answer.h"
 
 /* Set up s->hub and observe s->l's commits (each wakes the streams); TT_OK or a library
- * status. stop undoes it (nothing when start failed). */
+ * status, TT_EINVAL for a bad SSE_TEST_BUF_ENV. stop undoes it (nothing when start
+ * failed). */
+#define SSE_TEST_BUF_ENV "TT_TEST_SSE_BUFFER"
 int srv_sse_start(srv *s);
 void srv_sse_stop(srv *s);
 /* New events may be there: every suspended stream looks. Any thread. */

@@ -797,6 +797,51 @@ class UnauthenticatedUploadTest(ServerCase):
                 s.close()
 
 
+class SmallStreamBufferTest(ServerCase):
+    """Issue 13 item 1 (SPEC 14): an event whose message does not fit in what is left of
+    a stream's page buffer waits for the next page, and one that never fits ends the stream
+    visibly; neither is skipped. SPEC 3's limits keep 100 maximal events (~8.2 MB) within
+    the real buffer, so this server runs with the test-only TT_TEST_SSE_BUFFER (60000
+    bytes): every page below overflows, as a page of the old 8 MiB buffer did when a batch
+    outgrew it (the old fill() moved past such events, and the client missed them)."""
+
+    server_env = {"TT_TEST_SSE_BUFFER": "60000"}
+
+    def test_overflowing_pages_skip_nothing_and_an_unfit_event_ends_the_stream(self):
+        srv = self.server
+        meta = {"p": "m" * 20000}  # ~20 KB a message: two fit in a page, the third does not
+        before = srv.tree_size()
+        r = srv.post_events([event(entity="page", entity_id="p-%d" % i, metadata=meta)
+                             for i in range(12)], token="ingest")
+        self.assertEqual(r.status, 201, r)
+        seqs = r.json()["seqs"]
+        big = {"p": "m" * (65536 - len('{"p":""}'))}  # ~82 KB: never fits in 60000 bytes
+        r = srv.post_events([event(entity="page", metadata=big, reason='"' * 8192),
+                             event(entity="page", entity_id="after")], token="ingest")
+        self.assertEqual(r.status, 201, r)
+        s = T.SSEClient(srv.port, "/api/stream?entity=page", srv.tokens["read"],
+                        headers={"Last-Event-ID": str(before)})
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        got = []
+        for _ in seqs:
+            m = s.next_event(timeout=5)
+            if m is None:
+                break
+            self.assertEqual(m["json"]["metadata"], meta)
+            got.append(m["json"]["seq"])
+        self.assertEqual(got, seqs)
+        # The event that cannot be sent ends the stream (connection closed, no final
+        # chunk) instead of being passed over for the one after it.
+        self.assertIsNone(s.next_event(timeout=5))
+        self.assertTrue(s.closed, "the stream neither ended nor sent the event after seqs")
+        # A stream resuming after it carries on.
+        s2 = T.SSEClient(srv.port, "/api/stream?entity=page", srv.tokens["read"],
+                         headers={"Last-Event-ID": str(seqs[-1] + 1)})
+        self.addCleanup(s2.close)
+        self.assertEqual(s2.next_event(timeout=5)["json"]["entity_id"], "after")
+
+
 def head_then_get(server, head_path, get_path):
     """HEAD head_path then GET get_path pipelined on one raw connection: the HEAD's status,
     its head, and every byte after it until the server closes or goes quiet."""

@@ -563,10 +563,11 @@ class ServerCase(unittest.TestCase):
     """One server for the whole class (setUpClass), with tokens of every role."""
 
     server = None
+    server_env = None  # extra environment of the server process
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
+        cls.server = Server(env=cls.server_env)
         try:
             cls.server.start()
             cls.server.make_role_tokens()
