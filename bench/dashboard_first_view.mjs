@@ -31,14 +31,19 @@ try {
     const page = await context.newPage();
     await page.goto(`${url}/#/events`, { waitUntil: "commit" });
     await page.waitForSelector("ol.rows > li", { timeout: 30000 });
-    // performance.now() counts from the navigation's start (the page's time origin).
+    const seen = await page.evaluate(() => performance.now());
+    // The paint of the first rows, as the page marks it (web/timeline.js: "first-view"),
+    // counted from the navigation's start (the page's time origin). performance.now() read
+    // here would add the harness's polling and round trips (reported as _seen_ms).
+    await page.waitForFunction(() => performance.getEntriesByName("first-view", "mark").length > 0, null, { timeout: 5000 });
     const t = await page.evaluate(() => {
       const api = performance.getEntriesByType("resource").find((e) => e.name.includes("/api/events?"));
       const nav = performance.getEntriesByType("navigation")[0];
-      return { now: performance.now(), dcl: nav ? nav.domContentLoadedEventEnd : 0, api: api ? api.responseEnd - api.startTime : 0 };
+      const mark = performance.getEntriesByName("first-view", "mark")[0];
+      return { paint: mark.startTime, dcl: nav ? nav.domContentLoadedEventEnd : 0, api: api ? api.responseEnd - api.startTime : 0 };
     });
-    times.push(t.now);
-    parts.push(t);
+    times.push(t.paint);
+    parts.push({ ...t, now: seen });
     await page.close();
   }
 } finally {
@@ -53,3 +58,4 @@ console.log(`figure dashboard_first_view_max_ms ${warm[warm.length - 1].toFixed(
 const mid = (k) => parts.slice(1).map((p) => p[k]).sort((a, b) => a - b)[Math.floor((parts.length - 1) / 2)];
 console.log(`figure dashboard_first_view_dcl_ms ${mid("dcl").toFixed(1)} ms`);
 console.log(`figure dashboard_first_view_api_ms ${mid("api").toFixed(1)} ms`);
+console.log(`figure dashboard_first_view_seen_ms ${mid("now").toFixed(1)} ms`);
