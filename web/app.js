@@ -4,13 +4,9 @@
 // (token, pinned verifier key) and the global keyboard shortcuts.
 
 import { getJSON, onAuthError, setToken, token, ApiError } from "./api.js";
-import { h, clear, age, num } from "./dom.js";
+import { h, clear, age, num, toast } from "./dom.js";
 import { parseVerifierKey } from "./verify.js";
 import * as timeline from "./timeline.js";
-import * as strategy from "./strategy.js";
-import * as feedback from "./feedback.js";
-import * as summary from "./summary.js";
-import * as analytics from "./analytics.js";
 
 const VKEY = "tradetrail.verifier_key";
 const main = document.getElementById("main");
@@ -39,22 +35,33 @@ export function setURL(parts, params, push) {
   else history.replaceState(null, "", url);
 }
 
+// The timeline is the first view (SPEC 11: within 1 s); the other views' modules load when
+// first visited, so the first view compiles only what it shows.
 const VIEWS = {
-  events: timeline,
-  strategies: strategy,
-  strategy,
-  feedback,
-  summary,
-  analytics,
+  events: () => timeline,
+  strategies: () => import("./strategy.js"),
+  strategy: () => import("./strategy.js"),
+  feedback: () => import("./feedback.js"),
+  summary: () => import("./summary.js"),
+  analytics: () => import("./analytics.js"),
 };
 
 let active = null; // {name, view, handle}
+let routing = 0; // the latest route() call; an older one still loading its view gives way
 
-function route() {
+async function route() {
   if (!token()) return signIn();
   const r = currentRoute();
   const name = VIEWS[r.parts[0]] ? r.parts[0] : "events";
-  const view = VIEWS[name];
+  const n = ++routing;
+  let view;
+  try {
+    view = await VIEWS[name]();
+  } catch (err) {
+    if (n === routing) toast(`This view could not be loaded (${err.message}); reload the page.`);
+    return;
+  }
+  if (n !== routing) return;
   for (const a of document.querySelectorAll(".nav a")) {
     const on = a.dataset.view === name || (name === "strategy" && a.dataset.view === "strategies");
     if (on) a.setAttribute("aria-current", "page");
@@ -94,6 +101,7 @@ window.addEventListener("hashchange", route);
 // ---- sign-in -----------------------------------------------------------------------------
 
 function signIn(problem) {
+  routing++; // a view still loading must not replace the sign-in screen
   if (active && active.handle && active.handle.destroy) active.handle.destroy();
   active = null;
   top.hidden = true;
