@@ -1652,6 +1652,27 @@ TT_EXPORT int tt_retention_plan_make(tt_ledger *l, int64_t older_than_days,
  * tt_free. */
 TT_EXPORT char *tt_retention_plan_to_json(const tt_retention_plan *p);
 
+/* ---------------------------------------------------------------------------------------
+ * Trading-bot integrations (SPEC 15): freqtrade's webhook, freqtrade and hummingbot
+ * history. docs/INTEGRATIONS.md describes the mapping to entity `trade` events.
+ * ------------------------------------------------------------------------------------- */
+
+/*
+ * Read one freqtrade webhook body (POST /api/adapters/freqtrade; freqtrade's "format":
+ * "json", one body per message type as docs/INTEGRATIONS.md shows) into one event, in the
+ * shape tt_events_parse_body returns (*n = 1; release with tt_events_free_body, append
+ * with tt_ledger_append_parsed). Message types entry, entry_fill, entry_cancel, exit,
+ * exit_fill and exit_cancel give entity `trade`, entity_id the trade id, event_type the
+ * type in capitals, metadata the pair, direction, amounts, prices, profit and tags, and an
+ * idempotency key derived from the content (freqtrade resends a body on a failed answer);
+ * status, startup and warning give entity `bot`. Values may be strings as freqtrade's
+ * str.format writes them ("0.5", "None") or JSON numbers. An unknown message type or
+ * field, a missing trade_id, a value that is not a number where one is expected:
+ * TT_EINVAL / TT_EPARSE with a message. Thread-safe.
+ */
+TT_EXPORT int tt_freqtrade_parse_webhook(const char *body, size_t len, tt_event **events, size_t *n,
+                                         void **owner, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,29 +99,25 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
     return ret;
 }
 
-/* Parsing and validation run on the daemon's thread; the connection is then suspended
- * until the ledger's committer thread reports the group on disk. */
-static enum MHD_Result events_post(srv *s, srv_req *r)
+/* Submit parsed events (taking them and owner): the connection is suspended until the
+ * ledger's committer thread reports the group on disk, and then answered as POST
+ * /api/events answers. apply_header: the Idempotency-Key header names the key. */
+static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, void *owner,
+                              int is_batch, int apply_header)
 {
-    int ndjson;
-    if (content_type(r, &ndjson) != 0)
-        return srv_error(r, 415,
-                         "Content-Type must be application/json or "
-                         "application/x-ndjson");
-    if (r->body.len == 0)
-        return srv_error(r, 400, "the request body is empty");
     append_job *j = calloc(1, sizeof *j);
-    if (j == NULL)
+    if (j == NULL) {
+        tt_events_free_body(events, n, owner);
         return srv_error(r, 500, "out of memory");
-    char err[512];
-    int rc = tt_events_parse_body(r->body.data, r->body.len, ndjson, &j->events, &j->n, &j->owner,
-                                  &j->is_batch, err, sizeof err);
-    if (rc != TT_OK) {
-        free(j);
-        return srv_error(r, srv_status_for(rc), "%s", err);
     }
-    int ok;
-    enum MHD_Result ret = apply_idem_header(r, &j->events[0], j->is_batch, &ok);
+    j->events = events;
+    j->n = n;
+    j->owner = owner;
+    j->is_batch = is_batch;
+    int ok = 1;
+    enum MHD_Result ret = MHD_YES;
+    if (apply_header)
+        ret = apply_idem_header(r, &j->events[0], j->is_batch, &ok);
     if (ok && (j->res = calloc(j->n, sizeof *j->res)) == NULL) {
         ok = 0;
         ret = srv_error(r, 500, "out of memory");
@@ -134,10 +130,37 @@ static enum MHD_Result events_post(srv *s, srv_req *r)
     if ((ret = srv_defer(r, j, append_finish)) != MHD_YES || !srv_deferred(r))
         return ret;
     /* Checked once, by the parser: the ledger does not check these events again. */
-    rc = tt_ledger_append_parsed_async(s->l, j->events, j->n, j->owner, j->res, on_appended, j);
+    int rc = tt_ledger_append_parsed_async(s->l, j->events, j->n, j->owner, j->res, on_appended, j);
     if (rc != TT_OK)
         on_appended(j, rc, tt_ledger_errmsg(s->l));
     return MHD_YES;
+}
+
+enum MHD_Result srv_append_parsed(srv *s, srv_req *r, tt_event *events, size_t n, void *owner)
+{
+    return submit(s, r, events, n, owner, n > 1, 0);
+}
+
+/* Parsing and validation run on the daemon's thread, the append on the committer's. */
+static enum MHD_Result events_post(srv *s, srv_req *r)
+{
+    int ndjson;
+    if (content_type(r, &ndjson) != 0)
+        return srv_error(r, 415,
+                         "Content-Type must be application/json or "
+                         "application/x-ndjson");
+    if (r->body.len == 0)
+        return srv_error(r, 400, "the request body is empty");
+    char err[512];
+    tt_event *events;
+    size_t n;
+    void *owner;
+    int is_batch;
+    int rc = tt_events_parse_body(r->body.data, r->body.len, ndjson, &events, &n, &owner, &is_batch,
+                                  err, sizeof err);
+    if (rc != TT_OK)
+        return srv_error(r, srv_status_for(rc), "%s", err);
+    return submit(s, r, events, n, owner, is_batch, 1);
 }
 
 /* ---- GET /api/events: streamed page ---- */

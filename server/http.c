@@ -17,6 +17,7 @@
 #include "defer.h"
 #include "http.h"
 #include "routes.h"
+#include "util/codec.h"
 #include "util/time.h"
 
 /* All request bodies being received at once share 16 full-size bodies (256 MiB): without
@@ -207,6 +208,37 @@ static int match(const char *pattern, const char *path, srv_req *r)
     return *pattern == '\0' && *path == '\0';
 }
 
+/* The token of an Authorization header: "Bearer <token>", or HTTP Basic with the token as
+ * the password ("Basic base64(<any name>:<token>)"), which is what a client that can only
+ * be given a URL sends for http://name:<token>@host/... (freqtrade's webhook, SPEC 15).
+ * 0, or -1 when there is none. WARNING: the decoded token is a secret; callers wipe it. */
+static int request_token(const char *h, char *out, size_t cap)
+{
+    if (h == NULL)
+        return -1;
+    if (strncasecmp(h, "Bearer ", 7) == 0) {
+        if (strlen(h + 7) >= cap)
+            return -1;
+        snprintf(out, cap, "%s", h + 7);
+        return 0;
+    }
+    if (strncasecmp(h, "Basic ", 6) != 0)
+        return -1;
+    uint8_t raw[256];
+    size_t n;
+    if (tti_base64_decode(h + 6, strlen(h + 6), raw, sizeof raw - 1, &n) != 0)
+        return -1;
+    raw[n] = '\0';
+    const char *colon = memchr(raw, ':', n);
+    int rc = -1;
+    if (colon != NULL && strlen(colon + 1) < cap) {
+        snprintf(out, cap, "%s", colon + 1);
+        rc = 0;
+    }
+    explicit_bzero(raw, sizeof raw);
+    return rc;
+}
+
 /* Authorise a request for what its route needs; *ok = 0 when an error answer was queued. */
 static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
 {
@@ -230,12 +262,13 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
             return srv_error(r, 401, "missing or wrong X-Cron-Auth header");
         }
     }
-    const char *h = srv_header(r, "Authorization");
-    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+    char token[256];
+    if (request_token(srv_header(r, "Authorization"), token, sizeof token) != 0)
         return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
     tt_role role;
     char principal[TT_MAX_PRINCIPAL + 1];
-    int rc = tt_token_authenticate(s->l, h + 7, &role, NULL, principal);
+    int rc = tt_token_authenticate(s->l, token, &role, NULL, principal);
+    explicit_bzero(token, sizeof token);
     if (rc == TT_EAUTH)
         return srv_error(r, 401, "invalid or revoked token");
     if (rc != TT_OK)

@@ -49,6 +49,12 @@ extern const srv_route_table srv_domain_routes;   /* server/api_domain.c */
 extern const srv_route_table srv_cron_routes;     /* server/jobs.c */
 extern const srv_route_table srv_export_routes;   /* server/api_export.c */
 extern const srv_route_table srv_web_routes;      /* server/api_web.c: the dashboard */
+extern const srv_route_table srv_adapter_routes;  /* server/api_adapters.c: /api/adapters/ */
+
+/* Append events parsed by the library (tt_events_parse_body or an adapter), taking them
+ * and owner, and answer as POST /api/events answers (201 or 200 for an idempotent repeat);
+ * the connection waits for the commit without holding a thread (server/api_events.c). */
+enum MHD_Result srv_append_parsed(srv *s, srv_req *r, tt_event *events, size_t n, void *owner);
 
 /* Every table the daemon serves, NULL-terminated (server/routes.c). */
 extern const srv_route_table *const srv_route_tables[];

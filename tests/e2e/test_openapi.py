@@ -324,6 +324,7 @@ EXPECTED_OPERATIONS = {
     ("/api/feedback", "post"): "ingest",
     ("/api/feedback", "get"): "read",
     ("/api/actions", "post"): "ingest",
+    ("/api/adapters/freqtrade", "post"): "ingest",
     ("/api/summary", "get"): "read",
     ("/api/analytics/{kind}", "get"): "read",
     ("/api/cron/{job}", "post"): "cron",
@@ -838,6 +839,23 @@ class ServerAgainstDocTest(T.ServerCase):
                             ("/api/analytics/actors?limit=0", "read"),
                             ("/api/analytics/actors", None), ("/api/analytics/actors", "ingest")]:
             self.req(K, "get", path, token=token)
+
+    def test_7_freqtrade_adapter(self):
+        A = "/api/adapters/freqtrade"
+        body = {"type": "exit_fill", "bot": "oa-bot", "trade_id": "3", "pair": "ETH/USDT",
+                "amount": "0.5", "close_rate": "2400.5", "profit_ratio": "None"}
+        schema = self.d.resolve(self.d.doc["components"]["schemas"]["FreqtradeWebhook"])
+        self.assertEqual(self.d.errors(body, schema), [])
+        self.assertEqual(self.req(A, "post", A, body=body, token="ingest").status, 201)
+        self.assertEqual(self.req(A, "post", A, body=body, token="ingest").status, 200)
+        self.assertEqual(self.req(A, "post", A, body=dict(body, type="nope"),
+                                  token="ingest").status, 400)
+        self.req(A, "post", A, body=body, token=None)
+        self.req(A, "post", A, body=body, token="read")
+        self.req(A, "post", A, body=json.dumps(body), content_type="text/plain", token="ingest")
+        big = json.dumps(dict(body, reason="x" * 70000))
+        self.assertEqual(self.req(A, "post", A, body=big, content_type="application/json",
+                                  token="ingest").status, 413)
 
     def test_8_cron_endpoints(self):
         C, T_ = "/api/cron/{job}", "/api/ai/train"
