@@ -9,6 +9,7 @@
 // server refuses (4xx) goes to `<spill>.rejected` and to onRejected, never nowhere.
 
 import fs from "node:fs";
+import { dirname as pathDirname } from "node:path";
 import { actionEvent, auditEvent, newIdempotencyKey, TradetrailError, type AuditInput, type Client, type EventInput } from "./client.js";
 
 export interface BufferedSenderOptions {
@@ -37,6 +38,41 @@ const MAX_BATCH_BYTES = 4 << 20;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+// An event written to a spill or rejected file is on disk when the call returns (file
+// fsynced; the directory too when the file is new), as with the Python client: the buffer
+// promises a crash loses nothing that send() accepted.
+function appendDurably(path: string, text: string): void {
+  const created = !fs.existsSync(path);
+  const fd = fs.openSync(path, "a");
+  try {
+    const buf = Buffer.from(text, "utf8");
+    for (let at = 0; at < buf.length; ) at += fs.writeSync(fd, buf, at, buf.length - at);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (created) syncDir(path);
+}
+
+function truncateDurably(path: string, size: number): void {
+  const fd = fs.openSync(path, "r+");
+  try {
+    fs.ftruncateSync(fd, size);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function syncDir(file: string): void {
+  const fd = fs.openSync(pathDirname(file), "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export class BufferedSender {
@@ -76,8 +112,8 @@ export class BufferedSender {
       // the next event is not glued to it, and kept in the rejected file, not dropped.
       const end = text.lastIndexOf("\n") + 1;
       if (end < text.length) {
-        fs.appendFileSync(this.rejectedPath, JSON.stringify({ partial: text.slice(end), error: "cut short in the spill file" }) + "\n");
-        fs.truncateSync(this.spillPath, Buffer.byteLength(text.slice(0, end)));
+        appendDurably(this.rejectedPath, JSON.stringify({ partial: text.slice(end), error: "cut short in the spill file" }) + "\n");
+        truncateDurably(this.spillPath, Buffer.byteLength(text.slice(0, end)));
       }
       this.spillSize = Buffer.byteLength(text.slice(0, end));
       this.spillCount = text.slice(0, end).split("\n").length - 1;
@@ -150,7 +186,7 @@ export class BufferedSender {
 
   private spill(evs: EventInput[]): void {
     const text = evs.map((e) => JSON.stringify(e) + "\n").join("");
-    fs.appendFileSync(this.spillPath, text);
+    appendDurably(this.spillPath, text);
     this.spillSize += Buffer.byteLength(text);
     this.spillCount += evs.length;
     this.s.spilled += evs.length;
@@ -217,7 +253,7 @@ export class BufferedSender {
         } catch (e1) {
           if (!(e1 instanceof TradetrailError) || e1.transient) throw e1;
           this.s.rejected++;
-          fs.appendFileSync(this.rejectedPath, JSON.stringify({ event: ev, status: e1.status, error: e1.message }) + "\n");
+          appendDurably(this.rejectedPath, JSON.stringify({ event: ev, status: e1.status, error: e1.message }) + "\n");
           try {
             this.onRejected?.(ev, e1);
           } catch {
