@@ -59,6 +59,7 @@ TT_EXPORT const char *tt_strerror(int rc);
 #define TT_MAX_REASON 8192
 #define TT_MAX_METADATA 65536
 #define TT_MAX_IDEMPOTENCY_KEY 128
+#define TT_MAX_PRODUCER 64       /* characters of a producer name (SPEC 15) */
 #define TT_MAX_PRINCIPAL 160     /* "token:" + a 128-byte token name, "cli:" + a user */
 #define TT_MAX_METADATA_DEPTH 64 /* nesting levels of metadata, its own object being one */
 #define TT_MAX_BATCH 10000
@@ -94,6 +95,14 @@ typedef struct tt_event {
     /* Who authenticated the append (SPEC 3.1): set by the ledger from tt_set_principal,
      * ignored on input; NULL on events appended before principals were recorded. */
     const char *principal;
+    /* The sending process's own name and counter (SPEC 15, completeness per producer):
+     * both or neither; producer 1..TT_MAX_PRODUCER characters, producer_seq >= 1. NULL and
+     * 0 when the event carries none (such events hash exactly as before, docs/FORMAT.md). */
+    const char *producer;
+    int64_t producer_seq;
+    /* Set only on events read in the corrected view (TT_VIEW_CORRECTED, SPEC 15): the seq of
+     * the CORRECTION whose fields are shown over the stored ones; 0 otherwise. */
+    int64_t corrected_by;
 } tt_event;
 
 #define TT_TIME_NONE INT64_MIN
@@ -308,7 +317,58 @@ TT_EXPORT int tt_ledger_append_parsed_async(tt_ledger *l, const tt_event *events
  * Reading
  * ------------------------------------------------------------------------------------- */
 
+/* ---------------------------------------------------------------------------------------
+ * Completeness per producer (SPEC 15)
+ * ------------------------------------------------------------------------------------- */
+
+/* What the ledger knows of one producer, read and written inside the write transaction so
+ * that several processes (or servers on one PostgreSQL) share it. */
+typedef struct tt_producer {
+    char name[4 * TT_MAX_PRODUCER + 1];
+    int64_t last_seq;     /* the highest producer_seq recorded since its last restart; 0: none */
+    int64_t last_event;   /* ledger seq of its latest event; 0: heartbeats only */
+    int64_t last_seen_us; /* its latest event or heartbeat */
+    int64_t timeout_s;    /* its heartbeat_timeout; 0: the configured default */
+    int silent;           /* a SILENT event was recorded and nothing was heard since */
+    int64_t gaps, missing, repeats, restarts, silences; /* counts of what was recorded */
+} tt_producer;
+
+/* The default heartbeat_timeout in seconds (SPEC 15). */
+#define TT_HEARTBEAT_TIMEOUT_DEFAULT 300
+
+/*
+ * Every known producer, in name order, into *out (freed with tt_free()); *n its count.
+ * Thread-safe.
+ */
+TT_EXPORT int tt_ledger_producers(tt_ledger *l, tt_producer **out, size_t *n);
+
+/*
+ * POST /api/heartbeat: mark producer alive now (a new producer is created) and, when
+ * timeout_s > 0, set its heartbeat_timeout. Clears a recorded silence, so the next one is
+ * reported again. Writes no event. TT_EINVAL for a bad name (SPEC 3.1 text rules, at most
+ * TT_MAX_PRODUCER characters) or timeout. Thread-safe.
+ */
+TT_EXPORT int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s);
+
+/*
+ * Record a SILENT event (entity producer, entity_id the name) for each producer not heard
+ * from for longer than its heartbeat_timeout (default_timeout_s when it has none), once per
+ * silence: the producer's state is read and marked inside the event's transaction, so two
+ * servers sweeping together record it once. *n_raised (may be NULL) gets how many were
+ * recorded. Thread-safe; the server calls it every few seconds.
+ */
+TT_EXPORT int tt_ledger_sweep_silent(tt_ledger *l, int64_t now_us, int64_t default_timeout_s,
+                                     size_t *n_raised);
+
 typedef enum tt_order { TT_ORDER_ASC = 0, TT_ORDER_DESC = 1 } tt_order;
+
+/* How events are shown (SPEC 15 corrections, docs/CONCEPTS.md): as stored, or corrected: an
+ * event whose latest CORRECTION or VOID (metadata.corrects = its seq) is a VOID is left
+ * out, one whose latest is a CORRECTION shows that correction's old_status, new_status and
+ * reason (those it carries) and its metadata members (but corrects) over its own, with
+ * corrected_by set; CORRECTION and VOID events themselves are left out. Filters match the
+ * stored fields. The stored events are unchanged and provable either way. */
+typedef enum tt_view { TT_VIEW_STORED = 0, TT_VIEW_CORRECTED = 1 } tt_view;
 
 /* Filters of GET /api/events (SPEC 9, 10). NULL / 0 / TT_TIME_NONE means "no filter". */
 typedef struct tt_query {
@@ -324,6 +384,7 @@ typedef struct tt_query {
     int64_t before_seq; /* seq < before_seq (0: none) */
     size_t limit;       /* 1..TT_MAX_QUERY_LIMIT; 0 means 100 */
     tt_order order;
+    tt_view view; /* TT_VIEW_STORED unless asked (SPEC 15) */
 } tt_query;
 
 /* Initialise a query with no filters, limit 100, ascending. */
@@ -349,6 +410,7 @@ typedef struct tt_query_param {
  *   limit        1..TT_MAX_QUERY_LIMIT
  *   cursor       "c<seq>", seq >= 1, as next_cursor gives it: with order desc it sets
  *                before_seq, otherwise it raises after_seq to seq
+ *   view         stored (the default) or corrected (SPEC 15, tt_view)
  *
  * The parameters are applied in that order, whatever their order in params (n pairs), and
  * the first bad one in that order is reported. Fields whose parameter is absent (or has a
@@ -368,7 +430,7 @@ TT_EXPORT int tt_query_parse_params(tt_query *q, const tt_query_param *params, s
 
 /*
  * The names tt_query_parse_params() knows, one per index from 0 until NULL: the filters,
- * then (when paging is non-zero) order, limit and cursor. GET /api/stream takes the filters
+ * then (when paging is non-zero) order, limit, cursor and view. GET /api/stream takes the filters
  * only; GET /api/events takes all. Thread-safe.
  */
 TT_EXPORT const char *tt_query_param_name(size_t i, int paging);

@@ -14,17 +14,20 @@
 #include "util/err.h"
 
 /* Every string member of tt_event in leaf-byte order (docs/FORMAT.md); occurred_at, an
- * integer, goes between metadata and idempotency_key. principal is in version 2 leaves only. */
+ * integer, goes between metadata and idempotency_key. principal is in version 2 and 3 leaves
+ * only, producer (followed by the integer producer_seq) in version 3 leaves only. */
 static const size_t str_fields[] = {
     offsetof(tt_event, entity),          offsetof(tt_event, entity_id),
     offsetof(tt_event, event_type),      offsetof(tt_event, actor),
     offsetof(tt_event, old_status),      offsetof(tt_event, new_status),
     offsetof(tt_event, reason),          offsetof(tt_event, metadata),
     offsetof(tt_event, idempotency_key), offsetof(tt_event, principal),
+    offsetof(tt_event, producer),
 };
 #define N_STR_FIELDS (sizeof str_fields / sizeof str_fields[0])
 #define N_REQUIRED 4                   /* entity .. actor: written without a presence byte */
-#define I_PRINCIPAL (N_STR_FIELDS - 1) /* version 2: always there, no presence byte */
+#define I_PRINCIPAL (N_STR_FIELDS - 2) /* version 2, 3: always there, no presence byte */
+#define I_PRODUCER (N_STR_FIELDS - 1)  /* version 3: always there, then producer_seq */
 
 static const char *get_str(const tt_event *ev, size_t off)
 {
@@ -130,6 +133,7 @@ static const field_rule rules[] = {
     {"reason", offsetof(tt_event, reason), 0, RULE_REASON, TT_MAX_REASON},
     {"metadata", offsetof(tt_event, metadata), 0, RULE_METADATA, TT_MAX_METADATA},
     {"idempotency_key", offsetof(tt_event, idempotency_key), 0, RULE_TEXT, TT_MAX_IDEMPOTENCY_KEY},
+    {"producer", offsetof(tt_event, producer), 0, RULE_TEXT, TT_MAX_PRODUCER},
 };
 
 static int name_char(char c, int upper, int first)
@@ -259,6 +263,11 @@ int tti_event_check(const tt_event *ev, unsigned flags, char *err, size_t errlen
         if (rc != TT_OK)
             return rc;
     }
+    /* SPEC 15: a producer's counter means nothing without its name, and counts from 1. */
+    if (ev->producer != NULL && ev->producer_seq < 1)
+        return tti_err(err, errlen, TT_EINVAL, "producer_seq: required with producer, >= 1");
+    if (ev->producer == NULL && ev->producer_seq != 0)
+        return tti_err(err, errlen, TT_EINVAL, "producer_seq: needs producer");
     return TT_OK;
 }
 
@@ -287,6 +296,7 @@ static int leaf_measure(const tt_event *ev, size_t lens[N_STR_FIELDS], size_t *t
     size_t n = 1 + 8 + 8 + 1; /* version, seq, ts, occurred_at presence */
     if (ev->occurred_at_us != TT_TIME_NONE)
         n += 8;
+    int v3 = ev->producer != NULL;
     for (size_t i = 0; i < N_STR_FIELDS; i++) {
         const char *s = get_str(ev, str_fields[i]);
         if (s == NULL && i < N_REQUIRED)
@@ -294,8 +304,13 @@ static int leaf_measure(const tt_event *ev, size_t lens[N_STR_FIELDS], size_t *t
         lens[i] = s != NULL ? strlen(s) : 0;
         if (lens[i] > UINT32_MAX)
             return TT_ETOOBIG;
-        /* Each string is < 4 GiB, so only a 32-bit size_t could overflow here. */
-        size_t add = (i >= N_REQUIRED && i != I_PRINCIPAL) + (s != NULL ? 4 + lens[i] : 0);
+        /* Each string is < 4 GiB, so only a 32-bit size_t could overflow here. A version 3
+         * leaf always has a principal (empty when NULL) and producer_seq after producer. */
+        size_t add = (i >= N_REQUIRED && i < I_PRINCIPAL) + (s != NULL ? 4 + lens[i] : 0);
+        if (i == I_PRINCIPAL && s == NULL && v3)
+            add = 4;
+        if (i == I_PRODUCER && s != NULL)
+            add += 8;
         if (add > SIZE_MAX - n)
             return TT_ETOOBIG;
         n += add;
@@ -318,12 +333,13 @@ static uint8_t *put_str(uint8_t *p, const char *s, size_t len)
     return p + len;
 }
 
-/* Write the leaf bytes measured by leaf_measure() into p. An event with a principal is a
- * version 2 leaf; one without (appended before principals were recorded) keeps the
- * version 1 bytes it was hashed with. */
+/* Write the leaf bytes measured by leaf_measure() into p. An event with a producer (SPEC 15)
+ * is a version 3 leaf; otherwise one with a principal is a version 2 leaf, and one without
+ * (appended before principals were recorded) keeps the version 1 bytes it was hashed with. */
 static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint8_t *p)
 {
-    *p++ = ev->principal != NULL ? TTI_LEAF_VERSION : TTI_LEAF_VERSION_1;
+    int v3 = ev->producer != NULL;
+    *p++ = v3 ? TTI_LEAF_VERSION_3 : ev->principal != NULL ? TTI_LEAF_VERSION : TTI_LEAF_VERSION_1;
     p = put_be(p, (uint64_t)ev->seq, 8);
     p = put_be(p, (uint64_t)ev->ts_us, 8);
     for (size_t i = 0; i < N_STR_FIELDS; i++) {
@@ -334,11 +350,15 @@ static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint
             if (ev->occurred_at_us != TT_TIME_NONE)
                 p = put_be(p, (uint64_t)ev->occurred_at_us, 8);
         }
-        if (i >= N_REQUIRED && i != I_PRINCIPAL)
+        if (i >= N_REQUIRED && i < I_PRINCIPAL)
             *p++ = s != NULL;
         if (s != NULL)
             p = put_str(p, s, lens[i]);
+        else if (i == I_PRINCIPAL && v3)
+            p = put_be(p, 0, 4);
     }
+    if (v3)
+        p = put_be(p, (uint64_t)ev->producer_seq, 8);
 }
 
 int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len)

@@ -12,9 +12,11 @@
 #include "util/utf8.h"
 
 /* Leaf encoding version bytes (docs/FORMAT.md): 2 records the principal; 1 is how events
- * appended before that were hashed, and still verifies. */
+ * appended before that were hashed, and still verifies; 3 is used only by events that carry
+ * a producer. */
 #define TTI_LEAF_VERSION 0x02
 #define TTI_LEAF_VERSION_1 0x01
+#define TTI_LEAF_VERSION_3 0x03 /* version 2 plus producer and producer_seq (SPEC 15) */
 
 /* tti_event_check: metadata is the normaliser's own output (the event parser's), so only
  * its size is checked, not its form. */
@@ -38,6 +40,15 @@ int tti_body_unchanged(const void *owner, const tt_event *events, size_t n, size
  * message in err naming the field "metadata".
  */
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen);
+
+/* The integer member key of stored (normalised) metadata: TT_OK, TT_ENOTFOUND when there is
+ * no metadata or no such member, TT_EINVAL when it is not an integer. */
+int tti_metadata_get_int(const char *meta, const char *key, int64_t *out);
+
+/* base's object with patch's members (but skip) set over it, in normal form, into *out
+ * (tt_free); *out NULL when both are absent or patch holds only skip. TT_EINVAL when either
+ * is not a JSON object. For showing the corrected view (SPEC 15), never for hashing. */
+int tti_metadata_overlay(const char *base, const char *patch, const char *skip, char **out);
 
 /* Parse the event object at s->p ('{'), leaving s->p after it: scanned for the limits of
  * SPEC 3.1 first, then parsed and checked once (tt_event_parse_json's rules). With to_end,

@@ -223,13 +223,63 @@ int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, si
     return rc;
 }
 
+/* ---- Reading stored metadata (SPEC 15 corrections) --------------------------------------- */
+
+int tti_metadata_get_int(const char *meta, const char *key, int64_t *out)
+{
+    if (meta == NULL)
+        return TT_ENOTFOUND;
+    json_t *root = json_loads(meta, JSON_REJECT_DUPLICATES, NULL);
+    json_t *v = json_is_object(root) ? json_object_get(root, key) : NULL;
+    int rc = v == NULL ? TT_ENOTFOUND : json_is_integer(v) ? TT_OK : TT_EINVAL;
+    if (rc == TT_OK)
+        *out = json_integer_value(v);
+    json_decref(root);
+    return rc;
+}
+
+int tti_metadata_overlay(const char *base, const char *patch, const char *skip, char **out)
+{
+    json_t *b = base != NULL ? json_loads(base, 0, NULL) : json_object();
+    json_t *p = patch != NULL ? json_loads(patch, 0, NULL) : NULL;
+    int rc = TT_OK;
+    *out = NULL;
+    if (!json_is_object(b) || (patch != NULL && !json_is_object(p))) {
+        rc = TT_EINVAL;
+        goto out;
+    }
+    const char *key;
+    json_t *v;
+    size_t n = 0;
+    json_object_foreach(p, key, v)
+    {
+        if (strcmp(key, skip) != 0 && json_object_set(b, key, v) == 0)
+            n++;
+    }
+    if (n == 0 && base == NULL)
+        goto out; /* nothing to show: stays absent */
+    tti_buf buf;
+    tti_buf_init(&buf, SIZE_MAX / 2);
+    put_object(&buf, b);
+    if (buf.failed) {
+        tti_buf_free(&buf);
+        rc = TT_ENOMEM;
+    } else {
+        *out = tti_buf_take(&buf);
+    }
+out:
+    json_decref(b);
+    json_decref(p);
+    return rc;
+}
+
 /* ---- Parsing an event -------------------------------------------------------------------- */
 
-enum field_kind { KIND_STRING, KIND_METADATA, KIND_TIME };
+enum field_kind { KIND_STRING, KIND_METADATA, KIND_TIME, KIND_COUNTER };
 
 typedef struct json_field {
     const char *name;
-    size_t off; /* of the string member; unused for occurred_at */
+    size_t off; /* of the string member; unused for occurred_at and producer_seq */
     enum field_kind kind;
     int required;
 } json_field;
@@ -245,6 +295,8 @@ static const json_field fields[] = {
     {"metadata", offsetof(tt_event, metadata), KIND_METADATA, 0},
     {"occurred_at", 0, KIND_TIME, 0},
     {"idempotency_key", offsetof(tt_event, idempotency_key), KIND_STRING, 0},
+    {"producer", offsetof(tt_event, producer), KIND_STRING, 0},
+    {"producer_seq", 0, KIND_COUNTER, 0},
 };
 #define N_FIELDS (sizeof fields / sizeof fields[0])
 
@@ -254,6 +306,7 @@ typedef struct parsed {
     size_t len[N_FIELDS];
     char *metadata;
     int64_t occurred_at_us;
+    int64_t producer_seq;
 } parsed;
 
 static int field_index(const char *key)
@@ -307,6 +360,13 @@ static int take_field(size_t i, const json_t *v, parsed *p, char *err, size_t er
         return TT_OK;
     if (f->kind == KIND_METADATA)
         return take_metadata(i, v, p, err, errlen);
+    if (f->kind == KIND_COUNTER) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1)
+            return tti_err(err, errlen, TT_EINVAL, "%s: must be an integer >= 1 or null (got %s)",
+                           f->name, json_is_integer(v) ? "a smaller integer" : type_name(v));
+        p->producer_seq = json_integer_value(v);
+        return TT_OK;
+    }
     if (!json_is_string(v))
         return tti_err(err, errlen, TT_EINVAL, "%s: must be a string%s (got %s)", f->name,
                        f->required ? "" : " or null", type_name(v));
@@ -350,7 +410,7 @@ static int assemble(parsed *p, tt_event *ev, void **owner)
         return TT_ENOMEM;
     tt_event_init(ev);
     for (size_t i = 0; i < N_FIELDS; i++) {
-        if (p->str[i] == NULL)
+        if (p->str[i] == NULL || fields[i].kind == KIND_COUNTER)
             continue;
         memcpy(q, p->str[i], p->len[i]);
         q[p->len[i]] = '\0';
@@ -358,6 +418,7 @@ static int assemble(parsed *p, tt_event *ev, void **owner)
         q += p->len[i] + 1;
     }
     ev->occurred_at_us = p->occurred_at_us;
+    ev->producer_seq = p->producer_seq;
     *owner = block;
     return TT_OK;
 }
@@ -563,6 +624,16 @@ char *tt_event_to_json(const tt_event *ev)
     put_time(&b, "occurred_at", ev->occurred_at_us);
     put_member(&b, "idempotency_key", ev->idempotency_key);
     put_member(&b, "principal", ev->principal);
+    if (ev->corrected_by > 0) { /* the corrected view only (SPEC 15) */
+        tti_buf_adds(&b, ",\"corrected_by\":");
+        tti_buf_json_int(&b, (long long)ev->corrected_by);
+    }
+    /* SPEC 15: only on events that carry them, so every other event's JSON is as before. */
+    if (ev->producer != NULL) {
+        put_member(&b, "producer", ev->producer);
+        tti_buf_adds(&b, ",\"producer_seq\":");
+        tti_buf_json_int(&b, (long long)ev->producer_seq);
+    }
     tti_hex_encode(ev->leaf_hash, TT_HASH_SIZE, hex);
     put_member(&b, "leaf_hash", hex);
     tti_buf_add(&b, "}", 1);

@@ -284,7 +284,7 @@ out:
 
 int tti_leaf_peek(const uint8_t *leaf, size_t len, int64_t *seq, int64_t *ts_us)
 {
-    if (len < 17 || (leaf[0] != 1 && leaf[0] != 2))
+    if (len < 17 || (leaf[0] < 1 || leaf[0] > 3))
         return -1;
     uint64_t a = 0, b = 0;
     for (int i = 0; i < 8; i++) {

@@ -147,6 +147,33 @@ void tti_sequencer_stop(tt_ledger *l);
 int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const tti_tx_hooks *hooks,
                          void *hooks_ctx, tt_append_result *results);
 
+/* An event the ledger records about a producer (SPEC 15), with room for its strings. */
+typedef struct tti_producer_note {
+    int emit; /* 1: ev is to be appended right after the event that revealed it */
+    tt_event ev;
+    char type[16];
+    char reason[160];
+    char meta[160];
+} tti_producer_note;
+
+/* Compare ev (with a producer; seq and ts assigned) with its producer's stored state inside
+ * the write transaction, update the state, and fill note with a GAP, RESTART or REPEAT
+ * event when the counter is not the next one (src/ledger/producers.c). */
+int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_producer_note *note);
+
+/* Corrections (SPEC 15, src/ledger/corrections.c). check: every CORRECTION or VOID event
+ * names, in metadata.corrects, an event already in the ledger (TT_EINVAL otherwise). load:
+ * every correction in the ledger, read through s. apply: 1 when ev is left out of the
+ * corrected view, 0 with *shown the event to show (*meta, freed by the caller, holds its
+ * overlaid metadata), -1 out of memory. */
+typedef struct tti_corrections tti_corrections;
+int tti_corrections_check(tt_ledger *l, const tt_event *events, size_t n);
+int tti_corrections_load(tt_ledger *l, tti_store *s, tti_corrections **out);
+size_t tti_corrections_count(const tti_corrections *c);
+int tti_corrections_apply(const tti_corrections *c, const tt_event *ev, tt_event *shown,
+                          char **meta);
+void tti_corrections_free(tti_corrections *c);
+
 /* Set this thread's error message (shown by tt_ledger_errmsg) and return rc. */
 int tti_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Copy a store's message for rc into this thread's error message. */

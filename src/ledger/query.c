@@ -10,6 +10,12 @@ struct tt_iter {
     tt_ledger *l;
     tti_store *s;
     tti_store_iter *it;
+    /* The corrected view (SPEC 15): the corrections, the event shown and its metadata,
+     * and how many more events the caller asked for. */
+    tti_corrections *corr;
+    tt_event shown;
+    char *meta;
+    size_t left;
 };
 
 void tt_query_init(tt_query *q)
@@ -48,7 +54,18 @@ int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
         free(it);
         return rc;
     }
-    if ((rc = l->ops->query(it->s, q, &it->it)) != TT_OK) {
+    tt_query sq = *q;
+    if (q->view == TT_VIEW_CORRECTED) {
+        if ((rc = tti_corrections_load(l, it->s, &it->corr)) != TT_OK) {
+            tt_iter_free(it);
+            return rc;
+        }
+        /* Each correction leaves out at most itself and the event it voids: reading that
+         * many more rows still fills the page the caller asked for. */
+        it->left = q->limit ? q->limit : 100;
+        sq.limit = it->left + 2 * tti_corrections_count(it->corr);
+    }
+    if ((rc = l->ops->query(it->s, &sq, &it->it)) != TT_OK) {
         rc = tti_store_fail(l, it->s, rc);
         tt_iter_free(it);
         return rc;
@@ -59,10 +76,27 @@ int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
 
 int tt_iter_next(tt_iter *it, const tt_event **ev)
 {
-    int rc = it->l->ops->iter_next(it->it, ev);
-    if (rc != TT_OK && rc != TT_ENOTFOUND)
-        return tti_store_fail(it->l, it->s, rc);
-    return rc;
+    for (;;) {
+        if (it->corr != NULL && it->left == 0)
+            return TT_ENOTFOUND;
+        const tt_event *raw;
+        int rc = it->l->ops->iter_next(it->it, &raw);
+        if (rc != TT_OK && rc != TT_ENOTFOUND)
+            return tti_store_fail(it->l, it->s, rc);
+        if (rc != TT_OK || it->corr == NULL) {
+            *ev = raw;
+            return rc;
+        }
+        free(it->meta);
+        int hide = tti_corrections_apply(it->corr, raw, &it->shown, &it->meta);
+        if (hide < 0)
+            return tti_fail(TT_ENOMEM, "out of memory applying a correction");
+        if (hide)
+            continue;
+        it->left--;
+        *ev = &it->shown;
+        return TT_OK;
+    }
 }
 
 void tt_iter_free(tt_iter *it)
@@ -71,6 +105,8 @@ void tt_iter_free(tt_iter *it)
         return;
     if (it->it != NULL)
         it->l->ops->iter_free(it->it);
+    tti_corrections_free(it->corr);
+    free(it->meta);
     tti_reader_put(it->l, it->s);
     free(it);
 }

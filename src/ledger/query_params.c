@@ -29,12 +29,13 @@ enum {
     P_ORDER,
     P_LIMIT,
     P_CURSOR,
+    P_VIEW,
     N_PARAMS
 };
 
 static const char *const param_names[N_PARAMS] = {
     "entity", "entity_id", "actor", "q",     "event_type", "since",
-    "until",  "after_seq", "order", "limit", "cursor",
+    "until",  "after_seq", "order", "limit", "cursor",     "view",
 };
 
 const char *tt_query_param_name(size_t i, int paging)
@@ -93,6 +94,11 @@ static int parse_paging(tt_query *w, const char *const *v, char *err, size_t err
         if (parse_seq(v[P_LIMIT], &x) != 0 || x < 1 || x > TT_MAX_QUERY_LIMIT)
             return tti_err(err, errlen, TT_EINVAL, "limit: must be 1 to %d", TT_MAX_QUERY_LIMIT);
         w->limit = (size_t)x;
+    }
+    if (v[P_VIEW] != NULL) {
+        if (strcmp(v[P_VIEW], "stored") != 0 && strcmp(v[P_VIEW], "corrected") != 0)
+            return tti_err(err, errlen, TT_EINVAL, "view: must be stored or corrected");
+        w->view = v[P_VIEW][0] == 'c' ? TT_VIEW_CORRECTED : TT_VIEW_STORED;
     }
     if (v[P_CURSOR] != NULL) {
         /* The format of tt_query_cursor: the next page lies beyond the seq it names. */

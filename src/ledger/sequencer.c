@@ -234,9 +234,32 @@ static int check_keys(tt_ledger *l, tti_request *r, size_t *dup)
     return rc;
 }
 
-static int append_one(batch_ctx *b, tti_request *r, size_t i, const size_t *dup, int64_t ts)
+/* Write one event at the next seq: leaf hash, row, tree, head, then the transaction hooks
+ * (SPEC 7: an alert's outbox row), which run only for events written now, never for
+ * idempotent repeats. */
+static int write_event(batch_ctx *b, tt_event *ev, int64_t ts, size_t i)
 {
     tt_ledger *l = b->l;
+    ev->seq = b->head.size + 1;
+    ev->ts_us = ts;
+    int rc = tt_event_leaf_hash(ev, ev->leaf_hash);
+    if (rc != TT_OK)
+        return tti_fail(rc, "cannot encode event %zu", i);
+    if ((rc = l->ops->insert_event(l->w, ev)) != TT_OK)
+        return tti_store_fail(l, l->w, rc);
+    tti_crange_append(&b->cr, ev->leaf_hash, on_node, b);
+    if (b->rc != TT_OK)
+        return b->rc;
+    b->head.size = (int64_t)b->cr.size;
+    b->head.last_ts_us = ts;
+    for (int h = 0; h < l->n_hooks; h++)
+        if ((rc = l->hooks[h].fn(l->hooks[h].ctx, l, l->w, ev)) != TT_OK)
+            return rc;
+    return TT_OK;
+}
+
+static int append_one(batch_ctx *b, tti_request *r, size_t i, const size_t *dup, int64_t ts)
+{
     tt_append_result *res = &r->results[i];
     if (res->existed)
         return TT_OK; /* check_keys found it in the ledger */
@@ -249,27 +272,21 @@ static int append_one(batch_ctx *b, tti_request *r, size_t i, const size_t *dup,
     if (ev.occurred_at_us == TT_TIME_NONE)
         ev.occurred_at_us = r->client_time;
     ev.principal = r->principal; /* SPEC 3.1: set by the ledger, never by the caller */
-    ev.seq = b->head.size + 1;
-    ev.ts_us = ts;
-    int rc = tt_event_leaf_hash(&ev, ev.leaf_hash);
+    int rc = write_event(b, &ev, ts, i);
     if (rc != TT_OK)
-        return tti_fail(rc, "cannot encode event %zu", i);
-    if ((rc = l->ops->insert_event(l->w, &ev)) != TT_OK)
-        return tti_store_fail(l, l->w, rc);
-    tti_crange_append(&b->cr, ev.leaf_hash, on_node, b);
-    if (b->rc != TT_OK)
-        return b->rc;
-    b->head.size = (int64_t)b->cr.size;
-    b->head.last_ts_us = ts;
+        return rc;
     res->seq = ev.seq;
     res->ts_us = ts;
     memcpy(res->leaf_hash, ev.leaf_hash, TT_HASH_SIZE);
-    /* Work that must commit with the event (SPEC 7: an alert's outbox row), only for
-     * events written now, never for idempotent repeats. */
-    for (int h = 0; h < l->n_hooks; h++)
-        if ((rc = l->hooks[h].fn(l->hooks[h].ctx, l, l->w, &ev)) != TT_OK)
-            return rc;
-    return TT_OK;
+    if (ev.producer == NULL)
+        return TT_OK;
+    /* SPEC 15: a gap, restart or repeat is recorded right after the event, in this
+     * transaction, by whoever appended it. */
+    tti_producer_note note;
+    if ((rc = tti_producer_track(b->l, b->l->w, &ev, &note)) != TT_OK || !note.emit)
+        return rc;
+    note.ev.principal = r->principal;
+    return write_event(b, &note.ev, ts, i);
 }
 
 /* One request's events. A key conflict refuses the request alone (r->rc, r->err) unless it
@@ -438,7 +455,7 @@ static void lead(tt_ledger *l)
 
 /* The batch rules both append calls apply before anything is queued, and the one check of
  * SPEC 3.1 for every event that did not come unchanged from tt_events_parse_body. */
-static int check_batch(const tt_event *events, size_t n, const void *parsed)
+static int check_batch(tt_ledger *l, const tt_event *events, size_t n, const void *parsed)
 {
     char err[400];
     if (n == 0)
@@ -452,7 +469,7 @@ static int check_batch(const tt_event *events, size_t n, const void *parsed)
         if (rc != TT_OK)
             return n == 1 ? tti_fail(rc, "%s", err) : tti_fail(rc, "event %zu: %s", i, err);
     }
-    return TT_OK;
+    return tti_corrections_check(l, events, n); /* SPEC 15 */
 }
 
 static _Thread_local int64_t tl_client_time = TT_TIME_NONE;
@@ -489,7 +506,7 @@ static int append_sync(tt_ledger *l, const tt_event *events, size_t n, const voi
 {
     if (l == NULL || events == NULL || results == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append: NULL argument");
-    int rc = check_batch(events, n, parsed);
+    int rc = check_batch(l, events, n, parsed);
     if (rc != TT_OK)
         return rc;
     tt_append_result *tmp = calloc(n, sizeof *tmp);
@@ -564,7 +581,7 @@ static int append_async(tt_ledger *l, const tt_event *events, size_t n, const vo
 {
     if (l == NULL || events == NULL || results == NULL || done == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_append_async: NULL argument");
-    int rc = check_batch(events, n, parsed);
+    int rc = check_batch(l, events, n, parsed);
     if (rc != TT_OK)
         return rc;
     tti_request *req = calloc(1, sizeof *req);

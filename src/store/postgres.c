@@ -140,9 +140,11 @@ static const char schema_v1[] =
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, '');";
 
 /* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
- * feedback, 4 job runs and the training sync, 5 strategies and their versions. */
-static const char *const migrations[] = {schema_v1, tti_pg_schema_notify, tti_pg_schema_domain,
-                                         tti_pg_schema_jobs, tti_pg_schema_strategy};
+ * feedback, 4 job runs and the training sync, 5 strategies and their versions, 6 producers
+ * (SPEC 15). */
+static const char *const migrations[] = {
+    schema_v1,          tti_pg_schema_notify,   tti_pg_schema_domain,
+    tti_pg_schema_jobs, tti_pg_schema_strategy, tti_pg_schema_producer};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */
@@ -340,7 +342,7 @@ int tti_pg_flush(tti_store *s)
     }
     PGresult *r = PQexec(s->conn, "COPY events(seq, ts, entity, subject, event_type, actor, "
                                   "old_status, new_status, reason, metadata, occurred_at, idem, "
-                                  "leaf_hash, principal) FROM STDIN");
+                                  "leaf_hash, principal, producer, producer_seq) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         rc = tti_pg_fail(s, r, "inserting events");
         PQclear(r);
@@ -774,6 +776,10 @@ static int pg_insert_event(tti_store *s, const tt_event *ev)
         tti_buf_printf(b, "%02x", ev->leaf_hash[i]);
     tti_buf_add(b, "\t", 1);
     copy_text(b, ev->principal);
+    tti_buf_add(b, "\t", 1);
+    copy_text(b, ev->producer);
+    tti_buf_add(b, "\t", 1);
+    copy_int(b, ev->producer_seq, ev->producer == NULL);
     tti_buf_add(b, "\n", 1);
     s->n_copy++;
     if (b->failed) {
@@ -1020,4 +1026,5 @@ const tti_store_ops tti_postgres_ops = {
     .domain = &tti_pg_domain_ops,
     .jobs = &tti_pg_jobs_ops,
     .notify = &tti_pg_notify_ops,
+    .producer = &tti_pg_producer_ops,
 };

@@ -142,6 +142,8 @@ extern const struct tti_domain_ops tti_pg_domain_ops;
 extern const struct tti_jobs_ops tti_pg_jobs_ops;
 /* Version 5: strategies and their versions (postgres_strategy.c). */
 extern const char tti_pg_schema_strategy[];
+extern const char tti_pg_schema_producer[];
+extern const struct tti_producer_ops tti_pg_producer_ops;
 extern const struct tti_strategy_ops tti_pg_strategy_ops;
 int tti_pg_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max, tt_feedback **out,
                           size_t *n);

@@ -24,7 +24,7 @@
     "), " NAMED("no", "old_status") ", " NAMED(                                                    \
         "nn", "new_status") ", e.reason, e.metadata, "                                             \
                             "e.occurred_at, e.idem, e.leaf_hash, "                                 \
-                            "e.principal "                                                         \
+                            "e.principal, e.producer, e.producer_seq "                             \
                             "FROM events e "                                                       \
                             "LEFT JOIN names ne ON ne.id = "                                       \
                             "e.entity "                                                            \
@@ -366,6 +366,8 @@ int tti_pg_iter_next(tti_store_iter *it, const tt_event **ev)
     if (PQgetlength(r, i, 12) == TT_HASH_SIZE)
         memcpy(e->leaf_hash, PQgetvalue(r, i, 12), TT_HASH_SIZE);
     e->principal = tti_pg_str(r, i, 13);
+    e->producer = tti_pg_str(r, i, 14);
+    e->producer_seq = PQgetisnull(r, i, 15) ? 0 : tti_pg_int(r, i, 15);
     *ev = e;
     return TT_OK;
 }

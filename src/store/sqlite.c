@@ -22,7 +22,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -37,8 +37,8 @@ static const char *const stmt_sql[TTI_ST_COUNT] = {
     [TTI_ST_IDEM_PUT] = "INSERT INTO idem(key, seq) VALUES (?, ?)",
     [TTI_ST_EVENT_PUT] =
         "INSERT INTO events(seq, ts, entity, subject, event_type, actor, old_status, "
-        "new_status, reason, metadata, occurred_at, idem, leaf_hash, principal) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "new_status, reason, metadata, occurred_at, idem, leaf_hash, principal, producer, "
+        "producer_seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [TTI_ST_FTS_PUT] = "INSERT INTO events_fts(rowid, reason) VALUES (?, ?)",
     [TTI_ST_NAME_GET] = "SELECT id FROM names WHERE kind = ? AND value = ?",
     [TTI_ST_NAME_PUT] = "INSERT INTO names(kind, value) VALUES (?, ?)",
@@ -117,7 +117,8 @@ static const char *const migrations[] = {schema_v1,
                                          schema_principal,
                                          schema_head_checkpoints,
                                          tti_sqlite_schema_search_prefix,
-                                         tti_sqlite_schema_search_vocab};
+                                         tti_sqlite_schema_search_vocab,
+                                         tti_sqlite_schema_producer};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -494,4 +495,5 @@ const tti_store_ops tti_sqlite_ops = {
     .domain = &tti_sqlite_domain_ops,
     .jobs = &tti_sqlite_jobs_ops,
     .notify = &tti_sqlite_notify_ops,
+    .producer = &tti_sqlite_producer_ops,
 };

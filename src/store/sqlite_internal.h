@@ -178,6 +178,9 @@ extern const char tti_sqlite_schema_search[];
 /* Version 9: the reason index with a prefix index of 3 characters; version 10: its vocab. */
 extern const char tti_sqlite_schema_search_prefix[];
 extern const char tti_sqlite_schema_search_vocab[];
+/* Version 11: completeness per producer (SPEC 15). */
+extern const char tti_sqlite_schema_producer[];
+extern const struct tti_producer_ops tti_sqlite_producer_ops;
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
 int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);

@@ -161,6 +161,10 @@ int tti_sqlite_insert_event(tti_store *s, const tt_event *ev)
     sqlite3_bind_blob(st, 13, ev->leaf_hash, TT_HASH_SIZE, SQLITE_STATIC);
     if (ev->principal != NULL)
         sqlite3_bind_text(st, 14, ev->principal, -1, SQLITE_STATIC);
+    if (ev->producer != NULL) { /* SPEC 15; NULL on every other event */
+        sqlite3_bind_text(st, 15, ev->producer, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 16, ev->producer_seq);
+    }
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return tti_sqlite_fail(s, rc, "inserting an event");
     return insert_side_rows(s, ev);

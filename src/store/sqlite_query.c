@@ -34,7 +34,8 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
  * verify's time and most of a 100-row history query's seeks. */
 #define EVENT_SELECT                                                                               \
     "SELECT e.seq, e.ts, e.entity, e.subject, e.event_type, e.actor, e.old_status, "               \
-    "e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, e.principal "
+    "e.new_status, e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, e.principal, "        \
+    "e.producer, e.producer_seq "
 #define EVENT_COLUMNS EVENT_SELECT "FROM events e "
 /* A search walks the reason index newest (or oldest) first and stops at the limit, instead
  * of collecting every match before sorting: the index is the outer loop. */
@@ -447,6 +448,8 @@ int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev)
     if (sqlite3_column_bytes(st, 12) == TT_HASH_SIZE)
         memcpy(e->leaf_hash, sqlite3_column_blob(st, 12), TT_HASH_SIZE);
     e->principal = tti_sqlite_col_text(st, 13);
+    e->producer = tti_sqlite_col_text(st, 14);
+    e->producer_seq = sqlite3_column_int64(st, 15);
     *ev = e;
     return TT_OK;
 }

@@ -21,6 +21,7 @@ struct tti_strategy_ops; /* src/store/strategy_store.h */
 struct tti_domain_ops;   /* src/store/domain_store.h */
 struct tti_jobs_ops;     /* src/store/jobs_store.h */
 struct tti_notify_ops;   /* src/store/notify_store.h */
+struct tti_producer_ops; /* src/store/producer_store.h */
 typedef struct tti_store_iter tti_store_iter;
 
 /* The ledger head, read and written inside the write transaction (SPEC 5). */
@@ -132,6 +133,8 @@ typedef struct tti_store_ops {
     /* Jobs (SPEC 7): job runs, training-sync watermark; the notification outbox. */
     const struct tti_jobs_ops *jobs;
     const struct tti_notify_ops *notify;
+    /* Completeness per producer (SPEC 15). */
+    const struct tti_producer_ops *producer;
 } tti_store_ops;
 
 #define TTI_COUNT_ENTITY 1

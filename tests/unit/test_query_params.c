@@ -316,9 +316,9 @@ static void test_cursor(void **state)
 static void test_names_and_cursor_format(void **state)
 {
     (void)state;
-    static const char *const all[] = {"entity",     "entity_id", "actor", "q",
-                                      "event_type", "since",     "until", "after_seq",
-                                      "order",      "limit",     "cursor"};
+    static const char *const all[] = {"entity",     "entity_id", "actor",  "q",
+                                      "event_type", "since",     "until",  "after_seq",
+                                      "order",      "limit",     "cursor", "view"};
     size_t n = 0;
     for (const char *name; (name = tt_query_param_name(n, 1)) != NULL; n++) {
         assert_true(n < sizeof all / sizeof all[0]);
@@ -337,6 +337,11 @@ static void test_names_and_cursor_format(void **state)
     void *owner;
     PARSE_OK(q, owner, "cursor", cursor);
     assert_int_equal(q.after_seq, 42);
+    assert_int_equal(q.view, TT_VIEW_STORED);
+    void *owner2;
+    PARSE_OK(q2, owner2, "view", "corrected");
+    assert_int_equal(q2.view, TT_VIEW_CORRECTED);
+    parse_bad("view: must be stored or corrected", "view", "as-is", NULL);
 }
 
 /* When several values are bad, the first in the documented order is reported, not the
