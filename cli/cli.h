@@ -120,5 +120,6 @@ int cmd_export(cli_ctx *c, int argc, char **argv);
 int cmd_verify_export(cli_ctx *c, int argc, char **argv);
 int cmd_hold(cli_ctx *c, int argc, char **argv);
 int cmd_retention(cli_ctx *c, int argc, char **argv);
+int cmd_migrate(cli_ctx *c, int argc, char **argv);
 
 #endif

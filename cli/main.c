@@ -46,6 +46,7 @@ static const command commands[] = {
     {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
     {"hold", cmd_hold, "legal holds: add, remove, list (retention keeps held ids)"},
     {"retention", cmd_retention, "retention plan: what a run would archive (run: not yet)"},
+    {"migrate", cmd_migrate, "copy a whole ledger into an empty store (e.g. to PostgreSQL)"},
     {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 

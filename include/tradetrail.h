@@ -603,6 +603,37 @@ TT_EXPORT int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len,
 TT_EXPORT int tt_ledger_trust_key(tt_ledger *l, const char *vkey, size_t len);
 
 /* ---------------------------------------------------------------------------------------
+ * Migration between stores
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct tt_migrate_report {
+    int64_t events;              /* events copied, each leaf hash recomputed and compared */
+    int64_t checkpoints;         /* checkpoints copied, each root compared with the tree */
+    int64_t rows;                /* rows of the other tables (tokens, strategies, ...) */
+    int64_t bad_seq;             /* the first event that failed a check, 0 when none */
+    int64_t bad_checkpoint_size; /* tree size of a checkpoint that failed, 0 when none */
+    uint8_t root[TT_HASH_SIZE];  /* the tree's root, equal in both stores on success */
+    char message[512];           /* what failed, for a human */
+} tt_migrate_report;
+
+/*
+ * Copy a whole ledger from the store at from_uri (sqlite:PATH, a file path, postgres://...)
+ * into the store at to_uri, which must be empty (its schema is created when missing):
+ * every event with its seq, ts and leaf hash, the tree's tiles, the checkpoints, the
+ * origin and verifier key, and every domain table (tokens as hashes, strategies and
+ * versions, feedback, job runs, the sync state, the notification outbox), ids kept. No
+ * signing key is needed. Each leaf hash is recomputed from the event's fields, each
+ * checkpoint's root and the final root compared with the tree rebuilt from the leaves.
+ * The target is written in one transaction: on any failure it is left as it was.
+ * progress (may be NULL) sees events copied of the source's total. Returns TT_OK,
+ * TT_ECONFLICT when the target is not empty, TT_ETAMPERED when the source fails a check
+ * (report->bad_seq or bad_checkpoint_size names it), TT_EINVAL for an unsupported URI or
+ * a table this version cannot copy, or a store error; report->message says what failed.
+ */
+TT_EXPORT int tt_store_migrate(const char *from_uri, const char *to_uri, tt_progress_fn progress,
+                               void *ctx, tt_migrate_report *report);
+
+/* ---------------------------------------------------------------------------------------
  * Statistics
  * ------------------------------------------------------------------------------------- */
 

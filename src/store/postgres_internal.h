@@ -131,6 +131,12 @@ int tti_pg_count_by(tti_store *s, int what, tt_count **out, size_t *n);
 /* The id of a name of kind, 0 when it was never recorded (no insert). */
 int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id);
 
+/* Bulk copy (postgres_copy.c). */
+int tti_pg_table_names(tti_store *s, tti_name_fn fn, void *ctx);
+int tti_pg_table_rows(tti_store *s, const tti_table *t, tti_row_fn fn, void *ctx);
+int tti_pg_table_insert(tti_store *s, const tti_table *t, const tti_value *v);
+int tti_pg_table_done(tti_store *s, const tti_table *t);
+
 /* Schema version 2 and the operations of the notification outbox (postgres_notify.c). */
 extern const char tti_pg_schema_notify[];
 extern const struct tti_notify_ops tti_pg_notify_ops;

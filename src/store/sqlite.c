@@ -146,8 +146,13 @@ int tti_sqlite_fail(tti_store *s, int rc, const char *what)
 
 sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc)
 {
+    return tti_sqlite_stmt_keyed(s, sql, sql, rc);
+}
+
+sqlite3_stmt *tti_sqlite_stmt_keyed(tti_store *s, const char *key, const char *sql, int *rc)
+{
     for (int i = 0; i < s->n_cache; i++)
-        if (s->cache[i].sql == sql) {
+        if (s->cache[i].sql == key) {
             sqlite3_reset(s->cache[i].st);
             sqlite3_clear_bindings(s->cache[i].st);
             return s->cache[i].st;
@@ -159,12 +164,12 @@ sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc)
         return NULL;
     }
     if (s->n_cache < TTI_SQLITE_CACHE) {
-        s->cache[s->n_cache].sql = sql;
+        s->cache[s->n_cache].sql = key;
         s->cache[s->n_cache++].st = st;
     } else {
         /* Cache full: keep this one as the overflow slot's replacement. */
         sqlite3_finalize(s->cache[TTI_SQLITE_CACHE - 1].st);
-        s->cache[TTI_SQLITE_CACHE - 1].sql = sql;
+        s->cache[TTI_SQLITE_CACHE - 1].sql = key;
         s->cache[TTI_SQLITE_CACHE - 1].st = st;
     }
     return st;
@@ -491,6 +496,10 @@ const tti_store_ops tti_sqlite_ops = {
     .token_get = tti_sqlite_token_get,
     .token_revoke = tti_sqlite_token_revoke,
     .token_list = tti_sqlite_token_list,
+    .table_names = tti_sqlite_table_names,
+    .table_rows = tti_sqlite_table_rows,
+    .table_insert = tti_sqlite_table_insert,
+    .table_done = tti_sqlite_table_done,
     .strategy = &tti_sqlite_strategy_ops,
     .domain = &tti_sqlite_domain_ops,
     .jobs = &tti_sqlite_jobs_ops,

@@ -76,6 +76,8 @@ int tti_sqlite_fail(tti_store *s, int rc, const char *what);
  * once per connection. NULL with *rc set on failure. Only pass string literals (or other
  * static strings): the pointer is the cache key. */
 sqlite3_stmt *tti_sqlite_stmt(tti_store *s, const char *sql, int *rc);
+/* As tti_sqlite_stmt for SQL built at run time: key (a constant's address) identifies it. */
+sqlite3_stmt *tti_sqlite_stmt_keyed(tti_store *s, const char *key, const char *sql, int *rc);
 
 /* A core statement (TTI_ST_*), reset with its bindings cleared. */
 static inline sqlite3_stmt *tti_sqlite_core(tti_store *s, int which)
@@ -140,6 +142,12 @@ int tti_sqlite_checkpoints_next(tti_store_iter *it, tti_cp_row *out);
 int tti_sqlite_check_idem(tti_store *s, int64_t n, int64_t *bad_seq);
 
 /* Reading events (sqlite_query.c). */
+/* Bulk copy (sqlite_copy.c). */
+int tti_sqlite_table_names(tti_store *s, tti_name_fn fn, void *ctx);
+int tti_sqlite_table_rows(tti_store *s, const tti_table *t, tti_row_fn fn, void *ctx);
+int tti_sqlite_table_insert(tti_store *s, const tti_table *t, const tti_value *v);
+int tti_sqlite_table_done(tti_store *s, const tti_table *t);
+
 int tti_sqlite_scan(tti_store *s, int64_t first, tti_store_iter **out);
 int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out);
 int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev);

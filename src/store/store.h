@@ -49,6 +49,38 @@ typedef struct tti_cp_row {
     char *note; /* malloc'ed */
 } tti_cp_row;
 
+/* A cell of a domain table in a store-to-store copy (tt_store_migrate). */
+typedef struct tti_value {
+    char type; /* 0 NULL, 'i' integer or flag, 'r' real, 't' text, 'b' bytes */
+    int64_t i;
+    double r;
+    const void *p; /* 't', 'b': borrowed for the duration of the callback */
+    size_t n;
+} tti_value;
+
+/* A domain table as both backends name it: columns in SQL order, one type letter each
+ * ('i' integer, 'f' flag: integer 0/1 in SQLite, boolean in PostgreSQL, 'r' real, 't'
+ * text, 'b' bytes). Rows come in `order`; `identity` names a generated id column whose
+ * generator must move past the copied ids (PostgreSQL), or is NULL. */
+typedef struct tti_table {
+    const char *name;
+    const char *columns;
+    const char *types;
+    const char *order;
+    const char *identity;
+} tti_table;
+
+/* Every domain table a migration copies row by row (src/store/tables.c), and every table
+ * the ledger's own operations copy (events and their indexes, tiles, checkpoints, head,
+ * meta, the sync state). A table a store holds that neither list names stops a migration
+ * rather than being left behind. */
+extern const tti_table tti_tables[];
+extern const size_t tti_n_tables;
+int tti_table_known(const char *name);
+
+typedef int (*tti_row_fn)(void *ctx, const tti_value *v, size_t n);
+typedef int (*tti_name_fn)(void *ctx, const char *name);
+
 typedef struct tti_store_ops {
     const char *name;
     /* Does this backend handle uri? */
@@ -126,6 +158,15 @@ typedef struct tti_store_ops {
     int (*token_get)(tti_store *s, int64_t id, tt_token_info *out);
     int (*token_revoke)(tti_store *s, int64_t id, int64_t revoked_us);
     int (*token_list)(tti_store *s, tt_token_info **out, size_t *n);
+
+    /* Bulk copy (tt_store_migrate). table_names: every table of the store's schema;
+     * table_rows: every row of t in its order, fn's non-zero return stops with that status;
+     * table_insert: one row of t as given, ids kept; table_done: after the copy of t (moves
+     * an identity generator past the copied ids). */
+    int (*table_names)(tti_store *s, tti_name_fn fn, void *ctx);
+    int (*table_rows)(tti_store *s, const tti_table *t, tti_row_fn fn, void *ctx);
+    int (*table_insert)(tti_store *s, const tti_table *t, const tti_value *v);
+    int (*table_done)(tti_store *s, const tti_table *t);
 
     /* Domain records (SPEC 6): strategies and versions; feedback, summaries, analytics. */
     const struct tti_strategy_ops *strategy;
