@@ -27,6 +27,10 @@ const tti_table tti_tables[] = {
      "id, channel, seq, subject, body, created_us, attempts, parts_done, next_us, "
      "delivered_us, last_error",
      "itittiiiiit", "id", "id"},
+    {"producers",
+     "name, last_seq, last_event, last_seen, timeout, silent, gaps, missing, repeats, restarts, "
+     "silences",
+     "tiiiiiiiiii", "name", NULL},
 };
 const size_t tti_n_tables = sizeof tti_tables / sizeof tti_tables[0];
 
