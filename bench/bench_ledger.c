@@ -516,6 +516,74 @@ static int cmd_info(void)
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * parse N [SECONDS]: the boundary alone (SPEC 3.1): the generated events as one NDJSON body,
+ * parsed, checked and normalised by tt_events_parse_body again and again, with no store. It
+ * isolates what the server's POST /api/events does per event before the sequencer.
+ * ------------------------------------------------------------------------------------- */
+
+static void put_field(char **p, size_t *left, const char *name, const char *v, int first)
+{
+    if (v == NULL)
+        return;
+    int k = snprintf(*p, *left, "%s\"%s\":", first ? "" : ",", name);
+    *p += k, *left -= (size_t)k;
+    if (strcmp(name, "metadata") == 0) { /* already JSON text */
+        k = snprintf(*p, *left, "%s", v);
+    } else {
+        /* The generator's strings hold no '"', '\\' or control characters. */
+        k = snprintf(*p, *left, "\"%s\"", v);
+    }
+    *p += k, *left -= (size_t)k;
+}
+
+static int cmd_parse(size_t n, double seconds)
+{
+    static subject pool[N_SUBJECTS];
+    make_subjects(pool);
+    arena strings = {0};
+    tt_event *ev = make_events(n, pool, &strings);
+    size_t cap = n * 1024, left = cap;
+    char *body = malloc(cap), *p = body;
+    if (body == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        *p++ = '{', left--;
+        put_field(&p, &left, "entity", ev[i].entity, 1);
+        put_field(&p, &left, "entity_id", ev[i].entity_id, 0);
+        put_field(&p, &left, "event_type", ev[i].event_type, 0);
+        put_field(&p, &left, "actor", ev[i].actor, 0);
+        put_field(&p, &left, "old_status", ev[i].old_status, 0);
+        put_field(&p, &left, "new_status", ev[i].new_status, 0);
+        put_field(&p, &left, "reason", ev[i].reason, 0);
+        put_field(&p, &left, "metadata", ev[i].metadata, 0);
+        *p++ = '}', *p++ = '\n', left -= 2;
+    }
+    size_t len = (size_t)(p - body);
+    size_t rounds = 0;
+    double t0 = now_s(), elapsed;
+    do {
+        tt_event *out = NULL;
+        size_t got = 0;
+        void *owner = NULL;
+        int is_batch = 0;
+        char err[512];
+        if (tt_events_parse_body(body, len, 1, &out, &got, &owner, &is_batch, err, sizeof err) !=
+                TT_OK ||
+            got != n)
+            die("parse failed: %s", err);
+        tt_events_free_body(out, got, owner);
+        rounds++;
+        elapsed = now_s() - t0;
+    } while (elapsed < seconds);
+    figure("parse", (double)(rounds * n) / elapsed, "events/s");
+    figure("parse_bytes_per_event", (double)len / (double)n, "bytes");
+    free(body);
+    free(ev);
+    arena_free(&strings);
+    return 0;
+}
+
 static void usage(void)
 {
     fputs("usage: bench_ledger append N BATCH DIR\n"
@@ -524,6 +592,7 @@ static void usage(void)
           "       bench_ledger sha256 [SECONDS]\n"
           "       bench_ledger fsync DIR [SECONDS]\n"
           "       bench_ledger proof DIR K\n"
+          "       bench_ledger parse N [SECONDS]\n"
           "       bench_ledger info\n"
           "Prints one line per figure: figure <name> <value> <unit>\n",
           stderr);
@@ -548,6 +617,9 @@ int main(int argc, char **argv)
         return cmd_sha256(argc == 3 ? parse_seconds(argv[2]) : 2.0);
     if (strcmp(cmd, "fsync") == 0 && (argc == 3 || argc == 4))
         return cmd_fsync(argv[2], argc == 4 ? parse_seconds(argv[3]) : 2.0);
+    if (strcmp(cmd, "parse") == 0 && (argc == 3 || argc == 4))
+        return cmd_parse((size_t)parse_count(argv[2], "N", 1, TT_MAX_BATCH),
+                         argc == 4 ? parse_seconds(argv[3]) : 2.0);
     if (strcmp(cmd, "info") == 0 && argc == 2)
         return cmd_info();
     if (strcmp(cmd, "proof") == 0 && argc == 4)
