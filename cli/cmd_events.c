@@ -37,7 +37,9 @@ static const char append_help[] =
     "Append one event given by flags, or, without --entity, NDJSON events from stdin\n"
     "(one JSON object per line, fields as in POST /api/events). Each chunk of N lines\n"
     "(default and maximum 10000) is one atomic batch: a chunk with an invalid line is\n"
-    "not written at all, and appending stops there.\n";
+    "not written at all, and appending stops there. Metadata values under the keys of\n"
+    "redact_keys (default api_key, apikey, secret, password, passphrase, token,\n"
+    "private_key; any depth, any case) are stored as \"[redacted]\".\n";
 
 typedef struct append_args {
     tt_event ev;
@@ -50,7 +52,11 @@ typedef struct append_args {
 static int set_meta(cli_ctx *c, append_args *a, const char *arg)
 {
     char err[256];
-    int rc = tt_metadata_normalize(arg, strlen(arg), &a->meta_norm, err, sizeof err);
+    const tti_config *cfg;
+    int rc = cli_config(c, &cfg); /* redact_keys applies to --meta too (SPEC 15) */
+    if (rc != 0)
+        return rc;
+    rc = tt_metadata_normalize(arg, strlen(arg), &a->meta_norm, err, sizeof err);
     if (rc != TT_OK)
         return cli_fail(c, rc, "--meta: %s", err);
     a->ev.metadata = a->meta_norm;

@@ -331,6 +331,9 @@ static int resolve(cli_ctx *c)
         return cli_fail(c, rc, "%s", err);
     if (apply_flags(c) != 0)
         return cli_fail(c, TT_ENOMEM, "out of memory");
+    /* SPEC 15: before anything is parsed or appended, and before the server's threads. */
+    if ((rc = tt_redact_keys_set(tti_config_get(c->cfg, "redact_keys"), err, sizeof err)) != TT_OK)
+        return cli_fail(c, rc, "%s", err);
     return 0;
 }
 

@@ -691,6 +691,28 @@ TT_EXPORT char *tt_verify_report_to_json(const tt_verify_report *r, int ok);
 TT_EXPORT int tt_metadata_normalize(const char *in, size_t len, char **out, char *err,
                                     size_t errlen);
 
+/* The metadata keys redacted unless configured otherwise (SPEC 15, redact_keys). */
+#define TT_REDACT_DEFAULT "api_key,apikey,secret,password,passphrase,token,private_key"
+
+/*
+ * Redaction (SPEC 15): the value of every metadata member whose key is in the set (ASCII
+ * case-insensitive, at any depth, inside arrays too, whatever the value's type) becomes
+ * the string "[redacted]" when metadata is normalised: by tt_metadata_normalize and by the
+ * event parsers (tt_event_parse_json, tt_events_parse_body), so before the event is hashed
+ * or stored. A direct caller's tt_event whose metadata still holds such a key is refused
+ * (TT_EINVAL) by the append calls: pass it through tt_metadata_normalize first.
+ *
+ * Set the process's set from list, comma separated (spaces around names ignored; at most
+ * 32 names of at most 63 bytes): NULL restores TT_REDACT_DEFAULT, "" or "none" redacts
+ * nothing. TT_EINVAL with a message in err for a bad list (the set is then unchanged).
+ * WARNING: not thread-safe: call at start-up, before other threads parse or append.
+ */
+TT_EXPORT int tt_redact_keys_set(const char *list, char *err, size_t errlen);
+
+/* The active set as a comma-separated list ("" when none). Valid until the next
+ * tt_redact_keys_set. */
+TT_EXPORT const char *tt_redact_keys_get(void);
+
 /* ---------------------------------------------------------------------------------------
  * Maintenance actions (SPEC 6.3)
  * ------------------------------------------------------------------------------------- */

@@ -219,10 +219,19 @@ static int check_metadata(const field_rule *r, const char *s, size_t len, unsign
     int rc = tti_metadata_normalize(s, len, &norm, err, errlen);
     if (rc == TT_EPARSE)
         rc = TT_EINVAL; /* for a tt_event, text that does not parse is an invalid value */
-    if (rc == TT_OK && strcmp(norm, s) != 0)
+    if (rc == TT_OK && strcmp(norm, s) != 0) {
+        /* Normal but for redaction (SPEC 15): refused rather than stored with the secret. */
+        char *plain = NULL;
+        int redacted =
+            tti_metadata_renormalize(s, len, &plain, NULL, 0) == TT_OK && strcmp(plain, s) == 0;
+        free(plain);
         rc = tti_err(err, errlen, TT_EINVAL,
-                     "%s: not in normalised form (pass it through tt_metadata_normalize first)",
+                     redacted ? "%s: holds a key of redact_keys (pass it through "
+                                "tt_metadata_normalize first, which redacts it)"
+                              : "%s: not in normalised form (pass it through "
+                                "tt_metadata_normalize first)",
                      r->name);
+    }
     free(norm);
     return rc;
 }

@@ -35,7 +35,8 @@ int tti_body_unchanged(const void *owner, const tt_event *events, size_t n, size
 
 /*
  * Normalise metadata JSON text: must be a JSON object, no duplicate keys, valid UTF-8,
- * at most TT_MAX_METADATA bytes once serialised compactly (key order kept). *out is a new
+ * at most TT_MAX_METADATA bytes once serialised compactly (key order kept), the values of
+ * the keys in the redaction set replaced by "[redacted]" (SPEC 15, core/redact.c). *out is a new
  * NUL-terminated string freed with tt_free(). TT_EINVAL / TT_EPARSE with a
  * message in err naming the field "metadata".
  */
@@ -49,6 +50,10 @@ int tti_metadata_get_int(const char *meta, const char *key, int64_t *out);
  * (tt_free); *out NULL when both are absent or patch holds only skip. TT_EINVAL when either
  * is not a JSON object. For showing the corrected view (SPEC 15), never for hashing. */
 int tti_metadata_overlay(const char *base, const char *patch, const char *skip, char **out);
+
+/* The normal form of metadata that was already stored, without redaction (SPEC 15 applies
+ * on the way in only): what verifying an export recomputes, whatever redact_keys says now. */
+int tti_metadata_renormalize(const char *in, size_t len, char **out, char *err, size_t errlen);
 
 /* Parse the event object at s->p ('{'), leaving s->p after it: scanned for the limits of
  * SPEC 3.1 first, then parsed and checked once (tt_event_parse_json's rules). With to_end,

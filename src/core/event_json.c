@@ -13,6 +13,7 @@
 
 #include "core/event.h"
 #include "core/json_scan.h"
+#include "core/redact.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/err.h"
@@ -23,9 +24,11 @@
 
 /* ---- Writing JSON values (docs/FORMAT.md, "Metadata normalisation") -------------------- */
 
-static void put_value(tti_buf *b, const json_t *v);
+static void put_value(tti_buf *b, const json_t *v, int redact);
 
-static void put_object(tti_buf *b, const json_t *v)
+/* With redact, a member whose key is in the redaction set (SPEC 15) keeps its key and gets
+ * the value "[redacted]", whatever it held: the secret never reaches the leaf bytes. */
+static void put_object(tti_buf *b, const json_t *v, int redact)
 {
     const char *key;
     const json_t *item;
@@ -37,33 +40,37 @@ static void put_object(tti_buf *b, const json_t *v)
         if (!first)
             tti_buf_add(b, ",", 1);
         first = 0;
-        tti_buf_json_str(b, key);
+        size_t klen = strlen(key);
+        tti_buf_json_strn(b, key, klen);
         tti_buf_add(b, ":", 1);
-        put_value(b, item);
+        if (redact && tti_redact_match(key, klen))
+            tti_buf_add(b, "\"" TTI_REDACTED "\"", sizeof TTI_REDACTED + 1);
+        else
+            put_value(b, item, redact);
     }
     tti_buf_add(b, "}", 1);
 }
 
-static void put_array(tti_buf *b, const json_t *v)
+static void put_array(tti_buf *b, const json_t *v, int redact)
 {
     tti_buf_add(b, "[", 1);
     for (size_t i = 0; i < json_array_size(v); i++) {
         if (i > 0)
             tti_buf_add(b, ",", 1);
-        put_value(b, json_array_get(v, i));
+        put_value(b, json_array_get(v, i), redact);
     }
     tti_buf_add(b, "]", 1);
 }
 
 /* Recursion is bounded by TT_MAX_METADATA_DEPTH, checked by the scan before parsing. */
-static void put_value(tti_buf *b, const json_t *v)
+static void put_value(tti_buf *b, const json_t *v, int redact)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
-        put_object(b, v);
+        put_object(b, v, redact);
         break;
     case JSON_ARRAY:
-        put_array(b, v);
+        put_array(b, v, redact);
         break;
     case JSON_STRING:
         tti_buf_json_strn(b, json_string_value(v), json_string_length(v));
@@ -95,12 +102,14 @@ static const char *type_name(const json_t *v)
     return names[json_typeof(v)];
 }
 
-/* Serialise a parsed metadata object into its stored form, at most TT_MAX_METADATA bytes. */
-static int metadata_text(const json_t *obj, char **out, size_t *outlen, char *err, size_t errlen)
+/* Serialise a parsed metadata object into its stored form, at most TT_MAX_METADATA bytes;
+ * redacted (SPEC 15) on the way in, not when re-reading what was stored. */
+static int metadata_text(const json_t *obj, int redact, char **out, size_t *outlen, char *err,
+                         size_t errlen)
 {
     tti_buf b;
     tti_buf_init(&b, TT_MAX_METADATA);
-    put_object(&b, obj);
+    put_object(&b, obj, redact);
     if (b.failed) {
         int too_big = b.failed == TTI_BUF_TOOBIG;
         tti_buf_free(&b);
@@ -196,7 +205,7 @@ static int scan_metadata(tti_jscan *s, char *err, size_t errlen)
     return rc == TT_OK ? TT_OK : scan_error(s, "metadata", err, errlen);
 }
 
-int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)
+static int normalize(const char *in, size_t len, int redact, char **out, char *err, size_t errlen)
 {
     json_error_t je;
     tti_jscan s;
@@ -216,11 +225,21 @@ int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, si
     if (root == NULL)
         return load_error(&je, "metadata", err, errlen);
     rc = json_is_object(root)
-             ? metadata_text(root, out, &n, err, errlen)
+             ? metadata_text(root, redact, out, &n, err, errlen)
              : tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object (got %s)",
                        type_name(root));
     json_decref(root);
     return rc;
+}
+
+int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)
+{
+    return normalize(in, len, 1, out, err, errlen);
+}
+
+int tti_metadata_renormalize(const char *in, size_t len, char **out, char *err, size_t errlen)
+{
+    return normalize(in, len, 0, out, err, errlen);
 }
 
 /* ---- Reading stored metadata (SPEC 15 corrections) --------------------------------------- */
@@ -260,7 +279,7 @@ int tti_metadata_overlay(const char *base, const char *patch, const char *skip, 
         goto out; /* nothing to show: stays absent */
     tti_buf buf;
     tti_buf_init(&buf, SIZE_MAX / 2);
-    put_object(&buf, b);
+    put_object(&buf, b, 0); /* stored text, already redacted at ingest */
     if (buf.failed) {
         tti_buf_free(&buf);
         rc = TT_ENOMEM;
@@ -347,7 +366,7 @@ static int take_metadata(size_t i, const json_t *v, parsed *p, char *err, size_t
     if (!json_is_object(v))
         return tti_err(err, errlen, TT_EINVAL, "metadata: must be a JSON object or null (got %s)",
                        type_name(v));
-    int rc = metadata_text(v, &p->metadata, &p->len[i], err, errlen);
+    int rc = metadata_text(v, 1, &p->metadata, &p->len[i], err, errlen);
     if (rc == TT_OK)
         p->str[i] = p->metadata;
     return rc;

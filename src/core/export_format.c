@@ -188,9 +188,9 @@ int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, ch
                 FAIL("metadata: must be an object or null");
             char *dumped = json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(17));
             char merr[256];
-            int mrc = dumped
-                          ? tti_metadata_normalize(dumped, strlen(dumped), &meta, merr, sizeof merr)
-                          : TT_ENOMEM;
+            int mrc =
+                dumped ? tti_metadata_renormalize(dumped, strlen(dumped), &meta, merr, sizeof merr)
+                       : TT_ENOMEM;
             free(dumped);
             if (mrc != TT_OK)
                 FAIL("metadata: %s", mrc == TT_ENOMEM ? "out of memory" : merr);

@@ -51,6 +51,7 @@ static const key_def keys[] = {
     {"schedule_retention", NULL, PLAIN},
     {"schedule_checkpoint", NULL, PLAIN},
     {"web_root", NULL, PLAIN},
+    {"redact_keys", TT_REDACT_DEFAULT, PLAIN},
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
