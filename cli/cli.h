@@ -117,6 +117,7 @@ int cmd_report(cli_ctx *c, int argc, char **argv);
 int cmd_demo(cli_ctx *c, int argc, char **argv);
 int cmd_config(cli_ctx *c, int argc, char **argv);
 int cmd_export(cli_ctx *c, int argc, char **argv);
+int cmd_import(cli_ctx *c, int argc, char **argv);
 int cmd_verify_export(cli_ctx *c, int argc, char **argv);
 int cmd_hold(cli_ctx *c, int argc, char **argv);
 int cmd_retention(cli_ctx *c, int argc, char **argv);

@@ -43,6 +43,7 @@ static const command commands[] = {
     {"report", cmd_report, "analytics reports (aureport-like)"},
     {"demo", cmd_demo, "fill the ledger with a realistic generated history"},
     {"export", cmd_export, "write a verifiable export of a time window (SPEC 8)"},
+    {"import", cmd_import, "backfill freqtrade or hummingbot history (idempotent)"},
     {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
     {"hold", cmd_hold, "legal holds: add, remove, list (retention keeps held ids)"},
     {"retention", cmd_retention, "retention plan: what a run would archive (run: not yet)"},

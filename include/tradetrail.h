@@ -1788,6 +1788,35 @@ TT_EXPORT char *tt_retention_plan_to_json(const tt_retention_plan *p);
 TT_EXPORT int tt_freqtrade_parse_webhook(const char *body, size_t len, tt_event **events, size_t *n,
                                          void **owner, char *err, size_t errlen);
 
+typedef struct tt_import_options {
+    const char *source;      /* "freqtrade" or "hummingbot" */
+    const char *path;        /* the bot's SQLite database, opened read-only */
+    const char *bot;         /* actor and part of every idempotency key; NULL: source */
+    tt_progress_fn progress; /* rows read of the total; may be NULL */
+    void *progress_ctx;
+} tt_import_options;
+
+typedef struct tt_import_report {
+    int64_t rows;     /* source rows read */
+    int64_t events;   /* events derived from them */
+    int64_t added;    /* of those, newly written */
+    int64_t existing; /* already in the ledger from an earlier import (nothing written) */
+} tt_import_report;
+
+/*
+ * Backfill a trading bot's history from its SQLite database (freqtrade's trades and orders
+ * tables, hummingbot's TradeFill and Order tables) as entity `trade` events, in batches.
+ * The source time of each row is the event's occurred_at (the ledger assigns ts). Every
+ * event has an idempotency key derived from the bot name and the row's identity, so
+ * importing the same database again writes nothing new, and a later import adds only what
+ * happened since. TT_EINVAL for an unknown source or a database without the expected
+ * tables (the message names them), TT_EDB when the database cannot be read. Batches
+ * already committed stay when a later one fails; *out is written on success.
+ */
+TT_EXPORT int tt_import_run(tt_ledger *l, const tt_import_options *o, tt_import_report *out);
+/* {"source","rows","events","added","existing"}; tt_free. */
+TT_EXPORT char *tt_import_report_to_json(const char *source, const tt_import_report *r);
+
 #ifdef __cplusplus
 }
 #endif
