@@ -445,7 +445,7 @@ static int check_indexes(walk *w, int full)
     int64_t bad = 0;
     int rc = w->l->ops->check_idem(w->s, full ? w->n_keyed : -1, &bad);
     if (rc == TT_OK)
-        rc = w->l->ops->check_search(w->s, full ? w->n_reasoned : -1, &bad);
+        rc = w->l->ops->check_search(w->s, full ? w->n_reasoned : -1, w->progress, w->pctx, &bad);
     if (rc == TT_ETAMPERED) {
         if (!w->bad) {
             snprintf(w->rep->message, sizeof w->rep->message, "%s", w->l->ops->errmsg(w->s));

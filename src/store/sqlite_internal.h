@@ -191,7 +191,8 @@ extern const char tti_sqlite_schema_producer[];
 extern const struct tti_producer_ops tti_sqlite_producer_ops;
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
-int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);
+int tti_sqlite_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
+                            int64_t *bad_seq);
 
 /* The FTS5 query for a user's search words: each token the index's tokenizer finds, as a
  * quoted term (all must match): a whole word for 1-2 characters, a prefix query of 3

@@ -192,6 +192,17 @@ def forge_head_checkpoints(con):
                 "FROM checkpoints), 0), checkpoints = (SELECT count(*) FROM checkpoints)")
 
 
+def reindex(con, seq, text):
+    """Replace event seq's full-text document with text, as FTS5 lets one who knows the
+    old text (the stored reason) do: same rowid, same document count."""
+    old = P.raw[seq][8]
+    if old:
+        con.execute("INSERT INTO events_fts(events_fts, rowid, reason) VALUES('delete', ?, ?)",
+                    (seq, old))
+    if text:
+        con.execute("INSERT INTO events_fts(rowid, reason) VALUES (?, ?)", (seq, text))
+
+
 class TamperCase(unittest.TestCase):
     def verify(self, mutate, args=()):
         data = P.fresh()
@@ -623,6 +634,27 @@ class IndexesAndCheckpoints(TamperCase):
                     lambda c: c.execute("INSERT INTO events_fts(rowid, reason) "
                                         "VALUES (900, 'planted')"), seq=900)
 
+    def test_search_document_rewritten(self):
+        """The index keeps as many documents, under the same rowids, but one holds other
+        words than its event's reason: search finds it for words it never had."""
+        with_reason = sorted(s for s, r in P.raw.items() if r[8])
+        s, t = with_reason[20], with_reason[40]
+        words = P.raw[s][8].split()
+
+        def rewrite(seq, text):
+            return lambda c: reindex(c, seq, text)
+        self.expect("one document rewritten with other text",
+                    rewrite(s, "nothing to see here"), seq=s)
+        self.expect("one word of one document replaced (same number of words)",
+                    rewrite(s, " ".join(words[:-1] + ["zzforged"])), seq=s)
+        self.expect("one word of one document dropped",
+                    rewrite(s, " ".join(words[:-1])), seq=s)
+
+        def swap(c):
+            rewrite(s, P.raw[t][8])(c)
+            rewrite(t, P.raw[s][8])(c)
+        self.expect("two documents swapped", swap, seq=s)
+
     def test_checkpoint_rows(self):
         # The head records 5 checkpoints up to 600: removing any is reported against the
         # largest signed size, since nothing says which one is gone.
@@ -814,8 +846,8 @@ class SinceCheckpoint(TamperCase):
                     args=["--since-checkpoint", note])
 
     def test_history_rewritten_before_the_kept_checkpoint(self):
-        # The attacker edits event 120, recomputes its leaf hash, every tile and the head,
-        # and deletes the stored checkpoints it cannot re-sign: the store is consistent
+        # The attacker edits event 120, recomputes its leaf hash, every tile, the head and
+        # its full-text document, and deletes the stored checkpoints it cannot re-sign: the store is consistent
         # again and a plain verify passes, but the kept checkpoint contradicts it.
         note = self.note_file(300)
         e = dict(P.events[120], reason="history rewritten")
@@ -824,6 +856,7 @@ class SinceCheckpoint(TamperCase):
         def rewrite(c):
             c.execute("UPDATE events SET reason = ?, leaf_hash = ? WHERE seq = 120",
                       (e["reason"], h))
+            reindex(c, 120, e["reason"])
             leaves = list(P.leaves)
             leaves[119] = h
             rewrite_tree(c, leaves, P.head[1])
@@ -842,6 +875,7 @@ class SinceCheckpoint(TamperCase):
         def rewrite_late(c):
             c.execute("UPDATE events SET reason = ?, leaf_hash = ? WHERE seq = 420",
                       (e2["reason"], h2))
+            reindex(c, 420, e2["reason"])
             leaves = list(P.leaves)
             leaves[419] = h2
             rewrite_tree(c, leaves, P.head[1])
