@@ -440,7 +440,8 @@ class Rows(TamperCase):
             def f(c):
                 c.execute("INSERT INTO events SELECT ?, ts, entity, subject, event_type, actor,"
                           " old_status, new_status, reason, metadata, occurred_at, idem,"
-                          " leaf_hash, principal FROM events WHERE seq = 600", (seq,))
+                          " leaf_hash, principal, producer, producer_seq FROM events WHERE seq = 600",
+                          (seq,))
             return f
         self.expect("copy of event 600 inserted as 601", copy_last(601), seq=601)
         self.expect("copy of event 600 inserted as 650", copy_last(650), seq=601)
