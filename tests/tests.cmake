@@ -62,11 +62,14 @@ foreach(name test_ledger test_hooks test_feedback test_sync test_summary test_ex
   set_tests_properties(pg/unit/${name} PROPERTIES TIMEOUT 300
     ENVIRONMENT "TT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
-# The HTTP suites whose checks are about the API, not about SQLite's files. test_hostile
+# The suites whose checks are about the API, the domain, jobs and notifications, not about
+# SQLite's files (their commands go through ttserver's helpers, which add --db). test_hostile
 # counts the server's sockets (PostgreSQL connections are sockets too) and times SSE
-# fan-out; test_domain_http and test_notify run the program without ttserver's helpers
-# (so without --db) in some of their cases.
-foreach(name test_server_api test_server_malformed test_strategy_http test_openapi)
+# fan-out; test_tamper flips bytes of the SQLite file (test_pg_tamper does it in
+# PostgreSQL, test_migrate and test_pg_cluster start their own clusters); test_cli is about
+# the command line's parsing and files, and 70 s long.
+foreach(name test_server_api test_server_malformed test_strategy_http test_openapi
+        test_domain_http test_notify test_jobs)
   add_test(NAME pg/e2e/${name} COMMAND ${TT_PG_RUN} ${CMAKE_SOURCE_DIR}/tests/e2e/${name}.py)
   set_tests_properties(pg/e2e/${name} PROPERTIES TIMEOUT 600
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")

@@ -182,6 +182,17 @@ def test_db_args(data):
     return ["--db", schema_uri(base, name[:63])]
 
 
+def test_db_sql(data, sql):
+    """Run one SQL statement, as the superuser, on the ledger test_db_args(data) names (the
+    suite runs against PostgreSQL); its output."""
+    args = test_db_args(data)
+    if not args:
+        raise RuntimeError("test_db_sql: the suite does not run against PostgreSQL")
+    return subprocess.run([os.path.join(bin_dir(), "psql"), args[1], "-v", "ON_ERROR_STOP=1",
+                           "-qAtc", sql], check=True, capture_output=True, text=True,
+                          env=pg_env(), timeout=120).stdout
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] != "run" or "--" not in argv:
         print("usage: pglib.py run -- COMMAND...", file=sys.stderr)

@@ -243,8 +243,8 @@ class DomainCliTest(unittest.TestCase):
         env = T.env_without_tradetrail()
         env["TRADETRAIL_NEUTRAL_BAND"] = "0.1"
         import subprocess
-        p = subprocess.run([T.BIN, "--data", self.data, "feedback", "record", "--strategy", "c2",
-                            "--ai-return", "0.05", "--benchmark-return", "0", "-o", "json"],
+        p = subprocess.run(T.argv(self.data, "feedback", "record", "--strategy", "c2",
+                            "--ai-return", "0.05", "--benchmark-return", "0", "-o", "json"),
                            capture_output=True, text=True, env=env, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout)["outcome"], "neutral")

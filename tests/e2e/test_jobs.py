@@ -19,6 +19,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pglib  # noqa: E402
 import ttserver as T  # noqa: E402
 
 SECRET = "e2e-cron-secret"
@@ -162,7 +163,7 @@ class TrainingSyncTest(unittest.TestCase):
             rcv = Receiver(delay=30)
             env = T.env_without_tradetrail()
             env["TRADETRAIL_FEEDBACK_SINK"] = rcv.url
-            p = subprocess.Popen([T.BIN, "--data", srv.data, "feedback", "sync"], env=env,
+            p = subprocess.Popen(T.argv(srv.data, "feedback", "sync"), env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             self.assertTrue(rcv.got.wait(30 * T.SLOW), "the batch never arrived")
             p.send_signal(signal.SIGKILL)  # delivered, not committed
@@ -172,7 +173,7 @@ class TrainingSyncTest(unittest.TestCase):
             # more records arrive before the re-run: they go in a later batch
             record_feedback(srv.data, 3)
             rcv.delay = 0
-            out = subprocess.run([T.BIN, "--data", srv.data, "feedback", "sync", "-o", "json"],
+            out = subprocess.run(T.argv(srv.data, "feedback", "sync", "-o", "json"),
                                  env=env, capture_output=True, text=True, timeout=60 * T.SLOW)
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertEqual(rcv.batches[1][0], first)  # the same batch again, same id
@@ -203,13 +204,13 @@ class TrainingSyncTest(unittest.TestCase):
             fb = [e["seq"] for e in events(srv.data, "ai_feedback", "RECORD") if e["seq"] > mark]
             self.assertGreater(len(fb), 100)
             for delay in (0.005, 0.02, 0.05):
-                p = subprocess.Popen([T.BIN, "--data", srv.data, "feedback", "sync"], env=env,
+                p = subprocess.Popen(T.argv(srv.data, "feedback", "sync"), env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(delay)
                 p.send_signal(signal.SIGKILL)
                 p.wait(30)
             T.cli(srv.data, ["feedback", "sync"])  # env-less: no sink → refused, harmless
-            out = subprocess.run([T.BIN, "--data", srv.data, "feedback", "sync"], env=env,
+            out = subprocess.run(T.argv(srv.data, "feedback", "sync"), env=env,
                                  capture_output=True, text=True, timeout=120 * T.SLOW)
             self.assertEqual(out.returncode, 0, out.stderr)
             with open(sink) as f:
@@ -232,12 +233,16 @@ class CatchUpTest(unittest.TestCase):
             day = 86400
             now = int(time.time())
             today = now - now % day
-            db = sqlite3.connect(os.path.join(srv.data, "ledger.db"))
-            db.execute("INSERT INTO job_runs(name, trigger, slot, started_seq, ended_seq, status)"
-                       " VALUES ('daily_summary', 'scheduler', ?, 1, 1, 'COMPLETED')",
-                       ((today - 3 * day) * 1000000,))
-            db.commit()
-            db.close()
+            sql = ("INSERT INTO job_runs(name, trigger, slot, started_seq, ended_seq, status)"
+                   " VALUES ('daily_summary', 'scheduler', %d, 1, 1, 'COMPLETED')"
+                   % ((today - 3 * day) * 1000000))
+            if pglib.test_db_args(srv.data):
+                pglib.test_db_sql(srv.data, sql)
+            else:
+                db = sqlite3.connect(os.path.join(srv.data, "ledger.db"))
+                db.execute(sql)
+                db.commit()
+                db.close()
             srv.start()
             deadline = time.time() + 30 * T.SLOW
             while time.time() < deadline and not events(srv.data, "job", "COMPLETED"):

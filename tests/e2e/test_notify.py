@@ -269,7 +269,7 @@ class NotifyTest(unittest.TestCase):
         self.assertEqual(s.stop(), 0)
         # An unknown setting is refused with the key's name.
         env["TRADETRAIL_SMTP_TLS"] = "maybe"
-        p = subprocess.run([T.BIN, "--data", s.data, "stats"], env={**T.env_without_tradetrail(), **env},
+        p = subprocess.run(T.argv(s.data, "stats"), env={**T.env_without_tradetrail(), **env},
                            capture_output=True, text=True, timeout=WAIT)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("smtp_tls: must be required, try or off", p.stderr)
@@ -288,7 +288,7 @@ class NotifyTest(unittest.TestCase):
         mails = len(self.smtp.got())
         env = T.env_without_tradetrail()
         env.update(self.env("discord"))
-        p = subprocess.run([T.BIN, "--data", s.data, "summary", "--notify"], env=env,
+        p = subprocess.run(T.argv(s.data, "summary", "--notify"), env=env,
                            capture_output=True, text=True, timeout=WAIT)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("Quantum Trader V3", p.stdout)
@@ -302,7 +302,7 @@ class NotifyTest(unittest.TestCase):
         evs = s.get_json("/api/events?entity=notification")["events"]
         self.assertEqual([e["event_type"] for e in evs], ["QUEUED"])
         # No channel configured: exit 1 with a clear message.
-        p = subprocess.run([T.BIN, "--data", s.data, "summary", "--notify"],
+        p = subprocess.run(T.argv(s.data, "summary", "--notify"),
                            env=T.env_without_tradetrail(), capture_output=True, text=True,
                            timeout=WAIT)
         self.assertEqual(p.returncode, 1)

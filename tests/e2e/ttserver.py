@@ -101,6 +101,12 @@ def env_without_tradetrail():
     return env
 
 
+def argv(data, *args):
+    """The command line of tradetrail on data's ledger: with --db when the suite runs
+    against PostgreSQL (pglib.test_db_args)."""
+    return [BIN, "--data", data] + pglib.test_db_args(data) + list(args)
+
+
 def cli(data, args, input=None, timeout=120):
     """Run tradetrail --data DATA ARGS; a CompletedProcess with text output."""
     return subprocess.run([BIN, "--data", data] + pglib.test_db_args(data) + list(args),
