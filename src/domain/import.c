@@ -107,14 +107,13 @@ static int64_t source_date(const char *s)
     int64_t us;
     if (s == NULL || strlen(s) < 19 || strlen(s) > 40)
         return TT_TIME_NONE;
-    snprintf(buf, sizeof buf, "%s", s);
-    if (buf[10] == ' ')
-        buf[10] = 'T';
-    const char *zone = buf + 19;
+    const char *zone = s + 19;
     while (*zone == '.' || (*zone >= '0' && *zone <= '9'))
         zone++;
-    if (*zone == '\0' && strlen(buf) + 1 < sizeof buf)
-        strcat(buf, "Z"); /* naive: freqtrade stores UTC */
+    /* naive (no offset): freqtrade stores UTC */
+    snprintf(buf, sizeof buf, "%s%s", s, *zone == '\0' ? "Z" : "");
+    if (buf[10] == ' ')
+        buf[10] = 'T';
     return tt_time_parse_rfc3339(buf, &us) == TT_OK ? us : TT_TIME_NONE;
 }
 
