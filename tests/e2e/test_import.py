@@ -330,6 +330,31 @@ class ImportTest(unittest.TestCase):
         self.assertEqual(len(self.trade_events()), 5)
         T.cli_ok(self.data, ["verify"])
 
+    def test_many_rows_in_batches(self):
+        # 1,201 orders and as many fills: several atomic batches of 500, and the batch
+        # boundary in the middle of each table.
+        db = os.path.join(self.dir, "many.sqlite")
+        con = sqlite3.connect(db)
+        con.executescript(HUMMINGBOT_SCHEMA)
+        n = 1201
+        con.executemany('INSERT INTO "Order" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)', [
+            ("o-%d" % i, "c.yml", "pmm", "binance", "BTC-USDT", "BTC", "USDT",
+             1768732260000 + i, "LIMIT", 1000000, 1, 42000000000, "OrderFilled",
+             1768732270000, "x-%d" % i, "NIL") for i in range(n)])
+        con.executemany('INSERT INTO "TradeFill" VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)', [
+            ("c.yml", "pmm", "binance", "BTC-USDT", "BTC", "USDT", 1768732265000 + i,
+             "o-%d" % i, "BUY", "LIMIT", 42000000000, 1000000, 1, "{}", 42000000, "T-%d" % i,
+             "NIL") for i in range(n)])
+        con.commit()
+        con.close()
+        first = self.run_import("hummingbot", db)
+        self.assertEqual((first["rows"], first["added"], first["existing"]), (2 * n, 2 * n, 0))
+        again = self.run_import("hummingbot", db)
+        self.assertEqual((again["added"], again["existing"]), (0, 2 * n))
+        stats = json.loads(T.cli_ok(self.data, ["stats", "-o", "json"]))
+        self.assertEqual(stats["by_entity"]["trade"], 2 * n)
+        T.cli_ok(self.data, ["verify"])
+
     def test_bad_inputs(self):
         ft = os.path.join(self.dir, "ft.sqlite")
         hb = os.path.join(self.dir, "hb.sqlite")
