@@ -137,6 +137,19 @@ class FreqtradeWebhookTest(ServerCase):
         self.assertEqual(self.events(entity="trade", entity_id="8")[0]["metadata"]["amount"],
                          0.5)
 
+    def test_status_with_type_placeholder(self):
+        # A status body saying "type": "{type}" tells startup and warning apart: freqtrade
+        # sends STATUS, STARTUP and WARNING messages through the one status body.
+        template = {"type": "{type}", "bot": "ft-typed", "status": "{status}"}
+        for mtype, text in [("startup", "*Exchange:* binance"), ("warning", "low balance"),
+                            ("status", "process died")]:
+            r = self.post(fill(template, {"type": mtype, "status": text}))
+            self.assertEqual(r.status, 201, r)
+        evs = self.events(entity="bot", entity_id="ft-typed")
+        self.assertEqual([(e["event_type"], e["reason"]) for e in evs],
+                         [("STARTUP", "*Exchange:* binance"), ("WARNING", "low balance"),
+                          ("STATUS", "process died")])
+
     def test_bad_bodies(self):
         cfg = doc_config()
         good = fill(cfg["entry"], dict(BASE, trade_id=9))
