@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * tradetrail retention plan (SPEC 8): what a retention run would move to archive
- * segments, with min_retention_days and legal holds applied (src/jobs/retention.c).
- * Moving bodies out of the hot store (retention run) is not available yet.
+ * tradetrail retention plan|run (SPEC 8): what a retention run would move to archive
+ * segments, with min_retention_days and legal holds applied, and the run itself, as the
+ * recorded job `retention` (src/jobs/retention.c, src/jobs/run.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +13,44 @@
 enum { OPT_OLDER = OPT_FIRST_COMMAND, OPT_ARCHIVE };
 
 static const char retention_help[] =
-    "usage: tradetrail retention plan --older-than DAYS [--archive DIR] [-o short|json]\n\n"
-    "Show what a retention run would archive: the events older than DAYS (never fewer\n"
-    "days than min_retention_days), after the last complete segment in DIR (default\n"
-    "DATA/archive), and how many of them belong to entity ids under a legal hold (their\n"
-    "bodies stay in the hot store). Writes nothing. `retention run`, which moves the\n"
-    "bodies, is not available yet.\n";
+    "usage: tradetrail retention plan|run --older-than DAYS [--archive DIR] [-o short|json]\n\n"
+    "plan  show what a run would archive: the events older than DAYS (never fewer days\n"
+    "      than min_retention_days), after the last segment the ledger records, and how\n"
+    "      many of them belong to entity ids under a legal hold. Writes nothing.\n"
+    "run   archive them: segments of zstd-compressed JSON lines in DIR (default\n"
+    "      archive_dir, else DATA/archive), each written, fsynced, read back and checked\n"
+    "      against the stored leaf hashes, with a manifest; only then are the bodies removed\n"
+    "      from the hot store, in the transaction of a retention/ARCHIVED event. Leaf hashes\n"
+    "      and tree nodes stay, so proofs and checkpoints do not change. Bodies of entity\n"
+    "      ids under a legal hold stay hot. The run is recorded as the job `retention`\n"
+    "      (STARTED, COMPLETED or FAILED); a run that was stopped is completed by the next\n"
+    "      one; progress on a terminal. Back up DIR with the database.\n";
+
+/* --older-than below min_retention_days is refused, never silently raised, for a run. */
+static int run(cli_ctx *c, tt_ledger *l, int64_t days, int64_t min_days, const char *archive,
+               out_format fmt)
+{
+    if (days < min_days)
+        return cli_fail(c, TT_EINVAL,
+                        "--older-than %lld would undercut min_retention_days (%lld): events "
+                        "younger than %lld days are never archived",
+                        (long long)days, (long long)min_days, (long long)min_days);
+    tt_job_settings js = {.archive_dir = archive,
+                          .older_than_days = days,
+                          .min_retention_days = min_days,
+                          .progress = cli_progress,
+                          .progress_ctx = (void *)"retention"};
+    char *json = NULL;
+    int rc = tt_job_run(l, TT_JOB_RETENTION, TT_TRIGGER_CLI, TT_TIME_NONE, &js, &json);
+    cli_progress_done();
+    if (rc != TT_OK)
+        return cli_fail(c, rc, "%s", tt_ledger_errmsg(l));
+    if (fmt == OUT_JSON)
+        return cli_print_json(c, json);
+    printf("retention: %s\n", json);
+    tt_free(json);
+    return 0;
+}
 
 int cmd_retention(cli_ctx *c, int argc, char **argv)
 {
@@ -50,33 +82,28 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
             return EXIT_USAGE;
     }
     if (optind >= argc)
-        return cli_usage(c, "give a subcommand: plan");
-    if (strcmp(argv[optind], "run") == 0)
-        return cli_fail(c, TT_EIO,
-                        "retention run is not available yet (archive segments and `retention "
-                        "plan` are; removing bodies from the hot store is not)");
-    if (strcmp(argv[optind], "plan") != 0 || optind + 1 != argc)
-        return cli_usage(c, "unknown subcommand \"%s\" (plan)", argv[optind]);
+        return cli_usage(c, "give a subcommand: plan or run");
+    int is_run = strcmp(argv[optind], "run") == 0;
+    if ((!is_run && strcmp(argv[optind], "plan") != 0) || optind + 1 != argc)
+        return cli_usage(c, "unknown subcommand \"%s\" (plan, run)", argv[optind]);
     if (days < 0)
         return cli_usage(c, "--older-than DAYS is required");
     tt_ledger *l;
     if ((rc = cli_open(c, 0, &l)) != 0)
         return rc;
-    const tti_config *cfg;
-    int64_t min_days = 0;
-    if ((rc = cli_config(c, &cfg)) != 0) {
+    char dflt[4096], err[256];
+    int64_t conf_days, min_days;
+    if ((rc = front_retention_settings(c->cfg, c->data_dir, dflt, sizeof dflt, &conf_days,
+                                       &min_days, err, sizeof err)) != TT_OK) {
+        tt_ledger_close(l);
+        return cli_fail(c, rc, "%s", err);
+    }
+    if (archive == NULL)
+        archive = dflt;
+    if (is_run) {
+        rc = run(c, l, days, min_days, archive, fmt);
         tt_ledger_close(l);
         return rc;
-    }
-    const char *v = tti_config_get(cfg, "min_retention_days");
-    if (v != NULL && tt_parse_int(v, 0, 365000, &min_days) != TT_OK) {
-        tt_ledger_close(l);
-        return cli_fail(c, TT_EINVAL, "min_retention_days: must be 0 to 365000 (got \"%s\")", v);
-    }
-    char dflt[4096];
-    if (archive == NULL) {
-        snprintf(dflt, sizeof dflt, "%s/archive", c->data_dir ? c->data_dir : ".");
-        archive = dflt;
     }
     tt_retention_plan p;
     rc = tt_retention_plan_make(l, days, min_days, tt_time_now_us(), archive, &p);

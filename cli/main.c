@@ -383,6 +383,17 @@ int cli_open(cli_ctx *c, int create, tt_ledger **out)
         *out = NULL;
         return rc;
     }
+    /* SPEC 8: verify, queries and exports read archived events from the archive directory. */
+    char dir[4096];
+    int64_t days, min_days;
+    if ((rc = front_retention_settings(c->cfg, c->data_dir, dir, sizeof dir, &days, &min_days, err,
+                                       sizeof err)) != TT_OK ||
+        (rc = tt_ledger_set_archive(*out, dir)) != TT_OK) {
+        rc = cli_fail(c, rc, "%s", rc == TT_ENOMEM ? "out of memory" : err);
+        tt_ledger_close(*out);
+        *out = NULL;
+        return rc;
+    }
     return 0;
 }
 

@@ -64,3 +64,36 @@ int front_feedback_settings(const tti_config *c, tt_feedback_settings *out, char
     *out = s;
     return TT_OK;
 }
+
+static int days_of(const tti_config *c, const char *key, int64_t dflt, int64_t *out, char *err,
+                   size_t errlen)
+{
+    const char *v = c != NULL ? tti_config_get(c, key) : NULL;
+    *out = dflt;
+    if (v == NULL || v[0] == '\0')
+        return TT_OK;
+    if (tt_parse_int(v, 0, 365000, out) != TT_OK) {
+        snprintf(err, errlen, "%s: must be 0 to 365000 days (got \"%s\")", key, v);
+        return TT_EINVAL;
+    }
+    return TT_OK;
+}
+
+int front_retention_settings(const tti_config *c, const char *data_dir, char *dir, size_t n,
+                             int64_t *days, int64_t *min_days, char *err, size_t errlen)
+{
+    int rc = days_of(c, "retention_days", -1, days, err, errlen);
+    if (rc == TT_OK)
+        rc = days_of(c, "min_retention_days", 0, min_days, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    const char *v = c != NULL ? tti_config_get(c, "archive_dir") : NULL;
+    int len = v != NULL && v[0] != '\0'
+                  ? snprintf(dir, n, "%s", v)
+                  : snprintf(dir, n, "%s/archive", data_dir != NULL ? data_dir : ".");
+    if (len < 0 || (size_t)len >= n) {
+        snprintf(err, errlen, "archive_dir: longer than %zu bytes", n - 1);
+        return TT_ETOOBIG;
+    }
+    return TT_OK;
+}

@@ -385,6 +385,9 @@ typedef struct tt_query {
     size_t limit;       /* 1..TT_MAX_QUERY_LIMIT; 0 means 100 */
     tt_order order;
     tt_view view; /* TT_VIEW_STORED unless asked (SPEC 15) */
+    /* SPEC 8: also events whose bodies retention moved to archive segments (read from the
+     * segments: slower, but complete); 0: only the hot store's events. */
+    int include_archive;
 } tt_query;
 
 /* Initialise a query with no filters, limit 100, ascending. */
@@ -573,6 +576,10 @@ typedef struct tt_verify_report {
     int64_t first_bad_seq;       /* 0 when none */
     int64_t bad_checkpoint_size; /* tree size of the first bad checkpoint, 0 when none */
     char message[512];           /* what failed, for a human */
+    /* SPEC 8: archive segments read and checked, and of events_checked those whose leaf
+     * came from a segment (their bodies left the hot store). */
+    int64_t segments_checked;
+    int64_t archived_checked;
 } tt_verify_report;
 
 /*
@@ -1470,6 +1477,7 @@ TT_EXPORT int tt_cron_prev(const tt_cron *c, int64_t at_us, int64_t *prev_us);
 #define TT_JOB_DAILY_SUMMARY "daily_summary"
 #define TT_JOB_FEEDBACK_SYNC "feedback_sync"
 #define TT_JOB_CHECKPOINT "checkpoint"
+#define TT_JOB_RETENTION "retention"
 #define TT_TRIGGER_SCHEDULER "scheduler"
 #define TT_TRIGGER_CRON "cron"
 #define TT_TRIGGER_CLI "cli"
@@ -1506,6 +1514,13 @@ TT_EXPORT int tt_cron_authorize(const char *configured_secret, const char *heade
 typedef struct tt_job_settings {
     const tt_notify_config *notify; /* where daily_summary sends (NULL, or no channel: not) */
     const char *feedback_sink;      /* feedback_sync's sink (NULL: the run is refused) */
+    /* retention (SPEC 8): where segments go, retention_days (-1: not set, the run is
+     * refused), min_retention_days, and progress after each segment (may be NULL). */
+    const char *archive_dir;
+    int64_t older_than_days;
+    int64_t min_retention_days;
+    tt_progress_fn progress;
+    void *progress_ctx;
 } tt_job_settings;
 
 /*
@@ -1518,6 +1533,9 @@ typedef struct tt_job_settings {
  *                  run covers the day that ended), sent with tt_summary_send when
  *                  settings->notify configures a channel; result {"date","total","notified"}
  *   checkpoint     signs a checkpoint; result {"tree_size"}
+ *   retention      tt_retention_run with settings->archive_dir, older_than_days and
+ *                  min_retention_days, at the run's minute; result as
+ *                  tt_retention_result_to_json
  *   feedback_sync  the training sync to settings->feedback_sink; result as
  *                  tt_sync_result_to_json
  *
@@ -1746,20 +1764,20 @@ TT_EXPORT int tt_archive_verify_segment(const char *manifest_path, const char *v
                                         tt_archive_segment *out, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------------------------------
- * Retention planning (SPEC 8). Moving the bodies out of the hot store is not implemented
- * yet; the plan says what a run will act on.
+ * Retention (SPEC 8): moving the bodies of old events into archive segments. The hot store
+ * keeps every leaf hash and tree node, so proofs and checkpoints do not change.
  * ------------------------------------------------------------------------------------- */
 
 typedef struct tt_retention_plan {
     int64_t effective_days;   /* max(older_than_days, min_retention_days) */
     int64_t cutoff_us;        /* events with ts < cutoff are old enough */
-    int64_t archived_through; /* the last seq in a complete segment of the archive, 0: none */
+    int64_t archived_through; /* the last seq of the segments the store records, 0: none */
     int64_t first_seq, last_seq, count; /* the range to archive next (count 0: nothing) */
     int64_t held; /* events of the range whose entity id is under a legal hold (kept hot) */
 } tt_retention_plan;
 
-/* Plan a retention run at now_us over archive_dir (may be NULL: no archive yet). Writes
- * nothing. TT_EINVAL for days outside 0..365000. Thread-safe. */
+/* Plan a retention run at now_us. Writes nothing. archive_dir is not read (the store records
+ * the segments written) and may be NULL. TT_EINVAL for days outside 0..365000. Thread-safe. */
 TT_EXPORT int tt_retention_plan_make(tt_ledger *l, int64_t older_than_days,
                                      int64_t min_retention_days, int64_t now_us,
                                      const char *archive_dir, tt_retention_plan *out);
@@ -1816,6 +1834,57 @@ typedef struct tt_import_report {
 TT_EXPORT int tt_import_run(tt_ledger *l, const tt_import_options *o, tt_import_report *out);
 /* {"source","rows","events","added","existing"}; tt_free. */
 TT_EXPORT char *tt_import_report_to_json(const char *source, const tt_import_report *r);
+#define TT_RETENTION_SEGMENT_EVENTS 100000 /* events per archive segment by default */
+
+typedef struct tt_retention_options {
+    int64_t older_than_days;    /* archive events older than this many days */
+    int64_t min_retention_days; /* the legal minimum: the cutoff never undercuts it */
+    const char *archive_dir;    /* where segments are written (created 0700) */
+    int64_t now_us;             /* 0: now */
+    int64_t segment_events;     /* events per segment; 0: TT_RETENTION_SEGMENT_EVENTS */
+    tt_progress_fn progress;    /* after each segment: events done of the plan's count */
+    void *progress_ctx;
+} tt_retention_options;
+
+typedef struct tt_retention_result {
+    tt_retention_plan plan;
+    int64_t segments;            /* written and recorded by this run */
+    int64_t first_seq, last_seq; /* the range they cover; 0 when none */
+    int64_t archived;            /* bodies removed from the hot store */
+    int64_t kept;                /* bodies kept hot (legal holds, the holds' own events) */
+    int64_t swept;               /* bodies of older segments removed once their hold ended */
+} tt_retention_result;
+
+/*
+ * Run retention (SPEC 8): plan as tt_retention_plan_make; remove what a killed run left in
+ * archive_dir (temporary files, segments the store never recorded); for each older segment
+ * whose range holds bodies no hold keeps any more, check the segment again and remove them;
+ * then for each segment of at most segment_events events of the plan: write it
+ * (tt_archive_write_segment: written, fsynced, re-read and checked line by line against the
+ * stored leaf hashes, manifest, directory fsynced), and in one transaction append the event
+ * retention/ARCHIVED that records it (entity_id the file name, metadata range, file, bytes,
+ * sha256), record it in the store and remove the bodies it holds, except those of entity
+ * ids under a legal hold (read in that transaction) and of the holds themselves. A run
+ * killed at any point leaves every body either in the hot store or in a recorded, checked
+ * segment; the next run completes the work. TT_EBUSY when another run holds archive_dir,
+ * TT_ECONFLICT when another process recorded the range first, TT_ETAMPERED when a stored
+ * body does not match its leaf hash (nothing of that segment is removed). *out (may be
+ * NULL) on success. Thread-safe; runs on one archive directory exclude each other.
+ */
+TT_EXPORT int tt_retention_run(tt_ledger *l, const tt_retention_options *o,
+                               tt_retention_result *out);
+/* {"plan":{...},"segments","first_seq","last_seq","archived","kept","swept"}; tt_free. */
+TT_EXPORT char *tt_retention_result_to_json(const tt_retention_result *r);
+
+/*
+ * Read archived events back from the segments in dir (SPEC 8): tt_ledger_verify then checks
+ * each recorded segment (its manifest's signature and range proof, the file's size and
+ * SHA-256 against the store's record, every line's leaf hash against the tree), and queries
+ * with include_archive, tt_ledger_get and exports serve archived events from it. dir NULL
+ * removes it. Without it, archived events are absent from queries and verify fails on a
+ * ledger with segments. Call before the handle is shared between threads. TT_ENOMEM.
+ */
+TT_EXPORT int tt_ledger_set_archive(tt_ledger *l, const char *dir);
 
 #ifdef __cplusplus
 }

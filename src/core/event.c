@@ -424,6 +424,74 @@ int tt_event_leaf_hash(const tt_event *ev, uint8_t out[TT_HASH_SIZE])
     return rc;
 }
 
+/* ---- Reading leaf bytes back ------------------------------------------------------------
+ * Archive segments (SPEC 8) keep only the leaf bytes; every field of the event is in them,
+ * so an archived event is served by decoding its leaf. The strings are copied into one
+ * block after the event, as tti_event_clone does, with a NUL after each. */
+
+static int get_be(const uint8_t **p, const uint8_t *end, int nbytes, uint64_t *v)
+{
+    if (end - *p < nbytes)
+        return -1;
+    *v = 0;
+    for (int i = 0; i < nbytes; i++)
+        *v = *v << 8 | *(*p)++;
+    return 0;
+}
+
+int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
+{
+    const uint8_t *p = leaf, *end = leaf + len;
+    if (len < 1 || (leaf[0] != TTI_LEAF_VERSION && leaf[0] != TTI_LEAF_VERSION_1))
+        return TT_EPARSE;
+    int v2 = *p++ == TTI_LEAF_VERSION;
+    /* Strings are no longer than the leaf, so one block of len bytes plus NULs holds them. */
+    tt_event *ev = malloc(sizeof *ev + len + N_STR_FIELDS);
+    if (ev == NULL)
+        return TT_ENOMEM;
+    tt_event_init(ev);
+    char *dst = (char *)(ev + 1);
+    uint64_t seq, ts, occ, n;
+    if (get_be(&p, end, 8, &seq) != 0 || get_be(&p, end, 8, &ts) != 0)
+        goto bad;
+    ev->seq = (int64_t)seq;
+    ev->ts_us = (int64_t)ts;
+    for (size_t i = 0; i < N_STR_FIELDS; i++) {
+        if (str_fields[i] == offsetof(tt_event, idempotency_key)) {
+            if (p == end || *p > 1)
+                goto bad;
+            if (*p++ == 1) {
+                if (get_be(&p, end, 8, &occ) != 0)
+                    goto bad;
+                ev->occurred_at_us = (int64_t)occ;
+            }
+        }
+        if (i == I_PRINCIPAL && !v2)
+            break;
+        if (i >= N_REQUIRED && i != I_PRINCIPAL) {
+            if (p == end || *p > 1)
+                goto bad;
+            if (*p++ == 0)
+                continue;
+        }
+        if (get_be(&p, end, 4, &n) != 0 || (uint64_t)(end - p) < n || memchr(p, 0, n) != NULL)
+            goto bad;
+        memcpy(dst, p, n);
+        dst[n] = '\0';
+        set_str(ev, str_fields[i], dst);
+        dst += n + 1;
+        p += n;
+    }
+    if (p != end)
+        goto bad;
+    tti_hash_leaf(leaf, len, ev->leaf_hash);
+    *out = ev;
+    return TT_OK;
+bad:
+    free(ev);
+    return TT_EPARSE;
+}
+
 /* ---- Copying --------------------------------------------------------------------------- */
 
 int tti_event_clone(const tt_event *in, tt_event **out)

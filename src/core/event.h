@@ -67,6 +67,12 @@ int tti_event_parse_at(struct tti_jscan *s, int to_end, tt_event *out, void **ow
  * buf to *len and call again), TT_EINVAL when a required field is missing. */
 int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len);
 
+/* The event whose leaf bytes these are (docs/FORMAT.md section 2), leaf_hash computed;
+ * strings copied with it into one allocation freed with tt_event_free(). TT_EPARSE for
+ * bytes that are not a leaf of a known version (trailing bytes, a NUL in a string),
+ * TT_ENOMEM. The fields are not checked against SPEC 3.1: the leaf hash is what vouches. */
+int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out);
+
 /* Deep-copy an event's strings into one allocation; *out freed with tt_event_free(). */
 int tti_event_clone(const tt_event *in, tt_event **out);
 

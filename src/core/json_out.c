@@ -218,6 +218,8 @@ char *tt_verify_report_to_json(const tt_verify_report *r, int ok_result)
     put_int(&b, "tree_size", r->tree_size);
     put_int(&b, "events_checked", r->events_checked);
     put_int(&b, "checkpoints_checked", r->checkpoints_checked);
+    put_int(&b, "segments_checked", r->segments_checked);
+    put_int(&b, "archived_checked", r->archived_checked);
     put_int_or_null(&b, "first_bad_seq", r->first_bad_seq);
     put_int_or_null(&b, "bad_checkpoint_size", r->bad_checkpoint_size);
     key(&b, "message");

@@ -21,9 +21,12 @@
 
 #include "core/crypto.h"
 #include "core/export.h"
+#include "core/note.h"
+#include "jobs/archive.h"
 #include "ledger/ledger.h"
 #include "util/buf.h"
 #include "util/codec.h"
+#include "util/failpoint.h"
 
 #define ZLEVEL 6
 #define PAGE TT_MAX_QUERY_LIMIT
@@ -97,8 +100,10 @@ static int line_of(const tt_event *ev, tti_buf *b)
     return b->failed ? tti_fail(TT_ENOMEM, "out of memory") : TT_OK;
 }
 
-/* Parse one line back: its seq and leaf hash, checked against its leaf bytes. */
-static int parse_line(const char *s, size_t n, int64_t *seq, uint8_t hash[TT_HASH_SIZE])
+/* Parse one line back: its seq and leaf hash, checked against its leaf bytes (*leaf_out,
+ * malloc'ed, and *leaf_len on success). */
+static int parse_line(const char *s, size_t n, int64_t *seq, uint8_t hash[TT_HASH_SIZE],
+                      uint8_t **leaf_out, size_t *leaf_len)
 {
     json_error_t je;
     json_t *o = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
@@ -123,6 +128,9 @@ static int parse_line(const char *s, size_t n, int64_t *seq, uint8_t hash[TT_HAS
         if (tt_hash_equal(h, stated)) {
             *seq = lseq;
             memcpy(hash, h, TT_HASH_SIZE);
+            *leaf_out = leaf;
+            *leaf_len = len;
+            leaf = NULL;
             rc = TT_OK;
         }
     }
@@ -132,9 +140,10 @@ out:
     return rc;
 }
 
-/* Read a segment file back: SHA-256 and size, and each line's seq and leaf hash handed to
- * fn in order. */
-typedef int (*line_fn)(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE]);
+/* Read a segment file back: SHA-256 and size, and each line's seq, leaf hash and leaf bytes
+ * handed to fn in order. */
+typedef int (*line_fn)(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE],
+                       const uint8_t *leaf, size_t len);
 
 static int read_segment(const char *path, line_fn fn, void *ctx, uint8_t sha_out[TT_HASH_SIZE],
                         int64_t *bytes)
@@ -174,13 +183,15 @@ static int read_segment(const char *path, line_fn fn, void *ctx, uint8_t sha_out
                     continue;
                 }
                 int64_t seq;
-                uint8_t h[TT_HASH_SIZE];
-                rc = parse_line(line.data ? line.data : "", line.len, &seq, h);
+                uint8_t h[TT_HASH_SIZE], *leaf = NULL;
+                size_t len = 0;
+                rc = parse_line(line.data ? line.data : "", line.len, &seq, h, &leaf, &len);
                 if (rc != TT_OK)
                     rc = tti_fail(rc, "%s: a malformed line or a leaf that does not match its hash",
                                   path);
                 else
-                    rc = fn(ctx, seq, h);
+                    rc = fn(ctx, seq, h, leaf, len);
+                free(leaf);
                 tti_buf_reset(&line);
             }
         }
@@ -207,8 +218,10 @@ typedef struct recheck {
     tt_iter *it;
 } recheck;
 
-static int recheck_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE])
+static int recheck_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE],
+                        const uint8_t *leaf, size_t len)
 {
+    (void)leaf, (void)len;
     recheck *r = ctx;
     if (seq != r->next || seq > r->last)
         return tti_fail(TT_ETAMPERED, "segment re-read: seq %lld where %lld was expected",
@@ -326,11 +339,17 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     }
     if ((rc = zwrite(z, fp, "", 0, 1, sha, &seg.bytes)) != TT_OK)
         goto out;
-    /* 2. durable before anything relies on it */
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
+    if (fflush(fp) != 0) {
         rc = tti_fail(errno == ENOSPC ? TT_ENOSPC : TT_EIO, "%s: %s", tmp, strerror(errno));
         goto out;
     }
+    tti_failpoint("archive-written");
+    /* 2. durable before anything relies on it */
+    if (fsync(fileno(fp)) != 0) {
+        rc = tti_fail(errno == ENOSPC ? TT_ENOSPC : TT_EIO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    tti_failpoint("archive-synced");
     fclose(fp);
     fp = NULL;
     tti_sha256_final(sha, seg.sha256);
@@ -346,6 +365,7 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
         rc = tti_fail(TT_EIO, "%s: the file read back differs from what was written", tmp);
     if (rc != TT_OK)
         goto out;
+    tti_failpoint("archive-checked");
     if (rename(tmp, path) != 0) {
         rc = tti_fail(TT_EIO, "rename %s: %s", tmp, strerror(errno));
         goto out;
@@ -399,6 +419,7 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
         goto out;
     }
     rc = sync_dir(dir);
+    tti_failpoint("archive-manifest");
 out:
     if (fp != NULL)
         fclose(fp);
@@ -424,17 +445,21 @@ typedef struct collect {
     int64_t next, last;
     uint8_t (*hashes)[TT_HASH_SIZE];
     size_t n;
+    tti_leaf_fn fn; /* also handed each line's leaf, when not NULL */
+    void *fctx;
+    const char *file;
 } collect;
 
-static int collect_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE])
+static int collect_line(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE],
+                        const uint8_t *leaf, size_t len)
 {
     collect *c = ctx;
     if (seq != c->next || seq > c->last)
-        return tti_fail(TT_ETAMPERED, "seq %lld where %lld was expected", (long long)seq,
-                        (long long)c->next);
+        return tti_fail(TT_ETAMPERED, "%s: seq %lld where %lld was expected", c->file,
+                        (long long)seq, (long long)c->next);
     memcpy(c->hashes[c->n++], hash, TT_HASH_SIZE);
     c->next++;
-    return TT_OK;
+    return c->fn != NULL ? c->fn(c->fctx, seq, leaf, len) : TT_OK;
 }
 
 typedef struct walk {
@@ -467,8 +492,10 @@ static int calc(walk *w, int64_t l, int64_t r, uint8_t out[TT_HASH_SIZE])
     return 0;
 }
 
-int tt_archive_verify_segment(const char *manifest_path, const char *verifier_key,
-                              tt_archive_segment *out, char *err, size_t errlen)
+/* tt_archive_verify_segment with a parsed verifier key, each line's leaf handed to fn (may
+ * be NULL) as it is read. */
+static int verify_manifest(const char *manifest_path, const tti_verifier *v, tti_leaf_fn fn,
+                           void *fctx, tt_archive_segment *out, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *m = json_load_file(manifest_path, JSON_REJECT_DUPLICATES, &je);
@@ -497,11 +524,10 @@ int tt_archive_verify_segment(const char *manifest_path, const char *verifier_ke
         json_array_size(jh) > TT_RANGE_PROOF_MAX || strchr(file, '/') != NULL ||
         count > (json_int_t)(SIZE_MAX / TT_HASH_SIZE / 2))
         BAD(TT_EPARSE, "%s: not a segment manifest", manifest_path);
-    int64_t size;
+    uint64_t size;
     uint8_t root[TT_HASH_SIZE], mroot[TT_HASH_SIZE], sha[TT_HASH_SIZE], got[TT_HASH_SIZE];
-    if (tt_checkpoint_verify_note(note, strlen(note), verifier_key, &origin, &size, root) !=
-            TT_OK ||
-        strcmp(origin, morigin) != 0 || size != cpsize ||
+    if (tti_note_verify_checkpoint(note, strlen(note), v, &origin, &size, root) != TT_OK ||
+        strcmp(origin, morigin) != 0 || size != (uint64_t)cpsize ||
         tti_hex_decode(roothex, strlen(roothex), mroot, TT_HASH_SIZE) != 0 ||
         !tt_hash_equal(root, mroot))
         BAD(TT_EAUTH, "%s: the checkpoint is not signed by the verifier key", manifest_path);
@@ -513,8 +539,8 @@ int tt_archive_verify_segment(const char *manifest_path, const char *verifier_ke
     if (proof == NULL || c.hashes == NULL)
         BAD(TT_ENOMEM, "out of memory");
     for (size_t i = 0; i < np; i++) {
-        json_t *v = json_array_get(jh, i);
-        if (!json_is_string(v) || tti_hex_decode(json_string_value(v), json_string_length(v),
+        json_t *h = json_array_get(jh, i);
+        if (!json_is_string(h) || tti_hex_decode(json_string_value(h), json_string_length(h),
                                                  proof[i], TT_HASH_SIZE) != 0)
             BAD(TT_EPARSE, "%s: proof.hashes[%zu]: not a hash", manifest_path, i);
     }
@@ -524,6 +550,9 @@ int tt_archive_verify_segment(const char *manifest_path, const char *verifier_ke
              manifest_path, file);
     c.next = first;
     c.last = last;
+    c.fn = fn;
+    c.fctx = fctx;
+    c.file = file;
     int64_t nbytes;
     if ((rc = read_segment(path, collect_line, &c, got, &nbytes)) != TT_OK)
         BAD(rc, "%s", tt_ledger_errmsg(NULL));
@@ -534,7 +563,8 @@ int tt_archive_verify_segment(const char *manifest_path, const char *verifier_ke
     walk w = {(const uint8_t(*)[TT_HASH_SIZE])c.hashes, first - 1, last,
               (const uint8_t(*)[TT_HASH_SIZE])proof,    np,        0};
     uint8_t calc_root[TT_HASH_SIZE];
-    if (calc(&w, 0, size, calc_root) != 0 || w.used != np || !tt_hash_equal(calc_root, root))
+    if (calc(&w, 0, (int64_t)size, calc_root) != 0 || w.used != np ||
+        !tt_hash_equal(calc_root, root))
         BAD(TT_ETAMPERED, "%s: the segment does not hash to the signed checkpoint's root", file);
     if (out != NULL) {
         memset(out, 0, sizeof *out);
@@ -552,4 +582,74 @@ out:
     free(c.hashes);
     json_decref(m);
     return rc;
+}
+
+int tt_archive_verify_segment(const char *manifest_path, const char *verifier_key,
+                              tt_archive_segment *out, char *err, size_t errlen)
+{
+    tti_verifier v;
+    if (manifest_path == NULL || verifier_key == NULL ||
+        tti_verifier_parse(verifier_key, strlen(verifier_key), &v) != TT_OK) {
+        snprintf(err, errlen, "not a verifier key");
+        return TT_EINVAL;
+    }
+    return verify_manifest(manifest_path, &v, NULL, NULL, out, err, errlen);
+}
+
+/* ---- the ledger's archive source (SPEC 8) ---- */
+
+/* The manifest's path for a segment file seg-<first>-<last>.jsonl.zst in dir. */
+static void manifest_path(const char *dir, const char *file, char *out, size_t n)
+{
+    size_t len = strlen(file);
+    static const char ext[] = ".jsonl.zst";
+    if (len > sizeof ext - 1 && strcmp(file + len - (sizeof ext - 1), ext) == 0)
+        len -= sizeof ext - 1;
+    snprintf(out, n, "%s/%.*s.json", dir, (int)len, file);
+}
+
+static int source_read(void *ctx, tt_ledger *l, const tti_segment *seg, tti_leaf_fn fn, void *fctx)
+{
+    const char *dir = ctx;
+    if (!l->have_verifier)
+        return tti_fail(TT_ECRYPTO, "no verifier key to check archive segment %s", seg->file);
+    char path[4200], err[600];
+    manifest_path(dir, seg->file, path, sizeof path);
+    tt_archive_segment got;
+    int rc = verify_manifest(path, &l->verifier, fn, fctx, &got, err, sizeof err);
+    if (rc == TT_EAUTH || rc == TT_EPARSE)
+        rc = TT_ETAMPERED; /* a manifest that does not check is a tampered segment */
+    if (rc != TT_OK)
+        return err[0] != '\0' ? tti_fail(rc, "archive segment %s: %s", seg->file, err) : rc;
+    /* WARNING: the store's record is the second anchor: a segment and manifest replaced
+     * together by another valid pair (another range, another file) must not pass. */
+    if (got.first_seq != seg->first_seq || got.last_seq != seg->last_seq ||
+        got.bytes != seg->bytes || strcmp(got.name, seg->file) != 0 ||
+        !tt_hash_equal(got.sha256, seg->sha256))
+        return tti_fail(TT_ETAMPERED,
+                        "archive segment %s: its manifest does not match the segment the ledger "
+                        "recorded (range, size or SHA-256)",
+                        seg->file);
+    return TT_OK;
+}
+
+int tti_archive_check(tt_ledger *l, const char *dir, const tti_segment *seg)
+{
+    return source_read((void *)dir, l, seg, NULL, NULL);
+}
+
+int tt_ledger_set_archive(tt_ledger *l, const char *dir)
+{
+    if (l == NULL)
+        return tti_fail(TT_EMISUSE, "tt_ledger_set_archive: NULL ledger");
+    if (dir == NULL) {
+        tti_ledger_set_archive(l, NULL);
+        return TT_OK;
+    }
+    char *copy = strdup(dir);
+    if (copy == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    tti_archive_src src = {.read = source_read, .destroy = free, .ctx = copy};
+    tti_ledger_set_archive(l, &src);
+    return TT_OK;
 }

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger/ledger.h"
+#include "jobs/holds.h"
 #include "util/buf.h"
 
-#define HOLD_ENTITY "legal_hold"
+#define HOLD_ENTITY TTI_HOLD_ENTITY
 
 typedef struct hold_tx {
     const char *entity_id;
@@ -129,7 +129,7 @@ static int set_str(char **slot, const char *v)
     return v == NULL || *slot != NULL ? 0 : -1;
 }
 
-int tt_hold_list(tt_ledger *l, tt_hold **out, size_t *n_out)
+int tti_hold_list_on(tt_ledger *l, tti_store *s, tt_hold **out, size_t *n_out)
 {
     tt_hold *list = NULL;
     size_t n = 0, cap = 0;
@@ -141,12 +141,14 @@ int tt_hold_list(tt_ledger *l, tt_hold **out, size_t *n_out)
         q.entity = HOLD_ENTITY;
         q.after_seq = after;
         q.limit = TT_MAX_QUERY_LIMIT;
-        tt_iter *it = NULL;
+        tti_store_iter *it = NULL;
         const tt_event *ev;
         size_t got = 0;
-        if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+        if ((rc = l->ops->query(s, &q, &it)) != TT_OK) {
+            rc = tti_store_fail(l, s, rc);
             goto out;
-        while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+        }
+        while ((rc = l->ops->iter_next(it, &ev)) == TT_OK) {
             got++;
             after = ev->seq;
             size_t i = 0;
@@ -189,7 +191,9 @@ int tt_hold_list(tt_ledger *l, tt_hold **out, size_t *n_out)
                 break;
             }
         }
-        tt_iter_free(it);
+        l->ops->iter_free(it);
+        if (rc != TT_ENOTFOUND && rc != TT_OK && rc != TT_ENOMEM)
+            rc = tti_store_fail(l, s, rc);
         if (rc != TT_ENOTFOUND)
             goto out;
         rc = TT_OK;
@@ -204,6 +208,23 @@ out:
     *out = list;
     *n_out = n;
     return TT_OK;
+}
+
+typedef struct list_args {
+    tt_hold **out;
+    size_t *n;
+} list_args;
+
+static int list_in(tt_ledger *l, tti_store *s, void *ctx)
+{
+    list_args *a = ctx;
+    return tti_hold_list_on(l, s, a->out, a->n);
+}
+
+int tt_hold_list(tt_ledger *l, tt_hold **out, size_t *n_out)
+{
+    list_args a = {out, n_out};
+    return tti_ledger_read(l, list_in, &a);
 }
 
 char *tt_hold_list_to_json(const tt_hold *list, size_t n)

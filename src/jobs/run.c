@@ -72,6 +72,24 @@ static int checkpoint(tt_ledger *l, char **result)
     return *result != NULL ? TT_OK : tti_fail(TT_ENOMEM, "out of memory");
 }
 
+/* SPEC 8: the retention job; the cutoff is taken at the run's minute, before its STARTED
+ * event, so a run never archives its own record. */
+static int retention(tt_ledger *l, const tt_job_settings *js, int64_t at_us, char **result)
+{
+    tt_retention_options o = {.older_than_days = js->older_than_days,
+                              .min_retention_days = js->min_retention_days,
+                              .archive_dir = js->archive_dir,
+                              .now_us = at_us,
+                              .progress = js->progress,
+                              .progress_ctx = js->progress_ctx};
+    tt_retention_result r;
+    int rc = tt_retention_run(l, &o, &r);
+    if (rc != TT_OK)
+        return rc;
+    *result = tt_retention_result_to_json(&r);
+    return *result != NULL ? TT_OK : tti_fail(TT_ENOMEM, "out of memory");
+}
+
 static int run_locked(tt_ledger *l, const char *name, const char *trigger, int64_t slot_us,
                       const tt_job_settings *js, char **result)
 {
@@ -82,13 +100,23 @@ static int run_locked(tt_ledger *l, const char *name, const char *trigger, int64
             rc = tti_fail(TT_ENOMEM, "out of memory");
         return rc;
     }
-    int64_t run;
+    /* Like feedback_sync without a sink, retention without its settings is refused before
+     * it becomes a run. */
+    if (strcmp(name, TT_JOB_RETENTION) == 0 && js->archive_dir == NULL)
+        return tti_fail(TT_EINVAL, "retention: no archive directory is configured");
+    if (strcmp(name, TT_JOB_RETENTION) == 0 && js->older_than_days < 0)
+        return tti_fail(TT_EINVAL, "retention: retention_days is not set (how many days old "
+                                   "an event must be to be archived)");
+    int64_t run, at = slot_us != TT_TIME_NONE ? slot_us : tt_time_now_us();
     int rc = tt_job_begin(l, name, trigger, slot_us, &run);
     if (rc != TT_OK)
         return rc;
-    int64_t at = slot_us != TT_TIME_NONE ? slot_us : tt_time_now_us();
-    rc = strcmp(name, TT_JOB_DAILY_SUMMARY) == 0 ? daily_summary(l, js, at, result)
-                                                 : checkpoint(l, result);
+    if (strcmp(name, TT_JOB_DAILY_SUMMARY) == 0)
+        rc = daily_summary(l, js, at, result);
+    else if (strcmp(name, TT_JOB_RETENTION) == 0)
+        rc = retention(l, js, at, result);
+    else
+        rc = checkpoint(l, result);
     char err[512] = "";
     if (rc != TT_OK)
         snprintf(err, sizeof err, "%s", tt_ledger_errmsg(l));
@@ -106,9 +134,9 @@ int tt_job_run(tt_ledger *l, const char *name, const char *trigger, int64_t slot
     if (l == NULL || name == NULL || trigger == NULL)
         return tti_fail(TT_EMISUSE, "tt_job_run: NULL argument");
     if (strcmp(name, TT_JOB_DAILY_SUMMARY) != 0 && strcmp(name, TT_JOB_FEEDBACK_SYNC) != 0 &&
-        strcmp(name, TT_JOB_CHECKPOINT) != 0)
+        strcmp(name, TT_JOB_CHECKPOINT) != 0 && strcmp(name, TT_JOB_RETENTION) != 0)
         return tti_fail(TT_EINVAL, "no job \"%s\"", name);
-    tt_job_settings none = {NULL, NULL};
+    tt_job_settings none = {.older_than_days = -1};
     char *out = NULL;
     pthread_mutex_lock(&run_lock);
     int rc = run_locked(l, name, trigger, slot_us, settings != NULL ? settings : &none, &out);

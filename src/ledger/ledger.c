@@ -411,6 +411,8 @@ void tt_ledger_close(tt_ledger *l)
     for (int i = 0; i < l->n_hooks; i++)
         if (l->hooks[i].destroy != NULL)
             l->hooks[i].destroy(l->hooks[i].ctx);
+    if (l->archive.destroy != NULL)
+        l->archive.destroy(l->archive.ctx);
     pthread_mutex_destroy(&l->wlock);
     pthread_mutex_destroy(&l->qlock);
     pthread_cond_destroy(&l->committer_wake);
@@ -480,6 +482,54 @@ int tt_ledger_verifier_key(tt_ledger *l, char **out)
     if (rc == TT_ENOTFOUND)
         return tti_fail(rc, "this ledger has no signing key; run `tradetrail init`");
     return rc == TT_OK ? TT_OK : tti_store_fail(l, l->w, rc);
+}
+
+/* ---- the archive source (SPEC 8) ---- */
+
+void tti_ledger_set_archive(tt_ledger *l, const tti_archive_src *src)
+{
+    if (l->archive.destroy != NULL)
+        l->archive.destroy(l->archive.ctx);
+    memset(&l->archive, 0, sizeof l->archive);
+    if (src != NULL && src->read != NULL)
+        l->archive = *src;
+}
+
+int tti_ledger_read(tt_ledger *l, int (*fn)(tt_ledger *l, tti_store *s, void *ctx), void *ctx)
+{
+    tti_store *s;
+    int rc = tti_reader_get(l, &s);
+    if (rc != TT_OK)
+        return rc;
+    if ((rc = l->ops->begin_read(s)) != TT_OK) {
+        rc = tti_store_fail(l, s, rc);
+    } else {
+        rc = fn(l, s, ctx);
+        l->ops->rollback(s);
+    }
+    tti_reader_put(l, s);
+    return rc;
+}
+
+int tti_ledger_segments(tt_ledger *l, tti_store *s, tti_segment **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    int rc = l->ops->segments(s, out, n);
+    return rc == TT_OK ? TT_OK : tti_store_fail(l, s, rc);
+}
+
+const tti_segment *tti_segment_find(const tti_segment *segs, size_t n, int64_t seq)
+{
+    size_t lo = 0, hi = n; /* segments are sorted and do not overlap */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (segs[mid].last_seq < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && segs[lo].first_seq <= seq ? &segs[lo] : NULL;
 }
 
 /* ---- transaction hooks and commit observers ---- */

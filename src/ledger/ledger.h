@@ -44,6 +44,22 @@ typedef struct tti_observer_slot {
     void *ctx;
 } tti_observer_slot;
 
+/*
+ * Where the bodies retention moved out of the hot store are read back (SPEC 8): installed
+ * by src/jobs/archive.c (tt_ledger_set_archive), so the ledger's verify, queries and proofs
+ * reach archive segments without naming their files or libzstd. read checks the segment
+ * against its manifest and against the store's record (size, SHA-256, range), then calls
+ * fn(fctx, seq, leaf bytes, len) for each line in seq order: TT_OK, TT_ETAMPERED with a
+ * message naming the file, an I/O error, or the first other status fn returned (which
+ * stops the reading).
+ */
+typedef int (*tti_leaf_fn)(void *fctx, int64_t seq, const uint8_t *leaf, size_t len);
+typedef struct tti_archive_src {
+    int (*read)(void *ctx, tt_ledger *l, const tti_segment *seg, tti_leaf_fn fn, void *fctx);
+    void (*destroy)(void *ctx);
+    void *ctx;
+} tti_archive_src;
+
 struct tt_ledger {
     const tti_store_ops *ops;
     char *uri;
@@ -93,7 +109,24 @@ struct tt_ledger {
     pthread_mutex_t olock;
     tti_observer_slot observers[TTI_LEDGER_MAX_OBSERVERS];
     int n_observers;
+
+    /* The archive source; set before use from other threads (tt_ledger_set_archive). */
+    tti_archive_src archive;
 };
+
+/* Install (or with a NULL read, remove) the archive source; the previous one's destroy is
+ * called. Not thread-safe: call before the handle is shared. */
+void tti_ledger_set_archive(tt_ledger *l, const tti_archive_src *src);
+
+/* fn(l, s, ctx) on a borrowed reader inside a read transaction (one snapshot); its status. */
+int tti_ledger_read(tt_ledger *l, int (*fn)(tt_ledger *l, tti_store *s, void *ctx), void *ctx);
+
+/* The recorded segments, read through s (a reader or writer inside a transaction), in seq
+ * order; *out freed with free(). */
+int tti_ledger_segments(tt_ledger *l, tti_store *s, tti_segment **out, size_t *n);
+
+/* The recorded segment holding seq among n sorted segments, or NULL. */
+const tti_segment *tti_segment_find(const tti_segment *segs, size_t n, int64_t seq);
 
 /*
  * Install, replace or (fn NULL) remove the transaction hook called name. The hook it

@@ -13,6 +13,7 @@
 
 #include "core/crypto.h"
 #include "core/event.h"
+#include "core/export.h"
 #include "ledger/ledger.h"
 
 typedef struct walk {
@@ -32,6 +33,17 @@ typedef struct walk {
     int rc;                      /* an error that stopped verification */
     tt_progress_fn progress;
     void *pctx;
+    /* Archive segments (SPEC 8): the recorded ones, and the leaves of the one the scan is
+     * in, read from its file and checked against its manifest when the walk enters it. */
+    tti_segment *segs;
+    size_t n_segs;
+    const tti_segment *cseg;
+    uint8_t (*chash)[32];
+    int64_t *cts;
+    const tti_segment *cur_seg; /* the segment of the leaf being appended, for messages */
+    int64_t fill_next;          /* the next seq batch_fill adds */
+    tt_event *pending;          /* an event read past a gap of archived seqs */
+    int scan_done;
 } walk;
 
 static int tampered_seq(walk *w, int64_t seq, const char *fmt, ...)
@@ -71,7 +83,10 @@ static void compare_node(void *ctx, unsigned height, uint64_t index, const uint8
     int rc = tti_fetch_node(&w->fetch, height, index, stored);
     int64_t first = (int64_t)(index << height) + 1;
     if (rc == TT_ETAMPERED || (rc == TT_OK && !tti_ct_equal(stored, hash, 32))) {
-        if (height == 0)
+        if (height == 0 && w->cur_seg != NULL)
+            tampered_seq(w, first, "seq %lld: archive segment %s does not match the tree",
+                         (long long)first, w->cur_seg->file);
+        else if (height == 0)
             tampered_seq(w, first, "seq %lld: the stored tree leaf does not match the event",
                          (long long)first);
         else
@@ -140,6 +155,10 @@ typedef struct vbatch {
     size_t n;
     int64_t seq[VB_EVENTS], ts[VB_EVENTS];
     int enc_rc[VB_EVENTS]; /* tti_event_leaf_encode's status for each event */
+    /* The segment holding the seq, or NULL; archived: the leaf comes from it (no body in
+     * the hot store); seg_bad: a hot body its segment holds otherwise. */
+    const tti_segment *seg[VB_EVENTS];
+    unsigned char archived[VB_EVENTS], seg_bad[VB_EVENTS];
     size_t off[VB_EVENTS], len[VB_EVENTS];
     uint8_t stored[VB_EVENTS][32];  /* the stored leaf hash */
     uint8_t leaf[VB_EVENTS][32];    /* recomputed by the hasher */
@@ -175,7 +194,10 @@ static void hash_batch(hasher *h, vbatch *b)
 {
     b->n_parents = 0;
     for (size_t i = 0; i < b->n && b->enc_rc[i] == TT_OK; i++) {
-        tti_hash_leaf(b->bytes + b->off[i], b->len[i], b->leaf[i]);
+        if (b->archived[i])
+            memcpy(b->leaf[i], b->stored[i], 32); /* hashed from the segment's line */
+        else
+            tti_hash_leaf(b->bytes + b->off[i], b->len[i], b->leaf[i]);
         b->first_parent[i] = b->n_parents;
         tti_crange_append(&h->cr, b->leaf[i], note_parent, b);
     }
@@ -254,7 +276,7 @@ static void hasher_stop(hasher *h)
 }
 
 /* Record one event of the scan: its seq, ts and stored hash, and its leaf bytes. */
-static int batch_add(vbatch *b, const tt_event *ev)
+static int batch_add(walk *w, vbatch *b, const tt_event *ev)
 {
     size_t i = b->n, len = 0;
     b->seq[i] = ev->seq;
@@ -273,25 +295,123 @@ static int batch_add(vbatch *b, const tt_event *ev)
     b->enc_rc[i] = rc; /* a failure is reported at this seq, in order */
     b->off[i] = b->used;
     b->len[i] = len;
+    /* A body kept hot inside a segment (a legal hold) must be the one the segment holds. */
+    int in_seg = w->cseg != NULL && ev->seq >= w->cseg->first_seq && ev->seq <= w->cseg->last_seq;
+    b->seg[i] = in_seg ? w->cseg : NULL;
+    b->archived[i] = 0;
+    b->seg_bad[i] =
+        in_seg && !tti_ct_equal(w->chash[ev->seq - w->cseg->first_seq], ev->leaf_hash, 32);
     if (rc == TT_OK)
         b->used += len;
     b->n++;
+    w->fill_next = ev->seq + 1;
+    w->n_keyed += ev->idempotency_key != NULL;
+    w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
     return TT_OK;
 }
 
-/* Read up to VB_EVENTS events. TT_OK, or TT_ENOMEM when a buffer could not grow. */
+/* Record one archived seq: its leaf hash and ts as the loaded segment holds them. */
+static void batch_add_archived(walk *w, vbatch *b)
+{
+    size_t i = b->n, k = (size_t)(w->fill_next - w->cseg->first_seq);
+    b->seq[i] = w->fill_next;
+    b->ts[i] = w->cts[k];
+    memcpy(b->stored[i], w->chash[k], 32);
+    b->enc_rc[i] = TT_OK;
+    b->off[i] = b->used;
+    b->len[i] = 0;
+    b->seg[i] = w->cseg;
+    b->archived[i] = 1;
+    b->seg_bad[i] = 0;
+    b->n++;
+    w->fill_next++;
+}
+
+static int load_leaf(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
+{
+    walk *w = ctx;
+    int64_t lseq, ts;
+    size_t k = (size_t)(seq - w->cseg->first_seq);
+    if (seq < w->cseg->first_seq || seq > w->cseg->last_seq ||
+        tti_leaf_peek(leaf, len, &lseq, &ts) != 0 || lseq != seq)
+        return tti_fail(TT_ETAMPERED, "archive segment %s: seq %lld out of place", w->cseg->file,
+                        (long long)seq);
+    tti_hash_leaf(leaf, len, w->chash[k]);
+    w->cts[k] = ts;
+    return TT_OK;
+}
+
+/* Read the leaves of segment g (the walk enters it). */
+static int load_segment(walk *w, const tti_segment *g)
+{
+    size_t n = (size_t)(g->last_seq - g->first_seq + 1);
+    free(w->chash);
+    free(w->cts);
+    w->cseg = NULL;
+    w->chash = malloc(n * 32);
+    w->cts = malloc(n * sizeof *w->cts);
+    if (w->chash == NULL || w->cts == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    if (w->l->archive.read == NULL)
+        return tti_fail(TT_EMISUSE,
+                        "seq %lld..%lld are in archive segment %s, and no archive directory "
+                        "was given to read it (tt_ledger_set_archive)",
+                        (long long)g->first_seq, (long long)g->last_seq, g->file);
+    w->cseg = g;
+    int rc = w->l->archive.read(w->l->archive.ctx, w->l, g, load_leaf, w);
+    if (rc == TT_ETAMPERED)
+        tampered_seq(w, g->first_seq, "%s", tt_ledger_errmsg(w->l));
+    if (rc != TT_OK)
+        w->cseg = NULL;
+    else
+        w->rep->segments_checked++;
+    return rc;
+}
+
+/* Read up to VB_EVENTS seqs: stored events from the scan, and the leaves of archived seqs
+ * (no event row, inside a recorded segment) in their places. TT_OK, or an error with its
+ * message set. */
 static int batch_fill(walk *w, tti_store_iter *it, vbatch *b)
 {
     const tt_event *ev;
     int rc = TT_OK;
     b->n = b->used = 0;
-    while (b->n < VB_EVENTS && (rc = w->l->ops->iter_next(it, &ev)) == TT_OK) {
-        if (batch_add(b, ev) != TT_OK)
-            return TT_ENOMEM;
-        w->n_keyed += ev->idempotency_key != NULL;
-        w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
+    while (b->n < VB_EVENTS) {
+        int64_t next = w->fill_next;
+        const tti_segment *g = tti_segment_find(w->segs, w->n_segs, next);
+        if (g != NULL && g != w->cseg && (rc = load_segment(w, g)) != TT_OK)
+            return rc;
+        if (w->pending == NULL && !w->scan_done) {
+            rc = w->l->ops->iter_next(it, &ev);
+            if (rc == TT_ENOTFOUND) {
+                w->scan_done = 1;
+            } else if (rc != TT_OK) {
+                break;
+            } else if (ev->seq <= next || g == NULL) {
+                if (batch_add(w, b, ev) != TT_OK)
+                    return TT_ENOMEM;
+                continue;
+            } else if (tti_event_clone(ev, &w->pending) != TT_OK) {
+                return tti_fail(TT_ENOMEM, "out of memory");
+            }
+        }
+        if (w->pending != NULL && (w->pending->seq <= next || g == NULL)) {
+            int arc = batch_add(w, b, w->pending);
+            tt_event_free(w->pending);
+            w->pending = NULL;
+            if (arc != TT_OK)
+                return TT_ENOMEM;
+            continue;
+        }
+        if (g != NULL && next <= w->head.size) {
+            batch_add_archived(w, b);
+            continue;
+        }
+        rc = TT_ENOTFOUND;
+        break;
     }
-    b->end_rc = rc;
+    /* Full: more may follow (an empty next batch ends the walk); else the end or an error. */
+    b->end_rc = b->n == VB_EVENTS ? TT_OK : rc;
     return TT_OK;
 }
 
@@ -325,6 +445,11 @@ static int check_event(walk *w, const vbatch *b, size_t i, int64_t expect, int64
     if (!tti_ct_equal(b->leaf[i], b->stored[i], 32))
         return tampered_seq(w, seq, "seq %lld: the stored fields do not match its leaf hash",
                             (long long)seq);
+    if (b->seg_bad[i])
+        return tampered_seq(w, seq, "seq %lld: archive segment %s does not match the event",
+                            (long long)seq, b->seg[i]->file);
+    w->rep->archived_checked += b->archived[i];
+    w->cur_seg = b->archived[i] ? b->seg[i] : NULL;
     if (b->ts[i] < *prev_ts)
         return tampered_seq(w, seq, "seq %lld: ts goes backwards", (long long)seq);
     *prev_ts = b->ts[i];
@@ -390,6 +515,7 @@ static int walk_batches(walk *w, tti_store_iter *it, vbatch *bs[2], int64_t firs
 static int walk_events(walk *w, int64_t first)
 {
     tti_store_iter *it;
+    w->fill_next = first;
     int rc = w->l->ops->scan(w->s, first, &it);
     if (rc != TT_OK)
         return tti_store_fail(w->l, w->s, rc);
@@ -488,6 +614,8 @@ static int walk_begin(tt_ledger *l, walk *w, tt_verify_report *rep)
                                   : tti_store_fail(l, w->s, rc);
     rep->tree_size = w->head.size;
     w->fetch.tree_size = w->head.size;
+    if ((rc = tti_ledger_segments(l, w->s, &w->segs, &w->n_segs)) != TT_OK)
+        return rc;
     if ((rc = l->ops->checkpoints_iter(w->s, &w->cps)) != TT_OK)
         return tti_store_fail(l, w->s, rc);
     return next_cp(w);
@@ -502,6 +630,10 @@ static void walk_end(walk *w)
         tti_reader_put(w->l, w->s);
     }
     tti_tile_cache_free(w->fetch.cache);
+    free(w->segs);
+    free(w->chash);
+    free(w->cts);
+    tt_event_free(w->pending);
 }
 
 static int finish(walk *w, int rc)
@@ -510,9 +642,13 @@ static int finish(walk *w, int rc)
         tti_fail(TT_ETAMPERED, "%s", w->rep->message);
         rc = TT_ETAMPERED;
     } else if (rc == TT_OK) {
+        char arch[96] = "";
+        if (w->rep->segments_checked > 0)
+            snprintf(arch, sizeof arch, " (%lld from %lld archive segments)",
+                     (long long)w->rep->archived_checked, (long long)w->rep->segments_checked);
         snprintf(w->rep->message, sizeof w->rep->message,
-                 "ok: %lld events, %lld checkpoints verified", (long long)w->rep->events_checked,
-                 (long long)w->rep->checkpoints_checked);
+                 "ok: %lld events%s, %lld checkpoints verified", (long long)w->rep->events_checked,
+                 arch, (long long)w->rep->checkpoints_checked);
     }
     walk_end(w);
     return rc;

@@ -141,10 +141,14 @@ static const char schema_v1[] =
 
 /* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
  * feedback, 4 job runs and the training sync, 5 strategies and their versions, 6 producers
- * (SPEC 15). */
-static const char *const migrations[] = {
-    schema_v1,          tti_pg_schema_notify,   tti_pg_schema_domain,
-    tti_pg_schema_jobs, tti_pg_schema_strategy, tti_pg_schema_producer};
+ * (SPEC 15), 7 archive segments (retention, SPEC 8). */
+static const char *const migrations[] = {schema_v1,
+                                         tti_pg_schema_notify,
+                                         tti_pg_schema_domain,
+                                         tti_pg_schema_jobs,
+                                         tti_pg_schema_strategy,
+                                         tti_pg_schema_producer,
+                                         tti_pg_schema_archive};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */
@@ -1017,6 +1021,9 @@ const tti_store_ops tti_postgres_ops = {
     .check_search = tti_pg_check_search,
     .seq_at_ts = tti_pg_seq_at_ts,
     .count_by = tti_pg_count_by,
+    .segment_put = tti_pg_segment_put,
+    .segments = tti_pg_segments,
+    .purge = tti_pg_purge,
     .token_insert = pg_token_insert,
     .token_find = pg_token_find,
     .token_get = pg_token_get,

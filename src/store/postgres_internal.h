@@ -151,6 +151,12 @@ extern const struct tti_jobs_ops tti_pg_jobs_ops;
 extern const char tti_pg_schema_strategy[];
 extern const char tti_pg_schema_producer[];
 extern const struct tti_producer_ops tti_pg_producer_ops;
+/* Version 7: archive segments and the removal of archived bodies (postgres_archive.c). */
+extern const char tti_pg_schema_archive[];
+int tti_pg_segment_put(tti_store *s, const tti_segment *seg);
+int tti_pg_segments(tti_store *s, tti_segment **out, size_t *n);
+int tti_pg_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep, void *ctx,
+                 int64_t *removed);
 extern const struct tti_strategy_ops tti_pg_strategy_ops;
 int tti_pg_feedback_range(tti_store *s, int64_t first, int64_t last, size_t max, tt_feedback **out,
                           size_t *n);

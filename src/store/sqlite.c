@@ -6,7 +6,8 @@
  * the log), sqlite_query.c (reads), sqlite_tokens.c and the domain files. Keys that repeat
  * are interned into small tables so event rows stay compact; tree nodes live in tiles of
  * 256 hashes; FTS5 indexes reasons. Triggers refuse UPDATE and DELETE on events and
- * checkpoints. Only src/store/sqlite*.c include sqlite3.h.
+ * checkpoints (DELETE of an event inside a recorded archive segment excepted, SPEC 8). Only
+ * src/store/sqlite*.c include sqlite3.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 11
+#define SCHEMA_VERSION 12
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -118,7 +119,8 @@ static const char *const migrations[] = {schema_v1,
                                          schema_head_checkpoints,
                                          tti_sqlite_schema_search_prefix,
                                          tti_sqlite_schema_search_vocab,
-                                         tti_sqlite_schema_producer};
+                                         tti_sqlite_schema_producer,
+                                         tti_sqlite_schema_archive};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -491,6 +493,9 @@ const tti_store_ops tti_sqlite_ops = {
     .check_search = tti_sqlite_check_search,
     .seq_at_ts = tti_sqlite_seq_at_ts,
     .count_by = tti_sqlite_count_by,
+    .segment_put = tti_sqlite_segment_put,
+    .segments = tti_sqlite_segments,
+    .purge = tti_sqlite_purge,
     .token_insert = tti_sqlite_token_insert,
     .token_find = tti_sqlite_token_find,
     .token_get = tti_sqlite_token_get,

@@ -189,6 +189,12 @@ extern const char tti_sqlite_schema_search_vocab[];
 /* Version 11: completeness per producer (SPEC 15). */
 extern const char tti_sqlite_schema_producer[];
 extern const struct tti_producer_ops tti_sqlite_producer_ops;
+/* Version 12: archive segments and the removal of archived bodies (sqlite_archive.c). */
+extern const char tti_sqlite_schema_archive[];
+int tti_sqlite_segment_put(tti_store *s, const tti_segment *seg);
+int tti_sqlite_segments(tti_store *s, tti_segment **out, size_t *n);
+int tti_sqlite_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep, void *ctx,
+                     int64_t *removed);
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
 int tti_sqlite_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,

@@ -81,6 +81,19 @@ int tti_table_known(const char *name);
 typedef int (*tti_row_fn)(void *ctx, const tti_value *v, size_t n);
 typedef int (*tti_name_fn)(void *ctx, const char *name);
 
+/* An archive segment as the hot store records it (SPEC 8, docs/FORMAT.md section 9): the
+ * bodies of its seqs may leave the events table only once this row exists. */
+typedef struct tti_segment {
+    int64_t first_seq, last_seq;
+    int64_t bytes;                /* of the compressed file */
+    uint8_t sha256[TT_HASH_SIZE]; /* of the compressed file */
+    char file[64];                /* seg-<first>-<last>.jsonl.zst, in the archive directory */
+    int64_t ts_us;                /* when it was recorded */
+} tti_segment;
+
+/* Retention's choice per stored event: 1 keeps its body in the hot store. */
+typedef int (*tti_keep_fn)(void *ctx, const char *entity, const char *entity_id);
+
 typedef struct tti_store_ops {
     const char *name;
     /* Does this backend handle uri? */
@@ -151,6 +164,17 @@ typedef struct tti_store_ops {
     int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);
     /* Counts by entity and by event type; arrays malloc'ed, names malloc'ed. */
     int (*count_by)(tti_store *s, int what, tt_count **out, size_t *n);
+
+    /* Archive segments (SPEC 8). segment_put records one inside a write transaction; the
+     * table is append-only like events. segments lists them in seq order (*out malloc'ed,
+     * NULL when none). purge removes, inside a write transaction, the bodies of the events
+     * with first <= seq <= last that keep() does not keep, with their idempotency key and
+     * reason index entries; every seq must lie in a recorded segment (the store refuses
+     * the removal of any other event). *removed counts the rows removed. */
+    int (*segment_put)(tti_store *s, const tti_segment *seg);
+    int (*segments)(tti_store *s, tti_segment **out, size_t *n);
+    int (*purge)(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep, void *ctx,
+                 int64_t *removed);
 
     /* API tokens (hash = SHA-256 of the token). token_find: TT_ENOTFOUND when unknown. */
     int (*token_insert)(tti_store *s, const char *name, int role, const uint8_t hash[32],

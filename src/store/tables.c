@@ -31,6 +31,8 @@ const tti_table tti_tables[] = {
      "name, last_seq, last_event, last_seen, timeout, silent, gaps, missing, repeats, restarts, "
      "silences",
      "tiiiiiiiiii", "name", NULL},
+    {"archive_segments", "first_seq, last_seq, file, bytes, sha256, ts", "iitibi", "first_seq",
+     NULL},
 };
 const size_t tti_n_tables = sizeof tti_tables / sizeof tti_tables[0];
 

@@ -46,6 +46,8 @@ static const key_def keys[] = {
     {"smtp_tls", NULL, PLAIN},
     {"summary_title", "tradetrail", PLAIN},
     {"min_retention_days", "0", PLAIN},
+    {"retention_days", NULL, PLAIN},
+    {"archive_dir", NULL, PLAIN},
     {"schedule_daily_summary", "0 0 * * *", PLAIN},
     {"schedule_feedback_sync", "0 2 * * *", PLAIN},
     {"schedule_retention", NULL, PLAIN},

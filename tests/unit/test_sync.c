@@ -417,7 +417,11 @@ static void test_run_refusals(void **state)
 {
     fixture *f = *state;
     char *json = NULL;
+    /* retention without an archive directory and retention_days: refused, and not a run */
     assert_int_equal(tt_job_run(f->l, "retention", TT_TRIGGER_CLI, TT_TIME_NONE, NULL, &json),
+                     TT_EINVAL);
+    assert_null(json);
+    assert_int_equal(tt_job_run(f->l, "no_such_job", TT_TRIGGER_CLI, TT_TIME_NONE, NULL, &json),
                      TT_EINVAL);
     assert_null(json);
     /* feedback_sync without a sink: refused, and not a run */
