@@ -303,8 +303,8 @@ TT_EXPORT int tt_set_principal(const char *principal);
 /*
  * tt_ledger_append and tt_ledger_append_async for events exactly as tt_events_parse_body
  * returned them with owner: they were checked and normalised there, once, and are not
- * checked again. An event whose members were changed since (a key taken from a header) is
- * checked in full, as tt_ledger_append checks every event. owner must stay valid until the
+ * checked again. Members changed since (a key taken from a header: a new pointer) are
+ * checked, each once, as tt_ledger_append checks every member. owner must stay valid until the
  * call returns (until done is called for the asynchronous form).
  */
 TT_EXPORT int tt_ledger_append_parsed(tt_ledger *l, const tt_event *events, size_t n,

@@ -40,11 +40,9 @@ static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch,
                          "each event of a batch its own idempotency_key");
     if (ev->idempotency_key != NULL && strcmp(ev->idempotency_key, h) != 0)
         return srv_error(r, 400, "the Idempotency-Key header and idempotency_key differ");
+    /* Checked by the ledger with the rest of the append, and only this member: the parser
+     * checked the others (tt_ledger_append_parsed_async). */
     ev->idempotency_key = h;
-    char err[256];
-    int rc = tt_event_validate(ev, err, sizeof err);
-    if (rc != TT_OK)
-        return srv_error(r, srv_status_for(rc), "Idempotency-Key: %s", err);
     *ok = 1;
     return MHD_YES;
 }

@@ -29,9 +29,15 @@ int tti_event_check(const tt_event *ev, unsigned flags, char *err, size_t errlen
 /* The rule for a principal (SPEC 3.1): 1..TT_MAX_PRINCIPAL bytes of printable UTF-8. */
 int tti_principal_check(const char *p, char *err, size_t errlen);
 
-/* 1 when events[i] is as tt_events_parse_body returned it with owner (checked there and in
- * normal form): pointers unchanged, so the ledger need not check it again. */
-int tti_body_unchanged(const void *owner, const tt_event *events, size_t n, size_t i);
+/* events[i] as tt_events_parse_body checked it (and put in normal form), when owner is the
+ * body it returned with events; else NULL. */
+const tt_event *tti_body_checked(const void *owner, const tt_event *events, size_t n, size_t i);
+
+/* tti_event_check for an event that was checked as `checked` and may have been changed
+ * since: only the members whose value changed (a string replaced is a new pointer, as when
+ * the Idempotency-Key header names the key) are checked, each once; checked NULL checks
+ * everything. */
+int tti_event_check_changes(const tt_event *ev, const tt_event *checked, char *err, size_t errlen);
 
 /*
  * Normalise metadata JSON text: must be a JSON object, no duplicate keys, valid UTF-8,

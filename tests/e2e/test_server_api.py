@@ -205,6 +205,47 @@ class ApiTest(ServerCase):
         got = self.server.get_json("/api/events/%d" % r1.json()["seq"])
         self.assertEqual(got["idempotency_key"], "header-key-1")
 
+    def race(self, bodies, key):
+        """POST each body with Idempotency-Key: key, all released at once from their own
+        connections; the responses in order."""
+        barrier = threading.Barrier(len(bodies))
+        out = [None] * len(bodies)
+
+        def go(i):
+            conn = self.server.connection()
+            try:
+                conn.connect()
+                barrier.wait(timeout=30)
+                out[i] = self.server.request("POST", "/api/events", body=bodies[i],
+                                             token="ingest", conn=conn,
+                                             headers={"Idempotency-Key": key})
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=go, args=(i,)) for i in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        return out
+
+    def test_idempotency_key_header_concurrent(self):
+        """Issue 12: eight identical requests with one Idempotency-Key at once write one
+        event, and every answer names it (one 201, seven 200); the same key with other
+        content at once writes one event and refuses the others with 409."""
+        size = self.server.tree_size()
+        rs = self.race([event(entity="idem", entity_id="race")] * 8, "race-key-1")
+        self.assertEqual(sorted(r.status for r in rs), [200] * 7 + [201], rs)
+        self.assertEqual(len({r.json()["seq"] for r in rs}), 1, rs)
+        self.assertEqual(self.server.tree_size(), size + 1)
+        rs = self.race([event(entity="idem", entity_id="race-%d" % i) for i in range(8)],
+                       "race-key-2")
+        self.assertEqual(sorted(r.status for r in rs), [201] + [409] * 7, rs)
+        won = next(r for r in rs if r.status == 201).json()["seq"]
+        self.assertEqual(self.server.get_json("/api/events/%d" % won)["idempotency_key"],
+                         "race-key-2")
+        self.assertEqual(self.server.tree_size(), size + 2)
+
     def test_idempotency_key_bound_to_content(self):
         # Issue 13 item 11: another event under a used key is 409 conflict, nothing
         # written, never the first event's seq; in a batch, the whole batch is refused.
