@@ -335,6 +335,8 @@ static int init_locks(tt_ledger *l)
         return TT_ENOMEM;
     if (pthread_mutex_init(&l->olock, NULL) != 0)
         return TT_ENOMEM;
+    if (pthread_mutex_init(&l->clock, NULL) != 0)
+        return TT_ENOMEM;
     return TT_OK;
 }
 
@@ -419,6 +421,9 @@ void tt_ledger_close(tt_ledger *l)
     pthread_mutex_destroy(&l->plock);
     pthread_mutex_destroy(&l->hlock);
     pthread_mutex_destroy(&l->olock);
+    pthread_mutex_destroy(&l->clock);
+    for (size_t i = 0; i < sizeof l->counts / sizeof l->counts[0]; i++)
+        tti_counts_free(l->counts[i].c, l->counts[i].n);
     free(l->uri);
     free(l->origin);
     free(l->key_path);

@@ -60,6 +60,13 @@ typedef struct tti_archive_src {
     void *ctx;
 } tti_archive_src;
 
+/* Running totals of one count_by column (ledger/counts.c): events 1..upto counted. */
+typedef struct tti_count_cache {
+    int64_t upto;
+    tt_count *c;
+    size_t n;
+} tti_count_cache;
+
 struct tt_ledger {
     const tti_store_ops *ops;
     char *uri;
@@ -112,6 +119,12 @@ struct tt_ledger {
 
     /* The archive source; set before use from other threads (tt_ledger_set_archive). */
     tti_archive_src archive;
+
+    /* Counts by entity, event type and actor (indexed by TTI_COUNT_*), under clock. Read
+     * transactions that use them begin with clock held, so each sees a head at least as
+     * new as the totals' upto. */
+    pthread_mutex_t clock;
+    tti_count_cache counts[4];
 };
 
 /* Install (or with a NULL read, remove) the archive source; the previous one's destroy is
@@ -211,6 +224,15 @@ void tti_corrections_free(tti_corrections *c);
 int tti_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Copy a store's message for rc into this thread's error message. */
 int tti_store_fail(tt_ledger *l, tti_store *s, int rc);
+
+/* Counts of what (TTI_COUNT_*) over events 1..size, sorted by count (descending) then
+ * name, into a malloc'ed array: the running totals brought up to size by counting only
+ * the events after them. Call with l->clock held and s in a read transaction begun under
+ * it, whose head is size. */
+int tti_counts_at(tt_ledger *l, tti_store *s, int what, int64_t size, tt_count **out, size_t *n);
+/* The same in a read transaction of its own; *size (may be NULL) is its head's size. */
+int tti_ledger_counts(tt_ledger *l, int what, tt_count **out, size_t *n, int64_t *size);
+void tti_counts_free(tt_count *c, size_t n);
 
 /* Borrow a reader connection from the pool, and give it back. */
 int tti_reader_get(tt_ledger *l, tti_store **out);

@@ -147,18 +147,19 @@ void tt_stats_clear(tt_stats *s)
     memset(s, 0, sizeof *s);
 }
 
+/* Each failure's message is set here (tti_store_fail, or by tti_counts_at). */
 static int fill_stats(tt_ledger *l, tti_store *s, tt_stats *st)
 {
     tti_head h;
     int rc = l->ops->read_head(s, &h);
     if (rc != TT_OK)
-        return rc;
+        return tti_store_fail(l, s, rc);
     st->total = st->tree_size = h.size;
     st->last_ts_us = h.last_ts_us;
     int64_t now = tt_time_now_us(), day = 86400LL * 1000000LL;
     int64_t midnight = now - ((now % day) + day) % day, first;
     if ((rc = l->ops->seq_at_ts(s, midnight, &first)) != TT_OK)
-        return rc;
+        return tti_store_fail(l, s, rc);
     st->today = h.size + 1 - first;
     tti_cp_row cp;
     st->checkpoint_ts_us = TT_TIME_NONE;
@@ -168,11 +169,13 @@ static int fill_stats(tt_ledger *l, tti_store *s, tt_stats *st)
         st->checkpoint_ts_us = cp.ts_us;
         free(cp.note);
     } else if (rc != TT_ENOTFOUND) {
-        return rc;
+        return tti_store_fail(l, s, rc);
     }
-    if ((rc = l->ops->count_by(s, TTI_COUNT_ENTITY, &st->by_entity, &st->n_by_entity)) != TT_OK)
+    if ((rc = tti_counts_at(l, s, TTI_COUNT_ENTITY, h.size, &st->by_entity, &st->n_by_entity)) !=
+        TT_OK)
         return rc;
-    return l->ops->count_by(s, TTI_COUNT_EVENT_TYPE, &st->by_event_type, &st->n_by_event_type);
+    return tti_counts_at(l, s, TTI_COUNT_EVENT_TYPE, h.size, &st->by_event_type,
+                         &st->n_by_event_type);
 }
 
 int tt_ledger_stats(tt_ledger *l, tt_stats *out)
@@ -183,12 +186,15 @@ int tt_ledger_stats(tt_ledger *l, tt_stats *out)
         return rc;
     tt_stats st;
     memset(&st, 0, sizeof st);
+    pthread_mutex_lock(&l->clock); /* the running totals (ledger/counts.c) */
     if ((rc = l->ops->begin_read(s)) == TT_OK) {
         rc = fill_stats(l, s, &st);
         l->ops->rollback(s);
-    }
-    if (rc != TT_OK) {
+    } else {
         tti_store_fail(l, s, rc);
+    }
+    pthread_mutex_unlock(&l->clock);
+    if (rc != TT_OK) {
         tt_stats_clear(&st);
     } else {
         *out = st;

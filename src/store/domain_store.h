@@ -32,15 +32,14 @@ typedef struct tti_pair_count {
 typedef int (*tti_pair_fn)(void *ctx, const tti_pair_count *pc);
 typedef int (*tti_cells_fn)(void *ctx, const tt_cell *cells, size_t n);
 
-/* Raw analytics queries; what each yields is listed with the SQLite implementation. */
+/* Raw analytics queries; what each yields is listed with the SQLite implementation. Counts
+ * by event type and by actor come from the ledger's running totals (ledger/counts.c). */
 enum {
-    TTI_AQ_EVENT_COUNTS = 1, /* (event_type, count) by count desc */
-    TTI_AQ_ACTIVATION,       /* (strategy_id, t_created, t_activated) in creation order */
+    TTI_AQ_ACTIVATION = 1,   /* (strategy_id, t_created, t_activated) in creation order */
     TTI_AQ_ACTIVATION_STATS, /* one row (count, mean_us, median_us) */
     TTI_AQ_LIFESPAN,         /* (strategy_id, t_created, t_closed) */
     TTI_AQ_LIFESPAN_STATS,   /* one row (count, mean_us, median_us) */
     TTI_AQ_CLOSE_REASONS,    /* (reason or NULL, count) by count desc */
-    TTI_AQ_ACTORS,           /* (actor, count) by count desc */
     TTI_AQ_SWAPS,            /* (day of week 0 = Monday, hour, count) */
     TTI_AQ_FEEDBACK,         /* (strategy_id, count, positive, negative, neutral, mean) */
     TTI_AQ_EVALUATOR,        /* (strategy_id, swap seq, outcome of the next feedback or NULL) */

@@ -22,6 +22,11 @@
  * together migrate one after the other. "ttmigr" in ASCII. */
 #define MIGRATION_LOCK 0x74746d696772LL
 
+/* Counts of the events after $1 by one column (store.h count_by). */
+#define PG_COUNT_BY(col)                                                                           \
+    "SELECT n.value, c.c FROM (SELECT " col " AS k, count(*) AS c FROM events WHERE seq > $1 "     \
+    "GROUP BY " col ") c JOIN names n ON n.id = c.k"
+
 static const char *const stmt_sql[TTI_PG_NSTMT] = {
     [TTI_PG_HEAD_GET] =
         "SELECT size, last_ts, crange, signed_size, checkpoints FROM head WHERE id = 1",
@@ -51,12 +56,9 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [TTI_PG_TS_AT] = "SELECT ts FROM events WHERE seq = $1",
     [TTI_PG_EXTENT] = "SELECT coalesce(max(seq), 0), count(*) FROM events",
-    [TTI_PG_COUNT_ENTITY] = "SELECT n.value, c.c FROM (SELECT entity AS k, count(*) AS c "
-                            "FROM events GROUP BY entity) c JOIN names n ON n.id = c.k "
-                            "ORDER BY c.c DESC, n.value",
-    [TTI_PG_COUNT_TYPE] = "SELECT n.value, c.c FROM (SELECT event_type AS k, count(*) AS c "
-                          "FROM events GROUP BY event_type) c JOIN names n ON n.id = c.k "
-                          "ORDER BY c.c DESC, n.value",
+    [TTI_PG_COUNT_ENTITY] = PG_COUNT_BY("entity"),
+    [TTI_PG_COUNT_TYPE] = PG_COUNT_BY("event_type"),
+    [TTI_PG_COUNT_ACTOR] = PG_COUNT_BY("actor"),
     [TTI_PG_TOKEN_PUT] = "INSERT INTO tokens(name, role, hash, created) VALUES ($1,$2,$3,$4) "
                          "RETURNING id",
     [TTI_PG_TOKEN_FIND] =

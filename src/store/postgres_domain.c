@@ -276,9 +276,6 @@ static int dm_range_feedback(tti_store *s, int64_t first, int64_t end, int64_t c
 static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, void *ctx)
 {
     static const char *const sql[] = {
-        [TTI_AQ_EVENT_COUNTS] = "SELECT n.value, c.c FROM (SELECT event_type AS k, count(*) AS c"
-                                " FROM events GROUP BY event_type) c JOIN names n ON n.id = c.k"
-                                " ORDER BY c.c DESC, n.value LIMIT $1",
         [TTI_AQ_ACTIVATION] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_ROWS,
         [TTI_AQ_ACTIVATION_STATS] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_STATS,
         [TTI_AQ_LIFESPAN] = STRATEGY_PAIRS(CLOSING_TYPES) PAIR_ROWS,
@@ -287,9 +284,6 @@ static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, 
             "SELECT nullif(reason, ''), count(*) AS c FROM events"
             " WHERE event_type IN " TYPES(CLOSING_TYPES) " AND entity = " ENTITY(
                 "strategy") " GROUP BY 1 ORDER BY c DESC, 1 LIMIT $1",
-        [TTI_AQ_ACTORS] = "SELECT n.value, c.c FROM (SELECT actor AS k, count(*) AS c FROM events"
-                          " GROUP BY actor) c JOIN names n ON n.id = c.k"
-                          " ORDER BY c.c DESC, n.value LIMIT $1",
         /* Floor division, so times before 1970 land on the right day; 1970-01-01 was a
          * Thursday (3 with Monday = 0). */
         [TTI_AQ_SWAPS] =
@@ -311,7 +305,7 @@ static int dm_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, 
             " ON s.id = e.subject WHERE e.event_type = " TYPE(
                 "SWAPPED_IN") " AND e.entity = " ENTITY("strategy") " ORDER BY e.seq LIMIT $1",
     };
-    if (query < TTI_AQ_EVENT_COUNTS || query > TTI_AQ_EVALUATOR)
+    if (query < TTI_AQ_ACTIVATION || query > TTI_AQ_EVALUATOR)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE, "no analytics query %d", query);
     int rc = tti_pg_flush(s);
     if (rc != TT_OK)

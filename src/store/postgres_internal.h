@@ -42,6 +42,7 @@ enum {
     TTI_PG_EXTENT,
     TTI_PG_COUNT_ENTITY,
     TTI_PG_COUNT_TYPE,
+    TTI_PG_COUNT_ACTOR,
     TTI_PG_TOKEN_PUT,
     TTI_PG_TOKEN_FIND,
     TTI_PG_TOKEN_GET,
@@ -128,7 +129,7 @@ int tti_pg_check_idem(tti_store *s, int64_t n, int64_t *bad_seq);
 int tti_pg_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
                         int64_t *bad_seq);
 int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
-int tti_pg_count_by(tti_store *s, int what, tt_count **out, size_t *n);
+int tti_pg_count_by(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n);
 /* The id of a name of kind, 0 when it was never recorded (no insert). */
 int tti_pg_lookup_name(tti_store *s, int kind, const char *value, int64_t *id);
 

@@ -450,14 +450,15 @@ int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
     return TT_OK;
 }
 
-int tti_pg_count_by(tti_store *s, int what, tt_count **out, size_t *n)
+int tti_pg_count_by(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n)
 {
     int rc = tti_pg_flush(s);
-    PGresult *r =
-        rc == TT_OK
-            ? tti_pg_run(s, what == TTI_COUNT_ENTITY ? TTI_PG_COUNT_ENTITY : TTI_PG_COUNT_TYPE,
-                         NULL, &rc, "counting events")
-            : NULL;
+    int which = what == TTI_COUNT_ENTITY       ? TTI_PG_COUNT_ENTITY
+                : what == TTI_COUNT_EVENT_TYPE ? TTI_PG_COUNT_TYPE
+                                               : TTI_PG_COUNT_ACTOR;
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, after_seq);
+    PGresult *r = rc == TT_OK ? tti_pg_run(s, which, &a, &rc, "counting events") : NULL;
     if (r == NULL)
         return rc;
     size_t cnt = (size_t)PQntuples(r);

@@ -67,9 +67,6 @@ const char tti_sqlite_schema_domain[] =
 #define DAY_US "86400000000"
 #define HOUR_US "3600000000"
 
-static const char sql_event_counts[] =
-    "SELECT n.value, c FROM (SELECT event_type AS k, count(*) AS c FROM events GROUP BY "
-    "event_type) JOIN names n ON n.id = k ORDER BY c DESC, n.value LIMIT ?1";
 static const char sql_activation[] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_ROWS;
 static const char sql_activation_stats[] = STRATEGY_PAIRS(ACTIVATION_TYPES) PAIR_STATS;
 static const char sql_lifespan[] = STRATEGY_PAIRS(CLOSING_TYPES) PAIR_ROWS;
@@ -78,9 +75,6 @@ static const char sql_close_reasons[] =
     "SELECT nullif(reason, ''), count(*) AS c FROM events WHERE event_type IN " TYPES(
         CLOSING_TYPES) " AND entity = " ENTITY("strategy") " GROUP BY 1 ORDER BY c DESC, 1 "
                                                            "LIMIT ?1";
-static const char sql_actors[] =
-    "SELECT n.value, c FROM (SELECT actor AS k, count(*) AS c FROM events GROUP BY actor) "
-    "JOIN names n ON n.id = k ORDER BY c DESC, n.value LIMIT ?1";
 /* Floor division, so times before 1970 land on the right day; 1970-01-01 was a Thursday
  * (3 with Monday = 0). */
 static const char sql_swaps[] =
@@ -338,18 +332,16 @@ static int sd_range_feedback(tti_store *s, int64_t first, int64_t end, int64_t c
 static int sd_analytics(tti_store *s, int query, size_t limit, tti_cells_fn fn, void *ctx)
 {
     static const char *const sql[] = {
-        [TTI_AQ_EVENT_COUNTS] = sql_event_counts,
         [TTI_AQ_ACTIVATION] = sql_activation,
         [TTI_AQ_ACTIVATION_STATS] = sql_activation_stats,
         [TTI_AQ_LIFESPAN] = sql_lifespan,
         [TTI_AQ_LIFESPAN_STATS] = sql_lifespan_stats,
         [TTI_AQ_CLOSE_REASONS] = sql_close_reasons,
-        [TTI_AQ_ACTORS] = sql_actors,
         [TTI_AQ_SWAPS] = sql_swaps,
         [TTI_AQ_FEEDBACK] = sql_feedback,
         [TTI_AQ_EVALUATOR] = sql_evaluator,
     };
-    if (query < TTI_AQ_EVENT_COUNTS || query > TTI_AQ_EVALUATOR)
+    if (query < TTI_AQ_ACTIVATION || query > TTI_AQ_EVALUATOR)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE, "no analytics query %d", query);
     int rc;
     sqlite3_stmt *st = tti_sqlite_stmt(s, sql[query], &rc);

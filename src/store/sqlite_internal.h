@@ -154,7 +154,7 @@ int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev);
 void tti_sqlite_iter_free(tti_store_iter *it);
 int tti_sqlite_event_extent(tti_store *s, int64_t *max_seq, int64_t *count);
 int tti_sqlite_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
-int tti_sqlite_count_by(tti_store *s, int what, tt_count **out, size_t *n);
+int tti_sqlite_count_by(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n);
 
 /* API tokens (sqlite_tokens.c). */
 int tti_sqlite_token_insert(tti_store *s, const char *name, int role, const uint8_t hash[32],

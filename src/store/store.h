@@ -162,8 +162,10 @@ typedef struct tti_store_ops {
 
     /* First seq whose ts >= ts_us (size + 1 when none). */
     int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);
-    /* Counts by entity and by event type; arrays malloc'ed, names malloc'ed. */
-    int (*count_by)(tti_store *s, int what, tt_count **out, size_t *n);
+    /* Counts of the events after after_seq by entity, event type or actor (TTI_COUNT_*),
+     * in no particular order; array and names malloc'ed. The ledger keeps running totals
+     * (ledger/counts.c), so after the first call only the new events are counted. */
+    int (*count_by)(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n);
 
     /* Archive segments (SPEC 8). segment_put records one inside a write transaction; the
      * table is append-only like events. segments lists them in seq order (*out malloc'ed,
@@ -206,6 +208,7 @@ typedef struct tti_store_ops {
 
 #define TTI_COUNT_ENTITY 1
 #define TTI_COUNT_EVENT_TYPE 2
+#define TTI_COUNT_ACTOR 3
 
 /* The backend for a URI, or NULL (TT_EINVAL) when none accepts it. */
 const tti_store_ops *tti_store_backend(const char *uri);
