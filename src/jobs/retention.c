@@ -241,7 +241,7 @@ static int commit_segment(tt_ledger *l, seg_tx *t)
         return tti_fail(rc, "retention metadata: %s", err);
     tt_event ev;
     tt_event_init(&ev);
-    ev.entity = "retention";
+    ev.entity = TTI_RETENTION_ENTITY;
     ev.entity_id = t->seg.file;
     ev.event_type = t->fresh ? "ARCHIVED" : "SWEPT";
     ev.actor = "system";

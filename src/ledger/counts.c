@@ -3,7 +3,8 @@
  * Counts of events by entity, event type and actor as running totals. Counting a ledger
  * of 10 million events takes 1 to 2 s (GET /api/stats, the dashboard's filter choices,
  * the actors report); events never change once recorded, so the totals are kept per
- * ledger handle and only the events after them are counted on the next call. Every
+ * ledger handle and only the events after them are counted on the next call; after a
+ * retention run (which removes rows from the hot store) everything is counted again. Every
  * server on one PostgreSQL database keeps its own totals, each read from the database.
  */
 #include <stdlib.h>
@@ -68,25 +69,55 @@ static int copy_sorted(const tti_count_cache *t, tt_count **out, size_t *n)
     return TT_OK;
 }
 
+static void reset(tti_count_cache *t)
+{
+    tti_counts_free(t->c, t->n);
+    *t = (tti_count_cache){0};
+}
+
+/* Whether a retention run was recorded after the totals: its transaction removed event
+ * rows from the hot store (SPEC 8), which a count of the new events alone cannot see, so
+ * everything is counted again (as a server started afterwards would). Any process may
+ * have run it; the run's event is in the same transaction as the removal. */
+static int retention_since(tt_ledger *l, tti_store *s, int64_t upto, int *seen)
+{
+    tt_count *d = NULL;
+    size_t nd = 0;
+    *seen = 0;
+    if (upto == 0)
+        return TT_OK;
+    int rc = l->ops->count_by(s, TTI_COUNT_ENTITY, upto, &d, &nd);
+    if (rc != TT_OK)
+        return tti_store_fail(l, s, rc);
+    for (size_t i = 0; i < nd; i++)
+        *seen |= strcmp(d[i].name, TTI_RETENTION_ENTITY) == 0;
+    tti_counts_free(d, nd);
+    return TT_OK;
+}
+
 int tti_counts_at(tt_ledger *l, tti_store *s, int what, int64_t size, tt_count **out, size_t *n)
 {
     tti_count_cache *t = cache_of(l, what);
     if (t == NULL)
         return tti_fail(TT_EINVAL, "no such count: %d", what);
     if (size < t->upto) /* another store's history (a ledger replaced under a handle) */
-        t->upto = 0, tti_counts_free(t->c, t->n), t->c = NULL, t->n = 0;
+        reset(t);
     if (size > t->upto) {
+        int retention;
+        int rc = retention_since(l, s, t->upto, &retention);
+        if (rc != TT_OK)
+            return rc;
+        if (retention)
+            reset(t);
         tt_count *d = NULL;
         size_t nd = 0;
-        int rc = l->ops->count_by(s, what, t->upto, &d, &nd);
-        if (rc != TT_OK)
+        if ((rc = l->ops->count_by(s, what, t->upto, &d, &nd)) != TT_OK)
             return tti_store_fail(l, s, rc);
         for (size_t i = 0; rc == TT_OK && i < nd; i++)
             rc = add(t, &d[i]);
         tti_counts_free(d, nd);
         if (rc != TT_OK) { /* partly merged: count everything again next time */
-            tti_counts_free(t->c, t->n);
-            *t = (tti_count_cache){0};
+            reset(t);
             return tti_fail(rc, "out of memory counting events");
         }
         t->upto = size;

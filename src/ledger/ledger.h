@@ -60,6 +60,10 @@ typedef struct tti_archive_src {
     void *ctx;
 } tti_archive_src;
 
+/* The entity of the events a retention run records (src/jobs/retention.c): each marks a
+ * transaction that removed event rows from the hot store (ledger/counts.c recounts). */
+#define TTI_RETENTION_ENTITY "retention"
+
 /* Running totals of one count_by column (ledger/counts.c): events 1..upto counted. */
 typedef struct tti_count_cache {
     int64_t upto;
