@@ -25,6 +25,9 @@ enum {
     OPT_UNTIL,
     OPT_GREP,
     OPT_BATCH,
+    OPT_PRODUCER,
+    OPT_PRODUCER_SEQ,
+    OPT_VIEW,
 };
 
 /* ------------------------------------------------------------------ append ---------- */
@@ -32,14 +35,17 @@ enum {
 static const char append_help[] =
     "usage: tradetrail append --entity E --id ID --type T --actor A [--old S] [--new S]\n"
     "                         [--reason R] [--meta JSON] [--occurred-at T]\n"
-    "                         [--idempotency-key K] [-o short|json]\n"
+    "                         [--idempotency-key K] [--producer P --producer-seq N]\n"
+    "                         [-o short|json]\n"
     "       tradetrail append [--batch N] [-o short|json] < events.ndjson\n\n"
     "Append one event given by flags, or, without --entity, NDJSON events from stdin\n"
     "(one JSON object per line, fields as in POST /api/events). Each chunk of N lines\n"
     "(default and maximum 10000) is one atomic batch: a chunk with an invalid line is\n"
     "not written at all, and appending stops there. Metadata values under the keys of\n"
     "redact_keys (default api_key, apikey, secret, password, passphrase, token,\n"
-    "private_key; any depth, any case) are stored as \"[redacted]\".\n";
+    "private_key; any depth, any case) are stored as \"[redacted]\". --producer and\n"
+    "--producer-seq name the sending process and its own counter (1, 2, 3 ...): the\n"
+    "ledger records a GAP, REPEAT or RESTART event when the counter is not the next one.\n";
 
 typedef struct append_args {
     tt_event ev;
@@ -94,6 +100,11 @@ static int event_opt(cli_ctx *c, append_args *a, int opt, const char *arg)
         return 0;
     case OPT_META:
         return set_meta(c, a, arg);
+    case OPT_PRODUCER:
+        e->producer = arg;
+        return 0;
+    case OPT_PRODUCER_SEQ:
+        return cli_parse_int(c, "--producer-seq", arg, 1, &e->producer_seq) != 0 ? EXIT_USAGE : 0;
     case OPT_OCCURRED:
         if (tt_time_parse_rfc3339(arg, &e->occurred_at_us) != TT_OK)
             return cli_fail(c, TT_EINVAL, "--occurred-at: not an RFC 3339 time: \"%s\"", arg);
@@ -117,6 +128,8 @@ static int parse_append(cli_ctx *c, int argc, char **argv, append_args *a)
         {"meta", required_argument, NULL, OPT_META},
         {"occurred-at", required_argument, NULL, OPT_OCCURRED},
         {"idempotency-key", required_argument, NULL, OPT_IDEM},
+        {"producer", required_argument, NULL, OPT_PRODUCER},
+        {"producer-seq", required_argument, NULL, OPT_PRODUCER_SEQ},
         {"batch", required_argument, NULL, OPT_BATCH},
         {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
@@ -348,11 +361,13 @@ int cmd_log(cli_ctx *c, int argc, char **argv)
 static const char show_help[] =
     "usage: tradetrail show [--entity E] [--id ID] [--type T[,T...]] [--actor A]\n"
     "                       [--since T] [--until T] [--grep WORDS] [-n N]\n"
-    "                       [-o short|json|csv] [-f]\n\n"
+    "                       [--view stored|corrected] [-o short|json|csv] [-f]\n\n"
     "Print matching events, oldest first. -n N shows the newest N matching events;\n"
     "-f keeps running and prints new events as they are appended. Times are RFC 3339,\n"
     "a date (2026-01-18), today, yesterday, or relative (-2h, -30m, -7d).\n"
-    "--grep searches the reasons (every word must occur).\n";
+    "--grep searches the reasons (every word must occur). --view corrected shows events\n"
+    "as their latest CORRECTION says and leaves out VOIDed ones (and the corrections\n"
+    "themselves); the stored events are unchanged. It cannot be combined with -f.\n";
 
 typedef struct show_args {
     tt_query q;
@@ -408,6 +423,15 @@ static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
         return cli_parse_time(c, "--since", arg, &a->q.since_us);
     case OPT_UNTIL:
         return cli_parse_time(c, "--until", arg, &a->q.until_us);
+    case OPT_VIEW: {
+        const tt_query_param p = {.key = "view", .value = arg};
+        void *owner = NULL;
+        char err[128];
+        if (tt_query_parse_params(&a->q, &p, 1, 0, &owner, err, sizeof err) != TT_OK)
+            return cli_usage(c, "--view must be stored or corrected");
+        tt_free(owner);
+        return 0;
+    }
     case 'n':
         return cli_parse_int(c, "-n", arg, 1, &a->last_n) != 0 ? EXIT_USAGE : 0;
     case 'f':
@@ -431,6 +455,7 @@ static int parse_show(cli_ctx *c, int argc, char **argv, show_args *a)
         {"since", required_argument, NULL, OPT_SINCE},
         {"until", required_argument, NULL, OPT_UNTIL},
         {"grep", required_argument, NULL, OPT_GREP},
+        {"view", required_argument, NULL, OPT_VIEW},
         {"lines", required_argument, NULL, 'n'},
         {"follow", no_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},
@@ -449,6 +474,9 @@ static int parse_show(cli_ctx *c, int argc, char **argv, show_args *a)
     }
     if (optind < argc)
         return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    /* A correction arriving later would have to change what was already printed. */
+    if (a->follow && a->q.view == TT_VIEW_CORRECTED)
+        return cli_usage(c, "--view corrected cannot be combined with -f");
     return 0;
 }
 

@@ -345,10 +345,24 @@ TT_EXPORT int tt_ledger_producers(tt_ledger *l, tt_producer **out, size_t *n);
 /*
  * POST /api/heartbeat: mark producer alive now (a new producer is created) and, when
  * timeout_s > 0, set its heartbeat_timeout. Clears a recorded silence, so the next one is
- * reported again. Writes no event. TT_EINVAL for a bad name (SPEC 3.1 text rules, at most
- * TT_MAX_PRODUCER characters) or timeout. Thread-safe.
+ * reported again. Writes no event. *out (may be NULL) gets the producer's state after it. TT_EINVAL
+ * for a bad name (SPEC 3.1 text rules, at most TT_MAX_PRODUCER characters) or timeout. Thread-safe.
  */
-TT_EXPORT int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s);
+TT_EXPORT int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s,
+                                  tt_producer *out);
+
+/*
+ * The body of POST /api/heartbeat: {"producer": NAME, "heartbeat_timeout": SECONDS?}.
+ * *producer points into *owner (tt_free); *timeout_s is 0 when not given. TT_EINVAL /
+ * TT_EPARSE with a message. Thread-safe.
+ */
+TT_EXPORT int tt_heartbeat_parse_json(const char *json, size_t len, const char **producer,
+                                      int64_t *timeout_s, void **owner, char *err, size_t errlen);
+
+/* One producer as POST /api/heartbeat answers it, and {"producers":[...]} as GET
+ * /api/producers does; tt_free(), NULL when out of memory. */
+TT_EXPORT char *tt_producer_to_json(const tt_producer *p);
+TT_EXPORT char *tt_producers_to_json(const tt_producer *ps, size_t n);
 
 /*
  * Record a SILENT event (entity producer, entity_id the name) for each producer not heard
@@ -1233,6 +1247,12 @@ typedef struct tt_summary {
     double mean_reward;                  /* NaN when there were none */
     int has_checkpoint;                  /* latest signed checkpoint at build time */
     tt_checkpoint checkpoint;
+    /* Completeness per producer (SPEC 15): entity producer events in the period, and the
+     * latest of them (at most TT_SUMMARY_MAX_ACTIONS), oldest first, with source the
+     * producer and message "TYPE: reason". */
+    int64_t producer_gaps, producer_repeats, producer_restarts, producer_silences;
+    tt_summary_action *producer_events;
+    size_t n_producer_events;
 } tt_summary;
 
 /*

@@ -121,6 +121,54 @@ static void notify_metrics(tti_buf *b, srv *s)
                        (long long)nc.failed[c]);
 }
 
+/* A Prometheus label value: backslash and double quote escaped (names hold no control
+ * characters, SPEC 3.1). */
+static void label(tti_buf *b, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"')
+            tti_buf_add(b, "\\", 1);
+        tti_buf_add(b, v, 1);
+    }
+}
+
+/* SPEC 15: what completeness per producer recorded, from the store (every process's). */
+static void producer_metrics(tti_buf *b, srv *s)
+{
+    tt_producer *ps = NULL;
+    size_t n = 0;
+    if (tt_ledger_producers(s->l, &ps, &n) != TT_OK)
+        n = 0;
+    tti_buf_adds(b, "# HELP tradetrail_producer_events_total Gaps, repeats, restarts and "
+                    "silences recorded per producer.\n"
+                    "# TYPE tradetrail_producer_events_total counter\n");
+    static const char *const kinds[] = {"gap", "repeat", "restart", "silent"};
+    for (size_t i = 0; i < n; i++) {
+        const int64_t v[] = {ps[i].gaps, ps[i].repeats, ps[i].restarts, ps[i].silences};
+        for (int k = 0; k < 4; k++) {
+            tti_buf_adds(b, "tradetrail_producer_events_total{producer=\"");
+            label(b, ps[i].name);
+            tti_buf_printf(b, "\",kind=\"%s\"} %lld\n", kinds[k], (long long)v[k]);
+        }
+    }
+    tti_buf_adds(b, "# HELP tradetrail_producer_missing_total producer_seq values skipped by "
+                    "gaps.\n# TYPE tradetrail_producer_missing_total counter\n");
+    for (size_t i = 0; i < n; i++) {
+        tti_buf_adds(b, "tradetrail_producer_missing_total{producer=\"");
+        label(b, ps[i].name);
+        tti_buf_printf(b, "\"} %lld\n", (long long)ps[i].missing);
+    }
+    tti_buf_adds(b, "# HELP tradetrail_producer_silent 1 while a producer's silence is "
+                    "recorded and nothing was heard since.\n"
+                    "# TYPE tradetrail_producer_silent gauge\n");
+    for (size_t i = 0; i < n; i++) {
+        tti_buf_adds(b, "tradetrail_producer_silent{producer=\"");
+        label(b, ps[i].name);
+        tti_buf_printf(b, "\"} %d\n", ps[i].silent);
+    }
+    tt_free(ps);
+}
+
 static enum MHD_Result metrics_get(srv *s, srv_req *r)
 {
     tti_buf b;
@@ -133,6 +181,7 @@ static enum MHD_Result metrics_get(srv *s, srv_req *r)
     histogram(&b, s);
     ledger_gauges(&b, s);
     notify_metrics(&b, s);
+    producer_metrics(&b, s);
     tti_buf_adds(&b, "# HELP tradetrail_http_requests_total HTTP requests by status code.\n"
                      "# TYPE tradetrail_http_requests_total counter\n");
     for (int code = 100; code < 600; code++) {

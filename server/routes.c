@@ -12,6 +12,7 @@ const srv_route_table *const srv_route_tables[] = {
     &srv_cron_routes,
     &srv_export_routes,
     &srv_adapter_routes,
+    &srv_producer_routes,
     &srv_web_routes, /* the dashboard's files */
     NULL,
 };

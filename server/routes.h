@@ -50,6 +50,7 @@ extern const srv_route_table srv_cron_routes;     /* server/jobs.c */
 extern const srv_route_table srv_export_routes;   /* server/api_export.c */
 extern const srv_route_table srv_web_routes;      /* server/api_web.c: the dashboard */
 extern const srv_route_table srv_adapter_routes;  /* server/api_adapters.c: /api/adapters/ */
+extern const srv_route_table srv_producer_routes; /* server/api_producers.c: SPEC 15 */
 
 /* Append events parsed by the library (tt_events_parse_body or an adapter), taking them
  * and owner, and answer as POST /api/events answers (201 or 200 for an idempotent repeat);

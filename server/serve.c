@@ -38,6 +38,7 @@ static int fail(int rc, const char *fmt, ...)
 typedef struct ticking {
     srv *s;
     int64_t checkpoint_interval_ms;
+    int64_t heartbeat_timeout_s; /* SPEC 15: the default for producers without their own */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -53,6 +54,10 @@ static int parse_settings(const tti_config *cfg, srv *s, ticking *t)
     if (rc != TT_OK)
         return fail(rc, "%s", err);
     t->checkpoint_interval_ms = (int64_t)(v * 1000);
+    if ((rc = tti_config_double(cfg, "heartbeat_timeout", 1, 366 * 86400.0, &v, err, sizeof err)) !=
+        TT_OK)
+        return fail(rc, "%s", err);
+    t->heartbeat_timeout_s = (int64_t)v;
     s->cfg = cfg;
     return 0;
 }
@@ -95,7 +100,7 @@ static void *ticker(void *arg)
 {
     ticking *t = arg;
     srv *s = t->s;
-    int64_t last_size = -1, last_cp = 0,
+    int64_t last_size = -1, last_cp = 0, last_sweep = 0,
             step = t->checkpoint_interval_ms < 250 ? t->checkpoint_interval_ms : 250;
     while (!atomic_load(&s->stopping)) {
         sleep_ms(t, step);
@@ -107,6 +112,12 @@ static void *ticker(void *arg)
             srv_sse_notify(s);
         srv_sse_heartbeat(s);
         last_size = size;
+        /* SPEC 15: once a second, a SILENT event for each producer silent too long. */
+        if (now - last_sweep >= 1000) {
+            if (tt_ledger_sweep_silent(s->l, now * 1000, t->heartbeat_timeout_s, NULL) != TT_OK)
+                fprintf(stderr, "tradetrail serve: producers: %s\n", tt_ledger_errmsg(s->l));
+            last_sweep = now;
+        }
         if (now - last_cp < t->checkpoint_interval_ms)
             continue;
         tt_checkpoint cp;

@@ -151,6 +151,24 @@ char *tt_summary_to_json(const tt_summary *s)
                    (long long)s->positive, (long long)s->negative, (long long)s->neutral);
     tti_buf_json_real(&b, s->mean_reward);
     tti_buf_add(&b, "}", 1);
+    key(&b, &first, "producers"); /* SPEC 15 */
+    tti_buf_printf(&b,
+                   "{\"gaps\":%lld,\"repeats\":%lld,\"restarts\":%lld,\"silences\":%lld,"
+                   "\"events\":[",
+                   (long long)s->producer_gaps, (long long)s->producer_repeats,
+                   (long long)s->producer_restarts, (long long)s->producer_silences);
+    for (size_t i = 0; i < s->n_producer_events; i++) {
+        tti_buf_adds(&b, i ? ",{\"seq\":" : "{\"seq\":");
+        tti_buf_json_int(&b, (long long)s->producer_events[i].seq);
+        tti_buf_adds(&b, ",\"ts\":");
+        put_ts(&b, s->producer_events[i].ts_us);
+        tti_buf_adds(&b, ",\"producer\":");
+        tti_buf_json_str(&b, s->producer_events[i].source);
+        tti_buf_adds(&b, ",\"message\":");
+        tti_buf_json_str(&b, s->producer_events[i].message);
+        tti_buf_add(&b, "}", 1);
+    }
+    tti_buf_adds(&b, "]}");
     /* The checkpoint object exactly as GET /api/checkpoint shapes it. */
     key(&b, &first, "checkpoint");
     if (!s->has_checkpoint) {
@@ -432,5 +450,87 @@ char *tt_demo_report_to_json(const tt_demo_report *r)
         tti_buf_json_int(&b, (long long)m[i].v);
     }
     tti_buf_add(&b, "}", 1);
+    return finish(&b);
+}
+
+/* ---- completeness per producer (SPEC 15) ---- */
+
+int tt_heartbeat_parse_json(const char *json, size_t len, const char **producer, int64_t *timeout_s,
+                            void **owner, char *err, size_t errlen)
+{
+    static const char *const allowed[] = {"producer", "heartbeat_timeout", NULL};
+    json_t *o = NULL;
+    int rc = load_object(json, len, &o, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    const char *s[1] = {NULL};
+    json_t *t = json_object_get(o, "heartbeat_timeout");
+    int64_t timeout = 0;
+    if ((rc = only_known(o, allowed, err, errlen)) == TT_OK &&
+        (rc = get_str(o, "producer", 1, &s[0], err, errlen)) == TT_OK && t != NULL &&
+        !json_is_null(t)) {
+        timeout = json_is_integer(t) ? json_integer_value(t) : 0;
+        if (timeout < 1 || timeout > 366LL * 86400)
+            rc = tti_err(err, errlen, TT_EINVAL,
+                         "heartbeat_timeout: must be an integer from 1 to 31622400 seconds");
+    }
+    if (rc == TT_OK && pack(s, 1, owner) != TT_OK)
+        rc = tti_err(err, errlen, TT_ENOMEM, "out of memory");
+    json_decref(o);
+    if (rc != TT_OK)
+        return rc;
+    *producer = s[0];
+    *timeout_s = timeout;
+    return TT_OK;
+}
+
+static void put_producer(tti_buf *b, const tt_producer *p)
+{
+    int first = 1;
+    tti_buf_add(b, "{", 1);
+    key(b, &first, "producer");
+    tti_buf_json_str(b, p->name);
+    key(b, &first, "last_seq");
+    tti_buf_json_int(b, (long long)p->last_seq);
+    key(b, &first, "last_event");
+    if (p->last_event > 0)
+        tti_buf_json_int(b, (long long)p->last_event);
+    else
+        tti_buf_add(b, "null", 4);
+    key(b, &first, "last_seen");
+    put_ts(b, p->last_seen_us);
+    key(b, &first, "heartbeat_timeout");
+    if (p->timeout_s > 0)
+        tti_buf_json_int(b, (long long)p->timeout_s);
+    else
+        tti_buf_add(b, "null", 4);
+    key(b, &first, "silent");
+    tti_buf_adds(b, p->silent ? "true" : "false");
+    tti_buf_printf(b,
+                   ",\"gaps\":%lld,\"missing\":%lld,\"repeats\":%lld,\"restarts\":%lld,"
+                   "\"silences\":%lld}",
+                   (long long)p->gaps, (long long)p->missing, (long long)p->repeats,
+                   (long long)p->restarts, (long long)p->silences);
+}
+
+char *tt_producer_to_json(const tt_producer *p)
+{
+    tti_buf b;
+    tti_buf_init(&b, 4096);
+    put_producer(&b, p);
+    return finish(&b);
+}
+
+char *tt_producers_to_json(const tt_producer *ps, size_t n)
+{
+    tti_buf b;
+    tti_buf_init(&b, OUT_MAX);
+    tti_buf_adds(&b, "{\"producers\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            tti_buf_add(&b, ",", 1);
+        put_producer(&b, &ps[i]);
+    }
+    tti_buf_adds(&b, "]}");
     return finish(&b);
 }

@@ -104,6 +104,11 @@ void tt_summary_clear(tt_summary *s)
     free(s->by_entity);
     free(s->by_event_type);
     free(s->actions);
+    for (size_t i = 0; i < s->n_producer_events; i++) {
+        free(s->producer_events[i].source);
+        free(s->producer_events[i].message);
+    }
+    free(s->producer_events);
     tt_checkpoint_clear(&s->checkpoint);
     memset(s, 0, sizeof *s);
 }
@@ -141,6 +146,14 @@ static int on_pair(void *ctx, const tti_pair_count *pc)
         return tti_fail(TT_ENOMEM, "out of memory");
     if (strcmp(pc->entity, "maintenance") == 0 && strcmp(pc->event_type, "ACTION") == 0)
         s->n_actions_total += pc->count;
+    if (strcmp(pc->entity, "producer") == 0) { /* SPEC 15 */
+        static const char *const kinds[] = {"GAP", "REPEAT", "RESTART", "SILENT"};
+        int64_t *slots[] = {&s->producer_gaps, &s->producer_repeats, &s->producer_restarts,
+                            &s->producer_silences};
+        for (size_t i = 0; i < 4; i++)
+            if (strcmp(pc->event_type, kinds[i]) == 0)
+                *slots[i] += pc->count;
+    }
     if (strcmp(pc->entity, "strategy") != 0)
         return TT_OK;
     static const char *const types[] = {"CREATED", "ACTIVATED", "CLOSED", "SWAPPED_IN", "FAILED"};
@@ -163,6 +176,52 @@ static int on_action(void *ctx, const tt_cell *c, size_t n)
     a->message = strdup(c[3].type == TT_CELL_TEXT ? c[3].text : "");
     s->n_actions++;
     return a->source && a->message ? TT_OK : tti_fail(TT_ENOMEM, "out of memory");
+}
+
+/* The period's latest producer events (SPEC 15), oldest first, read in the summary's
+ * snapshot through the entity index. */
+static int producer_events(tt_ledger *l, tti_store *st, tt_summary *s)
+{
+    tt_query q;
+    tt_query_init(&q);
+    q.entity = "producer";
+    q.after_seq = s->first_seq - 1;
+    q.before_seq = s->end_seq;
+    q.order = TT_ORDER_DESC;
+    q.limit = TT_SUMMARY_MAX_ACTIONS;
+    s->producer_events = calloc(TT_SUMMARY_MAX_ACTIONS, sizeof *s->producer_events);
+    if (s->producer_events == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    tti_store_iter *it;
+    int rc = l->ops->query(st, &q, &it);
+    if (rc != TT_OK)
+        return tti_store_fail(l, st, rc);
+    const tt_event *ev;
+    while (rc == TT_OK && (rc = l->ops->iter_next(it, &ev)) == TT_OK) {
+        tt_summary_action *a = &s->producer_events[s->n_producer_events];
+        tti_buf m;
+        tti_buf_init(&m, TT_MAX_REASON + 128);
+        tti_buf_printf(&m, "%s: %s", ev->event_type, ev->reason ? ev->reason : "");
+        a->seq = ev->seq;
+        a->ts_us = ev->ts_us;
+        a->source = strdup(ev->entity_id);
+        a->message = m.failed ? NULL : tti_buf_take(&m);
+        tti_buf_free(&m);
+        s->n_producer_events++;
+        if (a->source == NULL || a->message == NULL)
+            rc = tti_fail(TT_ENOMEM, "out of memory");
+    }
+    if (rc == TT_ENOTFOUND)
+        rc = TT_OK;
+    else if (rc != TT_ENOMEM)
+        rc = tti_store_fail(l, st, rc);
+    l->ops->iter_free(it);
+    for (size_t i = 0; i < s->n_producer_events / 2; i++) { /* newest first -> oldest first */
+        tt_summary_action t = s->producer_events[i];
+        s->producer_events[i] = s->producer_events[s->n_producer_events - 1 - i];
+        s->producer_events[s->n_producer_events - 1 - i] = t;
+    }
+    return rc;
 }
 
 static int fill(tt_ledger *l, tti_store *st, tt_summary *s)
@@ -195,6 +254,9 @@ static int fill(tt_ledger *l, tti_store *st, tt_summary *s)
     s->neutral = counts[2];
     int64_t nfb = counts[0] + counts[1] + counts[2];
     s->mean_reward = nfb > 0 ? sum / (double)nfb : NAN;
+    if (s->producer_gaps + s->producer_repeats + s->producer_restarts + s->producer_silences > 0 &&
+        (rc = producer_events(l, st, s)) != TT_OK)
+        return rc;
     tti_cp_row cp;
     rc = l->ops->latest_checkpoint(st, &cp);
     if (rc == TT_ENOTFOUND)
@@ -295,6 +357,29 @@ static void seed_part(tti_buf *b, const tt_summary *s)
                    (long long)s->n_actions_total);
 }
 
+/* SPEC 15: what completeness per producer recorded in the period, when anything. */
+static void producer_part(tti_buf *b, const tt_summary *s)
+{
+    int64_t n =
+        s->producer_gaps + s->producer_repeats + s->producer_restarts + s->producer_silences;
+    if (n == 0) /* nothing to report: the seed's layout stays as it was */
+        return;
+    tti_buf_printf(b,
+                   "\n\xf0\x9f\x93\xa1 Producers: %lld gaps, %lld repeats, %lld restarts, %lld "
+                   "silences\n",
+                   (long long)s->producer_gaps, (long long)s->producer_repeats,
+                   (long long)s->producer_restarts, (long long)s->producer_silences);
+    for (size_t i = 0; i < s->n_producer_events; i++) {
+        char ts[TT_TS_LEN + 1];
+        tt_time_format(s->producer_events[i].ts_us, ts);
+        tti_buf_printf(b, "  [%s] ", ts);
+        one_line(b, s->producer_events[i].source);
+        tti_buf_adds(b, " ");
+        one_line(b, s->producer_events[i].message);
+        tti_buf_adds(b, "\n");
+    }
+}
+
 static void domain_part(tti_buf *b, const tt_summary *s)
 {
     tti_buf_printf(b, "\n\xf0\x9f\x93\x92 Events: %lld\n", (long long)s->total);
@@ -315,6 +400,7 @@ static void domain_part(tti_buf *b, const tt_summary *s)
                        "neutral (mean reward %+.4f)\n",
                        (long long)s->positive, (long long)s->negative, (long long)s->neutral,
                        s->mean_reward);
+    producer_part(b, s);
     if (!s->has_checkpoint) {
         tti_buf_adds(b, "\n\xf0\x9f\x94\x8f Checkpoint: no checkpoint yet\n");
         return;

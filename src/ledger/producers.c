@@ -112,7 +112,7 @@ static int check_name(const char *name)
     return rc == TT_OK ? TT_OK : tti_fail(rc, "%s", err);
 }
 
-int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s)
+int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s, tt_producer *out)
 {
     if (l == NULL)
         return tti_fail(TT_EMISUSE, "tt_ledger_heartbeat: NULL ledger");
@@ -134,6 +134,8 @@ int tt_ledger_heartbeat(tt_ledger *l, const char *producer, int64_t timeout_s)
             if ((rc = l->ops->producer->put(l->w, &p)) != TT_OK ||
                 (rc = l->ops->commit(l->w)) != TT_OK)
                 rc = tti_store_fail(l, l->w, rc);
+            else if (out != NULL)
+                *out = p;
         }
         if (rc != TT_OK)
             l->ops->rollback(l->w);

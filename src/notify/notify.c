@@ -278,6 +278,9 @@ int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
 
 static int rule_match(const tti_notify *n, const tt_event *ev)
 {
+    /* SPEC 15: a producer gone silent is always an alert, whatever alert_events lists. */
+    if (strcmp(ev->entity, "producer") == 0 && strcmp(ev->event_type, "SILENT") == 0)
+        return 1;
     for (size_t i = 0; i < n->n_rules; i++)
         if (strcmp(n->rules[i].type, ev->event_type) == 0 &&
             (n->rules[i].entity == NULL || strcmp(n->rules[i].entity, ev->entity) == 0))

@@ -54,6 +54,7 @@ static const key_def keys[] = {
     {"schedule_checkpoint", NULL, PLAIN},
     {"web_root", NULL, PLAIN},
     {"redact_keys", TT_REDACT_DEFAULT, PLAIN},
+    {"heartbeat_timeout", "300", PLAIN}, /* SPEC 15: seconds before a producer is SILENT */
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -325,6 +325,8 @@ EXPECTED_OPERATIONS = {
     ("/api/feedback", "get"): "read",
     ("/api/actions", "post"): "ingest",
     ("/api/adapters/freqtrade", "post"): "ingest",
+    ("/api/heartbeat", "post"): "ingest",
+    ("/api/producers", "get"): "read",
     ("/api/summary", "get"): "read",
     ("/api/analytics/{kind}", "get"): "read",
     ("/api/cron/{job}", "post"): "cron",
@@ -695,12 +697,16 @@ class ServerAgainstDocTest(T.ServerCase):
         values = {"entity": "order", "entity_id": "o-9", "event_type": "FILLED", "actor": "a",
                   "old_status": "NEW", "new_status": "FILLED", "reason": "why",
                   "metadata": {"k": [1, 2]}, "occurred_at": "2026-01-18T10:31:00Z",
-                  "idempotency_key": None}
+                  "idempotency_key": None, "producer": "oa-bot", "producer_seq": 1}
         self.assertEqual(set(schema["properties"]), set(values))
         base = {k: values[k] for k in schema["required"]}
+        pair = ("producer", "producer_seq")  # SPEC 15: both or neither
         for name in schema["properties"]:
             body = dict(base)
             body[name] = values[name] if name != "idempotency_key" else "schema-key"
+            if name in pair:
+                body.update({k: values[k] for k in pair})
+                body["producer_seq"] = pair.index(name) + 1
             self.assertEqual(self.d.errors(body, schema), [])
             r = srv.request("POST", "/api/events", body=body, token="ingest")
             self.assertEqual(r.status, 201, "%s: %r" % (name, r))
@@ -856,6 +862,19 @@ class ServerAgainstDocTest(T.ServerCase):
         big = json.dumps(dict(body, reason="x" * 70000))
         self.assertEqual(self.req(A, "post", A, body=big, content_type="application/json",
                                   token="ingest").status, 413)
+
+    def test_7_producer_endpoints(self):
+        H, P = "/api/heartbeat", "/api/producers"
+        body = {"producer": "oa-feeder", "heartbeat_timeout": 600}
+        self.assertEqual(self.req(H, "post", H, body=body, token="ingest").status, 200)
+        self.req(H, "post", H, body=dict(body, bogus=1), token="ingest")
+        self.req(H, "post", H, body=body, token=None)
+        self.req(H, "post", H, body=body, token="read")
+        self.req(H, "post", H, body=json.dumps(body), content_type="text/plain", token="ingest")
+        r = self.req(P, "get", P, token="read")
+        self.assertIn("oa-feeder", [p["producer"] for p in r.json()["producers"]])
+        for path, token in [(P + "?x=1", "read"), (P, None), (P, "ingest")]:
+            self.req(P, "get", path, token=token)
 
     def test_8_cron_endpoints(self):
         C, T_ = "/api/cron/{job}", "/api/ai/train"

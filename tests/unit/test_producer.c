@@ -246,15 +246,34 @@ static void test_gap_repeat_restart(void **state)
     assert_string_equal(ev->producer, "bot");
     assert_int_equal(ev->producer_seq, 9);
     tt_event_free(ev);
+
+    /* The day's summary lists them. */
+    tt_summary sum;
+    assert_int_equal(tt_summary_build(f->l, TT_PERIOD_DAY, tt_time_now_us(), &sum), TT_OK);
+    assert_int_equal(sum.producer_gaps, 3);
+    assert_int_equal(sum.producer_repeats, 1);
+    assert_int_equal(sum.producer_restarts, 1);
+    assert_int_equal(sum.producer_silences, 0);
+    assert_int_equal(sum.n_producer_events, 5);
+    assert_int_equal(sum.producer_events[0].seq, 4); /* oldest first */
+    assert_string_equal(sum.producer_events[4].source, "bot");
+    char *text = tt_summary_to_text(&sum, NULL);
+    assert_non_null(strstr(text, "Producers: 3 gaps, 1 repeats, 1 restarts, 0 silences\n"));
+    assert_non_null(strstr(text, "] other GAP: expected producer_seq 1, got 3: 2 missing\n"));
+    tt_free(text);
+    char *json = tt_summary_to_json(&sum);
+    assert_non_null(strstr(json, "\"producers\":{\"gaps\":3,\"repeats\":1,\"restarts\":1,"));
+    tt_free(json);
+    tt_summary_clear(&sum);
 }
 
 static void test_silent(void **state)
 {
     fixture *f = *state;
     size_t n = 9;
-    assert_int_equal(tt_ledger_heartbeat(f->l, "feeder", 2), TT_OK);
-    assert_int_equal(tt_ledger_heartbeat(f->l, "bad\x01name", 0), TT_EINVAL);
-    assert_int_equal(tt_ledger_heartbeat(f->l, "feeder", -1), TT_EINVAL);
+    assert_int_equal(tt_ledger_heartbeat(f->l, "feeder", 2, NULL), TT_OK);
+    assert_int_equal(tt_ledger_heartbeat(f->l, "bad\x01name", 0, NULL), TT_EINVAL);
+    assert_int_equal(tt_ledger_heartbeat(f->l, "feeder", -1, NULL), TT_EINVAL);
     assert_int_equal(size_of(f->l), 0); /* heartbeats write no event */
     int64_t now = tt_time_now_us();
     assert_int_equal(tt_ledger_sweep_silent(f->l, now, 300, &n), TT_OK);
@@ -275,7 +294,7 @@ static void test_silent(void **state)
     assert_int_equal(p.silent, 1);
     assert_int_equal(p.silences, 1);
     /* Heard from again: the next silence is reported again. */
-    assert_int_equal(tt_ledger_heartbeat(f->l2, "feeder", 0), TT_OK);
+    assert_int_equal(tt_ledger_heartbeat(f->l2, "feeder", 0, NULL), TT_OK);
     assert_int_equal(find(f->l, "feeder").silent, 0);
     assert_int_equal(find(f->l, "feeder").timeout_s, 2); /* kept */
     assert_int_equal(tt_ledger_sweep_silent(f->l2, tt_time_now_us() + 5000000, 300, &n), TT_OK);

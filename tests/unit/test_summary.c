@@ -268,14 +268,15 @@ static void test_day_text_and_counts(void **state)
     check_golden("day.txt", text);
     tt_free(text);
 
-    /* JSON: exactly the keys of SPEC 9 */
+    /* JSON: exactly the keys of SPEC 9, and SPEC 15's producers */
     char *json = tt_summary_to_json(&s);
     json_t *j = json_loads(json, 0, NULL);
     assert_non_null(j);
-    const char *keys[] = {"period",        "from",    "to",         "total",    "by_entity",
-                          "by_event_type", "actions", "strategies", "feedback", "checkpoint"};
-    assert_int_equal(json_object_size(j), 10);
-    for (size_t i = 0; i < 10; i++)
+    const char *keys[] = {"period",    "from",          "to",       "total",
+                          "by_entity", "by_event_type", "actions",  "strategies",
+                          "feedback",  "checkpoint",    "producers"};
+    assert_int_equal(json_object_size(j), 11);
+    for (size_t i = 0; i < 11; i++)
         assert_non_null(json_object_get(j, keys[i]));
     assert_string_equal(json_string_value(json_object_get(j, "period")), "day");
     assert_int_equal(json_integer_value(json_object_get(j, "total")), 13);
