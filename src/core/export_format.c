@@ -158,10 +158,17 @@ int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, ch
     tt_event_init(&rec->ev);
     if (o == NULL || !json_is_object(o))
         FAIL("not a JSON object (%s)", o == NULL ? je.text : "other value");
-    if (json_object_size(o) != TTI_EXPORT_COLUMNS)
-        FAIL("expected the %d members of an exported event, got %zu", TTI_EXPORT_COLUMNS,
-             json_object_size(o));
-    pool.cap = len + 64 + TT_MAX_METADATA + 2;
+    /* SPEC 15: an event with a producer has producer and producer_seq besides (version 3
+     * leaf bytes, docs/FORMAT.md); every other event has exactly the columns. */
+    json_t *prod = json_object_get(o, "producer"), *pseq = json_object_get(o, "producer_seq");
+    size_t extra = prod != NULL ? 2 : 0;
+    if (json_object_size(o) != TTI_EXPORT_COLUMNS + extra)
+        FAIL("expected the %zu members of an exported event, got %zu",
+             (size_t)TTI_EXPORT_COLUMNS + extra, json_object_size(o));
+    if (prod != NULL && (!json_is_string(prod) || json_string_length(prod) == 0 ||
+                         !json_is_integer(pseq) || json_integer_value(pseq) < 1))
+        FAIL("producer, producer_seq: a string and an integer >= 1");
+    pool.cap = len + 64 + TT_MAX_METADATA + 2 + (prod != NULL ? json_string_length(prod) + 1 : 0);
     if ((pool.data = malloc(pool.cap)) == NULL) {
         rc = TT_ENOMEM;
         snprintf(err, errlen, "out of memory");
@@ -229,6 +236,11 @@ int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, ch
     rec->ev.metadata = s[9];
     rec->ev.idempotency_key = s[11];
     rec->ev.principal = s[12];
+    if (prod != NULL) {
+        size_t at = pool_add(&pool, json_string_value(prod), json_string_length(prod));
+        rec->ev.producer = pool.data + at;
+        rec->ev.producer_seq = json_integer_value(pseq);
+    }
     rec->owner = pool.data;
     pool.data = NULL;
 out:

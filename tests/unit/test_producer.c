@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/export.h"
 #include "tradetrail.h"
+#include "util/buf.h"
 #include "testdb.h"
 
 typedef struct fixture {
@@ -184,6 +186,21 @@ static void test_leaf_version(void **state)
     assert_non_null(strstr(out, ",\"producer\":\"p\",\"producer_seq\":4,\"leaf_hash\""));
     tt_free(out);
     tt_free(owner);
+    /* An exported JSON line carries them, and reads back to the same leaf hash. */
+    ev.producer = "bot-1";
+    ev.producer_seq = 258;
+    tt_event_leaf_hash(&ev, ev.leaf_hash);
+    tti_buf line;
+    tti_buf_init(&line, 1 << 20);
+    assert_int_equal(tti_export_record(TT_EXPORT_JSONL, &ev, &line), 0);
+    tti_export_rec rec;
+    assert_int_equal(tti_export_parse_jsonl(line.data, line.len, &rec, err, sizeof err), TT_OK);
+    assert_string_equal(rec.ev.producer, "bot-1");
+    assert_int_equal(rec.ev.producer_seq, 258);
+    assert_int_equal(tt_event_leaf_hash(&rec.ev, h1), TT_OK);
+    assert_true(tt_hash_equal(h1, h2));
+    tt_free(rec.owner);
+    tti_buf_free(&line);
     js = "{\"entity\":\"order\",\"entity_id\":\"o\",\"event_type\":\"NEW\",\"actor\":\"a\","
          "\"producer_seq\":0,\"producer\":\"p\"}";
     assert_int_equal(tt_event_parse_json(js, strlen(js), &in, &owner, err, sizeof err), TT_EINVAL);
