@@ -58,6 +58,10 @@ def leaf_bytes(ev, meta_text):
     occ = ev["occurred_at"]
     out += b"\x00" if occ is None else b"\x01" + struct.pack(">q", micros(occ))
     out += opt(ev["idempotency_key"])
+    producer = ev.get("producer")
+    if producer is not None:  # version 3 (SPEC 15): principal, producer, producer_seq
+        return (b"\x03" + out[1:] + s(principal or "") + s(producer) +
+                ev["producer_seq"].to_bytes(8, "big"))
     return out + (s(principal) if principal is not None else b"")
 
 
@@ -138,7 +142,9 @@ def no_dups(pairs):
 
 def parse_jsonl(line):
     ev = json.loads(line, object_pairs_hook=no_dups)
-    if not isinstance(ev, dict) or list(ev) != COLUMNS:
+    # SPEC 15: an event with a producer has producer and producer_seq before leaf_hash.
+    with_producer = COLUMNS[:-1] + ["producer", "producer_seq", COLUMNS[-1]]
+    if not isinstance(ev, dict) or list(ev) not in (COLUMNS, with_producer):
         raise ValueError("not an exported event (members and their order)")
     meta = ev["metadata"]
     meta_text = None

@@ -133,6 +133,14 @@ export function rawMetadata(raw) {
 }
 
 // Leaf bytes of an event from the raw JSON text of GET /api/events/{seq} (FORMAT.md
+
+// A non-negative integer as 8 big-endian bytes (producer_seq, FORMAT.md section 2).
+function u64(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
 // section 2, versions 1 and 2).
 export function leafBytes(raw) {
   const ev = JSON.parse(raw);
@@ -145,8 +153,10 @@ export function leafBytes(raw) {
   // Version 2 adds who authenticated the append; events stored before it have none and
   // keep their version 1 bytes.
   const v2 = ev.principal !== null && ev.principal !== undefined;
+  // Version 3 (SPEC 15): an event with a producer adds producer and producer_seq.
+  const v3 = ev.producer !== null && ev.producer !== undefined;
   return concat([
-    v2 ? Uint8Array.of(2) : ONE,
+    v3 ? Uint8Array.of(3) : v2 ? Uint8Array.of(2) : ONE,
     seq,
     i64(micros(ev.ts)),
     str(ev.entity),
@@ -159,7 +169,8 @@ export function leafBytes(raw) {
     opt(meta),
     ev.occurred_at === null ? ZERO : concat([ONE, i64(micros(ev.occurred_at))]),
     opt(ev.idempotency_key),
-    v2 ? str(ev.principal) : new Uint8Array(0),
+    v2 || v3 ? str(ev.principal ?? "") : new Uint8Array(0),
+    v3 ? concat([str(ev.producer), u64(ev.producer_seq)]) : new Uint8Array(0),
   ]);
 }
 

@@ -8,6 +8,7 @@ per silence and an alert to the configured webhook; CORRECTION and VOID events n
 earlier metadata.corrects (400 otherwise), and view=corrected (API and CLI) shows the
 corrected view while the originals stay stored and provable."""
 
+import hashlib
 import json
 import os
 import sys
@@ -68,6 +69,11 @@ class ProducerTest(ServerCase):
         self.assertNotIn("producer", gap)  # the ledger's own events carry none
         got = self.server.get_json("/api/events/%d" % (gap["seq"] - 1), token="read")
         self.assertEqual((got["producer"], got["producer_seq"]), ("e2e-bot", 5))
+        # The Python client's verifier re-hashes a version 3 leaf as the server did.
+        sys.path.insert(0, os.path.join(T.SOURCE_DIR, "clients", "python"))
+        from tradetrail_client import verify as V
+        self.assertEqual(hashlib.sha256(b"\x00" + V.leaf_bytes(got)).hexdigest(),
+                         got["leaf_hash"])
         # A batch: each event against the one before it; bad fields are refused.
         r = self.post([ev(2, "e2e-bot"), ev(3, "e2e-bot"), ev(7, "e2e-bot")])
         self.assertEqual(r["count"], 3)  # the GAP after them is the ledger's, not counted

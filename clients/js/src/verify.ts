@@ -117,6 +117,14 @@ function rawMetadata(raw: string): string | null {
 }
 
 // Leaf bytes of an event from the raw JSON text the server sent for it (GET
+
+// A non-negative integer as 8 big-endian bytes (producer_seq, FORMAT.md section 2).
+function u64(n: number): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
 // /api/events/{seq}), versions 1 and 2 of FORMAT.md section 2.
 export function leafBytes(raw: string): Uint8Array {
   const ev = JSON.parse(raw);
@@ -126,8 +134,10 @@ export function leafBytes(raw: string): Uint8Array {
   new DataView(seq.buffer).setBigUint64(0, BigInt(ev.seq));
   // Version 2 adds who authenticated the append; older events keep version 1 bytes.
   const v2 = ev.principal !== null && ev.principal !== undefined;
+  // Version 3 (SPEC 15): an event with a producer adds producer and producer_seq.
+  const v3 = ev.producer !== null && ev.producer !== undefined;
   return concat([
-    v2 ? Uint8Array.of(2) : ONE,
+    v3 ? Uint8Array.of(3) : v2 ? Uint8Array.of(2) : ONE,
     seq,
     i64(micros(ev.ts)),
     str(ev.entity),
@@ -140,7 +150,8 @@ export function leafBytes(raw: string): Uint8Array {
     opt(meta),
     ev.occurred_at === null || ev.occurred_at === undefined ? ZERO : concat([ONE, i64(micros(ev.occurred_at))]),
     opt(ev.idempotency_key),
-    v2 ? str(ev.principal) : new Uint8Array(0),
+    v2 || v3 ? str(ev.principal ?? "") : new Uint8Array(0),
+    v3 ? concat([str(ev.producer), u64(ev.producer_seq)]) : new Uint8Array(0),
   ]);
 }
 

@@ -57,6 +57,10 @@ def leaf_bytes(ev):
     occ = ev.get("occurred_at")
     out += b"\x00" if occ is None else b"\x01" + _micros(occ).to_bytes(8, "big", signed=True)
     out += opt(ev.get("idempotency_key"))
+    producer = ev.get("producer")
+    if producer is not None:  # version 3 (SPEC 15): principal, producer, producer_seq
+        return (b"\x03" + out[1:] + s(principal or "") + s(producer) +
+                ev["producer_seq"].to_bytes(8, "big"))
     return out + (s(principal) if principal is not None else b"")
 
 
