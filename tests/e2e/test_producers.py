@@ -102,6 +102,25 @@ class ProducerTest(ServerCase):
         self.assertIn("Producers: ", text)
         self.assertIn("e2e-bot GAP: expected producer_seq 3, got 5: 2 missing", text)
 
+    def test_python_client(self):
+        sys.path.insert(0, os.path.join(T.SOURCE_DIR, "clients", "python"))
+        import tradetrail_client as C
+        c = C.Client("http://127.0.0.1:%d" % self.server.port, self.server.tokens["ingest"])
+        p = C.Producer("py-bot")
+        first = p.stamp(ev())
+        self.assertEqual((first["producer"], first["producer_seq"]), ("py-bot", 1))
+        c.append(first)
+        c.append(first)  # a retry of the same stamped event: no REPEAT
+        p.stamp(ev())  # lost: the next one shows a gap
+        c.append(p.stamp(ev()))
+        self.assertEqual(c.heartbeat("py-bot", timeout=600)["heartbeat_timeout"], 600)
+        r = C.Client("http://127.0.0.1:%d" % self.server.port, self.server.tokens["read"])
+        mine = [x for x in r.producers() if x["producer"] == "py-bot"][0]
+        self.assertEqual((mine["last_seq"], mine["gaps"], mine["repeats"]), (3, 1, 0))
+        self.assertEqual([e["event_type"] for e in r.events(entity="producer",
+                                                            entity_id="py-bot")], ["GAP"])
+        self.assertFalse([e for e in r.events(view="corrected", event_type="VOID")])
+
     def test_heartbeat_and_silent(self):
         r = self.server.request("POST", "/api/heartbeat", token="ingest",
                                 body={"producer": "feeder", "heartbeat_timeout": 1})

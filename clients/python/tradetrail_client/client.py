@@ -10,13 +10,14 @@ import http.client
 import json
 import random
 import socket
+import threading
 import time
 import urllib.parse
 import uuid
 
 from . import verify as _verify
 
-__all__ = ["Client", "ApiError", "TransientError", "new_idempotency_key"]
+__all__ = ["Client", "ApiError", "TransientError", "Producer", "new_idempotency_key"]
 
 _EVENT_FIELDS = ("entity", "entity_id", "event_type", "actor", "old_status", "new_status",
                  "reason", "metadata", "occurred_at", "idempotency_key", "producer",
@@ -70,6 +71,30 @@ def action_event(message, source=None):
 def audit_event(entity, entity_id, action, actor, payload=None, **fields):
     """The seed's logAudit shape: action is the event type, payload the metadata."""
     return _event(entity, entity_id, action, actor, metadata=payload, **fields)
+
+
+class Producer:
+    """Completeness per producer (SPEC 15): Producer("ft-main").stamp(event) returns a copy
+    of the event with producer and the next producer_seq (1, 2, 3 ... from start; a new
+    Producer after a restart starts at 1 again, which the ledger records as a RESTART).
+    The copy also gets its idempotency key now, so appending it again after a failure is a
+    retry the ledger recognises, never a REPEAT. Safe to share between threads."""
+
+    def __init__(self, name, start=1):
+        if not name or len(name) > 64:
+            raise ValueError("producer: 1 to 64 characters")
+        self.name = name
+        self._next = start
+        self._lock = threading.Lock()
+
+    def stamp(self, event):
+        with self._lock:
+            seq = self._next
+            self._next += 1
+        ev = dict(event, producer=self.name, producer_seq=seq)
+        if not ev.get("idempotency_key"):
+            ev["idempotency_key"] = new_idempotency_key()
+        return ev
 
 
 class Client:
@@ -191,10 +216,24 @@ class Client:
     def event(self, seq):
         return self.request("GET", "/api/events/%d" % seq)
 
+    def heartbeat(self, producer, timeout=None):
+        """POST /api/heartbeat (SPEC 15): producer is alive; timeout (seconds) becomes its
+        heartbeat_timeout. Returns the producer's state."""
+        body = {"producer": producer}
+        if timeout is not None:
+            body["heartbeat_timeout"] = int(timeout)
+        return self.request("POST", "/api/heartbeat", body)
+
+    def producers(self):
+        """GET /api/producers: every producer with its counter, gaps, repeats, restarts
+        and silences."""
+        return self.request("GET", "/api/producers")["producers"]
+
     def events(self, **filters):
         """Iterate over every event matching the filters of GET /api/events (entity,
         entity_id, event_type, actor, since, until, q, after_seq, limit as page size,
-        order), following next_cursor page by page."""
+        order, view="corrected" for SPEC 15's corrected view), following next_cursor page
+        by page."""
         params = dict(filters)
         if isinstance(params.get("event_type"), (list, tuple)):
             params["event_type"] = ",".join(params["event_type"])
