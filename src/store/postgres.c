@@ -91,8 +91,8 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
  * unique index (one table, one COPY per batch). The reason index is a GIN index over the
  * words tt_words() keeps: letters and digits, lower-cased, everything else a separator —
  * the tokens SQLite's unicode61 tokenizer finds, so a search means the same on both stores
- * (postgres_query.c). Unlike unicode61, diacritics are kept: "cafe" does not find "café". Integers
- * are bigint throughout: a seq is an int64 (SPEC 3.1).
+ * (postgres_query.c); version 8 folds diacritics as unicode61 does. Integers are bigint
+ * throughout: a seq is an int64 (SPEC 3.1).
  */
 static const char schema_v1[] =
     "CREATE TABLE meta(key text PRIMARY KEY, value text NOT NULL);"
@@ -141,16 +141,64 @@ static const char schema_v1[] =
     " role int NOT NULL, hash bytea NOT NULL UNIQUE, created bigint NOT NULL, revoked bigint);"
     "INSERT INTO head(id, size, last_ts, crange) VALUES (1, 0, NULL, '');";
 
+/*
+ * Version 8: search ignores diacritics, as SQLite's unicode61 tokenizer does ("cafe" finds
+ * "Café" and the other way round): tt_words() folds them with tt_fold() before splitting
+ * words, and the reason index is rebuilt. tt_fold is the unaccent extension's dictionary
+ * when the extension can be created or exists already (Debian's server package ships it;
+ * its schema is looked up, since one database may hold several ledgers' schemas), else
+ * translate() over the Latin letters with diacritics of U+00C0..U+024F, mapped to their
+ * base letter (an engine without unaccent; docs/OPERATIONS.md).
+ */
+static const char schema_fold[] =
+    "DO $$ DECLARE sch text; BEGIN"
+    " BEGIN CREATE EXTENSION IF NOT EXISTS unaccent;"
+    " EXCEPTION WHEN OTHERS THEN NULL; END;"
+    " SELECT n.nspname INTO sch FROM pg_extension e JOIN pg_namespace n"
+    " ON n.oid = e.extnamespace WHERE e.extname = 'unaccent';"
+    " IF sch IS NOT NULL THEN"
+    " EXECUTE format('CREATE FUNCTION tt_fold(text) RETURNS text LANGUAGE sql IMMUTABLE"
+    " PARALLEL SAFE STRICT AS %L', format('SELECT %I.unaccent(%L::regdictionary, $1)', sch,"
+    " quote_ident(sch) || '.unaccent'));"
+    " ELSE"
+    " CREATE FUNCTION tt_fold(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT"
+    " AS $f$ SELECT translate($1, '"
+    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàá"
+    "âãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂ"
+    "ăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠ"
+    "ġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņ"
+    "ŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũ"
+    "ŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏ"
+    "ǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵ"
+    "ǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗ"
+    "ȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ"
+    "', '"
+    "AAAAAACEEEEIIIINOOOOOUUUUYaaaaaaceeeeiiiinooooouuuuyyAaAaAaC"
+    "cCcCcCcDdEeEeEeEeEeGgGgGgGgHhIiIiIiIiIJjKkLlLlLlNnNnNnOoOoOo"
+    "RrRrRrSsSsSsSsTtTtUuUuUuUuUuUuWwYyYZzZzZzOoUuAaIiOoUuUuUuUuU"
+    "uAaAaGgKkOoOojGgNnAaAaAaEeEeIiIiOoOoRrRrUuUuSsTtHhAaEeOoOoOo"
+    "OoYy"
+    "') $f$;"
+    " END IF;"
+    /* Qualified: the index expression is evaluated (and inlined) in sessions whose
+     * search_path lacks the ledger's schema, pg_dump's among them. */
+    " EXECUTE format('CREATE OR REPLACE FUNCTION %1$I.tt_words(text) RETURNS text LANGUAGE sql"
+    " IMMUTABLE PARALLEL SAFE AS %2$L', current_schema(), format('SELECT regexp_replace(lower("
+    "%I.tt_fold($1)), ''[^[:alnum:]]+'', '' '', ''g'')', current_schema()));"
+    " END $$;"
+    "REINDEX INDEX events_reason;";
+
 /* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
  * feedback, 4 job runs and the training sync, 5 strategies and their versions, 6 producers
- * (SPEC 15), 7 archive segments (retention, SPEC 8). */
+ * (SPEC 15), 7 archive segments (retention, SPEC 8), 8 search folding diacritics. */
 static const char *const migrations[] = {schema_v1,
                                          tti_pg_schema_notify,
                                          tti_pg_schema_domain,
                                          tti_pg_schema_jobs,
                                          tti_pg_schema_strategy,
                                          tti_pg_schema_producer,
-                                         tti_pg_schema_archive};
+                                         tti_pg_schema_archive,
+                                         schema_fold};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */

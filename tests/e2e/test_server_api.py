@@ -410,6 +410,22 @@ class ApiTest(ServerCase):
                              [e["seq"] for e in reversed(want)], params)
         self.assertTrue(all(len([e for e in everything if p(e)]) > 0 for _, p in cases[:-1]))
 
+    def test_search_ignores_diacritics(self):
+        """Full text on reasons folds diacritics on both stores (SQLite's unicode61, the
+        PostgreSQL store's tt_fold): the same queries give the same events."""
+        reasons = ["Café crème served", "cafe noir", "CAFÉ AU LAIT", "caffeine shot", "tea"]
+        seqs = {}
+        for r in reasons:
+            resp = self.server.post_events(event(entity="diacritics", reason=r), token="ingest")
+            self.assertEqual(resp.status, 201, resp.body)
+            seqs[r] = resp.json()["seq"]
+        for q, want in (("cafe", reasons[:3]), ("café", reasons[:3]), ("CAFÉ", reasons[:3]),
+                        ("creme", reasons[:1]), ("crème served", reasons[:1]),
+                        ("caf", reasons[:4]), ("thé", [])):
+            got = self.server.get_json("/api/events" + qs(entity="diacritics", q=q),
+                                       token="read")["events"]
+            self.assertEqual([e["seq"] for e in got], [seqs[r] for r in want], q)
+
     def test_filters_apply_before_limit(self):
         # 60 "rare" events among 600 others: limit counts only matching events.
         evs = []
