@@ -309,6 +309,21 @@ static int check_empty(mig *m)
     return TT_OK;
 }
 
+/* Events whose rows retention moved into archive segments (SPEC 8) are not in the hot
+ * store, so their leaves cannot be copied from it: such a source is refused. */
+static int check_not_archived(mig *m)
+{
+    static const tti_table segments = {"archive_segments", "first_seq", "i", "first_seq", NULL};
+    const char *seen = NULL;
+    int rc = m->from_ops->table_rows(m->from, &segments, any_row, &seen);
+    if (rc == TT_ECONFLICT && seen != NULL)
+        return FAIL(m, TT_EINVAL, "%s",
+                    "the source has archive segments (retention removed event rows from it); "
+                    "migrate copies only ledgers whose every event is in the store, nothing was "
+                    "written");
+    return rc == TT_OK ? TT_OK : from_fail(m, rc);
+}
+
 static int check_table_name(void *ctx, const char *name)
 {
     mig *m = ctx;
@@ -327,7 +342,8 @@ static int open_both(mig *m, const char *from_uri, const char *to_uri)
         (m->to_ops = tti_store_backend(to_uri)) == NULL)
         return FAIL(m, TT_EINVAL, "%s",
                     "unsupported store URI (use sqlite:PATH, a file path or postgres://...)");
-    tti_store_config rcfg = {.create = 0, .busy_timeout_ms = 10000, .read_only = 1};
+    /* Not read-only: an older schema is upgraded first, as by any command that opens it. */
+    tti_store_config rcfg = {.create = 0, .busy_timeout_ms = 10000, .read_only = 0};
     int rc = m->from_ops->open(from_uri, &rcfg, &m->from, err, sizeof err);
     if (rc != TT_OK)
         return FAIL(m, rc, "opening the source: %s", err);
@@ -356,6 +372,8 @@ int tt_store_migrate(const char *from_uri, const char *to_uri, tt_progress_fn pr
     writing = reading && rc == TT_OK;
     if (rc == TT_OK)
         rc = m.from_ops->table_names(m.from, check_table_name, &m);
+    if (rc == TT_OK)
+        rc = check_not_archived(&m);
     if (rc == TT_OK)
         rc = check_empty(&m);
     if (rc == TT_OK && (rc = m.from_ops->read_head(m.from, &h)) != TT_OK)
