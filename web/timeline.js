@@ -311,7 +311,8 @@ export function createList(host, opts) {
   // ---- live ----
 
   function startLive(api) {
-    if (!opts.live || current.until) return;
+    // The corrected view is not followed live: a later correction changes rows already shown.
+    if (!opts.live || current.until || current.view) return;
     const p = { ...api };
     if (filterIds) {
       if (filterIds.size === 1) {
@@ -430,11 +431,11 @@ export function createList(host, opts) {
 // drawer).
 function apiParams(p) {
   const out = {};
-  for (const k of ["entity", "entity_id", "event_type", "actor", "since", "until", "q"]) if (p[k]) out[k] = p[k];
+  for (const k of ["entity", "entity_id", "event_type", "actor", "since", "until", "q", "view"]) if (p[k]) out[k] = p[k];
   return out;
 }
 
-const FILTER_KEYS = ["entity", "entity_id", "event_type", "actor", "since", "until", "strategy", "q"];
+const FILTER_KEYS = ["entity", "entity_id", "event_type", "actor", "since", "until", "strategy", "q", "view"];
 
 function paramsOf(route) {
   const p = {};
@@ -474,6 +475,8 @@ export function render(main, route, ctx) {
     range: h("select", { id: "f-range" }, RANGES.map(([v, l]) => h("option", { value: v, text: l }))),
     since: h("input", { id: "f-since", type: "datetime-local", step: "0.001" }),
     until: h("input", { id: "f-until", type: "datetime-local", step: "0.001" }),
+    // SPEC 15: view=corrected hides VOIDed events and shows corrections over the originals.
+    view: h("input", { id: "f-view", type: "checkbox", title: "Hide voided events; show corrected fields (the stored events are unchanged)" }),
   };
   const typesBox = h("fieldset", { class: "types" }, h("legend", { class: "sr-only", text: "Event types" }));
   const typesMenu = h("details", { class: "menu", id: "f-types" },
@@ -501,6 +504,7 @@ export function render(main, route, ctx) {
     h("div", { class: "field" }, h("span", { class: "label", id: "types-lbl", text: "Event type" }), typesMenu),
     field("f-actor", "Actor", f.actor),
     h("div", { class: "field" }, h("label", { for: "f-range", text: "Time (UTC)" }), h("span", { class: "range" }, f.range, custom)),
+    field("f-view", "Corrected view", f.view),
     dlS, dlA,
   );
   typesMenu.querySelector("summary").setAttribute("aria-labelledby", "types-lbl f-types-label");
@@ -516,6 +520,7 @@ export function render(main, route, ctx) {
     custom.hidden = f.range.value !== "custom";
     f.since.value = toLocalInput(f.range.value === "custom" ? params.since : "");
     f.until.value = toLocalInput(params.until || "");
+    f.view.checked = params.view === "corrected";
     const types = new Set((params.event_type || "").split(",").filter(Boolean));
     for (const t of types) ensureType(t);
     for (const cb of typesBox.querySelectorAll("input")) cb.checked = types.has(cb.value);
@@ -536,7 +541,7 @@ export function render(main, route, ctx) {
 
   function renderChips() {
     clear(chips);
-    const names = { q: "text", strategy: "strategy", entity: "entity", entity_id: "id", event_type: "type", actor: "actor", since: "since", until: "until" };
+    const names = { q: "text", strategy: "strategy", entity: "entity", entity_id: "id", event_type: "type", actor: "actor", since: "since", until: "until", view: "view" };
     for (const k of FILTER_KEYS) {
       if (!params[k]) continue;
       chips.append(h("button", { type: "button", class: "chip", "aria-label": `Remove filter ${names[k]} ${params[k]}`, onclick: () => {
@@ -567,6 +572,7 @@ export function render(main, route, ctx) {
       if (f.since.value) p.since = fromLocalInput(f.since.value);
       if (f.until.value) p.until = fromLocalInput(f.until.value);
     } else if (f.range.value) p.since = f.range.value;
+    if (f.view.checked) p.view = "corrected";
     return p;
   }
 
@@ -602,7 +608,7 @@ export function render(main, route, ctx) {
       }
     });
   }
-  for (const el of [f.entity, f.range, f.since, f.until]) {
+  for (const el of [f.entity, f.range, f.since, f.until, f.view]) {
     el.addEventListener("change", () => {
       custom.hidden = f.range.value !== "custom";
       if (f.range.value === "custom" && !f.since.value && !f.until.value) return;

@@ -69,6 +69,12 @@ before(async () => {
   cli(L.data, ["strategy", "create", "--id", "aapl-rsi", "--name", "AAPL RSI Strategy", "--symbol", "AAPL", "--timeframe", "5m", "--yaml-file", "-", "--actor", "user123", "--reason", "Initial version"], y(30));
   cli(L.data, ["strategy", "update-yaml", "aapl-rsi", "--yaml-file", "-", "--actor", "user123", "--reason", "Updated RSI threshold from 30 to 35"], y(35));
   cli(L.data, ["strategy", "update-yaml", "aapl-rsi", "--yaml-file", "-", "--actor", "user123", "--reason", "Add an exit"], y(35) + "exit: rsi > 70\n");
+  // SPEC 15 corrections among the newest events: a VOID and a CORRECTION.
+  cli(L.data, ["append", "--entity", "order", "--id", "o-void", "--type", "FILLED", "--actor", "ft-main", "--reason", "fill to void"]);
+  cli(L.data, ["append", "--entity", "order", "--id", "o-fix", "--type", "FILLED", "--actor", "ft-main", "--reason", "fill to correct"]);
+  const n = Number(JSON.parse(cli(L.data, ["stats", "-o", "json"])).tree_size);
+  cli(L.data, ["append", "--entity", "order", "--id", "o-void", "--type", "VOID", "--actor", "ops", "--meta", JSON.stringify({ corrects: n - 1 })]);
+  cli(L.data, ["append", "--entity", "order", "--id", "o-fix", "--type", "CORRECTION", "--actor", "ops", "--reason", "fill corrected", "--meta", JSON.stringify({ corrects: n })]);
   srv = await new Server(L.data).start();
   browser = await launch();
   page = await newPage();
@@ -231,6 +237,18 @@ test("each filter and search narrows the timeline as the API does, and lives in 
   assert.deepEqual(shown.map(([s]) => s), all);
   assert.ok(shown.every(([, sub]) => spy.includes(sub.replace("strategy/", ""))));
   await shot(page, "timeline-filtered");
+  await page.getByRole("button", { name: /Remove filter strategy/ }).click();
+  await rowsSettled(page);
+
+  // SPEC 15: the corrected view, as the API gives it.
+  await page.check("#f-view");
+  await expectRows({ view: "corrected" });
+  const texts = await page.locator("ol.rows > li").allTextContents();
+  assert.ok(!texts.some((t) => /o-void|VOID|CORRECTION/.test(t)), "voided events and corrections are hidden");
+  assert.ok(texts.some((t) => /fill corrected/.test(t)), "the correction's reason is shown");
+  await page.getByRole("button", { name: /Remove filter view/ }).click();
+  await rowsSettled(page);
+  assert.equal(await page.isChecked("#f-view"), false);
 });
 
 test("the URL round-trips: a shared link opens the same view after sign-in, Back restores the last one", async () => {
