@@ -18,6 +18,9 @@ export interface EventInput {
   metadata?: Record<string, unknown> | null;
   occurred_at?: string | null;
   idempotency_key?: string | null;
+  /** SPEC 15, both or neither: the sending process's name and its own counter (Producer). */
+  producer?: string | null;
+  producer_seq?: number | null;
 }
 
 /** An event as the ledger returns it. */
@@ -36,6 +39,26 @@ export interface LedgerEvent {
   idempotency_key: string | null;
   leaf_hash: string;
   principal?: string | null;
+  /** Only on events that carry them (SPEC 15). */
+  producer?: string;
+  producer_seq?: number;
+  /** Only in the corrected view: the CORRECTION whose fields are shown. */
+  corrected_by?: number;
+}
+
+/** What the ledger knows of one producer (GET /api/producers, POST /api/heartbeat). */
+export interface ProducerState {
+  producer: string;
+  last_seq: number;
+  last_event: number | null;
+  last_seen: string;
+  heartbeat_timeout: number | null;
+  silent: boolean;
+  gaps: number;
+  missing: number;
+  repeats: number;
+  restarts: number;
+  silences: number;
 }
 
 export interface Appended {
@@ -66,6 +89,8 @@ export interface EventFilters {
   after_seq?: number;
   limit?: number;
   order?: "asc" | "desc";
+  /** "corrected": SPEC 15's corrected view (docs/API.md). */
+  view?: "stored" | "corrected";
 }
 
 export interface Checkpoint {
@@ -292,6 +317,21 @@ export class Client {
     return this.request("GET", "/api/feedback", { query: filters, idempotent: true });
   }
 
+  // ---- completeness per producer (SPEC 15) --------------------------------------------
+
+  /** POST /api/heartbeat: the producer is alive; timeoutS becomes its heartbeat_timeout. */
+  heartbeat(producer: string, timeoutS?: number): Promise<ProducerState> {
+    const body: Record<string, unknown> = { producer };
+    if (timeoutS !== undefined) body.heartbeat_timeout = timeoutS;
+    return this.request("POST", "/api/heartbeat", { body, idempotent: true });
+  }
+
+  /** GET /api/producers (read role). */
+  async producers(): Promise<ProducerState[]> {
+    const r = await this.request<{ producers: ProducerState[] }>("GET", "/api/producers", { idempotent: true });
+    return r.producers;
+  }
+
   // ---- reads -------------------------------------------------------------------------
 
   /** One page of GET /api/events. */
@@ -376,6 +416,23 @@ export class Client {
     if (p.leaf_index !== seq - 1 || p.tree_size !== cp.treeSize) throw new VerifyError("proof", "the proof is for another leaf or tree size");
     if (!(await verifyInclusion(p, cp.rootHash, leaf))) throw new VerifyError("proof", `event ${seq}: the proof does not lead to the checkpoint's root`);
     return { event, checkpoint: cp };
+  }
+}
+
+/**
+ * Numbers a process's events (SPEC 15): stamp(ev) returns a copy with producer, the next
+ * producer_seq (1, 2, 3 ... from start) and its idempotency key, so appending the stamped
+ * event again after a failure is a retry, never a REPEAT. A new Producer after a restart
+ * starts at 1 again, which the ledger records as a RESTART.
+ */
+export class Producer {
+  private next: number;
+  constructor(readonly name: string, start = 1) {
+    if (!name || name.length > 64) throw new RangeError("producer: 1 to 64 characters");
+    this.next = start;
+  }
+  stamp(ev: EventInput): EventInput {
+    return { ...ev, producer: this.name, producer_seq: this.next++, idempotency_key: ev.idempotency_key || newIdempotencyKey() };
   }
 }
 

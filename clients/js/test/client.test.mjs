@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { cli, tmpdir, Server, BIN } from "../../../tests/browser/ttserver.mjs";
-import { Client, BufferedSender, TradetrailError, VerifyError, verifyCheckpointNote, verifyConsistency, verifyInclusion, leafHash } from "../dist/index.js";
+import { Client, BufferedSender, Producer, TradetrailError, VerifyError, verifyCheckpointNote, verifyConsistency, verifyInclusion, leafHash } from "../dist/index.js";
 
 let dir, data, server, admin, reader, vkey, client;
 
@@ -158,6 +158,28 @@ test("an event verifies offline against a checkpoint signed by the pinned key", 
   assert.equal(await verifyConsistency(c, flip(v.rootHash), later.rootHash), false);
   assert.equal(await verifyConsistency(c, v.rootHash, flip(later.rootHash)), false);
   if (c.hashes.length) assert.equal(await verifyConsistency({ ...c, hashes: [flip(c.hashes[0]), ...c.hashes.slice(1)] }, v.rootHash, later.rootHash), false);
+});
+
+test("Producer numbers events; a gap is recorded; heartbeat, producers, a version 3 leaf verifies, and the corrected view", async () => {
+  const p = new Producer("js-bot");
+  const ev = () => ({ entity: "order", entity_id: "js-1", event_type: "FILLED", actor: "js-bot" });
+  const first = p.stamp(ev());
+  assert.deepEqual([first.producer, first.producer_seq], ["js-bot", 1]);
+  await client.append(first);
+  await client.append(first); // a retry: same key, nothing written, no REPEAT
+  p.stamp(ev()); // lost
+  const third = await client.append(p.stamp(ev()));
+  const st = await client.heartbeat("js-bot", 600);
+  assert.equal(st.heartbeat_timeout, 600);
+  const mine = (await client.producers()).find((x) => x.producer === "js-bot");
+  assert.deepEqual([mine.last_seq, mine.gaps, mine.repeats], [3, 1, 0]);
+  const gap = (await client.page({ entity: "producer", entity_id: "js-bot" })).events;
+  assert.deepEqual(gap.map((e) => e.event_type), ["GAP"]);
+  const { raw } = await client.event(third.seq);
+  assert.equal(await leafHash(raw), JSON.parse(raw).leaf_hash);
+  await client.append({ entity: "order", entity_id: "js-1", event_type: "VOID", actor: "ops", metadata: { corrects: third.seq } });
+  const shown = (await client.page({ entity: "order", entity_id: "js-1", view: "corrected" })).events.map((e) => e.seq);
+  assert.ok(!shown.includes(third.seq));
 });
 
 test("strategy operations and feedback", async () => {
