@@ -20,7 +20,8 @@ static const char config_help[] =
     "later ones winning: the built-in default, the INI file (--config FILE, default\n"
     "DATA/tradetrail.conf), the seed's QT_ALERT_WEBHOOK, QT_AUDIT_EMAIL, QT_SMTP_SERVER and\n"
     "QT_SMTP_PORT, the TRADETRAIL_<KEY> environment variables, and command-line flags.\n"
-    "cron_secret is masked, and of URLs (db, smtp_url, alert_webhook, feedback_sink) only\n"
+    "cron_secret and telegram_bot_token are masked, and of URLs (db, smtp_url,\n"
+    "alert_webhook, feedback_sink) only\n"
     "the scheme and host are shown, unless --show-secrets is given. -o json prints\n"
     "{\"file\",\"data_dir\",\"keys\":{KEY:{\"value\",\"source\",\"origin\"}}}.\n";
 

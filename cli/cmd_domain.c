@@ -264,7 +264,8 @@ static const char summary_help[] =
     "note. -o json prints the object of GET /api/summary. The title comes from the\n"
     "configuration key summary_title (default \"tradetrail\").\n"
     "--notify also queues the text summary in the notification outbox for every configured\n"
-    "channel (alert_webhook; audit_email with smtp_url), recorded as a notification/QUEUED\n"
+    "channel (alert_webhook; audit_email with smtp_url; telegram_bot_token with\n"
+    "telegram_chat_id), recorded as a notification/QUEUED\n"
     "event; the notification worker of `tradetrail serve` delivers it (docs/NOTIFICATIONS.md).\n"
     "Exit 1 when no channel is configured.\n";
 

@@ -46,6 +46,21 @@ void front_notify_config(const tti_config *c, tt_notify_config *out)
     out->smtp_from = tti_config_value(c, "smtp_from");
     out->smtp_tls = tti_config_value(c, "smtp_tls");
     out->summary_title = tti_config_value(c, "summary_title");
+    out->telegram_bot_token = tti_config_value(c, "telegram_bot_token");
+    out->telegram_chat_id = tti_config_value(c, "telegram_chat_id");
+    out->telegram_error_chat_id = tti_config_value(c, "telegram_error_chat_id");
+    out->telegram_events = tti_config_value(c, "telegram_events");
+    out->telegram_error_events = tti_config_value(c, "telegram_error_events");
+    out->telegram_api = tti_config_value(c, "telegram_api");
+    /* Out of range or not a number: a value tt_notify_channels refuses, with the key's name. */
+    int64_t v;
+    if (c == NULL)
+        return;
+    out->telegram_per_minute =
+        tti_config_int(c, "telegram_per_minute", 1, 1000, &v, NULL, 0) == TT_OK ? (long)v : -1;
+    out->telegram_late_after_s =
+        tti_config_int(c, "telegram_late_after", -1, 1000000000, &v, NULL, 0) == TT_OK ? (long)v
+                                                                                       : -2;
 }
 
 int front_feedback_settings(const tti_config *c, tt_feedback_settings *out, char *err,

@@ -1369,8 +1369,11 @@ TT_EXPORT char *tt_demo_report_to_json(const tt_demo_report *r);
 #define TT_NOTIFY_DISCORD 1
 #define TT_NOTIFY_GENERIC 2
 #define TT_NOTIFY_EMAIL 3
-#define TT_NOTIFY_NCHANNELS 4
-#define TT_NOTIFY_DISCORD_MAX 2000 /* characters of one Discord message */
+#define TT_NOTIFY_TELEGRAM 4        /* the Telegram chat (telegram_chat_id) */
+#define TT_NOTIFY_TELEGRAM_ERRORS 5 /* the Telegram chat for errors (telegram_error_chat_id) */
+#define TT_NOTIFY_NCHANNELS 6
+#define TT_NOTIFY_DISCORD_MAX 2000  /* characters of one Discord message */
+#define TT_NOTIFY_TELEGRAM_MAX 4096 /* characters of one Telegram message */
 
 /*
  * Where notifications go, taken from the configuration keys of the same names (SPEC 10).
@@ -1391,6 +1394,16 @@ typedef struct tt_notify_config {
      * offers it) or "off". Unset: "required", except "try" for a relay on localhost,
      * 127.0.0.0/8 or ::1. An smtps:// URL is TLS from the first byte whatever this says. */
     const char *smtp_tls;
+    /* Telegram (SPEC 15): Bot API sendMessage to telegram_chat_id with the bot's token. The
+     * token is a secret: never printed, logged or stored in the outbox. */
+    const char *telegram_bot_token;
+    const char *telegram_chat_id;       /* numeric id or @channelname */
+    const char *telegram_error_chat_id; /* where telegram_error_events go instead */
+    const char *telegram_events;        /* "TYPE,entity/TYPE,...": unset: alert_events */
+    const char *telegram_error_events;  /* unset: "FAILED,ERROR,SILENT,GAP" */
+    const char *telegram_api;           /* Bot API base URL; unset: https://api.telegram.org */
+    long telegram_per_minute;           /* messages per chat and minute; 0: 20; 1..1000 */
+    long telegram_late_after_s;         /* older events are marked late; 0: 300; -1: never */
 } tt_notify_config;
 
 /* All fields unset. */
@@ -1403,7 +1416,8 @@ TT_EXPORT void tt_notify_config_init(tt_notify_config *cfg);
 TT_EXPORT int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err,
                                  size_t errlen);
 
-/* "slack", "discord", "generic", "email"; NULL for another index. */
+/* "slack", "discord", "generic", "email", "telegram", "telegram_errors"; NULL for another
+ * index. */
 TT_EXPORT const char *tt_notify_channel_name(int channel);
 
 /*

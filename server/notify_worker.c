@@ -92,7 +92,7 @@ int srv_notify_start(srv *s)
         return -1;
     }
     w.started = 1;
-    char names[64] = "";
+    char names[128] = "";
     for (int c = 0; c < TT_NOTIFY_NCHANNELS; c++)
         if (channels & (1u << c)) {
             size_t len = strlen(names);

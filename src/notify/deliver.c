@@ -117,13 +117,194 @@ out:
     return rc;
 }
 
+/* ---- Telegram (SPEC 15) ---- */
+
+#define TG_WINDOW_US 60000000LL /* telegram_per_minute counts over a sliding minute */
+
+/* How many messages the chat (0: the chat, 1: the error chat) got in the last minute, the
+ * older ones forgotten; *oldest the time of the oldest one still counted. */
+static size_t tg_window(tti_notify *n, int chat, int64_t now, int64_t *oldest)
+{
+    size_t cap = (size_t)n->tg_per_minute;
+    while (n->tg_sent_n[chat] > 0) {
+        size_t first = (n->tg_sent_head[chat] + cap - n->tg_sent_n[chat]) % cap;
+        *oldest = n->tg_sent_us[chat][first];
+        if (*oldest > now - TG_WINDOW_US)
+            break;
+        n->tg_sent_n[chat]--;
+    }
+    return n->tg_sent_n[chat];
+}
+
+static void tg_note_sent(tti_notify *n, int chat, int64_t t)
+{
+    size_t cap = (size_t)n->tg_per_minute;
+    n->tg_sent_us[chat][n->tg_sent_head[chat]] = t;
+    n->tg_sent_head[chat] = (n->tg_sent_head[chat] + 1) % cap;
+    if (n->tg_sent_n[chat] < cap)
+        n->tg_sent_n[chat]++;
+}
+
+/* A Bot API refusal's description ("Bad Request: chat not found"), printable ASCII only. */
+static void tg_description(const char *reply, char *err, size_t errlen)
+{
+    const char *p = strstr(reply, "\"description\":\"");
+    size_t len = strlen(err);
+    if (p == NULL || len + 3 >= errlen)
+        return;
+    p += strlen("\"description\":\"");
+    char *o = err + len;
+    *o++ = ':', *o++ = ' ';
+    for (size_t i = 0; p[i] != '\0' && p[i] != '"' && i < 120 && o + 1 < err + errlen; i++)
+        *o++ = p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?';
+    *o = '\0';
+}
+
+/* WARNING: n->tg_url holds the bot token: the transport never names it, and neither does
+ * any message here. */
+static int tg_post(const tti_notify *n, const char *chat, const char *html, long *retry_after,
+                   char *err, size_t errlen)
+{
+    char *json = NULL, reply[1024] = "";
+    if (tti_notify_telegram_json(chat, html, &json) != TT_OK) {
+        snprintf(err, errlen, "telegram: out of memory");
+        return TT_ENOMEM;
+    }
+    const char *headers[] = {"Content-Type: application/json"};
+    tti_http_req req = {.url = n->tg_url,
+                        .protocols = "http,https",
+                        .what = "telegram",
+                        .headers = headers,
+                        .n_headers = 1,
+                        .body = json,
+                        .len = strlen(json),
+                        .timeout_ms = n->timeout_ms,
+                        .reply = reply,
+                        .reply_cap = sizeof reply};
+    tti_http_res res;
+    int rc = tti_http_perform(&req, &res, err, errlen);
+    if (rc != TT_OK && res.status != 0) {
+        /* 429: the Bot API says how long to wait, in its body (and maybe a header). */
+        long ra = tti_notify_telegram_retry_after(reply);
+        if (ra <= 0)
+            ra = res.retry_after;
+        if (ra > 0)
+            *retry_after = ra;
+        tg_description(reply, err, errlen);
+    }
+    free(json);
+    return rc;
+}
+
+static const char tg_alarm[] = "\xf0\x9f\x9a\xa8 "; /* U+1F6A8, the error chat's mark */
+
+static int tg_late(const tti_notify *n, const tti_outbox_row *row, int64_t now)
+{
+    return n->tg_late_after_us >= 0 && now - row->created_us > n->tg_late_after_us;
+}
+
+/* The first lines of a message: "delivered late" after an outage, then the subject. */
+static void tg_header(tti_buf *b, const tti_notify *n, int channel, const tti_outbox_row *row,
+                      int64_t now)
+{
+    if (tg_late(n, row, now)) {
+        char ts[TT_TS_LEN + 1];
+        tt_time_format(row->created_us, ts);
+        tti_buf_printf(b, "\xe2\x8f\xb0 <b>Delivered late</b>: %lld min after the event (%.19sZ)\n",
+                       (long long)((now - row->created_us) / 60000000), ts);
+    }
+    if (channel == TT_NOTIFY_TELEGRAM_ERRORS)
+        tti_buf_adds(b, tg_alarm);
+    tti_buf_adds(b, "<b>");
+    tti_notify_telegram_escape(b, row->subject, strlen(row->subject));
+    tti_buf_adds(b, "</b>\n");
+}
+
+/* One row as messages of at most TTI_TELEGRAM_PART_MAX bytes of text each; *parts_done
+ * advances as Discord's do, so a retry resumes. */
+static int tg_send_row(tti_notify *n, const tti_outbox_row *row, int channel, int *parts_done,
+                       long *retry_after, char *err, size_t errlen)
+{
+    char **parts = NULL;
+    size_t nparts = 0;
+    if (tti_notify_split(row->body, TTI_TELEGRAM_PART_MAX, TTI_TELEGRAM_MAX_PARTS, &parts,
+                         &nparts) != TT_OK) {
+        snprintf(err, errlen, "telegram: out of memory");
+        return TT_ENOMEM;
+    }
+    int chat = channel == TT_NOTIFY_TELEGRAM_ERRORS;
+    const char *chat_id = chat ? n->tg_error_chat : n->tg_chat;
+    int rc = TT_OK;
+    for (size_t i = (size_t)*parts_done; i < nparts && rc == TT_OK; i++) {
+        tti_buf b;
+        tti_buf_init(&b, 64 * 1024);
+        int64_t now = tt_time_now_us();
+        if (i == 0)
+            tg_header(&b, n, channel, row, now);
+        else
+            tti_buf_printf(&b, "<i>(%zu/%zu)</i>\n", i + 1, nparts);
+        tti_notify_telegram_escape(&b, parts[i], strlen(parts[i]));
+        if (b.failed) {
+            snprintf(err, errlen, "telegram: out of memory");
+            rc = TT_ENOMEM;
+        } else {
+            rc = tg_post(n, chat_id, b.data, retry_after, err, errlen);
+        }
+        tti_buf_free(&b);
+        if (rc == TT_OK) {
+            *parts_done = (int)i + 1;
+            tg_note_sent(n, chat, now);
+        }
+    }
+    tti_notify_parts_free(parts, nparts);
+    return rc;
+}
+
+/* The rows held back by the rate limit, as one message: a line per notification while the
+ * text stays well under Telegram's 4096 characters, then how many more. */
+static int tg_send_digest(tti_notify *n, int channel, tti_outbox_row *const *rows, size_t k,
+                          long *retry_after, char *err, size_t errlen)
+{
+    int chat = channel == TT_NOTIFY_TELEGRAM_ERRORS;
+    int64_t now = tt_time_now_us();
+    tti_buf b;
+    tti_buf_init(&b, 64 * 1024);
+    tti_buf_printf(&b,
+                   "%s<b>Digest: %zu notifications</b> held back by the limit of %ld messages "
+                   "a minute\n",
+                   chat ? tg_alarm : "", k, n->tg_per_minute);
+    size_t shown = 0;
+    for (; shown < k && b.len < 3400; shown++) {
+        const tti_outbox_row *r = rows[shown];
+        tti_buf_printf(&b, "\xe2\x80\xa2 seq %lld ", (long long)r->seq);
+        tti_notify_telegram_escape(&b, r->subject,
+                                   strlen(r->subject) > 200 ? 200 : strlen(r->subject));
+        tti_buf_adds(&b, tg_late(n, r, now) ? " <i>(delivered late)</i>\n" : "\n");
+    }
+    if (shown < k)
+        tti_buf_printf(&b, "\xe2\x80\xa6 and %zu more (tradetrail show)\n", k - shown);
+    int rc;
+    if (b.failed) {
+        snprintf(err, errlen, "telegram: out of memory");
+        rc = TT_ENOMEM;
+    } else {
+        rc = tg_post(n, chat ? n->tg_error_chat : n->tg_chat, b.data, retry_after, err, errlen);
+    }
+    tti_buf_free(&b);
+    if (rc == TT_OK)
+        tg_note_sent(n, chat, now);
+    return rc;
+}
+
 /* Send one row; *parts_done advances over the Discord messages already delivered, so a
  * retry resumes where the last attempt stopped. */
-static int deliver_row(const tti_notify *n, const tti_outbox_row *row, int channel, int *parts_done,
+static int deliver_row(tti_notify *n, const tti_outbox_row *row, int channel, int *parts_done,
                        long *retry_after, char *err, size_t errlen)
 {
     if (channel == TT_NOTIFY_EMAIL)
         return send_mail(n, row, err, errlen);
+    if (channel == TT_NOTIFY_TELEGRAM || channel == TT_NOTIFY_TELEGRAM_ERRORS)
+        return tg_send_row(n, row, channel, parts_done, retry_after, err, errlen);
     if (n->webhook_channel != channel) {
         snprintf(err, errlen, "the %s webhook is no longer configured", row->channel);
         return TT_EINVAL;
@@ -202,6 +383,83 @@ static int next_due(tt_ledger *l, unsigned channels, int64_t *next)
     return rc;
 }
 
+/* The wait after a failed attempt: the backoff, or longer when the receiver said so
+ * (Retry-After); Telegram's retry_after (a 429) is exactly how long its flood control
+ * wants, so it replaces the backoff rather than adding to it. */
+static int64_t retry_delay(int channel, int failures, long retry_after)
+{
+    uint32_t rnd = 0;
+    tti_random((uint8_t *)&rnd, sizeof rnd);
+    int64_t delay = tti_notify_backoff_us(failures, rnd);
+    int tg = channel == TT_NOTIFY_TELEGRAM || channel == TT_NOTIFY_TELEGRAM_ERRORS;
+    if (retry_after > 0 && (tg || (int64_t)retry_after * 1000000 > delay))
+        delay = (int64_t)retry_after * 1000000;
+    return delay;
+}
+
+/* Telegram's rate limit (SPEC 15) before row i goes out: with the chat's minute full, the
+ * row waits for a free slot (*held, not an attempt); with one slot left and more waiting,
+ * every due row of the chat (those of this pass and up to TTI_TELEGRAM_DIGEST_MAX more) goes
+ * out folded into one digest message (*held: done here). */
+static int tg_throttle(tt_ledger *l, tti_notify *n, tti_outbox_row *rows, size_t cnt, size_t i,
+                       char *folded, tt_notify_stats *st, unsigned *down, int64_t *down_next,
+                       int *held)
+{
+    int c = tti_notify_channel_index(rows[i].channel), chat = c == TT_NOTIFY_TELEGRAM_ERRORS;
+    int64_t now = tt_time_now_us(), oldest = now;
+    size_t used = tg_window(n, chat, now, &oldest);
+    *held = 0;
+    if (used >= (size_t)n->tg_per_minute) {
+        *held = 1;
+        *down |= 1u << c;
+        down_next[c] = oldest + TG_WINDOW_US;
+        return record(l, rows[i].id, 0, rows[i].attempts, rows[i].parts_done, down_next[c], NULL);
+    }
+    if (used + 1 < (size_t)n->tg_per_minute)
+        return TT_OK;
+    tti_outbox_row **group = calloc(TTI_TELEGRAM_DIGEST_MAX + cnt, sizeof *group);
+    tti_outbox_row *extra = NULL;
+    size_t k = 0, nextra = 0;
+    if (group == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    for (size_t j = i; j < cnt; j++)
+        if (!folded[j] && strcmp(rows[j].channel, rows[i].channel) == 0)
+            group[k++] = &rows[j];
+    int rc = claim(l, 1u << c, now, TTI_TELEGRAM_DIGEST_MAX, &extra, &nextra);
+    for (size_t j = 0; rc == TT_OK && j < nextra; j++)
+        group[k++] = &extra[j];
+    if (rc == TT_OK && k > 1) {
+        *held = 1;
+        long retry_after = 0;
+        char err[256] = "";
+        st->attempted++;
+        int drc = tg_send_digest(n, c, group, k, &retry_after, err, sizeof err);
+        int64_t t = tt_time_now_us(), delay = 0;
+        if (drc == TT_OK) {
+            st->delivered++;
+            atomic_fetch_add(&n->sent[c], 1);
+        } else {
+            st->failed++;
+            atomic_fetch_add(&n->failed[c], 1);
+            delay = retry_delay(c, group[0]->attempts + 1, retry_after);
+            *down |= 1u << c;
+            down_next[c] = t + delay;
+        }
+        /* Each folded row is delivered with the digest, or waits for the next attempt. */
+        for (size_t j = 0; rc == TT_OK && j < k; j++) {
+            tti_outbox_row *r = group[j];
+            rc = drc == TT_OK ? record(l, r->id, t, r->attempts, r->parts_done, t, NULL)
+                              : record(l, r->id, 0, r->attempts + 1, r->parts_done, t + delay, err);
+        }
+        for (size_t j = i; j < cnt; j++)
+            if (strcmp(rows[j].channel, rows[i].channel) == 0)
+                folded[j] = 1;
+    }
+    tti_outbox_rows_free(extra, nextra);
+    free(group);
+    return rc;
+}
+
 int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out)
 {
     if (l == NULL)
@@ -223,14 +481,23 @@ int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out)
         rc = claim(l, n->channels, now, max, &rows, &cnt);
     unsigned down = 0; /* channels that failed in this pass: the rest of theirs wait too */
     int64_t down_next[TT_NOTIFY_NCHANNELS] = {0};
+    char *folded = rc == TT_OK && cnt > 0 ? calloc(cnt, 1) : NULL; /* rows a digest took */
+    if (rc == TT_OK && cnt > 0 && folded == NULL)
+        rc = tti_fail(TT_ENOMEM, "out of memory");
     for (size_t i = 0; rc == TT_OK && i < cnt; i++) {
         tti_outbox_row *row = &rows[i];
         int c = tti_notify_channel_index(row->channel);
-        if (c < 0)
+        if (c < 0 || folded[i])
             continue;
         if (down & (1u << c)) {
             rc = record(l, row->id, 0, row->attempts, row->parts_done, down_next[c], NULL);
             continue;
+        }
+        if (c == TT_NOTIFY_TELEGRAM || c == TT_NOTIFY_TELEGRAM_ERRORS) {
+            int held = 0;
+            rc = tg_throttle(l, n, rows, cnt, i, folded, &st, &down, down_next, &held);
+            if (rc != TT_OK || held)
+                continue;
         }
         st.attempted++;
         int parts = row->parts_done;
@@ -246,15 +513,12 @@ int tt_notify_deliver_due(tt_ledger *l, int max, tt_notify_stats *out)
         }
         st.failed++;
         atomic_fetch_add(&n->failed[c], 1);
-        uint32_t rnd = 0;
-        tti_random((uint8_t *)&rnd, sizeof rnd);
-        int64_t delay = tti_notify_backoff_us(row->attempts + 1, rnd);
-        if ((int64_t)retry_after * 1000000 > delay)
-            delay = (int64_t)retry_after * 1000000;
+        int64_t delay = retry_delay(c, row->attempts + 1, retry_after);
         down |= 1u << c;
         down_next[c] = t + delay;
         rc = record(l, row->id, 0, row->attempts + 1, parts, t + delay, err);
     }
+    free(folded);
     tti_outbox_rows_free(rows, cnt);
     if (rc == TT_OK || rc == TT_ENOTFOUND)
         rc = next_due(l, n->channels, &st.next_due_us);

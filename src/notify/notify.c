@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/crypto.h"
 #include "core/event.h"
 #include "ledger/ledger.h"
 #include "notify/notify.h"
@@ -19,8 +20,10 @@
 #include "util/codec.h"
 #include "util/err.h"
 
-static const char *const channel_names[TT_NOTIFY_NCHANNELS] = {"slack", "discord", "generic",
-                                                               "email"};
+static const char *const channel_names[TT_NOTIFY_NCHANNELS] = {
+    "slack", "discord", "generic", "email", "telegram", "telegram_errors"};
+
+#define TG_BITS (1u << TT_NOTIFY_TELEGRAM | 1u << TT_NOTIFY_TELEGRAM_ERRORS)
 
 const char *tt_notify_channel_name(int channel)
 {
@@ -169,6 +172,42 @@ int tti_notify_smtp_tls(const char *setting, const char *url)
     return -1;
 }
 
+/* SPEC 15: the Telegram settings, and its channels into *ch: the chat when a token and a
+ * chat id are set, the error chat when an error chat id is set too. */
+static int telegram_check(const tt_notify_config *cfg, unsigned *ch, char *err, size_t errlen)
+{
+    size_t n;
+    int rc = parse_rules(cfg->telegram_events, NULL, &n, err, errlen);
+    if (rc == TT_OK)
+        rc = parse_rules(cfg->telegram_error_events, NULL, &n, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    if (cfg->telegram_per_minute < 0 || cfg->telegram_per_minute > TTI_TELEGRAM_MAX_PER_MINUTE)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "telegram_per_minute: must be an integer from 1 to %d",
+                       TTI_TELEGRAM_MAX_PER_MINUTE);
+    if (cfg->telegram_late_after_s < -1)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "telegram_late_after: must be a number of seconds, or -1 for never");
+    const char *api = cfg->telegram_api;
+    if (set(api) && strncmp(api, "https://", 8) != 0 && strncmp(api, "http://", 7) != 0)
+        return tti_err(err, errlen, TT_EINVAL, "telegram_api: must be an http:// or https:// URL");
+    const char *tok = cfg->telegram_bot_token;
+    if (set(tok) && (strlen(tok) > 256 || strpbrk(tok, "/?#@ \t\r\n") != NULL))
+        /* WARNING: the message never quotes the token. */
+        return tti_err(err, errlen, TT_EINVAL,
+                       "telegram_bot_token: not a bot token (BotFather gives 123456:ABC-...)");
+    if (set(tok) != (set(cfg->telegram_chat_id) || set(cfg->telegram_error_chat_id)))
+        return tti_err(err, errlen, TT_EINVAL,
+                       set(tok) ? "telegram_chat_id: must be set with telegram_bot_token"
+                                : "telegram_bot_token: must be set with telegram_chat_id");
+    if (set(tok) && set(cfg->telegram_chat_id))
+        *ch |= 1u << TT_NOTIFY_TELEGRAM;
+    if (set(tok) && set(cfg->telegram_error_chat_id))
+        *ch |= 1u << TT_NOTIFY_TELEGRAM_ERRORS;
+    return TT_OK;
+}
+
 int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err, size_t errlen)
 {
     if (cfg == NULL || out == NULL)
@@ -185,10 +224,20 @@ int tt_notify_channels(const tt_notify_config *cfg, unsigned *out, char *err, si
         ch |= 1u << TT_NOTIFY_EMAIL;
     size_t n;
     int rc = parse_rules(cfg->alert_events, NULL, &n, err, errlen);
+    if (rc == TT_OK)
+        rc = telegram_check(cfg, &ch, err, errlen);
     if (rc != TT_OK)
         return rc;
     *out = ch;
     return TT_OK;
+}
+
+static void free_rules(tti_notify_rule *rules, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rules[i].entity);
+        free(rules[i].type);
+    }
 }
 
 void tti_notify_free(tti_notify *n)
@@ -200,10 +249,17 @@ void tti_notify_free(tti_notify *n)
     free(n->smtp_url);
     free(n->smtp_from);
     free(n->title);
-    for (size_t i = 0; i < n->n_rules; i++) {
-        free(n->rules[i].entity);
-        free(n->rules[i].type);
-    }
+    free(n->tg_chat);
+    free(n->tg_error_chat);
+    if (n->tg_token != NULL)
+        tti_cleanse(n->tg_token, strlen(n->tg_token));
+    if (n->tg_url != NULL)
+        tti_cleanse(n->tg_url, strlen(n->tg_url));
+    free(n->tg_token);
+    free(n->tg_url);
+    free_rules(n->rules, n->n_rules);
+    free_rules(n->tg_rules, n->n_tg_rules);
+    free_rules(n->tg_error_rules, n->n_tg_error_rules);
     free(n);
 }
 
@@ -233,6 +289,38 @@ static int dup_opt(const char *v, const char *def, char **out)
     return *out == NULL ? -1 : 0;
 }
 
+/* The Telegram part of the settings (checked by tt_notify_channels already). */
+static int telegram_setup(tti_notify *n, const tt_notify_config *cfg)
+{
+    char err[256];
+    n->tg_per_minute = cfg->telegram_per_minute > 0 ? cfg->telegram_per_minute : 20;
+    n->tg_late_after_us = cfg->telegram_late_after_s < 0 ? -1
+                          : cfg->telegram_late_after_s == 0
+                              ? 300 * 1000000LL
+                              : cfg->telegram_late_after_s * 1000000LL;
+    n->tg_rules_default = !set(cfg->telegram_events);
+    if (!(n->channels & TG_BITS))
+        return 0;
+    const char *api = set(cfg->telegram_api) ? cfg->telegram_api : "https://api.telegram.org";
+    size_t alen = strlen(api);
+    while (alen > 0 && api[alen - 1] == '/')
+        alen--;
+    tti_buf url;
+    tti_buf_init(&url, 4096);
+    tti_buf_printf(&url, "%.*s/bot%s/sendMessage", (int)alen, api, cfg->telegram_bot_token);
+    n->tg_url = url.failed ? NULL : tti_buf_take(&url);
+    tti_buf_free(&url);
+    if (n->tg_url == NULL || dup_opt(cfg->telegram_bot_token, NULL, &n->tg_token) != 0 ||
+        dup_opt(cfg->telegram_chat_id, NULL, &n->tg_chat) != 0 ||
+        dup_opt(cfg->telegram_error_chat_id, NULL, &n->tg_error_chat) != 0 ||
+        parse_rules(cfg->telegram_events, n->tg_rules, &n->n_tg_rules, err, sizeof err) != TT_OK ||
+        parse_rules(set(cfg->telegram_error_events) ? cfg->telegram_error_events
+                                                    : TTI_TELEGRAM_ERROR_EVENTS_DEFAULT,
+                    n->tg_error_rules, &n->n_tg_error_rules, err, sizeof err) != TT_OK)
+        return -1;
+    return 0;
+}
+
 int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
 {
     if (l == NULL)
@@ -257,7 +345,8 @@ int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
             dup_opt(cfg->smtp_url, NULL, &n->smtp_url) != 0 ||
             dup_opt(cfg->smtp_from, "tradetrail@localhost", &n->smtp_from) != 0 ||
             dup_opt(cfg->summary_title, "tradetrail", &n->title) != 0 ||
-            parse_rules(cfg->alert_events, n->rules, &n->n_rules, err, sizeof err) != TT_OK) {
+            parse_rules(cfg->alert_events, n->rules, &n->n_rules, err, sizeof err) != TT_OK ||
+            telegram_setup(n, cfg) != 0) {
             tti_notify_free(n);
             return tti_fail(TT_ENOMEM, "out of memory");
         }
@@ -276,16 +365,34 @@ int tt_ledger_set_notify(tt_ledger *l, const tt_notify_config *cfg)
     return rc;
 }
 
-static int rule_match(const tti_notify *n, const tt_event *ev)
+static int rule_match(const tti_notify_rule *rules, size_t n, const tt_event *ev)
 {
-    /* SPEC 15: a producer gone silent is always an alert, whatever alert_events lists. */
-    if (strcmp(ev->entity, "producer") == 0 && strcmp(ev->event_type, "SILENT") == 0)
-        return 1;
-    for (size_t i = 0; i < n->n_rules; i++)
-        if (strcmp(n->rules[i].type, ev->event_type) == 0 &&
-            (n->rules[i].entity == NULL || strcmp(n->rules[i].entity, ev->entity) == 0))
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rules[i].type, ev->event_type) == 0 &&
+            (rules[i].entity == NULL || strcmp(rules[i].entity, ev->entity) == 0))
             return 1;
     return 0;
+}
+
+/* The channels an event notifies: alert_events for the webhook and e-mail; for Telegram
+ * (SPEC 15) telegram_events (alert_events when unset) and telegram_error_events, the latter
+ * to the error chat when there is one. */
+static unsigned event_channels(const tti_notify *n, const tt_event *ev)
+{
+    /* SPEC 15: a producer gone silent is always an alert, whatever alert_events lists. */
+    int alert = (strcmp(ev->entity, "producer") == 0 && strcmp(ev->event_type, "SILENT") == 0) ||
+                rule_match(n->rules, n->n_rules, ev);
+    unsigned ch = alert ? n->channels & ~TG_BITS : 0;
+    if (!(n->channels & TG_BITS))
+        return ch;
+    int error = rule_match(n->tg_error_rules, n->n_tg_error_rules, ev);
+    int wanted =
+        error || (n->tg_rules_default ? alert : rule_match(n->tg_rules, n->n_tg_rules, ev));
+    if (!wanted)
+        return ch;
+    if (error && (n->channels & (1u << TT_NOTIFY_TELEGRAM_ERRORS)))
+        return ch | 1u << TT_NOTIFY_TELEGRAM_ERRORS;
+    return ch | (n->channels & (1u << TT_NOTIFY_TELEGRAM));
 }
 
 /* The event in the `-o short` layout of SPEC 10. */
@@ -326,7 +433,8 @@ static int enqueue_all(tt_ledger *l, tti_store *w, unsigned channels, int64_t se
 static int on_event(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev)
 {
     tti_notify *n = ctx;
-    if (n == NULL || n->channels == 0 || !rule_match(n, ev))
+    unsigned channels = n != NULL ? event_channels(n, ev) : 0;
+    if (channels == 0)
         return TT_OK;
     tti_buf text, subject, generic;
     tti_buf_init(&text, 1 << 20);
@@ -336,7 +444,7 @@ static int on_event(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev)
     tti_buf_printf(&subject, "[%s] %s %s/%.100s", n->title, ev->event_type, ev->entity,
                    ev->entity_id);
     char *json = NULL;
-    if (n->channels & (1u << TT_NOTIFY_GENERIC)) {
+    if (channels & (1u << TT_NOTIFY_GENERIC)) {
         json = tt_event_to_json(ev);
         tti_buf_adds(&generic, "{\"kind\":\"alert\",\"title\":");
         tti_buf_json_str(&generic, subject.data);
@@ -348,10 +456,10 @@ static int on_event(void *ctx, tt_ledger *l, tti_store *w, const tt_event *ev)
     }
     int rc;
     if (text.failed || subject.failed || generic.failed ||
-        ((n->channels & (1u << TT_NOTIFY_GENERIC)) && json == NULL))
+        ((channels & (1u << TT_NOTIFY_GENERIC)) && json == NULL))
         rc = tti_fail(TT_ENOMEM, "out of memory building a notification");
     else
-        rc = enqueue_all(l, w, n->channels, ev->seq, subject.data, text.data, generic.data);
+        rc = enqueue_all(l, w, channels, ev->seq, subject.data, text.data, generic.data);
     tt_free(json);
     tti_buf_free(&text);
     tti_buf_free(&subject);
@@ -394,9 +502,11 @@ int tt_notify_summary(tt_ledger *l, const tt_notify_config *cfg, const char *tit
     int rc = tt_notify_channels(cfg, &ch, err, sizeof err);
     if (rc != TT_OK)
         return tti_fail(rc, "%s", err);
+    ch &= ~(1u << TT_NOTIFY_TELEGRAM_ERRORS); /* a summary is not an error */
     if (ch == 0)
         return tti_fail(TT_EINVAL, "no notification channel is configured (set alert_webhook, "
-                                   "or audit_email and smtp_url)");
+                                   "audit_email and smtp_url, or telegram_bot_token and "
+                                   "telegram_chat_id)");
     if (l->ops->notify == NULL || l->ops->notify->enqueue == NULL)
         return tti_fail(TT_EINVAL, "the %s store has no notification outbox", l->ops->name);
     if (title == NULL || title[0] == '\0') {
@@ -711,4 +821,56 @@ int tti_notify_webhook_json(int channel, const char *text, char **out)
     }
     *out = tti_buf_take(&b);
     return TT_OK;
+}
+
+/* ---- Telegram (SPEC 15) ---- */
+
+void tti_notify_telegram_escape(tti_buf *b, const char *s, size_t len)
+{
+    /* WARNING: parse_mode HTML reads tags in the text; ledger text must stay text. */
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *ent = s[i] == '&'   ? "&amp;"
+                          : s[i] == '<' ? "&lt;"
+                          : s[i] == '>' ? "&gt;"
+                                        : NULL;
+        if (ent == NULL)
+            continue;
+        tti_buf_add(b, s + start, i - start);
+        tti_buf_adds(b, ent);
+        start = i + 1;
+    }
+    tti_buf_add(b, s + start, len - start);
+}
+
+int tti_notify_telegram_json(const char *chat_id, const char *html, char **out)
+{
+    tti_buf b;
+    tti_buf_init(&b, 1 << 20);
+    tti_buf_adds(&b, "{\"chat_id\":");
+    tti_buf_json_str(&b, chat_id);
+    tti_buf_adds(&b, ",\"text\":");
+    tti_buf_json_str(&b, html);
+    tti_buf_adds(&b, ",\"parse_mode\":\"HTML\",\"disable_web_page_preview\":true}");
+    if (b.failed) {
+        tti_buf_free(&b);
+        return TT_ENOMEM;
+    }
+    *out = tti_buf_take(&b);
+    return TT_OK;
+}
+
+long tti_notify_telegram_retry_after(const char *reply)
+{
+    /* {"ok":false,"error_code":429,"description":"...","parameters":{"retry_after":N}} */
+    const char *p = reply != NULL ? strstr(reply, "\"retry_after\"") : NULL;
+    if (p == NULL)
+        return 0;
+    p += strlen("\"retry_after\"");
+    while (*p == ' ' || *p == ':')
+        p++;
+    long v = 0;
+    for (int i = 0; i < 7 && *p >= '0' && *p <= '9'; i++, p++)
+        v = v * 10 + (*p - '0');
+    return v > 3600 ? 3600 : v;
 }

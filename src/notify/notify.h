@@ -13,12 +13,18 @@
 
 #include "store/store.h"
 #include "tradetrail.h"
+#include "util/buf.h"
 
 #define TTI_NOTIFY_BACKOFF_FIRST_US 1000000LL /* first retry after about 1 s */
 #define TTI_NOTIFY_BACKOFF_MAX_US 600000000LL /* doubling up to 10 min */
 #define TTI_NOTIFY_LEASE_US 600000000LL       /* a claimed row returns after 10 min */
 #define TTI_NOTIFY_DISCORD_MAX_PARTS 10       /* Discord messages per notification */
 #define TTI_NOTIFY_MAX_RULES 64
+#define TTI_TELEGRAM_MAX_PER_MINUTE 1000
+#define TTI_TELEGRAM_PART_MAX 3500 /* bytes of ledger text per message, before escaping */
+#define TTI_TELEGRAM_MAX_PARTS 10
+#define TTI_TELEGRAM_DIGEST_MAX 500 /* rows one digest folds */
+#define TTI_TELEGRAM_ERROR_EVENTS_DEFAULT "FAILED,ERROR,SILENT,GAP"
 
 typedef struct tti_notify_rule {
     char *entity; /* NULL: any entity */
@@ -35,6 +41,17 @@ typedef struct tti_notify {
     tti_notify_rule rules[TTI_NOTIFY_MAX_RULES];
     size_t n_rules;
     atomic_llong sent[TT_NOTIFY_NCHANNELS], failed[TT_NOTIFY_NCHANNELS];
+    /* Telegram (SPEC 15). WARNING: tg_token is a secret; tg_url holds it too. */
+    char *tg_token, *tg_chat, *tg_error_chat, *tg_url; /* tg_url: <api>/bot<token>/sendMessage */
+    tti_notify_rule tg_rules[TTI_NOTIFY_MAX_RULES], tg_error_rules[TTI_NOTIFY_MAX_RULES];
+    size_t n_tg_rules, n_tg_error_rules;
+    int tg_rules_default; /* telegram_events unset: alert_events decide */
+    long tg_per_minute;
+    int64_t tg_late_after_us; /* < 0: never marked late */
+    /* The throttle (delivery thread only): when each of the last tg_per_minute messages of
+     * each chat went out, a ring per chat. */
+    int64_t tg_sent_us[2][TTI_TELEGRAM_MAX_PER_MINUTE];
+    size_t tg_sent_head[2], tg_sent_n[2];
 } tti_notify;
 
 void tti_notify_free(tti_notify *n);
@@ -77,6 +94,16 @@ int tti_notify_mail(const char *from, const char *to, const char *subject, const
  * entities, Discord content with mentions off, or the generic body as stored). *out
  * malloc'ed. */
 int tti_notify_webhook_json(int channel, const char *text, char **out);
+
+/* Text for Telegram's parse_mode HTML: &, < and > as entities (the Bot API's rule; quotes
+ * need none outside attributes). Appended to b. */
+void tti_notify_telegram_escape(tti_buf *b, const char *s, size_t len);
+
+/* The sendMessage body {"chat_id","text","parse_mode":"HTML",...}; *out malloc'ed. */
+int tti_notify_telegram_json(const char *chat_id, const char *html, char **out);
+
+/* Telegram's "retry_after" (parameters of a 429 answer) in a reply body, 0 when absent. */
+long tti_notify_telegram_retry_after(const char *reply);
 
 /* Channel index of a name, -1 when unknown. */
 int tti_notify_channel_index(const char *name);

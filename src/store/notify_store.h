@@ -9,6 +9,10 @@
 
 #include "store/store.h"
 
+/* Channels the outbox knows, as bits of a claim's channel set (tt_notify_channel_name()
+ * order): slack, discord, generic, email, telegram, telegram_errors. */
+#define TTI_OUTBOX_NCHANNELS 6
+
 /* One outbox row. Strings returned by claim are malloc'ed (tti_outbox_rows_free). */
 typedef struct tti_outbox_row {
     int64_t id;

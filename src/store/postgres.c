@@ -69,13 +69,14 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
     [TTI_PG_OUTBOX_PUT] = "INSERT INTO outbox(channel, seq, subject, body, created_us, next_us)"
                           " VALUES ($1, $2, $3, $4, $5, $6)",
     [TTI_PG_OUTBOX_DUE] = "SELECT min(next_us) FROM outbox WHERE delivered_us IS NULL"
-                          " AND channel IN ($1, $2, $3, $4)",
+                          " AND channel IN ($1, $2, $3, $4, $5, $6)",
     /* Claim and lease in one statement; rows another server holds are skipped. */
     [TTI_PG_OUTBOX_CLAIM] =
         "WITH c AS (SELECT id, next_us AS due FROM outbox WHERE delivered_us IS NULL"
-        " AND next_us <= $5 AND channel IN ($1, $2, $3, $4) ORDER BY next_us, id LIMIT $6"
+        " AND next_us <= $7 AND channel IN ($1, $2, $3, $4, $5, $6) ORDER BY next_us, id"
+        " LIMIT $8"
         " FOR UPDATE SKIP LOCKED),"
-        " u AS (UPDATE outbox o SET next_us = $7 FROM c WHERE o.id = c.id"
+        " u AS (UPDATE outbox o SET next_us = $9 FROM c WHERE o.id = c.id"
         " RETURNING o.id, o.channel, o.seq, o.subject, o.body, o.created_us, o.attempts,"
         " o.parts_done, c.due)"
         " SELECT id, channel, seq, subject, body, created_us, attempts, parts_done FROM u"
@@ -190,7 +191,8 @@ static const char schema_fold[] =
 
 /* Each entry upgrades the schema by one version: 1 the log, 2 the notification outbox, 3
  * feedback, 4 job runs and the training sync, 5 strategies and their versions, 6 producers
- * (SPEC 15), 7 archive segments (retention, SPEC 8), 8 search folding diacritics. */
+ * (SPEC 15), 7 archive segments (retention, SPEC 8), 8 search folding diacritics, 9 the
+ * outbox's Telegram channels (SPEC 15). */
 static const char *const migrations[] = {schema_v1,
                                          tti_pg_schema_notify,
                                          tti_pg_schema_domain,
@@ -198,7 +200,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_pg_schema_strategy,
                                          tti_pg_schema_producer,
                                          tti_pg_schema_archive,
-                                         schema_fold};
+                                         schema_fold,
+                                         tti_pg_schema_outbox_telegram};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* ---- parameters, results, errors ---- */

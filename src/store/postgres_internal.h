@@ -141,6 +141,7 @@ int tti_pg_table_done(tti_store *s, const tti_table *t);
 
 /* Schema version 2 and the operations of the notification outbox (postgres_notify.c). */
 extern const char tti_pg_schema_notify[];
+extern const char tti_pg_schema_outbox_telegram[]; /* version 9 */
 extern const struct tti_notify_ops tti_pg_notify_ops;
 
 /* Versions 3, feedback (postgres_domain.c), and 4, the jobs tables (postgres_jobs.c). */

@@ -22,11 +22,18 @@ const char tti_pg_schema_notify[] =
     " delivered_us bigint, last_error text);"
     "CREATE INDEX outbox_due ON outbox(next_us) WHERE delivered_us IS NULL;";
 
-static const char *const channel_names[] = {"slack", "discord", "generic", "email"};
+/* Schema version 9: the Telegram channels (SPEC 15). */
+const char tti_pg_schema_outbox_telegram[] =
+    "ALTER TABLE outbox DROP CONSTRAINT outbox_channel_check;"
+    "ALTER TABLE outbox ADD CONSTRAINT outbox_channel_check CHECK (channel IN ('slack',"
+    " 'discord', 'generic', 'email', 'telegram', 'telegram_errors'));";
+
+static const char *const channel_names[TTI_OUTBOX_NCHANNELS] = {
+    "slack", "discord", "generic", "email", "telegram", "telegram_errors"};
 
 static void bind_channels(tti_pgargs *a, unsigned channels)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < TTI_OUTBOX_NCHANNELS; i++)
         tti_pg_text(a, channels & (1u << i) ? channel_names[i] : NULL);
 }
 

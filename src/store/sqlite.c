@@ -23,7 +23,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 12
+#define SCHEMA_VERSION 13
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -120,7 +120,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_search_prefix,
                                          tti_sqlite_schema_search_vocab,
                                          tti_sqlite_schema_producer,
-                                         tti_sqlite_schema_archive};
+                                         tti_sqlite_schema_archive,
+                                         tti_sqlite_schema_outbox_telegram};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 

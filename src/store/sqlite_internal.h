@@ -179,6 +179,7 @@ extern const struct tti_domain_ops tti_sqlite_domain_ops;
 /* Versions 4 (jobs, training sync) and 5 (notification outbox). */
 extern const char tti_sqlite_schema_jobs[];
 extern const char tti_sqlite_schema_notify[];
+extern const char tti_sqlite_schema_outbox_telegram[]; /* version 13 */
 extern const struct tti_jobs_ops tti_sqlite_jobs_ops;
 extern const struct tti_notify_ops tti_sqlite_notify_ops;
 /* Version 6: the reason index without positions (sqlite_search.c). */

@@ -23,26 +23,43 @@ const char tti_sqlite_schema_notify[] =
     " delivered_us INTEGER, last_error TEXT);"
     "CREATE INDEX outbox_due ON outbox(next_us) WHERE delivered_us IS NULL;";
 
+/* Schema version 13: the Telegram channels (SPEC 15). SQLite cannot change a CHECK in place,
+ * so the table is rebuilt with the same columns, rows and index. */
+const char tti_sqlite_schema_outbox_telegram[] =
+    "CREATE TABLE outbox_v13(id INTEGER PRIMARY KEY,"
+    " channel TEXT NOT NULL CHECK (channel IN ('slack', 'discord', 'generic', 'email',"
+    " 'telegram', 'telegram_errors')),"
+    " seq INTEGER NOT NULL, subject TEXT NOT NULL, body TEXT NOT NULL,"
+    " created_us INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " parts_done INTEGER NOT NULL DEFAULT 0, next_us INTEGER NOT NULL,"
+    " delivered_us INTEGER, last_error TEXT);"
+    "INSERT INTO outbox_v13 SELECT id, channel, seq, subject, body, created_us, attempts,"
+    " parts_done, next_us, delivered_us, last_error FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_v13 RENAME TO outbox;"
+    "CREATE INDEX outbox_due ON outbox(next_us) WHERE delivered_us IS NULL;";
+
 static const char sql_enqueue[] =
     "INSERT INTO outbox(channel, seq, subject, body, created_us, next_us)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char sql_next_due[] =
-    "SELECT min(next_us) FROM outbox WHERE delivered_us IS NULL AND channel IN (?1, ?2, ?3, ?4)";
+static const char sql_next_due[] = "SELECT min(next_us) FROM outbox WHERE delivered_us IS NULL"
+                                   " AND channel IN (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char sql_claim[] =
     "SELECT id, channel, seq, subject, body, created_us, attempts, parts_done FROM outbox"
-    " WHERE delivered_us IS NULL AND next_us <= ?5 AND channel IN (?1, ?2, ?3, ?4)"
-    " ORDER BY next_us, id LIMIT ?6";
+    " WHERE delivered_us IS NULL AND next_us <= ?7 AND channel IN (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ORDER BY next_us, id LIMIT ?8";
 static const char sql_lease[] = "UPDATE outbox SET next_us = ?2 WHERE id = ?1";
 static const char sql_update[] =
     "UPDATE outbox SET delivered_us = ?2, attempts = ?3, parts_done = ?4, next_us = ?5,"
     " last_error = coalesce(?6, last_error) WHERE id = ?1";
 static const char sql_pending[] = "SELECT count(*) FROM outbox WHERE delivered_us IS NULL";
 
-static const char *const channel_names[] = {"slack", "discord", "generic", "email"};
+static const char *const channel_names[TTI_OUTBOX_NCHANNELS] = {
+    "slack", "discord", "generic", "email", "telegram", "telegram_errors"};
 
 static void bind_channels(sqlite3_stmt *st, unsigned channels)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < TTI_OUTBOX_NCHANNELS; i++)
         if (channels & (1u << i))
             sqlite3_bind_text(st, i + 1, channel_names[i], -1, SQLITE_STATIC);
 }
@@ -99,8 +116,8 @@ static int claim(tti_store *s, unsigned channels, int64_t now_us, int64_t lease_
     if (arr == NULL)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
     bind_channels(st, channels);
-    sqlite3_bind_int64(st, 5, now_us);
-    sqlite3_bind_int64(st, 6, max);
+    sqlite3_bind_int64(st, 7, now_us);
+    sqlite3_bind_int64(st, 8, max);
     size_t cnt = 0;
     int status = TT_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && cnt < (size_t)max) {

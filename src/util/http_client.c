@@ -22,12 +22,23 @@ static void global_init(void)
     init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* The answer's body is not needed: drop it. */
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
+typedef struct reply {
+    char *buf;
+    size_t cap, len;
+} reply;
+
+/* The answer's body: its start kept when the caller asked for it, the rest dropped. */
+static size_t keep_start(char *p, size_t size, size_t n, void *ctx)
 {
-    (void)p;
-    (void)ctx;
-    return size * n;
+    reply *r = ctx;
+    size_t k = size * n;
+    if (r->buf != NULL && r->len + 1 < r->cap) {
+        size_t take = r->cap - 1 - r->len < k ? r->cap - 1 - r->len : k;
+        memcpy(r->buf + r->len, p, take);
+        r->len += take;
+        r->buf[r->len] = '\0';
+    }
+    return k;
 }
 
 typedef struct upload {
@@ -101,7 +112,11 @@ int tti_http_perform(const tti_http_req *req, tti_http_res *res, char *err, size
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    reply rep = {req->reply_cap > 0 ? req->reply : NULL, req->reply_cap, 0};
+    if (rep.buf != NULL)
+        rep.buf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_start);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &rep);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tradetrail/" TT_VERSION);
     if (hdr != NULL)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);

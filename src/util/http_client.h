@@ -29,6 +29,10 @@ typedef struct tti_http_req {
     const char *const *rcpt;
     size_t n_rcpt;
     int smtp_tls; /* TTI_HTTP_TLS_* */
+    /* HTTP only: the start of the answer's body, NUL-terminated, when reply_cap > 0 (the
+     * rest is dropped). A Bot API answer says why it refused (retry_after, description). */
+    char *reply;
+    size_t reply_cap;
 } tti_http_req;
 
 typedef struct tti_http_res {

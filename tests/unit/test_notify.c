@@ -495,6 +495,83 @@ static void test_webhook_json(void **state)
     free(j);
 }
 
+/* Telegram (SPEC 15): HTML escaping for parse_mode HTML, the sendMessage body, and the
+ * retry_after of a 429 answer. */
+static void test_telegram_text(void **state)
+{
+    (void)state;
+    tti_buf b;
+    tti_buf_init(&b, 1024);
+    static const char in[] = "<b>x</b> & \"q\" <a href=\"t.me\">";
+    tti_notify_telegram_escape(&b, in, strlen(in));
+    assert_false(b.failed);
+    assert_string_equal(b.data, "&lt;b&gt;x&lt;/b&gt; &amp; \"q\" &lt;a href=\"t.me\"&gt;");
+    char *json = NULL;
+    assert_int_equal(tti_notify_telegram_json("-100123", b.data, &json), TT_OK);
+    assert_string_equal(json, "{\"chat_id\":\"-100123\",\"text\":\"&lt;b&gt;x&lt;/b&gt; &amp; "
+                              "\\\"q\\\" &lt;a href=\\\"t.me\\\"&gt;\",\"parse_mode\":\"HTML\","
+                              "\"disable_web_page_preview\":true}");
+    free(json);
+    tti_buf_free(&b);
+    assert_int_equal(tti_notify_telegram_retry_after("{\"ok\":false,\"error_code\":429,"
+                                                     "\"parameters\":{\"retry_after\": 17}}"),
+                     17);
+    assert_int_equal(tti_notify_telegram_retry_after("{\"ok\":false}"), 0);
+    assert_int_equal(tti_notify_telegram_retry_after(NULL), 0);
+    assert_int_equal(tti_notify_telegram_retry_after("{\"retry_after\":99999999}"), 3600);
+}
+
+/* Which events reach which chat: telegram_events switches, the error chat, the checks. */
+static void test_telegram_routing(void **state)
+{
+    fixture *f = *state;
+    char api[64], err[256];
+    snprintf(api, sizeof api, "http://127.0.0.1:%d", dead_port());
+    tt_notify_config c;
+    tt_notify_config_init(&c);
+    c.telegram_bot_token = "1:tok";
+    c.telegram_chat_id = "-1";
+    c.telegram_api = api;
+    c.telegram_events = "FILLED";
+    unsigned ch = 0;
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_OK);
+    assert_int_equal(ch, 1u << TT_NOTIFY_TELEGRAM);
+    assert_int_equal(tt_ledger_set_notify(f->l, &c), TT_OK);
+    assert_int_equal(append(f->l, "order", "CREATED", NULL), TT_OK);
+    assert_int_equal(pending(f->l), 0);
+    assert_int_equal(append(f->l, "order", "FILLED", NULL), TT_OK);
+    assert_int_equal(pending(f->l), 1);
+    assert_int_equal(append(f->l, "job", "FAILED", NULL), TT_OK); /* an error: the chat */
+    assert_int_equal(pending(f->l), 2);
+    c.telegram_error_chat_id = "-2";
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_OK);
+    assert_int_equal(ch, 1u << TT_NOTIFY_TELEGRAM | 1u << TT_NOTIFY_TELEGRAM_ERRORS);
+    assert_int_equal(tt_ledger_set_notify(f->l, &c), TT_OK);
+    assert_int_equal(append(f->l, "job", "FAILED", NULL), TT_OK);
+    assert_int_equal(pending(f->l), 3);
+    tt_notify_stats st;
+    assert_int_equal(tt_notify_deliver_due(f->l, 10, &st), TT_OK);
+    assert_int_equal(st.attempted, 2); /* one per chat: a failed chat holds its other rows */
+    tt_notify_counts n;
+    assert_int_equal(tt_notify_counts_get(f->l, &n), TT_OK);
+    assert_int_equal(n.failed[TT_NOTIFY_TELEGRAM], 1);
+    assert_int_equal(n.failed[TT_NOTIFY_TELEGRAM_ERRORS], 1);
+    /* Refused settings, never quoting the token. */
+    c.telegram_chat_id = NULL;
+    c.telegram_error_chat_id = NULL;
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_EINVAL);
+    c.telegram_chat_id = "-1";
+    c.telegram_bot_token = "1:zzq/../x";
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_EINVAL);
+    assert_null(strstr(err, "zzq"));
+    c.telegram_bot_token = "1:tok";
+    c.telegram_per_minute = 1001;
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_EINVAL);
+    c.telegram_per_minute = 0;
+    c.telegram_api = "ftp://x";
+    assert_int_equal(tt_notify_channels(&c, &ch, err, sizeof err), TT_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +584,8 @@ int main(void)
         cmocka_unit_test(test_mail_message),
         cmocka_unit_test(test_webhook_json),
         cmocka_unit_test(test_smtp_tls),
+        cmocka_unit_test(test_telegram_text),
+        cmocka_unit_test_setup_teardown(test_telegram_routing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
