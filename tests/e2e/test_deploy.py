@@ -175,10 +175,11 @@ class CrontabInstallerTest(unittest.TestCase):
 @unittest.skipIf(yaml is None, "python3-yaml is missing (scripts/deps.sh installs it)")
 class KubernetesManifestTest(unittest.TestCase):
 
-    def load_all(self):
+    def load_all(self, folder="k8s"):
         docs = {}
-        files = sorted(glob.glob(os.path.join(DEPLOY, "**", "*.yaml"), recursive=True) +
-                       glob.glob(os.path.join(DEPLOY, "**", "*.yml"), recursive=True))
+        base = os.path.join(DEPLOY, folder)
+        files = sorted(glob.glob(os.path.join(base, "*.yaml")) +
+                       glob.glob(os.path.join(base, "*.yml")))
         self.assertTrue(files)
         for path in files:
             with open(path) as f:
@@ -196,8 +197,7 @@ class KubernetesManifestTest(unittest.TestCase):
             self.assertIn(kind, docs)
         secret = docs["Secret"][0][1]
         keys = set(secret["stringData"])
-        # Issue 13 item 21: no database-url in the example while the PostgreSQL store lacks
-        # the analytics reports (docs/OPERATIONS.md).
+        # The SQLite example: no database-url (deploy/k8s-postgres has one).
         self.assertEqual(keys, {"cron-secret"})
 
         cronjobs = {d["metadata"]["name"]: d for _, d in docs["CronJob"]}
@@ -231,6 +231,111 @@ class KubernetesManifestTest(unittest.TestCase):
         for path, k in docs.get("Kustomization", []):
             for res in k["resources"]:
                 self.assertTrue(os.path.exists(os.path.join(os.path.dirname(path), res)), res)
+
+
+def json_patch(doc, ops):
+    """Apply RFC 6902 add / replace / remove operations (what kustomize's patches use)."""
+    for op in ops:
+        *parents, last = [p.replace("~1", "/").replace("~0", "~")
+                          for p in op["path"].lstrip("/").split("/")]
+        node = doc
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        if isinstance(node, list):
+            i = len(node) if last == "-" else int(last)
+            if op["op"] == "add":
+                node.insert(i, op["value"])
+            elif op["op"] == "replace":
+                node[i] = op["value"]
+            else:
+                del node[i]
+        elif op["op"] == "remove":
+            del node[last]
+        else:
+            if op["op"] == "replace":
+                assert last in node, op["path"]
+            node[last] = op["value"]
+    return doc
+
+
+class KubernetesPostgresTest(unittest.TestCase):
+    """deploy/k8s-postgres (issue 15): the base rendered with the overlay's patches as
+    kustomize applies them, checked for what several servers on one database need."""
+
+    def test_overlay_shape(self):
+        import yaml
+        base = KubernetesManifestTest.load_all(self)
+        over = os.path.join(DEPLOY, "k8s-postgres")
+        with open(os.path.join(over, "kustomization.yaml")) as f:
+            kz = yaml.safe_load(f)
+        self.assertEqual(kz["resources"], ["../k8s"])
+        rendered = {k: [d for _, d in v] for k, v in base.items() if k != "Kustomization"}
+        for p in kz["patches"]:
+            patch = yaml.safe_load(p["patch"])
+            targets = rendered[p["target"]["kind"]]
+            if isinstance(patch, dict) and patch.get("$patch") == "delete":
+                rendered[p["target"]["kind"]] = [d for d in targets if d["metadata"]["name"]
+                                                 != p["target"]["name"]]
+                continue
+            for d in targets:
+                if d["metadata"]["name"] == p["target"]["name"]:
+                    json_patch(d, patch)
+        self.assertEqual(rendered["PersistentVolumeClaim"], [])  # the store is the database
+        dep = rendered["Deployment"][0]
+        self.assertGreaterEqual(dep["spec"]["replicas"], 2)
+        self.assertEqual(dep["spec"]["strategy"]["type"], "RollingUpdate")
+        pod = dep["spec"]["template"]["spec"]
+        self.assertFalse([v for v in pod["volumes"] if "persistentVolumeClaim" in v])
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        db = env["TRADETRAIL_DB"]["valueFrom"]["secretKeyRef"]
+        self.assertEqual((db["name"], db["key"], db["optional"]),
+                         ("tradetrail-secrets", "database-url", False))
+        data = pod["containers"][0]["args"][pod["containers"][0]["args"].index("--data") + 1]
+        self.check_key_copy(pod, data)
+        with open(os.path.join(over, "secret.example.yaml")) as f:
+            secrets = {d["metadata"]["name"]: d for d in yaml.safe_load_all(f)}
+        keys = set(secrets["tradetrail-secrets"]["stringData"])
+        self.assertEqual(keys, {"cron-secret", "database-url", "owner-database-url"})
+        urls = secrets["tradetrail-secrets"]["stringData"]
+        # Roles: the servers do not run as the role that owns (and could alter) the schema.
+        self.assertNotEqual(urls["database-url"].split("@")[0],
+                            urls["owner-database-url"].split("@")[0])
+        self.assertIn("sslmode=verify-full", urls["database-url"])
+        self.assertIn("signing.key", secrets["tradetrail-signing-key"]["stringData"])
+        for cj in rendered["CronJob"]:
+            spec = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+            for e in spec["containers"][0]["env"]:
+                if "valueFrom" in e:
+                    self.assertIn(e["valueFrom"]["secretKeyRef"]["key"], keys)
+        with open(os.path.join(over, "job-schema.yaml")) as f:
+            job = yaml.safe_load(f)
+        jpod = job["spec"]["template"]["spec"]
+        args = jpod["containers"][0]["args"]
+        self.assertEqual(args[-1], "init")
+        jenv = {e["name"]: e for e in jpod["containers"][0]["env"]}
+        self.assertEqual(jenv["TRADETRAIL_DB"]["valueFrom"]["secretKeyRef"]["key"],
+                         "owner-database-url")
+        self.assertEqual(jpod["containers"][0]["image"], pod["containers"][0]["image"])
+        self.check_key_copy(jpod, args[args.index("--data") + 1])
+
+    def check_key_copy(self, pod, data):
+        """The signing key reaches DATA with the modes tradetrail requires (SPEC 4: a key or
+        directory readable or writable by others, or owned by another user, is refused):
+        copied by an init container running as the pod's user, not mounted from the Secret."""
+        init = pod["initContainers"][0]
+        script = " ".join(init["args"])
+        self.assertIn("install -d -m 0700 %s" % data, script)
+        self.assertIn("install -m 0600 /key/signing.key %s/signing.key" % data, script)
+        self.assertNotIn("runAsUser", init.get("securityContext", {}))  # the pod's user
+        mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
+        vols = {v["name"]: v for v in pod["volumes"]}
+        self.assertEqual(vols["signing-key"]["secret"]["secretName"], "tradetrail-signing-key")
+        self.assertEqual(mounts["signing-key"], "/key")
+        self.assertIn("emptyDir", vols["data"])
+        main = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        self.assertEqual(main["data"], mounts["data"])
+        self.assertTrue(data.startswith(mounts["data"] + "/"))
+        self.assertNotIn("signing-key", main)  # the server reads only the private copy
 
 
 def yesterday_titles():
