@@ -28,6 +28,7 @@ enum {
     OPT_PRODUCER,
     OPT_PRODUCER_SEQ,
     OPT_VIEW,
+    OPT_ARCHIVE,
 };
 
 /* ------------------------------------------------------------------ append ---------- */
@@ -361,13 +362,17 @@ int cmd_log(cli_ctx *c, int argc, char **argv)
 static const char show_help[] =
     "usage: tradetrail show [--entity E] [--id ID] [--type T[,T...]] [--actor A]\n"
     "                       [--since T] [--until T] [--grep WORDS] [-n N]\n"
-    "                       [--view stored|corrected] [-o short|json|csv] [-f]\n\n"
+    "                       [--view stored|corrected] [--include-archive]\n"
+    "                       [-o short|json|csv] [-f]\n\n"
     "Print matching events, oldest first. -n N shows the newest N matching events;\n"
     "-f keeps running and prints new events as they are appended. Times are RFC 3339,\n"
     "a date (2026-01-18), today, yesterday, or relative (-2h, -30m, -7d).\n"
     "--grep searches the reasons (every word must occur). --view corrected shows events\n"
     "as their latest CORRECTION says and leaves out VOIDed ones (and the corrections\n"
-    "themselves); the stored events are unchanged. It cannot be combined with -f.\n";
+    "themselves); the stored events are unchanged. It cannot be combined with -f.\n"
+    "Events whose bodies retention moved to archive segments are left out unless\n"
+    "--include-archive is given: they are then read back from the segments (archive_dir,\n"
+    "default DATA/archive), which is slower but complete.\n";
 
 typedef struct show_args {
     tt_query q;
@@ -417,6 +422,9 @@ static int show_opt(cli_ctx *c, show_args *a, int opt, const char *arg)
     case OPT_GREP:
         a->q.text = arg;
         return 0;
+    case OPT_ARCHIVE:
+        a->q.include_archive = 1;
+        return 0;
     case OPT_TYPE:
         return parse_types(c, a, arg);
     case OPT_SINCE:
@@ -456,6 +464,7 @@ static int parse_show(cli_ctx *c, int argc, char **argv, show_args *a)
         {"until", required_argument, NULL, OPT_UNTIL},
         {"grep", required_argument, NULL, OPT_GREP},
         {"view", required_argument, NULL, OPT_VIEW},
+        {"include-archive", no_argument, NULL, OPT_ARCHIVE},
         {"lines", required_argument, NULL, 'n'},
         {"follow", no_argument, NULL, 'f'},
         {"output", required_argument, NULL, 'o'},

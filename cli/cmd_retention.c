@@ -10,10 +10,11 @@
 
 #include "cli.h"
 
-enum { OPT_OLDER = OPT_FIRST_COMMAND, OPT_ARCHIVE };
+enum { OPT_OLDER = OPT_FIRST_COMMAND, OPT_ARCHIVE, OPT_SEGMENT };
 
 static const char retention_help[] =
-    "usage: tradetrail retention plan|run --older-than DAYS [--archive DIR] [-o short|json]\n\n"
+    "usage: tradetrail retention plan|run --older-than DAYS [--archive DIR]\n"
+    "                                    [--segment-events N] [-o short|json]\n\n"
     "plan  show what a run would archive: the events older than DAYS (never fewer days\n"
     "      than min_retention_days), after the last segment the ledger records, and how\n"
     "      many of them belong to entity ids under a legal hold. Writes nothing.\n"
@@ -24,11 +25,12 @@ static const char retention_help[] =
     "      and tree nodes stay, so proofs and checkpoints do not change. Bodies of entity\n"
     "      ids under a legal hold stay hot. The run is recorded as the job `retention`\n"
     "      (STARTED, COMPLETED or FAILED); a run that was stopped is completed by the next\n"
-    "      one; progress on a terminal. Back up DIR with the database.\n";
+    "      one; progress on a terminal. Back up DIR with the database. A segment holds\n"
+    "      at most N events (default 100000).\n";
 
 /* --older-than below min_retention_days is refused, never silently raised, for a run. */
 static int run(cli_ctx *c, tt_ledger *l, int64_t days, int64_t min_days, const char *archive,
-               out_format fmt)
+               int64_t per, out_format fmt)
 {
     if (days < min_days)
         return cli_fail(c, TT_EINVAL,
@@ -38,6 +40,7 @@ static int run(cli_ctx *c, tt_ledger *l, int64_t days, int64_t min_days, const c
     tt_job_settings js = {.archive_dir = archive,
                           .older_than_days = days,
                           .min_retention_days = min_days,
+                          .segment_events = per,
                           .progress = cli_progress,
                           .progress_ctx = (void *)"retention"};
     char *json = NULL;
@@ -58,10 +61,11 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
         CLI_GLOBAL_OPTIONS,
         {"older-than", required_argument, NULL, OPT_OLDER},
         {"archive", required_argument, NULL, OPT_ARCHIVE},
+        {"segment-events", required_argument, NULL, OPT_SEGMENT},
         {"output", required_argument, NULL, 'o'},
         {NULL, 0, NULL, 0},
     };
-    int64_t days = -1;
+    int64_t days = -1, per = 0;
     const char *archive = NULL;
     out_format fmt = OUT_SHORT;
     int opt, rc;
@@ -72,6 +76,9 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
             return fputs(retention_help, stdout), 0;
         if (opt == OPT_OLDER) {
             if ((rc = cli_parse_int(c, "--older-than", optarg, 0, &days)) != 0)
+                return rc;
+        } else if (opt == OPT_SEGMENT) {
+            if ((rc = cli_parse_int(c, "--segment-events", optarg, 1, &per)) != 0)
                 return rc;
         } else if (opt == OPT_ARCHIVE)
             archive = optarg;
@@ -101,7 +108,7 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
     if (archive == NULL)
         archive = dflt;
     if (is_run) {
-        rc = run(c, l, days, min_days, archive, fmt);
+        rc = run(c, l, days, min_days, archive, per, fmt);
         tt_ledger_close(l);
         return rc;
     }

@@ -1553,6 +1553,7 @@ typedef struct tt_job_settings {
     const char *archive_dir;
     int64_t older_than_days;
     int64_t min_retention_days;
+    int64_t segment_events; /* 0: TT_RETENTION_SEGMENT_EVENTS */
     tt_progress_fn progress;
     void *progress_ctx;
 } tt_job_settings;

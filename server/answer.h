@@ -26,6 +26,7 @@ typedef struct srv_job srv_job;         /* server/defer.c */
 typedef struct srv {
     tt_ledger *l;
     const tti_config *cfg; /* the effective configuration (util/config.h) */
+    const char *data_dir;  /* DATA: the default archive directory is DATA/archive */
     int metrics_public;    /* GET /metrics needs no token */
     struct MHD_Daemon *d;  /* server/http.c */
     srv_metrics *metrics;  /* server/metrics.c */

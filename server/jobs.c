@@ -33,7 +33,7 @@ static struct {
     pthread_cond_t cond;
     int running;
     int stop;
-    job jobs[3];
+    job jobs[4];
     size_t n_jobs;
 } sched = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -53,6 +53,11 @@ static int run_job(srv *s, const char *name, const char *trigger, int64_t slot_u
     tt_notify_config n;
     front_notify_config(s->cfg, &n);
     tt_job_settings js = {.notify = &n, .feedback_sink = cfg_value(s, "feedback_sink")};
+    /* SPEC 8: retention_days, min_retention_days and archive_dir (checked at start). */
+    char dir[4096], err[256];
+    if (front_retention_settings(s->cfg, s->data_dir, dir, sizeof dir, &js.older_than_days,
+                                 &js.min_retention_days, err, sizeof err) == TT_OK)
+        js.archive_dir = dir;
     int rc = tt_job_run(s->l, name, trigger, slot_us, &js, json);
     if (rc != TT_OK)
         fprintf(stderr, "tradetrail serve: job %s failed: %s\n", name, tt_ledger_errmsg(s->l));
@@ -114,16 +119,11 @@ static int load_schedule(srv *s, job *j)
 
 int srv_jobs_start(srv *s)
 {
-    const char *ret = cfg_value(s, "schedule_retention");
-    if (ret != NULL && strcmp(ret, "off") != 0) {
-        fprintf(stderr, "tradetrail serve: schedule_retention: retention is not available yet "
-                        "(SPEC 8); remove the setting or set it to off\n");
-        return -1;
-    }
     static const job defs[] = {
         {TT_JOB_DAILY_SUMMARY, "daily-summary", "schedule_daily_summary", 0, {0}, 0},
         {TT_JOB_FEEDBACK_SYNC, "feedback-sync", "schedule_feedback_sync", 0, {0}, 0},
         {TT_JOB_CHECKPOINT, "checkpoint", "schedule_checkpoint", 0, {0}, 0},
+        {TT_JOB_RETENTION, "retention", "schedule_retention", 0, {0}, 0},
     };
     sched.n_jobs = sizeof defs / sizeof defs[0];
     memcpy(sched.jobs, defs, sizeof defs);
@@ -135,6 +135,26 @@ int srv_jobs_start(srv *s)
         fprintf(stderr, "tradetrail serve: feedback_sync not scheduled: feedback_sink is not "
                         "set\n");
         sync->enabled = 0;
+    }
+    /* SPEC 7, 8: retention is off unless scheduled, and then needs retention_days. */
+    char dir[4096], err[256];
+    int64_t days, min_days;
+    if (front_retention_settings(s->cfg, s->data_dir, dir, sizeof dir, &days, &min_days, err,
+                                 sizeof err) != TT_OK) {
+        fprintf(stderr, "tradetrail serve: %s\n", err);
+        return -1;
+    }
+    job *ret = &sched.jobs[3];
+    if (ret->enabled && days < 0) {
+        fprintf(stderr, "tradetrail serve: schedule_retention is set but retention_days is not "
+                        "(how many days old an event must be to be archived)\n");
+        return -1;
+    }
+    if (ret->enabled && days < min_days) {
+        fprintf(stderr,
+                "tradetrail serve: retention_days (%lld) is below min_retention_days (%lld)\n",
+                (long long)days, (long long)min_days);
+        return -1;
     }
     /* The catch-up rule is the library's (tt_job_catch_up, docs/JOBS.md). */
     int64_t now = tt_time_now_us();
@@ -202,13 +222,13 @@ static enum MHD_Result cron_job(srv *s, srv_req *r)
         {"daily-summary", TT_JOB_DAILY_SUMMARY},
         {"feedback-sync", TT_JOB_FEEDBACK_SYNC},
         {"checkpoint", TT_JOB_CHECKPOINT},
+        {"retention", TT_JOB_RETENTION},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(r->id, names[i][0]) == 0)
             return answer_run(s, r, names[i][1]);
-    if (strcmp(r->id, "retention") == 0)
-        return srv_error(r, 404, "the retention job is not available yet (SPEC 8)");
-    return srv_error(r, 404, "no job \"%s\" (daily-summary, feedback-sync, checkpoint)", r->id);
+    return srv_error(r, 404, "no job \"%s\" (daily-summary, feedback-sync, checkpoint, retention)",
+                     r->id);
 }
 
 static enum MHD_Result ai_train(srv *s, srv_req *r)

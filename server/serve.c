@@ -223,7 +223,7 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     ticking t = {.s = s};
     pthread_mutex_init(&t.lock, NULL);
     pthread_cond_init(&t.cond, NULL);
-    int st = s == NULL ? TT_ENOMEM : (s->l = l, srv_sse_start(s));
+    int st = s == NULL ? TT_ENOMEM : (s->l = l, s->data_dir = o->data_dir, srv_sse_start(s));
     if (st == TT_OK)
         st = srv_metrics_start(s);
     if (st != TT_OK)

@@ -460,9 +460,10 @@ static int get_be(const uint8_t **p, const uint8_t *end, int nbytes, uint64_t *v
 int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
 {
     const uint8_t *p = leaf, *end = leaf + len;
-    if (len < 1 || (leaf[0] != TTI_LEAF_VERSION && leaf[0] != TTI_LEAF_VERSION_1))
+    if (len < 1 || (leaf[0] != TTI_LEAF_VERSION && leaf[0] != TTI_LEAF_VERSION_1 &&
+                    leaf[0] != TTI_LEAF_VERSION_3))
         return TT_EPARSE;
-    int v2 = *p++ == TTI_LEAF_VERSION;
+    int ver = *p++;
     /* Strings are no longer than the leaf, so one block of len bytes plus NULs holds them. */
     tt_event *ev = malloc(sizeof *ev + len + N_STR_FIELDS);
     if (ev == NULL)
@@ -484,9 +485,12 @@ int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
                 ev->occurred_at_us = (int64_t)occ;
             }
         }
-        if (i == I_PRINCIPAL && !v2)
+        /* version 1 ends before the principal, version 2 after it, version 3 adds the
+         * producer (its principal always written, empty when there was none) */
+        if ((i >= I_PRINCIPAL && ver == TTI_LEAF_VERSION_1) ||
+            (i > I_PRINCIPAL && ver == TTI_LEAF_VERSION))
             break;
-        if (i >= N_REQUIRED && i != I_PRINCIPAL) {
+        if (i >= N_REQUIRED && i < I_PRINCIPAL) {
             if (p == end || *p > 1)
                 goto bad;
             if (*p++ == 0)
@@ -496,9 +500,16 @@ int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
             goto bad;
         memcpy(dst, p, n);
         dst[n] = '\0';
-        set_str(ev, str_fields[i], dst);
+        if (n > 0 || i != I_PRINCIPAL || ver != TTI_LEAF_VERSION_3)
+            set_str(ev, str_fields[i], dst);
         dst += n + 1;
         p += n;
+    }
+    if (ver == TTI_LEAF_VERSION_3) {
+        uint64_t pseq;
+        if (get_be(&p, end, 8, &pseq) != 0)
+            goto bad;
+        ev->producer_seq = (int64_t)pseq;
     }
     if (p != end)
         goto bad;

@@ -614,6 +614,9 @@ static int source_read(void *ctx, tt_ledger *l, const tti_segment *seg, tti_leaf
     if (!l->have_verifier)
         return tti_fail(TT_ECRYPTO, "no verifier key to check archive segment %s", seg->file);
     char path[4200], err[600];
+    snprintf(path, sizeof path, "%s/%s", dir, seg->file);
+    if (access(path, F_OK) != 0 && errno == ENOENT) /* gone: as tampered as changed */
+        return tti_fail(TT_ETAMPERED, "archive segment %s is missing from %s", seg->file, dir);
     manifest_path(dir, seg->file, path, sizeof path);
     tt_archive_segment got;
     int rc = verify_manifest(path, &l->verifier, fn, fctx, &got, err, sizeof err);

@@ -58,6 +58,7 @@ static int bound_seq(tt_ledger *l, int64_t since, int64_t until, int64_t cap, tt
     q.before_seq = cap + 1;
     q.limit = 1;
     q.order = order;
+    q.include_archive = 1; /* SPEC 8: an export spans archived events too */
     tt_iter *it = NULL;
     const tt_event *ev;
     int rc = tt_ledger_query(l, &q, &it);
@@ -205,6 +206,7 @@ static int fill(tt_export *x, int64_t limit, int *eof)
             q.after_seq = x->next_seq - 1;
             q.before_seq = x->m.last_seq + 1;
             q.limit = TT_MAX_QUERY_LIMIT;
+            q.include_archive = 1;
             if ((rc = tt_ledger_query(x->l, &q, &x->it)) != TT_OK)
                 return rc;
         }

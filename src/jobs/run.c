@@ -80,6 +80,7 @@ static int retention(tt_ledger *l, const tt_job_settings *js, int64_t at_us, cha
                               .min_retention_days = js->min_retention_days,
                               .archive_dir = js->archive_dir,
                               .now_us = at_us,
+                              .segment_events = js->segment_events,
                               .progress = js->progress,
                               .progress_ctx = js->progress_ctx};
     tt_retention_result r;

@@ -142,6 +142,12 @@ int tti_ledger_read(tt_ledger *l, int (*fn)(tt_ledger *l, tti_store *s, void *ct
  * order; *out freed with free(). */
 int tti_ledger_segments(tt_ledger *l, tti_store *s, tti_segment **out, size_t *n);
 
+/* The archived events matching q among the recorded segments (through l->archive), in q's
+ * order, at most max (query_archive.c); *out freed with tti_archive_events_free. */
+int tti_archive_collect(tt_ledger *l, const tti_segment *segs, size_t nsegs, const tt_query *q,
+                        size_t max, tt_event ***out, size_t *n);
+void tti_archive_events_free(tt_event **list, size_t n);
+
 /* The recorded segment holding seq among n sorted segments, or NULL. */
 const tti_segment *tti_segment_find(const tti_segment *segs, size_t n, int64_t seq);
 

@@ -16,6 +16,12 @@ struct tt_iter {
     tt_event shown;
     char *meta;
     size_t left;
+    /* include_archive (SPEC 8): the archived matches, served before the hot store's events
+     * (asc) or after them (desc), at most limit in all. */
+    int with_archive, hot_done;
+    tt_event **arch;
+    size_t n_arch, i_arch, served, limit;
+    tt_order order;
 };
 
 void tt_query_init(tt_query *q)
@@ -41,6 +47,33 @@ static int check_query(const tt_query *q)
     return TT_OK;
 }
 
+/* SPEC 8: the archived part of a query, collected now; the hot store's part (*sq) starts
+ * after the last archived seq (bodies kept hot there are served from their segment). */
+static int with_archive(tt_ledger *l, tt_iter *it, const tt_query *q, tt_query *sq)
+{
+    tti_segment *segs = NULL;
+    size_t n = 0;
+    int rc = tti_ledger_segments(l, it->s, &segs, &n);
+    if (rc != TT_OK || n == 0) {
+        free(segs);
+        return rc;
+    }
+    int64_t end = segs[n - 1].last_seq;
+    it->with_archive = 1;
+    it->limit = q->limit ? q->limit : 100;
+    it->order = q->order;
+    rc = tti_archive_collect(l, segs, n, q, it->limit, &it->arch, &it->n_arch);
+    free(segs);
+    if (sq->after_seq < end)
+        sq->after_seq = end;
+    /* asc: the hot store only fills what the archive left of the page */
+    if (q->order == TT_ORDER_ASC && it->n_arch >= it->limit)
+        it->hot_done = 1;
+    else if (q->order == TT_ORDER_ASC)
+        sq->limit = it->limit - it->n_arch;
+    return rc;
+}
+
 int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
 {
     int rc = check_query(q);
@@ -55,6 +88,11 @@ int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
         return rc;
     }
     tt_query sq = *q;
+    if (q->include_archive && l->archive.read != NULL &&
+        (rc = with_archive(l, it, q, &sq)) != TT_OK) {
+        tt_iter_free(it);
+        return rc;
+    }
     if (q->view == TT_VIEW_CORRECTED) {
         if ((rc = tti_corrections_load(l, it->s, &it->corr)) != TT_OK) {
             tt_iter_free(it);
@@ -74,7 +112,7 @@ int tt_ledger_query(tt_ledger *l, const tt_query *q, tt_iter **out)
     return TT_OK;
 }
 
-int tt_iter_next(tt_iter *it, const tt_event **ev)
+static int hot_next(tt_iter *it, const tt_event **ev)
 {
     for (;;) {
         if (it->corr != NULL && it->left == 0)
@@ -99,10 +137,38 @@ int tt_iter_next(tt_iter *it, const tt_event **ev)
     }
 }
 
+int tt_iter_next(tt_iter *it, const tt_event **ev)
+{
+    if (!it->with_archive)
+        return hot_next(it, ev);
+    if (it->served >= it->limit)
+        return TT_ENOTFOUND;
+    if (it->order == TT_ORDER_ASC && it->i_arch < it->n_arch) {
+        *ev = it->arch[it->i_arch++];
+        it->served++;
+        return TT_OK;
+    }
+    if (!it->hot_done) {
+        int rc = hot_next(it, ev);
+        if (rc == TT_OK)
+            it->served++;
+        if (rc != TT_ENOTFOUND)
+            return rc;
+        it->hot_done = 1;
+    }
+    if (it->order == TT_ORDER_DESC && it->i_arch < it->n_arch) {
+        *ev = it->arch[it->i_arch++];
+        it->served++;
+        return TT_OK;
+    }
+    return TT_ENOTFOUND;
+}
+
 void tt_iter_free(tt_iter *it)
 {
     if (it == NULL)
         return;
+    tti_archive_events_free(it->arch, it->n_arch);
     if (it->it != NULL)
         it->l->ops->iter_free(it->it);
     tti_corrections_free(it->corr);
@@ -126,10 +192,20 @@ int tt_ledger_get(tt_ledger *l, int64_t seq, tt_event **out)
         return rc;
     const tt_event *ev;
     rc = tt_iter_next(it, &ev);
+    if (rc == TT_ENOTFOUND) { /* SPEC 8: an archived event is served from its segment */
+        tt_iter_free(it);
+        q.include_archive = 1;
+        if ((rc = tt_ledger_query(l, &q, &it)) != TT_OK)
+            return rc;
+        rc = tt_iter_next(it, &ev);
+    }
     if (rc == TT_OK && (rc = tti_event_clone(ev, out)) != TT_OK)
         tti_fail(rc, "out of memory");
     else if (rc == TT_ENOTFOUND)
-        tti_fail(rc, "no event with seq %lld", (long long)seq);
+        tti_fail(rc, "no event with seq %lld%s", (long long)seq,
+                 l->archive.read == NULL ? " in the hot store (archived events are read from "
+                                           "the archive directory, which was not given)"
+                                         : "");
     tt_iter_free(it);
     return rc;
 }

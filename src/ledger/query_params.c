@@ -30,12 +30,13 @@ enum {
     P_LIMIT,
     P_CURSOR,
     P_VIEW,
+    P_ARCHIVE,
     N_PARAMS
 };
 
 static const char *const param_names[N_PARAMS] = {
-    "entity", "entity_id", "actor", "q",     "event_type", "since",
-    "until",  "after_seq", "order", "limit", "cursor",     "view",
+    "entity",    "entity_id", "actor", "q",      "event_type", "since",           "until",
+    "after_seq", "order",     "limit", "cursor", "view",       "include_archive",
 };
 
 const char *tt_query_param_name(size_t i, int paging)
@@ -99,6 +100,11 @@ static int parse_paging(tt_query *w, const char *const *v, char *err, size_t err
         if (strcmp(v[P_VIEW], "stored") != 0 && strcmp(v[P_VIEW], "corrected") != 0)
             return tti_err(err, errlen, TT_EINVAL, "view: must be stored or corrected");
         w->view = v[P_VIEW][0] == 'c' ? TT_VIEW_CORRECTED : TT_VIEW_STORED;
+    }
+    if (v[P_ARCHIVE] != NULL) { /* SPEC 8: archived events too, read from the segments */
+        if (strcmp(v[P_ARCHIVE], "0") != 0 && strcmp(v[P_ARCHIVE], "1") != 0)
+            return tti_err(err, errlen, TT_EINVAL, "include_archive: must be 0 or 1");
+        w->include_archive = v[P_ARCHIVE][0] == '1';
     }
     if (v[P_CURSOR] != NULL) {
         /* The format of tt_query_cursor: the next page lies beyond the seq it names. */

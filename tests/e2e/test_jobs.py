@@ -112,10 +112,11 @@ class CronAuthTest(unittest.TestCase):
             r = srv.request("POST", "/api/cron/daily-summary", token=None, headers=ok)
             self.assertEqual(r.status, 200, r)
             self.assertIn("date", r.json()["result"])
-            # retention is not built yet: 404 (after the secret check)
+            # retention without retention_days: refused as a configuration error, no run
+            # (tests/e2e/test_retention.py runs it)
             self.assertEqual(srv.request("POST", "/api/cron/retention", token=None).status, 401)
             self.assertEqual(srv.request("POST", "/api/cron/retention", token=None,
-                                         headers=ok).status, 404)
+                                         headers=ok).status, 400)
             self.assertEqual(srv.request("POST", "/api/cron/nope", token=None,
                                          headers=ok).status, 404)
             self.assertEqual(srv.request("GET", "/api/cron/checkpoint", token=None).status, 405)
@@ -266,7 +267,7 @@ class CatchUpTest(unittest.TestCase):
         try:
             with self.assertRaises(AssertionError):
                 srv.start(timeout=10)
-            self.assertIn("retention is not available yet", srv.stderr())
+            self.assertIn("schedule_retention is set but retention_days is not", srv.stderr())
         finally:
             srv.cleanup()
 

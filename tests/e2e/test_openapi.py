@@ -883,7 +883,8 @@ class ServerAgainstDocTest(T.ServerCase):
                  headers={"X-Cron-Auth": CRON_SECRET})
         self.req(T_, "post", T_, token=None, headers={"X-Cron-Auth": CRON_SECRET})
         sink = os.path.join(self.server.log_dir, "oa-train.jsonl")
-        env = {"TRADETRAIL_CRON_SECRET": CRON_SECRET, "TRADETRAIL_FEEDBACK_SINK": "file:" + sink}
+        env = {"TRADETRAIL_CRON_SECRET": CRON_SECRET, "TRADETRAIL_FEEDBACK_SINK": "file:" + sink,
+               "TRADETRAIL_RETENTION_DAYS": "3650"}
         with T.Server(env=env) as other:
             def call(path_t, path, secret):
                 r = other.request("POST", path, token=None,
@@ -894,11 +895,16 @@ class ServerAgainstDocTest(T.ServerCase):
             for job in jobs:
                 self.assertEqual(call(C, "/api/cron/" + job, CRON_SECRET).status, 200, job)
             self.assertEqual(call(C, "/api/cron/nope", CRON_SECRET).status, 404)
-            self.assertEqual(call(C, "/api/cron/retention", CRON_SECRET).status, 404)
             self.assertEqual(call(C, "/api/cron/checkpoint", "wrong").status, 401)
             self.assertEqual(call(C, "/api/cron/checkpoint", None).status, 401)
             self.assertEqual(call(T_, T_, CRON_SECRET).status, 200)
             self.assertEqual(call(T_, T_, "wrong").status, 401)
+        # retention without retention_days: refused (400), not run
+        with T.Server(env={"TRADETRAIL_CRON_SECRET": CRON_SECRET}) as bare:
+            r = bare.request("POST", "/api/cron/retention", token=None,
+                             headers={"X-Cron-Auth": CRON_SECRET})
+            self.check(C, "post", r)
+            self.assertEqual(r.status, 400, r)
 
     def test_9_every_documented_status_was_provoked(self):
         # runs last (unittest orders test methods by name), after the ones that provoke

@@ -316,9 +316,9 @@ static void test_cursor(void **state)
 static void test_names_and_cursor_format(void **state)
 {
     (void)state;
-    static const char *const all[] = {"entity",     "entity_id", "actor",  "q",
-                                      "event_type", "since",     "until",  "after_seq",
-                                      "order",      "limit",     "cursor", "view"};
+    static const char *const all[] = {
+        "entity",    "entity_id", "actor", "q",      "event_type", "since",          "until",
+        "after_seq", "order",     "limit", "cursor", "view",       "include_archive"};
     size_t n = 0;
     for (const char *name; (name = tt_query_param_name(n, 1)) != NULL; n++) {
         assert_true(n < sizeof all / sizeof all[0]);
