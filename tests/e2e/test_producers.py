@@ -120,6 +120,15 @@ class ProducerTest(ServerCase):
         self.assertEqual([e["event_type"] for e in r.events(entity="producer",
                                                             entity_id="py-bot")], ["GAP"])
         self.assertFalse([e for e in r.events(view="corrected", event_type="VOID")])
+        # Run provenance: the commit of this checkout and the files' hashes, in metadata.
+        prov = C.provenance(strategy_file=os.path.join(T.SOURCE_DIR, "Makefile"),
+                            repo=T.SOURCE_DIR)
+        self.assertEqual(prov["strategy_file"], "Makefile")
+        self.assertEqual(len(prov["strategy_sha256"]), 64)
+        self.assertRegex(prov.get("git_sha", "0" * 40), "^[0-9a-f]{40}$")
+        seq = c.append(C.with_provenance(ev(metadata={"k": 1}), prov))["seq"]
+        got = r.event(seq)["metadata"]
+        self.assertEqual((got["k"], got["provenance"]), (1, prov))
 
     def test_heartbeat_and_silent(self):
         r = self.server.request("POST", "/api/heartbeat", token="ingest",

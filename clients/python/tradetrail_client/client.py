@@ -6,10 +6,13 @@ attempt (SPEC 3.1), so a retry after a lost answer returns the original seq inst
 second event. Domain writes (strategies, feedback) have no such key, so they are retried
 only when the server certainly did not see them (the connection was refused)."""
 
+import hashlib
 import http.client
 import json
+import os
 import random
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -17,7 +20,8 @@ import uuid
 
 from . import verify as _verify
 
-__all__ = ["Client", "ApiError", "TransientError", "Producer", "new_idempotency_key"]
+__all__ = ["Client", "ApiError", "TransientError", "Producer", "new_idempotency_key",
+           "provenance", "with_provenance"]
 
 _EVENT_FIELDS = ("entity", "entity_id", "event_type", "actor", "old_status", "new_status",
                  "reason", "metadata", "occurred_at", "idempotency_key", "producer",
@@ -71,6 +75,44 @@ def action_event(message, source=None):
 def audit_event(entity, entity_id, action, actor, payload=None, **fields):
     """The seed's logAudit shape: action is the event type, payload the metadata."""
     return _event(entity, entity_id, action, actor, metadata=payload, **fields)
+
+
+def _sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def provenance(strategy_file=None, config_file=None, repo="."):
+    """Run provenance (issue 18, docs/INTEGRATIONS.md "Run provenance"): the git commit
+    of repo (git_sha, with git_dirty when the work tree has changes; absent when repo is
+    not a git checkout), and the SHA-256 of the strategy and configuration files with their
+    names. Returns a dict for metadata["provenance"]."""
+    out = {}
+    try:
+        sha = subprocess.run(["git", "-C", repo, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        if sha.returncode == 0:
+            out["git_sha"] = sha.stdout.strip()
+            st = subprocess.run(["git", "-C", repo, "status", "--porcelain"],
+                                capture_output=True, text=True, timeout=10)
+            out["git_dirty"] = st.returncode == 0 and st.stdout.strip() != ""
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for key, path in (("strategy", strategy_file), ("config", config_file)):
+        if path is not None:
+            out[key + "_file"] = os.path.basename(path)
+            out[key + "_sha256"] = _sha256_file(path)
+    return out
+
+
+def with_provenance(event, prov):
+    """A copy of event whose metadata holds prov under "provenance"."""
+    meta = dict(event.get("metadata") or {})
+    meta["provenance"] = prov
+    return dict(event, metadata=meta)
 
 
 class Producer:
