@@ -11,6 +11,7 @@ import glob
 import http.server
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -172,7 +173,6 @@ class TelegramTest(unittest.TestCase):
         shown = T.cli(s.data, ["config"]).stdout
         self.assertNotIn(TOKEN.split(":")[1], shown)
         env = dict(os.environ, TRADETRAIL_TELEGRAM_BOT_TOKEN=TOKEN)
-        import subprocess
         out = subprocess.run([T.BIN, "--data", s.data, "config", "-o", "json"], env=env,
                              capture_output=True, text=True, timeout=60).stdout
         keys = json.loads(out)["keys"]
@@ -228,6 +228,21 @@ class TelegramTest(unittest.TestCase):
         s.stop_ok()
         self.assertIn("telegram", T.cli(s.data, ["config"]).stdout)
         self.assert_no_token(s)
+
+    def test_summary_to_the_chat(self):
+        s = self.server(telegram_error_chat_id="-2002", telegram_events="FILLED")
+        env = dict(T.env_without_tradetrail(), TRADETRAIL_TELEGRAM_BOT_TOKEN=TOKEN,
+                   TRADETRAIL_TELEGRAM_CHAT_ID="-1001", TRADETRAIL_TELEGRAM_ERROR_CHAT_ID="-2002",
+                   TRADETRAIL_TELEGRAM_API="http://127.0.0.1:%d" % self.api.port)
+        p = subprocess.run([T.BIN, "--data", s.data] + T.pglib.test_db_args(s.data) +
+                           ["summary", "--notify"], env=env, capture_output=True, text=True,
+                           timeout=60 * T.SLOW)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = wait_for(lambda: self.api.delivered(), "the summary")
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["chat_id"], "-1001")  # never the error chat
+        self.assertTrue(got[0]["text"].startswith("<b>tradetrail"), got[0]["text"][:200])
+        self.assertNotIn(TOKEN, p.stdout + p.stderr)
 
     def test_config_refused(self):
         s = T.Server(env={"TRADETRAIL_TELEGRAM_CHAT_ID": "-1001"})
