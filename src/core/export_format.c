@@ -316,80 +316,69 @@ void tti_manifest_proof_range(const tti_manifest *m, int64_t *lo, int64_t *hi)
 
 /* ---- the manifest ---- */
 
-static json_t *hex_json(const uint8_t *p, size_t n)
+static void time_member(tti_jw *w, const char *key, int64_t us)
 {
-    char *hex = malloc(2 * n + 1);
-    if (hex == NULL)
-        return NULL;
-    tti_hex_encode(p, n, hex);
-    json_t *v = json_string(hex);
-    free(hex);
-    return v;
-}
-
-static json_t *time_json(int64_t us)
-{
-    if (us == TT_TIME_NONE)
-        return json_null();
     char ts[TT_TS_LEN + 1];
-    tt_time_format(us, ts);
-    return json_string(ts);
+    if (us != TT_TIME_NONE)
+        tt_time_format(us, ts);
+    tti_jw_str(w, key, us == TT_TIME_NONE ? NULL : ts);
 }
 
-static json_t *opt_hex(const uint8_t *p, size_t n)
-{
-    return p == NULL ? json_null() : hex_json(p, n);
-}
-
+/* The one JSON writer, indented as the manifest always was (docs/FORMAT.md). */
 char *tti_manifest_to_json(const tti_manifest *m)
 {
-    json_t *files = json_array(), *hashes = json_array();
-    for (size_t i = 0; files && i < m->n_files; i++) {
+    tti_buf b;
+    tti_jw w;
+    tti_buf_init(&b, (size_t)1 << 30);
+    tti_jw_init(&w, &b);
+    tti_jw_open(&w, NULL, '{');
+    tti_jw_str(&w, "format", TTI_EXPORT_FORMAT_NAME);
+    tti_jw_int(&w, "version", TTI_EXPORT_VERSION);
+    tti_jw_str(&w, "origin", m->origin);
+    tti_jw_str(&w, "data_format", tt_export_format_name(m->format));
+    time_member(&w, "since", m->since_us);
+    time_member(&w, "until", m->until_us);
+    tti_jw_int(&w, "tree_size", m->tree_size);
+    tti_jw_int(&w, "first_seq", m->first_seq);
+    tti_jw_int(&w, "last_seq", m->last_seq);
+    tti_jw_int(&w, "count", m->count);
+    tti_jw_open(&w, "files", '[');
+    for (size_t i = 0; i < m->n_files; i++) {
         const tti_export_file *f = &m->files[i];
-        json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:o*}", "name", f->name, "first_seq",
-                              (json_int_t)f->first_seq, "last_seq", (json_int_t)f->last_seq,
-                              "count", (json_int_t)f->count, "bytes", (json_int_t)f->bytes,
-                              "sha256", hex_json(f->sha256, TT_HASH_SIZE));
-        if (o == NULL || json_array_append_new(files, o) != 0) {
-            json_decref(files);
-            files = NULL;
-        }
+        tti_jw_open(&w, NULL, '{');
+        tti_jw_str(&w, "name", f->name);
+        tti_jw_int(&w, "first_seq", f->first_seq);
+        tti_jw_int(&w, "last_seq", f->last_seq);
+        tti_jw_int(&w, "count", f->count);
+        tti_jw_int(&w, "bytes", f->bytes);
+        tti_jw_hex(&w, "sha256", f->sha256, TT_HASH_SIZE);
+        tti_jw_close(&w, '}');
     }
-    for (size_t i = 0; hashes && i < m->n_hashes; i++)
-        if (json_array_append_new(hashes, hex_json(m->hashes[i], TT_HASH_SIZE)) != 0) {
-            json_decref(hashes);
-            hashes = NULL;
-        }
-    json_t *o = NULL;
-    if (files != NULL && hashes != NULL)
-        o = json_pack("{s:s,s:i,s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:O,s:{s:o,s:o},"
-                      "s:{s:I,s:o,s:s},s:{s:I,s:I,s:O}}",
-                      "format", TTI_EXPORT_FORMAT_NAME, "version", TTI_EXPORT_VERSION, "origin",
-                      m->origin, "data_format", tt_export_format_name(m->format), "since",
-                      time_json(m->since_us), "until", time_json(m->until_us), "tree_size",
-                      (json_int_t)m->tree_size, "first_seq", (json_int_t)m->first_seq, "last_seq",
-                      (json_int_t)m->last_seq, "count", (json_int_t)m->count, "files", files,
-                      "boundary", "before", opt_hex(m->before, m->before_len), "after",
-                      opt_hex(m->after, m->after_len), "checkpoint", "tree_size",
-                      (json_int_t)m->cp_tree_size, "root_hash", hex_json(m->cp_root, TT_HASH_SIZE),
-                      "note", m->note, "proof", "first", (json_int_t)m->proof_first, "end",
-                      (json_int_t)m->proof_end, "hashes", hashes);
-    json_decref(files);
-    json_decref(hashes);
-    char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    if (s == NULL)
-        return NULL;
-    /* json_dumps has no final newline; a text file has one. */
-    size_t n = strlen(s);
-    char *t = realloc(s, n + 2);
-    if (t == NULL) {
-        free(s);
+    tti_jw_close(&w, ']');
+    tti_jw_open(&w, "boundary", '{');
+    tti_jw_hex(&w, "before", m->before, m->before_len);
+    tti_jw_hex(&w, "after", m->after, m->after_len);
+    tti_jw_close(&w, '}');
+    tti_jw_open(&w, "checkpoint", '{');
+    tti_jw_int(&w, "tree_size", m->cp_tree_size);
+    tti_jw_hex(&w, "root_hash", m->cp_root, TT_HASH_SIZE);
+    tti_jw_str(&w, "note", m->note);
+    tti_jw_close(&w, '}');
+    tti_jw_open(&w, "proof", '{');
+    tti_jw_int(&w, "first", m->proof_first);
+    tti_jw_int(&w, "end", m->proof_end);
+    tti_jw_open(&w, "hashes", '[');
+    for (size_t i = 0; i < m->n_hashes; i++)
+        tti_jw_hex(&w, NULL, m->hashes[i], TT_HASH_SIZE);
+    tti_jw_close(&w, ']');
+    tti_jw_close(&w, '}');
+    tti_jw_close(&w, '}');
+    tti_buf_adds(&b, "\n"); /* a text file ends with a newline */
+    if (b.failed) {
+        tti_buf_free(&b);
         return NULL;
     }
-    t[n] = '\n';
-    t[n + 1] = '\0';
-    return t;
+    return tti_buf_take(&b);
 }
 
 void tti_manifest_clear(tti_manifest *m)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
 #include "util/utf8.h"
 
 void tti_buf_init(tti_buf *b, size_t max)
@@ -204,4 +205,84 @@ char *tti_buf_take(tti_buf *b)
         d = calloc(1, 1);
     memset(b, 0, sizeof *b);
     return d;
+}
+
+/* ---- indented JSON ---- */
+
+void tti_jw_init(tti_jw *w, tti_buf *b)
+{
+    memset(w, 0, sizeof *w);
+    w->b = b;
+}
+
+static void indent(tti_jw *w)
+{
+    tti_buf_adds(w->b, "\n");
+    for (int i = 0; i < w->depth; i++)
+        tti_buf_adds(w->b, "  ");
+}
+
+void tti_jw_key(tti_jw *w, const char *key)
+{
+    if (w->depth == 0)
+        return; /* the top-level value */
+    if (w->n[w->depth - 1]++ > 0)
+        tti_buf_adds(w->b, ",");
+    indent(w);
+    if (key != NULL) {
+        tti_buf_json_str(w->b, key);
+        tti_buf_adds(w->b, ": ");
+    }
+}
+
+void tti_jw_open(tti_jw *w, const char *key, char brace)
+{
+    tti_jw_key(w, key);
+    tti_buf_add(w->b, &brace, 1);
+    if (w->depth >= TTI_JW_DEPTH) {
+        w->b->failed = TTI_BUF_TOOBIG;
+        return;
+    }
+    w->n[w->depth++] = 0;
+}
+
+void tti_jw_close(tti_jw *w, char brace)
+{
+    if (w->depth == 0) {
+        w->b->failed = TTI_BUF_TOOBIG;
+        return;
+    }
+    w->depth--;
+    if (w->n[w->depth] > 0)
+        indent(w);
+    tti_buf_add(w->b, &brace, 1);
+}
+
+void tti_jw_str(tti_jw *w, const char *key, const char *s)
+{
+    tti_jw_key(w, key);
+    tti_buf_json_str(w->b, s);
+}
+
+void tti_jw_int(tti_jw *w, const char *key, long long v)
+{
+    tti_jw_key(w, key);
+    tti_buf_json_int(w->b, v);
+}
+
+void tti_jw_hex(tti_jw *w, const char *key, const unsigned char *p, size_t n)
+{
+    tti_jw_key(w, key);
+    if (p == NULL) {
+        tti_buf_adds(w->b, "null");
+        return;
+    }
+    char hex[2 * 64 + 1];
+    tti_buf_adds(w->b, "\"");
+    for (size_t i = 0; i < n; i += 64) {
+        size_t k = n - i < 64 ? n - i : 64;
+        tti_hex_encode(p + i, k, hex);
+        tti_buf_add(w->b, hex, 2 * k);
+    }
+    tti_buf_adds(w->b, "\"");
 }

@@ -40,6 +40,33 @@ int tti_buf_json_str(tti_buf *b, const char *s);
 int tti_buf_json_real(tti_buf *b, double d);
 /* A 64-bit integer in decimal. */
 int tti_buf_json_int(tti_buf *b, long long v);
+
+/*
+ * Indented JSON (the export and archive manifests, files people read): objects and arrays
+ * laid out as jansson's JSON_INDENT(2) laid them out before this writer replaced it, so the
+ * files keep their bytes: each member or element on its own line, two spaces a level,
+ * `"key": value`, an empty object or array as {} or []. Strings and numbers go through the
+ * writer above. Open with tti_jw_open (key NULL inside an array or at the top), add members
+ * with tti_jw_key then a value, close with tti_jw_close. Errors stick to b->failed.
+ */
+#define TTI_JW_DEPTH 8
+typedef struct tti_jw {
+    tti_buf *b;
+    int depth;
+    int n[TTI_JW_DEPTH]; /* members written at each open level */
+} tti_jw;
+
+void tti_jw_init(tti_jw *w, tti_buf *b);
+/* The separator and indentation before a member (key non-NULL: "key": ) or an element. */
+void tti_jw_key(tti_jw *w, const char *key);
+/* key then '{' or '['. */
+void tti_jw_open(tti_jw *w, const char *key, char brace);
+void tti_jw_close(tti_jw *w, char brace);
+/* key then a string (NULL: null), an integer, or a hex string of n bytes (NULL: null). */
+void tti_jw_str(tti_jw *w, const char *key, const char *s);
+void tti_jw_int(tti_jw *w, const char *key, long long v);
+void tti_jw_hex(tti_jw *w, const char *key, const unsigned char *p, size_t n);
+
 /* Take ownership of the data (caller frees); the buffer is reset. */
 char *tti_buf_take(tti_buf *b);
 
