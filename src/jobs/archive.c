@@ -375,27 +375,36 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     /* 4. the manifest: range, file, checkpoint and the range proof to it */
     if ((rc = tt_ledger_prove_range(l, first - 1, last, cp.tree_size, hashes, &nh)) != TT_OK)
         goto out;
-    json_t *jh = json_array();
-    for (size_t i = 0; jh && i < nh; i++) {
-        char hex[2 * TT_HASH_SIZE + 1];
-        tti_hex_encode(hashes[i], TT_HASH_SIZE, hex);
-        json_array_append_new(jh, json_string(hex));
-    }
-    char shahex[2 * TT_HASH_SIZE + 1], roothex[2 * TT_HASH_SIZE + 1];
-    tti_hex_encode(seg.sha256, TT_HASH_SIZE, shahex);
-    tti_hex_encode(cp.root_hash, TT_HASH_SIZE, roothex);
-    json_t *m =
-        jh ? json_pack("{s:s,s:i,s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},"
-                       "s:{s:I,s:I,s:o}}",
-                       "format", "tradetrail-archive", "version", 1, "origin", tt_ledger_origin(l),
-                       "first_seq", (json_int_t)first, "last_seq", (json_int_t)last, "count",
-                       (json_int_t)seg.count, "file", seg.name, "bytes", (json_int_t)seg.bytes,
-                       "sha256", shahex, "checkpoint", "tree_size", (json_int_t)cp.tree_size,
-                       "root_hash", roothex, "note", cp.note, "proof", "first",
-                       (json_int_t)(first - 1), "end", (json_int_t)last, "hashes", jh)
-           : NULL;
-    manifest = m ? json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(m);
+    tti_buf mb;
+    tti_jw w;
+    tti_buf_init(&mb, (size_t)1 << 30);
+    tti_jw_init(&w, &mb);
+    tti_jw_open(&w, NULL, '{');
+    tti_jw_str(&w, "format", "tradetrail-archive");
+    tti_jw_int(&w, "version", 1);
+    tti_jw_str(&w, "origin", tt_ledger_origin(l));
+    tti_jw_int(&w, "first_seq", first);
+    tti_jw_int(&w, "last_seq", last);
+    tti_jw_int(&w, "count", seg.count);
+    tti_jw_str(&w, "file", seg.name);
+    tti_jw_int(&w, "bytes", seg.bytes);
+    tti_jw_hex(&w, "sha256", seg.sha256, TT_HASH_SIZE);
+    tti_jw_open(&w, "checkpoint", '{');
+    tti_jw_int(&w, "tree_size", cp.tree_size);
+    tti_jw_hex(&w, "root_hash", cp.root_hash, TT_HASH_SIZE);
+    tti_jw_str(&w, "note", cp.note);
+    tti_jw_close(&w, '}');
+    tti_jw_open(&w, "proof", '{');
+    tti_jw_int(&w, "first", first - 1);
+    tti_jw_int(&w, "end", last);
+    tti_jw_open(&w, "hashes", '[');
+    for (size_t i = 0; i < nh; i++)
+        tti_jw_hex(&w, NULL, hashes[i], TT_HASH_SIZE);
+    tti_jw_close(&w, ']');
+    tti_jw_close(&w, '}');
+    tti_jw_close(&w, '}');
+    manifest = mb.failed ? NULL : tti_buf_take(&mb);
+    tti_buf_free(&mb);
     if (manifest == NULL) {
         rc = tti_fail(TT_ENOMEM, "out of memory");
         goto out;

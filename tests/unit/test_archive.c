@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "tradetrail.h"
+#include "testjson.h"
 
 typedef struct fixture {
     char dir[64];
@@ -108,6 +109,13 @@ static void test_segments_verify(void **state)
             fail_msg("verify %s: %s", man, err);
         assert_int_equal(v.count, s.count);
         assert_memory_equal(v.sha256, s.sha256, TT_HASH_SIZE);
+        FILE *fp = fopen(man, "rb");
+        assert_non_null(fp);
+        char text[1 << 16];
+        size_t len = fread(text, 1, sizeof text - 1, fp);
+        fclose(fp);
+        text[len] = '\0';
+        tt_test_assert_jansson_layout(text);
     }
     /* the ledger is unchanged but for the checkpoint a segment may sign */
     int64_t size1;

@@ -13,7 +13,6 @@
 #include <cmocka.h>
 
 #include <ftw.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "core/export.h"
 #include "tradetrail.h"
 #include "testdb.h"
+#include "testjson.h"
 
 typedef struct fixture {
     char dir[64];
@@ -218,25 +218,6 @@ static void test_export_windows(void **state)
         }
 }
 
-/* The manifest keeps the layout jansson's JSON_INDENT(2) gave it before the one JSON
- * writer replaced json_dumps (its bytes are hashed by whoever archived it): parsed and
- * dumped again by jansson, it is the same text, plus the final newline. */
-static void assert_jansson_layout(const char *text)
-{
-    json_error_t e;
-    json_t *o = json_loads(text, 0, &e);
-    if (o == NULL)
-        fail_msg("manifest: %s at line %d", e.text, e.line);
-    char *d = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    assert_non_null(d);
-    size_t n = strlen(d);
-    assert_int_equal(strlen(text), n + 1);
-    assert_memory_equal(text, d, n);
-    assert_int_equal(text[n], '\n');
-    free(d);
-    json_decref(o);
-}
-
 /* The streamed bytes are the directory's file, and its manifest verifies too. */
 static void test_stream_equals_dir(void **state)
 {
@@ -273,7 +254,7 @@ static void test_stream_equals_dir(void **state)
     fclose(fp);
     fclose(out);
     assert_int_equal(tt_export_manifest(x, "events.csv", &manifest), TT_OK);
-    assert_jansson_layout(manifest);
+    tt_test_assert_jansson_layout(manifest);
     tt_export_free(x);
     snprintf(path, sizeof path, "%s/manifest.json", s);
     out = fopen(path, "wb");
