@@ -76,6 +76,20 @@ int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int fo
                      out_format *fmt, int positional, const char **since_cp, int64_t *tree_size,
                      const char **key);
 
+/* A command's option taking a value: --name VALUE sets *to (the last one given wins). */
+typedef struct cli_opt {
+    const char *name;
+    const char **to;
+} cli_opt;
+#define CLI_MAX_OPTS 16
+
+/* The options of a command whose own options each take a string (opts, ended by a NULL
+ * name; at most CLI_MAX_OPTS), with -o FORMAT (formats: mask of 1 << OUT_*), --help and
+ * the global ones. Positional arguments stay at argv[optind..] for the caller to check.
+ * Returns 0, -1 after printing the help (exit 0), or the exit code of a usage error. */
+int cli_parse_opts(cli_ctx *c, int argc, char **argv, const char *help, int formats,
+                   out_format *fmt, const cli_opt *opts);
+
 /* A time flag's value (RFC 3339, a date, today, yesterday, -2h); prints the error and
  * returns its exit code (1: invalid input, SPEC 10). */
 int cli_parse_time(const cli_ctx *c, const char *flag, const char *arg, int64_t *out);

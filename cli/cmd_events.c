@@ -20,7 +20,6 @@ enum {
     OPT_META,
     OPT_OCCURRED,
     OPT_IDEM,
-    OPT_SOURCE,
     OPT_SINCE,
     OPT_UNTIL,
     OPT_GREP,
@@ -320,31 +319,12 @@ static const char log_help[] =
 
 int cmd_log(cli_ctx *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"source", required_argument, NULL, OPT_SOURCE},
-        {"actor", required_argument, NULL, OPT_ACTOR},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     const char *source = NULL, *actor = NULL;
+    const cli_opt opts[] = {{"source", &source}, {"actor", &actor}, {NULL, NULL}};
     out_format fmt = OUT_SHORT;
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h')
-            return fputs(log_help, stdout), 0;
-        if (opt == OPT_SOURCE)
-            source = optarg;
-        else if (opt == OPT_ACTOR)
-            actor = optarg;
-        else if (opt == 'o') {
-            if ((rc = cli_parse_format(c, optarg, 3, &fmt)) != 0)
-                return rc;
-        } else
-            return EXIT_USAGE;
-    }
+    int rc = cli_parse_opts(c, argc, argv, log_help, 3, &fmt, opts);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     if (optind != argc - 1)
         return cli_usage(c, "give exactly one MESSAGE (quote it)");
     tt_ledger *l;

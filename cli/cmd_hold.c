@@ -9,8 +9,6 @@
 
 #include "cli.h"
 
-enum { OPT_REASON = OPT_FIRST_COMMAND, OPT_ACTOR };
-
 static const char hold_help[] =
     "usage: tradetrail hold add ENTITY_ID --reason R [--actor A] [-o short|json]\n"
     "       tradetrail hold remove ENTITY_ID --reason R [--actor A] [-o short|json]\n"
@@ -22,31 +20,12 @@ static const char hold_help[] =
 
 int cmd_hold(cli_ctx *c, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"reason", required_argument, NULL, OPT_REASON},
-        {"actor", required_argument, NULL, OPT_ACTOR},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
     const char *reason = NULL, *actor = NULL;
+    const cli_opt opts[] = {{"reason", &reason}, {"actor", &actor}, {NULL, NULL}};
     out_format fmt = OUT_SHORT;
-    int opt, rc;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h')
-            return fputs(hold_help, stdout), 0;
-        if (opt == OPT_REASON)
-            reason = optarg;
-        else if (opt == OPT_ACTOR)
-            actor = optarg;
-        else if (opt == 'o') {
-            if ((rc = cli_parse_format(c, optarg, 3, &fmt)) != 0)
-                return rc;
-        } else
-            return EXIT_USAGE;
-    }
+    int rc = cli_parse_opts(c, argc, argv, hold_help, 3, &fmt, opts);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     if (optind >= argc)
         return cli_usage(c, "give a subcommand: add, remove or list");
     const char *sub = argv[optind];

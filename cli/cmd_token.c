@@ -6,8 +6,6 @@
 
 #include "cli.h"
 
-enum { OPT_ROLE = OPT_FIRST_COMMAND, OPT_NAME, OPT_ACTOR };
-
 static const char token_help[] =
     "usage: tradetrail token create --role ingest|read|admin [--name NAME] [-o short|json]\n"
     "       tradetrail token list [-o short|json]\n"
@@ -23,40 +21,9 @@ typedef struct token_args {
 
 static int parse_token(cli_ctx *c, int argc, char **argv, token_args *a)
 {
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"role", required_argument, NULL, OPT_ROLE},
-        {"name", required_argument, NULL, OPT_NAME},
-        {"actor", required_argument, NULL, OPT_ACTOR},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        switch (opt) {
-        case 'h':
-            fputs(token_help, stdout);
-            return -1;
-        case OPT_ROLE:
-            a->role = optarg;
-            break;
-        case OPT_NAME:
-            a->name = optarg;
-            break;
-        case OPT_ACTOR:
-            a->actor = optarg;
-            break;
-        case 'o':
-            if (cli_parse_format(c, optarg, 3, &a->fmt) != 0)
-                return EXIT_USAGE;
-            break;
-        default:
-            return EXIT_USAGE;
-        }
-    }
-    return 0;
+    const cli_opt opts[] = {
+        {"role", &a->role}, {"name", &a->name}, {"actor", &a->actor}, {NULL, NULL}};
+    return cli_parse_opts(c, argc, argv, token_help, 3, &a->fmt, opts);
 }
 
 static int token_create(cli_ctx *c, tt_ledger *l, token_args *a)

@@ -186,6 +186,40 @@ int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int fo
     return 0;
 }
 
+int cli_parse_opts(cli_ctx *c, int argc, char **argv, const char *help, int formats,
+                   out_format *fmt, const cli_opt *opts)
+{
+    struct option all[CLI_MAX_OPTS + 6] = {
+        CLI_GLOBAL_OPTIONS,
+        {"output", required_argument, NULL, 'o'},
+    };
+    int base = 5, k = 0; /* the global options and -o above */
+    for (; opts != NULL && opts[k].name != NULL; k++) {
+        if (k == CLI_MAX_OPTS)
+            return cli_usage(c, "too many options for one command"); /* a program error */
+        all[base + k] =
+            (struct option){opts[k].name, required_argument, NULL, OPT_FIRST_COMMAND + k};
+    }
+    int opt, rc = 0;
+    while ((opt = getopt_long(argc, argv, "ho:", all, NULL)) != -1) {
+        if (cli_global_opt(c, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            fputs(help, stdout);
+            return -1;
+        }
+        if (opt == 'o')
+            rc = cli_parse_format(c, optarg, formats, fmt);
+        else if (opt >= OPT_FIRST_COMMAND && opt < OPT_FIRST_COMMAND + k)
+            *opts[opt - OPT_FIRST_COMMAND].to = optarg;
+        else
+            return EXIT_USAGE; /* getopt_long said why */
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* SPEC 10: a value that is not a time is invalid input (exit 1), not a usage error. */
 int cli_parse_time(const cli_ctx *c, const char *flag, const char *arg, int64_t *out)
 {
