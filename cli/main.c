@@ -145,45 +145,26 @@ int cli_parse_int(const cli_ctx *c, const char *what, const char *arg, int64_t m
     return 0;
 }
 
-/* Long-only options of cli_parse_common, outside the commands' own range. */
-enum { OPT_SINCE_CP = OPT_FIRST_COMMAND + 200, OPT_TREE_SIZE, OPT_KEY };
-
 int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int formats,
                      out_format *fmt, int positional, const char **since_cp, int64_t *tree_size,
                      const char **key)
 {
-    static const struct option opts[] = {
-        CLI_GLOBAL_OPTIONS,
-        {"output", required_argument, NULL, 'o'},
-        {"since-checkpoint", required_argument, NULL, OPT_SINCE_CP},
-        {"tree-size", required_argument, NULL, OPT_TREE_SIZE},
-        {"key", required_argument, NULL, OPT_KEY},
-        {NULL, 0, NULL, 0},
-    };
-    int opt, rc = 0;
-    while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        if (cli_global_opt(c, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            fputs(help, stdout);
-            return -1;
-        }
-        if (opt == 'o')
-            rc = cli_parse_format(c, optarg, formats, fmt);
-        else if (opt == OPT_SINCE_CP && since_cp != NULL)
-            *since_cp = optarg;
-        else if (opt == OPT_TREE_SIZE && tree_size != NULL)
-            rc = cli_parse_int(c, "--tree-size", optarg, 1, tree_size);
-        else if (opt == OPT_KEY && key != NULL)
-            *key = optarg;
-        else
-            return opt == '?' ? EXIT_USAGE : cli_usage(c, "option not accepted here");
-        if (rc != 0)
-            return rc;
-    }
-    if (!positional && optind < argc)
-        return cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
-    return 0;
+    const char *size = NULL;
+    cli_opt opts[4];
+    int k = 0;
+    if (since_cp != NULL)
+        opts[k++] = (cli_opt){"since-checkpoint", since_cp};
+    if (tree_size != NULL)
+        opts[k++] = (cli_opt){"tree-size", &size};
+    if (key != NULL)
+        opts[k++] = (cli_opt){"key", key};
+    opts[k] = (cli_opt){NULL, NULL};
+    int rc = cli_parse_opts(c, argc, argv, help, formats, fmt, opts);
+    if (rc == 0 && size != NULL)
+        rc = cli_parse_int(c, "--tree-size", size, 1, tree_size);
+    if (rc == 0 && !positional && optind < argc)
+        rc = cli_usage(c, "unexpected argument \"%s\"", argv[optind]);
+    return rc;
 }
 
 int cli_parse_opts(cli_ctx *c, int argc, char **argv, const char *help, int formats,
