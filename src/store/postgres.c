@@ -54,7 +54,8 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
     [TTI_PG_META_GET] = "SELECT value FROM meta WHERE key = $1",
     [TTI_PG_META_PUT] = "INSERT INTO meta(key, value) VALUES ($1, $2) "
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    [TTI_PG_TS_AT] = "SELECT ts FROM events WHERE seq = $1",
+    /* The first stored row at or after seq, as sqlite.c's TTI_ST_TS_AT. */
+    [TTI_PG_TS_AT] = "SELECT ts FROM events WHERE seq >= $1 ORDER BY seq LIMIT 1",
     [TTI_PG_EXTENT] = "SELECT coalesce(max(seq), 0), count(*) FROM events",
     [TTI_PG_COUNT_ENTITY] = PG_COUNT_BY("entity"),
     [TTI_PG_COUNT_TYPE] = PG_COUNT_BY("event_type"),

@@ -438,8 +438,8 @@ int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
         PGresult *r = tti_pg_run(s, TTI_PG_TS_AT, &a, &rc, "searching by time");
         if (r == NULL)
             return rc;
-        /* A missing row (archived or tampered) sorts with its neighbours: treat as early. */
-        int64_t ts = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : INT64_MIN;
+        /* A seq without a row takes the next stored row's ts (sqlite_query.c). */
+        int64_t ts = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : INT64_MAX;
         PQclear(r);
         if (ts >= ts_us)
             hi = mid;

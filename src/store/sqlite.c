@@ -52,7 +52,9 @@ static const char *const stmt_sql[TTI_ST_COUNT] = {
                          "ORDER BY tree_size DESC LIMIT 1",
     [TTI_ST_META_GET] = "SELECT value FROM meta WHERE key = ?",
     [TTI_ST_META_PUT] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-    [TTI_ST_TS_AT] = "SELECT ts FROM events WHERE seq = ?",
+    /* The first stored row at or after seq: rows retention removed take their successor's
+     * ts, which keeps the search monotonic (sqlite_query.c: tti_sqlite_seq_at_ts). */
+    [TTI_ST_TS_AT] = "SELECT ts FROM events WHERE seq >= ? ORDER BY seq LIMIT 1",
     [TTI_ST_TOKEN_PUT] = "INSERT INTO tokens(name, role, hash, created) VALUES (?, ?, ?, ?)",
     [TTI_ST_TOKEN_FIND] =
         "SELECT id, name, role, created, revoked, hash FROM tokens WHERE hash = ?",

@@ -501,8 +501,10 @@ int tti_sqlite_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return tti_sqlite_fail(s, rc, "searching by time");
-        /* A missing row (archived or tampered) sorts with its neighbours: treat as early. */
-        int64_t ts = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MIN;
+        /* A seq without a row (its body archived) takes the ts of the next stored row, at
+         * most its own (ts never decreases): the stored rows at or after the answer are
+         * exactly those with ts >= ts_us. No row at or after mid: nothing stored is later. */
+        int64_t ts = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
         sqlite3_reset(st);
         if (ts >= ts_us)
             hi = mid;
