@@ -256,25 +256,16 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q)
     return TT_OK;
 }
 
+static void q_seq_bound(void *ctx, const char *op, int64_t v)
+{
+    char frag[24];
+    snprintf(frag, sizeof frag, " AND e.seq %s ", op);
+    qint(ctx, frag, v);
+}
+
 static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
 {
-    int64_t seq;
-    int rc;
-    if (q->since_us != TT_TIME_NONE) {
-        if ((rc = tti_pg_seq_at_ts(s, q->since_us, &seq)) != TT_OK)
-            return rc;
-        qint(b, " AND e.seq >= ", seq);
-    }
-    if (q->until_us != TT_TIME_NONE) {
-        if ((rc = tti_pg_seq_at_ts(s, q->until_us, &seq)) != TT_OK)
-            return rc;
-        qint(b, " AND e.seq < ", seq);
-    }
-    if (q->after_seq > 0)
-        qint(b, " AND e.seq > ", q->after_seq);
-    if (q->before_seq > 0)
-        qint(b, " AND e.seq < ", q->before_seq);
-    return TT_OK;
+    return tti_store_seq_bounds(s, q, tti_pg_seq_at_ts, q_seq_bound, b);
 }
 
 /* Does text hold a word tt_words() keeps? Letters and digits, or any non-ASCII byte (the
@@ -422,32 +413,27 @@ int tti_pg_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *
     return TT_OK;
 }
 
-/* ts never decreases along seq (SPEC 3.1), so a time bound is a binary search over the
- * primary key instead of another index to maintain on every append. */
+static int ts_of(tti_store *s, int64_t seq, int64_t *ts)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, seq);
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_TS_AT, &a, &rc, "searching by time");
+    if (r == NULL)
+        return rc;
+    /* A seq without a row takes the next stored row's ts (sqlite_query.c). */
+    *ts = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : INT64_MAX;
+    PQclear(r);
+    return TT_OK;
+}
+
 int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
 {
     tti_head h;
     int rc = tti_pg_flush(s);
     if (rc != TT_OK || (rc = tti_pg_read_head(s, &h)) != TT_OK)
         return rc;
-    int64_t lo = 1, hi = h.size + 1; /* answer in [lo, hi] */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        tti_pgargs a = {.n = 0};
-        tti_pg_i64(&a, mid);
-        PGresult *r = tti_pg_run(s, TTI_PG_TS_AT, &a, &rc, "searching by time");
-        if (r == NULL)
-            return rc;
-        /* A seq without a row takes the next stored row's ts (sqlite_query.c). */
-        int64_t ts = PQntuples(r) == 1 ? tti_pg_int(r, 0, 0) : INT64_MAX;
-        PQclear(r);
-        if (ts >= ts_us)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *seq = lo;
-    return TT_OK;
+    return tti_store_seq_at_ts(s, h.size, ts_us, ts_of, seq);
 }
 
 int tti_pg_count_by(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n)

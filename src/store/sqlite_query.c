@@ -269,8 +269,9 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
 
 /* One bound on the column that orders the walk (e.seq, or f.rowid when the reason index is
  * the outer loop, so FTS5 can seek to it instead of filtering every match). */
-static void q_seq_bound(qbuild *b, const char *op, int64_t v)
+static void q_seq_bound(void *ctx, const char *op, int64_t v)
 {
+    qbuild *b = ctx;
     char frag[48];
     snprintf(frag, sizeof frag, " AND %s %s ", b->seqcol, op);
     qint(b, frag, v);
@@ -278,23 +279,7 @@ static void q_seq_bound(qbuild *b, const char *op, int64_t v)
 
 static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
 {
-    int64_t seq;
-    int rc;
-    if (q->since_us != TT_TIME_NONE) {
-        if ((rc = tti_sqlite_seq_at_ts(s, q->since_us, &seq)) != TT_OK)
-            return rc;
-        q_seq_bound(b, ">=", seq);
-    }
-    if (q->until_us != TT_TIME_NONE) {
-        if ((rc = tti_sqlite_seq_at_ts(s, q->until_us, &seq)) != TT_OK)
-            return rc;
-        q_seq_bound(b, "<", seq);
-    }
-    if (q->after_seq > 0)
-        q_seq_bound(b, ">", q->after_seq);
-    if (q->before_seq > 0)
-        q_seq_bound(b, "<", q->before_seq);
-    return TT_OK;
+    return tti_store_seq_bounds(s, q, tti_sqlite_seq_at_ts, q_seq_bound, b);
 }
 
 /* The subjects (interned entity/entity_id pairs) an entity_id filter names, bound as
@@ -485,34 +470,26 @@ int tti_sqlite_event_extent(tti_store *s, int64_t *max_seq, int64_t *count)
     return rc == SQLITE_ROW ? TT_OK : tti_sqlite_fail(s, rc, "counting events");
 }
 
-/* ts never decreases along seq (SPEC 3.1), so a time bound is a binary search over the
- * primary key instead of another index to maintain on every append. */
+static int ts_of(tti_store *s, int64_t seq, int64_t *ts)
+{
+    sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_TS_AT);
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return tti_sqlite_fail(s, rc, "searching by time");
+    /* A seq without a row (its body archived) takes the ts of the next stored row, at most
+     * its own (ts never decreases): the stored rows at or after the answer are exactly
+     * those with ts >= ts_us. No row at or after seq: nothing stored is later. */
+    *ts = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_reset(st);
+    return TT_OK;
+}
+
 int tti_sqlite_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq)
 {
     tti_head h;
     int rc = tti_sqlite_read_head(s, &h);
-    if (rc != TT_OK)
-        return rc;
-    int64_t lo = 1, hi = h.size + 1; /* answer in [lo, hi] */
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_TS_AT);
-        sqlite3_bind_int64(st, 1, mid);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return tti_sqlite_fail(s, rc, "searching by time");
-        /* A seq without a row (its body archived) takes the ts of the next stored row, at
-         * most its own (ts never decreases): the stored rows at or after the answer are
-         * exactly those with ts >= ts_us. No row at or after mid: nothing stored is later. */
-        int64_t ts = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
-        sqlite3_reset(st);
-        if (ts >= ts_us)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *seq = lo;
-    return TT_OK;
+    return rc != TT_OK ? rc : tti_store_seq_at_ts(s, h.size, ts_us, ts_of, seq);
 }
 
 static int read_count(tti_store *s, sqlite3_stmt *st, void *row)

@@ -7,6 +7,7 @@
 #include "store/store.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 const tti_store_ops *tti_store_override;
 
@@ -19,4 +20,45 @@ const tti_store_ops *tti_store_backend(const char *uri)
     if (tti_postgres_ops.accepts(uri))
         return &tti_postgres_ops;
     return NULL;
+}
+
+int tti_store_seq_at_ts(tti_store *s, int64_t size, int64_t ts_us,
+                        int (*ts_of)(tti_store *s, int64_t seq, int64_t *ts), int64_t *seq)
+{
+    int64_t lo = 1, hi = size + 1; /* answer in [lo, hi] */
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2, ts;
+        int rc = ts_of(s, mid, &ts);
+        if (rc != TT_OK)
+            return rc;
+        if (ts >= ts_us)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *seq = lo;
+    return TT_OK;
+}
+
+int tti_store_seq_bounds(tti_store *s, const tt_query *q,
+                         int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq),
+                         void (*bound)(void *ctx, const char *op, int64_t seq), void *ctx)
+{
+    int64_t seq;
+    int rc;
+    if (q->since_us != TT_TIME_NONE) {
+        if ((rc = seq_at_ts(s, q->since_us, &seq)) != TT_OK)
+            return rc;
+        bound(ctx, ">=", seq);
+    }
+    if (q->until_us != TT_TIME_NONE) {
+        if ((rc = seq_at_ts(s, q->until_us, &seq)) != TT_OK)
+            return rc;
+        bound(ctx, "<", seq);
+    }
+    if (q->after_seq > 0)
+        bound(ctx, ">", q->after_seq);
+    if (q->before_seq > 0)
+        bound(ctx, "<", q->before_seq);
+    return TT_OK;
 }

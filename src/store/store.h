@@ -210,6 +210,22 @@ typedef struct tti_store_ops {
 #define TTI_COUNT_EVENT_TYPE 2
 #define TTI_COUNT_ACTOR 3
 
+/* Rules every backend shares (store.c), each backend reading its own rows. */
+
+/* The first seq of 1..size whose ts >= ts_us (size + 1 when none): ts never decreases
+ * along seq (SPEC 3.1), so a binary search over the primary key, instead of another index
+ * to maintain on every append. ts_of gives a seq's ts: that of the next stored row when
+ * the seq has none (its body archived), INT64_MAX when no row follows. */
+int tti_store_seq_at_ts(tti_store *s, int64_t size, int64_t ts_us,
+                        int (*ts_of)(tti_store *s, int64_t seq, int64_t *ts), int64_t *seq);
+
+/* The seq bounds of a query's since, until, after_seq and before_seq (a time bound becomes
+ * a seq through seq_at_ts), each given to bound as an SQL comparison (">=", "<", ">")
+ * against the seq; TT_OK or seq_at_ts's error. */
+int tti_store_seq_bounds(tti_store *s, const tt_query *q,
+                         int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq),
+                         void (*bound)(void *ctx, const char *op, int64_t seq), void *ctx);
+
 /* The backend for a URI, or NULL (TT_EINVAL) when none accepts it. */
 const tti_store_ops *tti_store_backend(const char *uri);
 
