@@ -18,6 +18,14 @@
 #include "store/records.h"
 #include "util/err.h"
 
+/* One level's edge tile as this connection last wrote it. */
+struct tti_pg_tile {
+    int valid;
+    uint64_t index;
+    size_t n;
+    uint8_t hashes[TTI_TILE_WIDTH][TT_HASH_SIZE];
+};
+
 /* Identity of the schema's migration lock (pg_advisory_xact_lock): servers starting
  * together migrate one after the other. "ttmigr" in ASCII. */
 #define MIGRATION_LOCK 0x74746d696772LL
@@ -30,6 +38,9 @@
 static const char *const stmt_sql[TTI_PG_NSTMT] = {
     [TTI_PG_HEAD_GET] =
         "SELECT size, last_ts, crange, signed_size, checkpoints FROM head WHERE id = 1",
+    /* The write lock and the head in one round trip. */
+    [TTI_PG_HEAD_LOCK] = "SELECT size, last_ts, crange, signed_size, checkpoints FROM head"
+                         " WHERE id = 1 FOR UPDATE",
     [TTI_PG_HEAD_PUT] = "UPDATE head SET size = $1, last_ts = $2, crange = $3, signed_size = $4,"
                         " checkpoints = $5 WHERE id = 1",
     [TTI_PG_IDEM_GET] = "SELECT seq, ts, leaf_hash, principal FROM events WHERE idem = $1",
@@ -439,6 +450,7 @@ static void pg_close(tti_store *s)
     PQfinish(s->conn);
     tti_map_free(s->names);
     tti_buf_free(&s->copy);
+    free(s->tiles);
     free(s);
 }
 
@@ -577,6 +589,7 @@ static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out
         return tti_err(err, errlen, TT_ENOMEM, "out of memory opening the PostgreSQL store");
     }
     tti_buf_init(&s->copy, (size_t)1 << 30);
+    s->tiles_size = s->pending_size = -1;
     s->read_only = cfg->read_only;
     s->busy_timeout_ms = cfg->busy_timeout_ms;
     s->conn = PQconnectdb(uri);
@@ -607,6 +620,8 @@ static const char *pg_errmsg(tti_store *s)
 
 /* ---- transactions ---- */
 
+static int parse_head(tti_store *s, const PGresult *r, tti_head *out);
+
 /* READ COMMITTED, on purpose: each statement after the head row's lock sees every batch
  * committed before the lock was granted (a REPEATABLE READ snapshot taken before the wait
  * would not, and would fail the lock with a serialization error). */
@@ -617,8 +632,7 @@ static int pg_begin_write(tti_store *s)
         rc = simple(s, "BEGIN ISOLATION LEVEL READ COMMITTED", "starting a write");
     if (rc != TT_OK)
         return rc;
-    PGresult *r = tti_pg_exec(s, "SELECT 1 FROM head WHERE id = 1 FOR UPDATE", NULL, &rc,
-                              "taking the write lock");
+    PGresult *r = tti_pg_run(s, TTI_PG_HEAD_LOCK, NULL, &rc, "taking the write lock");
     if (r == NULL) {
         if (rc == TT_EBUSY)
             tti_err(s->errbuf, sizeof s->errbuf, rc,
@@ -627,7 +641,19 @@ static int pg_begin_write(tti_store *s)
         PQclear(PQexec(s->conn, "ROLLBACK"));
         return rc;
     }
+    rc = parse_head(s, r, &s->head);
     PQclear(r);
+    if (rc != TT_OK) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        return rc;
+    }
+    s->head_valid = 1;
+    s->pending_size = -1;
+    s->tiles_dirty = 0;
+    s->tiles_ok = s->tiles != NULL && s->tiles_size == s->head.size;
+    if (!s->tiles_ok && s->tiles != NULL) /* another writer may have changed any level */
+        for (unsigned i = 0; i < TTI_TILE_HEIGHT; i++)
+            s->tiles[i].valid = 0;
     s->in_txn = 1;
     return TT_OK;
 }
@@ -648,6 +674,9 @@ static int pg_begin_read(tti_store *s)
 
 static void pg_rollback(tti_store *s)
 {
+    s->head_valid = 0;
+    s->tiles_ok = 0;
+    s->tiles_size = -1; /* tiles written in this transaction are gone */
     tti_buf_reset(&s->copy);
     s->n_copy = 0;
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
@@ -672,28 +701,27 @@ static int pg_commit(tti_store *s)
     }
     if (rc != TT_OK)
         pg_rollback(s);
+    else if (s->pending_size >= 0)
+        /* The cached tiles match the new head if this transaction wrote them, or found them
+         * valid and wrote none (no new event); a batch of repeats alone must not vouch for
+         * tiles cached before another writer's appends. */
+        s->tiles_size = s->tiles_dirty || s->tiles_ok ? s->pending_size : -1;
+    s->head_valid = 0;
+    s->tiles_ok = 0;
     s->in_txn = 0;
     return rc;
 }
 
 /* ---- the log ---- */
 
-int tti_pg_read_head(tti_store *s, tti_head *out)
+static int parse_head(tti_store *s, const PGresult *r, tti_head *out)
 {
-    int rc;
-    PGresult *r = tti_pg_run(s, TTI_PG_HEAD_GET, NULL, &rc, "reading the ledger head");
-    if (r == NULL)
-        return rc;
-    if (PQntuples(r) != 1) {
-        PQclear(r);
+    if (PQntuples(r) != 1)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED, "the ledger head row is missing");
-    }
     size_t blen = (size_t)PQgetlength(r, 0, 2);
-    if (blen % TT_HASH_SIZE != 0 || blen / TT_HASH_SIZE > 64) {
-        PQclear(r);
+    if (blen % TT_HASH_SIZE != 0 || blen / TT_HASH_SIZE > 64)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
                        "the ledger head is malformed (%zu bytes of tree edge)", blen);
-    }
     out->size = tti_pg_int(r, 0, 0);
     out->last_ts_us = PQgetisnull(r, 0, 1) ? TT_TIME_NONE : tti_pg_int(r, 0, 1);
     out->n_crange = (unsigned)(blen / TT_HASH_SIZE);
@@ -701,8 +729,25 @@ int tti_pg_read_head(tti_store *s, tti_head *out)
         memcpy(out->crange, PQgetvalue(r, 0, 2), blen);
     out->signed_size = tti_pg_int(r, 0, 3);
     out->n_checkpoints = tti_pg_int(r, 0, 4);
-    PQclear(r);
     return TT_OK;
+}
+
+int tti_pg_read_head(tti_store *s, tti_head *out)
+{
+    if (s->in_txn && s->head_valid) { /* read under the row lock this transaction holds */
+        *out = s->head;
+        return TT_OK;
+    }
+    int rc;
+    PGresult *r = tti_pg_run(s, TTI_PG_HEAD_GET, NULL, &rc, "reading the ledger head");
+    if (r == NULL)
+        return rc;
+    tti_head h;
+    rc = parse_head(s, r, &h);
+    PQclear(r);
+    if (rc == TT_OK)
+        *out = h;
+    return rc;
 }
 
 static int pg_write_head(tti_store *s, const tti_head *h)
@@ -717,8 +762,14 @@ static int pg_write_head(tti_store *s, const tti_head *h)
     tti_pg_i64(&a, h->signed_size);
     tti_pg_i64(&a, h->n_checkpoints);
     int rc = tti_pg_flush(s);
+    s->head_valid = 0;
     PGresult *r =
         rc == TT_OK ? tti_pg_run(s, TTI_PG_HEAD_PUT, &a, &rc, "writing the ledger head") : NULL;
+    if (r != NULL) {
+        s->head = *h;
+        s->head_valid = 1;
+        s->pending_size = h->size;
+    }
     PQclear(r);
     return rc;
 }
@@ -856,6 +907,13 @@ static int64_t tile_id(unsigned level, uint64_t index)
 static int pg_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
                        size_t *n)
 {
+    const struct tti_pg_tile *t =
+        s->tiles != NULL && level < TTI_TILE_HEIGHT ? &s->tiles[level] : NULL;
+    if (s->in_txn && s->tiles_ok && t != NULL && t->valid && t->index == index) {
+        memcpy(buf, t->hashes, t->n * TT_HASH_SIZE);
+        *n = t->n;
+        return TT_OK;
+    }
     tti_pgargs a = {.n = 0};
     tti_pg_i64(&a, tile_id(level, index));
     int rc;
@@ -886,7 +944,18 @@ static int pg_put_tile(tti_store *s, unsigned level, uint64_t index,
     tti_pg_i64(&a, tile_id(level, index));
     tti_pg_bytes(&a, hashes, n * TT_HASH_SIZE);
     int rc = TT_OK;
-    PQclear(tti_pg_run(s, TTI_PG_TILE_PUT, &a, &rc, "writing a tree tile"));
+    PGresult *r = tti_pg_run(s, TTI_PG_TILE_PUT, &a, &rc, "writing a tree tile");
+    PQclear(r);
+    if (r != NULL && s->in_txn && level < TTI_TILE_HEIGHT && n <= TTI_TILE_WIDTH &&
+        (s->tiles != NULL || (s->tiles = calloc(TTI_TILE_HEIGHT, sizeof *s->tiles)) != NULL)) {
+        struct tti_pg_tile *t = &s->tiles[level];
+        s->tiles_size = -1; /* valid again once this transaction commits with its head */
+        s->tiles_dirty = 1;
+        t->valid = 1;
+        t->index = index;
+        t->n = n;
+        memcpy(t->hashes, hashes, n * TT_HASH_SIZE);
+    }
     return rc;
 }
 
@@ -905,6 +974,7 @@ static int pg_put_checkpoint(tti_store *s, const tti_cp_row *cp)
     PQclear(r);
     a.n = 0;
     tti_pg_i64(&a, cp->tree_size);
+    s->head_valid = 0;
     r = tti_pg_run(s, TTI_PG_CP_HEAD, &a, &rc, "recording the checkpoint in the ledger head");
     if (r == NULL)
         return rc;

@@ -26,6 +26,7 @@ enum {
 /* The statements prepared once per connection, on first use (postgres.c). */
 enum {
     TTI_PG_HEAD_GET,
+    TTI_PG_HEAD_LOCK,
     TTI_PG_HEAD_PUT,
     TTI_PG_IDEM_GET,
     TTI_PG_NAME_GET,
@@ -67,6 +68,17 @@ struct tti_store {
     unsigned cursors; /* names the next scan cursor */
     tti_buf copy;     /* event rows waiting for one COPY (COPY text format) */
     size_t n_copy;
+    /* Round trips saved per batch (issue 15): the head row as the write lock read it, valid
+     * until this transaction writes the head or ends; and the tiles this connection wrote
+     * last, valid while the head is still the size its last commit left (no other writer
+     * appended since: sizes only grow). */
+    tti_head head;
+    int head_valid;
+    struct tti_pg_tile *tiles; /* TTI_TILE_HEIGHT levels, allocated on the first write */
+    int64_t tiles_size;        /* head size after the commit that wrote them; -1: unknown */
+    int64_t pending_size;      /* head size this transaction wrote; -1: none */
+    int tiles_ok;              /* tiles valid in this transaction */
+    int tiles_dirty;           /* this transaction wrote tiles */
     char errbuf[512];
 };
 

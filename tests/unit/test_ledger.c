@@ -1822,6 +1822,40 @@ static void test_concurrent_idempotency(void **state)
     verify_ok(f->l, IDEM_KEYS, NULL);
 }
 
+/* Two writers (two store connections) take turns, across a level-0 tile boundary and with
+ * batches of repeats only between them: each must read the tiles the other wrote, never a
+ * copy of its own from before (the PostgreSQL store keeps the tiles it wrote last). */
+static void test_writers_take_turns(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l2 = open_ledger(f->dir, 0);
+    tt_event ev;
+    tt_append_result r;
+    simple_event(&ev, "turns", "the key repeated");
+    ev.idempotency_key = "turns-repeat";
+    assert_int_equal(tt_ledger_append(f->l, &ev, 1, &r), TT_OK);
+    int64_t n = 1;
+    /* Past a level-0 tile boundary (256): A appends, B appends, A repeats a key (a batch
+     * with no new event), A appends again and must extend B's tiles. */
+    for (int i = 0; i < 100; i++) {
+        tt_ledger *ab[3] = {f->l, l2, f->l};
+        for (int k = 0; k < 3; k++) {
+            simple_event(&ev, "turns", "taking turns");
+            assert_int_equal(tt_ledger_append(ab[k], &ev, 1, &r), TT_OK);
+            n++;
+            if (k == 1) {
+                simple_event(&ev, "turns", "the key repeated");
+                ev.idempotency_key = "turns-repeat";
+                assert_int_equal(tt_ledger_append(f->l, &ev, 1, &r), TT_OK);
+                assert_int_equal(r.seq, 1);
+            }
+        }
+    }
+    assert_int_equal(size_of(f->l), n);
+    tt_ledger_close(l2);
+    verify_ok(f->l, n, NULL);
+}
+
 /* ---- prefix search ----------------------------------------------------------------------- */
 
 /* Matches of text, newest first (at most limit); every reason must hold a word starting
@@ -2325,6 +2359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_async_appends, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_handles, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_idempotency, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_writers_take_turns, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_reopen, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_prefix_search_paths, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_private_files, setup_ledger, teardown_ledger),
