@@ -5,7 +5,8 @@ filled by `tradetrail demo`, a token and a checkpoint is copied into a throwaway
 cluster (tests/e2e/pglib.py, which fails rather than skips without PostgreSQL); the copy
 verifies with the same key, has the same counts, root, proofs and domain rows, and a server
 on it accepts the old token. A non-empty target and a source with a tampered leaf are
-refused (exit 1, the message names the seq) and leave the target without events."""
+refused (exit 1, the message names the seq) and leave the target without events, as is a
+source whose rows retention moved into archive segments."""
 
 import json
 import os
@@ -114,6 +115,22 @@ class Migrate(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("seq 42", p.stderr)
         self.assertEqual(self.count_events("mig_tampered"), 0)
+
+    def test_refuses_archived_source(self):
+        """Retention moved event rows into archive segments: their leaves are not in the
+        store, so migrate refuses with the reason rather than copying a gap."""
+        data = os.path.join(self.tmp, "archived")
+        ok(tt(data, "init"))
+        for i in range(5):
+            ok(tt(data, "log", "old entry %d" % i))
+        ok(tt(data, "checkpoint"))
+        ok(tt(data, "retention", "run", "--older-than", "0", "--archive",
+              os.path.join(self.tmp, "segments")))
+        p = tt(data, "migrate", "--from", "sqlite:" + os.path.join(data, "ledger.db"),
+               "--to", self.uri("mig_archived"))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("archive segments", p.stderr)
+        self.assertEqual(self.count_events("mig_archived"), 0)
 
     def test_usage(self):
         p = tt(self.data, "migrate", "--from", self.source)
