@@ -385,7 +385,7 @@ static void leaf_write(const tt_event *ev, const size_t lens[N_STR_FIELDS], uint
             p = put_be(p, 0, 4);
     }
     if (v3)
-        p = put_be(p, (uint64_t)ev->producer_seq, 8);
+        put_be(p, (uint64_t)ev->producer_seq, 8);
 }
 
 int tti_event_leaf_encode(const tt_event *ev, uint8_t *buf, size_t cap, size_t *len)
@@ -465,7 +465,8 @@ int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
         return TT_EPARSE;
     int ver = *p++;
     /* Strings are no longer than the leaf, so one block of len bytes plus NULs holds them. */
-    tt_event *ev = malloc(sizeof *ev + len + N_STR_FIELDS);
+    size_t n_nuls = N_STR_FIELDS;
+    tt_event *ev = malloc(sizeof *ev + len + n_nuls);
     if (ev == NULL)
         return TT_ENOMEM;
     tt_event_init(ev);

@@ -132,7 +132,7 @@ int tti_ledger_counts(tt_ledger *l, int what, tt_count **out, size_t *n, int64_t
     if (rc != TT_OK)
         return rc;
     pthread_mutex_lock(&l->clock);
-    tti_head h;
+    tti_head h = {0};
     if ((rc = l->ops->begin_read(s)) == TT_OK) {
         if ((rc = l->ops->read_head(s, &h)) != TT_OK)
             rc = tti_store_fail(l, s, rc);
