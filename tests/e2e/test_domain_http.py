@@ -142,8 +142,12 @@ class DomainApiTest(ServerCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         j = self.server.get_json("/api/summary", token="read")
         self.assertEqual(set(j), {"period", "from", "to", "total", "by_entity", "by_event_type",
-                                  "actions", "strategies", "feedback", "checkpoint"})
+                                  "actions", "strategies", "feedback", "producers",
+                                  "checkpoint"})
         self.assertEqual(j["period"], "day")
+        # No producer stamped anything: the SPEC 15 section is there, with nothing in it.
+        self.assertEqual(j["producers"], {"gaps": 0, "repeats": 0, "restarts": 0,
+                                          "silences": 0, "events": []})
         self.assertGreaterEqual(j["total"], 2)
         self.assertEqual(set(j["strategies"]),
                          {"created", "activated", "closed", "swapped", "failed"})
