@@ -145,7 +145,8 @@ int tti_corrections_load(tt_ledger *l, tti_store *s, tti_corrections **out)
         tti_corrections_free(c);
         return rc;
     }
-    qsort(c->e, c->n, sizeof *c->e, entry_cmp);
+    if (c->n > 1) /* no corrections: c->e is NULL, which qsort may not be given */
+        qsort(c->e, c->n, sizeof *c->e, entry_cmp);
     *out = c;
     return TT_OK;
 }
