@@ -26,6 +26,7 @@ EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 COLUMNS = ["seq", "ts", "entity", "entity_id", "event_type", "actor", "old_status",
            "new_status", "reason", "metadata", "occurred_at", "idempotency_key", "principal",
            "leaf_hash"]
+PRODUCER_COLUMNS = ["producer", "producer_seq"]  # SPEC 15; CSV: after leaf_hash, if at all
 
 
 class Failed(Exception):
@@ -192,17 +193,43 @@ def csv_records(data):
             raise ValueError("a record must end in CRLF")
 
 
-def parse_csv(fields):
-    if len(fields) != len(COLUMNS):
-        raise ValueError(f"expected {len(COLUMNS)} fields, got {len(fields)}")
-    seq, quoted = fields[0]
-    if quoted or not seq.isdigit() or seq.startswith("0"):
+def csv_header(fields):
+    """FORMAT.md 8.2: the column names of the header row, in their order. Exports written
+    before producer and producer_seq existed have only the first 14: go by the names."""
+    names = [text for text, quoted in fields]
+    known = COLUMNS + PRODUCER_COLUMNS
+    if (any(quoted for _, quoted in fields) or len(set(names)) != len(names) or
+            not set(COLUMNS) <= set(names) <= set(known) or
+            len(set(names) & set(PRODUCER_COLUMNS)) == 1):
+        raise ValueError(f"not the header row (columns {names!r})")
+    return names
+
+
+def bare_int(text, quoted):
+    return not quoted and text.isdigit() and text.isascii() and not text.startswith("0")
+
+
+def parse_csv(names, fields):
+    if len(fields) != len(names):
+        raise ValueError(f"expected {len(names)} fields as in the header row, got {len(fields)}")
+    cell = dict(zip(names, fields))
+    seq, quoted = cell["seq"]
+    if not bare_int(seq, quoted):
         raise ValueError("seq: must be a bare positive integer")
     ev = {"seq": int(seq)}
-    for name, (text, quoted) in zip(COLUMNS[1:], fields[1:]):
+    for name in COLUMNS[1:] + ["producer"]:
+        text, quoted = cell.get(name, ("", False))
         if not quoted and text:
             raise ValueError(f"{name}: a value must be quoted")
         ev[name] = text if quoted else None
+    # an empty producer cell: no producer (leaf version 1 or 2); else version 3 with its seq
+    pseq, quoted = cell.get("producer_seq", ("", False))
+    if ev["producer"] is not None:
+        if ev["producer"] == "" or not bare_int(pseq, quoted):
+            raise ValueError("producer, producer_seq: a name and a bare positive integer")
+        ev["producer_seq"] = int(pseq)
+    elif pseq or quoted:
+        raise ValueError("producer_seq: must be empty when producer is")
     return ev, ev["metadata"]  # the stored metadata text, verbatim
 
 
@@ -247,6 +274,7 @@ def records(rd, name, fmt):
                 yield no, *parse_jsonl(decode(name, no, b[:-1]))
             except ValueError as e:
                 raise Failed(f"{name} line {no}", str(e))
+    names = None
     while True:
         # An RFC 4180 record ends at a CRLF outside quotes: gather lines until the
         # record's quotes balance, then split it.
@@ -269,10 +297,9 @@ def records(rd, name, fmt):
                 raise ValueError("not one record")
             fields = recs[0]
             if start == 1:
-                if fields != [(c, False) for c in COLUMNS]:
-                    raise Failed(f"{name} line 1", "not the header row")
+                names = csv_header(fields)
                 continue
-            yield start, *parse_csv(fields)
+            yield start, *parse_csv(names, fields)
         except ValueError as e:
             raise Failed(f"{name} line {start}", str(e))
 
@@ -307,7 +334,7 @@ def verify(directory, vkey):
         raise Failed("manifest.json", f"malformed: {e!r}")
 
     def peek(leaf):  # seq, ts
-        if len(leaf) < 17 or leaf[0] not in (1, 2):
+        if len(leaf) < 17 or leaf[0] not in (1, 2, 3):
             return None, None
         return struct.unpack(">Qq", leaf[1:17])
 
