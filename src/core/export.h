@@ -18,10 +18,12 @@
 #define TTI_EXPORT_VERSION 1
 #define TTI_EXPORT_MAX_FILES 100000
 #define TTI_EXPORT_MAX_RECORD (1u << 20) /* one JSON line or CSV record, bytes */
-#define TTI_EXPORT_COLUMNS 14
+#define TTI_EXPORT_COLUMNS 14            /* the members every exported event has */
+#define TTI_EXPORT_CSV_COLUMNS 16        /* CSV: those, then producer and producer_seq (SPEC 15) */
 
-/* The header row of a CSV export (without its CRLF) and its column names in order. */
-extern const char *const tti_export_columns[TTI_EXPORT_COLUMNS];
+/* The column names of a CSV export in the order it writes them (its header row without the
+ * CRLF); the first TTI_EXPORT_COLUMNS are every exported event's JSON members too. */
+extern const char *const tti_export_columns[TTI_EXPORT_CSV_COLUMNS];
 
 /* The CSV header row with its CRLF, for the first bytes of a CSV file. */
 int tti_export_header(tt_export_format f, tti_buf *out);
@@ -35,9 +37,8 @@ typedef struct tti_export_rec {
     void *owner;
 } tti_export_rec;
 
-/* Parse one record's bytes (a JSON line without its LF; a CSV record without its CRLF as
- * tti_csv_fields split it) into rec; free with tti_export_rec_clear. TT_EPARSE with a
- * message naming the field. */
+/* Parse one JSON line (without its LF) into rec; free with tti_export_rec_clear. TT_EPARSE
+ * with a message naming the field. */
 int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, char *err,
                            size_t errlen);
 
@@ -48,8 +49,25 @@ typedef struct tti_csv_field {
     int quoted;
 } tti_csv_field;
 
-int tti_export_parse_csv(tti_csv_field *fields, size_t n, tti_export_rec *rec, char *err,
-                         size_t errlen);
+/* Where each of tti_export_columns sits in a CSV file's records, as its header row says.
+ * CSV exports written before producer and producer_seq existed have only the first 14
+ * columns, so a reader goes by the header's names, never by position (FORMAT.md 8.2). */
+typedef struct tti_csv_layout {
+    size_t n;                        /* fields in every record */
+    int pos[TTI_EXPORT_CSV_COLUMNS]; /* the field holding column i; -1 when absent */
+} tti_csv_layout;
+
+/* Read a header row's fields into *out: each a known column name, unquoted, at most once;
+ * the first 14 required, producer and producer_seq both or neither. TT_EPARSE with a
+ * message naming the column. */
+int tti_export_csv_layout(const tti_csv_field *fields, size_t n, tti_csv_layout *out, char *err,
+                          size_t errlen);
+
+/* Parse one CSV record (its fields as the verifier's reader split it, without the CRLF) of
+ * a file whose header gave lay into rec; the strings stay in fields. TT_EPARSE with a
+ * message naming the field. */
+int tti_export_parse_csv(const tti_csv_layout *lay, const tti_csv_field *fields, size_t n,
+                         tti_export_rec *rec, char *err, size_t errlen);
 void tti_export_rec_clear(tti_export_rec *rec);
 
 typedef struct tti_export_file {

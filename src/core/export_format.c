@@ -12,9 +12,14 @@
 #include "core/export.h"
 #include "util/codec.h"
 
-const char *const tti_export_columns[TTI_EXPORT_COLUMNS] = {
-    "seq",        "ts",     "entity",   "entity_id",   "event_type",      "actor",     "old_status",
-    "new_status", "reason", "metadata", "occurred_at", "idempotency_key", "principal", "leaf_hash"};
+/* SPEC 15's two columns come last, after leaf_hash: a CSV written before them has the same
+ * first 14 columns, so a consumer that reads those by position reads both alike. */
+const char *const tti_export_columns[TTI_EXPORT_CSV_COLUMNS] = {
+    "seq",        "ts",         "entity",   "entity_id",   "event_type",  "actor",
+    "old_status", "new_status", "reason",   "metadata",    "occurred_at", "idempotency_key",
+    "principal",  "leaf_hash",  "producer", "producer_seq"};
+
+enum { COL_SEQ = 0, COL_PRODUCER = TTI_EXPORT_COLUMNS, COL_PRODUCER_SEQ };
 
 const char *tt_export_format_name(tt_export_format f)
 {
@@ -36,7 +41,7 @@ int tti_export_header(tt_export_format f, tti_buf *out)
 {
     if (f != TT_EXPORT_CSV)
         return 0;
-    for (size_t i = 0; i < TTI_EXPORT_COLUMNS; i++) {
+    for (size_t i = 0; i < TTI_EXPORT_CSV_COLUMNS; i++) {
         if (i > 0)
             tti_buf_add(out, ",", 1);
         tti_buf_adds(out, tti_export_columns[i]);
@@ -104,6 +109,13 @@ int tti_export_record(tt_export_format f, const tt_event *ev, tti_buf *out)
     tti_buf_add(out, ",", 1);
     tti_hex_encode(ev->leaf_hash, TT_HASH_SIZE, hex);
     csv_str(out, hex);
+    /* SPEC 15: both empty for an event without a producer, so it re-hashes as the version 1
+     * or 2 leaf it is; producer_seq bare like seq. */
+    tti_buf_add(out, ",", 1);
+    csv_str(out, ev->producer);
+    tti_buf_add(out, ",", 1);
+    if (ev->producer != NULL)
+        tti_buf_json_int(out, (long long)ev->producer_seq);
     tti_buf_add(out, "\r\n", 2);
     return out->failed ? -1 : 0;
 }
@@ -250,24 +262,68 @@ out:
     return rc;
 }
 
-int tti_export_parse_csv(tti_csv_field *f, size_t n, tti_export_rec *rec, char *err, size_t errlen)
+int tti_export_csv_layout(const tti_csv_field *f, size_t n, tti_csv_layout *out, char *err,
+                          size_t errlen)
+{
+    int rc = TT_OK;
+    tti_csv_layout lay = {n, {0}};
+    for (size_t i = 0; i < TTI_EXPORT_CSV_COLUMNS; i++)
+        lay.pos[i] = -1;
+    if (n > TTI_EXPORT_CSV_COLUMNS)
+        FAIL("%zu columns, at most %d are known", n, TTI_EXPORT_CSV_COLUMNS);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = 0;
+        while (i < TTI_EXPORT_CSV_COLUMNS && strcmp(f[j].text, tti_export_columns[i]) != 0)
+            i++;
+        if (f[j].quoted || i == TTI_EXPORT_CSV_COLUMNS)
+            FAIL("column %zu: \"%.64s\" is not a column name (unquoted, as FORMAT.md 8.2 lists)",
+                 j + 1, f[j].text);
+        if (lay.pos[i] >= 0)
+            FAIL("column %s: named twice", tti_export_columns[i]);
+        lay.pos[i] = (int)j;
+    }
+    for (size_t i = 0; i < TTI_EXPORT_COLUMNS; i++)
+        if (lay.pos[i] < 0)
+            FAIL("column %s: missing", tti_export_columns[i]);
+    if ((lay.pos[COL_PRODUCER] < 0) != (lay.pos[COL_PRODUCER_SEQ] < 0))
+        FAIL("columns producer and producer_seq: both or neither");
+    *out = lay;
+out:
+    return rc;
+}
+
+/* seq and producer_seq: a bare decimal integer >= 1 (no quotes, sign or leading zero). */
+static int bare_int(const tti_csv_field *f, int64_t *out)
+{
+    return !f->quoted && f->text[0] >= '1' && f->text[0] <= '9' &&
+                   tt_parse_int(f->text, 1, INT64_MAX, out) == TT_OK
+               ? 0
+               : -1;
+}
+
+int tti_export_parse_csv(const tti_csv_layout *lay, const tti_csv_field *fields, size_t n,
+                         tti_export_rec *rec, char *err, size_t errlen)
 {
     int rc = TT_OK;
     memset(rec, 0, sizeof *rec);
     tt_event_init(&rec->ev);
-    if (n != TTI_EXPORT_COLUMNS)
-        FAIL("expected %d fields, got %zu", TTI_EXPORT_COLUMNS, n);
-    if (f[0].quoted || tt_parse_int(f[0].text, 1, INT64_MAX, &rec->ev.seq) != TT_OK ||
-        f[0].text[0] < '1' || f[0].text[0] > '9')
+    if (n != lay->n)
+        FAIL("expected %zu fields as in the header row, got %zu", lay->n, n);
+    const tti_csv_field *f[TTI_EXPORT_CSV_COLUMNS];
+    for (size_t i = 0; i < TTI_EXPORT_CSV_COLUMNS; i++)
+        f[i] = lay->pos[i] >= 0 ? &fields[lay->pos[i]] : NULL;
+    if (bare_int(f[COL_SEQ], &rec->ev.seq) != 0)
         FAIL("seq: must be a bare positive integer");
-    const char *s[TTI_EXPORT_COLUMNS];
-    for (size_t i = 1; i < TTI_EXPORT_COLUMNS; i++) {
-        if (!f[i].quoted && f[i].len > 0)
+    const char *s[TTI_EXPORT_CSV_COLUMNS] = {NULL};
+    for (size_t i = 1; i < TTI_EXPORT_CSV_COLUMNS; i++) {
+        if (f[i] == NULL || i == COL_PRODUCER_SEQ)
+            continue;
+        if (!f[i]->quoted && f[i]->len > 0)
             FAIL("%s: a value must be quoted (an empty unquoted field is null)",
                  tti_export_columns[i]);
-        if (f[i].quoted && strlen(f[i].text) != f[i].len)
+        if (f[i]->quoted && strlen(f[i]->text) != f[i]->len)
             FAIL("%s: holds a NUL byte", tti_export_columns[i]);
-        s[i] = f[i].quoted ? f[i].text : NULL;
+        s[i] = f[i]->quoted ? f[i]->text : NULL;
     }
     for (size_t i = 1; i < 6; i++)
         if (s[i] == NULL)
@@ -278,6 +334,17 @@ int tti_export_parse_csv(tti_csv_field *f, size_t n, tti_export_rec *rec, char *
         FAIL("occurred_at: not an RFC 3339 time");
     if (s[13] == NULL || parse_hash(s[13], strlen(s[13]), rec->ev.leaf_hash) != 0)
         FAIL("leaf_hash: must be 64 hex digits");
+    /* SPEC 15: an empty producer cell is no producer (a version 1 or 2 leaf); a producer
+     * makes the version 3 leaf, with its producer_seq (FORMAT.md section 2). */
+    if (s[COL_PRODUCER] != NULL) {
+        if (s[COL_PRODUCER][0] == '\0')
+            FAIL("producer: \"\" is not a name (an empty unquoted field is no producer)");
+        if (bare_int(f[COL_PRODUCER_SEQ], &rec->ev.producer_seq) != 0)
+            FAIL("producer_seq: must be a bare positive integer when producer is given");
+    } else if (f[COL_PRODUCER_SEQ] != NULL &&
+               (f[COL_PRODUCER_SEQ]->quoted || f[COL_PRODUCER_SEQ]->len > 0)) {
+        FAIL("producer_seq: must be empty when producer is");
+    }
     rec->ev.entity = s[2];
     rec->ev.entity_id = s[3];
     rec->ev.event_type = s[4];
@@ -288,6 +355,7 @@ int tti_export_parse_csv(tti_csv_field *f, size_t n, tti_export_rec *rec, char *
     rec->ev.metadata = s[9]; /* the stored text verbatim: hashed as it is */
     rec->ev.idempotency_key = s[11];
     rec->ev.principal = s[12];
+    rec->ev.producer = s[COL_PRODUCER];
 out:
     return rc;
 }

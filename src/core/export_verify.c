@@ -59,9 +59,10 @@ typedef struct vctx {
     int64_t prev_ts;
     size_t next_hash;
     tti_buf rec;
-    tti_csv_field fields[TTI_EXPORT_COLUMNS + 1];
+    tti_csv_field fields[TTI_EXPORT_CSV_COLUMNS + 1];
     size_t nfields;
-    int failed; /* a report was written; stop */
+    tti_csv_layout layout; /* the open CSV file's columns, from its header row */
+    int failed;            /* a report was written; stop */
 } vctx;
 
 static int fail(vctx *v, int rc, int64_t seq, const char *item, const char *fmt, ...)
@@ -143,7 +144,7 @@ static int read_csv(vctx *v)
     if (c == EOF)
         return 0;
     for (;;) {
-        if (v->nfields > TTI_EXPORT_COLUMNS)
+        if (v->nfields > TTI_EXPORT_CSV_COLUMNS)
             return -2;
         tti_csv_field *f = &v->fields[v->nfields++];
         memset(f, 0, sizeof *f);
@@ -209,6 +210,28 @@ static int finish_file(vctx *v)
     return TT_OK;
 }
 
+/* A CSV file's header row: which columns its records have, and where (FORMAT.md 8.2). */
+static int read_header(vctx *v)
+{
+    char err[200];
+    v->line = 1;
+    int r = read_csv(v);
+    if (r == -1)
+        return fail(v, TT_ENOMEM, 0, cur_name(v), "out of memory");
+    if (r == 0)
+        return fail(v, TT_ETAMPERED, 0, cur_name(v),
+                    "empty, without the header row of FORMAT.md 8.2");
+    if (r != 1)
+        return fail(v, TT_ETAMPERED, 0, cur_name(v),
+                    "line 1: not the header row of FORMAT.md 8.2 (malformed, or more than %d "
+                    "columns)",
+                    TTI_EXPORT_CSV_COLUMNS);
+    if (tti_export_csv_layout(v->fields, v->nfields, &v->layout, err, sizeof err) != TT_OK)
+        return fail(v, TT_ETAMPERED, 0, cur_name(v),
+                    "line 1: not the header row of FORMAT.md 8.2 (%s)", err);
+    return TT_OK;
+}
+
 /* The next exported event's leaf hash, with every per-event check. */
 static int next_event(vctx *v, int64_t seq, uint8_t out[TT_HASH_SIZE])
 {
@@ -219,16 +242,8 @@ static int next_event(vctx *v, int64_t seq, uint8_t out[TT_HASH_SIZE])
         int rc;
         if (v->rd == NULL && (rc = open_file(v)) != TT_OK)
             return rc;
-        if (v->line == 0 && v->m->format == TT_EXPORT_CSV) { /* the header row */
-            v->line = 1;
-            int r = read_csv(v);
-            int ok = r == 1 && v->nfields == TTI_EXPORT_COLUMNS;
-            for (size_t i = 0; ok && i < TTI_EXPORT_COLUMNS; i++)
-                ok = !v->fields[i].quoted && strcmp(v->fields[i].text, tti_export_columns[i]) == 0;
-            if (!ok)
-                return fail(v, r == -1 ? TT_ENOMEM : TT_ETAMPERED, 0, cur_name(v),
-                            "line 1: not the header row of FORMAT.md 8.2");
-        }
+        if (v->line == 0 && v->m->format == TT_EXPORT_CSV && (rc = read_header(v)) != TT_OK)
+            return rc;
         if (v->in_file == v->m->files[v->file].count) {
             /* this file's events are done: anything more in it is extra */
             int r = v->m->format == TT_EXPORT_CSV ? read_csv(v) : read_line(v);
@@ -252,7 +267,7 @@ static int next_event(vctx *v, int64_t seq, uint8_t out[TT_HASH_SIZE])
             return fail(v, TT_ETAMPERED, seq, item, "malformed record");
         tti_export_rec rec;
         rc = v->m->format == TT_EXPORT_CSV
-                 ? tti_export_parse_csv(v->fields, v->nfields, &rec, err, sizeof err)
+                 ? tti_export_parse_csv(&v->layout, v->fields, v->nfields, &rec, err, sizeof err)
                  : tti_export_parse_jsonl(v->rec.data, v->rec.len, &rec, err, sizeof err);
         if (rc != TT_OK)
             return fail(v, rc == TT_ENOMEM ? rc : TT_ETAMPERED, seq, item, "%s", err);

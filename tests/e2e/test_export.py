@@ -5,13 +5,18 @@ and the retention plan:
 `tradetrail export` of time windows in both formats, checked by `tradetrail verify-export`
 and by tools/verify_export.py (which knows only FORMAT.md); tampering with an export (a
 byte, a deleted line, swapped lines, a widened window, a bad signature, another ledger's
-key) caught by both with exit 1; GET /api/export and /api/export/manifest giving the same
-verifiable export over HTTP, pinned to one snapshot while appends go on; roles and bad
-parameters."""
+key) caught by both with exit 1; every leaf version (1, 2, and 3 with SPEC 15's producer)
+re-hashed from CSV records, a changed producer cell caught, a CSV written before the
+producer columns existed still verified; GET /api/export and /api/export/manifest giving
+the same verifiable export over HTTP, pinned to one snapshot while appends go on; roles
+and bad parameters."""
 
+import hashlib
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,6 +29,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ttserver as T  # noqa: E402
 
 PYVERIFY = os.path.join(T.SOURCE_DIR, "tools", "verify_export.py")
+STORE_V1 = os.path.join(T.SOURCE_DIR, "tests", "vectors", "store-v1")
+PRODUCER = 'ft,"main"'  # a CSV cell with a comma and quotes
+CSV_HEADER = ("seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+              "occurred_at,idempotency_key,principal,leaf_hash,producer,producer_seq\r\n")
 
 
 def events(n, tag):
@@ -41,6 +50,46 @@ def events(n, tag):
             ev["reason"] = ""
         out.append(ev)
     return out
+
+
+def verify_both(case, data, d, key, expect=0):
+    """tradetrail verify-export and tools/verify_export.py on d: both exit with expect."""
+    c = T.cli(data, ["verify-export", d, "--key", key])
+    py = subprocess.run([sys.executable, PYVERIFY, d, "--key", key], capture_output=True,
+                        text=True, timeout=120)
+    case.assertEqual(c.returncode, expect, c.stdout + c.stderr)
+    case.assertEqual(py.returncode, expect, py.stdout + py.stderr)
+    return c, py
+
+
+def data_files(d):
+    return [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.startswith("events")]
+
+
+def data_file(d):
+    return data_files(d)[0]
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write(path, b):
+    with open(path, "wb") as f:
+        f.write(b)
+
+
+def rewrite(d, edit):
+    """Apply edit to the bytes of d's first data file and record its new size and SHA-256
+    in the (unsigned) manifest: a consistent forgery, or the file another writer made."""
+    path = data_file(d)
+    b = edit(read(path))
+    write(path, b)
+    mpath = os.path.join(d, "manifest.json")
+    m = json.loads(read(mpath))
+    m["files"][0].update(sha256=hashlib.sha256(b).hexdigest(), bytes=len(b))
+    write(mpath, json.dumps(m).encode())
 
 
 class ExportCLI(unittest.TestCase):
@@ -74,13 +123,7 @@ class ExportCLI(unittest.TestCase):
         return out
 
     def verify_both(self, d, key=None, expect=0):
-        key = key or self.key
-        c = T.cli(self.data, ["verify-export", d, "--key", key])
-        py = subprocess.run([sys.executable, PYVERIFY, d, "--key", key], capture_output=True,
-                            text=True, timeout=120)
-        self.assertEqual(c.returncode, expect, c.stdout + c.stderr)
-        self.assertEqual(py.returncode, expect, py.stdout + py.stderr)
-        return c, py
+        return verify_both(self, self.data, d, key or self.key, expect)
 
     def test_windows_both_formats(self):
         all_events = T.show_all(self.data)
@@ -127,9 +170,6 @@ class ExportCLI(unittest.TestCase):
         return d
 
     def test_tamper_caught_by_both(self):
-        def data_file(d):
-            return os.path.join(d, sorted(f for f in os.listdir(d) if f.startswith("events"))[0])
-
         def flip_byte(d):
             path = data_file(d)
             b = bytearray(open(path, "rb").read())
@@ -185,6 +225,125 @@ class ExportCLI(unittest.TestCase):
         c, py = self.verify_both(d, key=self.other_key, expect=1)
         self.assertIn("checkpoint", c.stderr)
         self.assertIn("checkpoint", py.stderr)
+
+
+class ExportProducers(unittest.TestCase):
+    """SPEC 15's producer and producer_seq in CSV exports (FORMAT.md 8.2), over a ledger
+    holding every leaf version: tests/vectors/store-v1's version 1 events, then version 2
+    events and version 3 ones (with a producer), the window's boundary events version 3."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="tt-export-prod-")
+        cls.data = os.path.join(cls.tmp, "data")
+        os.mkdir(cls.data, 0o700)
+        shutil.copy(os.path.join(STORE_V1, "signing.key"), cls.data)
+        os.chmod(os.path.join(cls.data, "signing.key"), 0o600)
+        db = os.path.join(cls.data, "ledger.db")
+        con = sqlite3.connect(db)
+        with open(os.path.join(STORE_V1, "ledger.sql"), encoding="utf-8") as f:
+            con.executescript(f.read())
+        con.close()
+        os.chmod(db, 0o600)
+        cls.key = T.cli_ok(cls.data, ["key"]).strip()
+        counter = iter(range(1, 1000))  # the producer's own counter, without gaps
+
+        def append(evs, every=0):
+            for i, ev in enumerate(evs):
+                if every and i % every == 0:
+                    ev.update(producer=PRODUCER, producer_seq=next(counter))
+            T.cli_ok(cls.data, ["append"], input=T.ndjson(evs))
+            return T.show_all(cls.data)[-1]["ts"]
+
+        append(events(5, "a"))  # version 2
+        # single events mark the windows' edges: a batch shares one ts
+        cls.v1v2_until = append(events(1, "edge1"), every=1)
+        cls.since = append(events(1, "edge2"))
+        append(events(9, "b"), every=2)
+        cls.until = append(events(1, "edge3"), every=1)
+        append(events(4, "c"), every=3)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def export(self, name, *args):
+        out = os.path.join(self.tmp, name)
+        T.cli_ok(self.data, ["export", "--out", out] + list(args))
+        return out
+
+    def copy(self, src, name):
+        d = os.path.join(self.tmp, name)
+        shutil.copytree(src, d)
+        return d
+
+    def test_every_leaf_version_round_trips(self):
+        evs = T.show_all(self.data)
+        versions = {3 if e.get("producer") else 2 if e["principal"] else 1 for e in evs}
+        self.assertEqual(versions, {1, 2, 3})
+        d = self.export("all-csv", "--format", "csv", "--file-events", "10")
+        c, _ = verify_both(self, self.data, d, self.key)
+        self.assertIn("%d events" % len(evs), c.stdout)
+        text = "".join(read(f).decode() for f in data_files(d))
+        self.assertTrue(text.startswith(CSV_HEADER), text[:300])
+        # an event without a producer: both cells empty; with one: quoted name, bare seq
+        self.assertRegex(text, r'"[0-9a-f]{64}",,\r\n')
+        self.assertRegex(text, r'"[0-9a-f]{64}","ft,""main""",1\r\n')
+        for fmt in ("csv", "jsonl"):
+            d = self.export("win-" + fmt, "--format", fmt, "--since", self.since, "--until",
+                            self.until)
+            m = json.loads(read(os.path.join(d, "manifest.json")))
+            self.assertEqual(m["boundary"]["before"][:2], "03")
+            self.assertEqual(m["boundary"]["after"][:2], "03")
+            verify_both(self, self.data, d, self.key)
+
+    def test_tampered_producer_caught_by_both(self):
+        src = self.export("t-src", "--format", "csv", "--since", self.since, "--until",
+                          self.until)
+        edits = {
+            "name": lambda b: b.replace(b'"ft,""main""",3\r\n', b'"ft,""maim""",3\r\n', 1),
+            "seq": lambda b: b.replace(b'"ft,""main""",3\r\n', b'"ft,""main""",4\r\n', 1),
+            "dropped": lambda b: b.replace(b'"ft,""main""",3\r\n', b",\r\n", 1),
+            "added": lambda b: re.sub(rb'("[0-9a-f]{64}"),,\r\n', rb'\1,"ft,""main""",99\r\n',
+                                      b, count=1),
+        }
+        for name, edit in edits.items():
+            with self.subTest(tamper=name):
+                d = self.copy(src, "t-" + name)
+                before = read(data_file(d))
+                rewrite(d, edit)
+                self.assertTrue(read(data_file(d)) != before, "the edit changed nothing")
+                c, py = verify_both(self, self.data, d, self.key, expect=1)
+                self.assertIn("leaf hash does not match", c.stderr)
+                self.assertIn("leaf hash does not match", py.stderr)
+
+    def test_header_without_producer_columns(self):
+        # A CSV export made before the columns existed: 14 columns, the same bytes
+        # otherwise (versions 1 and 2 only), its manifest naming those bytes.
+        src = self.export("old-src", "--format", "csv", "--until", self.v1v2_until)
+
+        def old(b):
+            b = b.replace(CSV_HEADER.encode(), CSV_HEADER.encode()[:-len(
+                b",producer,producer_seq\r\n")] + b"\r\n", 1)
+            return re.sub(rb'("[0-9a-f]{64}"),,\r\n', rb"\1\r\n", b)
+
+        d = self.copy(src, "old")
+        rewrite(d, old)
+        self.assertNotIn(b"producer", read(data_file(d)))
+        c, _ = verify_both(self, self.data, d, self.key)
+        self.assertIn("26 events", c.stdout)
+        # the header is what a reader goes by: a record that does not match it, or a
+        # header with one producer column only, is refused
+        for name, edit in (("extra", lambda b: re.sub(rb'("[0-9a-f]{64}")\r\n', rb"\1,,\r\n",
+                                                     b, count=1)),
+                           ("half", lambda b: b.replace(b"leaf_hash\r\n",
+                                                        b"leaf_hash,producer\r\n", 1))):
+            with self.subTest(header=name):
+                x = self.copy(d, "old-" + name)
+                rewrite(x, edit)
+                c, py = verify_both(self, self.data, x, self.key, expect=1)
+                self.assertIn("events-000001.csv", c.stderr)
+                self.assertIn("events-000001.csv", py.stderr)
 
 
 class HoldsAndPlan(unittest.TestCase):
@@ -245,19 +404,43 @@ class ExportHTTP(T.ServerCase):
                 self.assertIn("tree_size=%d" % size, url)
                 m = self.fetch(url)
                 self.assertEqual(m.status, 200, m)
-                d = os.path.join(tmp, fmt)
-                os.mkdir(d)
-                open(os.path.join(d, "events." + fmt), "wb").write(r.body)
-                open(os.path.join(d, "manifest.json"), "wb").write(m.body)
-                c = T.cli(srv.data, ["verify-export", d, "--key", key])
-                self.assertEqual(c.returncode, 0, c.stderr)
-                py = subprocess.run([sys.executable, PYVERIFY, d, "--key", key],
-                                    capture_output=True, text=True, timeout=120)
-                self.assertEqual(py.returncode, 0, py.stderr)
+                self.save(os.path.join(tmp, fmt), r, m, key)
             # a window given relative to now: the headers resolve it
             r = self.fetch("/api/export?since=-1h&until=" + urllib.parse.quote("-0s"))
             self.assertEqual(r.status, 200, r)
             self.assertIn("x-tradetrail-since", r.headers)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def save(self, d, data, manifest, key):
+        """The two answers saved as one export directory, which both verifiers accept."""
+        os.mkdir(d)
+        ext = "csv" if data.headers["content-type"].startswith("text/csv") else "jsonl"
+        write(os.path.join(d, "events." + ext), data.body)
+        write(os.path.join(d, "manifest.json"), manifest.body)
+        verify_both(self, self.server.data, d, key)
+
+    def test_csv_with_producers(self):
+        srv = self.server
+        evs = events(8, "hp")
+        for i, ev in enumerate(evs[::2]):
+            ev.update(producer=PRODUCER, producer_seq=i + 1)
+        r = srv.post_events(T.ndjson(evs), content_type="application/x-ndjson")
+        self.assertEqual(r.status, 201, r)
+        r = srv.post_events(T.event(entity_id="hp-1", producer="p2", producer_seq=1))
+        self.assertEqual(r.status, 201, r)
+        tmp = tempfile.mkdtemp(prefix="tt-export-http-")
+        try:
+            key = T.cli_ok(srv.data, ["key"]).strip()
+            r = self.fetch("/api/export?format=csv")
+            self.assertEqual(r.status, 200, r)
+            self.assertTrue(r.body.startswith(CSV_HEADER.encode()), r.body[:300])
+            self.assertIn(b',"ft,""main""",4\r\n', r.body)
+            self.assertIn(b',"p2",1\r\n', r.body)
+            link = r.headers["link"]
+            m = self.fetch(link[link.index("<") + 1:link.index(">")])
+            self.assertEqual(m.status, 200, m)
+            self.save(os.path.join(tmp, "csv"), r, m, key)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -2,9 +2,10 @@
 /*
  * Unit tests of the verifiable export (src/jobs/export.c, src/core/export_*.c): range
  * proofs recomputed to the root for every range of small trees, exports of windows in
- * both formats verified offline, the streamed bytes equal to the directory's, and every
+ * both formats verified offline, the streamed bytes equal to the directory's, every
  * kind of tampering with an export (a byte, a deleted or swapped line, a file, the
- * manifest, the signature, another ledger's key) caught with the failing item named.
+ * manifest, the signature, another ledger's key) caught with the failing item named, and
+ * CSV records of every leaf version (SPEC 15's producer columns) read back by their header.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,8 @@
 #include "core/crypto.h"
 #include "core/export.h"
 #include "tradetrail.h"
+#include "util/buf.h"
+#include "util/codec.h"
 #include "testdb.h"
 #include "testjson.h"
 
@@ -424,6 +427,257 @@ static void test_tamper(void **state)
     expect_fail(f, dir, NULL, TT_EPARSE, "manifest");
 }
 
+/* ---- CSV records and their header (FORMAT.md 8.2) ---- */
+
+/* Split one CSV record whose quoted values hold no '"' or ',' (CRLF stripped); the texts
+ * point into line, which is changed. */
+static size_t split_simple(char *line, tti_csv_field *f, size_t max)
+{
+    size_t n = 0;
+    char *crlf = strstr(line, "\r\n");
+    if (crlf != NULL)
+        *crlf = '\0';
+    for (char *p = line; n < max; p++) {
+        char *end = strchr(p, ',');
+        if (end != NULL)
+            *end = '\0';
+        f[n].quoted = p[0] == '"';
+        f[n].text = p + f[n].quoted;
+        f[n].len = strlen(f[n].text) - (size_t)(f[n].quoted ? 1 : 0);
+        f[n].text[f[n].len] = '\0';
+        n++;
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    return n;
+}
+
+/* The layout a header row gives, or its TT_EPARSE. */
+static int layout_of(const char *header, tti_csv_layout *lay)
+{
+    char line[512], err[256];
+    tti_csv_field f[TTI_EXPORT_CSV_COLUMNS + 1];
+    snprintf(line, sizeof line, "%s", header);
+    size_t n = split_simple(line, f, TTI_EXPORT_CSV_COLUMNS + 1);
+    return tti_export_csv_layout(f, n, lay, err, sizeof err);
+}
+
+/* Parse one CSV record under lay; its leaf hash recomputed into h. */
+static int parse_record(const tti_csv_layout *lay, const char *record, uint8_t h[32])
+{
+    char line[1024], err[256];
+    tti_csv_field f[TTI_EXPORT_CSV_COLUMNS + 1];
+    snprintf(line, sizeof line, "%s", record);
+    size_t n = split_simple(line, f, TTI_EXPORT_CSV_COLUMNS + 1);
+    tti_export_rec rec;
+    int rc = tti_export_parse_csv(lay, f, n, &rec, err, sizeof err);
+    if (rc == TT_OK) {
+        assert_int_equal(tt_event_leaf_hash(&rec.ev, h), TT_OK);
+        assert_memory_equal(h, rec.ev.leaf_hash, 32);
+    }
+    tti_export_rec_clear(&rec);
+    return rc;
+}
+
+/* An event with the required fields only, at 2026-01-18T10:31:00.123456Z. */
+static void order_event(tt_event *ev, int64_t seq)
+{
+    tt_event_init(ev);
+    ev->seq = seq;
+    ev->ts_us = 1768732260123456;
+    ev->entity = "order";
+    ev->entity_id = "o-1";
+    ev->event_type = "FILLED";
+    ev->actor = "bot";
+}
+
+/* Every leaf version re-hashes from its CSV record, under the header written now and under
+ * the 14-column header of exports written before producer and producer_seq. */
+static void test_csv_leaf_versions(void **state)
+{
+    (void)state;
+    tt_event ev;
+    order_event(&ev, 7);
+    ev.reason = "";
+    tti_buf b;
+    tti_buf_init(&b, 1 << 16);
+    assert_int_equal(tti_export_header(TT_EXPORT_CSV, &b), 0);
+    tti_csv_layout now, old;
+    assert_int_equal(layout_of(b.data, &now), TT_OK);
+    assert_int_equal(now.n, TTI_EXPORT_CSV_COLUMNS);
+    const char *old_header = "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,"
+                             "reason,metadata,occurred_at,idempotency_key,principal,leaf_hash";
+    assert_int_equal(layout_of(old_header, &old), TT_OK);
+    assert_int_equal(old.pos[TTI_EXPORT_COLUMNS], -1);
+    for (int version = 1; version <= 3; version++) {
+        ev.principal = version >= 2 ? "token:ingest" : NULL;
+        ev.producer = version == 3 ? "ft-main" : NULL;
+        ev.producer_seq = version == 3 ? 4294967298 : 0; /* wider than 32 bits */
+        uint8_t *leaf, h[32];
+        size_t len;
+        assert_int_equal(tt_event_leaf_bytes(&ev, &leaf, &len), TT_OK);
+        assert_int_equal(leaf[0], version);
+        tt_free(leaf);
+        assert_int_equal(tt_event_leaf_hash(&ev, ev.leaf_hash), TT_OK);
+        tti_buf_reset(&b);
+        assert_int_equal(tti_export_record(TT_EXPORT_CSV, &ev, &b), 0);
+        assert_int_equal(parse_record(&now, b.data, h), TT_OK);
+        assert_memory_equal(h, ev.leaf_hash, 32);
+        if (version < 3) { /* what the writer made before: without the two empty cells */
+            char *end = strstr(b.data, "\",,\r\n");
+            assert_non_null(end);
+            memcpy(end, "\"\r\n", 4); /* with its NUL */
+            assert_int_equal(parse_record(&old, b.data, h), TT_OK);
+        } else {
+            assert_non_null(strstr(b.data, ",\"ft-main\",4294967298\r\n"));
+            assert_int_equal(parse_record(&old, b.data, h), TT_EPARSE); /* 16 fields, not 14 */
+        }
+    }
+    tti_buf_free(&b);
+}
+
+/* A header is read by its names; a record's producer cells follow FORMAT.md 8.2. */
+static void test_csv_header_and_producer_cells(void **state)
+{
+    (void)state;
+    tti_csv_layout lay;
+    static const char *const bad_headers[] = {
+        "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+        "occurred_at,idempotency_key,principal,leaf_hash,producer", /* without producer_seq */
+        "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+        "occurred_at,idempotency_key,principal", /* without leaf_hash */
+        "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+        "occurred_at,idempotency_key,principal,leaf_hash,seq", /* twice */
+        "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+        "occurred_at,idempotency_key,principal,leaf_hash,producers,producer_seq",
+        "seq,ts,entity,entity_id,event_type,actor,old_status,new_status,reason,metadata,"
+        "occurred_at,idempotency_key,principal,\"leaf_hash\"",
+    };
+    for (size_t i = 0; i < sizeof bad_headers / sizeof bad_headers[0]; i++)
+        assert_int_equal(layout_of(bad_headers[i], &lay), TT_EPARSE);
+    /* the columns in another order: each found by its name */
+    assert_int_equal(layout_of("producer_seq,leaf_hash,producer,seq,ts,entity,entity_id,"
+                               "event_type,actor,old_status,new_status,reason,metadata,"
+                               "occurred_at,idempotency_key,principal",
+                               &lay),
+                     TT_OK);
+    tt_event ev;
+    order_event(&ev, 3);
+    ev.principal = "lib";
+    ev.producer = "p";
+    ev.producer_seq = 12;
+    assert_int_equal(tt_event_leaf_hash(&ev, ev.leaf_hash), TT_OK);
+    char hex[65], rec[512];
+    tti_hex_encode(ev.leaf_hash, 32, hex);
+    uint8_t h[32];
+    const char *lead = "\"2026-01-18T10:31:00.123456Z\",\"order\",\"o-1\",\"FILLED\",\"bot\","
+                       ",,,,,,\"lib\"";
+    snprintf(rec, sizeof rec, "12,\"%s\",\"p\",3,%s", hex, lead);
+    assert_int_equal(parse_record(&lay, rec, h), TT_OK);
+    assert_memory_equal(h, ev.leaf_hash, 32);
+    static const char *const bad_cells[][2] = {
+        /* producer_seq, producer */
+        {"12", "\"\""},   /* "" is not a name */
+        {"", "\"p\""},    /* a producer without its producer_seq */
+        {"12", ""},       /* a producer_seq without its producer */
+        {"012", "\"p\""}, /* producer_seq is written as seq is: bare, no leading zero */
+        {"\"12\"", "\"p\""}, {"0", "\"p\""}, {"12", "p"}, /* a present producer is quoted */
+    };
+    for (size_t i = 0; i < sizeof bad_cells / sizeof bad_cells[0]; i++) {
+        snprintf(rec, sizeof rec, "%s,\"%s\",%s,3,%s", bad_cells[i][0], hex, bad_cells[i][1], lead);
+        if (parse_record(&lay, rec, h) != TT_EPARSE)
+            fail_msg("accepted: %s", rec);
+    }
+}
+
+/* Replace every from by to in the file at path (to no longer than from). */
+static void edit_all(const char *path, const char *from, const char *to)
+{
+    size_t n;
+    char *p = slurp(path, &n), *q;
+    size_t nf = strlen(from), nt = strlen(to);
+    for (char *s = p; (q = memmem(s, n - (size_t)(s - p), from, nf)) != NULL; s = q + nt) {
+        memmove(q + nt, q + nf, n - (size_t)(q - p) - nf);
+        memcpy(q, to, nt);
+        n -= nf - nt;
+    }
+    spit(path, p, n);
+    free(p);
+}
+
+/* Record the data file's new size and SHA-256 in the (unsigned) manifest, as the writer of
+ * these bytes would have. */
+static void refresh_manifest(const char *dir, const char *file)
+{
+    char path[300];
+    size_t n, mlen;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    char *data = slurp(path, &n);
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *text = slurp(path, &mlen), err[256];
+    tti_manifest m;
+    assert_int_equal(tti_manifest_parse(text, mlen, &m, err, sizeof err), TT_OK);
+    tti_sha256((const uint8_t *)data, n, NULL, 0, NULL, 0, m.files[0].sha256);
+    m.files[0].bytes = (int64_t)n;
+    char *json = tti_manifest_to_json(&m);
+    assert_non_null(json);
+    spit(path, json, strlen(json));
+    free(json);
+    tti_manifest_clear(&m);
+    free(text);
+    free(data);
+}
+
+/* Events with and without a producer exported as CSV verify; a changed producer cell is
+ * caught; a file with the 14-column header of earlier exports still verifies. */
+static void test_csv_producers(void **state)
+{
+    fixture *f = *state;
+    int first = f->n + 1;
+    for (int i = 0; i < 6; i++) {
+        tt_event ev;
+        order_event(&ev, 0); /* the ledger sets seq and ts */
+        ev.entity_id = "o,\"1\"";
+        ev.producer = i % 2 ? "ft,\"main\"" : NULL;
+        ev.producer_seq = i % 2 ? 1 + i / 2 : 0;
+        tt_append_result r;
+        assert_int_equal(tt_ledger_append(f->l, &ev, 1, &r), TT_OK);
+        f->ts[r.seq] = r.ts_us;
+        f->n = (int)r.seq;
+        usleep(1000);
+    }
+    char dir[256], path[300];
+    tt_export_report rep;
+    export_to(f, "p-all", TT_TIME_NONE, TT_TIME_NONE, TT_EXPORT_CSV, 0, dir);
+    if (verify(dir, f->key, &rep) != TT_OK)
+        fail_msg("%s: %s", rep.item, rep.message);
+    /* the window starting at a version 3 event, ending before one */
+    export_to(f, "p-win", f->ts[first + 1], f->ts[first + 5], TT_EXPORT_CSV, 0, dir);
+    if (verify(dir, f->key, &rep) != TT_OK)
+        fail_msg("%s: %s", rep.item, rep.message);
+    assert_int_equal(rep.count, 4);
+    snprintf(path, sizeof path, "%s/events-000001.csv", dir);
+    edit_all(path, ",\"ft,\"\"main\"\"\",2\r\n", ",\"ft,\"\"main\"\"\",3\r\n");
+    refresh_manifest(dir, "events-000001.csv");
+    assert_int_equal(verify(dir, f->key, &rep), TT_ETAMPERED);
+    assert_non_null(strstr(rep.item, "events-000001.csv line"));
+    assert_non_null(strstr(rep.message, "leaf hash does not match"));
+    /* an export of the events before the producers, as written before the two columns */
+    export_to(f, "p-old", TT_TIME_NONE, f->ts[first + 1], TT_EXPORT_CSV, 0, dir);
+    snprintf(path, sizeof path, "%s/events-000001.csv", dir);
+    edit_all(path, ",producer,producer_seq\r\n", "\r\n");
+    edit_all(path, "\",,\r\n", "\"\r\n");
+    refresh_manifest(dir, "events-000001.csv");
+    size_t n;
+    char *text = slurp(path, &n);
+    assert_null(strstr(text, "producer"));
+    free(text);
+    if (verify(dir, f->key, &rep) != TT_OK)
+        fail_msg("%s: %s", rep.item, rep.message);
+    assert_int_equal(rep.count, first);
+}
+
 static void test_manifest_check(void **state)
 {
     (void)state;
@@ -446,6 +700,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_equals_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper, setup, teardown),
         cmocka_unit_test(test_manifest_check),
+        cmocka_unit_test(test_csv_leaf_versions),
+        cmocka_unit_test(test_csv_header_and_producer_cells),
+        cmocka_unit_test_setup_teardown(test_csv_producers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
