@@ -547,9 +547,25 @@ test("a token revoked while the page is open sends it back to sign-in, saying so
   await p.close();
 });
 
+// cmake --install rewrites the build's install_manifest.txt: put back the one of
+// `make install` (or none), so that `make uninstall` still removes what it installed.
+function installKeepingManifest(prefix) {
+  const manifest = path.join(BUILD_DIR, "install_manifest.txt");
+  const saved = fs.existsSync(manifest) ? fs.readFileSync(manifest) : null;
+  try {
+    execFileSync("cmake", ["--install", BUILD_DIR, "--prefix", prefix], { stdio: "ignore" });
+  } finally {
+    if (saved === null) fs.rmSync(manifest, { force: true });
+    else fs.writeFileSync(manifest, saved);
+  }
+  return { manifest, saved };
+}
+
 test("make install: the installed program serves the installed files", async () => {
   const prefix = path.join(L.dir, "prefix");
-  execFileSync("cmake", ["--install", BUILD_DIR, "--prefix", prefix], { stdio: "ignore" });
+  const { manifest, saved } = installKeepingManifest(prefix);
+  if (saved === null) assert.equal(fs.existsSync(manifest), false, "no install_manifest.txt left behind");
+  else assert.ok(fs.readFileSync(manifest).equals(saved), "install_manifest.txt is the one of make install");
   const web = path.join(prefix, "share", "tradetrail", "web");
   for (const f of fs.readdirSync(path.join(SOURCE_DIR, "web"))) assert.ok(fs.existsSync(path.join(web, f)), f);
   // Mark the installed page, then check that the installed program serves it.
