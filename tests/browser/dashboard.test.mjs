@@ -56,6 +56,33 @@ async function rowsSettled(p) {
   }, null, { timeout: T });
 }
 
+// The filter bar's controls look like controls: the Corrected view checkbox keeps a
+// checkbox's size beside its name, in a box as high as the text fields (it was drawn as a
+// 32 px square stretched across its column), and the Strategy field shows all of its
+// placeholder beside the clear button a search field keeps room for.
+async function filterControlsFit(p) {
+  const m = await p.evaluate(() => {
+    const rect = (el) => el.getBoundingClientRect();
+    const view = document.getElementById("f-view");
+    const s = document.getElementById("f-strategy");
+    const cs = getComputedStyle(s);
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.font = `${cs.fontSize} ${cs.fontFamily}`;
+    return {
+      box: [rect(view).width, rect(view).height],
+      field: rect(view.parentElement).height,
+      actor: rect(document.getElementById("f-actor")).height,
+      nameLeft: rect(view.labels[0]).left - rect(view).right,
+      placeholder: ctx.measureText(s.placeholder).width,
+      room: s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight),
+    };
+  });
+  assert.ok(m.box[0] <= 20 && m.box[1] <= 20, `the checkbox is ${m.box.join("x")} px`);
+  assert.ok(m.nameLeft >= 0 && m.nameLeft <= 16, "its name is right of it");
+  assert.ok(Math.abs(m.field - m.actor) <= 2, `the checkbox's box is ${m.field} px high, a text field ${m.actor} px`);
+  assert.ok(m.room - m.placeholder >= 24, `"Name or symbol" needs ${m.placeholder} px of ${m.room} px and the clear button's room`);
+}
+
 async function apiSeqs(params) {
   const q = new URLSearchParams({ order: "desc", limit: "100", ...params });
   const r = await srv.api(`/api/events?${q}`, L.read);
@@ -241,6 +268,7 @@ test("each filter and search narrows the timeline as the API does, and lives in 
   await rowsSettled(page);
 
   // SPEC 15: the corrected view, as the API gives it.
+  await filterControlsFit(page);
   await page.check("#f-view");
   await expectRows({ view: "corrected" });
   const texts = await page.locator("ol.rows > li").allTextContents();
@@ -527,6 +555,7 @@ test("phone width: the timeline and a verified detail fit a 390 px screen", asyn
   await p.click(".filters-toggle");
   await p.locator("#f-entity").waitFor({ timeout: T });
   assert.equal(await p.locator(".filters-toggle").getAttribute("aria-expanded"), "true");
+  await filterControlsFit(p);
   await p.click(".filters-toggle");
   await shot(p, "phone-timeline", true);
   await p.locator("ol.rows > li a.open").first().click();
