@@ -349,6 +349,40 @@ test("a key other than the ledger's fails at the signature step", async () => {
   await page.evaluate((k) => localStorage.setItem("tradetrail.verifier_key", k), L.vkey);
 });
 
+test("a browser without Ed25519 in WebCrypto: the signature step says not checked, and the verdict does not say verified", async () => {
+  // As an older browser: importKey and verify refuse the Ed25519 algorithm, nothing else.
+  const p = await newPage();
+  await p.addInitScript(() => {
+    const subtle = globalThis.crypto && globalThis.crypto.subtle;
+    if (!subtle) return;
+    const ed = (alg) => /^ed25519$/i.test(typeof alg === "string" ? alg : alg && alg.name);
+    const refuse = () => Promise.reject(new DOMException("Unrecognized name.", "NotSupportedError"));
+    const importKey = subtle.importKey.bind(subtle);
+    const verify = subtle.verify.bind(subtle);
+    subtle.importKey = (format, key, alg, ...rest) => (ed(alg) ? refuse() : importKey(format, key, alg, ...rest));
+    subtle.verify = (alg, ...rest) => (ed(alg) ? refuse() : verify(alg, ...rest));
+  });
+  const target = (await srv.api(`/api/events?entity=strategy&order=desc&limit=1`, L.read)).events[0];
+  await p.goto(`${srv.url}/`);
+  await p.evaluate((k) => localStorage.setItem("tradetrail.verifier_key", k), L.vkey);
+  await signIn(p, L.read, `#/events?seq=${target.seq}`);
+  await p.locator("#verdict.partial").waitFor({ timeout: T });
+  const verdict = await p.locator("#verdict").textContent();
+  assert.match(verdict, /^Partly verified: .*the signature could not be checked in this browser/);
+  assert.doesNotMatch(verdict, /^Verified/);
+  assert.equal(await p.locator("#verdict.good").count(), 0);
+  const sig = p.locator('#checks li[data-step="signature"]');
+  assert.equal(await sig.getAttribute("class"), "check warn");
+  assert.equal(await sig.locator(".state").textContent(), "not checked");
+  assert.match(await sig.locator(".why").textContent(), /^Not checked: this browser's WebCrypto has no Ed25519\. .*tradetrail verify --since-checkpoint/);
+  // The other steps still ran and passed; none failed.
+  assert.equal(await p.locator("#checks li.ok").count(), 6);
+  assert.equal(await p.locator("#checks li.fail").count(), 0);
+  assert.equal(await p.locator("#checks").getAttribute("data-failed"), null);
+  await shot(p, "no-ed25519");
+  await p.close();
+});
+
 test("the strategy page: overview, versions with a diff between any two, audit log; tabs by keyboard", async () => {
   await page.goto(`${srv.url}/#/strategies`);
   await page.locator("#st-table tbody tr").nth(10).waitFor({ timeout: T });
