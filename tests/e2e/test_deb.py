@@ -8,7 +8,8 @@ the program extracted from it (dpkg -x, not dpkg -i: no root, no dpkg database) 
 version and runs init, log and verify in a fresh data directory, the dashboard served from
 the package's own share/tradetrail/web; and dpkg itself installs it into a private root
 (dependencies checked against this machine's packages), where it runs, and purges it.
-77 (skipped) without dpkg-deb."""
+Without dpkg-deb or dpkg-shlibdeps (package dpkg-dev, which scripts/deps.sh installs) it
+fails, naming them: a test that needs a missing tool never skips."""
 
 import os
 import re
