@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Tests of the Python client clients/python/tradetrail_client (issue 17 item 1): its
-offline verification against the committed leaf and checkpoint vectors, then every call
-against a real `tradetrail serve` (appends with idempotency keys, retries only where they
-are safe, page iteration, proofs checked against a signed checkpoint, strategies,
-feedback), and the BufferedSender across a server restart: the server stops mid-stream,
+offline verification against the committed leaf and checkpoint vectors, its pyproject.toml
+(package and version), then every call against a real `tradetrail serve` (appends with
+idempotency keys, retries only where they are safe, page iteration, proofs checked against
+a signed checkpoint, strategies, feedback), and the BufferedSender across a server restart: the server stops mid-stream,
 the trading loop keeps logging, the server comes back on the same data directory and
 port, and every event is in the ledger exactly once and in order."""
 
@@ -96,6 +96,32 @@ class OfflineTest(unittest.TestCase):
                 tv.verify_inclusion(m, n, leaves[m].hex(), p, root)
                 with self.assertRaises(tv.VerificationError):
                     tv.verify_inclusion(m, n, leaves[(m + 1) % 9].hex(), p, root)
+
+    def test_pyproject_names_the_package_and_its_version(self):
+        # clients/python/pyproject.toml, read with the standard library: a setuptools build
+        # of the package tradetrail_client, with no dependencies, whose version is the
+        # package's __version__, a literal setuptools reads without importing the package.
+        import ast
+        import tomllib
+        base = os.path.join(T.SOURCE_DIR, "clients", "python")
+        with open(os.path.join(base, "pyproject.toml"), "rb") as f:
+            pp = tomllib.load(f)
+        self.assertEqual(pp["build-system"]["build-backend"], "setuptools.build_meta")
+        self.assertTrue(any(r.startswith("setuptools") for r in pp["build-system"]["requires"]))
+        project = pp["project"]
+        self.assertEqual(project["name"], "tradetrail-client")
+        self.assertEqual(project["dependencies"], [])
+        self.assertEqual(pp["tool"]["setuptools"]["packages"], ["tradetrail_client"])
+        self.assertNotIn("version", project)
+        self.assertIn("version", project["dynamic"])
+        self.assertEqual(pp["tool"]["setuptools"]["dynamic"]["version"],
+                         {"attr": "tradetrail_client.__version__"})
+        tree = ast.parse(read(os.path.join(base, "tradetrail_client", "__init__.py")))
+        literal = [n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                   and [getattr(t, "id", None) for t in n.targets] == ["__version__"]
+                   and isinstance(n.value, ast.Constant)]
+        self.assertEqual(literal, [tc.__version__])
+        self.assertRegex(tc.__version__, r"^\d+\.\d+\.\d+$")
 
 
 class ClientTest(ServerCase):
