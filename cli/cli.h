@@ -16,6 +16,7 @@ enum {
     OPT_DATA = 1000,
     OPT_DB,
     OPT_CONFIG,
+    OPT_LEDGER,
     OPT_HELP,
     OPT_FIRST_COMMAND /* commands number their own long-only options from here */
 };
@@ -23,6 +24,7 @@ enum {
 #define CLI_GLOBAL_OPTIONS                                                                         \
     {"data", required_argument, NULL, OPT_DATA}, {"db", required_argument, NULL, OPT_DB},          \
         {"config", required_argument, NULL, OPT_CONFIG},                                           \
+        {"ledger", required_argument, NULL, OPT_LEDGER},                                           \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -35,6 +37,7 @@ typedef struct cli_ctx {
     char *data_dir;
     char *db_uri;
     char *config_path;
+    char *ledger; /* SPEC 15: --ledger NAME (or TRADETRAIL_LEDGER); NULL or "main": main */
     int explicit_data;
     /* Server settings (flag > TRADETRAIL_<KEY> > configuration file > default). */
     char *listen;
@@ -47,9 +50,12 @@ typedef struct cli_ctx {
 int cli_global_opt(cli_ctx *c, int opt, const char *arg);
 
 /* Resolve data directory, config and store (flags > environment > config > defaults)
- * and open the ledger. create: tradetrail init / serve. Prints the error; returns an exit
- * code (0 on success). */
+ * and open the ledger (the one --ledger names, else main). create: tradetrail init /
+ * serve. Prints the error; returns an exit code (0 on success). */
 int cli_open(cli_ctx *c, int create, tt_ledger **out);
+
+/* SPEC 15: the named ledger --ledger NAME (else TRADETRAIL_LEDGER) chose; NULL for main. */
+const char *cli_ledger_name(const cli_ctx *c);
 
 /* The effective configuration (file < environment < flags); prints the error and returns
  * an exit code on failure. Valid until the command returns. */

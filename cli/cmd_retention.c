@@ -100,8 +100,8 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
         return rc;
     char dflt[4096], err[256];
     int64_t conf_days, min_days;
-    if ((rc = front_retention_settings(c->cfg, c->data_dir, dflt, sizeof dflt, &conf_days,
-                                       &min_days, err, sizeof err)) != TT_OK) {
+    if ((rc = front_retention_settings(c->cfg, c->data_dir, cli_ledger_name(c), dflt, sizeof dflt,
+                                       &conf_days, &min_days, err, sizeof err)) != TT_OK) {
         tt_ledger_close(l);
         return cli_fail(c, rc, "%s", err);
     }

@@ -46,14 +46,15 @@ static const command commands[] = {
     {"import", cmd_import, "backfill freqtrade or hummingbot history (idempotent)"},
     {"verify-export", cmd_verify_export, "check an export offline against a verifier key"},
     {"hold", cmd_hold, "legal holds: add, remove, list (retention keeps held ids)"},
-    {"retention", cmd_retention, "retention plan: what a run would archive (run: not yet)"},
+    {"retention", cmd_retention, "retention: plan what a run would archive, or run it (SPEC 8)"},
     {"migrate", cmd_migrate, "copy a whole ledger into an empty store (e.g. to PostgreSQL)"},
     {"config", cmd_config, "print the effective configuration (secrets masked)"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tradetrail [--data DIR] [--db URI] [--config FILE] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: tradetrail [--data DIR] [--db URI] [--config FILE] [--ledger NAME] "
+               "COMMAND [ARGS]\n\n"
                "Tamper-evident audit trail for automated trading.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
@@ -61,7 +62,9 @@ static void usage(FILE *f)
                "  --data DIR     data directory (env TRADETRAIL_DATA; default\n"
                "                 $XDG_STATE_HOME/tradetrail, i.e. ~/.local/state/tradetrail)\n"
                "  --db URI       store (env TRADETRAIL_DB; default DATA/ledger.db)\n"
-               "  --config FILE  INI configuration (default DATA/tradetrail.conf)\n\n"
+               "  --config FILE  INI configuration (default DATA/tradetrail.conf)\n"
+               "  --ledger NAME  an independent ledger of the store, e.g. paper (env\n"
+               "                 TRADETRAIL_LEDGER; default main; created by init)\n\n"
                "exit codes: 0 ok, 1 verification failed or input rejected, 2 usage, 3 other\n"
                "`tradetrail COMMAND --help` describes one command.\n");
 }
@@ -91,6 +94,8 @@ int cli_global_opt(cli_ctx *c, int opt, const char *arg)
         return replace(&c->db_uri, arg) == 0;
     case OPT_CONFIG:
         return replace(&c->config_path, arg) == 0;
+    case OPT_LEDGER:
+        return replace(&c->ledger, arg) == 0;
     default:
         return 0;
     }
@@ -170,11 +175,11 @@ int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int fo
 int cli_parse_opts(cli_ctx *c, int argc, char **argv, const char *help, int formats,
                    out_format *fmt, const cli_opt *opts)
 {
-    struct option all[CLI_MAX_OPTS + 6] = {
+    struct option all[CLI_MAX_OPTS + 7] = {
         CLI_GLOBAL_OPTIONS,
         {"output", required_argument, NULL, 'o'},
     };
-    int base = 5, k = 0; /* the global options and -o above */
+    int base = 6, k = 0; /* the global options and -o above */
     for (; opts != NULL && opts[k].name != NULL; k++) {
         if (k == CLI_MAX_OPTS)
             return cli_usage(c, "too many options for one command"); /* a program error */
@@ -377,32 +382,53 @@ static void set_principal(void)
     }
 }
 
-int cli_open(cli_ctx *c, int create, tt_ledger **out)
+const char *cli_ledger_name(const cli_ctx *c)
 {
-    int rc = resolve(c);
-    if (rc != 0)
-        return rc;
+    const char *name = c->ledger;
+    if (name == NULL && (name = getenv("TRADETRAIL_LEDGER")) != NULL && name[0] == '\0')
+        name = NULL;
+    return name == NULL || strcmp(name, TT_MAIN_LEDGER) == 0 ? NULL : name;
+}
+
+/* Open the main ledger, or the named one beside it (created along with it by create). */
+static int open_chosen(cli_ctx *c, int create, tt_ledger **out)
+{
     tt_open_options o = {
         .data_dir = c->data_dir, .db_uri = tti_config_get(c->cfg, "db"), .create = create};
     char err[512];
-    rc = tt_ledger_open(&o, out, err, sizeof err);
-    if (rc != TT_OK)
-        return cli_fail(c, rc, "%s", err);
+    tt_ledger *main_l = NULL;
+    int rc = tt_ledger_open(&o, &main_l, err, sizeof err);
+    const char *name = cli_ledger_name(c);
+    if (rc == TT_OK && name != NULL) {
+        rc = tt_ledger_open_named(main_l, name, create, out, err, sizeof err);
+        tt_ledger_close(main_l);
+    } else if (rc == TT_OK) {
+        *out = main_l;
+    }
+    return rc == TT_OK ? 0 : cli_fail(c, rc, "%s", err);
+}
+
+int cli_open(cli_ctx *c, int create, tt_ledger **out)
+{
+    int rc = resolve(c);
+    if (rc != 0 || (rc = open_chosen(c, create, out)) != 0)
+        return rc;
     set_principal();
-    /* SPEC 7: appends from every command queue their alerts in the same transaction. */
+    /* SPEC 7: appends from every command queue their alerts in the same transaction. Only
+     * the main ledger's outbox has a worker (the server's), so named ledgers notify no one. */
     tt_notify_config nc;
     front_notify_config(c->cfg, &nc);
-    if ((rc = tt_ledger_set_notify(*out, &nc)) != TT_OK) {
+    if (cli_ledger_name(c) == NULL && (rc = tt_ledger_set_notify(*out, &nc)) != TT_OK) {
         rc = cli_fail(c, rc, "%s", tt_ledger_errmsg(*out));
         tt_ledger_close(*out);
         *out = NULL;
         return rc;
     }
     /* SPEC 8: verify, queries and exports read archived events from the archive directory. */
-    char dir[4096];
+    char dir[4096], err[512];
     int64_t days, min_days;
-    if ((rc = front_retention_settings(c->cfg, c->data_dir, dir, sizeof dir, &days, &min_days, err,
-                                       sizeof err)) != TT_OK ||
+    if ((rc = front_retention_settings(c->cfg, c->data_dir, cli_ledger_name(c), dir, sizeof dir,
+                                       &days, &min_days, err, sizeof err)) != TT_OK ||
         (rc = tt_ledger_set_archive(*out, dir)) != TT_OK) {
         rc = cli_fail(c, rc, "%s", rc == TT_ENOMEM ? "out of memory" : err);
         tt_ledger_close(*out);
@@ -421,6 +447,7 @@ static int parse_leading(cli_ctx *c, int argc, char **argv, int *idx)
         int opt = strcmp(a, "--data") == 0     ? OPT_DATA
                   : strcmp(a, "--db") == 0     ? OPT_DB
                   : strcmp(a, "--config") == 0 ? OPT_CONFIG
+                  : strcmp(a, "--ledger") == 0 ? OPT_LEDGER
                                                : 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
@@ -468,6 +495,7 @@ out:
     free(c.data_dir);
     free(c.db_uri);
     free(c.config_path);
+    free(c.ledger);
     free(c.listen);
     free(c.checkpoint_interval);
     free(c.metrics_public);

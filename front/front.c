@@ -94,8 +94,9 @@ static int days_of(const tti_config *c, const char *key, int64_t dflt, int64_t *
     return TT_OK;
 }
 
-int front_retention_settings(const tti_config *c, const char *data_dir, char *dir, size_t n,
-                             int64_t *days, int64_t *min_days, char *err, size_t errlen)
+int front_retention_settings(const tti_config *c, const char *data_dir, const char *ledger,
+                             char *dir, size_t n, int64_t *days, int64_t *min_days, char *err,
+                             size_t errlen)
 {
     int rc = days_of(c, "retention_days", -1, days, err, errlen);
     if (rc == TT_OK)
@@ -106,6 +107,8 @@ int front_retention_settings(const tti_config *c, const char *data_dir, char *di
     int len = v != NULL && v[0] != '\0'
                   ? snprintf(dir, n, "%s", v)
                   : snprintf(dir, n, "%s/archive", data_dir != NULL ? data_dir : ".");
+    if (len >= 0 && (size_t)len < n && ledger != NULL)
+        len += snprintf(dir + len, n - (size_t)len, "/%s", ledger);
     if (len < 0 || (size_t)len >= n) {
         snprintf(err, errlen, "archive_dir: longer than %zu bytes", n - 1);
         return TT_ETOOBIG;

@@ -42,10 +42,13 @@ int front_feedback_settings(const tti_config *c, tt_feedback_settings *out, char
 /*
  * Retention (SPEC 8): archive_dir (default DATA/archive) into dir, retention_days into
  * *days (-1 when unset) and min_retention_days into *min_days (0 when unset), each 0 to
- * 365000. TT_EINVAL with a message naming the key, or TT_ETOOBIG for a path over n bytes.
+ * 365000. A named ledger (SPEC 15; ledger not NULL) archives into the subdirectory of
+ * that name, so its segments never meet another ledger's. TT_EINVAL with a message naming
+ * the key, or TT_ETOOBIG for a path over n bytes.
  */
-int front_retention_settings(const tti_config *c, const char *data_dir, char *dir, size_t n,
-                             int64_t *days, int64_t *min_days, char *err, size_t errlen);
+int front_retention_settings(const tti_config *c, const char *data_dir, const char *ledger,
+                             char *dir, size_t n, int64_t *days, int64_t *min_days, char *err,
+                             size_t errlen);
 
 typedef struct srv_options {
     const tti_config *cfg; /* the effective configuration (listen, checkpoint_interval, ...) */

@@ -211,6 +211,28 @@ typedef struct tt_open_options {
 TT_EXPORT int tt_ledger_open(const tt_open_options *opts, tt_ledger **out, char *err,
                              size_t errlen);
 
+/* SPEC 15 namespaces: independent ledgers in the same store, each with its own seq, tree
+ * and checkpoints. The main ledger is the one tt_ledger_open opens. */
+#define TT_MAIN_LEDGER "main"
+#define TT_MAX_LEDGER_NAME 32
+
+/* Whether name is a valid ledger name: 1-32 characters a-z, 0-9 and '-', not starting
+ * with '-'. */
+TT_EXPORT int tt_ledger_name_valid(const char *name);
+
+/*
+ * Open (with create, create) the ledger NAME beside the main ledger main: same store URI
+ * and signing key, its own store (SQLite: the file beside main's with "-NAME" before
+ * ".db"; PostgreSQL: the schema "<main's schema>__NAME"), origin "<main's origin>/NAME".
+ * NAME must not be "main". The new handle is independent of main, which may be closed.
+ * Without create, a ledger that does not exist yet is TT_ENOTFOUND.
+ */
+TT_EXPORT int tt_ledger_open_named(tt_ledger *main, const char *name, int create, tt_ledger **out,
+                                   char *err, size_t errlen);
+
+/* The ledger's name: "main" or the name it was opened with. Valid while l is open. */
+TT_EXPORT const char *tt_ledger_name(const tt_ledger *l);
+
 /* Close a ledger and free it. Accepts NULL. No call may be in progress. */
 TT_EXPORT void tt_ledger_close(tt_ledger *l);
 

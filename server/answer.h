@@ -21,6 +21,7 @@
 typedef struct srv_sse_hub srv_sse_hub; /* server/sse.c */
 typedef struct srv_metrics srv_metrics; /* server/metrics.c */
 typedef struct srv_job srv_job;         /* server/defer.c */
+typedef struct srv_ledgers srv_ledgers; /* server/ledgers.c */
 
 /* One server. The modules named keep their own state behind their pointer. */
 typedef struct srv {
@@ -31,6 +32,7 @@ typedef struct srv {
     struct MHD_Daemon *d;  /* server/http.c */
     srv_metrics *metrics;  /* server/metrics.c */
     srv_sse_hub *hub;      /* server/sse.c */
+    srv_ledgers *ledgers;  /* server/ledgers.c: the named ledgers (SPEC 15) */
     atomic_int stopping;
     atomic_int active_requests;
     atomic_int deferred;        /* suspended requests whose work has not finished (defer.c) */
@@ -41,6 +43,7 @@ typedef struct srv_req srv_req;
 
 struct srv_req {
     srv *s;
+    tt_ledger *l; /* the ledger X-Ledger names (SPEC 15), main without it: server/ledgers.c */
     struct MHD_Connection *conn;
     const char *method;
     const char *url;

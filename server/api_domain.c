@@ -31,11 +31,11 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_error(r, srv_status_for(rc), "%s", err);
     tt_feedback_result res;
-    rc = tt_feedback_record(s->l, in.strategy_id, in.ai_return, in.benchmark_return, in.user_id,
+    rc = tt_feedback_record(r->l, in.strategy_id, in.ai_return, in.benchmark_return, in.user_id,
                             in.benchmark, &cfg, &res);
     tt_free(owner);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     srv_metrics_append(s, tt_time_now_us() - r->started_us);
     return srv_json_take(r, 201, tt_feedback_result_to_json(&res));
 }
@@ -65,6 +65,7 @@ static int time_param(srv_req *r, const char *name, int64_t *out, enum MHD_Resul
 
 static enum MHD_Result feedback_list(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"strategy_id", "outcome", "since",
                                           "until",       "limit",   NULL};
     enum MHD_Result ret;
@@ -83,9 +84,9 @@ static enum MHD_Result feedback_list(srv *s, srv_req *r)
         return ret;
     tt_feedback *list = NULL;
     size_t n = 0;
-    int rc = tt_feedback_list(s->l, &f, &list, &n);
+    int rc = tt_feedback_list(r->l, &f, &list, &n);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     ret = srv_json_take(r, 200, tt_feedback_list_to_json(list, n));
     tt_feedback_list_free(list, n);
     return ret;
@@ -106,10 +107,10 @@ static enum MHD_Result actions_post(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_error(r, srv_status_for(rc), "%s", err);
     tt_append_result res;
-    rc = tt_ledger_log_action(s->l, message, source, NULL, &res);
+    rc = tt_ledger_log_action(r->l, message, source, NULL, &res);
     tt_free(owner);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     srv_metrics_append(s, tt_time_now_us() - r->started_us);
     return srv_json_take(r, 201, tt_action_result_to_json(&res));
 }
@@ -136,9 +137,9 @@ static enum MHD_Result summary_get(srv *s, srv_req *r)
     if ((v = srv_param(r, "date")) != NULL && tt_time_parse_expr(v, at, &at) != TT_OK)
         return srv_error(r, 400, "date: not a date (YYYY-MM-DD, today, yesterday)");
     tt_summary sum;
-    int rc = tt_summary_build(s->l, period, at, &sum);
+    int rc = tt_summary_build(r->l, period, at, &sum);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     if (wants_text(r)) {
         char *text =
             tt_summary_to_text(&sum, s->cfg ? tti_config_get(s->cfg, "summary_title") : NULL);
@@ -156,6 +157,7 @@ static enum MHD_Result summary_get(srv *s, srv_req *r)
 
 static enum MHD_Result analytics_get(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"limit", NULL};
     enum MHD_Result ret;
     if (srv_check_params(r, allowed, &ret) != 0)
@@ -172,9 +174,9 @@ static enum MHD_Result analytics_get(srv *s, srv_req *r)
     if (k == n)
         return srv_error(r, 404, "no analytics report \"%s\"", r->id);
     tt_report *rep = NULL;
-    int rc = tt_report_run(s->l, r->id, limit, &rep);
+    int rc = tt_report_run(r->l, r->id, limit, &rep);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     ret = srv_json_take(r, 200, tt_report_to_json(rep));
     tt_report_free(rep);
     return ret;

@@ -103,6 +103,7 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
 static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, void *owner,
                               int is_batch, int apply_header)
 {
+    (void)s;
     append_job *j = calloc(1, sizeof *j);
     if (j == NULL) {
         tt_events_free_body(events, n, owner);
@@ -125,12 +126,13 @@ static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, vo
         return ret;
     }
     j->r = r;
+    tt_ledger *l = r->l; /* once deferred, r belongs to the completion */
     if ((ret = srv_defer(r, j, append_finish)) != MHD_YES || !srv_deferred(r))
         return ret;
     /* Checked once, by the parser: the ledger does not check these events again. */
-    int rc = tt_ledger_append_parsed_async(s->l, j->events, j->n, j->owner, j->res, on_appended, j);
+    int rc = tt_ledger_append_parsed_async(l, j->events, j->n, j->owner, j->res, on_appended, j);
     if (rc != TT_OK)
-        on_appended(j, rc, tt_ledger_errmsg(s->l));
+        on_appended(j, rc, tt_ledger_errmsg(l));
     return MHD_YES;
 }
 
@@ -247,6 +249,7 @@ static void page_free(void *cls)
 
 static enum MHD_Result events_list(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer = MHD_NO;
     tt_query q;
     tt_query_init(&q);
@@ -260,11 +263,11 @@ static enum MHD_Result events_list(srv *s, srv_req *r)
     }
     p->limit = q.limit;
     tti_buf_init(&p->out, 1 << 20);
-    int rc = tt_ledger_query(s->l, &q, &p->it); /* the store copies the filter strings */
+    int rc = tt_ledger_query(r->l, &q, &p->it); /* the store copies the filter strings */
     tt_free(owner);
     if (rc != TT_OK) {
         page_free(p);
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     }
     tti_buf_adds(&p->out, "{\"events\":[");
     struct MHD_Response *resp =
@@ -282,13 +285,14 @@ static enum MHD_Result events_list(srv *s, srv_req *r)
 
 static enum MHD_Result event_get(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_event *ev = NULL;
-    int rc = tt_ledger_get(s->l, r->seq, &ev);
+    int rc = tt_ledger_get(r->l, r->seq, &ev);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     enum MHD_Result ret = srv_json_take(r, 200, tt_event_to_json(ev));
     tt_event_free(ev);
     return ret;
@@ -296,6 +300,7 @@ static enum MHD_Result event_get(srv *s, srv_req *r)
 
 static enum MHD_Result event_proof(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"tree_size", NULL};
     enum MHD_Result answer;
     if (srv_check_params(r, allowed, &answer) != 0)
@@ -305,14 +310,15 @@ static enum MHD_Result event_proof(srv *s, srv_req *r)
     if (v != NULL && tt_parse_int(v, 1, INT64_MAX, &size) != TT_OK)
         return srv_error(r, 400, "tree_size: must be a positive integer");
     tt_proof p;
-    int rc = tt_ledger_prove_inclusion(s->l, r->seq, size, &p);
+    int rc = tt_ledger_prove_inclusion(r->l, r->seq, size, &p);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, tt_inclusion_proof_to_json(&p));
 }
 
 static enum MHD_Result consistency(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"first", "second", NULL};
     enum MHD_Result answer;
     if (srv_check_params(r, allowed, &answer) != 0)
@@ -325,30 +331,31 @@ static enum MHD_Result consistency(srv *s, srv_req *r)
                          "first and second must be integers with 1 <= first <= second "
                          "<= tree size");
     tt_proof p;
-    int rc = tt_ledger_prove_consistency(s->l, m, n, &p);
+    int rc = tt_ledger_prove_consistency(r->l, m, n, &p);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, tt_consistency_proof_to_json(&p));
 }
 
 /* The latest checkpoint; one is signed first when none exists yet. */
-static int latest(srv *s, tt_checkpoint *cp)
+static int latest(tt_ledger *l, tt_checkpoint *cp)
 {
-    int rc = tt_ledger_checkpoint_latest(s->l, cp);
+    int rc = tt_ledger_checkpoint_latest(l, cp);
     if (rc == TT_ENOTFOUND)
-        rc = tt_ledger_checkpoint_sign(s->l, cp);
+        rc = tt_ledger_checkpoint_sign(l, cp);
     return rc;
 }
 
 static enum MHD_Result checkpoint_json(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_checkpoint cp;
-    int rc = latest(s, &cp);
+    int rc = latest(r->l, &cp);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_checkpoint_to_json(&cp));
     tt_checkpoint_clear(&cp);
     return answer;
@@ -356,13 +363,14 @@ static enum MHD_Result checkpoint_json(srv *s, srv_req *r)
 
 static enum MHD_Result checkpoint_note(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_checkpoint cp;
-    int rc = latest(s, &cp);
+    int rc = latest(r->l, &cp);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_text(r, 200, "text/plain; charset=utf-8", cp.note);
     tt_checkpoint_clear(&cp);
     return answer;
@@ -370,13 +378,14 @@ static enum MHD_Result checkpoint_note(srv *s, srv_req *r)
 
 static enum MHD_Result stats(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_stats st;
-    int rc = tt_ledger_stats(s->l, &st);
+    int rc = tt_ledger_stats(r->l, &st);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_stats_to_json(&st, tt_time_now_us()));
     tt_stats_clear(&st);
     return answer;

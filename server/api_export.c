@@ -77,14 +77,15 @@ static void time_header(struct MHD_Response *resp, const char *name, int64_t us)
 
 static enum MHD_Result export_data(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     export_args a;
     if (parse_args(r, &a, &answer) != 0)
         return answer;
     tt_export *x = NULL;
-    int rc = tt_export_open(s->l, &a.o, &x);
+    int rc = tt_export_open(r->l, &a.o, &x);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     int64_t size, first, last, count;
     tt_export_range(x, &size, &first, &last, &count);
     struct MHD_Response *resp =
@@ -126,12 +127,13 @@ static enum MHD_Result export_data(srv *s, srv_req *r)
 
 static enum MHD_Result export_manifest(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     export_args a;
     if (parse_args(r, &a, &answer) != 0)
         return answer;
     tt_export *x = NULL;
-    int rc = tt_export_open(s->l, &a.o, &x);
+    int rc = tt_export_open(r->l, &a.o, &x);
     /* The manifest hashes the data file: read it through once, keeping nothing. */
     char *buf = rc == TT_OK ? malloc(64 * 1024) : NULL;
     if (rc == TT_OK && buf == NULL)
@@ -145,7 +147,7 @@ static enum MHD_Result export_manifest(srv *s, srv_req *r)
         rc = tt_export_manifest(x, file_name(a.o.format), &manifest);
     tt_export_free(x);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, manifest);
 }
 

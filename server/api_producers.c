@@ -8,6 +8,7 @@
 
 static enum MHD_Result heartbeat_post(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result ret;
     if (srv_no_params(r, &ret) != 0 || srv_json_body(r, &ret) != 0)
         return ret;
@@ -21,23 +22,24 @@ static enum MHD_Result heartbeat_post(srv *s, srv_req *r)
         return srv_error(r, srv_status_for(rc), "%s", err);
     /* A heartbeat is one small write, rare per producer: it runs on this thread. */
     tt_producer p;
-    rc = tt_ledger_heartbeat(s->l, producer, timeout_s, &p);
+    rc = tt_ledger_heartbeat(r->l, producer, timeout_s, &p);
     tt_free(owner);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, tt_producer_to_json(&p));
 }
 
 static enum MHD_Result producers_get(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result ret;
     if (srv_no_params(r, &ret) != 0)
         return ret;
     tt_producer *ps = NULL;
     size_t n = 0;
-    int rc = tt_ledger_producers(s->l, &ps, &n);
+    int rc = tt_ledger_producers(r->l, &ps, &n);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     ret = srv_json_take(r, 200, tt_producers_to_json(ps, n));
     tt_free(ps);
     return ret;

@@ -43,9 +43,9 @@ static enum MHD_Result answer_write(srv *s, srv_req *r, unsigned status, const c
 {
     srv_metrics_append(s, tt_time_now_us() - r->started_us);
     tt_strategy *st = NULL;
-    int rc = tt_strategy_get(s->l, id, &st);
+    int rc = tt_strategy_get(r->l, id, &st);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     enum MHD_Result ret = srv_json_take(r, status, tt_strategy_result_to_json(st, res, version));
     tt_strategy_free(st);
     return ret;
@@ -62,8 +62,8 @@ static enum MHD_Result create(srv *s, srv_req *r)
         return answer;
     char id[TT_MAX_STRATEGY_ID + 1];
     tt_append_result res;
-    int rc = tt_strategy_create(s->l, &req.create, id, &res);
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+    int rc = tt_strategy_create(r->l, &req.create, id, &res);
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : answer_write(s, r, 201, id, &res, 1);
     tt_free(owner);
     return answer;
@@ -80,8 +80,8 @@ static enum MHD_Result transition(srv *s, srv_req *r, transition_fn fn)
     if (parse_body(r, TT_STRATEGY_REQ_ACTION, &req, &owner, &answer) != 0)
         return answer;
     tt_append_result res;
-    int rc = fn(s->l, r->id, req.create.actor, req.create.reason, &res);
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+    int rc = fn(r->l, r->id, req.create.actor, req.create.reason, &res);
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : answer_write(s, r, 200, r->id, &res, 0);
     tt_free(owner);
     return answer;
@@ -126,8 +126,8 @@ static enum MHD_Result set_status(srv *s, srv_req *r)
         return answer;
     tt_append_result res;
     int rc =
-        tt_strategy_set_status(s->l, r->id, req.status, req.create.actor, req.create.reason, &res);
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+        tt_strategy_set_status(r->l, r->id, req.status, req.create.actor, req.create.reason, &res);
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : answer_write(s, r, 200, r->id, &res, 0);
     tt_free(owner);
     return answer;
@@ -142,9 +142,9 @@ static enum MHD_Result rollback(srv *s, srv_req *r)
         return answer;
     tt_append_result res;
     int64_t version = 0;
-    int rc = tt_strategy_rollback(s->l, r->id, req.version, req.create.actor, req.create.reason,
+    int rc = tt_strategy_rollback(r->l, r->id, req.version, req.create.actor, req.create.reason,
                                   &version, &res);
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : answer_write(s, r, 200, r->id, &res, version);
     tt_free(owner);
     return answer;
@@ -159,9 +159,9 @@ static enum MHD_Result put_yaml(srv *s, srv_req *r)
         return answer;
     tt_append_result res;
     int64_t version = 0;
-    int rc = tt_strategy_update_yaml(s->l, r->id, req.create.yaml, req.create.yaml_len,
+    int rc = tt_strategy_update_yaml(r->l, r->id, req.create.yaml, req.create.yaml_len,
                                      req.create.actor, req.create.reason, &version, &res);
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : answer_write(s, r, 200, r->id, &res, version);
     tt_free(owner);
     return answer;
@@ -175,14 +175,14 @@ static enum MHD_Result swap(srv *s, srv_req *r)
     if (parse_body(r, TT_STRATEGY_REQ_SWAP, &req, &owner, &answer) != 0)
         return answer;
     tt_append_result res[2];
-    int rc = tt_strategy_swap(s->l, &req.swap, res);
+    int rc = tt_strategy_swap(r->l, &req.swap, res);
     tt_strategy *o = NULL, *n = NULL;
     if (rc == TT_OK) {
         srv_metrics_append(s, tt_time_now_us() - r->started_us);
-        if ((rc = tt_strategy_get(s->l, req.swap.old_id, &o)) == TT_OK)
-            rc = tt_strategy_get(s->l, req.swap.new_id, &n);
+        if ((rc = tt_strategy_get(r->l, req.swap.old_id, &o)) == TT_OK)
+            rc = tt_strategy_get(r->l, req.swap.new_id, &n);
     }
-    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(s->l))
+    answer = rc != TT_OK ? srv_fail(r, rc, tt_ledger_errmsg(r->l))
                          : srv_json_take(r, 200, tt_strategy_swap_result_to_json(o, n, res));
     tt_strategy_free(o);
     tt_strategy_free(n);
@@ -194,6 +194,7 @@ static enum MHD_Result swap(srv *s, srv_req *r)
 
 static enum MHD_Result list(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"status", "symbol", "include_deleted", "limit", NULL};
     enum MHD_Result answer;
     if (srv_check_params(r, allowed, &answer) != 0)
@@ -214,9 +215,9 @@ static enum MHD_Result list(srv *s, srv_req *r)
     }
     tt_strategy *arr = NULL;
     size_t n = 0;
-    int rc = tt_strategy_list(s->l, &f, &arr, &n);
+    int rc = tt_strategy_list(r->l, &f, &arr, &n);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_strategy_list_to_json(arr, n));
     tt_strategy_list_free(arr, n);
     return answer;
@@ -224,13 +225,14 @@ static enum MHD_Result list(srv *s, srv_req *r)
 
 static enum MHD_Result get_one(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy *st = NULL;
-    int rc = tt_strategy_get(s->l, r->id, &st);
+    int rc = tt_strategy_get(r->l, r->id, &st);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_strategy_to_json(st));
     tt_strategy_free(st);
     return answer;
@@ -238,14 +240,15 @@ static enum MHD_Result get_one(srv *s, srv_req *r)
 
 static enum MHD_Result versions(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy_version *arr = NULL;
     size_t n = 0;
-    int rc = tt_strategy_versions(s->l, r->id, &arr, &n);
+    int rc = tt_strategy_versions(r->l, r->id, &arr, &n);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_strategy_versions_to_json(r->id, arr, n));
     tt_strategy_versions_free(arr, n);
     return answer;
@@ -253,13 +256,14 @@ static enum MHD_Result versions(srv *s, srv_req *r)
 
 static enum MHD_Result version_one(srv *s, srv_req *r)
 {
+    (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
     tt_strategy_version *v = NULL;
-    int rc = tt_strategy_version_get(s->l, r->id, r->seq, &v);
+    int rc = tt_strategy_version_get(r->l, r->id, r->seq, &v);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     answer = srv_json_take(r, 200, tt_strategy_version_to_json(v));
     tt_strategy_version_free(v);
     return answer;
@@ -267,6 +271,7 @@ static enum MHD_Result version_one(srv *s, srv_req *r)
 
 static enum MHD_Result diff(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"from", "to", NULL};
     enum MHD_Result answer;
     if (srv_check_params(r, allowed, &answer) != 0)
@@ -277,9 +282,9 @@ static enum MHD_Result diff(srv *s, srv_req *r)
         parse_pos(b, INT64_MAX, &to) != 0)
         return srv_error(r, 400, "from and to must be version numbers (positive integers)");
     char *text = NULL;
-    int rc = tt_strategy_diff(s->l, r->id, from, to, &text);
+    int rc = tt_strategy_diff(r->l, r->id, from, to, &text);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     /* Accept: text/x-diff (or text/plain) gets the patch itself, for curl | patch. */
     const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
     if (accept != NULL &&
@@ -306,20 +311,22 @@ static int audit_limit(srv_req *r, size_t *limit, enum MHD_Result *answer)
 
 static enum MHD_Result audit_log(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"limit", NULL};
     enum MHD_Result answer;
     size_t limit;
     if (srv_check_params(r, allowed, &answer) != 0 || audit_limit(r, &limit, &answer) != 0)
         return answer;
     char *json = NULL;
-    int rc = tt_strategy_audit_log_json(s->l, r->id, limit, &json);
+    int rc = tt_strategy_audit_log_json(r->l, r->id, limit, &json);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, json);
 }
 
 static enum MHD_Result audit_logs(srv *s, srv_req *r)
 {
+    (void)s;
     static const char *const allowed[] = {"limit", "eventType", NULL};
     enum MHD_Result answer;
     size_t limit;
@@ -327,9 +334,9 @@ static enum MHD_Result audit_logs(srv *s, srv_req *r)
         return answer;
     const char *type = srv_param(r, "eventType");
     char *json = NULL;
-    int rc = tt_strategy_audit_logs_json(s->l, type && type[0] ? type : NULL, limit, &json);
+    int rc = tt_strategy_audit_logs_json(r->l, type && type[0] ? type : NULL, limit, &json);
     if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return srv_json_take(r, 200, json);
 }
 

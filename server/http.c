@@ -16,6 +16,7 @@
 
 #include "defer.h"
 #include "http.h"
+#include "ledgers.h"
 #include "routes.h"
 #include "util/codec.h"
 #include "util/time.h"
@@ -322,6 +323,15 @@ static enum MHD_Result dispatch(srv *s, srv_req *r)
         ret = authorise(s, r, route->need, &ok);
     if (!ok)
         return ret;
+    /* SPEC 15: a ledger's own routes follow X-Ledger; a write may create the ledger. The
+     * jobs run on the main ledger, and /healthz, /metrics and the dashboard's files are the
+     * server's. */
+    if ((route->need == NEED_READ || route->need == NEED_INGEST) &&
+        srv_ledger_select(s, r, route->need == NEED_INGEST, &ret) != 0)
+        return ret;
+    if (route->need == NEED_CRON && srv_header(r, "X-Ledger") != NULL &&
+        strcmp(srv_header(r, "X-Ledger"), TT_MAIN_LEDGER) != 0)
+        return srv_error(r, 400, "X-Ledger: scheduled jobs run on the main ledger only");
     return route->handle(s, r);
 }
 
@@ -445,6 +455,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (r == NULL)
             return MHD_NO;
         r->s = s;
+        r->l = s->l;
         r->conn = conn;
         r->url = url;
         r->method = method;

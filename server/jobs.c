@@ -55,7 +55,7 @@ static int run_job(srv *s, const char *name, const char *trigger, int64_t slot_u
     tt_job_settings js = {.notify = &n, .feedback_sink = cfg_value(s, "feedback_sink")};
     /* SPEC 8: retention_days, min_retention_days and archive_dir (checked at start). */
     char dir[4096], err[256];
-    if (front_retention_settings(s->cfg, s->data_dir, dir, sizeof dir, &js.older_than_days,
+    if (front_retention_settings(s->cfg, s->data_dir, NULL, dir, sizeof dir, &js.older_than_days,
                                  &js.min_retention_days, err, sizeof err) == TT_OK)
         js.archive_dir = dir;
     int rc = tt_job_run(s->l, name, trigger, slot_us, &js, json);
@@ -139,7 +139,7 @@ int srv_jobs_start(srv *s)
     /* SPEC 7, 8: retention is off unless scheduled, and then needs retention_days. */
     char dir[4096], err[256];
     int64_t days, min_days;
-    if (front_retention_settings(s->cfg, s->data_dir, dir, sizeof dir, &days, &min_days, err,
+    if (front_retention_settings(s->cfg, s->data_dir, NULL, dir, sizeof dir, &days, &min_days, err,
                                  sizeof err) != TT_OK) {
         fprintf(stderr, "tradetrail serve: %s\n", err);
         return -1;

@@ -19,6 +19,7 @@
 #include "front/front.h"
 #include "util/time.h"
 #include "http.h"
+#include "ledgers.h"
 #include "metrics.h"
 #include "sse.h"
 #include "workers.h"
@@ -94,8 +95,41 @@ static void sleep_ms(ticking *t, int64_t ms)
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Sign when the tree has grown (SPEC 4), wake streams for appends made by other
- * processes, and send heartbeats. */
+/* What one tick does for every ledger: which of its periodic duties are due. */
+typedef struct tick {
+    const ticking *t;
+    int64_t now_ms;
+    int sweep, sign;
+} tick;
+
+/* One ledger's tick: wake streams for appends made by other processes (its size
+ * changed), raise SILENT for producers silent too long (SPEC 15), sign when the tree has
+ * grown (SPEC 4). */
+static void tick_ledger(srv *s, tt_ledger *l, int64_t *last_size, void *ctx)
+{
+    const tick *k = ctx;
+    int64_t size = 0;
+    uint8_t root[TT_HASH_SIZE];
+    if (tt_ledger_head(l, &size, root) != TT_OK)
+        return;
+    if (size != *last_size)
+        srv_sse_notify(s);
+    *last_size = size;
+    if (k->sweep &&
+        tt_ledger_sweep_silent(l, k->now_ms * 1000, k->t->heartbeat_timeout_s, NULL) != TT_OK)
+        fprintf(stderr, "tradetrail serve: ledger %s: producers: %s\n", tt_ledger_name(l),
+                tt_ledger_errmsg(l));
+    tt_checkpoint cp;
+    if (!k->sign)
+        return;
+    if (tt_ledger_checkpoint_sign(l, &cp) == TT_OK)
+        tt_checkpoint_clear(&cp);
+    else
+        fprintf(stderr, "tradetrail serve: ledger %s: checkpoint: %s\n", tt_ledger_name(l),
+                tt_ledger_errmsg(l));
+}
+
+/* Tick the main ledger and every named one, and send the streams' heartbeats. */
 static void *ticker(void *arg)
 {
     ticking *t = arg;
@@ -104,28 +138,16 @@ static void *ticker(void *arg)
             step = t->checkpoint_interval_ms < 250 ? t->checkpoint_interval_ms : 250;
     while (!atomic_load(&s->stopping)) {
         sleep_ms(t, step);
-        int64_t size = 0, now = tt_time_now_us() / 1000;
-        uint8_t root[TT_HASH_SIZE];
-        if (tt_ledger_head(s->l, &size, root) != TT_OK)
-            continue;
-        if (size != last_size)
-            srv_sse_notify(s);
+        tick k = {.t = t, .now_ms = tt_time_now_us() / 1000};
+        k.sweep = k.now_ms - last_sweep >= 1000;
+        k.sign = k.now_ms - last_cp >= t->checkpoint_interval_ms;
+        tick_ledger(s, s->l, &last_size, &k);
+        srv_ledgers_each(s, tick_ledger, &k);
         srv_sse_heartbeat(s);
-        last_size = size;
-        /* SPEC 15: once a second, a SILENT event for each producer silent too long. */
-        if (now - last_sweep >= 1000) {
-            if (tt_ledger_sweep_silent(s->l, now * 1000, t->heartbeat_timeout_s, NULL) != TT_OK)
-                fprintf(stderr, "tradetrail serve: producers: %s\n", tt_ledger_errmsg(s->l));
-            last_sweep = now;
-        }
-        if (now - last_cp < t->checkpoint_interval_ms)
-            continue;
-        tt_checkpoint cp;
-        if (tt_ledger_checkpoint_sign(s->l, &cp) == TT_OK)
-            tt_checkpoint_clear(&cp);
-        else
-            fprintf(stderr, "tradetrail serve: checkpoint: %s\n", tt_ledger_errmsg(s->l));
-        last_cp = now;
+        if (k.sweep)
+            last_sweep = k.now_ms;
+        if (k.sign)
+            last_cp = k.now_ms;
     }
     return NULL;
 }
@@ -165,6 +187,8 @@ static int shutdown_server(srv *s, ticking *t)
     stop_ticker(t);
     srv_jobs_stop(s);
     srv_notify_stop(s);
+    tick k = {.t = t, .sign = 1};
+    srv_ledgers_each(s, tick_ledger, &k); /* their final checkpoints; errors are printed */
     tt_checkpoint cp;
     int rc = tt_ledger_checkpoint_sign(s->l, &cp);
     if (rc != TT_OK)
@@ -226,6 +250,8 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     int st = s == NULL ? TT_ENOMEM : (s->l = l, s->data_dir = o->data_dir, srv_sse_start(s));
     if (st == TT_OK)
         st = srv_metrics_start(s);
+    if (st == TT_OK)
+        st = srv_ledgers_start(s);
     if (st != TT_OK)
         rc = fail(st, "%s",
                   st == TT_ENOMEM   ? "out of memory"
@@ -238,6 +264,7 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     if (rc == 0)
         rc = run(s, &t, tti_config_get(o->cfg, "listen"), o->threads, o->data_dir);
     if (s != NULL) {
+        srv_ledgers_stop(s);
         srv_metrics_stop(s);
         srv_sse_stop(s);
         free(s);

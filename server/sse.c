@@ -30,6 +30,7 @@
 
 typedef struct sub {
     srv *s;
+    tt_ledger *l; /* the ledger the stream follows (X-Ledger, SPEC 15) */
     struct MHD_Connection *conn;
     tt_query q;
     void *q_owner; /* the strings of q (tt_query_parse_params) */
@@ -163,7 +164,7 @@ static int fill(sub *x, int *err)
     q.after_seq = x->last_seq;
     q.limit = SSE_PAGE;
     tt_iter *it;
-    *err = tt_ledger_query(x->s->l, &q, &it) != TT_OK;
+    *err = tt_ledger_query(x->l, &q, &it) != TT_OK;
     if (*err)
         return 0;
     const tt_event *ev;
@@ -287,6 +288,7 @@ static ssize_t head_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
 {
+    (void)s;
     const char *v = srv_header(r, "Last-Event-ID");
     if (v == NULL)
         v = srv_param(r, "after_seq");
@@ -298,9 +300,9 @@ static int start_seq(srv *s, srv_req *r, int64_t *out, enum MHD_Result *answer)
         return 0;
     }
     uint8_t root[TT_HASH_SIZE];
-    int rc = tt_ledger_head(s->l, out, root); /* only new events by default */
+    int rc = tt_ledger_head(r->l, out, root); /* only new events by default */
     if (rc != TT_OK)
-        *answer = srv_fail(r, rc, tt_ledger_errmsg(s->l));
+        *answer = srv_fail(r, rc, tt_ledger_errmsg(r->l));
     return rc == TT_OK ? 0 : -1;
 }
 
@@ -346,6 +348,7 @@ static enum MHD_Result stream(srv *s, srv_req *r)
     if (x == NULL)
         return srv_error(r, 500, "out of memory");
     x->s = s;
+    x->l = r->l;
     x->conn = r->conn;
     x->last_write_us = tt_time_now_us();
     tti_buf_init(&x->out, s->hub->buf_max);

@@ -305,7 +305,8 @@ static int store_verifier(tt_ledger *l, char *err, size_t errlen)
     return rc == TT_OK ? TT_OK : tti_err(err, errlen, rc, "%s", l->ops->errmsg(l->w));
 }
 
-static int open_store(tt_ledger *l, const tt_open_options *o, char *err, size_t errlen)
+static int open_store(tt_ledger *l, const tt_open_options *o, const char *ns, char *err,
+                      size_t errlen)
 {
     l->ops = tti_store_backend(l->uri);
     if (l->ops == NULL)
@@ -313,8 +314,8 @@ static int open_store(tt_ledger *l, const tt_open_options *o, char *err, size_t 
                        "unsupported store URI %s (use a file path, sqlite:PATH or postgres://...)",
                        l->uri);
     tti_store_config wcfg = {.create = o->create,
-                             .busy_timeout_ms =
-                                 o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 10000};
+                             .busy_timeout_ms = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 10000,
+                             .ns = ns};
     l->rcfg = wcfg;
     l->rcfg.create = 0;
     l->rcfg.read_only = 1;
@@ -367,10 +368,11 @@ static int resolve_paths(const tt_open_options *o, char **uri, char **key, char 
     return TT_OK;
 }
 
-int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t errlen)
+/* ns: NULL for the store's main ledger, else a named one (SPEC 15), whose store the
+ * backend keeps beside the main ledger's (tti_store_config.ns). */
+static int open_ledger(const tt_open_options *o, const char *ns, tt_ledger **out, char *err,
+                       size_t errlen)
 {
-    if (o == NULL || out == NULL)
-        return tti_err(err, errlen, TT_EMISUSE, "tt_ledger_open: NULL argument");
     tt_ledger *l = calloc(1, sizeof *l);
     if (l == NULL || init_locks(l) != TT_OK) {
         free(l);
@@ -382,8 +384,10 @@ int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t 
     int rc = resolve_paths(o, &l->uri, &key, err, errlen);
     if (rc == TT_OK && (l->key_path = strdup(key)) == NULL)
         rc = tti_err(err, errlen, TT_ENOMEM, "out of memory");
+    if (rc == TT_OK && ns != NULL && (l->name = strdup(ns)) == NULL)
+        rc = tti_err(err, errlen, TT_ENOMEM, "out of memory");
     if (rc == TT_OK)
-        rc = open_store(l, o, err, errlen);
+        rc = open_store(l, o, l->name, err, errlen);
     if (rc == TT_OK)
         rc = setup_meta(l, o, err, errlen);
     if (rc == TT_OK)
@@ -397,6 +401,78 @@ int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t 
     }
     *out = l;
     return TT_OK;
+}
+
+int tt_ledger_open(const tt_open_options *o, tt_ledger **out, char *err, size_t errlen)
+{
+    if (o == NULL || out == NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "tt_ledger_open: NULL argument");
+    return open_ledger(o, NULL, out, err, errlen);
+}
+
+int tt_ledger_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > TT_MAX_LEDGER_NAME || name[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* A named ledger shares everything of the main ledger's opening but its store and its
+ * origin line: same store URI and signing key, origin "<main origin>/NAME". */
+int tt_ledger_open_named(tt_ledger *main, const char *name, int create, tt_ledger **out, char *err,
+                         size_t errlen)
+{
+    if (main == NULL || out == NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "tt_ledger_open_named: NULL argument");
+    if (main->name != NULL)
+        return tti_err(err, errlen, TT_EMISUSE, "ledger %s is not a main ledger", main->name);
+    if (!tt_ledger_name_valid(name) || strcmp(name, TT_MAIN_LEDGER) == 0)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "ledger name \"%s\": 1-%d characters a-z, 0-9 and '-', not starting "
+                       "with '-', and not \"%s\" (the main ledger)",
+                       name ? name : "", TT_MAX_LEDGER_NAME, TT_MAIN_LEDGER);
+    if (create && !main->have_signer)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "ledger %s: the main ledger was opened without its signing key, and a "
+                       "new ledger must sign with it",
+                       name);
+    char origin[TTI_KEY_NAME_MAX + 1];
+    if (snprintf(origin, sizeof origin, "%s/%s", main->origin, name) >= (int)sizeof origin)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "ledger %s: the origin line \"%s/%s\" is over %d bytes", name, main->origin,
+                       name, TTI_KEY_NAME_MAX);
+    tt_open_options o = {.db_uri = main->uri,
+                         .key_path = main->key_path,
+                         .create = create,
+                         .origin = origin,
+                         .busy_timeout_ms = main->rcfg.busy_timeout_ms,
+                         .batch_max_events = main->batch_max_events,
+                         .batch_wait_us = main->batch_wait_us};
+    tt_ledger *l = NULL;
+    int rc = open_ledger(&o, name, &l, err, errlen);
+    if (rc != TT_OK)
+        return rc;
+    /* The store found by the name must be that ledger's: a file or schema copied from
+     * elsewhere would otherwise sign under another ledger's origin. */
+    if (strcmp(l->origin, origin) != 0) {
+        rc = tti_err(err, errlen, TT_EINVAL,
+                     "ledger %s: its store records the origin \"%s\", not \"%s\"", name, l->origin,
+                     origin);
+        tt_ledger_close(l);
+        return rc;
+    }
+    *out = l;
+    return TT_OK;
+}
+
+const char *tt_ledger_name(const tt_ledger *l)
+{
+    return l->name != NULL ? l->name : TT_MAIN_LEDGER;
 }
 
 void tt_ledger_close(tt_ledger *l)
@@ -425,6 +501,7 @@ void tt_ledger_close(tt_ledger *l)
     for (size_t i = 0; i < sizeof l->counts / sizeof l->counts[0]; i++)
         tti_counts_free(l->counts[i].c, l->counts[i].n);
     free(l->uri);
+    free(l->name);
     free(l->origin);
     free(l->key_path);
     free(l);

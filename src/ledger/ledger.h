@@ -74,6 +74,7 @@ typedef struct tti_count_cache {
 struct tt_ledger {
     const tti_store_ops *ops;
     char *uri;
+    char *name; /* SPEC 15: NULL for the main ledger, else the named ledger's name */
     char *origin;
     tti_store_config rcfg; /* for opening readers */
 

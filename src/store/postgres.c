@@ -450,6 +450,7 @@ static void pg_close(tti_store *s)
     PQfinish(s->conn);
     tti_map_free(s->names);
     tti_buf_free(&s->copy);
+    free(s->search_path);
     free(s->tiles);
     free(s);
 }
@@ -560,7 +561,40 @@ static int configure(tti_store *s)
     char set[128];
     snprintf(set, sizeof set, "SET lock_timeout = %d; SET client_min_messages = warning",
              s->busy_timeout_ms > 0 ? s->busy_timeout_ms : 0);
-    return simple(s, set, "configuring the connection");
+    int rc = simple(s, set, "configuring the connection");
+    if (rc != TT_OK || s->search_path == NULL)
+        return rc;
+    tti_pgargs a = {.n = 0};
+    tti_pg_text(&a, s->search_path);
+    PQclear(tti_pg_exec(s, "SELECT set_config('search_path', $1, false)", &a, &rc,
+                        "selecting the ledger's schema"));
+    return rc;
+}
+
+/* SPEC 15: the ledger NAME lives in the schema "<main schema>__NAME" beside the main
+ * ledger's, so every server on the database finds it under the same name. */
+static int ns_schema(tti_store *s, const char *ns)
+{
+    int rc = TT_OK;
+    PGresult *r = tti_pg_exec(s, "SELECT current_schema()", NULL, &rc, "reading the schema");
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOTFOUND,
+                       "ledger %s: the main ledger's schema does not exist", ns);
+    }
+    char name[256];
+    int n = snprintf(name, sizeof name, "%s__%s", PQgetvalue(r, 0, 0), ns);
+    PQclear(r);
+    if (n >= (int)sizeof name)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL, "ledger %s: name too long", ns);
+    char *ident = PQescapeIdentifier(s->conn, name, strlen(name));
+    s->search_path = ident ? strdup(ident) : NULL;
+    PQfreemem(ident);
+    if (s->search_path == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    return configure(s);
 }
 
 /* A connection the database dropped (a restart, a failover, an idle timeout) is opened
@@ -602,13 +636,21 @@ static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out
         return rc;
     }
     PQsetNoticeProcessor(s->conn, on_notice, NULL);
-    if ((rc = configure(s)) != TT_OK || (cfg->create && (rc = ensure_schema(s)) != TT_OK) ||
+    if ((rc = configure(s)) != TT_OK ||
+        (cfg->ns != NULL && (rc = ns_schema(s, cfg->ns)) != TT_OK) ||
+        (cfg->create && (rc = ensure_schema(s)) != TT_OK) ||
         (!cfg->read_only && (rc = migrate(s, cfg->create)) != TT_OK))
         goto fail;
     *out = s;
     return TT_OK;
 fail:
-    tti_err(err, errlen, rc, "%s", s->errbuf);
+    if (rc == TT_ENOTFOUND && cfg->ns != NULL)
+        tti_err(err, errlen, rc,
+                "no ledger named %s in this database (its first append or "
+                "`tradetrail --ledger %s init` creates it)",
+                cfg->ns, cfg->ns);
+    else
+        tti_err(err, errlen, rc, "%s", s->errbuf);
     pg_close(s);
     return rc;
 }

@@ -64,6 +64,8 @@ struct tti_store {
     int read_only;
     int busy_timeout_ms;
     int lost; /* the last failure lost the connection: open it again before the next */
+    /* SPEC 15: a named ledger's search_path (its schema, quoted), set again on reconnect. */
+    char *search_path;
     unsigned char prepared[TTI_PG_NSTMT];
     unsigned cursors; /* names the next scan cursor */
     tti_buf copy;     /* event rows waiting for one COPY (COPY text format) */

@@ -299,10 +299,33 @@ static int configure(tti_store *s, const tti_store_config *cfg)
     return rc;
 }
 
+/* SPEC 15: the ledger NAME of the store PATH lives beside it, in PATH without its ".db"
+ * followed by "-NAME.db" (ledger.db, ledger-paper.db), so a copy of the directory holds
+ * every ledger and each file is a whole ledger of its own. */
+static int ns_path(const char *path, const char *ns, char *out, size_t cap, char *err,
+                   size_t errlen)
+{
+    size_t n = strlen(path);
+    if (n >= 3 && strcmp(path + n - 3, ".db") == 0)
+        n -= 3;
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return tti_err(err, errlen, TT_EINVAL, "ledger %s: a named ledger needs a file store", ns);
+    if (snprintf(out, cap, "%.*s-%s.db", (int)n, path, ns) >= (int)cap)
+        return tti_err(err, errlen, TT_EINVAL, "ledger %s: the store path is too long", ns);
+    return TT_OK;
+}
+
 static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
                    size_t errlen)
 {
     const char *path = uri_path(uri);
+    char named[4096];
+    if (cfg->ns != NULL) {
+        int nrc = ns_path(path, cfg->ns, named, sizeof named, err, errlen);
+        if (nrc != TT_OK)
+            return nrc;
+        path = named;
+    }
     tti_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->names = tti_map_new(100000)) == NULL) {
         sq_close(s);
@@ -323,8 +346,15 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
     if (rc != SQLITE_OK) {
         rc = rc == SQLITE_CANTOPEN && !cfg->create
-                 ? tti_err(err, errlen, TT_ENOTFOUND,
-                           "cannot open %s: no ledger there; run `tradetrail init` first", path)
+                 ? cfg->ns != NULL
+                       ? tti_err(
+                             err, errlen, TT_ENOTFOUND,
+                             "no ledger named %s (%s does not exist; `tradetrail --ledger %s init` "
+                             "or the first append through a server creates it)",
+                             cfg->ns, path, cfg->ns)
+                       : tti_err(err, errlen, TT_ENOTFOUND,
+                                 "cannot open %s: no ledger there; run `tradetrail init` first",
+                                 path)
                  : tti_err(err, errlen, TT_EDB, "cannot open %s: %s", path,
                            s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sq_close(s);

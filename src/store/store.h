@@ -39,6 +39,9 @@ typedef struct tti_store_config {
     int create;          /* create the schema when the store is empty */
     int busy_timeout_ms; /* how long to wait for another writer's lock */
     int read_only;       /* a reader connection */
+    /* SPEC 15 namespaces: NULL for the store's main ledger, else the name of an independent
+     * ledger kept beside it (SQLite: a sibling file; PostgreSQL: a schema of its own). */
+    const char *ns;
 } tti_store_config;
 
 /* A checkpoint row as stored. */

@@ -2342,6 +2342,87 @@ static void test_tile_locate(void **state)
     }
 }
 
+/* SPEC 15 namespaces: a named ledger beside the main one has its own seqs, tree and
+ * checkpoints (origin "<main origin>/NAME"), signed with the main ledger's key. */
+static void open_named_fails(tt_ledger *main_l, const char *name, int create, int want_rc,
+                             const char *want_msg)
+{
+    tt_ledger *x = NULL;
+    char err[512] = "";
+    assert_int_equal(tt_ledger_open_named(main_l, name, create, &x, err, sizeof err), want_rc);
+    assert_null(x);
+    if (strstr(err, want_msg) == NULL)
+        fail_msg("open_named(%s): \"%s\" lacks \"%s\"", name ? name : "NULL", err, want_msg);
+}
+
+static tt_ledger *open_named_ok(tt_ledger *main_l, const char *name, int create)
+{
+    tt_ledger *x = NULL;
+    char err[512] = "";
+    int rc = tt_ledger_open_named(main_l, name, create, &x, err, sizeof err);
+    if (rc != TT_OK)
+        fail_msg("tt_ledger_open_named(%s): %s: %s", name, tt_strerror(rc), err);
+    return x;
+}
+
+static void test_named_ledgers(void **state)
+{
+    fixture *f = *state;
+    append_one(f->l, "m-1", "main one");
+    append_one(f->l, "m-2", "main two");
+    open_named_fails(f->l, "paper", 0, TT_ENOTFOUND, "no ledger named paper");
+    const char *bad[] = {"", "main", "Paper", "-x", "a/b", "a b", "a.b",
+                         "012345678901234567890123456789012"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_false(tt_ledger_name_valid(bad[i]) && strcmp(bad[i], "main") != 0);
+        open_named_fails(f->l, bad[i], 1, TT_EINVAL, "ledger name");
+    }
+    assert_true(tt_ledger_name_valid("01234567890123456789012345678901"));
+
+    tt_ledger *paper = open_named_ok(f->l, "paper", 1);
+    assert_string_equal(tt_ledger_name(paper), "paper");
+    assert_string_equal(tt_ledger_name(f->l), "main");
+    char want[256];
+    snprintf(want, sizeof want, "%s/paper", tt_ledger_origin(f->l));
+    assert_string_equal(tt_ledger_origin(paper), want);
+    open_named_fails(paper, "other", 1, TT_EMISUSE, "not a main ledger");
+
+    /* Own seqs: the main ledger's two events do not count here, and these not there. */
+    assert_int_equal(size_of(paper), 0);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(append_one(paper, "p", "paper event").seq, i);
+    assert_int_equal(size_of(f->l), 2);
+    tt_event *ev = NULL;
+    assert_int_equal(tt_ledger_get(paper, 3, &ev), TT_OK);
+    assert_string_equal(ev->reason, "paper event");
+    tt_event_free(ev);
+    assert_int_equal(tt_ledger_get(paper, 4, &ev), TT_ENOTFOUND);
+
+    /* Own checkpoints, under its own origin line, verified on their own. */
+    tt_checkpoint cp;
+    assert_int_equal(tt_ledger_checkpoint_sign(paper, &cp), TT_OK);
+    assert_int_equal(cp.tree_size, 3);
+    size_t olen = strlen(want);
+    assert_true(strncmp(cp.note, want, olen) == 0 && cp.note[olen] == '\n');
+    tt_checkpoint_clear(&cp);
+    verify_ok(paper, 3, NULL);
+    verify_ok(f->l, 2, NULL);
+    tt_ledger_close(paper);
+
+    /* Opened again without create it is the same ledger; a second name is a third one. */
+    paper = open_named_ok(f->l, "paper", 0);
+    assert_int_equal(size_of(paper), 3);
+    assert_int_equal(tt_ledger_checkpoint_latest(paper, &cp), TT_OK);
+    assert_int_equal(cp.tree_size, 3);
+    tt_checkpoint_clear(&cp);
+    tt_ledger *backtest = open_named_ok(f->l, "backtest", 1);
+    assert_int_equal(size_of(backtest), 0);
+    assert_int_equal(append_one(backtest, "b", "backtest event").seq, 1);
+    assert_int_equal(size_of(paper), 3);
+    tt_ledger_close(backtest);
+    tt_ledger_close(paper);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2354,6 +2435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_filters, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_proofs, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_checkpoints, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_named_ledgers, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_concurrent_threads, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_async_appends, setup_ledger, teardown_ledger),
