@@ -58,6 +58,11 @@ int cmd_serve(cli_ctx *c, int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     tt_ledger *l = NULL;
+    /* SPEC 15: a server serves every ledger of its store, each request naming its own
+     * with X-Ledger; opening a named one here would make it the server's token store. */
+    if (cli_ledger_name(c) != NULL)
+        return cli_usage(c, "serve serves every ledger of the store; a client picks one with "
+                            "the X-Ledger header, not --ledger");
     if ((rc = cli_open(c, 1, &l)) != 0)
         return rc;
     srv_options o = {.cfg = c->cfg, .data_dir = c->data_dir, .threads = (unsigned)threads};

@@ -9,8 +9,11 @@
 
 static enum MHD_Result freqtrade_post(srv *s, srv_req *r)
 {
+    /* ledger: the named ledger (SPEC 15) for a bot that can only be given a URL
+     * (server/ledgers.c reads it where X-Ledger is missing). */
+    static const char *const allowed[] = {"ledger", NULL};
     enum MHD_Result answer;
-    if (srv_no_params(r, &answer) != 0)
+    if (srv_check_params(r, allowed, &answer) != 0)
         return answer;
     if (!srv_content_is(r, "application/json"))
         return srv_error(r, 415,

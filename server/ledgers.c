@@ -115,6 +115,9 @@ static int lookup(srv *s, const char *name, int create, tt_ledger **out, char *e
 int srv_ledger_select(srv *s, srv_req *r, int create, enum MHD_Result *answer)
 {
     const char *name = srv_header(r, "X-Ledger");
+    /* A webhook that can only be given a URL (freqtrade's) names its ledger there. */
+    if (name == NULL && strncmp(r->url, SRV_ADAPTERS_PREFIX, strlen(SRV_ADAPTERS_PREFIX)) == 0)
+        name = srv_param(r, "ledger");
     r->l = s->l;
     if (name == NULL || strcmp(name, TT_MAIN_LEDGER) == 0)
         return 0;

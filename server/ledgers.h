@@ -13,6 +13,9 @@
  * a committer thread. */
 #define SRV_MAX_LEDGERS 64
 
+/* The adapters' routes (server/api_adapters.c) also take the name as ?ledger=NAME. */
+#define SRV_ADAPTERS_PREFIX "/api/adapters/"
+
 int srv_ledgers_start(srv *s);
 /* Close every named ledger; no request may be running. */
 void srv_ledgers_stop(srv *s);

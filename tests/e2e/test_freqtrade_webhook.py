@@ -137,6 +137,31 @@ class FreqtradeWebhookTest(ServerCase):
         self.assertEqual(self.events(entity="trade", entity_id="8")[0]["metadata"]["amount"],
                          0.5)
 
+    def test_ledger_in_the_url(self):
+        # SPEC 15: a dry-run bot, which can be given only a URL, writes to its own ledger.
+        cfg = doc_config()
+        body = fill(cfg["entry"], dict(BASE, trade_id=77))
+        token = self.server.tokens["ingest"]
+        auth = "Basic " + base64.b64encode(("freqtrade:" + token).encode()).decode()
+        r = self.server.request("POST", PATH + "?ledger=paper-ft", body=json.dumps(body),
+                                token=None, headers={"Authorization": auth,
+                                                     "Content-Type": "application/json"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["seq"], 1)  # the new ledger's first event
+        self.assertEqual(self.events(entity="trade", entity_id="77"), [])
+        got = self.server.request("GET", "/api/events?entity=trade", token="read",
+                                  headers={"X-Ledger": "paper-ft"})
+        self.assertEqual(got.status, 200, got)
+        self.assertEqual([(e["entity_id"], e["event_type"]) for e in got.json()["events"]],
+                         [("77", "ENTRY")])
+        # The parameter is the adapter's alone, and a name must be one.
+        bad = self.server.request("POST", PATH + "?ledger=Paper!", body=json.dumps(body),
+                                  token=None, headers={"Authorization": auth,
+                                                       "Content-Type": "application/json"})
+        self.assertEqual(bad.status, 400, bad)
+        other = self.server.request("GET", "/api/events?ledger=paper-ft", token="read")
+        self.assertEqual(other.status, 400, other)
+
     def test_status_with_type_placeholder(self):
         # A status body saying "type": "{type}" tells startup and warning apart: freqtrade
         # sends STATUS, STARTUP and WARNING messages through the one status body.

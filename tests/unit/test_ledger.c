@@ -2371,8 +2371,8 @@ static void test_named_ledgers(void **state)
     append_one(f->l, "m-1", "main one");
     append_one(f->l, "m-2", "main two");
     open_named_fails(f->l, "paper", 0, TT_ENOTFOUND, "no ledger named paper");
-    const char *bad[] = {"", "main", "Paper", "-x", "a/b", "a b", "a.b",
-                         "012345678901234567890123456789012"};
+    const char *bad[] = {"",    "main", "Paper", "-x",
+                         "a/b", "a b",  "a.b",   "012345678901234567890123456789012"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_false(tt_ledger_name_valid(bad[i]) && strcmp(bad[i], "main") != 0);
         open_named_fails(f->l, bad[i], 1, TT_EINVAL, "ledger name");
