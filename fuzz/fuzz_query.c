@@ -35,11 +35,13 @@ enum {
     P_ORDER,
     P_LIMIT,
     P_CURSOR,
+    P_VIEW,
+    P_ARCHIVE,
     N_PARAMS
 };
-static const char *const names[N_PARAMS] = {"entity",     "entity_id", "actor", "q",
-                                            "event_type", "since",     "until", "after_seq",
-                                            "order",      "limit",     "cursor"};
+static const char *const names[N_PARAMS] = {
+    "entity",    "entity_id", "actor", "q",      "event_type", "since",          "until",
+    "after_seq", "order",     "limit", "cursor", "view",       "include_archive"};
 
 /* ---- query strings ---- */
 
@@ -167,6 +169,10 @@ static char *encode(const tt_query *q, size_t cap)
     enc_int(&e, "limit", "", (int64_t)q->limit);
     if (q->before_seq != 0)
         enc_int(&e, "cursor", "c", q->before_seq);
+    if (q->view == TT_VIEW_CORRECTED)
+        enc_param(&e, "view", "corrected");
+    if (q->include_archive)
+        enc_param(&e, "include_archive", "1");
     return e.p;
 }
 
@@ -291,6 +297,19 @@ static int run_model(model *m, const tt_query_param *p, size_t n)
             return refuse(m, "limit: must be 1 to 10000");
         q->limit = (size_t)x;
     }
+    if (v[P_VIEW] != NULL) { /* SPEC 15 */
+        if (strcmp(v[P_VIEW], "stored") == 0)
+            q->view = TT_VIEW_STORED;
+        else if (strcmp(v[P_VIEW], "corrected") == 0)
+            q->view = TT_VIEW_CORRECTED;
+        else
+            return refuse(m, "view: must be stored or corrected");
+    }
+    if (v[P_ARCHIVE] != NULL) { /* SPEC 8 */
+        if (strcmp(v[P_ARCHIVE], "0") != 0 && strcmp(v[P_ARCHIVE], "1") != 0)
+            return refuse(m, "include_archive: must be 0 or 1");
+        q->include_archive = v[P_ARCHIVE][0] == '1';
+    }
     if (v[P_CURSOR] != NULL) {
         if (v[P_CURSOR][0] != 'c' || model_seq(v[P_CURSOR] + 1, &x) != 0 || x == 0)
             return refuse(m, "cursor: not a cursor this server returned");
@@ -317,7 +336,7 @@ static int same_query(const tt_query *a, const tt_query *b, int types)
             return 0;
     return a->since_us == b->since_us && a->until_us == b->until_us &&
            a->after_seq == b->after_seq && a->before_seq == b->before_seq && a->limit == b->limit &&
-           a->order == b->order;
+           a->order == b->order && a->view == b->view && a->include_archive == b->include_archive;
 }
 
 static void check_success(const tt_query *q, const model *m, void *owner)
