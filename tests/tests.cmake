@@ -68,9 +68,10 @@ endforeach()
 # counts the server's sockets (PostgreSQL connections are sockets too) and times SSE
 # fan-out; test_tamper flips bytes of the SQLite file (test_pg_tamper does it in
 # PostgreSQL, test_migrate and test_pg_cluster start their own clusters); test_cli is about
-# the command line's parsing and files, and 70 s long.
+# the command line's parsing and files, and 70 s long. test_namespaces checks a named
+# ledger's schema where its SQLite run checks its file.
 foreach(name test_server_api test_server_malformed test_strategy_http test_openapi
-        test_domain_http test_notify test_jobs test_telegram test_retention)
+        test_domain_http test_notify test_jobs test_telegram test_retention test_namespaces)
   add_test(NAME pg/e2e/${name} COMMAND ${TT_PG_RUN} ${CMAKE_SOURCE_DIR}/tests/e2e/${name}.py)
   set_tests_properties(pg/e2e/${name} PROPERTIES TIMEOUT 600
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
