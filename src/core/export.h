@@ -94,6 +94,13 @@ typedef struct tti_manifest {
     size_t n_hashes;
 } tti_manifest;
 
+/* The members both manifests end with (docs/FORMAT.md 8.3 and 9.2): "checkpoint"
+ * {tree_size, root_hash, note} and "proof" {first, end, hashes: n hashes of TT_HASH_SIZE
+ * bytes, back to back}. */
+void tti_manifest_write_proof(tti_jw *w, int64_t tree_size, const uint8_t root[TT_HASH_SIZE],
+                              const char *note, int64_t first, int64_t end, const uint8_t *hashes,
+                              size_t n);
+
 /* The manifest as JSON text (caller frees), NULL when out of memory. */
 char *tti_manifest_to_json(const tti_manifest *m);
 

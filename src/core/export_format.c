@@ -392,6 +392,25 @@ static void time_member(tti_jw *w, const char *key, int64_t us)
     tti_jw_str(w, key, us == TT_TIME_NONE ? NULL : ts);
 }
 
+void tti_manifest_write_proof(tti_jw *w, int64_t tree_size, const uint8_t root[TT_HASH_SIZE],
+                              const char *note, int64_t first, int64_t end, const uint8_t *hashes,
+                              size_t n)
+{
+    tti_jw_open(w, "checkpoint", '{');
+    tti_jw_int(w, "tree_size", tree_size);
+    tti_jw_hex(w, "root_hash", root, TT_HASH_SIZE);
+    tti_jw_str(w, "note", note);
+    tti_jw_close(w, '}');
+    tti_jw_open(w, "proof", '{');
+    tti_jw_int(w, "first", first);
+    tti_jw_int(w, "end", end);
+    tti_jw_open(w, "hashes", '[');
+    for (size_t i = 0; i < n; i++)
+        tti_jw_hex(w, NULL, hashes + i * TT_HASH_SIZE, TT_HASH_SIZE);
+    tti_jw_close(w, ']');
+    tti_jw_close(w, '}');
+}
+
 /* The one JSON writer, indented as the manifest always was (docs/FORMAT.md). */
 char *tti_manifest_to_json(const tti_manifest *m)
 {
@@ -427,19 +446,8 @@ char *tti_manifest_to_json(const tti_manifest *m)
     tti_jw_hex(&w, "before", m->before, m->before_len);
     tti_jw_hex(&w, "after", m->after, m->after_len);
     tti_jw_close(&w, '}');
-    tti_jw_open(&w, "checkpoint", '{');
-    tti_jw_int(&w, "tree_size", m->cp_tree_size);
-    tti_jw_hex(&w, "root_hash", m->cp_root, TT_HASH_SIZE);
-    tti_jw_str(&w, "note", m->note);
-    tti_jw_close(&w, '}');
-    tti_jw_open(&w, "proof", '{');
-    tti_jw_int(&w, "first", m->proof_first);
-    tti_jw_int(&w, "end", m->proof_end);
-    tti_jw_open(&w, "hashes", '[');
-    for (size_t i = 0; i < m->n_hashes; i++)
-        tti_jw_hex(&w, NULL, m->hashes[i], TT_HASH_SIZE);
-    tti_jw_close(&w, ']');
-    tti_jw_close(&w, '}');
+    tti_manifest_write_proof(&w, m->cp_tree_size, m->cp_root, m->note, m->proof_first, m->proof_end,
+                             (const uint8_t *)m->hashes, m->n_hashes);
     tti_jw_close(&w, '}');
     tti_buf_adds(&b, "\n"); /* a text file ends with a newline */
     if (b.failed) {

@@ -256,6 +256,9 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
 {
     if (l == NULL || dir == NULL || first < 1 || last < first)
         return tti_fail(TT_EINVAL, "archive: need a directory and 1 <= first <= last");
+    if (last - first + 1 > TTI_ARCHIVE_MAX_EVENTS) /* a manifest with more is refused */
+        return tti_fail(TT_EINVAL, "archive: a segment holds at most %d events",
+                        TTI_ARCHIVE_MAX_EVENTS);
     tt_archive_segment seg;
     memset(&seg, 0, sizeof seg);
     seg.first_seq = first;
@@ -289,9 +292,8 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     tti_buf b;
     tti_buf_init(&b, 4 * TTI_EXPORT_MAX_RECORD);
     char *manifest = NULL;
-    uint8_t(*hashes)[TT_HASH_SIZE] = calloc(TT_RANGE_PROOF_MAX, TT_HASH_SIZE);
-    size_t nh = 0;
-    if (z == NULL || sha == NULL || hashes == NULL) {
+    tti_segment_manifest *m = calloc(1, sizeof *m); /* 4 KiB of proof hashes */
+    if (z == NULL || sha == NULL || m == NULL) {
         rc = tti_fail(TT_ENOMEM, "out of memory");
         goto out;
     }
@@ -373,39 +375,22 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     if ((rc = sync_dir(dir)) != TT_OK)
         goto out;
     /* 4. the manifest: range, file, checkpoint and the range proof to it */
-    if ((rc = tt_ledger_prove_range(l, first - 1, last, cp.tree_size, hashes, &nh)) != TT_OK)
+    if ((rc = tt_ledger_prove_range(l, first - 1, last, cp.tree_size, m->hashes, &m->n_hashes)) !=
+        TT_OK)
         goto out;
-    tti_buf mb;
-    tti_jw w;
-    tti_buf_init(&mb, (size_t)1 << 30);
-    tti_jw_init(&w, &mb);
-    tti_jw_open(&w, NULL, '{');
-    tti_jw_str(&w, "format", "tradetrail-archive");
-    tti_jw_int(&w, "version", 1);
-    tti_jw_str(&w, "origin", tt_ledger_origin(l));
-    tti_jw_int(&w, "first_seq", first);
-    tti_jw_int(&w, "last_seq", last);
-    tti_jw_int(&w, "count", seg.count);
-    tti_jw_str(&w, "file", seg.name);
-    tti_jw_int(&w, "bytes", seg.bytes);
-    tti_jw_hex(&w, "sha256", seg.sha256, TT_HASH_SIZE);
-    tti_jw_open(&w, "checkpoint", '{');
-    tti_jw_int(&w, "tree_size", cp.tree_size);
-    tti_jw_hex(&w, "root_hash", cp.root_hash, TT_HASH_SIZE);
-    tti_jw_str(&w, "note", cp.note);
-    tti_jw_close(&w, '}');
-    tti_jw_open(&w, "proof", '{');
-    tti_jw_int(&w, "first", first - 1);
-    tti_jw_int(&w, "end", last);
-    tti_jw_open(&w, "hashes", '[');
-    for (size_t i = 0; i < nh; i++)
-        tti_jw_hex(&w, NULL, hashes[i], TT_HASH_SIZE);
-    tti_jw_close(&w, ']');
-    tti_jw_close(&w, '}');
-    tti_jw_close(&w, '}');
-    manifest = mb.failed ? NULL : tti_buf_take(&mb);
-    tti_buf_free(&mb);
-    if (manifest == NULL) {
+    m->origin = tt_ledger_origin(l);
+    m->first_seq = first;
+    m->last_seq = last;
+    m->count = seg.count;
+    m->file = seg.name;
+    m->bytes = seg.bytes;
+    memcpy(m->sha256, seg.sha256, TT_HASH_SIZE);
+    m->cp_tree_size = cp.tree_size;
+    memcpy(m->cp_root, cp.root_hash, TT_HASH_SIZE);
+    m->note = cp.note;
+    m->proof_first = first - 1;
+    m->proof_end = last;
+    if ((manifest = tti_segment_manifest_to_json(m)) == NULL) {
         rc = tti_fail(TT_ENOMEM, "out of memory");
         goto out;
     }
@@ -441,7 +426,7 @@ out:
     ZSTD_freeCCtx(z);
     tti_buf_free(&b);
     free(manifest);
-    free(hashes);
+    free(m);
     tt_checkpoint_clear(&cp);
     if (rc == TT_OK && out != NULL)
         *out = seg;
@@ -501,17 +486,45 @@ static int calc(walk *w, int64_t l, int64_t r, uint8_t out[TT_HASH_SIZE])
     return 0;
 }
 
+/* The manifest file's text into b (created with TTI_ARCHIVE_MANIFEST_MAX as its maximum).
+ * A manifest that cannot be read is as bad as one that does not parse: TT_EPARSE. */
+static int read_manifest(const char *path, tti_buf *b, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return TT_EPARSE;
+    }
+    char chunk[16384];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        if (tti_buf_add(b, chunk, n) != 0)
+            break;
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad || b->failed == TTI_BUF_TOOBIG) {
+        snprintf(err, errlen, "%s: %s", path,
+                 bad ? "read error" : "larger than a segment manifest may be");
+        return TT_EPARSE;
+    }
+    if (b->failed) {
+        snprintf(err, errlen, "out of memory");
+        return TT_ENOMEM;
+    }
+    return TT_OK;
+}
+
 /* tt_archive_verify_segment with a parsed verifier key, each line's leaf handed to fn (may
  * be NULL) as it is read. */
 static int verify_manifest(const char *manifest_path, const tti_verifier *v, tti_leaf_fn fn,
                            void *fctx, tt_archive_segment *out, char *err, size_t errlen)
 {
-    json_error_t je;
-    json_t *m = json_load_file(manifest_path, JSON_REJECT_DUPLICATES, &je);
     collect c = {0};
-    int rc = TT_OK;
     char *origin = NULL;
-    uint8_t(*proof)[TT_HASH_SIZE] = NULL;
+    tti_buf text;
+    tti_buf_init(&text, TTI_ARCHIVE_MANIFEST_MAX);
+    tti_segment_manifest *m = calloc(1, sizeof *m); /* 4 KiB of proof hashes */
+    int rc = TT_OK;
 #define BAD(code, ...)                                                                             \
     do {                                                                                           \
         snprintf(err, errlen, __VA_ARGS__);                                                        \
@@ -519,77 +532,62 @@ static int verify_manifest(const char *manifest_path, const tti_verifier *v, tti
         goto out;                                                                                  \
     } while (0)
     if (m == NULL)
-        BAD(TT_EPARSE, "%s: line %d: %s", manifest_path, je.line, je.text);
-    json_int_t first, last, count, bytes, cpsize, pfirst, pend;
-    const char *file, *shahex, *roothex, *note, *morigin;
-    json_t *jh;
-    if (json_unpack(m, "{s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},s:{s:I,s:I,s:o}}", "origin",
-                    &morigin, "first_seq", &first, "last_seq", &last, "count", &count, "file",
-                    &file, "bytes", &bytes, "sha256", &shahex, "checkpoint", "tree_size", &cpsize,
-                    "root_hash", &roothex, "note", &note, "proof", "first", &pfirst, "end", &pend,
-                    "hashes", &jh) != 0 ||
-        first < 1 || last < first || count != last - first + 1 || pfirst != first - 1 ||
-        pend != last || cpsize < last || !json_is_array(jh) ||
-        json_array_size(jh) > TT_RANGE_PROOF_MAX || strchr(file, '/') != NULL ||
-        count > (json_int_t)(SIZE_MAX / TT_HASH_SIZE / 2))
-        BAD(TT_EPARSE, "%s: not a segment manifest", manifest_path);
-    uint64_t size;
-    uint8_t root[TT_HASH_SIZE], mroot[TT_HASH_SIZE], sha[TT_HASH_SIZE], got[TT_HASH_SIZE];
-    if (tti_note_verify_checkpoint(note, strlen(note), v, &origin, &size, root) != TT_OK ||
-        strcmp(origin, morigin) != 0 || size != (uint64_t)cpsize ||
-        tti_hex_decode(roothex, strlen(roothex), mroot, TT_HASH_SIZE) != 0 ||
-        !tt_hash_equal(root, mroot))
-        BAD(TT_EAUTH, "%s: the checkpoint is not signed by the verifier key", manifest_path);
-    if (tti_hex_decode(shahex, strlen(shahex), sha, TT_HASH_SIZE) != 0)
-        BAD(TT_EPARSE, "%s: sha256: not 64 hex digits", manifest_path);
-    size_t np = json_array_size(jh);
-    proof = calloc(np ? np : 1, TT_HASH_SIZE);
-    c.hashes = calloc((size_t)count, TT_HASH_SIZE);
-    if (proof == NULL || c.hashes == NULL)
         BAD(TT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < np; i++) {
-        json_t *h = json_array_get(jh, i);
-        if (!json_is_string(h) || tti_hex_decode(json_string_value(h), json_string_length(h),
-                                                 proof[i], TT_HASH_SIZE) != 0)
-            BAD(TT_EPARSE, "%s: proof.hashes[%zu]: not a hash", manifest_path, i);
-    }
+    if ((rc = read_manifest(manifest_path, &text, err, errlen)) != TT_OK)
+        goto out;
+    char perr[256];
+    rc = tti_segment_manifest_parse(text.data != NULL ? text.data : "", text.len, m, perr,
+                                    sizeof perr);
+    if (rc != TT_OK)
+        BAD(rc, "%s: %s", manifest_path, perr);
+    uint64_t size;
+    uint8_t root[TT_HASH_SIZE], got[TT_HASH_SIZE];
+    if (tti_note_verify_checkpoint(m->note, strlen(m->note), v, &origin, &size, root) != TT_OK ||
+        strcmp(origin, m->origin) != 0 || size != (uint64_t)m->cp_tree_size ||
+        !tt_hash_equal(root, m->cp_root))
+        BAD(TT_EAUTH, "%s: the checkpoint is not signed by the verifier key", manifest_path);
+    /* count is at most TTI_ARCHIVE_MAX_EVENTS (the parser's bound) */
+    c.hashes = calloc((size_t)m->count, TT_HASH_SIZE);
+    if (c.hashes == NULL)
+        BAD(TT_ENOMEM, "out of memory");
     char path[4096];
     const char *slash = strrchr(manifest_path, '/');
     snprintf(path, sizeof path, "%.*s%s", slash ? (int)(slash - manifest_path + 1) : 0,
-             manifest_path, file);
-    c.next = first;
-    c.last = last;
+             manifest_path, m->file);
+    c.next = m->first_seq;
+    c.last = m->last_seq;
     c.fn = fn;
     c.fctx = fctx;
-    c.file = file;
+    c.file = m->file;
     int64_t nbytes;
     if ((rc = read_segment(path, collect_line, &c, got, &nbytes)) != TT_OK)
         BAD(rc, "%s", tt_ledger_errmsg(NULL));
-    if (c.next != last + 1)
-        BAD(TT_ETAMPERED, "%s: seq %lld is missing", file, (long long)c.next);
-    if (nbytes != bytes || !tt_hash_equal(got, sha))
-        BAD(TT_ETAMPERED, "%s: SHA-256 or size does not match the manifest", file);
-    walk w = {(const uint8_t(*)[TT_HASH_SIZE])c.hashes, first - 1, last,
-              (const uint8_t(*)[TT_HASH_SIZE])proof,    np,        0};
+    if (c.next != m->last_seq + 1)
+        BAD(TT_ETAMPERED, "%s: seq %lld is missing", m->file, (long long)c.next);
+    if (nbytes != m->bytes || !tt_hash_equal(got, m->sha256))
+        BAD(TT_ETAMPERED, "%s: SHA-256 or size does not match the manifest", m->file);
+    walk w = {(const uint8_t(*)[TT_HASH_SIZE])c.hashes,  m->first_seq - 1, m->last_seq,
+              (const uint8_t(*)[TT_HASH_SIZE])m->hashes, m->n_hashes,      0};
     uint8_t calc_root[TT_HASH_SIZE];
-    if (calc(&w, 0, (int64_t)size, calc_root) != 0 || w.used != np ||
+    if (calc(&w, 0, (int64_t)size, calc_root) != 0 || w.used != m->n_hashes ||
         !tt_hash_equal(calc_root, root))
-        BAD(TT_ETAMPERED, "%s: the segment does not hash to the signed checkpoint's root", file);
+        BAD(TT_ETAMPERED, "%s: the segment does not hash to the signed checkpoint's root", m->file);
     if (out != NULL) {
         memset(out, 0, sizeof *out);
-        out->first_seq = first;
-        out->last_seq = last;
-        out->count = count;
-        out->bytes = bytes;
-        memcpy(out->sha256, sha, TT_HASH_SIZE);
-        snprintf(out->name, sizeof out->name, "%s", file);
+        out->first_seq = m->first_seq;
+        out->last_seq = m->last_seq;
+        out->count = m->count;
+        out->bytes = m->bytes;
+        memcpy(out->sha256, m->sha256, TT_HASH_SIZE);
+        snprintf(out->name, sizeof out->name, "%s", m->file);
     }
 #undef BAD
 out:
+    tti_segment_manifest_clear(m);
+    free(m);
+    tti_buf_free(&text);
     free(origin);
-    free(proof);
     free(c.hashes);
-    json_decref(m);
     return rc;
 }
 

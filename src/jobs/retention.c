@@ -349,6 +349,9 @@ int tt_retention_run(tt_ledger *l, const tt_retention_options *o, tt_retention_r
     if (l == NULL || o == NULL || o->archive_dir == NULL)
         return tti_fail(TT_EMISUSE, "tt_retention_run: NULL argument");
     int64_t per = o->segment_events > 0 ? o->segment_events : TT_RETENTION_SEGMENT_EVENTS;
+    if (per > TTI_ARCHIVE_MAX_EVENTS)
+        return tti_fail(TT_EINVAL, "segment_events: at most %d events per segment",
+                        TTI_ARCHIVE_MAX_EVENTS);
     tt_retention_result r;
     memset(&r, 0, sizeof r);
     int fd = -1;

@@ -3,7 +3,8 @@
  * Unit tests of archive segments (src/jobs/archive.c): a segment of any range verifies
  * offline against the verifier key, leaves the ledger unchanged, and a flipped byte of
  * the segment, another ledger's key or a changed manifest are caught; a range without
- * stored bodies or beyond the tree is refused and leaves no file behind.
+ * stored bodies or beyond the tree is refused and leaves no file behind; a manifest claiming
+ * more events than a segment may hold is refused before anything is allocated by its count.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +20,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobs/archive.h"
 #include "tradetrail.h"
 #include "testjson.h"
+
+/* The largest calloc the library asked for since the last reset: tests/tests.cmake links
+ * this program with -Wl,--wrap=calloc, so the library's calloc calls come here. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static size_t largest_calloc;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    size_t bytes = size != 0 && n > SIZE_MAX / size ? SIZE_MAX : n * size;
+    if (bytes > largest_calloc)
+        largest_calloc = bytes;
+    return __real_calloc(n, size);
+}
 
 typedef struct fixture {
     char dir[64];
@@ -175,6 +191,108 @@ static void test_tamper_and_refusals(void **state)
     closedir(d);
 }
 
+static char *read_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    static char text[1 << 16];
+    size_t len = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[len] = '\0';
+    return text;
+}
+
+/* The manifest text with the range grown to count events (last_seq, count, proof.end and
+ * checkpoint.tree_size follow), everything else as written. */
+static char *with_count(const char *text, long long count)
+{
+    json_error_t e;
+    json_t *o = json_loads(text, 0, &e);
+    assert_non_null(o);
+    long long first = json_integer_value(json_object_get(o, "first_seq"));
+    long long last = first + count - 1;
+    json_object_set_new(o, "last_seq", json_integer(last));
+    json_object_set_new(o, "count", json_integer(count));
+    json_object_set_new(json_object_get(o, "proof"), "end", json_integer(last));
+    json_object_set_new(json_object_get(o, "checkpoint"), "tree_size", json_integer(last));
+    char *d = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    assert_non_null(d);
+    json_decref(o);
+    return d;
+}
+
+/* A manifest's count sizes the leaf hashes a check holds (count x 32 bytes): one claiming
+ * more events than a segment may hold is refused by the parser, with the reason, before
+ * anything is allocated by it; the writer and retention never make such a segment. */
+static void test_manifest_count_bounded(void **state)
+{
+    fixture *f = *state;
+    char arch[128], man[256], err[256];
+    snprintf(arch, sizeof arch, "%s/arch", f->dir);
+    tt_archive_segment s;
+    assert_int_equal(tt_archive_write_segment(f->l, arch, 10, 400, &s), TT_OK);
+    manifest_of(f, &s, man);
+    const char *text = read_text(man);
+    tti_segment_manifest m;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(tti_segment_manifest_parse(text, strlen(text), &m, err, sizeof err), TT_OK);
+    assert_int_equal(m.count, 391);
+    assert_string_equal(m.file, s.name);
+    /* written again from the struct: the same bytes */
+    char *again = tti_segment_manifest_to_json(&m);
+    assert_non_null(again);
+    assert_int_equal(strlen(text), strlen(again) + 1);
+    assert_memory_equal(text, again, strlen(again));
+    tt_free(again);
+    tti_segment_manifest_clear(&m);
+
+    long long huge[] = {TTI_ARCHIVE_MAX_EVENTS + 1LL, 100000000LL, 1LL << 40, 1LL << 58,
+                        INT64_MAX - 9};
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        char *bad = with_count(text, huge[i]);
+        memset(&m, 0x5a, sizeof m);
+        largest_calloc = 0;
+        assert_int_equal(tti_segment_manifest_parse(bad, strlen(bad), &m, err, sizeof err),
+                         TT_EPARSE);
+        assert_non_null(strstr(err, "count"));
+        assert_non_null(strstr(err, "more than"));
+        assert_int_equal(m.count, 0x5a5a5a5a5a5a5a5aLL); /* untouched */
+        /* through the file: the same refusal, with the manifest's path */
+        FILE *fp = fopen(man, "wb");
+        assert_non_null(fp);
+        fputs(bad, fp);
+        fclose(fp);
+        assert_int_equal(tt_archive_verify_segment(man, f->key, NULL, err, sizeof err), TT_EPARSE);
+        assert_non_null(strstr(err, man));
+        assert_non_null(strstr(err, "count"));
+        if (largest_calloc > 64 * 1024)
+            fail_msg("count %lld: a calloc of %zu bytes", huge[i], largest_calloc);
+        free(bad);
+    }
+    /* at the bound the parser accepts it (the check then fails on the file) */
+    char *edge = with_count(text, TTI_ARCHIVE_MAX_EVENTS);
+    assert_int_equal(tti_segment_manifest_parse(edge, strlen(edge), &m, err, sizeof err), TT_OK);
+    tti_segment_manifest_clear(&m);
+    free(edge);
+    /* a manifest larger than any real one is refused unread past its bound */
+    FILE *fp = fopen(man, "wb");
+    assert_non_null(fp);
+    for (unsigned i = 0; i <= TTI_ARCHIVE_MANIFEST_MAX / 8; i++)
+        fputs("        ", fp);
+    fclose(fp);
+    assert_int_equal(tt_archive_verify_segment(man, f->key, NULL, err, sizeof err), TT_EPARSE);
+    assert_non_null(strstr(err, "larger than"));
+    /* nothing writes a segment the parser would refuse */
+    assert_int_equal(tt_archive_write_segment(f->l, arch, 1, TTI_ARCHIVE_MAX_EVENTS + 1LL, NULL),
+                     TT_EINVAL);
+    assert_non_null(strstr(tt_ledger_errmsg(f->l), "at most"));
+    tt_retention_options o = {
+        .older_than_days = 1, .archive_dir = arch, .segment_events = TTI_ARCHIVE_MAX_EVENTS + 1LL};
+    tt_retention_result r;
+    assert_int_equal(tt_retention_run(f->l, &o, &r), TT_EINVAL);
+    assert_non_null(strstr(tt_ledger_errmsg(f->l), "segment_events"));
+}
+
 /* The plan: min_retention_days is never undercut, the range starts after the last segment
  * the store records, and held ids are counted apart. */
 static void test_retention_plan(void **state)
@@ -256,6 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_segments_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tamper_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manifest_count_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counts_after_retention, setup, teardown),
     };
