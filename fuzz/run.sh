@@ -78,7 +78,7 @@ for t in $targets; do
 done
 
 row() {
-    printf '%-18s %8s %12s %9s %6s %6s  %s\n' "$@"
+    printf '%-22s %8s %12s %9s %6s %6s  %s\n' "$@"
 }
 
 # One target: its table row goes to $work/T.row; on failure $work/T.fail holds the report.
