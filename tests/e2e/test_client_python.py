@@ -316,6 +316,50 @@ class ClientTest(ServerCase):
         self.assertEqual(os.path.getsize(path), 0)
 
 
+    def test_ledger_option_sends_x_ledger(self):
+        # SPEC 15: ledger="paper" puts every call of the client, and of a BufferedSender
+        # built on it, on the paper ledger; the main ledger never sees those events.
+        tok = self.server.tokens
+        w = tc.Client(self.url, tok["ingest"], backoff=0.01, ledger="paper")
+        r = tc.Client(self.url, tok["read"], backoff=0.01, ledger="paper")
+        with self.assertRaises(tc.ApiError) as cm:  # never written: the server has none
+            list(r.events())
+        self.assertEqual((cm.exception.status, cm.exception.code), (404, "not_found"))
+        a = w.append({"entity": "order", "entity_id": "py-paper", "event_type": "FILLED",
+                      "actor": "bot"})
+        self.assertEqual(a["seq"], 1)  # its own seqs
+        b = w.log_action("into paper", source="py-paper")
+        m = self.ingest.append({"entity": "order", "entity_id": "py-main", "event_type": "FILLED",
+                                "actor": "bot"})
+        tmp = tempfile.mkdtemp(prefix="tt-py-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        s = tc.BufferedSender(w, os.path.join(tmp, "spill.jsonl"))
+        s.log_audit("order", "py-paper", "TICK", "bot", {"i": 0})
+        self.assertTrue(s.close(timeout=30 * T.SLOW))
+        got = list(r.events())
+        self.assertEqual([(e["seq"], e["entity_id"]) for e in got],
+                         [(1, "py-paper"), (b["seq"], "py-paper"), (3, "py-paper")])
+        self.assertEqual(r.stats()["tree_size"], 3)
+        self.assertEqual(list(self.read.events(entity_id="py-paper")), [])
+        self.assertEqual([e["seq"] for e in self.read.events(entity_id="py-main")], [m["seq"]])
+        self.assertEqual(tc.Client(self.url, tok["read"], ledger="main").event(m["seq"])["seq"],
+                         m["seq"])
+        # the event verifies against paper's checkpoint, and not against main's
+        deadline = time.time() + 10 * T.SLOW
+        while r.checkpoint()["tree_size"] < 3:
+            self.assertLess(time.time(), deadline, "no checkpoint of paper covers seq 3")
+            time.sleep(0.1)
+        self.assertEqual(r.verify_event(1, self.vkey), r.checkpoint()["tree_size"])
+        self.assertTrue(r.checkpoint()["note"].startswith(self.vkey.split("+")[0] + "/paper\n"))
+        r.checkpoint = self.read.checkpoint  # a server answering with another ledger's
+        with self.assertRaises(tc.VerificationError) as cm:
+            r.verify_event(1, self.vkey)
+        self.assertIn("origin", str(cm.exception))
+        for bad in ("Paper", "", "-x", "a" * 33, "pa_per"):
+            with self.assertRaises(ValueError):
+                tc.Client(self.url, tok["read"], ledger=bad)
+
+
 class RestartTest(unittest.TestCase):
     """The server stops mid-stream and comes back: nothing lost, nothing twice, in order."""
 

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import threading
@@ -26,6 +27,11 @@ __all__ = ["Client", "ApiError", "TransientError", "Producer", "new_idempotency_
 _EVENT_FIELDS = ("entity", "entity_id", "event_type", "actor", "old_status", "new_status",
                  "reason", "metadata", "occurred_at", "idempotency_key", "producer",
                  "producer_seq")
+
+
+# SPEC 15: a ledger name, as the server checks it (tt_ledger_name_valid).
+_LEDGER_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+MAIN_LEDGER = "main"
 
 
 class ApiError(Exception):
@@ -145,12 +151,21 @@ class Client:
     each call opens its own connection and keeps no state between calls.
 
     retries: extra attempts after a transient failure; backoff: first delay in seconds,
-    doubled per attempt (with jitter, capped at max_backoff)."""
+    doubled per attempt (with jitter, capped at max_backoff).
 
-    def __init__(self, url, token, timeout=10.0, retries=4, backoff=0.2, max_backoff=5.0):
+    ledger: the ledger every call works on (SPEC 15 namespaces), sent as the X-Ledger
+    header: e.g. "paper" beside the main ledger; None or "main" is the main ledger. The
+    server creates a named ledger on its first write; reading one that was never written
+    is ApiError 404."""
+
+    def __init__(self, url, token, timeout=10.0, retries=4, backoff=0.2, max_backoff=5.0,
+                 ledger=None):
         u = urllib.parse.urlsplit(url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError("url: need http(s)://host[:port], got %r" % url)
+        if ledger is not None and not _LEDGER_RE.fullmatch(ledger):
+            raise ValueError("ledger: 1-32 characters a-z, 0-9 and '-', not starting with "
+                             "'-', got %r" % ledger)
         self._https = u.scheme == "https"
         self._host = u.hostname
         self._port = u.port or (443 if self._https else 80)
@@ -160,6 +175,7 @@ class Client:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.ledger = None if ledger == MAIN_LEDGER else ledger
 
     # ---- transport ----
 
@@ -170,6 +186,8 @@ class Client:
             headers = {"Accept": "application/json"}
             if self.token:
                 headers["Authorization"] = "Bearer " + self.token
+            if self.ledger is not None:
+                headers["X-Ledger"] = self.ledger
             data = None
             if isinstance(body, bytes):
                 data = body  # already JSON (the BufferedSender encodes each event once)
@@ -303,7 +321,9 @@ class Client:
     def verify_event(self, seq, vkey):
         """Fetch event seq, its proof and the latest checkpoint, and check offline that the
         event's fields hash to its leaf, the leaf is in the tree, and the tree's root is the
-        one the pinned verifier key signed. Returns the checkpoint's tree size; raises
+        one the pinned verifier key signed for this client's ledger (the checkpoint's origin
+        line is the key's name, "/<ledger>" after it for a named ledger: every ledger of a
+        store is signed by the same key). Returns the checkpoint's tree size; raises
         verify.VerificationError when anything does not match."""
         ev = self.event(seq)
         lh = _verify.leaf_hash(ev)
@@ -311,7 +331,11 @@ class Client:
             raise _verify.VerificationError("event %d: fields hash to %s, not %s" %
                                             (seq, lh, ev["leaf_hash"]))
         cp = self.checkpoint()
-        _origin, size, root = _verify.verify_note(cp["note"], vkey)
+        origin, size, root = _verify.verify_note(cp["note"], vkey)
+        want = vkey.strip().split("+", 1)[0] + ("/" + self.ledger if self.ledger else "")
+        if origin != want:
+            raise _verify.VerificationError("the checkpoint's origin is %r, not %r: another "
+                                            "ledger's checkpoint" % (origin, want))
         if size < seq:
             raise _verify.VerificationError("checkpoint of size %d predates event %d" %
                                             (size, seq))
