@@ -4,7 +4,7 @@
 // timeout or a lost connection never writes an event twice; every failure that may be
 // transient (5xx, a network error) is retried with backoff, a refusal (4xx) never is.
 
-import { leafHash, verifyCheckpointNote, verifyConsistency, verifyInclusion, VerifyError, type ConsistencyProof, type InclusionProof, type VerifiedCheckpoint } from "./verify.js";
+import { leafHash, parseVerifierKey, verifyCheckpointNote, verifyConsistency, verifyInclusion, VerifyError, type ConsistencyProof, type InclusionProof, type VerifiedCheckpoint } from "./verify.js";
 
 /** An event as a client sends it (docs/API.md, "The event object"). */
 export interface EventInput {
@@ -114,7 +114,18 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** The fetch to use (default globalThis.fetch), e.g. for a proxy or a test. */
   fetch?: typeof fetch;
+  /**
+   * The ledger every call works on (SPEC 15 namespaces), sent as the X-Ledger header:
+   * e.g. "paper" beside the main ledger; absent or "main" is the main ledger. A name is
+   * 1-32 characters a-z, 0-9 and '-', not starting with '-'. The server creates a named
+   * ledger on its first write; reading one never written is a 404.
+   */
+  ledger?: string;
 }
+
+/** The name of the main ledger (SPEC 15). */
+export const MAIN_LEDGER = "main";
+const LEDGER_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** A refusal or failure answered by the server, or a network error (status 0). */
 export class TradetrailError extends Error {
@@ -219,6 +230,8 @@ export class Client {
   private readonly maxBackoffMs: number;
   private readonly timeoutMs: number;
   private readonly fetchFn: typeof fetch;
+  /** The named ledger this client works on; undefined for the main ledger. */
+  readonly ledger: string | undefined;
   /** Strategy operations (docs/STRATEGIES.md). */
   readonly strategies: Strategies;
 
@@ -231,6 +244,10 @@ export class Client {
     this.maxBackoffMs = opts.maxBackoffMs ?? 2000;
     this.timeoutMs = opts.timeoutMs ?? 10000;
     this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    if (opts.ledger !== undefined && !LEDGER_RE.test(opts.ledger)) {
+      throw new RangeError(`ledger: 1-32 characters a-z, 0-9 and '-', not starting with '-', got ${JSON.stringify(opts.ledger)}`);
+    }
+    this.ledger = opts.ledger === MAIN_LEDGER ? undefined : opts.ledger;
     this.strategies = new Strategies(this);
   }
 
@@ -244,6 +261,7 @@ export class Client {
       if (s) url += "?" + s;
     }
     const headers: Record<string, string> = { Authorization: `Bearer ${this.token}`, ...(o.headers || {}) };
+    if (this.ledger !== undefined) headers["X-Ledger"] = this.ledger;
     let body: string | undefined;
     if (o.body !== undefined) {
       body = JSON.stringify(o.body);
@@ -372,13 +390,27 @@ export class Client {
   }
 
   /**
+   * A checkpoint note signed by the pinned key for this client's ledger: its origin line
+   * must be the key's name (main) or the name and "/<ledger>", since every ledger of a
+   * store is signed by the same key (SPEC 15). Throws VerifyError otherwise.
+   */
+  private async ledgerCheckpoint(note: string, verifierKey: string): Promise<VerifiedCheckpoint> {
+    const key = await parseVerifierKey(verifierKey);
+    const cp = await verifyCheckpointNote(note, key);
+    const want = this.ledger === undefined ? key.name : `${key.name}/${this.ledger}`;
+    if (cp.origin !== want) throw new VerifyError("origin", `the checkpoint's origin is ${JSON.stringify(cp.origin)}, not ${JSON.stringify(want)}: another ledger's checkpoint`);
+    return cp;
+  }
+
+  /**
    * That the ledger only grew since a checkpoint note kept earlier: both that note and the
-   * latest one must be signed by the pinned key, and the consistency proof between their
-   * sizes must join their roots. Returns the latest checkpoint; throws VerifyError.
+   * latest one must be signed by the pinned key for this client's ledger, and the
+   * consistency proof between their sizes must join their roots. Returns the latest
+   * checkpoint; throws VerifyError.
    */
   async verifyGrowth(oldNote: string, verifierKey: string): Promise<VerifiedCheckpoint> {
-    const old = await verifyCheckpointNote(oldNote, verifierKey);
-    const now = await verifyCheckpointNote((await this.checkpoint()).note, verifierKey);
+    const old = await this.ledgerCheckpoint(oldNote, verifierKey);
+    const now = await this.ledgerCheckpoint((await this.checkpoint()).note, verifierKey);
     if (now.treeSize < old.treeSize) throw new VerifyError("consistency", `the ledger shrank from ${old.treeSize} to ${now.treeSize} events`);
     if (old.treeSize === 0 || now.treeSize === old.treeSize) {
       if (now.treeSize === old.treeSize && now.rootHash !== old.rootHash) throw new VerifyError("consistency", `two different roots for tree size ${now.treeSize}`);
@@ -402,12 +434,13 @@ export class Client {
 
   /**
    * Prove event seq against a checkpoint signed by the pinned verifier key
-   * (`tradetrail key`): the checkpoint's Ed25519 signature, the event's leaf hash
+   * (`tradetrail key`) for this client's ledger: the checkpoint's Ed25519 signature and
+   * origin line (ledgerCheckpoint), the event's leaf hash
    * recomputed from its bytes, and the root recomputed from that leaf hash and the
    * inclusion proof, which must equal the checkpoint's root. Throws VerifyError otherwise.
    */
   async verifyEvent(seq: number, verifierKey: string): Promise<{ event: LedgerEvent; checkpoint: VerifiedCheckpoint }> {
-    const cp = await verifyCheckpointNote((await this.checkpoint()).note, verifierKey);
+    const cp = await this.ledgerCheckpoint((await this.checkpoint()).note, verifierKey);
     if (seq > cp.treeSize) throw new VerifyError("proof", `event ${seq} is not yet in the latest checkpoint (tree size ${cp.treeSize})`);
     const { event, raw } = await this.event(seq);
     const leaf = await leafHash(raw);

@@ -292,3 +292,50 @@ test("a spill file cut short by a crash replays its whole lines, and the next ev
   assert.match(fs.readFileSync(s.rejectedPath, "utf8"), /cut short/, "the cut line is kept aside");
   await s.close();
 });
+
+test("a client with ledger 'paper' works on that ledger only (X-Ledger), and so does its buffered sender", async () => {
+  const paper = new Client({ url: server.url, token: admin, backoffMs: 5, ledger: "paper" });
+  const paperReader = new Client({ url: server.url, token: reader, ledger: "paper" });
+  assert.equal(paper.ledger, "paper");
+  // never written: the server has no such ledger yet
+  await assert.rejects(paperReader.page(), (e) => e instanceof TradetrailError && e.status === 404 && e.code === "not_found");
+  const a = await paper.append({ entity: "order", entity_id: "js-paper", event_type: "FILLED", actor: "bot" });
+  assert.equal(a.seq, 1, "a named ledger has its own seqs");
+  await paper.logAction("into paper", "js-paper");
+  const m = await client.append({ entity: "order", entity_id: "js-main", event_type: "FILLED", actor: "bot" });
+  const s = new BufferedSender(paper, { spillPath: path.join(dir, "paper.spill") });
+  s.send({ entity: "order", entity_id: "js-paper", event_type: "TICK", actor: "bot" });
+  await s.flush(20000);
+  await s.close();
+
+  const got = [];
+  for await (const e of paperReader.eachEvent()) got.push([e.seq, e.entity_id, e.event_type]);
+  assert.deepEqual(got, [[1, "js-paper", "FILLED"], [2, "js-paper", "ACTION"], [3, "js-paper", "TICK"]]);
+  const inMain = [];
+  for await (const e of client.eachEvent({ entity_id: "js-paper" })) inMain.push(e.seq);
+  assert.deepEqual(inMain, [], "the main ledger does not see paper's events");
+  const mainOnly = [];
+  for await (const e of new Client({ url: server.url, token: reader, ledger: "main" }).eachEvent({ entity_id: "js-main" })) mainOnly.push(e.seq);
+  assert.deepEqual(mainOnly, [m.seq]);
+
+  // paper's event verifies against paper's checkpoint ("<key name>/paper"), not main's
+  let res;
+  for (let i = 0; i < 100 && !res; i++) {
+    try {
+      res = await paperReader.verifyEvent(3, vkey);
+    } catch (e) {
+      if (!(e instanceof VerifyError && /not yet in the latest checkpoint/.test(e.message))) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  assert.ok(res, "a checkpoint of paper came to cover seq 3");
+  assert.equal(res.checkpoint.origin, `${vkey.split("+")[0]}/paper`);
+  const confused = new Client({ url: server.url, token: reader, ledger: "paper" });
+  confused.checkpoint = () => client.checkpoint(); // a server answering with main's checkpoint
+  await assert.rejects(confused.verifyEvent(1, vkey), (e) => e instanceof VerifyError && e.code === "origin");
+  await assert.rejects(client.verifyGrowth((await paperReader.checkpoint()).note, vkey), (e) => e instanceof VerifyError && e.code === "origin");
+
+  for (const bad of ["Paper", "", "-x", "a".repeat(33), "pa_per"]) {
+    assert.throws(() => new Client({ url: server.url, token: reader, ledger: bad }), RangeError, JSON.stringify(bad));
+  }
+});
