@@ -3,3 +3,4 @@
 export * from "./client.js";
 export * from "./buffer.js";
 export * from "./verify.js";
+export * from "./provenance.js";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { cli, tmpdir, Server, BIN } from "../../../tests/browser/ttserver.mjs";
-import { Client, BufferedSender, Producer, TradetrailError, VerifyError, verifyCheckpointNote, verifyConsistency, verifyInclusion, leafHash } from "../dist/index.js";
+import { Client, BufferedSender, Producer, TradetrailError, VerifyError, verifyCheckpointNote, verifyConsistency, verifyInclusion, leafHash, provenance, withProvenance } from "../dist/index.js";
 
 let dir, data, server, admin, reader, vkey, client;
 
@@ -338,4 +338,13 @@ test("a client with ledger 'paper' works on that ledger only (X-Ledger), and so 
   for (const bad of ["Paper", "", "-x", "a".repeat(33), "pa_per"]) {
     assert.throws(() => new Client({ url: server.url, token: reader, ledger: bad }), RangeError, JSON.stringify(bad));
   }
+});
+
+test("withProvenance(event, await provenance(...)) is stored in metadata.provenance", async () => {
+  const strategy = path.join(dir, "Strategy.py");
+  fs.writeFileSync(strategy, "abc");
+  const prov = await provenance({ strategyFile: strategy, repo: dir });
+  assert.deepEqual(prov, { strategy_file: "Strategy.py", strategy_sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" });
+  const a = await client.append(withProvenance({ entity: "bot", entity_id: "js-prov", event_type: "STARTED", actor: "bot", metadata: { k: 1 } }, prov));
+  assert.deepEqual((await client.event(a.seq)).event.metadata, { k: 1, provenance: prov });
 });
