@@ -64,7 +64,7 @@ set_tests_properties(clients/js PROPERTIES TIMEOUT 300
 # `-R e2e/` select them with the rest.
 set(TT_PG_RUN ${CMAKE_SOURCE_DIR}/tests/e2e/pglib.py run --)
 foreach(name test_ledger test_hooks test_feedback test_sync test_summary test_export test_producer
-        test_retention)
+        test_retention test_holds)
   add_test(NAME pg/unit/${name} COMMAND ${TT_PG_RUN} $<TARGET_FILE:${name}>)
   set_tests_properties(pg/unit/${name} PROPERTIES TIMEOUT 300
     ENVIRONMENT "TT_SOURCE_DIR=${CMAKE_SOURCE_DIR}")

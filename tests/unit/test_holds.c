@@ -2,7 +2,8 @@
 /*
  * Unit tests of legal holds (src/jobs/holds.c): placing and lifting a hold are events,
  * the list is the holds in force, a double add or a remove of nothing is a conflict that
- * writes nothing, and of concurrent adds of one id exactly one succeeds.
+ * writes nothing, and of concurrent adds of one id exactly one succeeds. In the store
+ * TT_TEST_DB names (testdb.h): SQLite by default, PostgreSQL in the pg/ matrix.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "testdb.h"
 #include "tradetrail.h"
 
 typedef struct fixture {
@@ -38,9 +40,10 @@ static int setup(void **state)
     assert_non_null(mkdtemp(f->dir));
     tt_open_options o;
     memset(&o, 0, sizeof o);
+    char uri[512], err[256];
     o.data_dir = f->dir;
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
     o.create = 1;
-    char err[256];
     assert_int_equal(tt_ledger_open(&o, &f->l, err, sizeof err), TT_OK);
     *state = f;
     return 0;
