@@ -15,8 +15,8 @@
 #                   ${XDG_CONFIG_HOME:-~/.config}/tradetrail/cron-auth.header), (re)written
 #                   from $TRADETRAIL_CRON_SECRET when set, so the secret appears neither
 #                   in the crontab nor on curl's command line (ps).
-#   cli             tradetrail summary --notify and tradetrail feedback sync run against the
-#                   data directory directly: no server and no secret needed.
+#   cli             tradetrail summary --date yesterday --notify and tradetrail feedback sync
+#                   run against the data directory directly: no server and no secret needed.
 # Cron runs jobs in the host's local time: on a host that is not on UTC, give the UTC times
 # with --summary-at / --sync-at. If cron starts these jobs, switch the server's own
 # scheduler off for them (schedule_daily_summary = off, schedule_feedback_sync = off in
@@ -36,7 +36,8 @@ usage: $prog [--remove] [--mode http|cli] [--url URL] [--header-file PATH]
 Installs the tradetrail daily summary (00:00) and training sync (02:00) in the user's
 crontab; running it again leaves one entry per job; --remove takes them out.
   --mode http        call the server with curl (default); --url default http://127.0.0.1:8080
-  --mode cli         run 'tradetrail summary --notify' and 'tradetrail feedback sync'
+  --mode cli         run 'tradetrail summary --date yesterday --notify' (the day that just
+                     ended) and 'tradetrail feedback sync'
   --header-file P    X-Cron-Auth header file (http mode; created from \$TRADETRAIL_CRON_SECRET)
   --bin P / --data D the tradetrail program and data directory (cli mode)
   --log P            where job output goes (default \$XDG_STATE_HOME/tradetrail/cron.log)
