@@ -491,9 +491,11 @@ static const sub subs[] = {
      "Unified diff of the YAML of version FROM to version TO.\n",
      run_diff},
     {"history", 0, 1,
-     "usage: tradetrail strategy history [ID] [--type T] [-n N] [-o short|json]\n\n"
+     "usage: tradetrail strategy history [ID] [--type T[,T...]] [-n N] [-o short|json]\n\n"
      "The newest N (default 100) strategy events, of one strategy or all, oldest first; -o json\n"
-     "prints the seed-compatible audit-log object (newest first) of the HTTP API.\n",
+     "prints the seed-compatible audit-log object (newest first) of the HTTP API.\n"
+     "--type takes a comma-separated list of event types (ACTIVATED,SWAPPED_IN): events of\n"
+     "any of them, as GET /api/events?event_type=A,B.\n",
      run_history},
 };
 
