@@ -30,6 +30,7 @@ TILE_WIDTH = 256
 TILE_HEIGHT = 8
 LEAF_VERSION = 2     # SPEC 3.1 / 4: the leaf records the principal
 LEAF_VERSION_1 = 1   # events appended before principals were recorded (principal None)
+LEAF_VERSION_3 = 3   # SPEC 15: an event with a producer and producer_seq
 
 
 def base_env(extra=None):
@@ -174,11 +175,18 @@ def _str(s):
 
 
 def leaf_bytes(ev):
-    """The canonical leaf bytes (docs/FORMAT.md, SPEC 3-4) of an event given as a dict with ts
-    and occurred_at in microseconds (ts_us, occurred_at_us) and metadata as stored text. An
-    event with a principal is a version 2 leaf; one without keeps its version 1 bytes."""
+    """The canonical leaf bytes (docs/FORMAT.md section 2, SPEC 3-4, 15) of an event given as
+    a dict with ts and occurred_at in microseconds (ts_us, occurred_at_us) and metadata as
+    stored text. An event with a producer is a version 3 leaf (producer and producer_seq
+    after the principal, which is then always written, empty when None); otherwise one with
+    a principal is a version 2 leaf, and one without keeps its version 1 bytes."""
     principal = ev.get("principal")
-    out = bytearray([LEAF_VERSION if principal is not None else LEAF_VERSION_1])
+    producer = ev.get("producer")
+    if producer is not None:
+        version = LEAF_VERSION_3
+    else:
+        version = LEAF_VERSION if principal is not None else LEAF_VERSION_1
+    out = bytearray([version])
     out += (ev["seq"] & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
     out += (ev["ts_us"] & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
     for f in ("entity", "entity_id", "event_type", "actor"):
@@ -196,9 +204,24 @@ def leaf_bytes(ev):
     out.append(idem is not None)
     if idem is not None:
         out += _str(idem)
-    if principal is not None:
+    if version == LEAF_VERSION_3:
+        out += _str(principal or "")  # length 0 for a missing principal
+        out += _str(producer)
+        out += ev["producer_seq"].to_bytes(8, "big")
+    elif principal is not None:
         out += _str(principal)  # version 2: always present, no presence byte
     return bytes(out)
+
+
+def vector_event(ev):
+    """A leaf vector's event (tests/vectors/leaf/*.json: RFC 3339 times, metadata as JSON)
+    as the dict leaf_bytes() takes; metadata written as FORMAT.md section 3 says."""
+    out = dict(ev)
+    out["ts_us"] = ts_to_us(ev["ts"])
+    out["occurred_at_us"] = None if ev["occurred_at"] is None else ts_to_us(ev["occurred_at"])
+    if ev["metadata"] is not None:
+        out["metadata"] = json.dumps(ev["metadata"], ensure_ascii=False, separators=(",", ":"))
+    return out
 
 
 def mth(leaves):
@@ -349,17 +372,22 @@ def open_db(data, drop_triggers=True):
 
 
 def stored_events(con):
-    """Every stored event as the dict leaf_bytes() takes, keyed by seq."""
+    """Every stored event as the dict leaf_bytes() takes, keyed by seq (producer and
+    producer_seq None in a store older than those columns)."""
+    cols = [r[1] for r in con.execute("PRAGMA table_info(events)")]
+    producer = (", e.producer, e.producer_seq" if "producer" in cols
+                else ", NULL, NULL")
     rows = con.execute(
         "SELECT e.seq, e.ts, n1.value, s.entity_id, n2.value, n3.value, n4.value, n5.value,"
-        " e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, e.principal FROM events e"
+        " e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, e.principal" + producer +
+        " FROM events e"
         " JOIN names n1 ON n1.id = e.entity JOIN subjects s ON s.id = e.subject"
         " JOIN names n2 ON n2.id = e.event_type JOIN names n3 ON n3.id = e.actor"
         " LEFT JOIN names n4 ON n4.id = e.old_status LEFT JOIN names n5 ON n5.id = e.new_status"
         " ORDER BY e.seq").fetchall()
     keys = ["seq", "ts_us", "entity", "entity_id", "event_type", "actor", "old_status",
             "new_status", "reason", "metadata", "occurred_at_us", "idempotency_key",
-            "leaf_hash", "principal"]
+            "leaf_hash", "principal", "producer", "producer_seq"]
     return {r[0]: dict(zip(keys, r)) for r in rows}
 
 
