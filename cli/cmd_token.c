@@ -110,6 +110,11 @@ int cmd_token(cli_ctx *c, int argc, char **argv)
                                                     : "no "
                                                       "arguments");
     tt_ledger *l;
+    /* SPEC 15: every ledger of a store answers to the main ledger's tokens (the server
+     * checks no other), so a token made in a named ledger would never be accepted. */
+    if (cli_ledger_name(c) != NULL)
+        return cli_usage(c, "tokens belong to the main ledger and serve every ledger of the "
+                            "store; run token commands without --ledger");
     if ((rc = cli_open(c, 0, &l)) != 0)
         return rc;
     if (sub[0] == 'c')

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "util/config.h"
+#include "util/fs.h"
 
 static int replace(char **slot, const char *value);
 
@@ -279,21 +280,7 @@ int cli_read_file(const cli_ctx *c, const char *path, size_t max, char **out, si
 
 static int dir_usable(const char *dir)
 {
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path)
-        return 0;
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char ch = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return 0;
-        path[i] = ch;
-    }
-    return access(dir, W_OK | X_OK) == 0;
+    return tti_mkdir_p(dir, NULL, 0) == TT_OK && access(dir, W_OK | X_OK) == 0;
 }
 
 static int default_data_dir(cli_ctx *c)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "front/front.h"
 #include "ledgers.h"
@@ -112,8 +113,25 @@ static int lookup(srv *s, const char *name, int create, tt_ledger **out, char *e
     return rc;
 }
 
+static enum MHD_Result count_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, "X-Ledger") == 0)
+        (*(int *)cls)++;
+    return MHD_YES;
+}
+
 int srv_ledger_select(srv *s, srv_req *r, int create, enum MHD_Result *answer)
 {
+    /* Two headers could be read differently by a proxy in front: refuse, do not pick. */
+    int n_headers = 0;
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_one, &n_headers);
+    if (n_headers > 1) {
+        *answer = srv_error(r, 400, "X-Ledger: given %d times; give it once", n_headers);
+        return -1;
+    }
     const char *name = srv_header(r, "X-Ledger");
     /* A webhook that can only be given a URL (freqtrade's) names its ledger there. */
     if (name == NULL && strncmp(r->url, SRV_ADAPTERS_PREFIX, strlen(SRV_ADAPTERS_PREFIX)) == 0)

@@ -451,8 +451,12 @@ def main(argv):
     except Failed as e:
         print(f"verify_export: FAILED: {e}", file=sys.stderr)
         return 1
+    # The origin names the ledger (SPEC 15: "<origin>/NAME" for a named one); verify()
+    # checked it equals the signed note's.
+    with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as f:
+        origin = json.load(f)["origin"]
     print(f"export verified: {count} events (seq {first} to {last}), proved against the "
-          f"checkpoint of tree size {size}")
+          f"checkpoint of tree size {size} of {origin}")
     return 0
 
 

@@ -488,9 +488,9 @@ int tt_export_verify_dir(const char *dir, const char *verifier_key, tt_progress_
     snprintf(rep->item, sizeof rep->item, "export");
     snprintf(rep->message, sizeof rep->message,
              "export verified: %lld events (seq %lld to %lld) in %zu file%s, proved against "
-             "the checkpoint of tree size %lld",
+             "the checkpoint of tree size %lld of %s",
              (long long)m.count, (long long)m.first_seq, (long long)m.last_seq, m.n_files,
-             m.n_files == 1 ? "" : "s", (long long)size);
+             m.n_files == 1 ? "" : "s", (long long)size, origin);
 out:
     if (rc == TT_EPARSE && rep->item[0] == '\0')
         snprintf(rep->item, sizeof rep->item, "manifest.json");

@@ -27,6 +27,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/failpoint.h"
+#include "util/fs.h"
 
 #define ZLEVEL 6
 #define PAGE TT_MAX_QUERY_LIMIT
@@ -272,8 +273,9 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     snprintf(mpath, sizeof mpath, "%s/seg-%012lld-%012lld.json", dir, (long long)first,
              (long long)last);
     snprintf(mtmp, sizeof mtmp, "%s.tmp", mpath);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return tti_fail(TT_EIO, "%s: %s", dir, strerror(errno));
+    char merr[512];
+    if (tti_mkdir_p(dir, merr, sizeof merr) != TT_OK) /* archive_dir/NAME: parents too */
+        return tti_fail(TT_EIO, "%s", merr);
     tt_checkpoint cp = {0};
     int rc = tt_ledger_checkpoint_sign(l, &cp);
     if (rc == TT_ECRYPTO)

@@ -25,6 +25,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/failpoint.h"
+#include "util/fs.h"
 
 #define DAY_US (86400LL * 1000000LL)
 
@@ -305,8 +306,9 @@ static int sweep(tt_ledger *l, const char *dir, const tti_segment *g, tt_retenti
 static int lock_dir(const char *dir, int *fd)
 {
     char path[4200];
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return tti_fail(TT_EIO, "%s: %s", dir, strerror(errno));
+    char merr[512];
+    if (tti_mkdir_p(dir, merr, sizeof merr) != TT_OK) /* archive_dir/NAME: parents too */
+        return tti_fail(TT_EIO, "%s", merr);
     snprintf(path, sizeof path, "%s/.lock", dir);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (*fd < 0)
@@ -330,10 +332,12 @@ static int clean_dir(const char *dir, int64_t end)
     int rc = TT_OK;
     while ((e = readdir(d)) != NULL) {
         long long a, b;
+        int dot = 0; /* the '.' matched: a named ledger's directory (SPEC 15) has none */
         size_t len = strlen(e->d_name);
         int tmp = len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
-        int stale = sscanf(e->d_name, "seg-%12lld-%12lld.", &a, &b) == 2 && a > end;
-        if ((tmp || stale) && strncmp(e->d_name, "seg-", 4) == 0) {
+        int stale =
+            sscanf(e->d_name, "seg-%12lld-%12lld.%n", &a, &b, &dot) == 2 && dot > 0 && a > end;
+        if ((tmp || stale) && strncmp(e->d_name, "seg-", 4) == 0 && e->d_type != DT_DIR) {
             char path[4200];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             if (unlink(path) != 0 && errno != ENOENT)

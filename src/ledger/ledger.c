@@ -18,6 +18,7 @@
 #include "core/crypto.h"
 #include "util/codec.h"
 #include "util/err.h"
+#include "util/fs.h"
 
 static _Thread_local char tl_err[1024];
 
@@ -53,26 +54,6 @@ static char *join_path(const char *dir, const char *name)
     if (p != NULL)
         snprintf(p, n, "%s/%s", dir, name);
     return p;
-}
-
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    size_t n = strlen(dir);
-    if (n == 0 || n >= sizeof path)
-        return tti_err(err, errlen, TT_EINVAL, "data directory path is empty or too long");
-    memcpy(path, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        char c = path[i];
-        path[i] = '\0';
-        if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return tti_err(err, errlen, TT_EIO, "cannot create directory %s: %s", path,
-                           strerror(errno));
-        path[i] = c;
-    }
-    return TT_OK;
 }
 
 /* SPEC 4: the data directory and the signing key belong to the user running tradetrail
@@ -348,7 +329,7 @@ static int resolve_paths(const tt_open_options *o, char **uri, char **key, char 
     if (o->create && o->data_dir != NULL) {
         struct stat st;
         int existed = stat(o->data_dir, &st) == 0;
-        int rc = mkdir_p(o->data_dir, err, errlen);
+        int rc = tti_mkdir_p(o->data_dir, err, errlen);
         if (rc != TT_OK)
             return rc;
         /* 0700 whatever the umask (mkdir's mode is masked by it). */

@@ -587,8 +587,12 @@ static int ns_schema(tti_store *s, const char *ns)
     char name[256];
     int n = snprintf(name, sizeof name, "%s__%s", PQgetvalue(r, 0, 0), ns);
     PQclear(r);
-    if (n >= (int)sizeof name)
-        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL, "ledger %s: name too long", ns);
+    /* PostgreSQL cuts identifiers to 63 bytes: a longer one would name another schema. */
+    if (n > 63)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL,
+                       "ledger %s: its schema name \"%s\" is over PostgreSQL's 63 bytes; use "
+                       "a shorter ledger name",
+                       ns, name);
     char *ident = PQescapeIdentifier(s->conn, name, strlen(name));
     s->search_path = ident ? strdup(ident) : NULL;
     PQfreemem(ident);

@@ -218,15 +218,51 @@ class CommandLine(StoreChecks, unittest.TestCase):
         rep = json.loads(T.cli_ok(self.data, ["verify", "-o", "json"]))
         self.assertEqual((rep["ok"], rep["segments_checked"]), (True, 1))
 
-    @unittest.expectedFailure
+    def test_token_commands_refuse_a_named_ledger(self):
+        # The server checks only the main ledger's tokens: one made elsewhere would be dead.
+        for sub in (["create", "--role", "read"], ["list"], ["revoke", "1"]):
+            p = run(self.data, ["--ledger", "paper", "token"] + sub)
+            self.assertEqual(p.returncode, 2, "%s: %s" % (sub, p.stderr))
+            self.assertIn("tokens belong to the main ledger", p.stderr)
+        self.assertNoLedgerStored(self.data, "paper")
+
+    def test_a_ledger_named_like_a_segment_leaves_mains_retention_alone(self):
+        # Named ledgers archive into subdirectories of main's archive directory; main's
+        # retention clears its own stale segment files there, never such a directory.
+        name = "seg-999999999999-1"
+        ledger_cli(self.data, name, ["init"])
+        self.append(name, [T.event(entity_id="s-%d" % i) for i in range(3)])
+        ledger_cli(self.data, name, ["retention", "run", "--older-than", "0"])
+        self.append(None, [T.event(entity_id="m-%d" % i) for i in range(3)])
+        T.cli_ok(self.data, ["retention", "run", "--older-than", "0"])
+        self.assertTrue(os.path.isdir(os.path.join(self.data, "archive", name)))
+        rep = json.loads(ledger_cli(self.data, name, ["verify", "-o", "json"]))
+        self.assertEqual((rep["ok"], rep["segments_checked"]), (True, 1))
+
+    def test_verify_export_names_the_ledger(self):
+        # One key signs every ledger: the report says whose checkpoint the export holds.
+        ledger_cli(self.data, "paper", ["init"])
+        self.append("paper", [T.event(entity_id="p-%d" % i) for i in range(2)])
+        out = os.path.join(self.tmp, "export")
+        ledger_cli(self.data, "paper", ["export", "--out", out])
+        key = T.cli_ok(self.data, ["key"]).strip()
+        origin = key.split("+")[0] + "/paper"
+        msg = T.cli_ok(self.data, ["verify-export", out, "--key", key])
+        self.assertIn("of " + origin, msg)
+        tool = os.path.join(T.SOURCE_DIR, "tools", "verify_export.py")
+        p = subprocess.run([sys.executable, tool, out, "--key", key], capture_output=True,
+                           text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("of " + origin, p.stdout)
+
     def test_retention_of_a_named_ledger_before_main_ever_archived(self):
-        # Known bug: retention creates archive_dir/NAME with one mkdir, so the first run
-        # of a named ledger fails (exit 3, ENOENT) while DATA/archive does not exist yet.
-        # Remove expectedFailure when it is fixed.
+        # archive_dir/NAME is made with its parent: DATA/archive need not exist yet.
         ledger_cli(self.data, "paper", ["init"])
         self.append("paper", [T.event(entity_id="p-%d" % i) for i in range(4)])
         p = run(self.data, ["--ledger", "paper", "retention", "run", "--older-than", "0"])
         self.assertEqual(p.returncode, 0, p.stderr)
+        segs = os.listdir(os.path.join(self.data, "archive", "paper"))
+        self.assertTrue(any(n.startswith("seg-") for n in segs), segs)
 
 
 class ServerTest(StoreChecks, ServerCase):
@@ -305,6 +341,22 @@ class ServerTest(StoreChecks, ServerCase):
             files = sorted(f for f in os.listdir(s.data) if f.startswith("ledger-"))
             self.assertTrue(all(f[len("ledger-"):-3] in ("paper", "fresh", "idem", "streamed")
                                 for f in files if f.endswith(".db")), files)
+
+    def test_two_headers_are_400(self):
+        # A proxy might read the other one: refused, not picked.
+        c = self.server.connection(30)
+        try:
+            c.putrequest("GET", "/api/events")
+            c.putheader("Authorization", "Bearer " + self.server.tokens["read"])
+            c.putheader("X-Ledger", "paper")
+            c.putheader("X-Ledger", "main")
+            c.endheaders()
+            r = c.getresponse()
+            body = json.loads(r.read())
+        finally:
+            c.close()
+        self.assertEqual(r.status, 400, body)
+        self.assertIn("X-Ledger: given 2 times", body["error"]["message"])
 
     def test_cron_with_a_named_ledger_is_400(self):
         s = self.server
