@@ -65,16 +65,19 @@ int tti_segment_manifest_parse(const char *text, size_t len, tti_segment_manifes
     json_error_t je;
     if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
         FAIL(TT_EPARSE, "line %d column %d: %s", je.line, je.column, je.text);
-    json_int_t first, last, count, bytes, cpsize, pfirst, pend;
-    const char *file, *shahex, *roothex, *note, *origin;
+    json_int_t first, last, count, bytes, cpsize, pfirst, pend, version;
+    const char *format, *file, *shahex, *roothex, *note, *origin;
     json_t *jh;
-    /* Members beyond these (format, version) are not looked at, as before this parser. */
-    if (json_unpack_ex(o, &je, 0, "{s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},s:{s:I,s:I,s:o}}",
-                       "origin", &origin, "first_seq", &first, "last_seq", &last, "count", &count,
-                       "file", &file, "bytes", &bytes, "sha256", &shahex, "checkpoint", "tree_size",
-                       &cpsize, "root_hash", &roothex, "note", &note, "proof", "first", &pfirst,
-                       "end", &pend, "hashes", &jh) != 0)
+    if (json_unpack_ex(o, &je, 0,
+                       "{s:s,s:I,s:s,s:I,s:I,s:I,s:s,s:I,s:s,s:{s:I,s:s,s:s},s:{s:I,s:I,s:o}}",
+                       "format", &format, "version", &version, "origin", &origin, "first_seq",
+                       &first, "last_seq", &last, "count", &count, "file", &file, "bytes", &bytes,
+                       "sha256", &shahex, "checkpoint", "tree_size", &cpsize, "root_hash", &roothex,
+                       "note", &note, "proof", "first", &pfirst, "end", &pend, "hashes", &jh) != 0)
         FAIL(TT_EPARSE, "not a segment manifest: %s", je.text);
+    /* FORMAT.md 9.2: a reader refuses a manifest of another format or version. */
+    if (strcmp(format, "tradetrail-archive") != 0 || version != 1)
+        FAIL(TT_EPARSE, "format, version: not a version 1 tradetrail-archive manifest");
     if (first < 1 || last < first || count != last - first + 1)
         FAIL(TT_EPARSE, "first_seq, last_seq, count: need 1 <= first_seq <= last_seq and count = "
                         "last_seq - first_seq + 1");

@@ -246,6 +246,22 @@ static void test_manifest_count_bounded(void **state)
     tt_free(again);
     tti_segment_manifest_clear(&m);
 
+    /* FORMAT.md 9.2: another format or version is refused, not read as this one */
+    const char *others[][2] = {{"\"version\": 1", "\"version\": 2"},
+                               {"\"tradetrail-archive\"", "\"tradetrail-export\""}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *at = strstr(text, others[i][0]);
+        assert_non_null(at);
+        size_t pre = (size_t)(at - text), olen = strlen(others[i][0]);
+        char *bad = malloc(strlen(text) + 32);
+        assert_non_null(bad);
+        snprintf(bad, strlen(text) + 32, "%.*s%s%s", (int)pre, text, others[i][1], at + olen);
+        assert_int_equal(tti_segment_manifest_parse(bad, strlen(bad), &m, err, sizeof err),
+                         TT_EPARSE);
+        assert_non_null(strstr(err, "version 1 tradetrail-archive"));
+        free(bad);
+    }
+
     long long huge[] = {TTI_ARCHIVE_MAX_EVENTS + 1LL, 100000000LL, 1LL << 40, 1LL << 58,
                         INT64_MAX - 9};
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
