@@ -51,7 +51,8 @@ static void built(const uint8_t *data, size_t size)
         return; /* not representable as the JSON integers a writer would write */
     char text[1024], err[256];
     snprintf(text, sizeof text,
-             "{\"origin\":\"o\",\"first_seq\":%lld,\"last_seq\":%lld,\"count\":%lld,"
+             "{\"format\":\"tradetrail-archive\",\"version\":1,\"origin\":\"o\","
+             "\"first_seq\":%lld,\"last_seq\":%lld,\"count\":%lld,"
              "\"file\":\"f\",\"bytes\":1,\"sha256\":\"%s\",\"checkpoint\":{\"tree_size\":%lld,"
              "\"root_hash\":\"%s\",\"note\":\"n\"},\"proof\":{\"first\":%lld,\"end\":%lld,"
              "\"hashes\":[]}}",
