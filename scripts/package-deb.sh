@@ -3,8 +3,9 @@
 # A Debian package of tradetrail built with dpkg-deb from an existing build (make build):
 # the build is installed under /usr into a staging tree (DESTDIR), man pages are
 # compressed as Debian does, DEBIAN/control gets the Depends that dpkg-shlibdeps computes
-# from the program and the shared library, and dpkg-deb writes the .deb. One binary
-# package holds program, libraries, header and pkg-config file (no -dev split).
+# from the program and the shared library (plus adduser, which postinst uses), the
+# maintainer scripts of deploy/debian go in beside it, and dpkg-deb writes the .deb. One
+# binary package holds program, libraries, header and pkg-config file (no -dev split).
 # usage: package-deb.sh [BUILD_DIR [OUT_DIR]]   (prints the path of the .deb)
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -60,7 +61,7 @@ Version: $version
 Architecture: $arch
 Maintainer: tradetrail maintainers <tradetrail@localhost>
 Installed-Size: $(du -sk --exclude=DEBIAN "$root" | cut -f1)
-Depends: $depends
+Depends: adduser (>= 3.134), $depends
 Section: admin
 Priority: optional
 Description: tamper-evident audit ledger for automated trading
@@ -73,8 +74,12 @@ Description: tamper-evident audit ledger for automated trading
  its header and pkg-config file, man pages, bash and zsh completion, systemd
  units and the dashboard's files.
 CONTROL
-# The package runs nothing at install time: the units expect a "tradetrail" user and are
-# enabled by the operator (docs/OPERATIONS.md).
+# postinst creates the system user "tradetrail" the units run as and its state directory
+# /var/lib/tradetrail (0700); postrm removes them on purge when nothing is left in the
+# directory. The units are installed disabled: the operator enables them
+# (docs/OPERATIONS.md). postinst uses adduser's --comment, which Debian 12's 3.134 has:
+# hence the version in Depends.
+install -m 0755 "$src/deploy/debian/postinst" "$src/deploy/debian/postrm" "$root/DEBIAN/"
 deb="$out/tradetrail_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
 echo "$deb"

@@ -7,7 +7,9 @@ are the install tree under /usr with compressed man pages and units naming /usr/
 the program extracted from it (dpkg -x, not dpkg -i: no root, no dpkg database) prints its
 version and runs init, log and verify in a fresh data directory, the dashboard served from
 the package's own share/tradetrail/web; and dpkg itself installs it into a private root
-(dependencies checked against this machine's packages), where it runs, and purges it.
+(dependencies checked against this machine's packages; the maintainer scripts, run
+outside that root, leave this machine's accounts alone), where it runs, and purges it.
+test_deb_fresh installs it with apt on a new Debian root.
 Without dpkg-deb or dpkg-shlibdeps (package dpkg-dev, which scripts/deps.sh installs) it
 fails, naming them: a test that needs a missing tool never skips."""
 
@@ -57,11 +59,15 @@ class DebTest(unittest.TestCase):
         info = subprocess.run(["dpkg-deb", "--info", self.deb], capture_output=True, text=True,
                               check=True).stdout
         self.assertIn("Description: tamper-evident audit ledger", info)
+        # postinst makes the units' user and state directory, postrm undoes it on purge
+        # (test_deb_fresh runs them).
+        for script in ("postinst", "postrm"):
+            self.assertRegex(info, r"\n\s+\d+ bytes,\s+\d+ lines\s+\*\s+%s\s" % script)
 
     def test_depends_are_the_libraries_and_are_installed(self):
         depends = [d.strip() for d in self.field("Depends").split(",")]
         names = [re.match(r"[a-z0-9.+-]+", d).group(0) for d in depends]
-        for want in ("libc6", "libsqlite3-0", "libcurl", "libjansson", "libmicrohttpd",
+        for want in ("adduser", "libc6", "libsqlite3-0", "libcurl", "libjansson", "libmicrohttpd",
                      "libpq5", "libssl", "libyaml"):
             self.assertTrue(any(n.startswith(want) for n in names), (want, names))
         for n in names:  # this machine could install the package
@@ -129,6 +135,8 @@ class DebTest(unittest.TestCase):
         dpkg = ["dpkg", "--force-not-root", "--force-script-chrootless", "--root=" + root]
         p = subprocess.run(dpkg + ["-i", self.deb], capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # Run outside the root (chrootless), postinst touches no account of this machine.
+        self.assertIn("DPKG_ROOT is set", p.stdout + p.stderr)
         p = subprocess.run(dpkg + ["-s", "tradetrail"], capture_output=True, text=True)
         self.assertIn("Status: install ok installed", p.stdout)
         binary = os.path.join(root, "usr/bin/tradetrail")
