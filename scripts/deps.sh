@@ -5,7 +5,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format libsqlite3-dev libssl-dev \
 libjansson-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev libyaml-dev libpq-dev libzstd-dev \
-python3 python3-yaml sqlite3 wrk postgresql cppcheck dpkg-dev zsh $*"
+python3 python3-yaml sqlite3 wrk postgresql cppcheck dpkg-dev debootstrap zsh $*"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -23,6 +23,12 @@ foreach(script ${TT_E2E_TESTS})
   set_tests_properties(e2e/${name} PROPERTIES TIMEOUT 600
     ENVIRONMENT "TT_BIN=$<TARGET_FILE:tradetrail>;TT_SOURCE_DIR=${CMAKE_SOURCE_DIR};TT_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endforeach()
+# Each of these runs `cmake --install` of this build (test_install also with --prefix
+# /opt/tt), which rewrites the build's prefixed/ files and install_manifest.txt: run
+# concurrently, one could package or list another's paths. test_deb_fresh (a debootstrap
+# root, about 2 minutes) needs root and the Debian archive.
+set_tests_properties(e2e/test_install e2e/test_deb e2e/test_deb_fresh PROPERTIES
+  RESOURCE_LOCK build-install)
 
 # The fault-injection test fails the Nth allocation of the library's own code: route its
 # malloc family through the wrappers in test_faults.c.
