@@ -217,6 +217,19 @@ typedef struct tti_producer_note {
  * the write transaction, update the state, and fill note with a GAP, RESTART or REPEAT
  * event when the counter is not the next one (src/ledger/producers.c). */
 int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_producer_note *note);
+/* The transition itself, on a state in memory: what track stores, and what verify replays
+ * over the whole ledger to check the stored states (src/ledger/producers.c). */
+int tti_producer_step(tt_producer *p, const tt_event *ev, tti_producer_note *note);
+
+/* verify's replay of the producers' states (src/ledger/verify_producers.c): events fed in
+ * seq order, each checked against the detection the previous one called for; then the
+ * stored states compared with the replayed ones. TT_ETAMPERED with msg set on a mismatch. */
+typedef struct tti_preplay tti_preplay;
+tti_preplay *tti_preplay_new(void);
+void tti_preplay_free(tti_preplay *r);
+int tti_preplay_event(tti_preplay *r, const tt_event *ev, char *msg, size_t cap);
+int tti_preplay_check(tti_preplay *r, tt_ledger *l, tti_store *s, int64_t *bad_seq, char *msg,
+                      size_t cap);
 
 /* Corrections (SPEC 15, src/ledger/corrections.c). check: every CORRECTION or VOID event
  * names, in metadata.corrects, an event already in the ledger (TT_EINVAL otherwise). load:

@@ -30,13 +30,10 @@ static int load(tt_ledger *l, tti_store *s, const char *name, tt_producer *p)
     return rc == TT_OK ? TT_OK : tti_store_fail(l, s, rc);
 }
 
-int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_producer_note *note)
+int tti_producer_step(tt_producer *pp, const tt_event *ev, tti_producer_note *note)
 {
-    tt_producer p;
+    tt_producer p = *pp;
     note->emit = 0;
-    int rc = load(l, w, ev->producer, &p);
-    if (rc != TT_OK)
-        return rc;
     int64_t expected = p.last_seq + 1, got = ev->producer_seq;
     const char *type = NULL;
     int n = 0;
@@ -78,8 +75,7 @@ int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_produ
     p.last_event = ev->seq;
     p.last_seen_us = ev->ts_us;
     p.silent = 0;
-    if ((rc = l->ops->producer->put(w, &p)) != TT_OK)
-        return tti_store_fail(l, w, rc);
+    *pp = p;
     if (type != NULL) {
         tt_event *d = &note->ev;
         tt_event_init(d);
@@ -93,6 +89,17 @@ int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_produ
         note->emit = 1;
     }
     return TT_OK;
+}
+
+int tti_producer_track(tt_ledger *l, tti_store *w, const tt_event *ev, tti_producer_note *note)
+{
+    tt_producer p;
+    int rc = load(l, w, ev->producer, &p);
+    if (rc == TT_OK)
+        rc = tti_producer_step(&p, ev, note);
+    if (rc == TT_OK && (rc = l->ops->producer->put(w, &p)) != TT_OK)
+        rc = tti_store_fail(l, w, rc);
+    return rc;
 }
 
 /* Entity ids follow the event rules (SPEC 3.1); a producer name has its own length. */

@@ -44,7 +44,28 @@ typedef struct walk {
     int64_t fill_next;          /* the next seq batch_fill adds */
     tt_event *pending;          /* an event read past a gap of archived seqs */
     int scan_done;
+    /* SPEC 15: the producers' states replayed over every event (a full walk only); the
+     * first mismatch is kept and reported after the walk, so that a bad leaf before it
+     * is still the one named. */
+    tti_preplay *pr;
+    int64_t pr_bad_seq;
+    int pr_rc;
+    char pr_msg[512];
 } walk;
+
+/* Feed one event to the producers' replay; a mismatch is kept for after the walk. */
+static int replay_producer(walk *w, const tt_event *ev)
+{
+    if (w->pr == NULL || w->pr_rc != TT_OK)
+        return TT_OK;
+    int rc = tti_preplay_event(w->pr, ev, w->pr_msg, sizeof w->pr_msg);
+    if (rc == TT_ETAMPERED) {
+        w->pr_rc = rc;
+        w->pr_bad_seq = ev->seq;
+        return TT_OK;
+    }
+    return rc;
+}
 
 static int tampered_seq(walk *w, int64_t seq, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -305,6 +326,9 @@ static int batch_add(walk *w, vbatch *b, const tt_event *ev)
         b->used += len;
     b->n++;
     w->fill_next = ev->seq + 1;
+    /* inside a segment the segment's leaves are replayed (load_leaf), held bodies too */
+    if (!in_seg && (rc = replay_producer(w, ev)) != TT_OK)
+        return rc;
     w->n_keyed += ev->idempotency_key != NULL;
     w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
     return TT_OK;
@@ -338,7 +362,17 @@ static int load_leaf(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
                         (long long)seq);
     tti_hash_leaf(leaf, len, w->chash[k]);
     w->cts[k] = ts;
-    return TT_OK;
+    if (w->pr == NULL)
+        return TT_OK;
+    tt_event *ev = NULL;
+    int rc = tti_event_leaf_decode(leaf, len, &ev);
+    if (rc == TT_ENOMEM)
+        return tti_fail(rc, "out of memory");
+    if (rc != TT_OK) /* the hash comparison names it */
+        return TT_OK;
+    rc = replay_producer(w, ev);
+    tt_event_free(ev);
+    return rc;
 }
 
 /* Read the leaves of segment g (the walk enters it). */
@@ -634,6 +668,7 @@ static void walk_end(walk *w)
     free(w->chash);
     free(w->cts);
     tt_event_free(w->pending);
+    tti_preplay_free(w->pr);
 }
 
 static int finish(walk *w, int rc)
@@ -654,12 +689,27 @@ static int finish(walk *w, int rc)
     return rc;
 }
 
+/* SPEC 15: what the replay found, or the stored states against the replayed ones. */
+static int check_producers(walk *w)
+{
+    if (w->pr_rc == TT_ETAMPERED)
+        return tampered_seq(w, w->pr_bad_seq, "%s", w->pr_msg);
+    char msg[512];
+    int64_t bad = 0;
+    int rc = tti_preplay_check(w->pr, w->l, w->s, &bad, msg, sizeof msg);
+    if (rc == TT_ETAMPERED)
+        return tampered_seq(w, bad, "%s", msg);
+    return rc;
+}
+
 int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx, tt_verify_report *report)
 {
     walk w;
     memset(&w, 0, sizeof w);
     w.progress = progress;
     w.pctx = ctx;
+    if ((w.pr = tti_preplay_new()) == NULL)
+        return tti_fail(TT_ENOMEM, "out of memory");
     int rc = walk_begin(l, &w, report);
     if (rc == TT_OK)
         rc = check_cps(&w); /* a checkpoint of the empty tree */
@@ -669,6 +719,8 @@ int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx, tt_verify
         rc = check_end(&w);
     if (rc == TT_OK)
         rc = check_indexes(&w, 1);
+    if (rc == TT_OK)
+        rc = check_producers(&w);
     return finish(&w, rc);
 }
 

@@ -811,6 +811,113 @@ class RandomMutations(TamperCase):
                 lambda c: c.execute("UPDATE head SET crange = ?", (new,)), 600, None)
 
 
+class ProducerStates(unittest.TestCase):
+    """SPEC 15: a producer's stored state decides whether its next event is a GAP, REPEAT
+    or RESTART, so an edited state could hide missing events from then on. verify replays
+    the states over the events: each detection must follow the event that called for it,
+    and each stored state must be what the events give."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="tt-tamper-prod-")
+        cls.data = os.path.join(cls.dir, "pristine")
+        ttlib.init(cls.data)
+        # bot-a: 1 2 3 5 (a GAP after 5) 5 (a REPEAT) 1 (a RESTART) 2; bot-b: 1 2 3
+        for prod, seqs in (("bot-a", [1, 2, 3, 5, 5, 1, 2]), ("bot-b", [1, 2, 3])):
+            for n in seqs:
+                p = run(["append", "--entity", "order", "--id", "o-%s-%d" % (prod, n),
+                         "--type", "PLACED", "--actor", prod, "--producer", prod,
+                         "--producer-seq", str(n)], data=cls.data)
+                assert p.returncode == 0, p.stderr
+        p = run(["verify", "-o", "json"], data=cls.data)
+        assert p.returncode == 0, p.stdout + p.stderr
+        ttlib.checkpoint_wal(cls.data)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def copy_with(self, name, sql=None):
+        """A fresh copy of the ledger, with sql run on it (triggers dropped)."""
+        data = os.path.join(self.dir, name)
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.copytree(self.data, data)
+        if sql is not None:
+            con = ttlib.open_db(data)
+            con.execute(sql)
+            con.close()
+        return data
+
+    def tampered(self, sql):
+        data = self.copy_with("work", sql)
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 1, "%s: not detected: %s %s" % (sql, p.stdout, p.stderr))
+        rep = json.loads(p.stdout)
+        self.assertFalse(rep["ok"])
+        return rep
+
+    def test_states_edited(self):
+        for sql, name in [
+                ("UPDATE producers SET last_seq = 9 WHERE name = 'bot-a'", "bot-a"),
+                ("UPDATE producers SET gaps = 0 WHERE name = 'bot-a'", "bot-a"),
+                ("UPDATE producers SET last_event = 1 WHERE name = 'bot-b'", "bot-b"),
+                ("DELETE FROM producers WHERE name = 'bot-b'", "bot-b"),
+                ("INSERT INTO producers VALUES ('ghost', 4, 3, 0, 0, 0, 0, 0, 0, 0, 0)", "ghost")]:
+            with self.subTest(sql):
+                rep = self.tampered(sql)
+                self.assertIn("producers table: " + name, rep["message"])
+
+    def test_archived_events_are_replayed(self):
+        # After retention the events' bodies are in segments: verify reads the producers'
+        # fields from the segments' leaves, and still finds an edited state.
+        data = self.copy_with("arch")
+        p = run(["retention", "run", "--older-than", "0", "--segment-events", "4", "-o",
+                 "json"], data=data)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertGreaterEqual(json.loads(p.stdout)["segments"], 2, p.stdout)
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertGreater(json.loads(p.stdout)["archived_checked"], 8, p.stdout)
+        con = ttlib.open_db(data)
+        con.execute("UPDATE producers SET restarts = 0 WHERE name = 'bot-a'")
+        con.close()
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("producers table: bot-a", json.loads(p.stdout)["message"])
+
+    def test_heartbeat_only_producer_is_fine(self):
+        # A producer known from heartbeats alone counts nothing: not a mismatch.
+        data = self.copy_with(
+            "hb", "INSERT INTO producers VALUES ('quiet', 0, 0, 1, 60, 1, 0, 0, 0, 0, 1)")
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_detection_missing_after_a_state_edit(self):
+        # The attack the check is for: bot-b's state moved on to 5 before its event 6 came,
+        # so the ledger recorded no GAP for the missing 4 and 5.
+        data = self.copy_with("edit", "UPDATE producers SET last_seq = 5 WHERE name = 'bot-b'")
+        p = run(["append", "--entity", "order", "--id", "o-b-6", "--type", "PLACED",
+                 "--actor", "bot-b", "--producer", "bot-b", "--producer-seq", "6", "-o",
+                 "json"], data=data)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        seq = json.loads(p.stdout)["seq"]
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        rep = json.loads(p.stdout)
+        self.assertEqual(rep["first_bad_seq"], seq, rep)  # the event that revealed it
+        self.assertIn("producer bot-b's counter called for a GAP event after it",
+                      rep["message"])
+        # Once another event took the detection's place, that one is named.
+        p = run(["append", "--entity", "order", "--id", "o-x", "--type", "PLACED",
+                 "--actor", "x"], data=data)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = run(["verify", "-o", "json"], data=data, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        rep = json.loads(p.stdout)
+        self.assertEqual(rep["first_bad_seq"], seq + 1, rep)
+        self.assertIn("called for a GAP event here", rep["message"])
+
+
 class SinceCheckpoint(TamperCase):
     """verify --since-checkpoint FILE with a note kept outside the store."""
 
