@@ -515,8 +515,10 @@ test("keyboard only: sign in, move through events, open one, close it, search, c
   await p.keyboard.press("g");
   await p.keyboard.press("s");
   await p.waitForFunction(() => location.hash.startsWith("#/strategies"), null, { timeout: T });
-  // Every control reached by Tab has a name.
-  const unnamed = await p.evaluate(() => [...document.querySelectorAll("input, select, button, textarea")].filter((e) => !e.labels?.length && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby") && !e.textContent.trim() && e.type !== "hidden").map((e) => e.outerHTML.slice(0, 80)));
+  // The strategies view replaces the timeline once its module has loaded (lazily).
+  await p.locator("#st-title").waitFor({ timeout: T });
+  // Every control reached by Tab has a name (a hidden one is not reached).
+  const unnamed = await p.evaluate(() => [...document.querySelectorAll("input, select, button, textarea")].filter((e) => !e.closest("[hidden]") && !e.labels?.length && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby") && !e.textContent.trim() && e.type !== "hidden").map((e) => e.outerHTML.slice(0, 80)));
   assert.deepEqual(unnamed, []);
   await p.close();
 });
