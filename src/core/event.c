@@ -481,7 +481,9 @@ int tti_event_leaf_decode(const uint8_t *leaf, size_t len, tt_event **out)
             if (p == end || *p > 1)
                 goto bad;
             if (*p++ == 1) {
-                if (get_be(&p, end, 8, &occ) != 0)
+                /* TT_TIME_NONE is "absent", which has its own byte: as a value it would
+                 * encode back as absence, so these leaf bytes could not be the event's. */
+                if (get_be(&p, end, 8, &occ) != 0 || (int64_t)occ == TT_TIME_NONE)
                     goto bad;
                 ev->occurred_at_us = (int64_t)occ;
             }
