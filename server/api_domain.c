@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "front/front.h"
 #include "metrics.h"
+#include "offload.h"
 #include "routes.h"
 
 /* ---- POST /api/feedback ---- */
@@ -123,38 +125,74 @@ static int wants_text(srv_req *r)
     return a != NULL && strstr(a, "text/plain") != NULL && strstr(a, "application/json") == NULL;
 }
 
+typedef struct summary_args {
+    tt_period period;
+    int64_t at;
+    const char *title; /* the text form's title (the configuration outlives the server) */
+    int text;
+} summary_args;
+
+static int summary_work(tt_ledger *l, void *arg, srv_result *out)
+{
+    const summary_args *a = arg;
+    tt_summary sum;
+    int rc = tt_summary_build(l, a->period, a->at, &sum);
+    if (rc != TT_OK)
+        return rc;
+    if (a->text) {
+        out->body = tt_summary_to_text(&sum, a->title);
+        out->content_type = "text/plain; charset=utf-8";
+    } else {
+        out->body = tt_summary_to_json(&sum);
+    }
+    tt_summary_clear(&sum);
+    return TT_OK;
+}
+
+/* A month's summary reads every event of the month: on a worker (server/offload.c). */
 static enum MHD_Result summary_get(srv *s, srv_req *r)
 {
     static const char *const allowed[] = {"period", "date", NULL};
     enum MHD_Result ret;
     if (srv_check_params(r, allowed, &ret) != 0)
         return ret;
-    tt_period period = TT_PERIOD_DAY;
+    summary_args *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return srv_error(r, 500, "out of memory");
+    *a = (summary_args){.period = TT_PERIOD_DAY, .at = tt_time_now_us(), .text = wants_text(r)};
+    a->title = s->cfg ? tti_config_get(s->cfg, "summary_title") : NULL;
     const char *v = srv_param(r, "period");
-    if (v != NULL && tt_period_parse(v, &period) != TT_OK)
+    if (v != NULL && tt_period_parse(v, &a->period) != TT_OK) {
+        free(a);
         return srv_error(r, 400, "period: must be day, week or month");
-    int64_t at = tt_time_now_us();
-    if ((v = srv_param(r, "date")) != NULL && tt_time_parse_expr(v, at, &at) != TT_OK)
-        return srv_error(r, 400, "date: not a date (YYYY-MM-DD, today, yesterday)");
-    tt_summary sum;
-    int rc = tt_summary_build(r->l, period, at, &sum);
-    if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
-    if (wants_text(r)) {
-        char *text =
-            tt_summary_to_text(&sum, s->cfg ? tti_config_get(s->cfg, "summary_title") : NULL);
-        ret = text ? srv_text(r, 200, "text/plain; charset=utf-8", text)
-                   : srv_error(r, 500, "out of memory");
-        tt_free(text);
-    } else {
-        ret = srv_json_take(r, 200, tt_summary_to_json(&sum));
     }
-    tt_summary_clear(&sum);
-    return ret;
+    if ((v = srv_param(r, "date")) != NULL && tt_time_parse_expr(v, a->at, &a->at) != TT_OK) {
+        free(a);
+        return srv_error(r, 400, "date: not a date (YYYY-MM-DD, today, yesterday)");
+    }
+    return srv_offload(r, summary_work, a);
 }
 
 /* ---- GET /api/analytics/{kind} ---- */
 
+typedef struct report_args {
+    char kind[65];
+    size_t limit;
+} report_args;
+
+static int report_work(tt_ledger *l, void *arg, srv_result *out)
+{
+    const report_args *a = arg;
+    tt_report *rep = NULL;
+    int rc = tt_report_run(l, a->kind, a->limit, &rep);
+    if (rc != TT_OK)
+        return rc;
+    out->body = tt_report_to_json(rep);
+    tt_report_free(rep);
+    return TT_OK;
+}
+
+/* Reports count or read the whole ledger: on a worker (server/offload.c). */
 static enum MHD_Result analytics_get(srv *s, srv_req *r)
 {
     (void)s;
@@ -173,13 +211,12 @@ static enum MHD_Result analytics_get(srv *s, srv_req *r)
         k++;
     if (k == n)
         return srv_error(r, 404, "no analytics report \"%s\"", r->id);
-    tt_report *rep = NULL;
-    int rc = tt_report_run(r->l, r->id, limit, &rep);
-    if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
-    ret = srv_json_take(r, 200, tt_report_to_json(rep));
-    tt_report_free(rep);
-    return ret;
+    report_args *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return srv_error(r, 500, "out of memory");
+    snprintf(a->kind, sizeof a->kind, "%s", r->id);
+    a->limit = limit;
+    return srv_offload(r, report_work, a);
 }
 
 static const srv_route routes[] = {

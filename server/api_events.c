@@ -11,6 +11,7 @@
 
 #include "defer.h"
 #include "metrics.h"
+#include "offload.h"
 #include "routes.h"
 
 /* ---- POST /api/events ---- */
@@ -376,19 +377,26 @@ static enum MHD_Result checkpoint_note(srv *s, srv_req *r)
     return answer;
 }
 
+static int stats_work(tt_ledger *l, void *arg, srv_result *out)
+{
+    (void)arg;
+    tt_stats st;
+    int rc = tt_ledger_stats(l, &st);
+    if (rc != TT_OK)
+        return rc;
+    out->body = tt_stats_to_json(&st, tt_time_now_us());
+    tt_stats_clear(&st);
+    return TT_OK;
+}
+
+/* Counting a large ledger the first time takes seconds: on a worker (server/offload.c). */
 static enum MHD_Result stats(srv *s, srv_req *r)
 {
     (void)s;
     enum MHD_Result answer;
     if (srv_no_params(r, &answer) != 0)
         return answer;
-    tt_stats st;
-    int rc = tt_ledger_stats(r->l, &st);
-    if (rc != TT_OK)
-        return srv_fail(r, rc, tt_ledger_errmsg(r->l));
-    answer = srv_json_take(r, 200, tt_stats_to_json(&st, tt_time_now_us()));
-    tt_stats_clear(&st);
-    return answer;
+    return srv_offload(r, stats_work, NULL);
 }
 
 static const srv_route routes[] = {

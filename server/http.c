@@ -17,6 +17,7 @@
 #include "defer.h"
 #include "http.h"
 #include "ledgers.h"
+#include "offload.h"
 #include "routes.h"
 #include "util/codec.h"
 #include "util/time.h"
@@ -47,6 +48,9 @@ static atomic_size_t body_bytes;
  * Requests in progress (streams, slow bodies) are not waiting and are never evicted.
  */
 #define SRV_MAX_WAITING_PER_IP 256
+/* Workers for the reads that scan the ledger (server/offload.c): a few at a time is what
+ * the disk and the cores serve; more would only queue inside SQLite or PostgreSQL. */
+#define OFFLOAD_WORKERS 4
 
 typedef struct waiter {
     int fd;
@@ -554,6 +558,11 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
         return TT_ENOMEM;
     }
     waiters.running = 1;
+    if (srv_offload_start(OFFLOAD_WORKERS) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        stop_sweeper();
+        return TT_ENOMEM;
+    }
     s->d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
         on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
@@ -579,6 +588,7 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
         (unsigned)1, MHD_OPTION_END);
     if (s->d == NULL) {
         snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        srv_offload_stop();
         stop_sweeper();
         return TT_EIO;
     }
@@ -591,5 +601,6 @@ void srv_stop(srv *s)
         MHD_stop_daemon(s->d);
         s->d = NULL;
     }
+    srv_offload_stop();
     stop_sweeper();
 }

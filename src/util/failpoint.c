@@ -1,15 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Crash points for tests (failpoint.h): SIGKILL at the point TRADETRAIL_FAILPOINT names. */
+/* Crash and delay points for tests (failpoint.h), named by TRADETRAIL_FAILPOINT. */
 #include "util/failpoint.h"
 
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void tti_failpoint(const char *name)
 {
     const char *want = getenv("TRADETRAIL_FAILPOINT");
-    if (want != NULL && strcmp(want, name) == 0)
+    size_t n = strlen(name);
+    if (want == NULL || strncmp(want, name, n) != 0)
+        return;
+    if (want[n] == '\0')
         kill(getpid(), SIGKILL);
+    if (want[n] != '@')
+        return;
+    long ms = strtol(want + n + 1, NULL, 10);
+    if (ms <= 0 || ms > 60000) /* a test's delay: a minute at most */
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }
