@@ -591,11 +591,14 @@ def why_missed(w, figs):
     # ratio under its goal gets its explanation.
     ratio_notes = [
         ("verify_bound_share", None, 0.5,
-         lambda r: f"- **verify** hashes at {r:.0%} of the bound: one thread reads "
-                   "every event back through SQLite (row decoding, then page reads, were most "
-                   "of its profile) and writes each leaf's canonical bytes, while a second "
-                   "thread hashes the leaves and the tree's nodes; the reading thread is the "
-                   "limit."),
+         lambda r: f"- **verify** hashes at {r:.0%} of the bound. Besides the hashes it "
+                   "reads every event back through SQLite and writes each leaf's canonical "
+                   "bytes (one thread, while a second hashes), compares the stored tiles, "
+                   "replays every producer's states, and checks the idempotency and "
+                   "full-text indexes against the events (every reason re-tokenised and "
+                   "summed as keyed hashes, then the index summed the same way); the last "
+                   "checks were added after verify's profile in docs/PERFORMANCE.md was "
+                   "taken, and how its time splits among them has not been measured since."),
         ("http_ndjson", "append", 0.7,
          lambda r: f"- **NDJSON over HTTP** reaches {r:.0%} of the library's rate: each line "
                    "is parsed as JSON and its metadata normalised on the server's threads "
