@@ -597,8 +597,8 @@ def why_missed(w, figs):
                    "replays every producer's states, and checks the idempotency and "
                    "full-text indexes against the events (every reason re-tokenised and "
                    "summed as keyed hashes, then the index summed the same way); the last "
-                   "checks were added after verify's profile in docs/PERFORMANCE.md was "
-                   "taken, and how its time splits among them has not been measured since."),
+                   "checks were added after verify was last profiled (then row reading led), "
+                   "and how its time splits among them has not been measured since."),
         ("http_ndjson", "append", 0.7,
          lambda r: f"- **NDJSON over HTTP** reaches {r:.0%} of the library's rate: each line "
                    "is parsed as JSON and its metadata normalised on the server's threads "
