@@ -609,7 +609,8 @@ def why_missed(w, figs):
                    "clients: the two servers, PostgreSQL and two wrk processes share two "
                    "cores; per append the servers spent "
                    f"{fmt(figs.median('pg_http_append_cpu_us'))} µs of CPU and PostgreSQL "
-                   f"{fmt(figs.median('pg_http_append_pg_cpu_us'))} µs. Not profiled yet."),
+                   f"{fmt(figs.median('pg_http_append_pg_cpu_us'))} µs. Where that goes: "
+                   "docs/PERFORMANCE.md, \"Two servers on PostgreSQL\"."),
         ("append", "raw_sqlite", 1.5,
          lambda r: f"- **Batched append** is {r:.2f} × raw SQLite: the per-subject history "
                    "index (about one dirty page per subject per transaction) and the "

@@ -17,7 +17,10 @@
 # BENCH_SMOKE=1), BENCH_HTTP_SECONDS (the two servers' load, default 10; 1 with
 # BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
 # /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
-# root; default postgres, else nobody: initdb refuses to run as root).
+# root; default postgres, else nobody: initdb refuses to run as root), BENCH_PG_STATEMENTS=1
+# (a profile of the two servers' load, not a figure: pg_stat_statements is loaded and its
+# costliest statements and the transactions committed are printed to stderr after the load,
+# docs/PERFORMANCE.md).
 set -eu
 build=$1
 work=$2
@@ -128,6 +131,10 @@ synchronous_commit = on
 full_page_writes = on
 max_connections = 60
 EOF
+if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+    printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n" \
+        >>"$pgdir/data/postgresql.conf"
+fi
 started=1
 as_user "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 start >/dev/null || {
     cat "$pgdir/server.log" >&2
@@ -176,6 +183,9 @@ pg_ticks() {
         # the command name may hold spaces: count fields from the closing parenthesis
         sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 } END { print t + 0 }'
 }
+psql_do() { "$bindir/psql" -X -q "$conn" "$@" >&2; }
+[ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && psql_do -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT pg_stat_statements_reset(), pg_stat_reset()"
 s0=$(tree_size "$1" "$admin")
 t0=0
 for p in $servers; do t0=$((t0 + $(cpu_ticks "$p"))); done
@@ -198,3 +208,9 @@ awk -v ok="$(field "$out" ok)" -v s="$(field "$out" seconds)" -v t="$((t1 - t0))
     printf "figure pg_http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
     printf "figure pg_http_append_pg_cpu_us %.1f us\n", g * 1e6 / hz / ok
     printf "figure pg_http_append_p99 %.3f ms\n", p99 / 1000 }'
+if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+    psql_do -c "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" \
+        -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows,
+            left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
+            FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
