@@ -29,6 +29,7 @@ hook=pg.sh
 . "$here/wrk_lib.sh"
 secs=${BENCH_PG_SECONDS:-10}
 http_secs=${BENCH_HTTP_SECONDS:-10}
+statements=${BENCH_PG_STATEMENTS:-0}
 max=200000
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     secs=0.5
@@ -131,7 +132,7 @@ synchronous_commit = on
 full_page_writes = on
 max_connections = 60
 EOF
-if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+if [ "$statements" = 1 ]; then
     printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n" \
         >>"$pgdir/data/postgresql.conf"
 fi
@@ -184,8 +185,10 @@ pg_ticks() {
         sub(/^.*\) /, ""); if ($2 == pm) t += $12 + $13 } END { print t + 0 }'
 }
 psql_do() { "$bindir/psql" -X -q "$conn" "$@" >&2; }
-[ "${BENCH_PG_STATEMENTS:-0}" = 1 ] && psql_do -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
-    -c "SELECT pg_stat_statements_reset(), pg_stat_reset()"
+if [ "$statements" = 1 ]; then
+    psql_do -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+        -c "SELECT pg_stat_statements_reset(), pg_stat_reset()"
+fi
 s0=$(tree_size "$1" "$admin")
 t0=0
 for p in $servers; do t0=$((t0 + $(cpu_ticks "$p"))); done
@@ -208,7 +211,7 @@ awk -v ok="$(field "$out" ok)" -v s="$(field "$out" seconds)" -v t="$((t1 - t0))
     printf "figure pg_http_append_cpu_us %.1f us\n", t * 1e6 / hz / ok
     printf "figure pg_http_append_pg_cpu_us %.1f us\n", g * 1e6 / hz / ok
     printf "figure pg_http_append_p99 %.3f ms\n", p99 / 1000 }'
-if [ "${BENCH_PG_STATEMENTS:-0}" = 1 ]; then
+if [ "$statements" = 1 ]; then
     psql_do -c "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()" \
         -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms, rows,
             left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
