@@ -593,12 +593,12 @@ def why_missed(w, figs):
         ("verify_bound_share", None, 0.5,
          lambda r: f"- **verify** hashes at {r:.0%} of the bound. Besides the hashes it "
                    "reads every event back through SQLite and writes each leaf's canonical "
-                   "bytes (one thread, while a second hashes), compares the stored tiles, "
-                   "replays every producer's states, and checks the idempotency and "
-                   "full-text indexes against the events (every reason re-tokenised and "
-                   "summed as keyed hashes, then the index summed the same way); the last "
-                   "checks were added after verify was last profiled (then row reading led), "
-                   "and how its time splits among them has not been measured since."),
+                   "bytes (one thread, while a second hashes), compares the stored tiles "
+                   "and replays every producer's states; beside that walk, on a third "
+                   "thread and a second connection, it checks the full-text index against "
+                   "the reasons (every reason cut into words again, and about ten index "
+                   "entries per event read through fts5vocab), which takes longer than the "
+                   "walk. docs/PERFORMANCE.md, \"Verify\", has the split and what is left."),
         ("http_ndjson", "append", 0.7,
          lambda r: f"- **NDJSON over HTTP** reaches {r:.0%} of the library's rate: each line "
                    "is parsed as JSON and its metadata normalised on the server's threads "

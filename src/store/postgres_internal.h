@@ -140,8 +140,7 @@ int tti_pg_iter_next(tti_store_iter *it, const tt_event **ev);
 void tti_pg_iter_free(tti_store_iter *it);
 int tti_pg_event_extent(tti_store *s, int64_t *max_seq, int64_t *count);
 int tti_pg_check_idem(tti_store *s, int64_t n, int64_t *bad_seq);
-int tti_pg_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
-                        int64_t *bad_seq);
+int tti_pg_check_search(tti_store *s, int64_t n, int64_t *bad_seq);
 int tti_pg_seq_at_ts(tti_store *s, int64_t ts_us, int64_t *seq);
 int tti_pg_count_by(tti_store *s, int what, int64_t after_seq, tt_count **out, size_t *n);
 /* The id of a name of kind, 0 when it was never recorded (no insert). */

@@ -402,13 +402,10 @@ int tti_pg_check_idem(tti_store *s, int64_t n, int64_t *bad_seq)
     return TT_OK;
 }
 
-int tti_pg_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
-                        int64_t *bad_seq)
+int tti_pg_check_search(tti_store *s, int64_t n, int64_t *bad_seq)
 {
     (void)s;
     (void)n;
-    (void)progress;
-    (void)ctx;
     (void)bad_seq;
     return TT_OK;
 }

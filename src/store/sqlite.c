@@ -540,6 +540,7 @@ const tti_store_ops tti_sqlite_ops = {
     .event_extent = tti_sqlite_event_extent,
     .check_idem = tti_sqlite_check_idem,
     .check_search = tti_sqlite_check_search,
+    .check_search_terms = tti_sqlite_check_search_terms,
     .seq_at_ts = tti_sqlite_seq_at_ts,
     .count_by = tti_sqlite_count_by,
     .segment_put = tti_sqlite_segment_put,

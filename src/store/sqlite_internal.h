@@ -198,8 +198,9 @@ int tti_sqlite_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep
                      int64_t *removed);
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
-int tti_sqlite_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
-                            int64_t *bad_seq);
+int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);
+int tti_sqlite_check_search_terms(tti_store *s, int64_t upto, tt_progress_fn progress, void *ctx,
+                                  int64_t *bad_seq);
 
 /* The FTS5 query for a user's search words: each token the index's tokenizer finds, as a
  * quoted term (all must match): a whole word for 1-2 characters, a prefix query of 3

@@ -51,7 +51,6 @@ const char tti_sqlite_schema_search_prefix[] =
 #define PREFIX_CHARS 3 /* the prefix index's length, in characters (as FTS5 counts them) */
 #define MAX_PREFIXES 64
 
-static int check_terms(tti_store *s, tt_progress_fn progress, void *ctx, int64_t *bad_seq);
 static void sums_step(sqlite3_context *cx, int argc, sqlite3_value **argv);
 static void sums_final(sqlite3_context *cx);
 
@@ -59,12 +58,10 @@ static void sums_final(sqlite3_context *cx);
  * event: emptying it (the 'delete-all' command) or removing a document would hide events
  * from search while every leaf still verifies (SPEC 4). Read-only, so verify never takes the
  * write lock; FTS5's own 'integrity-check' is an INSERT and would (and, the index having
- * no content, could not compare it with the reasons). With n >= 0 (a full verification)
- * each document's words are then compared with its event's reason (check_terms). */
-int tti_sqlite_check_search(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
-                            int64_t *bad_seq)
+ * no content, could not compare it with the reasons). A full verification then compares
+ * each document's words with its event's reason (tti_sqlite_check_search_terms). */
+int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq)
 {
-    int full = n >= 0;
     /* Apart, count(*) and max() each take SQLite's fast path (a page count, the last
      * rowid); together they scan the table: 68 ms against 9 ms at a million documents. */
     static const char docs[] = "SELECT count(*) FROM events_fts_docsize";
@@ -88,7 +85,7 @@ int tti_sqlite_check_search(tti_store *s, int64_t n, tt_progress_fn progress, vo
         sqlite3_reset(st);
     }
     if (ndocs == n && maxid <= maxseq)
-        return full ? check_terms(s, progress, ctx, bad_seq) : TT_OK;
+        return TT_OK;
     /* Name the first event concerned: a document missing, or one that has no event. */
     static const char lost[] =
         "SELECT min(e.seq) FROM events e WHERE e.reason IS NOT NULL AND e.reason <> '' AND "
@@ -436,11 +433,13 @@ typedef struct term_sums {
     fts5_tokenizer tk;
     Fts5Tokenizer *tok;
     doc_terms *d;
-    int64_t lo, hi; /* seqs [lo, hi) */
-    uint64_t total; /* the reasons' entries minus the index's, over the range */
-    uint64_t *per;  /* the same per seq - lo, or NULL */
-    int64_t done;   /* reasons read */
-    int rc;         /* TT_OK, or why the step stopped */
+    int64_t lo, hi;  /* seqs [lo, hi) */
+    uint64_t total;  /* the reasons' entries minus the index's, over the range */
+    uint64_t *per;   /* the same per seq - lo, or NULL */
+    int64_t done;    /* reasons read */
+    int64_t entries; /* index entries read */
+    int64_t upto;    /* the last seq checked */
+    int rc;          /* TT_OK, or why the step stopped */
     tt_progress_fn progress;
     void *ctx;
 } term_sums;
@@ -451,6 +450,15 @@ static void add(term_sums *t, int64_t seq, uint64_t h, int sign)
     t->total += v;
     if (t->per != NULL)
         t->per[seq - t->lo] += v;
+}
+
+/* Every 4096 reasons or 65536 index entries: progress, which may stop the fold. */
+static void step_progress(term_sums *t, sqlite3_context *cx, int64_t n, int64_t every)
+{
+    if (t->progress == NULL || (n & (every - 1)) != 0 || t->progress(t->ctx, t->done, 0) == 0)
+        return;
+    t->rc = tti_err(t->s->errbuf, sizeof t->s->errbuf, TT_EMISUSE, "verification cancelled");
+    sqlite3_result_error(cx, "verification cancelled", -1);
 }
 
 /* The aggregate tt_terms_sum(sums, seq, text, side) folds rows into the term_sums bound as
@@ -482,6 +490,7 @@ static void sums_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
                 memcpy(d->prev, text, (size_t)len);
         }
         add(t, seq, entry_hash(d->key, d->prev_h, seq), -1);
+        step_progress(t, cx, ++t->entries, 65536);
         return;
     }
     d->n = 0;
@@ -503,10 +512,7 @@ static void sums_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
     for (int i = 0; i < d->n; i++)
         if (i == 0 || d->h[i] != d->h[i - 1])
             add(t, seq, entry_hash(d->key, d->h[i], seq), 1);
-    if (t->progress && (++t->done & 4095) == 0 && t->progress(t->ctx, t->done, 0) != 0) {
-        t->rc = tti_err(t->s->errbuf, sizeof t->s->errbuf, TT_EMISUSE, "verification cancelled");
-        sqlite3_result_error(cx, "verification cancelled", -1);
-    }
+    step_progress(t, cx, ++t->done, 4096);
 }
 
 static void sums_final(sqlite3_context *cx)
@@ -559,6 +565,8 @@ static int locate(term_sums *t, int64_t *bad_seq)
         return tti_sqlite_fail(t->s, rc, "checking the full-text index");
     int64_t max = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
+    if (max > t->upto)
+        max = t->upto;
     t->per = malloc((size_t)CHUNK_SEQS * sizeof *t->per);
     if (t->per == NULL)
         return tti_err(t->s->errbuf, sizeof t->s->errbuf, TT_ENOMEM, "out of memory");
@@ -576,9 +584,10 @@ static int locate(term_sums *t, int64_t *bad_seq)
     return rc;
 }
 
-static int check_terms(tti_store *s, tt_progress_fn progress, void *ctx, int64_t *bad_seq)
+int tti_sqlite_check_search_terms(tti_store *s, int64_t upto, tt_progress_fn progress, void *ctx,
+                                  int64_t *bad_seq)
 {
-    term_sums t = {.s = s, .progress = progress, .ctx = ctx};
+    term_sums t = {.s = s, .progress = progress, .ctx = ctx, .upto = upto};
     if (unicode61(s->db, &t.tk, &t.tok) != SQLITE_OK)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
                        "full-text search: SQLite's FTS5 unicode61 tokenizer is unavailable");
@@ -588,7 +597,7 @@ static int check_terms(tti_store *s, tt_progress_fn progress, void *ctx, int64_t
     else if (tti_random((uint8_t *)&t.d->key, sizeof t.d->key) != 0)
         rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ECRYPTO, "no random bytes");
     if (rc == TT_OK)
-        rc = sum_range(&t, 1, INT64_MAX);
+        rc = sum_range(&t, 1, upto + 1);
     if (rc == TT_OK && t.total != 0) {
         int64_t bad = 0;
         rc = locate(&t, &bad);

@@ -156,12 +156,16 @@ typedef struct tti_store_ops {
      * walk over every event counted (events with a key; events with a non-empty reason), or
      * -1 to count them here. check_idem: every row maps a key to the event holding it, and
      * there are n rows. check_search: the full-text index holds n documents, none beyond
-     * the last event, and (n >= 0: a full verification) each document the words of its
-     * event's reason, calling progress (reasons read of 0) as it goes. TT_OK, or TT_ETAMPERED with
-     * a message and *bad_seq the first seq concerned (0 when none can be named). */
+     * the last event. check_search_terms (a full verification; NULL where the index cannot
+     * disagree with the events): each document of an event up to seq upto holds the words
+     * of its reason and no other; it reads only its own transaction, so it may run on a
+     * second connection beside the walk, and calls progress (reasons read of 0) as it goes,
+     * stopping when that returns non-zero. TT_OK, or TT_ETAMPERED with a message and
+     * *bad_seq the first seq concerned (0 when none can be named). */
     int (*check_idem)(tti_store *s, int64_t n, int64_t *bad_seq);
-    int (*check_search)(tti_store *s, int64_t n, tt_progress_fn progress, void *ctx,
-                        int64_t *bad_seq);
+    int (*check_search)(tti_store *s, int64_t n, int64_t *bad_seq);
+    int (*check_search_terms)(tti_store *s, int64_t upto, tt_progress_fn progress, void *ctx,
+                              int64_t *bad_seq);
 
     /* First seq whose ts >= ts_us (size + 1 when none). */
     int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq);
