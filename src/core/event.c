@@ -213,7 +213,7 @@ static int check_metadata(const field_rule *r, const char *s, size_t len, unsign
     if (len > r->max)
         return tti_err(err, errlen, TT_EINVAL, "%s: larger than %zu bytes (got %zu)", r->name,
                        r->max, len);
-    if (flags & TTI_CHECK_META_NORMAL)
+    if ((flags & TTI_CHECK_META_NORMAL) || tti_metadata_is_normal(s, len))
         return TT_OK;
     char *norm = NULL;
     int rc = tti_metadata_normalize(s, len, &norm, err, errlen);

@@ -48,6 +48,19 @@ int tti_event_check_changes(const tt_event *ev, const tt_event *checked, char *e
  */
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen);
 
+/* 1 when in[0..len) is shown, in one pass, to be its own normal form (the normaliser would
+ * give it back unchanged); 0 when it is not shown, which says nothing either way: then only
+ * tti_metadata_normalize decides (core/meta_normal.c). */
+int tti_metadata_is_normal(const char *in, size_t len);
+/* tti_metadata_normalize without that shortcut: always parsed and written again. */
+int tti_metadata_normalize_parsed(const char *in, size_t len, char **out, char *err, size_t errlen);
+
+/* More values than this cannot normalise into TT_MAX_METADATA bytes: a value takes at least
+ * one byte and, but for the outermost object, a separator or its container's closing
+ * bracket, so n values take at least 2n - 1 bytes. Refusing them before jansson builds a
+ * node for each (some 40 bytes of tree per "0,") keeps memory to a few times the input. */
+#define TTI_META_MAX_VALUES (TT_MAX_METADATA / 2)
+
 /* The integer member key of stored (normalised) metadata: TT_OK, TT_ENOTFOUND when there is
  * no metadata or no such member, TT_EINVAL when it is not an integer. */
 int tti_metadata_get_int(const char *meta, const char *key, int64_t *out);

@@ -151,12 +151,6 @@ static int load_error(json_error_t *je, const char *what, char *err, size_t errl
                    je->column, je->text);
 }
 
-/* More values than this cannot normalise into TT_MAX_METADATA bytes: a value takes at least
- * one byte and, but for the outermost object, a separator or its container's closing
- * bracket, so n values take at least 2n - 1 bytes. Refusing them before jansson builds a
- * node for each (some 40 bytes of tree per "0,") keeps memory to a few times the input. */
-#define META_MAX_VALUES (TT_MAX_METADATA / 2)
-
 /* Members other than metadata hold a string or null: a few values more still get jansson's
  * "must be a string" message below, anything larger is refused by the scan. */
 #define FIELD_MAX_VALUES 64
@@ -194,7 +188,7 @@ static int scan_error(const tti_jscan *s, const char *what, char *err, size_t er
 static int scan_metadata(tti_jscan *s, char *err, size_t errlen)
 {
     s->values = 0;
-    s->max_values = META_MAX_VALUES;
+    s->max_values = TTI_META_MAX_VALUES;
     s->max_depth = TT_MAX_METADATA_DEPTH;
     int rc = tti_jscan_value(s);
     if (rc == TT_ETOOBIG)
@@ -205,7 +199,9 @@ static int scan_metadata(tti_jscan *s, char *err, size_t errlen)
     return rc == TT_OK ? TT_OK : scan_error(s, "metadata", err, errlen);
 }
 
-static int normalize(const char *in, size_t len, int redact, char **out, char *err, size_t errlen)
+/* With parse, always through jansson (the tests compare tti_metadata_is_normal with it). */
+static int normalize(const char *in, size_t len, int redact, int parse, char **out, char *err,
+                     size_t errlen)
 {
     json_error_t je;
     tti_jscan s;
@@ -215,6 +211,13 @@ static int normalize(const char *in, size_t len, int redact, char **out, char *e
     if (len > MAX_METADATA_INPUT)
         return tti_err(err, errlen, TT_EINVAL, "metadata: larger than %u bytes of input",
                        MAX_METADATA_INPUT);
+    if (!parse && tti_metadata_is_normal(in, len)) { /* its own normal form */
+        if ((*out = malloc(len + 1)) == NULL)
+            return tti_err(err, errlen, TT_ENOMEM, "metadata: out of memory");
+        memcpy(*out, in, len);
+        (*out)[len] = '\0';
+        return TT_OK;
+    }
     tti_jscan_init(&s, in, len);
     tti_jscan_ws(&s);
     int rc = scan_metadata(&s, err, errlen);
@@ -234,12 +237,17 @@ static int normalize(const char *in, size_t len, int redact, char **out, char *e
 
 int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, size_t errlen)
 {
-    return normalize(in, len, 1, out, err, errlen);
+    return normalize(in, len, 1, 0, out, err, errlen);
+}
+
+int tti_metadata_normalize_parsed(const char *in, size_t len, char **out, char *err, size_t errlen)
+{
+    return normalize(in, len, 1, 1, out, err, errlen);
 }
 
 int tti_metadata_renormalize(const char *in, size_t len, char **out, char *err, size_t errlen)
 {
-    return normalize(in, len, 0, out, err, errlen);
+    return normalize(in, len, 0, 0, out, err, errlen);
 }
 
 /* ---- Reading stored metadata (SPEC 15 corrections) --------------------------------------- */
