@@ -52,6 +52,12 @@ int tti_metadata_normalize(const char *in, size_t len, char **out, char *err, si
  * give it back unchanged); 0 when it is not shown, which says nothing either way: then only
  * tti_metadata_normalize decides (core/meta_normal.c). */
 int tti_metadata_is_normal(const char *in, size_t len);
+/* The length of the metadata object at in that is shown to be in normal form, followed by
+ * whatever else (0: none is shown). */
+size_t tti_metadata_normal_span(const char *in, size_t len);
+/* The length of the JSON string at p (quotes included) when it holds only printable ASCII
+ * without escapes, so that its bytes are its value; 0 otherwise. */
+size_t tti_json_plain_string(const char *p, const char *end);
 /* tti_metadata_normalize without that shortcut: always parsed and written again. */
 int tti_metadata_normalize_parsed(const char *in, size_t len, char **out, char *err, size_t errlen);
 

@@ -26,23 +26,30 @@ typedef struct fastp {
 
 static int fast_value(fastp *f, int depth);
 
-/* A string of printable ASCII without escapes: written back as it stands. */
-static int fast_string(fastp *f, const char **s, size_t *n)
+size_t tti_json_plain_string(const char *p, const char *end)
 {
-    if (f->p >= f->end || *f->p != '"')
+    if (p >= end || *p != '"')
         return 0;
-    const char *start = ++f->p;
-    for (; f->p < f->end; f->p++) {
-        unsigned char c = (unsigned char)*f->p;
-        if (c == '"') {
-            *s = start;
-            *n = (size_t)(f->p++ - start);
-            return 1;
-        }
+    for (const char *q = p + 1; q < end; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c == '"')
+            return (size_t)(q + 1 - p);
         if (c < 0x20 || c > 0x7E || c == '\\')
             return 0;
     }
     return 0;
+}
+
+/* A string of printable ASCII without escapes: written back as it stands. */
+static int fast_string(fastp *f, const char **s, size_t *n)
+{
+    size_t len = tti_json_plain_string(f->p, f->end);
+    if (len == 0)
+        return 0;
+    *s = f->p + 1;
+    *n = len - 2;
+    f->p += len;
+    return 1;
 }
 
 static size_t digits(const char *p, const char *end)
@@ -179,9 +186,15 @@ static int fast_value(fastp *f, int depth)
     return fast_number(f);
 }
 
-int tti_metadata_is_normal(const char *s, size_t len)
+size_t tti_metadata_normal_span(const char *s, size_t len)
 {
     fastp f = {s, s + len, 0};
-    return s != NULL && len > 0 && len <= TT_MAX_METADATA && s[0] == '{' && fast_value(&f, 0) &&
-           f.p == f.end;
+    if (s == NULL || len == 0 || s[0] != '{' || !fast_value(&f, 0) || f.p - s > TT_MAX_METADATA)
+        return 0;
+    return (size_t)(f.p - s);
+}
+
+int tti_metadata_is_normal(const char *s, size_t len)
+{
+    return len > 0 && tti_metadata_normal_span(s, len) == len;
 }

@@ -976,6 +976,83 @@ static void test_metadata_is_normal_random(void **state)
     assert_true(shown <= normal);
 }
 
+/* An event parsed as written (plain ones are taken without jansson) and with its entity
+ * escaped ("\u0073trategy" is "strategy"), which only jansson's path takes: the same event,
+ * or the same refusal, either way. */
+/* A syntax error's column moves with an escape's five more bytes: "column 12" -> "column". */
+static void drop_column(char *msg)
+{
+    char *c = strstr(msg, "column ");
+    if (c != NULL) {
+        char *digits = c + strlen("column"), *rest = digits + 1 + strspn(digits + 1, "0123456789");
+        memmove(digits, rest, strlen(rest) + 1);
+    }
+}
+
+static int parse_both_ways(const char *plain, const char *escaped)
+{
+    tt_event a, b;
+    void *oa = NULL, *ob = NULL;
+    char ea[400], eb[400];
+    int ra = tt_event_parse_json(plain, strlen(plain), &a, &oa, ea, sizeof ea);
+    int rb = tt_event_parse_json(escaped, strlen(escaped), &b, &ob, eb, sizeof eb);
+    drop_column(ea);
+    drop_column(eb);
+    if (ra != rb || (ra != TT_OK && strcmp(ea, eb) != 0))
+        fail_msg("%s\n  -> %d %s\n%s\n  -> %d %s", plain, ra, ra ? ea : "", escaped, rb,
+                 rb ? eb : "");
+    if (ra == TT_OK) {
+        char *ja = tt_event_to_json(&a), *jb = tt_event_to_json(&b);
+        assert_non_null(ja);
+        assert_non_null(jb);
+        if (strcmp(ja, jb) != 0)
+            fail_msg("%s\n  -> %s\n  <> %s", plain, ja, jb);
+        assert_int_equal(a.occurred_at_us, b.occurred_at_us);
+        assert_int_equal(a.producer_seq, b.producer_seq);
+        tt_free(ja);
+        tt_free(jb);
+        tt_free(oa);
+        tt_free(ob);
+    }
+    return ra == TT_OK;
+}
+
+static void test_parse_plain_and_escaped(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"\"s1\"", "\"\"", "null", "1", "\"x\\ty\""};
+    static const char *const reasons[] = {"\"ok\"", "\"\"", "null", "\"caf\xc3\xa9\"", "7"};
+    static const char *const metas[] = {
+        "{\"a\":1}",         "{\"a\":1.50}", "null", "{\"api_key\":\"s\"}",
+        "{\"a\":1,\"a\":2}", "[1]",          "{}",   "{ \"b\" : [true,null] }"};
+    static const char *const times[] = {"", ",\"occurred_at\":\"2026-01-18T10:31:00Z\"",
+                                        ",\"occurred_at\":\"yesterday\"", ",\"occurred_at\":5"};
+    static const char *const producers[] = {
+        "", ",\"producer\":\"p\",\"producer_seq\":3", ",\"producer\":\"p\",\"producer_seq\":0",
+        ",\"producer_seq\":12345678901234567890", ",\"producer\":\"p\",\"producer_seq\":2.0"};
+    static const char *const extras[] = {"", ",\"seq\":1", ",\"actor\":\"again\"",
+                                         ",\"idempotency_key\":\"k-1\""};
+    char plain[600], escaped[600];
+    uint32_t x = 88172645u;
+    int taken = 0;
+    for (int n = 0; n < 3000; n++) {
+#define EV_FMT                                                                                     \
+    "{\"entity\":\"%sstrategy\",\"entity_id\":%s,\"event_type\":\"CREATED\",\"actor\":\"bot\","    \
+    "\"reason\":%s,\"metadata\":%s%s%s%s}"
+        /* Each part the first (plain and valid) choice three times in four. */
+#define PICK(a) a[fz_next(&x) % 4 ? 0 : fz_next(&x) % (sizeof a / sizeof a[0])]
+        const char *id = PICK(ids), *re = PICK(reasons), *me = PICK(metas), *ti = PICK(times),
+                   *pr = PICK(producers), *ex = PICK(extras);
+#undef PICK
+        /* "\u0073strategy" reads "sstrategy": the plain one says the same */
+        snprintf(plain, sizeof plain, EV_FMT, "s", id, re, me, ti, pr, ex);
+        snprintf(escaped, sizeof escaped, EV_FMT, "\\u0073", id, re, me, ti, pr, ex);
+#undef EV_FMT
+        taken += parse_both_ways(plain, escaped);
+    }
+    assert_true(taken > 100); /* events were taken, not only refused */
+}
+
 static void test_metadata_normalize_size(void **state)
 {
     (void)state;
@@ -1276,6 +1353,7 @@ int main(void)
         cmocka_unit_test(test_metadata_normalize_size),
         cmocka_unit_test(test_metadata_is_normal),
         cmocka_unit_test(test_metadata_is_normal_random),
+        cmocka_unit_test(test_parse_plain_and_escaped),
         cmocka_unit_test(test_parse_memory_bounded),
         cmocka_unit_test(test_json_real_shortest),
         cmocka_unit_test(test_to_json_minimal),
