@@ -436,10 +436,13 @@ static int take_object(const json_t *root, parsed *p, char *err, size_t errlen)
  * jansson's would be. Anything else makes fast_take_object return 0 and jansson's tree
  * decides, with its messages. Measured: docs/PERFORMANCE.md. */
 
+/* JSON's whitespace, as the scan skips it (json_scan.c). */
 static void skip_ws(const char **p, const char *end)
 {
-    while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
-        (*p)++;
+    tti_jscan s;
+    tti_jscan_init(&s, *p, (size_t)(end - *p));
+    tti_jscan_ws(&s);
+    *p = s.p;
 }
 
 static int fast_plain(const char **p, const char *end, const char **s, size_t *n)
