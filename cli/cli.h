@@ -89,6 +89,13 @@ typedef struct cli_opt {
 } cli_opt;
 #define CLI_MAX_OPTS 16
 
+/* The start of a command that takes no arguments, only -o FORMAT (formats: mask of
+ * 1 << OUT_*) and the global options, then opens the ledger (creating it with create):
+ * 0 with *l open to run it; otherwise *l is NULL and the return is the exit code (0 after
+ * --help). */
+int cli_begin(cli_ctx *c, int argc, char **argv, const char *help, int formats, int create,
+              out_format *fmt, tt_ledger **l);
+
 /* The options of a command whose own options each take a string (opts, ended by a NULL
  * name; at most CLI_MAX_OPTS), with -o FORMAT (formats: mask of 1 << OUT_*), --help and
  * the global ones. Positional arguments stay at argv[optind..] for the caller to check.

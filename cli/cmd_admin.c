@@ -14,11 +14,9 @@ static const char init_help[] =
 int cmd_init(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, init_help, 1, &fmt, 0, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     tt_ledger *l;
-    if ((rc = cli_open(c, 1, &l)) != 0)
+    int rc = cli_begin(c, argc, argv, init_help, 1, 1, &fmt, &l);
+    if (l == NULL)
         return rc;
     char *key = NULL;
     rc = tt_ledger_verifier_key(l, &key);
@@ -63,11 +61,9 @@ static void print_stats(const tt_stats *s, int64_t now)
 int cmd_stats(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, stats_help, 3, &fmt, 0, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     tt_ledger *l;
-    if ((rc = cli_open(c, 0, &l)) != 0)
+    int rc = cli_begin(c, argc, argv, stats_help, 3, 0, &fmt, &l);
+    if (l == NULL)
         return rc;
     tt_stats s;
     rc = tt_ledger_stats(l, &s);
@@ -93,11 +89,9 @@ static const char test_help[] =
 int cmd_test(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, test_help, 3, &fmt, 0, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     tt_ledger *l;
-    if ((rc = cli_open(c, 0, &l)) != 0)
+    int rc = cli_begin(c, argc, argv, test_help, 3, 0, &fmt, &l);
+    if (l == NULL)
         return rc;
     tt_event ev;
     tt_event_init(&ev);

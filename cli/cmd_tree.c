@@ -90,11 +90,9 @@ static const char checkpoint_help[] =
 int cmd_checkpoint(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, checkpoint_help, 3, &fmt, 0, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     tt_ledger *l;
-    if ((rc = cli_open(c, 0, &l)) != 0)
+    int rc = cli_begin(c, argc, argv, checkpoint_help, 3, 0, &fmt, &l);
+    if (l == NULL)
         return rc;
     tt_checkpoint cp;
     rc = tt_ledger_checkpoint_sign(l, &cp);
@@ -120,11 +118,9 @@ static const char key_help[] =
 int cmd_key(cli_ctx *c, int argc, char **argv)
 {
     out_format fmt = OUT_SHORT;
-    int rc = cli_parse_common(c, argc, argv, key_help, 1, &fmt, 0, NULL, NULL, NULL);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
     tt_ledger *l;
-    if ((rc = cli_open(c, 0, &l)) != 0)
+    int rc = cli_begin(c, argc, argv, key_help, 1, 0, &fmt, &l);
+    if (l == NULL)
         return rc;
     char *key = NULL;
     rc = tt_ledger_verifier_key(l, &key);

@@ -173,6 +173,16 @@ int cli_parse_common(cli_ctx *c, int argc, char **argv, const char *help, int fo
     return rc;
 }
 
+int cli_begin(cli_ctx *c, int argc, char **argv, const char *help, int formats, int create,
+              out_format *fmt, tt_ledger **l)
+{
+    *l = NULL;
+    int rc = cli_parse_common(c, argc, argv, help, formats, fmt, 0, NULL, NULL, NULL);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    return cli_open(c, create, l);
+}
+
 int cli_parse_opts(cli_ctx *c, int argc, char **argv, const char *help, int formats,
                    out_format *fmt, const cli_opt *opts)
 {

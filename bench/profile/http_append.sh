@@ -8,6 +8,8 @@
 # DWARF call graphs) and prints bench/profile/categories.py's table.
 # Usage: bench/profile/http_append.sh TRADETRAIL_BINARY [SECONDS] [serve options...]
 # PROFILE_SAMPLES=FILE keeps the perf script text (for categories.py with other weights).
+# PROFILE_LOAD=ndjson loads it as the NDJSON figure does instead (wrk -t2 -c4, 1,000-event
+# batches, bench/wrk_post_ndjson.lua): every "per append" figure is then per event.
 set -eu
 bin=$1
 secs=${2:-8}
@@ -33,19 +35,25 @@ until grep -q '^tradetrail serving' "$work/serve.log"; do
 done
 export TT_TOKEN="$(awk '/admin token/ {print $NF}' "$work/serve.log")"
 export TT_WRK_COUNT="$here/wrk_count.lua"
-load() { wrk -t2 -c64 -d"$1s" -s "$here/wrk_post_event.lua" "http://127.0.0.1:$port/"; }
+if [ "${PROFILE_LOAD:-single}" = ndjson ]; then
+    export TT_BATCH=1000
+    conns=4 script=wrk_post_ndjson.lua unit=11 # wrk_result's events field
+else
+    conns=64 script=wrk_post_event.lua unit=3 # wrk_result's ok field
+fi
+load() { wrk -t2 -c$conns -d"$1s" -s "$here/$script" "http://127.0.0.1:$port/"; }
 load 1 >/dev/null # warm-up: the first requests open the readers and the WAL
 
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 t0=$(ticks)
 out=$(/usr/bin/time -f "wrk_cpu_s %U %S" -o "$work/wrk.time" sh -c \
-    "wrk -t2 -c64 -d${secs}s -s '$here/wrk_post_event.lua' 'http://127.0.0.1:$port/'")
+    "wrk -t2 -c$conns -d${secs}s -s '$here/$script' 'http://127.0.0.1:$port/'")
 t1=$(ticks)
-ok=$(echo "$out" | awk '/^wrk_result/ {print $3}')
+ok=$(echo "$out" | awk -v u=$unit '/^wrk_result/ {print $u}')
 cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" 'BEGIN {printf "%.1f", t * 1e6 / hz / ok}')
-echo "$out" | awk -v cpu="$cpu_us" -v w="$(awk '{print $2 + $3}' "$work/wrk.time")" '/^wrk_result/ {
-    printf "appends acknowledged: %d (%.0f/s), refused: %d, p99 %.2f ms\n", $3, $3 / $13, $5, $17 / 1000
-    printf "server CPU per append: %s us; wrk CPU per request: %.1f us\n", cpu, w * 1e6 / $3 }'
+echo "$out" | awk -v cpu="$cpu_us" -v w="$(awk '{print $2 + $3}' "$work/wrk.time")" -v u=$unit '/^wrk_result/ {
+    printf "appends acknowledged: %d (%.0f/s), refused: %d, p99 %.2f ms\n", $u, $u / $13, $5, $17 / 1000
+    printf "server CPU per append: %s us; wrk CPU per append: %.1f us\n", cpu, w * 1e6 / $u }'
 
 if command -v perf >/dev/null; then
     # System calls and context switches per append, over a second load of the same length.
