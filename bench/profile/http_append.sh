@@ -10,6 +10,7 @@
 # PROFILE_SAMPLES=FILE keeps the perf script text (for categories.py with other weights).
 # PROFILE_LOAD=ndjson loads it as the NDJSON figure does instead (wrk -t2 -c4, 1,000-event
 # batches, bench/wrk_post_ndjson.lua): every "per append" figure is then per event.
+# PROFILE_PERF=0 stops after the CPU figures (quick paired runs of two binaries).
 set -eu
 bin=$1
 secs=${2:-8}
@@ -55,7 +56,9 @@ echo "$out" | awk -v cpu="$cpu_us" -v w="$(awk '{print $2 + $3}' "$work/wrk.time
     printf "appends acknowledged: %d (%.0f/s), refused: %d, p99 %.2f ms\n", $u, $u / $13, $5, $17 / 1000
     printf "server CPU per append: %s us; wrk CPU per append: %.1f us\n", cpu, w * 1e6 / $u }'
 
-if command -v perf >/dev/null; then
+if [ "${PROFILE_PERF:-1}" = 0 ]; then
+    exit 0
+elif command -v perf >/dev/null; then
     # System calls and context switches per append, over a second load of the same length.
     events=context-switches
     for sc in fdatasync pwrite64 pread64 write sendmsg recvfrom epoll_wait epoll_ctl futex \

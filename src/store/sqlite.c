@@ -233,6 +233,7 @@ static void sq_close(tti_store *s)
 {
     if (s == NULL)
         return;
+    tti_sqlite_ckpt_stop(s);
     for (int i = 0; i < TTI_ST_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < s->n_cache; i++)
@@ -243,16 +244,21 @@ static void sq_close(tti_store *s)
 }
 
 /* When to copy the WAL into the database file. Each checkpoint syncs that file, and a page
- * changed by several commits is copied once per checkpoint; but a large checkpoint holds
- * up the commits queued behind it. Measured (issue 6): at a fixed 256 pages (1 MiB) a
- * checkpoint followed every 1,000-event commit and cost the server a fifth of its NDJSON
- * rate; at a fixed 4096 pages the p99 of single-event appends rose by about 2 ms. So the WAL
- * may grow to four times the last commit's pages, at least 256 and at most 4096 (16 MiB):
- * small commits keep small checkpoints, large ones share one among four. Never beyond an
- * eighth of the disk's free space either: after a disk-full error the checkpoint is what
- * makes room, and freeing a megabyte or two must be enough for it
- * (tests/e2e/test_diskfull.py). The hook runs after the commit is durable; like SQLite's
- * own autocheckpoint it ignores a failed checkpoint, which the next one retries. */
+ * changed by several commits is copied once per checkpoint; but a large checkpoint took
+ * long. Measured (issue 6), when checkpoints ran on the writer's thread: at a fixed 256
+ * pages (1 MiB) a checkpoint followed every 1,000-event commit and cost the server a fifth
+ * of its NDJSON rate; at a fixed 4096 pages the p99 of single-event appends rose by about
+ * 2 ms. So a checkpoint is asked for when four times the last commit's pages are waiting,
+ * at least 256 and at most 4096 (16 MiB): small commits keep small checkpoints, large ones
+ * share one among four. The checkpointer's thread copies them (sqlite_checkpoint.c) while
+ * the writer goes on. The writer checkpoints itself, after the checkpointer has finished,
+ * only when the WAL holds twice the limit, at least 4096 pages (commits kept landing during
+ * every checkpoint, so the WAL never started over: copying the rest itself lets the next
+ * commit start it over, and keeps the WAL as small as before) or more than an eighth of the disk's
+ * free space: after a disk-full error the checkpoint is what makes room, and freeing a megabyte or
+ * two must be enough for it (tests/e2e/test_diskfull.py). The hook runs after the commit is
+ * durable; like SQLite's own autocheckpoint it ignores a failed checkpoint, which the next one
+ * retries. */
 #define WAL_PAGES_MIN 256
 #define WAL_PAGES_MAX 4096
 
@@ -268,13 +274,19 @@ static int wal_hook(void *ctx, sqlite3 *db, const char *name, int frames)
 {
     tti_store *s = ctx;
     /* The WAL starts over after a complete checkpoint: then it holds only this commit. */
-    int commit = frames >= s->wal_frames ? frames - s->wal_frames : frames;
+    int restarted = frames < s->wal_frames;
+    int commit = restarted ? frames : frames - s->wal_frames;
     s->wal_frames = frames;
     if (frames < WAL_PAGES_MIN)
         return SQLITE_OK;
     int limit = commit < WAL_PAGES_MAX / 4 ? 4 * commit : WAL_PAGES_MAX;
-    if (frames < limit && !low_on_disk(db, name, frames))
+    if (limit < WAL_PAGES_MIN)
+        limit = WAL_PAGES_MIN;
+    int hard = 2 * limit < WAL_PAGES_MAX ? WAL_PAGES_MAX : 2 * limit;
+    if (frames < hard && !low_on_disk(db, name, frames) &&
+        (tti_sqlite_ckpt_ask(s, frames, limit, restarted) || frames < limit))
         return SQLITE_OK;
+    tti_sqlite_ckpt_wait(s);
     sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }

@@ -52,14 +52,30 @@ enum {
     TTI_ST_COUNT
 };
 
+/* The checkpointer (sqlite_checkpoint.c): a thread and a connection that copy the WAL into
+ * the database file while the writer goes on committing. */
+typedef struct tti_sqlite_ckpt tti_sqlite_ckpt;
+
+/* From the writer's WAL hook: ask for a checkpoint when at least limit of the WAL's frames
+ * are not yet copied and none is under way (restarted: the WAL started over since the last
+ * commit). Returns 0 when there is no checkpointer (it could not start): then the caller
+ * checkpoints itself. */
+int tti_sqlite_ckpt_ask(tti_store *s, int frames, int limit, int restarted);
+/* Wait until no checkpoint is asked for or under way (before the writer checkpoints itself). */
+void tti_sqlite_ckpt_wait(tti_store *s);
+/* Stop the thread and close its connection (the store is closing). */
+void tti_sqlite_ckpt_stop(tti_store *s);
+
 struct tti_store {
     sqlite3 *db;
     sqlite3_stmt *stmt[TTI_SQLITE_CORE_STMTS];
     tti_map *names;
     int in_txn;
     int read_only;
-    int hit_enospc; /* the last write ran out of disk: give the WAL back before the next */
-    int wal_frames; /* WAL frames after the last commit (the WAL hook) */
+    int hit_enospc;        /* the last write ran out of disk: give the WAL back before the next */
+    int wal_frames;        /* WAL frames after the last commit (the WAL hook) */
+    tti_sqlite_ckpt *ckpt; /* the checkpointer, once a checkpoint was needed */
+    int ckpt_failed;       /* it could not start: the writer checkpoints itself */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */
