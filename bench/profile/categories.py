@@ -15,7 +15,7 @@ import sys
 CATEGORIES = [
     ("auth: token lookup (tt_token_authenticate, one SQLite read transaction per request)",
      r"tt_token_check|tt_token_authenticate"),
-    ("commit: WAL checkpoint (wal_hook, on the committer thread)",
+    ("commit: WAL checkpoint (sqlite_checkpoint.c, on its own thread; wal_hook past the limit)",
      r"sqlite3_wal_checkpoint|wal_hook"),
     ("commit: fdatasync of the WAL", r"fdatasync"),
     ("commit: WAL frames, FTS5 segment flush, COMMIT", r"sq_commit"),

@@ -2315,6 +2315,35 @@ static void test_verify_large_events(void **state)
     verify_ok(l, N, NULL);
 }
 
+/* verify cuts every reason into words again and compares them with the index's entries
+ * (src/store/sqlite_search.c): reasons of every printable ASCII character, tabs and
+ * newlines, mixed case, some ending in non-ASCII letters, must verify as written. */
+static void test_verify_ascii_reasons(void **state)
+{
+    fixture *f = *state;
+    enum { N = 3000 };
+    static tt_event evs[N];
+    static tt_append_result res[N];
+    static char reasons[N][160];
+    static const char extra[] = "\t\nAZaz09_-'.";
+    uint64_t st = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < N; i++) {
+        int len = 1 + (int)(st % 150);
+        for (int k = 0; k < len; k++) {
+            st = st * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned r = (unsigned)(st >> 33);
+            reasons[i][k] =
+                r % 4 == 0 ? extra[r / 4 % (sizeof extra - 1)] : (char)(0x20 + r / 4 % 95);
+        }
+        reasons[i][len] = '\0';
+        if (i % 50 == 0 && len > 4)
+            memcpy(reasons[i] + len - 4, "\xc3\xa9\xc3\x89", 4); /* é É */
+        simple_event(&evs[i], "ord-ascii", reasons[i]);
+    }
+    append_ok(f->l, evs, N, res);
+    verify_ok(f->l, N, NULL);
+}
+
 static long long file_size(const char *dir, const char *name)
 {
     char path[128];
@@ -2646,6 +2675,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_hard_limit, setup_ledger,
                                         teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify_large_events, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_verify_ascii_reasons, setup_ledger, teardown_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
