@@ -421,6 +421,7 @@ static void recover_wal(tti_store *s)
 {
     if (!s->hit_enospc)
         return;
+    tti_sqlite_ckpt_wait(s); /* a checkpoint under way would make this one busy */
     int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     if (rc == SQLITE_OK)
         s->hit_enospc = 0;
