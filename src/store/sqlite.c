@@ -254,11 +254,11 @@ static void sq_close(tti_store *s)
  * the writer goes on. The writer checkpoints itself, after the checkpointer has finished,
  * only when the WAL holds twice the limit, at least 4096 pages (commits kept landing during
  * every checkpoint, so the WAL never started over: copying the rest itself lets the next
- * commit start it over, and keeps the WAL as small as before) or more than an eighth of the disk's
- * free space: after a disk-full error the checkpoint is what makes room, and freeing a megabyte or
- * two must be enough for it (tests/e2e/test_diskfull.py). The hook runs after the commit is
- * durable; like SQLite's own autocheckpoint it ignores a failed checkpoint, which the next one
- * retries. */
+ * commit start it over, within 16 MiB for small commits and 32 MiB for large ones) or more
+ * than an eighth of the disk's free space: after a disk-full error the checkpoint is what
+ * makes room, and freeing a megabyte or two must be enough for it
+ * (tests/e2e/test_diskfull.py). The hook runs after the commit is durable; like SQLite's
+ * own autocheckpoint it ignores a failed checkpoint, which the next one retries. */
 #define WAL_PAGES_MIN 256
 #define WAL_PAGES_MAX 4096
 
