@@ -39,8 +39,10 @@ export TT_WRK_COUNT="$here/wrk_count.lua"
 if [ "${PROFILE_LOAD:-single}" = ndjson ]; then
     export TT_BATCH=1000
     conns=4 script=wrk_post_ndjson.lua unit=11 # wrk_result's events field
+    per="per request of $TT_BATCH events"
 else
     conns=64 script=wrk_post_event.lua unit=3 # wrk_result's ok field
+    per="per append"
 fi
 load() { wrk -t2 -c$conns -d"$1s" -s "$here/$script" "http://127.0.0.1:$port/"; }
 load 1 >/dev/null # warm-up: the first requests open the readers and the WAL
@@ -72,7 +74,7 @@ elif command -v perf >/dev/null; then
     wait $wpid
     sent=$(awk -F, '$3 == "syscalls:sys_enter_sendmsg" {print $1}' "$work/stat")
     if [ -n "$sent" ] && [ "$sent" -gt 0 ]; then
-        echo "per append (one sendmsg per answer):"
+        echo "$per (one sendmsg per answer):"
         awk -F, -v n="$sent" '$3 ~ /^(syscalls|context)/ && $1 ~ /^[0-9]+$/ {
             sub("syscalls:sys_enter_", "", $3); printf "  %-16s %.2f\n", $3, $1 / n }' "$work/stat"
     fi
