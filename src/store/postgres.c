@@ -6,7 +6,8 @@
  * SQLite backend's adapted: interned names and subjects, tree nodes in tiles of 256 hashes,
  * one head row. Every writer locks that head row first (SELECT ... FOR UPDATE) and reads
  * the tree's right edge after the lock, so several servers can append to one database and
- * none holds state another's commits make stale. Event rows of a batch go in one COPY.
+ * none holds state another's commits make stale. A batch's writes wait in the connection
+ * and go with its COMMIT in one round trip (postgres_pipeline.c).
  * Triggers refuse UPDATE, DELETE and TRUNCATE on events and checkpoints (SPEC 4).
  * Only src/store/postgres*.c include libpq-fe.h.
  */
@@ -17,14 +18,6 @@
 #include "store/postgres_internal.h"
 #include "store/records.h"
 #include "util/err.h"
-
-/* One level's edge tile as this connection last wrote it. */
-struct tti_pg_tile {
-    int valid;
-    uint64_t index;
-    size_t n;
-    uint8_t hashes[TTI_TILE_WIDTH][TT_HASH_SIZE];
-};
 
 /* Identity of the schema's migration lock (pg_advisory_xact_lock): servers starting
  * together migrate one after the other. "ttmigr" in ASCII. */
@@ -57,6 +50,19 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
     [TTI_PG_TILE_GET] = "SELECT hashes FROM tiles WHERE id = $1",
     [TTI_PG_TILE_PUT] = "INSERT INTO tiles(id, hashes) VALUES ($1, $2) "
                         "ON CONFLICT (id) DO UPDATE SET hashes = excluded.hashes",
+    /* The tiles the next leaves and height-8 nodes go to (tti_tile_locate), read after the
+     * head's lock in the same round trip: a statement of its own, so that its snapshot
+     * (READ COMMITTED) is taken after the lock was granted. */
+    [TTI_PG_TILE_EDGE] = "SELECT t.id, t.hashes FROM head h JOIN tiles t"
+                         " ON t.id IN (h.size >> 8, (1::bigint << 56) | (h.size >> 16))"
+                         " WHERE h.id = 1",
+    /* A batch's event rows, one JSON array of objects named as the columns. */
+    [TTI_PG_EVENTS_PUT] =
+        "INSERT INTO events(seq, ts, entity, subject, event_type, actor, old_status, new_status,"
+        " reason, metadata, occurred_at, idem, leaf_hash, principal, producer, producer_seq)"
+        " SELECT seq, ts, entity, subject, event_type, actor, old_status, new_status, reason,"
+        " metadata, occurred_at, idem, leaf_hash, principal, producer, producer_seq"
+        " FROM json_populate_recordset(NULL::events, $1::json)",
     [TTI_PG_CP_PUT] = "INSERT INTO checkpoints(tree_size, ts, root, note) VALUES ($1,$2,$3,$4)",
     [TTI_PG_CP_HEAD] = "UPDATE head SET signed_size = greatest(signed_size, $1),"
                        " checkpoints = checkpoints + 1 WHERE id = 1",
@@ -302,6 +308,21 @@ static PGresult *checked(tti_store *s, PGresult *r, int *rc, const char *what)
 
 static int revive(tti_store *s);
 
+int tti_pg_prepare(tti_store *s, int which, const char *what)
+{
+    if (s->prepared[which])
+        return TT_OK;
+    char name[16];
+    snprintf(name, sizeof name, "tt%d", which);
+    int rc = TT_OK;
+    PGresult *p = checked(s, PQprepare(s->conn, name, stmt_sql[which], 0, NULL), &rc, what);
+    if (p == NULL)
+        return rc;
+    PQclear(p);
+    s->prepared[which] = 1;
+    return TT_OK;
+}
+
 /* One attempt at a prepared statement (which) or an SQL text (sql). */
 static PGresult *attempt(tti_store *s, int which, const char *sql, const tti_pgargs *a, int *rc,
                          const char *what)
@@ -317,15 +338,10 @@ static PGresult *attempt(tti_store *s, int which, const char *sql, const tti_pga
         *rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EMISUSE, "%s: no such statement", what);
         return NULL;
     }
+    if ((*rc = tti_pg_prepare(s, which, what)) != TT_OK)
+        return NULL;
     char name[16];
     snprintf(name, sizeof name, "tt%d", which);
-    if (!s->prepared[which]) {
-        PGresult *p = checked(s, PQprepare(s->conn, name, stmt_sql[which], 0, NULL), rc, what);
-        if (p == NULL)
-            return NULL;
-        PQclear(p);
-        s->prepared[which] = 1;
-    }
     return checked(s, PQexecPrepared(s->conn, name, n, v, len, fmt, 1), rc, what);
 }
 
@@ -337,6 +353,8 @@ static PGresult *run_once_more(tti_store *s, int which, const char *sql, const t
 {
     int idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
     if (idle && (*rc = revive(s)) != TT_OK)
+        return NULL;
+    if (s->in_txn && (*rc = tti_pg_flush(s)) != TT_OK)
         return NULL;
     PGresult *r = attempt(s, which, sql, a, rc, what);
     if (r == NULL && idle && s->lost && revive(s) == TT_OK) {
@@ -367,72 +385,6 @@ static int simple(tti_store *s, const char *sql, const char *what)
         r = checked(s, PQexec(s->conn, sql), &rc, what);
     }
     PQclear(r);
-    return rc;
-}
-
-/* ---- COPY of event rows ---- */
-
-/* One field of COPY's text format: \N for NULL; backslash, tab, newline and CR escaped. */
-static void copy_text(tti_buf *b, const char *v)
-{
-    if (v == NULL) {
-        tti_buf_add(b, "\\N", 2);
-        return;
-    }
-    for (const char *p = v; *p; p++) {
-        const char *esc = *p == '\\'   ? "\\\\"
-                          : *p == '\t' ? "\\t"
-                          : *p == '\n' ? "\\n"
-                          : *p == '\r' ? "\\r"
-                                       : NULL;
-        if (esc != NULL)
-            tti_buf_add(b, esc, 2);
-        else
-            tti_buf_add(b, p, 1);
-    }
-}
-
-static void copy_int(tti_buf *b, int64_t v, int null)
-{
-    if (null)
-        tti_buf_add(b, "\\N", 2);
-    else
-        tti_buf_printf(b, "%lld", (long long)v);
-}
-
-int tti_pg_flush(tti_store *s)
-{
-    if (s->n_copy == 0)
-        return TT_OK;
-    int rc = TT_OK;
-    if (s->copy.failed) {
-        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
-        goto out;
-    }
-    PGresult *r = PQexec(s->conn, "COPY events(seq, ts, entity, subject, event_type, actor, "
-                                  "old_status, new_status, reason, metadata, occurred_at, idem, "
-                                  "leaf_hash, principal, producer, producer_seq) FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        rc = tti_pg_fail(s, r, "inserting events");
-        PQclear(r);
-        goto out;
-    }
-    PQclear(r);
-    if (PQputCopyData(s->conn, s->copy.data, (int)s->copy.len) != 1 ||
-        PQputCopyEnd(s->conn, NULL) != 1) {
-        rc = tti_pg_fail(s, NULL, "inserting events");
-        while ((r = PQgetResult(s->conn)) != NULL)
-            PQclear(r);
-        goto out;
-    }
-    while ((r = PQgetResult(s->conn)) != NULL) {
-        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == TT_OK)
-            rc = tti_pg_fail(s, r, "inserting events");
-        PQclear(r);
-    }
-out:
-    tti_buf_reset(&s->copy);
-    s->n_copy = 0;
     return rc;
 }
 
@@ -668,38 +620,71 @@ static const char *pg_errmsg(tti_store *s)
 
 static int parse_head(tti_store *s, const PGresult *r, tti_head *out);
 
-/* READ COMMITTED, on purpose: each statement after the head row's lock sees every batch
- * committed before the lock was granted (a REPEATABLE READ snapshot taken before the wait
- * would not, and would fail the lock with a serialization error). */
+/* The tree's edge tiles at levels 0 and 1 from TTI_PG_TILE_EDGE's rows, for the head just
+ * locked; deeper levels stay cached only while no other writer appended since. */
+static int install_edge(tti_store *s, const PGresult *r)
+{
+    if (s->tiles == NULL && (s->tiles = calloc(TTI_TILE_HEIGHT, sizeof *s->tiles)) == NULL)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory reading tiles");
+    uint64_t size = (uint64_t)s->head.size;
+    for (unsigned i = 0; i < TTI_TILE_HEIGHT; i++) {
+        s->tiles[i].pending = 0;
+        if (s->tiles_size != s->head.size || i < 2)
+            s->tiles[i].valid = 0;
+    }
+    for (unsigned level = 0; level < 2; level++)
+        s->tiles[level] =
+            (struct tti_pg_tile){.valid = 1, .index = size >> (8 * (level + 1)), .n = 0};
+    for (int row = 0; row < PQntuples(r); row++) {
+        uint64_t id = (uint64_t)tti_pg_int(r, row, 0);
+        struct tti_pg_tile *t = &s->tiles[id >> 56 ? 1 : 0];
+        size_t len = (size_t)PQgetlength(r, row, 1);
+        if (len % TT_HASH_SIZE != 0 || len > sizeof t->hashes)
+            return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                           "tree tile %u/%llu is malformed (%zu bytes)", (unsigned)(id >> 56),
+                           (unsigned long long)t->index, len);
+        memcpy(t->hashes, PQgetvalue(r, row, 1), len);
+        t->n = len / TT_HASH_SIZE;
+    }
+    s->tiles_ok = 1;
+    return TT_OK;
+}
+
+/* BEGIN, the head row's lock and the tree's edge, in one round trip. READ COMMITTED, on
+ * purpose: each statement after the lock sees every batch committed before the lock was
+ * granted (a REPEATABLE READ snapshot taken before the wait would not, and would fail the
+ * lock with a serialization error). */
+static int lock_head(tti_store *s)
+{
+    PGresult *lock = NULL, *edge = NULL;
+    const tti_pg_step steps[] = {
+        {-1, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, "starting a write", NULL},
+        {TTI_PG_HEAD_LOCK, NULL, NULL, "taking the write lock", &lock},
+        {TTI_PG_TILE_EDGE, NULL, NULL, "reading the tree's edge", &edge},
+    };
+    int rc = tti_pg_pipeline(s, steps, sizeof steps / sizeof steps[0]);
+    if (rc == TT_OK && (rc = parse_head(s, lock, &s->head)) == TT_OK)
+        rc = install_edge(s, edge);
+    PQclear(lock);
+    PQclear(edge);
+    if (rc == TT_EBUSY)
+        tti_err(s->errbuf, sizeof s->errbuf, rc,
+                "the ledger head stayed locked by another writer longer than the busy timeout");
+    if (rc != TT_OK && PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
+}
+
 static int pg_begin_write(tti_store *s)
 {
     int rc = revive(s);
-    if (rc == TT_OK)
-        rc = simple(s, "BEGIN ISOLATION LEVEL READ COMMITTED", "starting a write");
+    if (rc == TT_OK && (rc = lock_head(s)) != TT_OK && s->lost && revive(s) == TT_OK)
+        rc = lock_head(s); /* a connection lost while idle: nothing of it was done */
     if (rc != TT_OK)
         return rc;
-    PGresult *r = tti_pg_run(s, TTI_PG_HEAD_LOCK, NULL, &rc, "taking the write lock");
-    if (r == NULL) {
-        if (rc == TT_EBUSY)
-            tti_err(s->errbuf, sizeof s->errbuf, rc,
-                    "the ledger head stayed locked by another writer longer than the busy "
-                    "timeout");
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-        return rc;
-    }
-    rc = parse_head(s, r, &s->head);
-    PQclear(r);
-    if (rc != TT_OK) {
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-        return rc;
-    }
     s->head_valid = 1;
     s->pending_size = -1;
     s->tiles_dirty = 0;
-    s->tiles_ok = s->tiles != NULL && s->tiles_size == s->head.size;
-    if (!s->tiles_ok && s->tiles != NULL) /* another writer may have changed any level */
-        for (unsigned i = 0; i < TTI_TILE_HEIGHT; i++)
-            s->tiles[i].valid = 0;
     s->in_txn = 1;
     return TT_OK;
 }
@@ -725,6 +710,9 @@ static void pg_rollback(tti_store *s)
     s->tiles_size = -1; /* tiles written in this transaction are gone */
     tti_buf_reset(&s->copy);
     s->n_copy = 0;
+    s->head_pending = 0;
+    for (unsigned i = 0; s->tiles != NULL && i < TTI_TILE_HEIGHT; i++)
+        s->tiles[i].pending = s->tiles[i].valid = 0;
     if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
         PQclear(PQexec(s->conn, "ROLLBACK"));
         /* Names inserted in a rolled-back write no longer exist. */
@@ -736,15 +724,13 @@ static void pg_rollback(tti_store *s)
 
 static int pg_commit(tti_store *s)
 {
-    int rc = tti_pg_flush(s);
-    if (rc == TT_OK) {
-        PGresult *r = checked(s, PQexec(s->conn, "COMMIT"), &rc, "committing");
-        /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
-        if (r != NULL && strcmp(PQcmdStatus(r), "COMMIT") != 0)
-            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
-                         "committing: the transaction was rolled back");
-        PQclear(r);
-    }
+    PGresult *r = NULL;
+    int rc = tti_pg_send_writes(s, 1, &r);
+    /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
+    if (rc == TT_OK && (r == NULL || strcmp(PQcmdStatus(r), "COMMIT") != 0))
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
+                     "committing: the transaction was rolled back");
+    PQclear(r);
     if (rc != TT_OK)
         pg_rollback(s);
     else if (s->pending_size >= 0)
@@ -796,27 +782,21 @@ int tti_pg_read_head(tti_store *s, tti_head *out)
     return rc;
 }
 
+/* Inside a write transaction the head waits for the commit (tti_pg_send_writes). */
 static int pg_write_head(tti_store *s, const tti_head *h)
 {
-    tti_pgargs a = {.n = 0};
-    tti_pg_i64(&a, h->size);
-    if (h->last_ts_us != TT_TIME_NONE)
-        tti_pg_i64(&a, h->last_ts_us);
-    else
-        tti_pg_text(&a, NULL);
-    tti_pg_bytes(&a, h->crange, h->n_crange * TT_HASH_SIZE);
-    tti_pg_i64(&a, h->signed_size);
-    tti_pg_i64(&a, h->n_checkpoints);
-    int rc = tti_pg_flush(s);
-    s->head_valid = 0;
-    PGresult *r =
-        rc == TT_OK ? tti_pg_run(s, TTI_PG_HEAD_PUT, &a, &rc, "writing the ledger head") : NULL;
-    if (r != NULL) {
-        s->head = *h;
-        s->head_valid = 1;
-        s->pending_size = h->size;
+    s->head = *h;
+    s->head_valid = 1;
+    s->pending_size = h->size;
+    if (s->in_txn) {
+        s->head_pending = 1;
+        return TT_OK;
     }
-    PQclear(r);
+    s->head_valid = 0;
+    tti_pgargs a;
+    tti_pg_head_args(&a, h);
+    int rc;
+    PQclear(tti_pg_run(s, TTI_PG_HEAD_PUT, &a, &rc, "writing the ledger head"));
     return rc;
 }
 
@@ -898,8 +878,27 @@ static int intern(tti_store *s, int kind, int64_t entity, const char *value, int
     return TT_OK;
 }
 
-/* The event's row joins the batch's COPY, sent before anything reads events and at
- * commit (tti_pg_flush): one round trip for a batch instead of one per event. */
+/* A JSON member "name":value of an integer column; NULL when absent. */
+static void json_int(tti_buf *b, const char *name, int64_t v, int null)
+{
+    tti_buf_printf(b, ",\"%s\":", name);
+    if (null)
+        tti_buf_adds(b, "null");
+    else
+        tti_buf_json_int(b, v);
+}
+
+static void json_text(tti_buf *b, const char *name, const char *v)
+{
+    tti_buf_printf(b, ",\"%s\":", name);
+    if (v == NULL)
+        tti_buf_adds(b, "null");
+    else
+        tti_buf_json_str(b, v);
+}
+
+/* The event's row joins the batch's rows, sent at commit or before anything reads (one
+ * statement for a batch instead of one per event). */
 static int pg_insert_event(tti_store *s, const tt_event *ev)
 {
     int64_t entity, subject, type, actor, olds = 0, news = 0;
@@ -912,30 +911,27 @@ static int pg_insert_event(tti_store *s, const tt_event *ev)
         (ev->new_status && (rc = intern(s, TTI_PG_NAME_STATUS, 0, ev->new_status, &news))))
         return rc;
     tti_buf *b = &s->copy;
-    tti_buf_printf(b, "%lld\t%lld\t%lld\t%lld\t%lld\t%lld\t", (long long)ev->seq,
-                   (long long)ev->ts_us, (long long)entity, (long long)subject, (long long)type,
-                   (long long)actor);
-    copy_int(b, olds, ev->old_status == NULL);
-    tti_buf_add(b, "\t", 1);
-    copy_int(b, news, ev->new_status == NULL);
-    tti_buf_add(b, "\t", 1);
-    copy_text(b, ev->reason);
-    tti_buf_add(b, "\t", 1);
-    copy_text(b, ev->metadata);
-    tti_buf_add(b, "\t", 1);
-    copy_int(b, ev->occurred_at_us, ev->occurred_at_us == TT_TIME_NONE);
-    tti_buf_add(b, "\t", 1);
-    copy_text(b, ev->idempotency_key);
-    tti_buf_adds(b, "\t\\\\x");
+    tti_buf_add(b, s->n_copy == 0 ? "[" : ",", 1);
+    tti_buf_printf(b, "{\"seq\":%lld", (long long)ev->seq);
+    json_int(b, "ts", ev->ts_us, 0);
+    json_int(b, "entity", entity, 0);
+    json_int(b, "subject", subject, 0);
+    json_int(b, "event_type", type, 0);
+    json_int(b, "actor", actor, 0);
+    json_int(b, "old_status", olds, ev->old_status == NULL);
+    json_int(b, "new_status", news, ev->new_status == NULL);
+    json_text(b, "reason", ev->reason);
+    json_text(b, "metadata", ev->metadata);
+    json_int(b, "occurred_at", ev->occurred_at_us, ev->occurred_at_us == TT_TIME_NONE);
+    json_text(b, "idem", ev->idempotency_key);
+    tti_buf_adds(b, ",\"leaf_hash\":\"\\\\x"); /* bytea's hex input, "\x..." */
     for (int i = 0; i < TT_HASH_SIZE; i++)
         tti_buf_printf(b, "%02x", ev->leaf_hash[i]);
-    tti_buf_add(b, "\t", 1);
-    copy_text(b, ev->principal);
-    tti_buf_add(b, "\t", 1);
-    copy_text(b, ev->producer);
-    tti_buf_add(b, "\t", 1);
-    copy_int(b, ev->producer_seq, ev->producer == NULL);
-    tti_buf_add(b, "\n", 1);
+    tti_buf_add(b, "\"", 1);
+    json_text(b, "principal", ev->principal);
+    json_text(b, "producer", ev->producer);
+    json_int(b, "producer_seq", ev->producer_seq, ev->producer == NULL);
+    tti_buf_add(b, "}", 1);
     s->n_copy++;
     if (b->failed) {
         tti_buf_reset(b);
@@ -943,11 +939,6 @@ static int pg_insert_event(tti_store *s, const tt_event *ev)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
     }
     return TT_OK;
-}
-
-static int64_t tile_id(unsigned level, uint64_t index)
-{
-    return (int64_t)(((uint64_t)level << 56) | index);
 }
 
 static int pg_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*buf)[TT_HASH_SIZE],
@@ -961,7 +952,7 @@ static int pg_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*b
         return TT_OK;
     }
     tti_pgargs a = {.n = 0};
-    tti_pg_i64(&a, tile_id(level, index));
+    tti_pg_i64(&a, tti_pg_tile_id(level, index));
     int rc;
     PGresult *r = tti_pg_run(s, TTI_PG_TILE_GET, &a, &rc, "reading a tree tile");
     if (r == NULL)
@@ -983,25 +974,26 @@ static int pg_get_tile(tti_store *s, unsigned level, uint64_t index, uint8_t (*b
     return TT_OK;
 }
 
+/* Inside a write transaction an edge tile waits for the commit (tti_pg_send_writes); one
+ * per level, so a level's earlier tile is sent when the edge moves past it. */
 static int pg_put_tile(tti_store *s, unsigned level, uint64_t index,
                        const uint8_t (*hashes)[TT_HASH_SIZE], size_t n)
 {
-    tti_pgargs a = {.n = 0};
-    tti_pg_i64(&a, tile_id(level, index));
-    tti_pg_bytes(&a, hashes, n * TT_HASH_SIZE);
     int rc = TT_OK;
-    PGresult *r = tti_pg_run(s, TTI_PG_TILE_PUT, &a, &rc, "writing a tree tile");
-    PQclear(r);
-    if (r != NULL && s->in_txn && level < TTI_TILE_HEIGHT && n <= TTI_TILE_WIDTH &&
-        (s->tiles != NULL || (s->tiles = calloc(TTI_TILE_HEIGHT, sizeof *s->tiles)) != NULL)) {
+    if (s->in_txn && s->tiles != NULL && level < TTI_TILE_HEIGHT && n <= TTI_TILE_WIDTH) {
         struct tti_pg_tile *t = &s->tiles[level];
+        if (t->pending && t->index != index && (rc = tti_pg_flush(s)) != TT_OK)
+            return rc;
         s->tiles_size = -1; /* valid again once this transaction commits with its head */
         s->tiles_dirty = 1;
-        t->valid = 1;
-        t->index = index;
-        t->n = n;
+        *t = (struct tti_pg_tile){.valid = 1, .pending = 1, .index = index, .n = n};
         memcpy(t->hashes, hashes, n * TT_HASH_SIZE);
+        return TT_OK;
     }
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, tti_pg_tile_id(level, index));
+    tti_pg_bytes(&a, hashes, n * TT_HASH_SIZE);
+    PQclear(tti_pg_run(s, TTI_PG_TILE_PUT, &a, &rc, "writing a tree tile"));
     return rc;
 }
 

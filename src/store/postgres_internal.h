@@ -54,7 +54,18 @@ enum {
     TTI_PG_OUTBOX_CLAIM,
     TTI_PG_OUTBOX_UPDATE,
     TTI_PG_OUTBOX_PENDING,
+    TTI_PG_TILE_EDGE,
+    TTI_PG_EVENTS_PUT,
     TTI_PG_NSTMT
+};
+
+/* One level's edge tile as this connection last read or wrote it. */
+struct tti_pg_tile {
+    int valid;
+    int pending; /* written in this transaction, not yet sent (tti_pg_flush) */
+    uint64_t index;
+    size_t n;
+    uint8_t hashes[TTI_TILE_WIDTH][TT_HASH_SIZE];
 };
 
 struct tti_store {
@@ -68,8 +79,12 @@ struct tti_store {
     char *search_path;
     unsigned char prepared[TTI_PG_NSTMT];
     unsigned cursors; /* names the next scan cursor */
-    tti_buf copy;     /* event rows waiting for one COPY (COPY text format) */
+    /* Writes of a batch wait here and go to the database together, in one round trip
+     * with the COMMIT (tti_pg_flush): the event rows (a JSON array), the edge tiles marked
+     * pending and the head when head_pending. */
+    tti_buf copy;
     size_t n_copy;
+    int head_pending;
     /* Round trips saved per batch (issue 15): the head row as the write lock read it, valid
      * until this transaction writes the head or ends; and the tiles this connection wrote
      * last, valid while the head is still the size its last commit left (no other writer
@@ -109,8 +124,36 @@ PGresult *tti_pg_run(tti_store *s, int which, const tti_pgargs *a, int *rc, cons
 /* Run one SQL text with parameters (the query builder's statements); as tti_pg_run. */
 PGresult *tti_pg_exec(tti_store *s, const char *sql, const tti_pgargs *a, int *rc,
                       const char *what);
-/* Send the event rows waiting for COPY; every read of events flushes first. */
-int tti_pg_flush(tti_store *s);
+/* One statement of a pipeline (tti_pg_pipeline): a prepared statement (TTI_PG_*) or, with
+ * sql set, an SQL text; *keep, when given, receives its result (the caller PQclear()s). */
+typedef struct tti_pg_step {
+    int which;
+    const char *sql;
+    const tti_pgargs *a;
+    const char *what;
+    PGresult **keep;
+} tti_pg_step;
+
+/* A tile's row id: the level in the top byte, the tile's index below it. */
+static inline int64_t tti_pg_tile_id(unsigned level, uint64_t index)
+{
+    return (int64_t)(((uint64_t)level << 56) | index);
+}
+/* The parameters of TTI_PG_HEAD_PUT. */
+void tti_pg_head_args(tti_pgargs *a, const tti_head *h);
+/* Prepare a statement on this connection unless it already is. */
+int tti_pg_prepare(tti_store *s, int which, const char *what);
+/* Send n statements at once and read their results: one round trip instead of n. After a
+ * failure the later statements are skipped by the database and the first error returned. */
+int tti_pg_pipeline(tti_store *s, const tti_pg_step *steps, size_t n);
+/* Send the writes waiting in this transaction (event rows, tiles, head), with a COMMIT
+ * after them when commit is set; every statement inside a write transaction flushes first,
+ * so nothing reads around a write still waiting. */
+int tti_pg_send_writes(tti_store *s, int commit, PGresult **commit_result);
+static inline int tti_pg_flush(tti_store *s)
+{
+    return tti_pg_send_writes(s, 0, NULL);
+}
 
 /* Binary result cells. */
 int64_t tti_pg_int(const PGresult *r, int row, int col);

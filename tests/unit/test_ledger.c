@@ -1855,9 +1855,11 @@ static void test_concurrent_idempotency(void **state)
     verify_ok(f->l, IDEM_KEYS, NULL);
 }
 
-/* Two writers (two store connections) take turns, across a level-0 tile boundary and with
- * batches of repeats only between them: each must read the tiles the other wrote, never a
- * copy of its own from before (the PostgreSQL store keeps the tiles it wrote last). */
+/* Two writers (two store connections) take turns, across two level-0 tile boundaries and
+ * with batches of repeats only between them: each must read the tiles the other wrote,
+ * never a copy of its own from before (the PostgreSQL store keeps the tiles it wrote last,
+ * and reads the edge tiles of levels 0 and 1 with the head's lock: the level-1 tile the
+ * other writer started at 256 leaves must be extended at 512). */
 static void test_writers_take_turns(void **state)
 {
     fixture *f = *state;
@@ -1868,9 +1870,9 @@ static void test_writers_take_turns(void **state)
     ev.idempotency_key = "turns-repeat";
     assert_int_equal(tt_ledger_append(f->l, &ev, 1, &r), TT_OK);
     int64_t n = 1;
-    /* Past a level-0 tile boundary (256): A appends, B appends, A repeats a key (a batch
-     * with no new event), A appends again and must extend B's tiles. */
-    for (int i = 0; i < 100; i++) {
+    /* Past two level-0 tile boundaries (256, 512): A appends, B appends, A repeats a key
+     * (a batch with no new event), A appends again and must extend B's tiles. */
+    for (int i = 0; i < 200; i++) {
         tt_ledger *ab[3] = {f->l, l2, f->l};
         for (int k = 0; k < 3; k++) {
             simple_event(&ev, "turns", "taking turns");
