@@ -323,6 +323,15 @@ TT_EXPORT void tt_set_client_time(int64_t occurred_at_us);
 TT_EXPORT int tt_set_principal(const char *principal);
 
 /*
+ * The token (by id, tt_token_authenticate_cached) whose revocation the asynchronous appends
+ * THIS THREAD queues from now on are checked against, just before their group commits: a
+ * revoked token's request then fails alone with TT_EAUTH and nothing of it is written. 0
+ * (the default) checks nothing. The token lives in the ledger the append goes to.
+ * Thread-local; affects every ledger handle.
+ */
+TT_EXPORT void tt_set_append_token(int64_t token_id);
+
+/*
  * tt_ledger_append and tt_ledger_append_async for events exactly as tt_events_parse_body
  * returned them with owner: they were checked and normalised there, once, and are not
  * checked again. Members changed since (a key taken from a header: a new pointer) are
@@ -831,6 +840,20 @@ TT_EXPORT int tt_token_check(tt_ledger *l, const char *token, tt_role *role, int
  * id and principal may be NULL. */
 TT_EXPORT int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *role, int64_t *id,
                                     char principal[TT_MAX_PRINCIPAL + 1]);
+
+/*
+ * tt_token_authenticate for a request that only appends, answered without a store read when
+ * the token was verified before through l (*cached = 1). Who a token is never changes;
+ * whether it was revoked since is not known then: pass *id to tt_set_append_token before
+ * tt_ledger_append_async, and if the request ends without an append, ask
+ * tt_token_recheck before answering it. id and principal must not be NULL.
+ */
+TT_EXPORT int tt_token_authenticate_cached(tt_ledger *l, const char *token, tt_role *role,
+                                           int64_t *id, char principal[TT_MAX_PRINCIPAL + 1],
+                                           int *cached);
+
+/* Whether token id is still valid: TT_OK, or TT_EAUTH when revoked or unknown. */
+TT_EXPORT int tt_token_recheck(tt_ledger *l, int64_t id);
 
 /* Every token (never the secret); free with tt_token_list_free. */
 TT_EXPORT int tt_token_list(tt_ledger *l, tt_token_info **out, size_t *n);

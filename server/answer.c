@@ -130,6 +130,15 @@ enum MHD_Result srv_text(srv_req *r, unsigned status, const char *content_type, 
 
 enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
 {
+    /* WARNING: SPEC 9, a revoked token stops working at once. A token from the cache is
+     * checked when its append commits; an answer without one checks it here, so that the
+     * holder of a revoked token learns nothing but 401. */
+    if (r->token_unchecked != 0 && status != 401) {
+        int64_t id = r->token_unchecked;
+        r->token_unchecked = 0;
+        if (tt_token_recheck(r->s->l, id) == TT_EAUTH)
+            return srv_error(r, 401, "invalid or revoked token");
+    }
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);

@@ -55,6 +55,9 @@ struct srv_req {
      * the principal to record for what it appends. */
     int authorised;
     char principal[TT_MAX_PRINCIPAL + 1];
+    /* The id of a token taken from the cache (tt_token_authenticate_cached) and not yet
+     * checked for revocation; 0 once it is, or when it was read from the store. */
+    int64_t token_unchecked;
     int64_t started_us;
     srv_job *job; /* deferred work in flight or done (server/defer.c) */
     /* A handler's state that lives as long as the request (an SSE subscriber): release

@@ -130,10 +130,16 @@ static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, vo
     tt_ledger *l = r->l; /* once deferred, r belongs to the completion */
     if ((ret = srv_defer(r, j, append_finish)) != MHD_YES || !srv_deferred(r))
         return ret;
+    /* A cached token is checked by the commit (tt_set_append_token at dispatch), unless the
+     * append is refused before it is queued. */
+    int64_t unchecked = r->token_unchecked;
+    r->token_unchecked = 0;
     /* Checked once, by the parser: the ledger does not check these events again. */
     int rc = tt_ledger_append_parsed_async(l, j->events, j->n, j->owner, j->res, on_appended, j);
-    if (rc != TT_OK)
+    if (rc != TT_OK) {
+        r->token_unchecked = unchecked;
         on_appended(j, rc, tt_ledger_errmsg(l));
+    }
     return MHD_YES;
 }
 
@@ -400,7 +406,7 @@ static enum MHD_Result stats(srv *s, srv_req *r)
 }
 
 static const srv_route routes[] = {
-    {"POST", "/api/events", NEED_INGEST, events_post},
+    {"POST", "/api/events", NEED_APPEND, events_post},
     {"GET", "/api/events", NEED_READ, events_list},
     {"GET", "/api/events/{seq}", NEED_READ, event_get},
     {"GET", "/api/events/{seq}/proof", NEED_READ, event_proof},

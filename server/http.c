@@ -244,11 +244,21 @@ static int request_token(const char *h, char *out, size_t cap)
     return rc;
 }
 
-/* Authorise a request for what its route needs; *ok = 0 when an error answer was queued. */
-static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
+/* Whether the request's token may come from the cache: its route only appends, and to the
+ * main ledger, whose store holds the tokens the commit checks. */
+static int may_cache(srv_req *r, const srv_route *route)
 {
+    const char *ledger = srv_header(r, "X-Ledger");
+    return route->need == NEED_APPEND && (ledger == NULL || strcmp(ledger, TT_MAIN_LEDGER) == 0);
+}
+
+/* Authorise a request for what its route needs; *ok = 0 when an error answer was queued. */
+static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int *ok)
+{
+    srv_need need = route->need == NEED_APPEND ? NEED_INGEST : route->need;
     *ok = 0;
     tt_set_principal(NULL); /* nothing left over from this thread's previous request */
+    tt_set_append_token(0);
     if (need == NEED_METRICS)
         need = s->metrics_public ? NEED_NONE : NEED_READ;
     if (need == NEED_NONE) {
@@ -272,7 +282,11 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
         return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
     tt_role role;
     char principal[TT_MAX_PRINCIPAL + 1];
-    int rc = tt_token_authenticate(s->l, token, &role, NULL, principal);
+    int64_t id = 0;
+    int cached = 0;
+    int rc = may_cache(r, route)
+                 ? tt_token_authenticate_cached(s->l, token, &role, &id, principal, &cached)
+                 : tt_token_authenticate(s->l, token, &role, NULL, principal);
     explicit_bzero(token, sizeof token);
     if (rc == TT_EAUTH)
         return srv_error(r, 401, "invalid or revoked token");
@@ -285,6 +299,7 @@ static enum MHD_Result authorise(srv *s, srv_req *r, srv_need need, int *ok)
     /* SPEC 3.1: what this request appends records the token that authenticated it. */
     tt_set_principal(principal);
     snprintf(r->principal, sizeof r->principal, "%s", principal);
+    r->token_unchecked = cached ? id : 0;
     r->authorised = 1;
     *ok = 1;
     return MHD_YES;
@@ -324,14 +339,16 @@ static enum MHD_Result dispatch(srv *s, srv_req *r)
     if (r->authorised) /* on its headers (authorise_early); this thread may have served others */
         tt_set_principal(r->principal[0] ? r->principal : NULL);
     else
-        ret = authorise(s, r, route->need, &ok);
+        ret = authorise(s, r, route, &ok);
     if (!ok)
         return ret;
+    /* The commit checks a token from the cache (may_cache: this is the main ledger). */
+    tt_set_append_token(r->token_unchecked);
     /* SPEC 15: a ledger's own routes follow X-Ledger; a write may create the ledger. The
      * jobs run on the main ledger, and /healthz, /metrics and the dashboard's files are the
      * server's. */
-    if ((route->need == NEED_READ || route->need == NEED_INGEST) &&
-        srv_ledger_select(s, r, route->need == NEED_INGEST, &ret) != 0)
+    int writes = route->need == NEED_INGEST || route->need == NEED_APPEND;
+    if ((route->need == NEED_READ || writes) && srv_ledger_select(s, r, writes, &ret) != 0)
         return ret;
     if (route->need == NEED_CRON && srv_header(r, "X-Ledger") != NULL &&
         strcmp(srv_header(r, "X-Ledger"), TT_MAIN_LEDGER) != 0)
@@ -367,8 +384,9 @@ static enum MHD_Result authorise_early(srv *s, srv_req *r, int *ok)
         return path_known ? srv_error(r, 405, "method %s not allowed here", r->method)
                           : srv_error(r, 404, "no such endpoint");
     }
-    enum MHD_Result ret = authorise(s, r, route->need, ok);
+    enum MHD_Result ret = authorise(s, r, route, ok);
     tt_set_principal(NULL); /* set again at dispatch, on whichever callback that is */
+    tt_set_append_token(0);
     return ret;
 }
 

@@ -16,6 +16,7 @@ typedef enum srv_need {
     NEED_NONE,    /* nothing: /healthz */
     NEED_READ,    /* a read or admin token */
     NEED_INGEST,  /* an ingest or admin token */
+    NEED_APPEND,  /* as NEED_INGEST, for a route that only appends (server/http.c may_cache) */
     NEED_ADMIN,   /* an admin token */
     NEED_METRICS, /* none with metrics_public, else as NEED_READ (SPEC 9, GET /metrics) */
     NEED_CRON,    /* the X-Cron-Auth shared secret, cron_secret (SPEC 7) */

@@ -13,8 +13,9 @@ import sys
 
 # (category, regular expression over function names); the first category matched wins.
 CATEGORIES = [
-    ("auth: token lookup (tt_token_authenticate, one SQLite read transaction per request)",
-     r"tt_token_check|tt_token_authenticate"),
+    ("auth: token lookup (tt_token_authenticate, a SQLite read transaction when the token is "
+     "not cached) and the commit group's revocation check (tti_token_still_valid)",
+     r"tt_token_check|tt_token_authenticate|tti_token_still_valid|tt_token_recheck"),
     ("commit: WAL checkpoint (sqlite_checkpoint.c, on its own thread; wal_hook past the limit)",
      r"sqlite3_wal_checkpoint|wal_hook"),
     ("commit: fdatasync of the WAL", r"fdatasync"),

@@ -148,7 +148,10 @@ int tt_token_revoke(tt_ledger *l, int64_t id, const char *actor)
     t.ev.actor = actor ? actor : "admin";
     static const tti_tx_hooks hooks = {.before = revoke_before};
     tt_append_result res;
-    return tti_ledger_append_tx(l, &t.ev, 1, &hooks, &t, &res);
+    int rc = tti_ledger_append_tx(l, &t.ev, 1, &hooks, &t, &res);
+    if (rc == TT_OK)
+        tti_token_cache_drop(l, id); /* other processes' caches: sequencer.c:refuse_revoked */
+    return rc;
 }
 
 /* The principal a token authenticates as (SPEC 3.1): "token:<name>", or "token:#<id>" for
@@ -178,14 +181,18 @@ int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *role, int64_
     rc = l->ops->token_find(s, hash, &info, stored);
     if (rc == TT_OK) {
         /* WARNING: the lookup is by digest; confirm it in constant time all the same. */
-        if (!tti_ct_equal(hash, stored, 32) || info.revoked_us != TT_TIME_NONE)
+        if (!tti_ct_equal(hash, stored, 32) || info.revoked_us != TT_TIME_NONE) {
+            tti_token_cache_drop(l, info.id);
             rc = tti_fail(TT_EAUTH, "token revoked");
-        else {
+        } else {
+            char who[TT_MAX_PRINCIPAL + 1];
+            token_principal(&info, who);
+            tti_token_cache_put(l, hash, info.id, (int)info.role, who);
             *role = info.role;
             if (id != NULL)
                 *id = info.id;
             if (principal != NULL)
-                token_principal(&info, principal);
+                memcpy(principal, who, strlen(who) + 1);
         }
         free(info.name);
     } else if (rc == TT_ENOTFOUND) {
@@ -193,6 +200,36 @@ int tt_token_authenticate(tt_ledger *l, const char *token, tt_role *role, int64_
     } else {
         rc = tti_store_fail(l, s, rc);
     }
+    tti_reader_put(l, s);
+    return rc;
+}
+
+int tt_token_authenticate_cached(tt_ledger *l, const char *token, tt_role *role, int64_t *id,
+                                 char principal[TT_MAX_PRINCIPAL + 1], int *cached)
+{
+    *cached = 0;
+    if (token != NULL && strlen(token) == TOKEN_LEN && strncmp(token, TOKEN_PREFIX, 3) == 0) {
+        uint8_t hash[32];
+        tti_token_entry e;
+        token_hash(token, hash);
+        if (tti_token_cache_get(l, hash, &e)) {
+            *role = (tt_role)e.role;
+            *id = e.id;
+            memcpy(principal, e.principal, strlen(e.principal) + 1);
+            *cached = 1;
+            return TT_OK;
+        }
+    }
+    return tt_token_authenticate(l, token, role, id, principal);
+}
+
+int tt_token_recheck(tt_ledger *l, int64_t id)
+{
+    tti_store *s;
+    int rc = tti_reader_get(l, &s);
+    if (rc != TT_OK)
+        return rc;
+    rc = tti_token_still_valid(l, s, id);
     tti_reader_put(l, s);
     return rc;
 }

@@ -319,6 +319,8 @@ static int init_locks(tt_ledger *l)
         return TT_ENOMEM;
     if (pthread_mutex_init(&l->clock, NULL) != 0)
         return TT_ENOMEM;
+    if (pthread_mutex_init(&l->tlock, NULL) != 0)
+        return TT_ENOMEM;
     return TT_OK;
 }
 
@@ -467,6 +469,7 @@ void tt_ledger_close(tt_ledger *l)
     if (l->w != NULL)
         l->ops->close(l->w);
     tti_cleanse(&l->signer, sizeof l->signer);
+    tti_cleanse(l->tokens, sizeof l->tokens);
     for (int i = 0; i < l->n_hooks; i++)
         if (l->hooks[i].destroy != NULL)
             l->hooks[i].destroy(l->hooks[i].ctx);
@@ -479,6 +482,7 @@ void tt_ledger_close(tt_ledger *l)
     pthread_mutex_destroy(&l->hlock);
     pthread_mutex_destroy(&l->olock);
     pthread_mutex_destroy(&l->clock);
+    pthread_mutex_destroy(&l->tlock);
     for (size_t i = 0; i < sizeof l->counts / sizeof l->counts[0]; i++)
         tti_counts_free(l->counts[i].c, l->counts[i].n);
     free(l->uri);

@@ -71,6 +71,17 @@ typedef struct tti_count_cache {
     size_t n;
 } tti_count_cache;
 
+/* A token verified before (ledger/token_cache.c): who it is never changes, only whether
+ * it is revoked. */
+#define TTI_TOKEN_CACHE 64
+typedef struct tti_token_entry {
+    int used;
+    uint8_t hash[32];
+    int64_t id;
+    int role;
+    char principal[TT_MAX_PRINCIPAL + 1];
+} tti_token_entry;
+
 struct tt_ledger {
     const tti_store_ops *ops;
     char *uri;
@@ -130,7 +141,23 @@ struct tt_ledger {
      * new as the totals' upto. */
     pthread_mutex_t clock;
     tti_count_cache counts[4];
+
+    /* Tokens verified before, under tlock (src/ledger/token_cache.c). */
+    pthread_mutex_t tlock;
+    tti_token_entry tokens[TTI_TOKEN_CACHE];
 };
+
+/* The cache of verified tokens (issue 12): an append authenticated from it is checked for
+ * revocation by the sequencer, once per token and commit group. _get: 1 with the entry's
+ * fields when hash is known. _drop: forget a token (revoked, or found revoked). */
+int tti_token_cache_get(tt_ledger *l, const uint8_t hash[32], tti_token_entry *out);
+void tti_token_cache_put(tt_ledger *l, const uint8_t hash[32], int64_t id, int role,
+                         const char *principal);
+void tti_token_cache_drop(tt_ledger *l, int64_t id);
+/* Whether token id is still valid: TT_OK, TT_EAUTH when revoked or unknown (and dropped
+ * from the cache), or the store's failure; on store s (a reader, or the writer under
+ * wlock). */
+int tti_token_still_valid(tt_ledger *l, tti_store *s, int64_t id);
 
 /* Install (or with a NULL read, remove) the archive source; the previous one's destroy is
  * called. Not thread-safe: call before the handle is shared. */

@@ -22,6 +22,7 @@ struct tti_request {
     const tti_tx_hooks *hooks; /* a domain change committed with these events, or NULL */
     int64_t client_time;       /* occurred_at for events without one (tt_set_client_time) */
     char principal[TT_MAX_PRINCIPAL + 1]; /* who appends (tt_set_principal), as queued */
+    int64_t token_id; /* a token to check for revocation first (tt_set_append_token), or 0 */
     void *hooks_ctx;
     tt_append_result *results;
     int rc;
@@ -323,8 +324,8 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     int64_t ts = next_ts(&b->head);
     tti_head_to_crange(&b->head, &b->cr);
     for (tti_request *r = first; r != NULL; r = r->next)
-        if ((rc = append_request(b, r, ts)) != TT_OK)
-            return rc;
+        if (r->rc == TT_OK && (rc = append_request(b, r, ts)) != TT_OK)
+            return rc; /* a request refused already (refuse_revoked) is left out */
     if (first->hooks != NULL && first->hooks->after != NULL &&
         (rc = first->hooks->after(first->hooks_ctx, l, l->w, first->results, first->n)) != TT_OK)
         return rc;
@@ -337,6 +338,39 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     return TT_OK;
 }
 
+/* Refuse, each alone, the requests whose token (tt_set_append_token) was revoked since it
+ * was cached: one store read per token and group, before the group's transaction so that
+ * no round trip is added under PostgreSQL's head lock. A revocation committed before this
+ * read refuses the request; one committed after it is concurrent with the request. */
+static int refuse_revoked(tt_ledger *l, tti_request *first)
+{
+    int64_t seen[8];
+    size_t n_seen = 0;
+    for (tti_request *r = first; r != NULL; r = r->next) {
+        if (r->token_id == 0 || r->rc != TT_OK)
+            continue;
+        int known = 0;
+        for (size_t i = 0; i < n_seen && !known; i++)
+            known = seen[i] == r->token_id;
+        if (known)
+            continue;
+        int rc = tti_token_still_valid(l, l->w, r->token_id);
+        if (rc != TT_OK && rc != TT_EAUTH)
+            return rc;
+        if (rc == TT_OK) {
+            if (n_seen < sizeof seen / sizeof seen[0])
+                seen[n_seen++] = r->token_id;
+            continue;
+        }
+        for (tti_request *q = r; q != NULL; q = q->next)
+            if (q->token_id == r->token_id) {
+                q->rc = TT_EAUTH;
+                snprintf(q->err, sizeof q->err, "invalid or revoked token");
+            }
+    }
+    return TT_OK;
+}
+
 /* One transaction for the whole batch: all of it commits durably, or none of it. On
  * success *first_seq and *count give the seqs it wrote, for the commit observers. */
 static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, int64_t *count)
@@ -344,11 +378,14 @@ static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, in
     batch_ctx b;
     memset(&b, 0, sizeof b);
     b.l = l;
+    *first_seq = *count = 0;
     pthread_mutex_lock(&l->wlock);
-    int rc = l->ops->begin_write(l->w);
-    if (rc != TT_OK) {
+    int rc = refuse_revoked(l, first), any = 0;
+    for (tti_request *r = first; r != NULL; r = r->next)
+        any |= r->rc == TT_OK;
+    if (rc == TT_OK && any && (rc = l->ops->begin_write(l->w)) != TT_OK)
         rc = tti_store_fail(l, l->w, rc);
-    } else {
+    if (rc == TT_OK && any) {
         int64_t before = 0;
         rc = write_batch(&b, first, &before);
         if (rc == TT_OK && (rc = l->ops->commit(l->w)) != TT_OK)
@@ -475,6 +512,12 @@ static int check_batch(tt_ledger *l, const tt_event *events, size_t n, const voi
 
 static _Thread_local int64_t tl_client_time = TT_TIME_NONE;
 static _Thread_local char tl_principal[TT_MAX_PRINCIPAL + 1];
+static _Thread_local int64_t tl_append_token;
+
+void tt_set_append_token(int64_t token_id)
+{
+    tl_append_token = token_id > 0 ? token_id : 0;
+}
 
 void tt_set_client_time(int64_t occurred_at_us)
 {
@@ -596,6 +639,7 @@ static int append_async(tt_ledger *l, const tt_event *events, size_t n, const vo
                          .n = n,
                          .results = tmp,
                          .client_time = tl_client_time,
+                         .token_id = tl_append_token,
                          .done_cb = done,
                          .done_ctx = ctx,
                          .out = results};

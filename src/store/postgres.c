@@ -107,7 +107,7 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
 
 /*
  * Version 1: the log (SPEC 3, 4). Idempotency keys live on the event row under a partial
- * unique index (one table, one COPY per batch). The reason index is a GIN index over the
+ * unique index (one table, one INSERT per batch). The reason index is a GIN index over the
  * words tt_words() keeps: letters and digits, lower-cased, everything else a separator —
  * the tokens SQLite's unicode61 tokenizer finds, so a search means the same on both stores
  * (postgres_query.c); version 8 folds diacritics as unicode61 does. Integers are bigint

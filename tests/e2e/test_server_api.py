@@ -991,6 +991,39 @@ class RoleMatrixTest(ServerCase):
         got = self.server.get_json("/api/events?entity=matrix")["events"]
         self.assertEqual(sorted(e["actor"] for e in got), ["admin", "ingest"])
 
+    def test_revoked_while_cached(self):
+        """An append's token is taken from the server's cache of tokens verified before
+        (issue 12): a revocation by another process must still stop it at once, with 401
+        for the append, a repeat of an earlier key, a malformed body and a wrong content
+        type alike, and nothing written."""
+        srv = self.server
+        rid, tok = srv.create_token("ingest", "cached-then-revoked")
+        keyed = event(entity="cached", entity_id="k", idempotency_key="cached-key-1")
+        first = srv.post_events(keyed, token=tok)
+        self.assertEqual(first.status, 201, first)
+        # now cached: a second append does not read the token's row
+        self.assertEqual(srv.post_events(event(entity="cached"), token=tok).status, 201)
+        T.cli_ok(srv.data, ["token", "revoke", str(rid)])
+        size = srv.tree_size()
+        refused = [
+            ("append", srv.post_events(event(entity="cached", actor="late"), token=tok)),
+            ("repeat of a key", srv.post_events(keyed, token=tok)),
+            ("batch", srv.post_events([event(entity="cached")] * 3, token=tok)),
+            ("malformed body", srv.request("POST", "/api/events", body="{not json",
+                                           token=tok, content_type="application/json")),
+            ("content type", srv.request("POST", "/api/events", body="{}", token=tok,
+                                         content_type="text/plain")),
+        ]
+        for what, r in refused:
+            with self.subTest(what=what):
+                self.assertError(r, 401)
+                self.assertEqual(r.json()["error"]["code"], "unauthenticated")
+        self.assertEqual(srv.tree_size(), size)
+        got = srv.get_json("/api/events?entity=cached")["events"]
+        self.assertEqual(len(got), 2)
+        # another token goes on working through the same cache
+        self.assertEqual(srv.post_events(event(entity="cached"), token="ingest").status, 201)
+
     def test_authorization_header_forms(self):
         srv = self.server
         read = srv.tokens["read"]

@@ -1731,6 +1731,61 @@ static void test_idempotency_conflict_alone(void **state)
     verify_ok(f->l, r.seq + 100, NULL);
 }
 
+/* A token answered from the ledger's cache (tt_token_authenticate_cached) and revoked
+ * through another handle, as by another process: the append that carries it
+ * (tt_set_append_token) fails alone with TT_EAUTH when its group commits, nothing of it is
+ * written, and the next authentication reads the store again. */
+static void test_cached_token_revoked(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l, *l2 = open_ledger(f->dir, 0);
+    char *token = NULL, principal[TT_MAX_PRINCIPAL + 1];
+    int64_t id, got;
+    tt_role role;
+    int cached = -1;
+    assert_int_equal(tt_token_create(l, TT_ROLE_INGEST, "cached", "t", &token, &id), TT_OK);
+    assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                     TT_OK);
+    assert_int_equal(cached, 0);
+    assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                     TT_OK);
+    assert_int_equal(cached, 1);
+    assert_int_equal(got, id);
+    assert_int_equal(role, TT_ROLE_INGEST);
+    assert_string_equal(principal, "token:cached");
+
+    assert_int_equal(tt_token_revoke(l2, id, "t"), TT_OK);
+    int64_t size = size_of(l);
+    assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                     TT_OK);
+    assert_int_equal(cached, 1); /* this handle cannot know yet */
+
+    static async_slot a[2];
+    memset(a, 0, sizeof a);
+    atomic_store(&async_done, 0);
+    simple_event(&a[0].ev, "cached", "through the revoked token");
+    simple_event(&a[1].ev, "cached", "through no token");
+    tt_set_append_token(id);
+    assert_int_equal(tt_ledger_append_async(l, &a[0].ev, 1, &a[0].res, on_async_quiet, &a[0]),
+                     TT_OK);
+    tt_set_append_token(0);
+    assert_int_equal(tt_ledger_append_async(l, &a[1].ev, 1, &a[1].res, on_async_quiet, &a[1]),
+                     TT_OK);
+    wait_async(2);
+    assert_int_equal(a[0].rc, TT_EAUTH);
+    assert_int_equal(a[1].rc, TT_OK);
+    assert_int_equal(a[1].res.seq, size + 1);
+    assert_int_equal(size_of(l), size + 1);
+
+    assert_int_equal(tt_token_recheck(l, id), TT_EAUTH);
+    assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                     TT_EAUTH);
+    assert_int_equal(cached, 0);
+    tt_free(token);
+    tt_ledger_close(l2);
+    verify_ok(l, size + 1, NULL);
+}
+
 static void test_concurrent_handles(void **state)
 {
     fixture *f = *state;
@@ -2678,6 +2733,7 @@ int main(void)
                                         teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify_large_events, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify_ascii_reasons, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_cached_token_revoked, setup_ledger, teardown_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
