@@ -247,19 +247,24 @@ static void sq_close(tti_store *s)
  * changed by several commits is copied once per checkpoint; but a large checkpoint took
  * long. Measured (issue 6), when checkpoints ran on the writer's thread: at a fixed 256
  * pages (1 MiB) a checkpoint followed every 1,000-event commit and cost the server a fifth
- * of its NDJSON rate; at a fixed 4096 pages the p99 of single-event appends rose by about
- * 2 ms. So a checkpoint is asked for when four times the last commit's pages are waiting,
- * at least 256 and at most 4096 (16 MiB): small commits keep small checkpoints, large ones
- * share one among four. The checkpointer's thread copies them (sqlite_checkpoint.c) while
- * the writer goes on. The writer checkpoints itself, after the checkpointer has finished,
- * only when the WAL holds twice the limit, at least 4096 pages (commits kept landing during
- * every checkpoint, so the WAL never started over: copying the rest itself lets the next
- * commit start it over, within 16 MiB for small commits and 32 MiB for large ones) or more
- * than an eighth of the disk's free space: after a disk-full error the checkpoint is what
- * makes room, and freeing a megabyte or two must be enough for it
- * (tests/e2e/test_diskfull.py). The hook runs after the commit is durable; like SQLite's
- * own autocheckpoint it ignores a failed checkpoint, which the next one retries. */
-#define WAL_PAGES_MIN 256
+ * of its NDJSON rate; at a fixed 4096 pages the p99 of single-event appends rose by about 2
+ * ms. So a checkpoint is asked for when four times the last commit's pages are waiting, at
+ * least 1024 (4 MiB) and at most 4096 (16 MiB): large commits share one among four. Since
+ * checkpoints run on the checkpointer's thread (sqlite_checkpoint.c) while the writer goes
+ * on, the floor was raised from 256 pages: a group of ~30 single-event appends dirties ~70
+ * pages, most of them index pages of distinct subjects, so four groups' checkpoint copied
+ * nearly every frame, where sixteen share more of them (4 interleaved pairs of single-event
+ * HTTP loads: 12.5-14.0k appends/s at 256 against 14.2-15.8k at 1024, p99 13-28 against
+ * 13.7-15.8 ms; 2048 gave no more and a worse p99). The writer checkpoints itself, after
+ * the checkpointer has finished, only when the WAL holds twice the limit, at least 4096
+ * pages (commits kept landing during every checkpoint, so the WAL never started over:
+ * copying the rest itself lets the next commit start it over, within 16 MiB for small
+ * commits and 32 MiB for large ones) or more than an eighth of the disk's free space: after
+ * a disk-full error the checkpoint is what makes room, and freeing a megabyte or two must
+ * be enough for it (tests/e2e/test_diskfull.py). The hook runs after the commit is durable;
+ * like SQLite's own autocheckpoint it ignores a failed checkpoint, which the next one
+ * retries. */
+#define WAL_PAGES_MIN 1024
 #define WAL_PAGES_MAX 4096
 
 static int low_on_disk(sqlite3 *db, const char *name, int frames)

@@ -2515,7 +2515,8 @@ static void test_wal_checkpoint_beside_writer(void **state)
     if (tt_test_db_is_pg())
         skip(); /* SQLite's WAL */
     ck_reset(1);
-    /* 256 pages (1 MiB) of WAL are the first checkpoint's threshold. */
+    /* 1024 pages (4 MiB) of WAL, or four times a 2000-event commit's pages, are the first
+     * checkpoint's threshold. */
     for (int i = 0; i < 20 && !ck_await(&ck.by_others, 1, 200); i++)
         append_reasons(f->l, 2000, 2000);
     assert_int_equal(ck.by_others, 1);
