@@ -136,8 +136,11 @@ enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
     if (r->token_unchecked != 0 && status != 401) {
         int64_t id = r->token_unchecked;
         r->token_unchecked = 0;
-        if (tt_token_recheck(r->s->l, id) == TT_EAUTH)
+        int rc = tt_token_recheck(r->s->l, id);
+        if (rc == TT_EAUTH)
             return srv_error(r, 401, "invalid or revoked token");
+        if (rc != TT_OK) /* not known to be valid: no other answer */
+            return srv_error(r, 503, "cannot check the token now: %s", tt_ledger_errmsg(r->s->l));
     }
     char msg[1024];
     va_list ap;

@@ -294,12 +294,13 @@ static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int
         return srv_fail(r, rc, tt_ledger_errmsg(s->l));
     int allowed = role == TT_ROLE_ADMIN || (need == NEED_READ && role == TT_ROLE_READ) ||
                   (need == NEED_INGEST && role == TT_ROLE_INGEST);
+    /* Set before any answer: a 403 to a token from the cache checks it first (srv_error). */
+    r->token_unchecked = cached ? id : 0;
     if (!allowed)
         return srv_error(r, 403, "the token's role (%s) may not do this", tt_role_name(role));
     /* SPEC 3.1: what this request appends records the token that authenticated it. */
     tt_set_principal(principal);
     snprintf(r->principal, sizeof r->principal, "%s", principal);
-    r->token_unchecked = cached ? id : 0;
     r->authorised = 1;
     *ok = 1;
     return MHD_YES;

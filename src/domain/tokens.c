@@ -150,7 +150,7 @@ int tt_token_revoke(tt_ledger *l, int64_t id, const char *actor)
     tt_append_result res;
     int rc = tti_ledger_append_tx(l, &t.ev, 1, &hooks, &t, &res);
     if (rc == TT_OK)
-        tti_token_cache_drop(l, id); /* other processes' caches: sequencer.c:refuse_revoked */
+        tti_token_cache_drop(l, id); /* other processes' caches: sequencer.c:begin_group */
     return rc;
 }
 

@@ -325,7 +325,7 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     tti_head_to_crange(&b->head, &b->cr);
     for (tti_request *r = first; r != NULL; r = r->next)
         if (r->rc == TT_OK && (rc = append_request(b, r, ts)) != TT_OK)
-            return rc; /* a request refused already (refuse_revoked) is left out */
+            return rc; /* a request refused already (begin_group) is left out */
     if (first->hooks != NULL && first->hooks->after != NULL &&
         (rc = first->hooks->after(first->hooks_ctx, l, l->w, first->results, first->n)) != TT_OK)
         return rc;
@@ -338,37 +338,65 @@ static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
     return TT_OK;
 }
 
-/* Refuse, each alone, the requests whose token (tt_set_append_token) was revoked since it
- * was cached: one store read per token and group, before the group's transaction so that
- * no round trip is added under PostgreSQL's head lock. A revocation committed before this
- * read refuses the request; one committed after it is concurrent with the request. */
-static int refuse_revoked(tt_ledger *l, tti_request *first)
+/* The distinct cached tokens (tt_set_append_token) of a group's requests still to do. */
+static size_t group_tokens(const tti_request *first, int64_t *ids)
 {
-    int64_t seen[8];
-    size_t n_seen = 0;
-    for (tti_request *r = first; r != NULL; r = r->next) {
+    size_t n = 0;
+    for (const tti_request *r = first; r != NULL; r = r->next) {
         if (r->token_id == 0 || r->rc != TT_OK)
             continue;
-        int known = 0;
-        for (size_t i = 0; i < n_seen && !known; i++)
-            known = seen[i] == r->token_id;
-        if (known)
+        size_t i = 0;
+        while (i < n && ids[i] != r->token_id)
+            i++;
+        if (i == n)
+            ids[n++] = r->token_id;
+    }
+    return n;
+}
+
+/* Begin the group's transaction and refuse, each alone, the requests whose cached token
+ * was revoked since it was cached. The store reads the tokens after taking the write lock
+ * (with it, in one round trip, on PostgreSQL): a revocation committed before the lock
+ * refuses the request; one committed after it is concurrent with the request. *any: some
+ * request is left to write (else no transaction is open). */
+static int begin_group(tt_ledger *l, tti_request *first, int *any)
+{
+    size_t cap = 0;
+    for (const tti_request *r = first; r != NULL; r = r->next)
+        cap += r->token_id != 0;
+    int64_t small_ids[16], *ids = small_ids;
+    unsigned char small_refused[16], *refused = small_refused;
+    if (cap > 16 &&
+        ((ids = malloc(cap * sizeof *ids)) == NULL || (refused = calloc(cap, 1)) == NULL)) {
+        if (ids != small_ids)
+            free(ids);
+        return tti_fail(TT_ENOMEM, "out of memory checking the group's tokens");
+    }
+    size_t n = group_tokens(first, ids);
+    memset(refused, 0, n);
+    int rc = l->ops->begin_write_tokens(l->w, ids, n, refused);
+    if (rc != TT_OK)
+        rc = tti_store_fail(l, l->w, rc);
+    for (size_t i = 0; i < n && rc == TT_OK; i++) {
+        if (!refused[i])
             continue;
-        int rc = tti_token_still_valid(l, l->w, r->token_id);
-        if (rc != TT_OK && rc != TT_EAUTH)
-            return rc;
-        if (rc == TT_OK) {
-            if (n_seen < sizeof seen / sizeof seen[0])
-                seen[n_seen++] = r->token_id;
-            continue;
-        }
-        for (tti_request *q = r; q != NULL; q = q->next)
-            if (q->token_id == r->token_id) {
+        tti_token_cache_drop(l, ids[i]);
+        for (tti_request *q = first; q != NULL; q = q->next)
+            if (q->token_id == ids[i] && q->rc == TT_OK) {
                 q->rc = TT_EAUTH;
                 snprintf(q->err, sizeof q->err, "invalid or revoked token");
             }
     }
-    return TT_OK;
+    if (ids != small_ids) {
+        free(ids);
+        free(refused);
+    }
+    *any = 0;
+    for (const tti_request *r = first; r != NULL && rc == TT_OK; r = r->next)
+        *any |= r->rc == TT_OK;
+    if (rc == TT_OK && !*any)
+        l->ops->rollback(l->w);
+    return rc;
 }
 
 /* One transaction for the whole batch: all of it commits durably, or none of it. On
@@ -380,11 +408,8 @@ static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, in
     b.l = l;
     *first_seq = *count = 0;
     pthread_mutex_lock(&l->wlock);
-    int rc = refuse_revoked(l, first), any = 0;
-    for (tti_request *r = first; r != NULL; r = r->next)
-        any |= r->rc == TT_OK;
-    if (rc == TT_OK && any && (rc = l->ops->begin_write(l->w)) != TT_OK)
-        rc = tti_store_fail(l, l->w, rc);
+    int any = 0;
+    int rc = begin_group(l, first, &any);
     if (rc == TT_OK && any) {
         int64_t before = 0;
         rc = write_batch(&b, first, &before);
@@ -463,11 +488,12 @@ static void lead(tt_ledger *l)
     tti_request *finished = NULL;
     for (tti_request *r = batch, *next; r != NULL; r = next) {
         next = r->next;
-        /* A request refused alone (an idempotency conflict) keeps its own status. */
-        if (rc != TT_OK || r->rc != TT_OK) {
-            if (rc != TT_OK)
-                snprintf(r->err, sizeof r->err, "%s", msg);
-            r->rc = rc != TT_OK ? rc : r->rc;
+        /* A request refused alone (an idempotency conflict) keeps its own status; one
+         * refused for its token keeps it even when the batch failed (SPEC 9: the holder of
+         * a revoked token learns nothing but 401). */
+        if (rc != TT_OK && r->rc != TT_EAUTH) {
+            snprintf(r->err, sizeof r->err, "%s", msg);
+            r->rc = rc;
         }
         r->done = 1;
         if (r->done_cb != NULL) {

@@ -4,7 +4,7 @@
  * token's row: a read transaction per request on SQLite, a round trip and a transaction
  * per request on PostgreSQL. Who a token is (id, role, principal) never changes, so it
  * is kept here; whether it was revoked since is asked by the sequencer once per token and
- * commit group, before the group is written (sequencer.c:refuse_revoked), so a revocation
+ * commit group, under the group's write lock (sequencer.c:begin_group), so a revocation
  * still takes effect at once. Direct-mapped on the digest's first byte: a collision only
  * costs the evicted token one store read.
  */

@@ -63,6 +63,10 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
         " SELECT seq, ts, entity, subject, event_type, actor, old_status, new_status, reason,"
         " metadata, occurred_at, idem, leaf_hash, principal, producer, producer_seq"
         " FROM json_populate_recordset(NULL::events, $1::json)",
+    /* Of a group's cached tokens (an array literal), those revoked or gone: sent after the
+     * head's lock, so its snapshot sees every revocation committed before the lock. */
+    [TTI_PG_TOKENS_GONE] = "SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS"
+                           " (SELECT 1 FROM tokens t WHERE t.id = x AND t.revoked IS NULL)",
     [TTI_PG_CP_PUT] = "INSERT INTO checkpoints(tree_size, ts, root, note) VALUES ($1,$2,$3,$4)",
     [TTI_PG_CP_HEAD] = "UPDATE head SET signed_size = greatest(signed_size, $1),"
                        " checkpoints = checkpoints + 1 WHERE id = 1",
@@ -300,8 +304,10 @@ static PGresult *checked(tti_store *s, PGresult *r, int *rc, const char *what)
     ExecStatusType st = PQresultStatus(r);
     if (r != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
         return r;
-    *rc = r == NULL ? tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "%s: out of memory", what)
-                    : tti_pg_fail(s, r, what);
+    /* libpq returns no result when it could not send the statement: a lost connection. */
+    *rc = r == NULL && PQstatus(s->conn) == CONNECTION_OK
+              ? tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "%s: out of memory", what)
+              : tti_pg_fail(s, r, what);
     PQclear(r);
     return NULL;
 }
@@ -351,7 +357,10 @@ static PGresult *attempt(tti_store *s, int which, const char *sql, const tti_pga
 static PGresult *run_once_more(tti_store *s, int which, const char *sql, const tti_pgargs *a,
                                int *rc, const char *what)
 {
-    int idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+    /* Outside a transaction of ours, a connection found lost (its status UNKNOWN) is opened
+     * again here, not only at the next write transaction. */
+    PGTransactionStatusType ts = PQtransactionStatus(s->conn);
+    int idle = !s->in_txn && (ts == PQTRANS_IDLE || ts == PQTRANS_UNKNOWN);
     if (idle && (*rc = revive(s)) != TT_OK)
         return NULL;
     if (s->in_txn && (*rc = tti_pg_flush(s)) != TT_OK)
@@ -650,23 +659,59 @@ static int install_edge(tti_store *s, const PGresult *r)
     return TT_OK;
 }
 
-/* BEGIN, the head row's lock and the tree's edge, in one round trip. READ COMMITTED, on
- * purpose: each statement after the lock sees every batch committed before the lock was
- * granted (a REPEATABLE READ snapshot taken before the wait would not, and would fail the
- * lock with a serialization error). */
-static int lock_head(tti_store *s)
+/* The array literal of ids ("{1,2}") for TTI_PG_TOKENS_GONE, in buf. */
+static int id_array(tti_store *s, const int64_t *ids, size_t n, tti_buf *buf)
 {
-    PGresult *lock = NULL, *edge = NULL;
+    char num[24];
+    int fail = tti_buf_add(buf, "{", 1);
+    for (size_t i = 0; i < n && !fail; i++) {
+        int len = snprintf(num, sizeof num, "%s%lld", i ? "," : "", (long long)ids[i]);
+        fail = tti_buf_add(buf, num, (size_t)len);
+    }
+    if (fail || tti_buf_add(buf, "}", 2) != 0) /* with its NUL: a text parameter */
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory checking tokens");
+    return TT_OK;
+}
+
+static void mark_refused(const PGresult *gone, const int64_t *ids, size_t n, unsigned char *refused)
+{
+    for (int row = 0; gone != NULL && row < PQntuples(gone); row++) {
+        int64_t id = tti_pg_int(gone, row, 0);
+        for (size_t i = 0; i < n; i++)
+            if (ids[i] == id)
+                refused[i] = 1;
+    }
+}
+
+/* BEGIN, the head row's lock, the tree's edge and, given ids, which of those tokens are
+ * revoked, in one round trip. READ COMMITTED, on purpose: each statement after the lock
+ * sees every batch and revocation committed before the lock was granted (a REPEATABLE
+ * READ snapshot taken before the wait would not, and would fail the lock with a
+ * serialization error). */
+static int lock_head(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused)
+{
+    PGresult *lock = NULL, *edge = NULL, *gone = NULL;
+    tti_buf arr;
+    tti_buf_init(&arr, 64 + n * 24);
+    tti_pgargs a = {.n = 0};
+    int rc = n > 0 ? id_array(s, ids, n, &arr) : TT_OK;
+    tti_pg_text(&a, arr.data);
     const tti_pg_step steps[] = {
         {-1, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, "starting a write", NULL},
         {TTI_PG_HEAD_LOCK, NULL, NULL, "taking the write lock", &lock},
         {TTI_PG_TILE_EDGE, NULL, NULL, "reading the tree's edge", &edge},
+        {TTI_PG_TOKENS_GONE, NULL, &a, "checking tokens", &gone},
     };
-    int rc = tti_pg_pipeline(s, steps, sizeof steps / sizeof steps[0]);
+    if (rc == TT_OK)
+        rc = tti_pg_pipeline(s, steps, n > 0 ? 4 : 3);
+    tti_buf_free(&arr);
     if (rc == TT_OK && (rc = parse_head(s, lock, &s->head)) == TT_OK)
         rc = install_edge(s, edge);
+    if (rc == TT_OK)
+        mark_refused(gone, ids, n, refused);
     PQclear(lock);
     PQclear(edge);
+    PQclear(gone);
     if (rc == TT_EBUSY)
         tti_err(s->errbuf, sizeof s->errbuf, rc,
                 "the ledger head stayed locked by another writer longer than the busy timeout");
@@ -675,18 +720,25 @@ static int lock_head(tti_store *s)
     return rc;
 }
 
-static int pg_begin_write(tti_store *s)
+static int pg_begin_write_tokens(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused)
 {
     int rc = revive(s);
-    if (rc == TT_OK && (rc = lock_head(s)) != TT_OK && s->lost && revive(s) == TT_OK)
-        rc = lock_head(s); /* a connection lost while idle: nothing of it was done */
+    if (rc == TT_OK && (rc = lock_head(s, ids, n, refused)) != TT_OK && s->lost &&
+        revive(s) == TT_OK)
+        rc = lock_head(s, ids, n, refused); /* a connection lost while idle: nothing was done */
     if (rc != TT_OK)
         return rc;
     s->head_valid = 1;
     s->pending_size = -1;
     s->tiles_dirty = 0;
+    s->doomed = 0;
     s->in_txn = 1;
     return TT_OK;
+}
+
+static int pg_begin_write(tti_store *s)
+{
+    return pg_begin_write_tokens(s, NULL, 0, NULL);
 }
 
 static int pg_begin_read(tti_store *s)
@@ -711,9 +763,15 @@ static void pg_rollback(tti_store *s)
     tti_buf_reset(&s->copy);
     s->n_copy = 0;
     s->head_pending = 0;
+    s->doomed = 0;
     for (unsigned i = 0; s->tiles != NULL && i < TTI_TILE_HEIGHT; i++)
         s->tiles[i].pending = s->tiles[i].valid = 0;
-    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+    if (s->lost) {
+        /* A new session: the old one's transaction and locks end with it. */
+        (void)revive(s);
+        if (!s->read_only)
+            tti_map_clear(s->names);
+    } else if (PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
         PQclear(PQexec(s->conn, "ROLLBACK"));
         /* Names inserted in a rolled-back write no longer exist. */
         if (!s->read_only)
@@ -725,7 +783,9 @@ static void pg_rollback(tti_store *s)
 static int pg_commit(tti_store *s)
 {
     PGresult *r = NULL;
-    int rc = tti_pg_send_writes(s, 1, &r);
+    int rc = s->doomed ? tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
+                                 "committing: a write of this transaction failed before it")
+                       : tti_pg_send_writes(s, 1, &r);
     /* COMMIT of a failed transaction "succeeds" as a ROLLBACK. */
     if (rc == TT_OK && (r == NULL || strcmp(PQcmdStatus(r), "COMMIT") != 0))
         rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
@@ -1159,6 +1219,7 @@ const tti_store_ops tti_postgres_ops = {
     .close = pg_close,
     .errmsg = pg_errmsg,
     .begin_write = pg_begin_write,
+    .begin_write_tokens = pg_begin_write_tokens,
     .begin_read = pg_begin_read,
     .commit = pg_commit,
     .rollback = pg_rollback,

@@ -56,6 +56,7 @@ enum {
     TTI_PG_OUTBOX_PENDING,
     TTI_PG_TILE_EDGE,
     TTI_PG_EVENTS_PUT,
+    TTI_PG_TOKENS_GONE,
     TTI_PG_NSTMT
 };
 
@@ -85,6 +86,9 @@ struct tti_store {
     tti_buf copy;
     size_t n_copy;
     int head_pending;
+    /* A write of this transaction was dropped before it reached the database (out of
+     * memory buffering it): the transaction may only roll back. */
+    int doomed;
     /* Round trips saved per batch (issue 15): the head row as the write lock read it, valid
      * until this transaction writes the head or ends; and the tiles this connection wrote
      * last, valid while the head is still the size its last commit left (no other writer

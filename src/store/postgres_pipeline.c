@@ -77,19 +77,22 @@ int tti_pg_pipeline(tti_store *s, const tti_pg_step *steps, size_t n)
         sent++;
     if (sent < n)
         rc = tti_pg_fail(s, NULL, steps[sent].what);
-    if (PQpipelineSync(s->conn) != 1) {
+    int synced = PQpipelineSync(s->conn) == 1;
+    if (!synced) {
         if (rc == TT_OK)
             rc = tti_pg_fail(s, NULL, steps[0].what);
         sent = 0; /* nothing will answer */
     }
     for (size_t i = 0; i < sent; i++)
         rc = read_step(s, &steps[i], rc);
-    if (sent > 0)
+    if (synced) /* even when no statement went: the sync point answers all the same */
         read_sync(s);
     if (PQexitPipelineMode(s->conn) != 1) {
         if (rc == TT_OK)
             rc = tti_pg_fail(s, NULL, steps[0].what);
-        s->lost = 1; /* the connection is in an unknown state: open it again */
+        /* The connection is in an unknown state, perhaps in a transaction holding the head's
+         * lock: the rollback opens a new session, which ends the old one and its locks. */
+        s->lost = 1;
     }
     if (rc != TT_OK)
         for (size_t i = 0; i < n; i++)
@@ -164,12 +167,9 @@ int tti_pg_send_writes(tti_store *s, int commit, PGresult **commit_result)
 {
     if (!commit && !writes_pending(s))
         return TT_OK;
-    if (s->copy.failed) {
+    if (s->copy.failed || (s->n_copy > 0 && tti_buf_add(&s->copy, "]", 1) != 0)) {
         writes_sent(s);
-        return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
-    }
-    if (s->n_copy > 0 && tti_buf_add(&s->copy, "]", 1) != 0) {
-        writes_sent(s);
+        s->doomed = 1;
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory buffering events");
     }
     /* Rows, a tile per level, the head and the COMMIT. */
@@ -178,6 +178,7 @@ int tti_pg_send_writes(tti_store *s, int commit, PGresult **commit_result)
     tti_pgargs *args = calloc(MAX_STEPS, sizeof *args);
     if (args == NULL) {
         writes_sent(s);
+        s->doomed = 1;
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory sending a batch");
     }
     size_t n = write_steps(s, st, args);

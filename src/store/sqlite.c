@@ -475,6 +475,14 @@ static void sq_rollback(tti_store *s)
     s->in_txn = 0;
 }
 
+static int sq_begin_write_tokens(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused)
+{
+    int rc = sq_begin_write(s);
+    if (rc == TT_OK && n > 0 && (rc = tti_sqlite_tokens_refused(s, ids, n, refused)) != TT_OK)
+        sq_rollback(s);
+    return rc;
+}
+
 static int sq_meta_get(tti_store *s, const char *key, char **value)
 {
     sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_META_GET);
@@ -536,6 +544,7 @@ const tti_store_ops tti_sqlite_ops = {
     .close = sq_close,
     .errmsg = sq_errmsg,
     .begin_write = sq_begin_write,
+    .begin_write_tokens = sq_begin_write_tokens,
     .begin_read = sq_begin_read,
     .commit = sq_commit,
     .rollback = sq_rollback,

@@ -178,6 +178,8 @@ int tti_sqlite_token_insert(tti_store *s, const char *name, int role, const uint
 int tti_sqlite_token_find(tti_store *s, const uint8_t hash[32], tt_token_info *out,
                           uint8_t stored_hash[32]);
 int tti_sqlite_token_get(tti_store *s, int64_t id, tt_token_info *out);
+/* store.h begin_write_tokens's read, inside the write transaction. */
+int tti_sqlite_tokens_refused(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused);
 int tti_sqlite_token_revoke(tti_store *s, int64_t id, int64_t revoked_us);
 int tti_sqlite_token_list(tti_store *s, tt_token_info **out, size_t *n);
 

@@ -70,6 +70,23 @@ int tti_sqlite_token_get(tti_store *s, int64_t id, tt_token_info *out)
     return token_one(s, st, out, NULL);
 }
 
+int tti_sqlite_tokens_refused(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused)
+{
+    for (size_t i = 0; i < n; i++) {
+        tt_token_info info;
+        int rc = tti_sqlite_token_get(s, ids[i], &info);
+        if (rc == TT_OK) {
+            refused[i] = info.revoked_us != TT_TIME_NONE;
+            free(info.name);
+        } else if (rc == TT_ENOTFOUND) {
+            refused[i] = 1;
+        } else {
+            return rc;
+        }
+    }
+    return TT_OK;
+}
+
 int tti_sqlite_token_revoke(tti_store *s, int64_t id, int64_t revoked_us)
 {
     sqlite3_stmt *st = tti_sqlite_core(s, TTI_ST_TOKEN_REVOKE);

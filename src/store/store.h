@@ -110,6 +110,12 @@ typedef struct tti_store_ops {
     /* Transactions. begin_write takes the store-wide write lock, waiting at most the busy
      * timeout (TT_EBUSY after). begin_read opens a consistent snapshot. */
     int (*begin_write)(tti_store *s);
+    /* begin_write for a group of appends whose tokens came from the ledger's cache: also
+     * reads, after the lock is taken, which of ids[0..n) name a token revoked or gone
+     * (refused[i] set to 1, others left alone), so that a revocation committed before
+     * the lock refuses the group's requests. PostgreSQL sends the read with the lock, in
+     * the same round trip. On failure no lock is held. */
+    int (*begin_write_tokens)(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused);
     int (*begin_read)(tti_store *s);
     int (*commit)(tti_store *s);
     void (*rollback)(tti_store *s);

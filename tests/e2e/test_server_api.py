@@ -994,8 +994,8 @@ class RoleMatrixTest(ServerCase):
     def test_revoked_while_cached(self):
         """An append's token is taken from the server's cache of tokens verified before
         (issue 12): a revocation by another process must still stop it at once, with 401
-        for the append, a repeat of an earlier key, a malformed body and a wrong content
-        type alike, and nothing written."""
+        for the append, a repeat of an earlier key, a malformed body, a wrong content type
+        and a read token's append (403 before the revocation) alike, and nothing written."""
         srv = self.server
         rid, tok = srv.create_token("ingest", "cached-then-revoked")
         keyed = event(entity="cached", entity_id="k", idempotency_key="cached-key-1")
@@ -1003,7 +1003,12 @@ class RoleMatrixTest(ServerCase):
         self.assertEqual(first.status, 201, first)
         # now cached: a second append does not read the token's row
         self.assertEqual(srv.post_events(event(entity="cached"), token=tok).status, 201)
+        # a read token is cached too, and may not append (403) until it is revoked (401)
+        read_id, read_tok = srv.create_token("read", "cached-reader")
+        for _ in range(2):
+            self.assertError(srv.post_events(event(entity="cached"), token=read_tok), 403)
         T.cli_ok(srv.data, ["token", "revoke", str(rid)])
+        T.cli_ok(srv.data, ["token", "revoke", str(read_id)])
         size = srv.tree_size()
         refused = [
             ("append", srv.post_events(event(entity="cached", actor="late"), token=tok)),
@@ -1013,6 +1018,7 @@ class RoleMatrixTest(ServerCase):
                                            token=tok, content_type="application/json")),
             ("content type", srv.request("POST", "/api/events", body="{}", token=tok,
                                          content_type="text/plain")),
+            ("read token's append", srv.post_events(event(entity="cached"), token=read_tok)),
         ]
         for what, r in refused:
             with self.subTest(what=what):

@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
 #include "tradetrail.h"
 #include "core/note.h"
 #include "ledger/ledger.h"
@@ -1786,6 +1789,107 @@ static void test_cached_token_revoked(void **state)
     verify_ok(l, size + 1, NULL);
 }
 
+/* A revocation committed while a group waits for the write lock: another connection takes
+ * the lock, revokes the token and commits a little later, as `tradetrail token revoke` in
+ * another process does. The group's token check must come after the lock, so the append
+ * through the revoked (cached) token fails with TT_EAUTH and writes nothing. */
+typedef struct {
+    const char *dir;
+    int64_t id;
+    atomic_int locked;
+    int rc;
+} revoker;
+
+static int revoke_sqlite(revoker *r)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.db", r->dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int ok = sqlite3_open(path, &db) == SQLITE_OK &&
+             sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "UPDATE tokens SET revoked = 1 WHERE id = ?", -1, &st, NULL) ==
+                 SQLITE_OK &&
+             sqlite3_bind_int64(st, 1, r->id) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    atomic_store(&r->locked, ok ? 1 : -1);
+    sleep_ms(300); /* the group is waiting for the lock by now */
+    ok = ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok ? 0 : -1;
+}
+
+static int pg_ok(PGconn *c, const char *sql, const char *param)
+{
+    PGresult *res = PQexecParams(c, sql, param ? 1 : 0, NULL, &param, NULL, NULL, 0);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    return ok;
+}
+
+static int revoke_pg(revoker *r)
+{
+    char uri[1024], id[24];
+    PGconn *c = PQconnectdb(tt_test_db_uri(r->dir, uri, sizeof uri));
+    snprintf(id, sizeof id, "%lld", (long long)r->id);
+    int ok = PQstatus(c) == CONNECTION_OK && pg_ok(c, "BEGIN", NULL) &&
+             pg_ok(c, "SELECT 1 FROM head WHERE id = 1 FOR UPDATE", NULL) &&
+             pg_ok(c, "UPDATE tokens SET revoked = 1 WHERE id = $1", id);
+    atomic_store(&r->locked, ok ? 1 : -1);
+    sleep_ms(300);
+    ok = ok && pg_ok(c, "COMMIT", NULL);
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+static void *revoke_under_lock(void *arg)
+{
+    revoker *r = arg;
+    r->rc = tt_test_db_is_pg() ? revoke_pg(r) : revoke_sqlite(r);
+    return NULL;
+}
+
+static void test_revoked_while_waiting_for_lock(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    char *token = NULL, principal[TT_MAX_PRINCIPAL + 1];
+    int64_t id, got;
+    tt_role role;
+    int cached = -1;
+    assert_int_equal(tt_token_create(l, TT_ROLE_INGEST, "waiting", "t", &token, &id), TT_OK);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                         TT_OK);
+    assert_int_equal(cached, 1);
+    int64_t size = size_of(l);
+
+    revoker rv = {.dir = f->dir, .id = id};
+    atomic_store(&rv.locked, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, revoke_under_lock, &rv), 0);
+    for (int i = 0; i < 5000 && atomic_load(&rv.locked) == 0; i++)
+        sleep_ms(1);
+    assert_int_equal(atomic_load(&rv.locked), 1);
+
+    static async_slot a;
+    memset(&a, 0, sizeof a);
+    atomic_store(&async_done, 0);
+    simple_event(&a.ev, "waiting", "through a token revoked while its group waited");
+    tt_set_append_token(id);
+    assert_int_equal(tt_ledger_append_async(l, &a.ev, 1, &a.res, on_async_quiet, &a), TT_OK);
+    tt_set_append_token(0);
+    wait_async(1);
+    pthread_join(t, NULL);
+    assert_int_equal(rv.rc, 0);
+    assert_int_equal(a.rc, TT_EAUTH);
+    assert_int_equal(size_of(l), size);
+    assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                     TT_EAUTH);
+    tt_free(token);
+    verify_ok(l, size, NULL);
+}
+
 static void test_concurrent_handles(void **state)
 {
     fixture *f = *state;
@@ -2735,6 +2839,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_large_events, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify_ascii_reasons, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_cached_token_revoked, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_revoked_while_waiting_for_lock, setup_ledger,
+                                        teardown_ledger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
