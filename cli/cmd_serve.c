@@ -15,7 +15,7 @@ static const char serve_help[] =
     "(config `listen`, env TRADETRAIL_LISTEN). A checkpoint is signed when the tree has\n"
     "grown, at most every S seconds (default 1; config `checkpoint_interval`). On first\n"
     "start with an empty store the ledger is initialised and one admin token is printed.\n"
-    "SIGTERM or SIGINT: stop accepting, finish requests in flight, sign a final\n"
+    "SIGTERM or SIGINT: answer new requests 503, finish requests in flight, sign a final\n"
     "checkpoint, exit 0.\n"
     "--threads N: threads reading requests and answering them (default 8); an append\n"
     "waiting for its group's fsync holds no thread.\n";

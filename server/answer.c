@@ -73,6 +73,9 @@ enum MHD_Result srv_queue(srv_req *r, unsigned status, struct MHD_Response *resp
 {
     if (resp == NULL)
         return MHD_NO;
+    /* shutting down: the client should take its next request to another server */
+    if (atomic_load(&r->s->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
     if (status < sizeof r->s->answered / sizeof r->s->answered[0])
         atomic_fetch_add(&r->s->answered[status], 1);
     enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);

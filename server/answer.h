@@ -51,6 +51,7 @@ struct srv_req {
     char id[65]; /* the {id} of the path */
     tti_buf body;
     int body_too_big; /* 1: over SRV_MAX_BODY (413), 2: over the shared budget (503) */
+    int counted;      /* in srv.active_requests, which the shutdown waits for */
     /* Set when the request was authorised on its headers, before its body (server/http.c):
      * the principal to record for what it appends. */
     int authorised;

@@ -485,8 +485,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->started_us = tt_time_now_us();
         set_waiting(conn, 0);
         tti_buf_init(&r->body, SRV_MAX_BODY);
-        atomic_fetch_add(&s->active_requests, 1);
         *con_cls = r;
+        /* Counted before the stopping flag is read, as drain() sets the flag before it
+         * reads the count: a request is either waited for or refused. A refusal is
+         * answered at once, which also closes the connection. */
+        atomic_fetch_add(&s->active_requests, 1);
+        r->counted = 1;
+        if (atomic_load(&s->stopping)) {
+            r->counted = 0;
+            atomic_fetch_sub(&s->active_requests, 1);
+            return srv_error(r, 503, "the server is shutting down");
+        }
         const char *bad = framing_problem(conn);
         if (bad)
             return srv_error(r, 400, "request framing: %s", bad);
@@ -530,9 +539,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     srv_defer_release(s, r);
     atomic_fetch_sub(&body_bytes, r->body.len);
     tti_buf_free(&r->body);
+    int counted = r->counted;
     free(r);
     *con_cls = NULL;
-    atomic_fetch_sub(&s->active_requests, 1);
+    if (counted)
+        atomic_fetch_sub(&s->active_requests, 1);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err, size_t errlen)

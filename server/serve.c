@@ -152,9 +152,14 @@ static void *ticker(void *arg)
     return NULL;
 }
 
+/* WARNING: no MHD_quiesce_daemon. With epoll worker threads, libmicrohttpd 0.9.75 removes
+ * the listening socket from a worker's epoll set both in the quiesce call and in the worker
+ * itself, unlocked, and aborts the process ("Failed to remove listen FD from epoll set")
+ * when the worker wins (seen in CI at SIGTERM). The server stops accepting work instead:
+ * every request that arrives after the signal is answered 503 with Connection: close
+ * (on_request, srv_queue), and the listening socket closes with the daemon. */
 static void drain(srv *s)
 {
-    MHD_socket fd = MHD_quiesce_daemon(s->d); /* no new connections */
     srv_sse_shutdown(s);
     for (int i = 0; i < 1000 && atomic_load(&s->active_requests) > 0; i++) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -167,9 +172,6 @@ static void drain(srv *s)
         nanosleep(&ts, NULL);
     }
     srv_stop(s);
-    /* libmicrohttpd: the quiesced socket may only be closed after the daemon stopped. */
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
 }
 
 static void stop_ticker(ticking *t)

@@ -1268,6 +1268,36 @@ class SigtermTest(unittest.TestCase):
         p = T.cli(srv.data, ["verify"])
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+    def test_sigterm_refuses_new_work_while_draining(self):
+        """After SIGTERM the server answers new requests 503 and closes their connections
+        while it waits for a request that began before the signal, then exits 0."""
+        srv = self.server
+        body = json.dumps(event(entity="drain", entity_id="d1")).encode()
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=30 * T.SLOW)
+        self.addCleanup(slow.close)
+        slow.sendall(b"POST /api/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+                     b"Expect: 100-continue\r\n\r\n" % (srv.tokens["ingest"].encode(), len(body)))
+        # the interim answer comes once the server has taken the request's headers
+        self.assertTrue(slow.recv(4096).startswith(b"HTTP/1.1 100"))
+        slow.sendall(body[:5])
+        srv.proc.send_signal(signal.SIGTERM)
+        deadline = time.time() + 10 * T.SLOW
+        while "draining" not in srv.stderr() and time.time() < deadline:
+            time.sleep(0.02)
+        self.assertIn("draining", srv.stderr())
+        for method, path, b in (("GET", "/healthz", None), ("POST", "/api/events", event())):
+            r = srv.request(method, path, body=b, token="ingest", timeout=5)
+            self.assertEqual((r.status, r.json()["error"]["code"]), (503, "unavailable"), r)
+            self.assertEqual(r.headers.get("connection"), "close", r.headers)
+        self.assertIsNone(srv.proc.poll(), "the server waits for the request in flight")
+        slow.sendall(body[5:])
+        answer = slow.recv(65536)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503"), answer[:200])
+        self.assertEqual(srv.proc.wait(30 * T.SLOW), 0, srv.stderr())
+        srv.proc = None
+        self.assertIn("final checkpoint", srv.stderr())
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
