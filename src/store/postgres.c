@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crypto.h"
 #include "store/postgres_internal.h"
 #include "store/records.h"
 #include "util/err.h"
@@ -67,6 +68,7 @@ static const char *const stmt_sql[TTI_PG_NSTMT] = {
      * head's lock, so its snapshot sees every revocation committed before the lock. */
     [TTI_PG_TOKENS_GONE] = "SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS"
                            " (SELECT 1 FROM tokens t WHERE t.id = x AND t.revoked IS NULL)",
+    [TTI_PG_LEAF_AT] = "SELECT leaf_hash FROM events WHERE seq = $1",
     [TTI_PG_CP_PUT] = "INSERT INTO checkpoints(tree_size, ts, root, note) VALUES ($1,$2,$3,$4)",
     [TTI_PG_CP_HEAD] = "UPDATE head SET signed_size = greatest(signed_size, $1),"
                        " checkpoints = checkpoints + 1 WHERE id = 1",
@@ -284,7 +286,9 @@ int tti_pg_fail(tti_store *s, const PGresult *res, const char *what)
      * shutting down or restarting), or libpq saw the socket close. */
     s->lost = PQstatus(s->conn) != CONNECTION_OK ||
               (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0));
-    if (state != NULL) {
+    if (s->lost)
+        status = TT_EIO; /* 503: try again, a new connection is opened for the next */
+    else if (state != NULL) {
         if (strcmp(state, "53100") == 0) /* disk_full */
             status = TT_ENOSPC;
         else if (strcmp(state, "53200") == 0) /* out_of_memory */
@@ -732,6 +736,7 @@ static int pg_begin_write_tokens(tti_store *s, const int64_t *ids, size_t n, uns
     s->pending_size = -1;
     s->tiles_dirty = 0;
     s->doomed = 0;
+    s->last_seq = 0;
     s->in_txn = 1;
     return TT_OK;
 }
@@ -764,6 +769,7 @@ static void pg_rollback(tti_store *s)
     s->n_copy = 0;
     s->head_pending = 0;
     s->doomed = 0;
+    s->last_seq = 0;
     for (unsigned i = 0; s->tiles != NULL && i < TTI_TILE_HEIGHT; i++)
         s->tiles[i].pending = s->tiles[i].valid = 0;
     if (s->lost) {
@@ -780,6 +786,42 @@ static void pg_rollback(tti_store *s)
     s->in_txn = 0;
 }
 
+/* The connection dropped while the COMMIT was on its way: the database may have committed
+ * or not. On a new connection, the row of the transaction's last event answers which;
+ * reporting a committed batch as failed would make a client's retry without an
+ * idempotency key write its events twice. TT_OK when it committed, else rc with a
+ * message that says what is known. */
+static int commit_outcome(tti_store *s, int rc)
+{
+    char first[sizeof s->errbuf];
+    snprintf(first, sizeof first, "%s", s->errbuf);
+    int64_t seq = s->last_seq;
+    uint8_t leaf[TT_HASH_SIZE];
+    memcpy(leaf, s->last_leaf, sizeof leaf);
+    pg_rollback(s); /* a new session: the old one's transaction ended with it */
+    int crc = revive(s);
+    PGresult *r = NULL;
+    if (crc == TT_OK) {
+        tti_pgargs a = {.n = 0};
+        tti_pg_i64(&a, seq);
+        r = tti_pg_run(s, TTI_PG_LEAF_AT, &a, &crc, "checking whether the commit landed");
+    }
+    if (r == NULL) {
+        char why[sizeof s->errbuf];
+        snprintf(why, sizeof why, "%s", s->errbuf);
+        return tti_err(s->errbuf, sizeof s->errbuf, rc,
+                       "%s; whether the transaction committed is unknown (%s): retry with the "
+                       "same idempotency keys",
+                       first, why);
+    }
+    int landed = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == TT_HASH_SIZE &&
+                 tti_ct_equal(PQgetvalue(r, 0, 0), leaf, TT_HASH_SIZE);
+    PQclear(r);
+    if (landed)
+        return TT_OK;
+    return tti_err(s->errbuf, sizeof s->errbuf, rc, "%s; the transaction did not commit", first);
+}
+
 static int pg_commit(tti_store *s)
 {
     PGresult *r = NULL;
@@ -791,7 +833,10 @@ static int pg_commit(tti_store *s)
         rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EDB,
                      "committing: the transaction was rolled back");
     PQclear(r);
-    if (rc != TT_OK)
+    if (rc != TT_OK && s->lost && !s->doomed && s->last_seq > 0) {
+        rc = commit_outcome(s, rc); /* rolled back in any case: the session is new */
+        s->tiles_size = -1;
+    } else if (rc != TT_OK)
         pg_rollback(s);
     else if (s->pending_size >= 0)
         /* The cached tiles match the new head if this transaction wrote them, or found them
@@ -993,6 +1038,8 @@ static int pg_insert_event(tti_store *s, const tt_event *ev)
     json_int(b, "producer_seq", ev->producer_seq, ev->producer == NULL);
     tti_buf_add(b, "}", 1);
     s->n_copy++;
+    s->last_seq = ev->seq;
+    memcpy(s->last_leaf, ev->leaf_hash, TT_HASH_SIZE);
     if (b->failed) {
         tti_buf_reset(b);
         s->n_copy = 0;

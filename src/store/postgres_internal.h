@@ -57,6 +57,7 @@ enum {
     TTI_PG_TILE_EDGE,
     TTI_PG_EVENTS_PUT,
     TTI_PG_TOKENS_GONE,
+    TTI_PG_LEAF_AT,
     TTI_PG_NSTMT
 };
 
@@ -89,6 +90,10 @@ struct tti_store {
     /* A write of this transaction was dropped before it reached the database (out of
      * memory buffering it): the transaction may only roll back. */
     int doomed;
+    /* The last event this transaction wrote: if the connection drops during its COMMIT,
+     * the event's row, found or not, says whether the transaction committed. */
+    int64_t last_seq; /* 0: no event */
+    uint8_t last_leaf[TT_HASH_SIZE];
     /* Round trips saved per batch (issue 15): the head row as the write lock read it, valid
      * until this transaction writes the head or ends; and the tiles this connection wrote
      * last, valid while the head is still the size its last commit left (no other writer

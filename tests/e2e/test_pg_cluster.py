@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -70,6 +71,36 @@ class PgCluster(unittest.TestCase):
                              ["idempotency_key"], "drop-2")
         finally:
             s.cleanup()
+
+    def test_connection_lost_at_commit(self):
+        """The connection drops while a batch's COMMIT is on its way. If the database
+        committed it the append is acknowledged (201, stored once); if not it fails (503,
+        nothing stored) and a retry with the same key writes it once."""
+        proxy = CuttingProxy(self.pg.port)
+        self.addCleanup(proxy.close)
+        uri = self.uri.replace(":%d/" % self.pg.port, ":%d/" % proxy.port)
+        s = Server(data=self.data, extra_args=["--db", uri, "--checkpoint-interval", "3600"])
+        s.start()
+        self.addCleanup(s.cleanup)
+        s.admin = s.admin or self.admin_of_first()
+        for mode, want in (("after", 201), ("before", 503)):
+            key = "cut-%s-marker" % mode
+            proxy.arm(mode, key.encode())
+            r = s.post_events(event(entity="cut", entity_id=mode, idempotency_key=key))
+            self.assertTrue(proxy.fired.is_set(), "the proxy never saw the COMMIT")
+            self.assertEqual(r.status, want, r.body)
+            stored = [e for e in s.get_json("/api/events?entity=cut&limit=100")["events"]
+                      if e["idempotency_key"] == key]
+            self.assertEqual(len(stored), 1 if want == 201 else 0, stored)
+            if want == 201:
+                self.assertEqual(stored[0]["seq"], r.json()["seq"])
+            else:
+                self.assertIn("did not commit", r.json()["error"]["message"])
+                r = s.post_events(event(entity="cut", entity_id=mode, idempotency_key=key))
+                self.assertEqual(r.status, 201, r.body)
+        seqs = [e["seq"] for e in s.get_json("/api/events?limit=10000")["events"]]
+        self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+        self.assertIn("ok", cli_ok(self.data, ["--db", self.uri, "verify"]))
 
     def admin_of_first(self):
         """An admin token of this ledger (a server prints one only the first time)."""
@@ -207,6 +238,93 @@ class PgCluster(unittest.TestCase):
                          "a")
         print("%d events through 3 servers, %d acknowledged, one server killed mid-load"
               % (size, len(acked)))
+
+
+class CuttingProxy:
+    """A TCP proxy in front of PostgreSQL that cuts, once armed, the connection carrying a
+    marker at the COMMIT that follows it: "after" forwards the COMMIT first and keeps the
+    database's side open a moment so that it commits, "before" drops it."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.lsock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.mode = None
+        self.marker = None
+        self.fired = threading.Event()
+        self.socks = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def arm(self, mode, marker):
+        with self.lock:
+            self.mode, self.marker = mode, marker
+            self.fired.clear()
+
+    def close(self):
+        for sk in [self.lsock] + self.socks:
+            try:
+                sk.close()
+            except OSError:
+                pass
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.socks += [c, u]
+            threading.Thread(target=self.to_db, args=(c, u), daemon=True).start()
+            threading.Thread(target=self.pump, args=(u, c), daemon=True).start()
+
+    @staticmethod
+    def pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sk in (src, dst):
+            try:
+                sk.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def to_db(self, c, u):
+        seen = b""
+        try:
+            while True:
+                data = c.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    mode, marker = self.mode, self.marker
+                    if mode is not None:
+                        seen = (seen + data)[-1 << 20:]
+                        at = seen.find(marker)
+                        if at >= 0 and b"COMMIT\x00" in seen[at:]:
+                            self.mode = None  # once
+                        else:
+                            mode = None
+                if mode is None:
+                    u.sendall(data)
+                    continue
+                if mode == "after":
+                    u.sendall(data)
+                c.shutdown(socket.SHUT_RDWR)
+                self.fired.set()
+                if mode == "after":
+                    time.sleep(1)  # the database reads the COMMIT before the end
+                u.shutdown(socket.SHUT_RDWR)
+                return
+        except OSError:
+            pass
+        self.pump(c, u)  # shuts both down
 
 
 if __name__ == "__main__":
