@@ -56,17 +56,11 @@ void tti_token_cache_drop(tt_ledger *l, int64_t id)
 
 int tti_token_still_valid(tt_ledger *l, tti_store *s, int64_t id)
 {
-    tt_token_info info;
-    int rc = l->ops->token_get(s, id, &info);
-    if (rc == TT_OK) {
-        rc = info.revoked_us == TT_TIME_NONE ? TT_OK : TT_EAUTH;
-        free(info.name);
-    } else if (rc == TT_ENOTFOUND) {
-        rc = TT_EAUTH;
-    } else {
+    unsigned char refused = 0;
+    int rc = l->ops->tokens_refused(s, &id, 1, &refused);
+    if (rc != TT_OK)
         return tti_store_fail(l, s, rc);
-    }
-    if (rc == TT_EAUTH) {
+    if (refused) {
         tti_token_cache_drop(l, id);
         return tti_fail(TT_EAUTH, "token revoked");
     }

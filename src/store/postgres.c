@@ -687,6 +687,24 @@ static void mark_refused(const PGresult *gone, const int64_t *ids, size_t n, uns
     }
 }
 
+static int pg_tokens_refused(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused)
+{
+    if (n == 0)
+        return TT_OK;
+    tti_buf arr;
+    tti_buf_init(&arr, 64 + n * 24);
+    tti_pgargs a = {.n = 0};
+    int rc = id_array(s, ids, n, &arr);
+    tti_pg_text(&a, arr.data);
+    PGresult *gone =
+        rc == TT_OK ? tti_pg_run(s, TTI_PG_TOKENS_GONE, &a, &rc, "checking tokens") : NULL;
+    tti_buf_free(&arr);
+    if (gone != NULL)
+        mark_refused(gone, ids, n, refused);
+    PQclear(gone);
+    return rc;
+}
+
 /* BEGIN, the head row's lock, the tree's edge and, given ids, which of those tokens are
  * revoked, in one round trip. READ COMMITTED, on purpose: each statement after the lock
  * sees every batch and revocation committed before the lock was granted (a REPEATABLE
@@ -1297,6 +1315,7 @@ const tti_store_ops tti_postgres_ops = {
     .token_insert = pg_token_insert,
     .token_find = pg_token_find,
     .token_get = pg_token_get,
+    .tokens_refused = pg_tokens_refused,
     .token_revoke = pg_token_revoke,
     .token_list = pg_token_list,
     .table_names = tti_pg_table_names,

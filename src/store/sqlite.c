@@ -576,6 +576,7 @@ const tti_store_ops tti_sqlite_ops = {
     .token_insert = tti_sqlite_token_insert,
     .token_find = tti_sqlite_token_find,
     .token_get = tti_sqlite_token_get,
+    .tokens_refused = tti_sqlite_tokens_refused,
     .token_revoke = tti_sqlite_token_revoke,
     .token_list = tti_sqlite_token_list,
     .table_names = tti_sqlite_table_names,

@@ -197,6 +197,9 @@ typedef struct tti_store_ops {
     int (*token_find)(tti_store *s, const uint8_t hash[32], tt_token_info *out,
                       uint8_t stored_hash[32]);
     int (*token_get)(tti_store *s, int64_t id, tt_token_info *out);
+    /* Which of ids[0..n) name a token revoked or gone: refused[i] set to 1, others left
+     * alone. The one statement of that rule in each store; begin_write_tokens uses it. */
+    int (*tokens_refused)(tti_store *s, const int64_t *ids, size_t n, unsigned char *refused);
     int (*token_revoke)(tti_store *s, int64_t id, int64_t revoked_us);
     int (*token_list)(tti_store *s, tt_token_info **out, size_t *n);
 
