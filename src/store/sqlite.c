@@ -342,9 +342,12 @@ static int ns_path(const char *path, const char *ns, char *out, size_t cap, char
  */
 static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 
+static const char *writer_vfs; /* sqlite_vfs.c; NULL: the default */
+
 static void sqlite_setup(void)
 {
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    writer_vfs = tti_sqlite_gather_vfs();
 }
 
 static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
@@ -376,7 +379,7 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     pthread_once(&sqlite_once, sqlite_setup);
     int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (cfg->create ? SQLITE_OPEN_CREATE : 0);
-    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    int rc = sqlite3_open_v2(path, &s->db, flags, cfg->read_only ? NULL : writer_vfs);
     if (rc != SQLITE_OK) {
         rc = rc == SQLITE_CANTOPEN && !cfg->create
                  ? cfg->ns != NULL
