@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The writer's WAL file, written in one system call per commit instead of two per page.
+ * The writer's WAL file, written in a few large writes per commit instead of two per page.
  * SQLite writes each WAL frame as two pwrite calls (its 24-byte header, then the page),
  * at consecutive offsets, and syncs the file at every commit (synchronous=FULL). This
  * shim over the default VFS gathers consecutive writes of a WAL file in memory and hands
@@ -34,13 +34,19 @@ static sqlite3_vfs gather_vfs;
  * at most WRITE_MAX bytes per call. */
 #define WRITE_MAX (96 * 1024)
 
-static int flush(gather_file *g)
+static int write_out(gather_file *g, const char *p, size_t len, sqlite3_int64 off)
 {
     int rc = SQLITE_OK;
-    for (size_t at = 0; at < g->len && rc == SQLITE_OK; at += WRITE_MAX) {
-        size_t n = g->len - at < WRITE_MAX ? g->len - at : WRITE_MAX;
-        rc = g->real->pMethods->xWrite(g->real, g->buf + at, (int)n, g->off + (sqlite3_int64)at);
+    for (size_t at = 0; at < len && rc == SQLITE_OK; at += WRITE_MAX) {
+        size_t n = len - at < WRITE_MAX ? len - at : WRITE_MAX;
+        rc = g->real->pMethods->xWrite(g->real, p + at, (int)n, off + (sqlite3_int64)at);
     }
+    return rc;
+}
+
+static int flush(gather_file *g)
+{
+    int rc = write_out(g, g->buf, g->len, g->off);
     g->len = 0;
     return rc;
 }
@@ -73,7 +79,7 @@ static int g_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
             return rc;
     }
     if ((size_t)n > WRITE_MAX)
-        return g->real->pMethods->xWrite(g->real, p, n, off);
+        return write_out(g, p, (size_t)n, off);
     if (g->len == 0)
         g->off = off;
     memcpy(g->buf + g->len, p, (size_t)n);
