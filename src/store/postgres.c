@@ -663,9 +663,14 @@ static int install_edge(tti_store *s, const PGresult *r)
     return TT_OK;
 }
 
-/* The array literal of ids ("{1,2}") for TTI_PG_TOKENS_GONE, in buf. */
-static int id_array(tti_store *s, const int64_t *ids, size_t n, tti_buf *buf)
+/* TTI_PG_TOKENS_GONE's parameter in a: the array literal of ids ("{1,2}"), kept in buf,
+ * which the caller frees. */
+static int ids_arg(tti_store *s, const int64_t *ids, size_t n, tti_buf *buf, tti_pgargs *a)
 {
+    tti_buf_init(buf, 64 + n * 24);
+    a->n = 0;
+    if (n == 0)
+        return TT_OK;
     char num[24];
     int fail = tti_buf_add(buf, "{", 1);
     for (size_t i = 0; i < n && !fail; i++) {
@@ -674,6 +679,7 @@ static int id_array(tti_store *s, const int64_t *ids, size_t n, tti_buf *buf)
     }
     if (fail || tti_buf_add(buf, "}", 2) != 0) /* with its NUL: a text parameter */
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory checking tokens");
+    tti_pg_text(a, buf->data);
     return TT_OK;
 }
 
@@ -692,10 +698,8 @@ static int pg_tokens_refused(tti_store *s, const int64_t *ids, size_t n, unsigne
     if (n == 0)
         return TT_OK;
     tti_buf arr;
-    tti_buf_init(&arr, 64 + n * 24);
-    tti_pgargs a = {.n = 0};
-    int rc = id_array(s, ids, n, &arr);
-    tti_pg_text(&a, arr.data);
+    tti_pgargs a;
+    int rc = ids_arg(s, ids, n, &arr, &a);
     PGresult *gone =
         rc == TT_OK ? tti_pg_run(s, TTI_PG_TOKENS_GONE, &a, &rc, "checking tokens") : NULL;
     tti_buf_free(&arr);
@@ -714,10 +718,8 @@ static int lock_head(tti_store *s, const int64_t *ids, size_t n, unsigned char *
 {
     PGresult *lock = NULL, *edge = NULL, *gone = NULL;
     tti_buf arr;
-    tti_buf_init(&arr, 64 + n * 24);
-    tti_pgargs a = {.n = 0};
-    int rc = n > 0 ? id_array(s, ids, n, &arr) : TT_OK;
-    tti_pg_text(&a, arr.data);
+    tti_pgargs a;
+    int rc = ids_arg(s, ids, n, &arr, &a);
     const tti_pg_step steps[] = {
         {-1, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, "starting a write", NULL},
         {TTI_PG_HEAD_LOCK, NULL, NULL, "taking the write lock", &lock},
@@ -817,13 +819,10 @@ static int commit_outcome(tti_store *s, int rc)
     uint8_t leaf[TT_HASH_SIZE];
     memcpy(leaf, s->last_leaf, sizeof leaf);
     pg_rollback(s); /* a new session: the old one's transaction ended with it */
-    int crc = revive(s);
-    PGresult *r = NULL;
-    if (crc == TT_OK) {
-        tti_pgargs a = {.n = 0};
-        tti_pg_i64(&a, seq);
-        r = tti_pg_run(s, TTI_PG_LEAF_AT, &a, &crc, "checking whether the commit landed");
-    }
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, seq);
+    int crc; /* tti_pg_run opens the connection again if it is still lost */
+    PGresult *r = tti_pg_run(s, TTI_PG_LEAF_AT, &a, &crc, "checking whether the commit landed");
     if (r == NULL) {
         char why[sizeof s->errbuf];
         snprintf(why, sizeof why, "%s", s->errbuf);

@@ -52,6 +52,10 @@ enum {
     TTI_ST_COUNT
 };
 
+/* The writer's VFS: WAL writes gathered until the sync (sqlite_vfs.c); NULL if it could
+ * not be registered. */
+const char *tti_sqlite_gather_vfs(void);
+
 /* The checkpointer (sqlite_checkpoint.c): a thread and a connection that copy the WAL into
  * the database file while the writer goes on committing. */
 typedef struct tti_sqlite_ckpt tti_sqlite_ckpt;
@@ -60,9 +64,6 @@ typedef struct tti_sqlite_ckpt tti_sqlite_ckpt;
  * are not yet copied and none is under way (restarted: the WAL started over since the last
  * commit). Returns 0 when there is no checkpointer (it could not start): then the caller
  * checkpoints itself. */
-/* The writer's VFS: WAL writes gathered until the sync (sqlite_vfs.c); NULL if it could
- * not be registered. */
-const char *tti_sqlite_gather_vfs(void);
 int tti_sqlite_ckpt_ask(tti_store *s, int frames, int limit, int restarted);
 /* Wait until no checkpoint is asked for or under way (before the writer checkpoints itself). */
 void tti_sqlite_ckpt_wait(tti_store *s);

@@ -51,6 +51,11 @@ static int flush(gather_file *g)
     return rc;
 }
 
+static sqlite3_file *real_of(sqlite3_file *f)
+{
+    return ((gather_file *)f)->real;
+}
+
 static int g_close(sqlite3_file *f)
 {
     gather_file *g = (gather_file *)f;
@@ -110,17 +115,17 @@ static int g_size(sqlite3_file *f, sqlite3_int64 *size)
 
 static int g_lock(sqlite3_file *f, int level)
 {
-    return ((gather_file *)f)->real->pMethods->xLock(((gather_file *)f)->real, level);
+    return real_of(f)->pMethods->xLock(real_of(f), level);
 }
 
 static int g_unlock(sqlite3_file *f, int level)
 {
-    return ((gather_file *)f)->real->pMethods->xUnlock(((gather_file *)f)->real, level);
+    return real_of(f)->pMethods->xUnlock(real_of(f), level);
 }
 
 static int g_reserved(sqlite3_file *f, int *out)
 {
-    return ((gather_file *)f)->real->pMethods->xCheckReservedLock(((gather_file *)f)->real, out);
+    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
 }
 
 /* WARNING: gathered frames are safe only because every commit syncs the WAL, which hands
@@ -149,36 +154,32 @@ static int g_control(sqlite3_file *f, int op, void *arg)
 
 static int g_sector(sqlite3_file *f)
 {
-    return ((gather_file *)f)->real->pMethods->xSectorSize(((gather_file *)f)->real);
+    return real_of(f)->pMethods->xSectorSize(real_of(f));
 }
 
 static int g_device(sqlite3_file *f)
 {
-    return ((gather_file *)f)->real->pMethods->xDeviceCharacteristics(((gather_file *)f)->real);
+    return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
 }
 
 static int g_shm_map(sqlite3_file *f, int pg, int pgsz, int extend, void volatile **pp)
 {
-    sqlite3_file *r = ((gather_file *)f)->real;
-    return r->pMethods->xShmMap(r, pg, pgsz, extend, pp);
+    return real_of(f)->pMethods->xShmMap(real_of(f), pg, pgsz, extend, pp);
 }
 
 static int g_shm_lock(sqlite3_file *f, int offset, int n, int flags)
 {
-    sqlite3_file *r = ((gather_file *)f)->real;
-    return r->pMethods->xShmLock(r, offset, n, flags);
+    return real_of(f)->pMethods->xShmLock(real_of(f), offset, n, flags);
 }
 
 static void g_shm_barrier(sqlite3_file *f)
 {
-    sqlite3_file *r = ((gather_file *)f)->real;
-    r->pMethods->xShmBarrier(r);
+    real_of(f)->pMethods->xShmBarrier(real_of(f));
 }
 
 static int g_shm_unmap(sqlite3_file *f, int del)
 {
-    sqlite3_file *r = ((gather_file *)f)->real;
-    return r->pMethods->xShmUnmap(r, del);
+    return real_of(f)->pMethods->xShmUnmap(real_of(f), del);
 }
 
 static int g_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
@@ -190,8 +191,7 @@ static int g_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
 
 static int g_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 {
-    sqlite3_file *r = ((gather_file *)f)->real;
-    return r->pMethods->xUnfetch(r, off, p);
+    return real_of(f)->pMethods->xUnfetch(real_of(f), off, p);
 }
 
 static const sqlite3_io_methods gather_methods = {
