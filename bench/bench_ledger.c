@@ -38,11 +38,14 @@ static long long file_size(const char *path)
  * append N BATCH DIR: durable batched appends through the library
  * ------------------------------------------------------------------------------------- */
 
-static tt_ledger *open_ledger(const char *dir, int create)
+/* db_uri: NULL for the SQLite store in dir, or a store URI (postgres://...); dir then holds
+ * only the signing key. */
+static tt_ledger *open_ledger(const char *dir, const char *db_uri, int create)
 {
     tt_open_options o;
     memset(&o, 0, sizeof o);
     o.data_dir = dir;
+    o.db_uri = db_uri;
     o.create = create;
     o.origin = create ? "bench.tradetrail/ledger" : NULL;
     tt_ledger *l = NULL;
@@ -53,45 +56,9 @@ static tt_ledger *open_ledger(const char *dir, int create)
     return l;
 }
 
-static int cmd_append(size_t n, size_t batch, const char *dir)
+/* The store-size figures compare the SQLite files with the events' JSON and leaf bytes. */
+static void store_size_figures(const tt_event *ev, size_t n, const char *dir)
 {
-    static subject pool[N_SUBJECTS];
-    make_subjects(pool);
-    arena strings = {0};
-    tt_event *ev = make_events(n, pool, &strings);
-    tt_append_result *res = calloc(batch, sizeof *res);
-    size_t nbatches = (n + batch - 1) / batch;
-    double *lat = calloc(nbatches, sizeof *lat);
-    if (res == NULL || lat == NULL)
-        die("out of memory");
-
-    tt_ledger *l = open_ledger(dir, 1);
-    double t0 = now_s();
-    for (size_t i = 0, b = 0; i < n; i += batch, b++) {
-        size_t k = n - i < batch ? n - i : batch;
-        double t = now_s();
-        int rc = tt_ledger_append(l, ev + i, k, res);
-        lat[b] = (now_s() - t) * 1e6;
-        if (rc != TT_OK)
-            die("append failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
-    }
-    double elapsed = now_s() - t0;
-    figure("append", (double)n / elapsed, "events/s");
-    qsort(lat, nbatches, sizeof *lat, cmp_double);
-    figure("append_batch_p50", percentile(lat, nbatches, 50) / 1000, "ms");
-    figure("append_batch_p99", percentile(lat, nbatches, 99) / 1000, "ms");
-
-    /* Untimed: a signed checkpoint, so that `verify` also checks one signature. */
-    tt_checkpoint cp;
-    memset(&cp, 0, sizeof cp);
-    int rc = tt_ledger_checkpoint_sign(l, &cp);
-    if (rc != TT_OK)
-        die("checkpoint failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
-    tt_checkpoint_clear(&cp);
-    tt_ledger_close(l);
-
-    /* Store size against the events' JSON as GET /api/events/{seq} serves them (seq, ts,
-     * every field, leaf_hash); the WAL is checkpointed into ledger.db on close. */
     char path[4096];
     long long store = 0;
     static const char *const files[] = {"ledger.db", "ledger.db-wal", "ledger.db-shm"};
@@ -119,6 +86,59 @@ static int cmd_append(size_t n, size_t batch, const char *dir)
     figure("json_bytes_per_event", (double)json / (double)n, "bytes");
     figure("store_json_ratio", (double)store / (double)json, "x");
     figure("leaf_bytes_per_event", (double)leaf / (double)n, "bytes");
+}
+
+/* db_uri: see open_ledger. On another store than SQLite the store-size figures are left
+ * out (they read the SQLite files), and the ledger must be new: the figures are for a
+ * store that starts empty, as the SQLite one in a fresh directory does. */
+static int cmd_append(size_t n, size_t batch, const char *dir, const char *db_uri)
+{
+    static subject pool[N_SUBJECTS];
+    make_subjects(pool);
+    arena strings = {0};
+    tt_event *ev = make_events(n, pool, &strings);
+    tt_append_result *res = calloc(batch, sizeof *res);
+    size_t nbatches = (n + batch - 1) / batch;
+    double *lat = calloc(nbatches, sizeof *lat);
+    if (res == NULL || lat == NULL)
+        die("out of memory");
+
+    tt_ledger *l = open_ledger(dir, db_uri, 1);
+    int64_t size = -1;
+    uint8_t root[TT_HASH_SIZE];
+    if (tt_ledger_head(l, &size, root) != TT_OK || size != 0)
+        die("the ledger is not empty (%lld events): append measures a new one", (long long)size);
+    double t0 = now_s();
+    for (size_t i = 0, b = 0; i < n; i += batch, b++) {
+        size_t k = n - i < batch ? n - i : batch;
+        double t = now_s();
+        int rc = tt_ledger_append(l, ev + i, k, res);
+        lat[b] = (now_s() - t) * 1e6;
+        if (rc != TT_OK)
+            die("append failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+    }
+    double elapsed = now_s() - t0;
+    /* A rate counts only events the store holds afterwards. */
+    if (tt_ledger_head(l, &size, root) != TT_OK || size != (int64_t)n)
+        die("the ledger holds %lld events after appending %zu", (long long)size, n);
+    figure("append", (double)n / elapsed, "events/s");
+    qsort(lat, nbatches, sizeof *lat, cmp_double);
+    figure("append_batch_p50", percentile(lat, nbatches, 50) / 1000, "ms");
+    figure("append_batch_p99", percentile(lat, nbatches, 99) / 1000, "ms");
+
+    /* Untimed: a signed checkpoint, so that `verify` also checks one signature. */
+    tt_checkpoint cp;
+    memset(&cp, 0, sizeof cp);
+    int rc = tt_ledger_checkpoint_sign(l, &cp);
+    if (rc != TT_OK)
+        die("checkpoint failed: %s: %s", tt_strerror(rc), tt_ledger_errmsg(l));
+    tt_checkpoint_clear(&cp);
+    tt_ledger_close(l);
+
+    /* Store size against the events' JSON as GET /api/events/{seq} serves them (seq, ts,
+     * every field, leaf_hash); the WAL is checkpointed into ledger.db on close. */
+    if (db_uri == NULL)
+        store_size_figures(ev, n, dir);
     free(lat);
     free(res);
     free(ev);
@@ -317,7 +337,7 @@ static double leaf_rate(double seconds, double *mean_len)
 
 static int cmd_verify(const char *dir, double seconds)
 {
-    tt_ledger *l = open_ledger(dir, 0);
+    tt_ledger *l = open_ledger(dir, NULL, 0);
     tt_verify_report rep;
     memset(&rep, 0, sizeof rep);
     double t0 = now_s();
@@ -413,7 +433,7 @@ static int cmd_proof(const char *dir, size_t k)
 {
     static subject pool[N_SUBJECTS];
     make_subjects(pool);
-    tt_ledger *l = open_ledger(dir, 0);
+    tt_ledger *l = open_ledger(dir, NULL, 0);
     int64_t size;
     uint8_t root[TT_HASH_SIZE];
     int rc = tt_ledger_head(l, &size, root);
@@ -586,7 +606,7 @@ static int cmd_parse(size_t n, double seconds)
 
 static void usage(void)
 {
-    fputs("usage: bench_ledger append N BATCH DIR\n"
+    fputs("usage: bench_ledger append N BATCH DIR [STORE_URI]\n"
           "       bench_ledger raw-sqlite N BATCH FILE\n"
           "       bench_ledger verify DIR [SECONDS]\n"
           "       bench_ledger sha256 [SECONDS]\n"
@@ -605,9 +625,10 @@ int main(int argc, char **argv)
     if (argc < 2)
         usage();
     const char *cmd = argv[1];
-    if (strcmp(cmd, "append") == 0 && argc == 5)
+    if (strcmp(cmd, "append") == 0 && (argc == 5 || argc == 6))
         return cmd_append((size_t)parse_count(argv[2], "N", 1, 1LL << 40),
-                          (size_t)parse_count(argv[3], "BATCH", 1, TT_MAX_BATCH), argv[4]);
+                          (size_t)parse_count(argv[3], "BATCH", 1, TT_MAX_BATCH), argv[4],
+                          argc == 6 ? argv[5] : NULL);
     if (strcmp(cmd, "raw-sqlite") == 0 && argc == 5)
         return cmd_raw_sqlite((size_t)parse_count(argv[2], "N", 1, 1LL << 40),
                               (size_t)parse_count(argv[3], "BATCH", 1, 1 << 24), argv[4]);

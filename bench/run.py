@@ -51,7 +51,9 @@ what it started), then SIGKILL.
              hold every acknowledged event fails instead
   pg.sh      a PostgreSQL cluster of its own (initdb in WORKDIR, 127.0.0.1, a free port, run
              as postgres or nobody when root) and bench/pg_seed (C, libpq): pg_seed_1,
-             pg_seed_16 (events/s) and their _p50 / _p99 (ms); then two `tradetrail serve
+             pg_seed_16 (events/s) and their _p50 / _p99 (ms); the library's batched append
+             on that cluster (bench_ledger append ... postgres://...): pg_append (events/s),
+             pg_append_batch_p50 / _p99 (ms); then two `tradetrail serve
              --db postgres://...` on one database of that cluster under wrk:
              pg_http_append (2xx answers/s), pg_http_append_p99, pg_http_append_cpu_us
              (the servers' CPU per append), pg_http_append_pg_cpu_us (PostgreSQL's);
@@ -175,6 +177,12 @@ HOOK_FIGURES = [
     ("pg_seed_16", "the seed design on PostgreSQL, 16 concurrent clients"),
     ("pg_seed_16_p50", "the seed design, 16 clients: latency of one INSERT, median"),
     ("pg_seed_16_p99", "the seed design, 16 clients: latency of one INSERT, p99"),
+    ("pg_append", "durable batched append through the library on the seed design's "
+                  "PostgreSQL cluster (tt_ledger_append, 10,000 events per call, --db "
+                  "postgres://...)"),
+    ("pg_append_batch_p50", "the same, latency of one batch append call (commit included), "
+                            "median"),
+    ("pg_append_batch_p99", "the same, latency of one batch append call, p99"),
     ("pg_http_append", "single-event POST /api/events to two tradetrail serve --db "
                        "postgres://... on one database (the seed design's cluster), 32 "
                        "keep-alive connections each: 2xx answers per second, both together"),
@@ -863,6 +871,12 @@ def report(figs, skipped, mach, started, elapsed):
           "connection each, prepared statement, connected before the clock starts), "
           f"{secs} s each on a fresh table; the clients share the {cores} cores with the "
           "server.")
+    if figs.has("pg_append"):
+        n_pg = os.environ.get("BENCH_PG_EVENTS") or ("20000" if SMOKE else "200000")
+        w(f"- The library on PostgreSQL (the same hook, on the same cluster after the seed "
+          f"design): `bench_ledger append` of {int(n_pg):,} events of the same generator, "
+          "10,000 per `tt_ledger_append` call, into a new ledger on `--db postgres://…` "
+          "(a schema of its own); the run fails unless the ledger then holds every event.")
     if figs.has("pg_http_append"):
         secs = os.environ.get("BENCH_HTTP_SECONDS") or ("1" if SMOKE else "10")
         w("- Two servers on PostgreSQL (the same hook, on the same cluster after the seed "
@@ -930,6 +944,13 @@ def report(figs, skipped, mach, started, elapsed):
     if figs.has("append", "pg_seed_16"):
         w(f"| library batched append ÷ the seed design at 16 clients | "
           f"{times(ratio(figs, 'append', 'pg_seed_16'))} | — |")
+    if figs.has("pg_append", "pg_seed_16"):
+        w(f"| library batched append on PostgreSQL ÷ the seed design at 16 clients (the same "
+          f"cluster) | {times(ratio(figs, 'pg_append', 'pg_seed_16'))}"
+          f"{ratio_range(figs, 'pg_append', 'pg_seed_16')} | — |")
+    if figs.has("pg_append", "append"):
+        w(f"| library batched append: PostgreSQL ÷ SQLite | "
+          f"{times(ratio(figs, 'pg_append', 'append'))} | — |")
     if figs.has("pg_seed_16", "pg_seed_1"):
         w(f"| the seed design: 16 clients ÷ 1 client | "
           f"{times(ratio(figs, 'pg_seed_16', 'pg_seed_1'))} | — |")

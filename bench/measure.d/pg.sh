@@ -4,7 +4,9 @@
 # in the work directory, listening only on 127.0.0.1 (a free port, no unix socket), with
 # fsync and synchronous_commit on (the defaults, set explicitly), and bench/pg_seed
 # inserting the bench's events one durable INSERT at a time from 1 and then 16 clients.
-# The clients and the server share the machine's cores. Then, on the same cluster, the SPEC 13
+# The clients and the server share the machine's cores. Then, on the same cluster, the
+# library's durable batched append (bench_ledger append, as for SQLite, into a schema of its
+# own): pg_append, pg_append_batch_p50 / _p99. Then the SPEC 13
 # row "the same with --db postgres://..., two servers on one database": two tradetrail serve
 # processes on one schema (and one data directory, for the signing key), each loaded by
 # its own wrk with 32 of the 64 keep-alive connections of single-event appends
@@ -15,7 +17,8 @@
 #
 # Environment: BENCH_PG_SECONDS (duration of each client run, default 10; 0.5 with
 # BENCH_SMOKE=1), BENCH_HTTP_SECONDS (the two servers' load, default 10; 1 with
-# BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
+# BENCH_SMOKE=1), BENCH_PG_EVENTS (events of the library's batched append, 10,000 per
+# transaction; default 200000, 20000 with BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
 # /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
 # root; default postgres, else nobody: initdb refuses to run as root), BENCH_PG_STATEMENTS=1
 # (a profile of the two servers' load, not a figure: pg_stat_statements is loaded and its
@@ -31,10 +34,12 @@ secs=${BENCH_PG_SECONDS:-10}
 http_secs=${BENCH_HTTP_SECONDS:-10}
 statements=${BENCH_PG_STATEMENTS:-0}
 max=200000
+lib_events=${BENCH_PG_EVENTS:-200000}
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
     secs=0.5
     http_secs=1
     max=20000
+    lib_events=${BENCH_PG_EVENTS:-20000}
 fi
 
 [ -x "$build/pg_seed" ] || {
@@ -151,6 +156,19 @@ for clients in 1 16; do
         exit 1
     }
 done
+
+# The library's batched append on this cluster: the same generator and batch size as the
+# SQLite figure, a schema of its own (tradetrail_lib). bench_ledger checks that the ledger
+# holds every event afterwards; its figures are renamed here to pg_*.
+lib_uri="postgres://bench@127.0.0.1:$port/postgres?options=-csearch_path%3Dtradetrail_lib"
+rm -rf "$work/pg-lib"
+timeout --foreground "$bound" "$build/bench_ledger" append "$lib_events" 10000 "$work/pg-lib" \
+    "$lib_uri" >"$work/pg-lib.out" || {
+    echo "bench_ledger append on PostgreSQL failed" >&2
+    exit 1
+}
+sed -n 's/^figure \(append[a-z0-9_]*\) /figure pg_\1 /p' "$work/pg-lib.out"
+grep -q '^figure append ' "$work/pg-lib.out" || fail "bench_ledger printed no append figure"
 
 # Two tradetrail servers on one database.
 if ! command -v wrk >/dev/null || [ ! -x "$build/tradetrail" ]; then
