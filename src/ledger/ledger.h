@@ -98,7 +98,7 @@ struct tt_ledger {
     pthread_mutex_t qlock; /* each waiting request has its own condition variable */
     tti_request *queue_head, *queue_tail;
     int leader_active;
-    int last_batch_requests;
+    int last_batch_shared; /* the last batch held more than one request */
     int batch_max_events;
     int batch_wait_us;
     /* The committer thread leads groups of asynchronous appends (started by the first

@@ -15,6 +15,7 @@
 #include "core/crypto.h"
 #include "core/event.h"
 #include "ledger/ledger.h"
+#include "util/failpoint.h"
 
 struct tti_request {
     const tt_event *events;
@@ -399,6 +400,52 @@ static int begin_group(tt_ledger *l, tti_request *first, int *any)
     return rc;
 }
 
+/* A queued request may join a group that holds the write lock when it carries no domain
+ * change and no token, or a token this group checked under the lock and found valid: a
+ * revocation is itself a write group (tt_token_revoke commits the REVOKED event with it),
+ * so none can commit while this group holds the lock, and the check still holds. */
+static int joins_group(const tti_request *first, const tti_request *q)
+{
+    if (q->hooks != NULL)
+        return 0;
+    if (q->token_id == 0)
+        return 1;
+    for (const tti_request *r = first; r != NULL; r = r->next)
+        if (r->token_id == q->token_id && r->rc == TT_OK)
+            return 1;
+    return 0;
+}
+
+/* The requests queued while the group waited for its lock join it, in queue order and up
+ * to the batch limit: waiting for the lock is when most of them arrive when several
+ * servers share one PostgreSQL database, and every group pays the lock, the round trips
+ * and the commit's flush once (docs/PERFORMANCE.md, "Requests that arrive during the
+ * lock"). A group with a domain change stays alone. */
+static void take_joiners(tt_ledger *l, tti_request *first)
+{
+    if (first->hooks != NULL)
+        return;
+    size_t total = 0;
+    tti_request *last = first;
+    for (tti_request *r = first; r != NULL; r = r->next) {
+        total += r->n;
+        last = r;
+    }
+    pthread_mutex_lock(&l->qlock);
+    tti_request *q;
+    while ((q = l->queue_head) != NULL && total + q->n <= (size_t)l->batch_max_events &&
+           joins_group(first, q)) {
+        l->queue_head = q->next;
+        if (l->queue_head == NULL)
+            l->queue_tail = NULL;
+        q->next = NULL;
+        last->next = q;
+        last = q;
+        total += q->n;
+    }
+    pthread_mutex_unlock(&l->qlock);
+}
+
 /* One transaction for the whole batch: all of it commits durably, or none of it. On
  * success *first_seq and *count give the seqs it wrote, for the commit observers. */
 static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, int64_t *count)
@@ -411,6 +458,8 @@ static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, in
     int any = 0;
     int rc = begin_group(l, first, &any);
     if (rc == TT_OK && any) {
+        tti_failpoint("group-locked"); /* a test's pause while the group holds the lock */
+        take_joiners(l, first);
         int64_t before = 0;
         rc = write_batch(&b, first, &before);
         if (rc == TT_OK && (rc = l->ops->commit(l->w)) != TT_OK)
@@ -427,18 +476,16 @@ static int commit_batch(tt_ledger *l, tti_request *first, int64_t *first_seq, in
 }
 
 /* Take queued requests up to the batch limit; a request is never split. */
-static tti_request *take_batch(tt_ledger *l, int *count)
+static tti_request *take_batch(tt_ledger *l)
 {
     tti_request *first = l->queue_head, *last = first;
     size_t total = first->n;
-    *count = 1;
     /* A request carrying a domain change commits alone: its hooks may fail it (a refused
      * transition) and that must not take other callers' events down with it. */
     while (first->hooks == NULL && last->next != NULL && last->next->hooks == NULL &&
            total + last->next->n <= (size_t)l->batch_max_events) {
         last = last->next;
         total += last->n;
-        (*count)++;
     }
     l->queue_head = last->next;
     if (l->queue_head == NULL)
@@ -465,14 +512,13 @@ static void lead(tt_ledger *l)
     l->leader_active = 1;
     /* Wait briefly for company only when appends have been arriving concurrently: a lone
      * caller (a CLI append) should not pay for a batch that will never fill. */
-    if (l->last_batch_requests > 1 && l->batch_wait_us > 0) {
+    if (l->last_batch_shared && l->batch_wait_us > 0) {
         pthread_mutex_unlock(&l->qlock);
         struct timespec ts = {0, (long)l->batch_wait_us * 1000};
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&l->qlock);
     }
-    int count;
-    tti_request *batch = take_batch(l, &count);
+    tti_request *batch = take_batch(l);
     pthread_mutex_unlock(&l->qlock);
     int64_t first_seq = 0, nwritten = 0;
     int rc = commit_batch(l, batch, &first_seq, &nwritten);
@@ -481,7 +527,8 @@ static void lead(tt_ledger *l)
     if (rc == TT_OK)
         tti_ledger_notify_observers(l, first_seq, nwritten);
     pthread_mutex_lock(&l->qlock);
-    l->last_batch_requests = count;
+    /* The requests that joined under the lock (take_joiners) count too. */
+    l->last_batch_shared = batch->next != NULL;
     /* Wake exactly the callers of this batch, and the next one in the queue to lead: a
      * broadcast woke every waiter to find most of them still queued (measured: a quarter
      * of the server's CPU in futex calls with 64 appends in flight). */

@@ -1795,7 +1795,7 @@ static void test_cached_token_revoked(void **state)
  * through the revoked (cached) token fails with TT_EAUTH and writes nothing. */
 typedef struct {
     const char *dir;
-    int64_t id;
+    int64_t id; /* the token to revoke under the lock, or 0 to only hold the lock */
     atomic_int locked;
     int rc;
 } revoker;
@@ -1810,7 +1810,8 @@ static int revoke_sqlite(revoker *r)
              sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_prepare_v2(db, "UPDATE tokens SET revoked = 1 WHERE id = ?", -1, &st, NULL) ==
                  SQLITE_OK &&
-             sqlite3_bind_int64(st, 1, r->id) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE;
+             sqlite3_bind_int64(st, 1, r->id) == SQLITE_OK &&
+             (r->id == 0 || sqlite3_step(st) == SQLITE_DONE);
     sqlite3_finalize(st);
     atomic_store(&r->locked, ok ? 1 : -1);
     sleep_ms(300); /* the group is waiting for the lock by now */
@@ -1834,7 +1835,7 @@ static int revoke_pg(revoker *r)
     snprintf(id, sizeof id, "%lld", (long long)r->id);
     int ok = PQstatus(c) == CONNECTION_OK && pg_ok(c, "BEGIN", NULL) &&
              pg_ok(c, "SELECT 1 FROM head WHERE id = 1 FOR UPDATE", NULL) &&
-             pg_ok(c, "UPDATE tokens SET revoked = 1 WHERE id = $1", id);
+             (r->id == 0 || pg_ok(c, "UPDATE tokens SET revoked = 1 WHERE id = $1", id));
     atomic_store(&r->locked, ok ? 1 : -1);
     sleep_ms(300);
     ok = ok && pg_ok(c, "COMMIT", NULL);
@@ -1888,6 +1889,178 @@ static void test_revoked_while_waiting_for_lock(void **state)
                      TT_EAUTH);
     tt_free(token);
     verify_ok(l, size, NULL);
+}
+
+/* Two tokens, each authenticated twice so that the second answer comes from the cache. */
+static void cached_token(tt_ledger *l, const char *name, int64_t *id)
+{
+    char *token = NULL, principal[TT_MAX_PRINCIPAL + 1];
+    int64_t got;
+    tt_role role;
+    int cached = -1;
+    assert_int_equal(tt_token_create(l, TT_ROLE_INGEST, name, "t", &token, id), TT_OK);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(tt_token_authenticate_cached(l, token, &role, &got, principal, &cached),
+                         TT_OK);
+    assert_int_equal(cached, 1);
+    tt_free(token);
+}
+
+/* Requests queued while a group waits for the write lock (held here by another connection)
+ * join it when they carry no token or one the group checked under the lock: they share its
+ * commit, so its ts. A domain change (a revocation, with its hook) does not join: it
+ * commits alone, and holds back every request behind it, so seqs follow the queue; one with
+ * a token the group did not check waits for the next group too. */
+typedef struct {
+    tt_ledger *l;
+    int64_t id;
+    int rc;
+} revoke_call;
+
+static void *revoke_thread(void *arg)
+{
+    revoke_call *r = arg;
+    r->rc = tt_token_revoke(r->l, r->id, "t");
+    return NULL;
+}
+
+static void test_joiners_under_lock(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    int64_t t1, t2, t3;
+    cached_token(l, "first", &t1);
+    cached_token(l, "second", &t2);
+    cached_token(l, "third", &t3);
+    int64_t size = size_of(l);
+
+    revoker hold = {.dir = f->dir, .id = 0};
+    atomic_store(&hold.locked, 0);
+    pthread_t t, rt;
+    assert_int_equal(pthread_create(&t, NULL, revoke_under_lock, &hold), 0);
+    for (int i = 0; i < 5000 && atomic_load(&hold.locked) == 0; i++)
+        sleep_ms(1);
+    assert_int_equal(atomic_load(&hold.locked), 1);
+
+    /* Queued: a0 (its group then waits for the lock), a1, a2, the revocation of t3, a3,
+     * a4. */
+    static async_slot a[5];
+    const int64_t tokens[5] = {t1, t1, 0, t2, t1};
+    revoke_call rv3 = {.l = l, .id = t3};
+    memset(a, 0, sizeof a);
+    atomic_store(&async_done, 0);
+    for (int i = 0; i < 5; i++) {
+        if (i == 3) {
+            assert_int_equal(pthread_create(&rt, NULL, revoke_thread, &rv3), 0);
+            sleep_ms(100); /* the revocation is queued */
+        }
+        simple_event(&a[i].ev, "joiner", "queued while the lock was held");
+        tt_set_append_token(tokens[i]);
+        assert_int_equal(tt_ledger_append_async(l, &a[i].ev, 1, &a[i].res, on_async_quiet, &a[i]),
+                         TT_OK);
+        if (i == 0)
+            sleep_ms(50); /* a[0]'s group is waiting for the lock */
+    }
+    tt_set_append_token(0);
+    wait_async(5);
+    pthread_join(rt, NULL);
+    pthread_join(t, NULL);
+    assert_int_equal(hold.rc, 0);
+    assert_int_equal(rv3.rc, TT_OK);
+    assert_int_equal(tt_token_recheck(l, t3), TT_EAUTH); /* its hook ran */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(a[i].rc, TT_OK);
+        assert_int_equal(a[i].res.seq, size + 1 + i + (i >= 3)); /* size + 4: the REVOKED event */
+    }
+    assert_true(a[1].res.ts_us == a[0].res.ts_us);
+    assert_true(a[2].res.ts_us == a[0].res.ts_us);
+    assert_true(a[3].res.ts_us > a[0].res.ts_us);
+    assert_true(a[4].res.ts_us == a[3].res.ts_us);
+    verify_ok(l, size + 6, NULL);
+}
+
+/* A revocation waits for a group that holds the write lock (it is a write group itself),
+ * so that a request queued after the revocation returned cannot join that group on its
+ * earlier check. The group is held at the failpoint "group-locked", after its check. */
+static void test_revoke_waits_for_group(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l, *l2 = open_ledger(f->dir, 0);
+    int64_t id;
+    cached_token(l, "revoked", &id);
+    int64_t size = size_of(l);
+    static async_slot a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    atomic_store(&async_done, 0);
+    simple_event(&a.ev, "revoked", "checked before the revocation");
+    simple_event(&b.ev, "revoked", "queued after the revocation returned");
+    setenv("TRADETRAIL_FAILPOINT", "group-locked@400", 1);
+    tt_set_append_token(id);
+    assert_int_equal(tt_ledger_append_async(l, &a.ev, 1, &a.res, on_async_quiet, &a), TT_OK);
+    sleep_ms(100); /* a's group holds the lock, paused at the failpoint */
+    int64_t t0 = tt_time_now_us();
+    assert_int_equal(tt_token_revoke(l2, id, "t"), TT_OK);
+    assert_true(tt_time_now_us() - t0 >= 150 * 1000); /* it waited for the group */
+    unsetenv("TRADETRAIL_FAILPOINT");
+    assert_int_equal(tt_ledger_append_async(l, &b.ev, 1, &b.res, on_async_quiet, &b), TT_OK);
+    tt_set_append_token(0);
+    wait_async(2);
+    assert_int_equal(a.rc, TT_OK);
+    assert_int_equal(b.rc, TT_EAUTH);
+    assert_int_equal(size_of(l), size + 2); /* a's event and the REVOKED one after it */
+    assert_int_equal(a.res.seq, size + 1);
+    tt_ledger_close(l2);
+    verify_ok(l, size + 2, NULL);
+}
+
+/* A group whose check refused a token (revoked through another handle, still cached in
+ * this one) takes no request queued later with that token, though the group goes on with
+ * its other requests: x's group is held at the failpoint while a and c queue up, a blocks
+ * them from joining it (queue order), and they form the next group, held the same way
+ * while b queues. */
+static void test_refused_token_does_not_join(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l, *l2 = open_ledger(f->dir, 0);
+    int64_t revoked, valid;
+    cached_token(l, "revoked", &revoked);
+    cached_token(l, "valid", &valid);
+    assert_int_equal(tt_token_revoke(l2, revoked, "t"), TT_OK);
+    tt_ledger_close(l2);
+    int64_t size = size_of(l);
+    static async_slot x, a, c, b;
+    async_slot *slot[4] = {&x, &a, &c, &b};
+    const int64_t token[4] = {valid, revoked, 0, revoked};
+    for (int i = 0; i < 4; i++) {
+        memset(slot[i], 0, sizeof *slot[i]);
+        simple_event(&slot[i]->ev, "refused", "a group held at its lock");
+    }
+    atomic_store(&async_done, 0);
+    setenv("TRADETRAIL_FAILPOINT", "group-locked@300", 1);
+    for (int i = 0; i < 4; i++) {
+        if (i == 1)
+            sleep_ms(100); /* x's group is held */
+        if (i == 3) {      /* x's group committed: a and c's group is next, and held */
+            for (int k = 0; k < 30000 && atomic_load(&x.calls) == 0; k++)
+                sleep_ms(1);
+            sleep_ms(100);
+        }
+        tt_set_append_token(token[i]);
+        assert_int_equal(
+            tt_ledger_append_async(l, &slot[i]->ev, 1, &slot[i]->res, on_async_quiet, slot[i]),
+            TT_OK);
+    }
+    tt_set_append_token(0);
+    wait_async(4);
+    unsetenv("TRADETRAIL_FAILPOINT");
+    assert_int_equal(x.rc, TT_OK);
+    assert_int_equal(a.rc, TT_EAUTH);
+    assert_int_equal(c.rc, TT_OK);
+    assert_int_equal(b.rc, TT_EAUTH);
+    assert_int_equal(c.res.seq, size + 2);
+    assert_int_equal(size_of(l), size + 2);
+    verify_ok(l, size + 2, NULL);
 }
 
 static void test_concurrent_handles(void **state)
@@ -2839,6 +3012,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_large_events, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_verify_ascii_reasons, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_cached_token_revoked, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_joiners_under_lock, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_revoke_waits_for_group, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_refused_token_does_not_join, setup_ledger,
+                                        teardown_ledger),
         cmocka_unit_test_setup_teardown(test_revoked_while_waiting_for_lock, setup_ledger,
                                         teardown_ledger),
     };
