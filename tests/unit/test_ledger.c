@@ -1979,6 +1979,41 @@ static void test_joiners_under_lock(void **state)
     verify_ok(l, size + 6, NULL);
 }
 
+/* Requests queued while a group's first requests are being written join it too, in a
+ * second round (take_joiners again): here the group is held at the failpoint
+ * "group-written" between the rounds. They share its ts; one queued after that round
+ * waits for the next group. */
+static void test_joiners_while_writing(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    int64_t size = size_of(l);
+    static async_slot a[3];
+    memset(a, 0, sizeof a);
+    atomic_store(&async_done, 0);
+    for (int i = 0; i < 3; i++)
+        simple_event(&a[i].ev, "writing", "queued while a group was written");
+    setenv("TRADETRAIL_FAILPOINT", "group-written@300", 1);
+    assert_int_equal(tt_ledger_append_async(l, &a[0].ev, 1, &a[0].res, on_async_quiet, &a[0]),
+                     TT_OK);
+    sleep_ms(100); /* a[0] is written, and its group held before the second round */
+    assert_int_equal(tt_ledger_append_async(l, &a[1].ev, 1, &a[1].res, on_async_quiet, &a[1]),
+                     TT_OK);
+    for (int k = 0; k < 30000 && atomic_load(&a[0].calls) == 0; k++)
+        sleep_ms(1);
+    assert_int_equal(tt_ledger_append_async(l, &a[2].ev, 1, &a[2].res, on_async_quiet, &a[2]),
+                     TT_OK);
+    wait_async(3);
+    unsetenv("TRADETRAIL_FAILPOINT");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(a[i].rc, TT_OK);
+        assert_int_equal(a[i].res.seq, size + 1 + i);
+    }
+    assert_true(a[1].res.ts_us == a[0].res.ts_us);
+    assert_true(a[2].res.ts_us > a[0].res.ts_us);
+    verify_ok(l, size + 3, NULL);
+}
+
 /* A revocation waits for a group that holds the write lock (it is a write group itself),
  * so that a request queued after the revocation returned cannot join that group on its
  * earlier check. The group is held at the failpoint "group-locked", after its check. */
@@ -3013,6 +3048,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verify_ascii_reasons, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_cached_token_revoked, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_joiners_under_lock, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_joiners_while_writing, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_revoke_waits_for_group, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_refused_token_does_not_join, setup_ledger,
                                         teardown_ledger),
