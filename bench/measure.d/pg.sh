@@ -18,8 +18,8 @@
 # Environment: BENCH_PG_SECONDS (duration of each client run, default 10; 0.5 with
 # BENCH_SMOKE=1), BENCH_HTTP_SECONDS (the two servers' load, default 10; 1 with
 # BENCH_SMOKE=1), BENCH_PG_EVENTS (events of the library's batched append, 10,000 per
-# transaction; default 200000, 20000 with BENCH_SMOKE=1), PG_BINDIR (the server's binaries; default the newest
-# /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
+# transaction; default 200000, 20000 with BENCH_SMOKE=1), PG_BINDIR (the server's
+# binaries; default the newest /usr/lib/postgresql/*/bin), BENCH_PG_USER (the user the server runs as when this runs as
 # root; default postgres, else nobody: initdb refuses to run as root), BENCH_PG_STATEMENTS=1
 # (a profile of the two servers' load, not a figure: pg_stat_statements is loaded and its
 # costliest statements and the transactions committed are printed to stderr after the load,

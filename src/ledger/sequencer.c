@@ -334,13 +334,11 @@ static int joins_group(const tti_request *first, const tti_request *q)
  * (docs/PERFORMANCE.md, "Requests that arrive during the lock"). Then those that queued
  * while the first ones were written: NDJSON batches of 1,000 events take milliseconds to
  * write, and every group pays the lock, its round trips, the commit's flush and the index
- * pages it dirties once. A group with a domain change stays alone. Returns how many
- * joined. */
-static int take_joiners(tt_ledger *l, tti_request *first)
+ * pages it dirties once. A group with a domain change stays alone. */
+static void take_joiners(tt_ledger *l, tti_request *first)
 {
     if (first->hooks != NULL)
-        return 0;
-    int taken = 0;
+        return;
     size_t total = 0;
     tti_request *last = first;
     for (tti_request *r = first; r != NULL; r = r->next) {
@@ -358,10 +356,8 @@ static int take_joiners(tt_ledger *l, tti_request *first)
         last->next = q;
         last = q;
         total += q->n;
-        taken++;
     }
     pthread_mutex_unlock(&l->qlock);
-    return taken;
 }
 
 static int write_batch(batch_ctx *b, tti_request *first, int64_t *size_before)
