@@ -345,10 +345,14 @@ static void take_joiners(tt_ledger *l, tti_request *first)
         total += r->n;
         last = r;
     }
+    /* The token last found valid: joiners mostly carry the same one, and joins_group
+     * scans the whole group for it. */
+    int64_t valid = 0;
     pthread_mutex_lock(&l->qlock);
     tti_request *q;
     while ((q = l->queue_head) != NULL && total + q->n <= (size_t)l->batch_max_events &&
-           joins_group(first, q)) {
+           (q->hooks == NULL && q->token_id == valid ? 1 : joins_group(first, q))) {
+        valid = q->token_id;
         l->queue_head = q->next;
         if (l->queue_head == NULL)
             l->queue_tail = NULL;
