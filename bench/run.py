@@ -150,6 +150,8 @@ FIGURES = [
     ("search_max", "full-text search, worst"),
     ("search_rows", "rows returned per search"),
     ("proof_tree_size", "events in the ledger the proof / query latencies ran on"),
+    ("proof_cached_before", "share of that ledger's store in the OS page cache before the "
+                            "latency run read it once"),
     ("store_bytes_per_event", "ledger.db size per event (indexes, FTS and tree included)"),
     ("json_bytes_per_event", "JSON per event as GET /api/events/{seq} serves it"),
     ("store_json_ratio", "store size / the events' JSON bytes"),
@@ -840,10 +842,16 @@ def report(figs, skipped, mach, started, elapsed):
       "event_type, old_status, new_status, actor, reason, metadata, ts)` with text columns, "
       "indexes on (entity_id, ts), (event_type), (actor); ids are time-ordered cuids and ts an "
       "RFC 3339 text made per row, as the seed does; WAL, synchronous=FULL.")
+    cached = figs.values.get("proof_cached_before") or []
     w(f"- Latencies: {PROOFS} calls of each kind per run after 20 untimed warm-up calls, in "
       f"one process on a ledger of {fmt_events(int(figs.median('proof_tree_size') or 0))} "
       "events; every inclusion proof is checked against the head. A latency row's median, "
-      "min and max are over the runs' percentiles.")
+      "min and max are over the runs' percentiles. Each run first reads the store's files "
+      "once, so that the queries time a ledger in the OS page cache, as a serving one is, and "
+      "not the disk: a host may page out file pages left idle (the VM of 2026-12-07 did after "
+      "a minute), and the large "
+      "ledger sits idle through the other figures. Share of the store cached before that "
+      "read, per run: " + (", ".join(f"{v:.0f} %" for v in cached) or "not printed") + ".")
     w(f"- Bounds: SHA-256 and fsync run for {SECONDS:g} s each per run.")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if any(figs.has(n) for n in ("http_bound", "http_append", "http_ndjson")):
