@@ -21,6 +21,7 @@
 #include "routes.h"
 #include "util/codec.h"
 #include "util/time.h"
+#include "util/thread.h"
 
 /* All request bodies being received at once share 16 full-size bodies (256 MiB): without
  * this bound, clients stalling uploads just under 16 MiB hold 16 MiB each, up to 8 GiB from
@@ -152,6 +153,7 @@ static void set_waiting(struct MHD_Connection *conn, int waiting)
 static void *sweeper(void *arg)
 {
     (void)arg;
+    tti_thread_name("tt-sweeper");
     pthread_mutex_lock(&waiters.m);
     while (!waiters.stop) {
         struct timespec until = tti_deadline_ms(100);

@@ -15,6 +15,7 @@
 #include "routes.h"
 #include "util/time.h"
 #include "workers.h"
+#include "util/thread.h"
 
 #define MINUTE_US INT64_C(60000000)
 
@@ -69,6 +70,7 @@ static int run_job(srv *s, const char *name, const char *trigger, int64_t slot_u
 static void *scheduler(void *arg)
 {
     srv *s = arg;
+    tti_thread_name("tt-jobs");
     pthread_mutex_lock(&sched.lock);
     while (!sched.stop) {
         int64_t now = tt_time_now_us(), wake = (now / MINUTE_US + 1) * MINUTE_US;

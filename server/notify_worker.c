@@ -13,6 +13,7 @@
 #include "front/front.h"
 #include "util/time.h"
 #include "workers.h"
+#include "util/thread.h"
 
 #define POLL_MS 200 /* how soon rows queued by appends are picked up */
 
@@ -45,6 +46,7 @@ static int stopping(void)
 static void *worker(void *arg)
 {
     srv *s = arg;
+    tti_thread_name("tt-notify");
     int64_t last_error_us = 0;
     while (!stopping()) {
         tt_notify_stats st;

@@ -13,6 +13,7 @@
 
 #include "defer.h"
 #include "offload.h"
+#include "util/thread.h"
 
 typedef struct task {
     struct task *next;
@@ -51,6 +52,7 @@ static void run(task *t)
 static void *worker(void *unused)
 {
     (void)unused;
+    tti_thread_name("tt-offload");
     for (;;) {
         pthread_mutex_lock(&pool.lock);
         while (pool.head == NULL && !pool.stop)

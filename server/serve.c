@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "sse.h"
 #include "workers.h"
+#include "util/thread.h"
 
 /* Print "tradetrail serve: <message>" on stderr; returns the exit code of rc (SPEC 10). */
 static int fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -133,6 +134,7 @@ static void tick_ledger(srv *s, tt_ledger *l, int64_t *last_size, void *ctx)
 static void *ticker(void *arg)
 {
     ticking *t = arg;
+    tti_thread_name("tt-ticker");
     srv *s = t->s;
     int64_t last_size = -1, last_cp = 0, last_sweep = 0,
             step = t->checkpoint_interval_ms < 250 ? t->checkpoint_interval_ms : 250;

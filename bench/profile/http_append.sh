@@ -4,8 +4,9 @@
 # on a fresh ledger under wrk -t2 -c64 with bench/wrk_post_event.lua, as in
 # bench/measure.d/http.sh. Prints the server's CPU per acknowledged append (utime + stime
 # from /proc/PID/stat), wrk's own CPU per request, context switches and system calls per
-# append (perf stat tracepoints), then samples the server with perf record (cpu-clock,
-# DWARF call graphs) and prints bench/profile/categories.py's table.
+# append (perf stat tracepoints), each thread's busy share of a core, then samples the
+# server with perf record (cpu-clock, DWARF call graphs) and prints
+# bench/profile/categories.py's table.
 # Usage: bench/profile/http_append.sh TRADETRAIL_BINARY [SECONDS] [serve options...]
 # PROFILE_SAMPLES=FILE keeps the perf script text (for categories.py with other weights).
 # PROFILE_LOAD=ndjson loads it as the NDJSON figure does instead (wrk -t2 -c4, 1,000-event
@@ -48,15 +49,29 @@ load() { wrk -t2 -c$conns -d"$1s" -s "$here/$script" "http://127.0.0.1:$port/"; 
 load 1 >/dev/null # warm-up: the first requests open the readers and the WAL
 
 ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+# CPU ticks of each of the server's threads, by name (docs/OPERATIONS.md, "Threads").
+thread_ticks() {
+    for t in /proc/$pid/task/*; do
+        printf '%s %s %s\n' "${t##*/}" "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+    done 2>/dev/null | sort
+}
+thread_ticks >"$work/threads0"
 t0=$(ticks)
 out=$(/usr/bin/time -f "wrk_cpu_s %U %S" -o "$work/wrk.time" sh -c \
     "wrk -t2 -c$conns -d${secs}s -s '$here/$script' 'http://127.0.0.1:$port/'")
 t1=$(ticks)
+thread_ticks >"$work/threads1"
 ok=$(echo "$out" | awk -v u=$unit '/^wrk_result/ {print $u}')
 cpu_us=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v ok="$ok" 'BEGIN {printf "%.1f", t * 1e6 / hz / ok}')
 echo "$out" | awk -v cpu="$cpu_us" -v w="$(awk '{print $2 + $3}' "$work/wrk.time")" -v u=$unit '/^wrk_result/ {
     printf "appends acknowledged: %d (%.0f/s), refused: %d, p99 %.2f ms\n", $u, $u / $13, $5, $17 / 1000
     printf "server CPU per append: %s us; wrk CPU per append: %.1f us\n", cpu, w * 1e6 / $u }'
+# Busy share of one core per thread name over the run (threads of one name summed).
+join "$work/threads0" "$work/threads1" | awk -v hz="$(getconf CLK_TCK)" -v s="$secs" '
+    { busy[$2] += ($5 - $3) / hz / s * 100; n[$2]++ }
+    END { printf "server threads, busy share of one core:"
+          for (k in busy) if (busy[k] >= 0.5) printf " %s %.0f %%%s", k, busy[k], (n[k] > 1 ? " (" n[k] ")" : "")
+          printf "\n" }'
 
 if [ "${PROFILE_PERF:-1}" = 0 ]; then
     exit 0

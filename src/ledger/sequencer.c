@@ -16,6 +16,7 @@
 #include "core/event.h"
 #include "ledger/ledger.h"
 #include "util/failpoint.h"
+#include "util/thread.h"
 
 struct tti_request {
     const tt_event *events;
@@ -698,6 +699,7 @@ int tti_ledger_append_tx(tt_ledger *l, const tt_event *events, size_t n, const t
 static void *committer(void *arg)
 {
     tt_ledger *l = arg;
+    tti_thread_name("tt-commit");
     pthread_mutex_lock(&l->qlock);
     for (;;) {
         if (l->queue_head != NULL && !l->leader_active)

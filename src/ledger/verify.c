@@ -16,6 +16,7 @@
 #include "core/event.h"
 #include "core/export.h"
 #include "ledger/ledger.h"
+#include "util/thread.h"
 
 typedef struct walk {
     tt_ledger *l;
@@ -228,6 +229,7 @@ static void hash_batch(hasher *h, vbatch *b)
 static void *hasher_main(void *arg)
 {
     hasher *h = arg;
+    tti_thread_name("tt-verify-hash");
     pthread_mutex_lock(&h->mu);
     for (;;) {
         while (h->job == NULL && !h->quit)
@@ -652,6 +654,7 @@ static int terms_stopped(void *ctx, int64_t done, int64_t total)
 static void *terms_main(void *arg)
 {
     terms_job *j = arg;
+    tti_thread_name("tt-verify-index");
     j->rc = j->l->ops->check_search_terms(j->s, j->upto, terms_stopped, j, &j->bad);
     if (j->rc != TT_OK)
         snprintf(j->msg, sizeof j->msg, "%s", j->l->ops->errmsg(j->s));

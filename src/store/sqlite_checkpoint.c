@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "store/sqlite_internal.h"
+#include "util/thread.h"
 
 struct tti_sqlite_ckpt {
     pthread_mutex_t mu;
@@ -32,6 +33,7 @@ struct tti_sqlite_ckpt {
 static void *ckpt_main(void *arg)
 {
     tti_sqlite_ckpt *k = arg;
+    tti_thread_name("tt-checkpoint");
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
         if (!k->wanted) {

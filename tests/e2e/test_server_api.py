@@ -155,6 +155,22 @@ class ApiTest(ServerCase):
         self.assertEqual(self.server.post_events(event(entity="single"), token="admin").status,
                          201)
 
+    def test_threads_are_named(self):
+        """The server's own threads carry names (docs/OPERATIONS.md): the commit thread,
+        started by a request handler, would otherwise show up as one more MHD-worker."""
+        self.assertEqual(self.server.post_events(event(entity="named"), token="ingest").status,
+                         201)
+        task = "/proc/%d/task" % self.server.proc.pid
+        names = set()
+        for tid in os.listdir(task):
+            try:
+                with open(os.path.join(task, tid, "comm")) as f:
+                    names.add(f.read().strip())
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        for name in ("tt-commit", "tt-ticker", "tt-jobs", "MHD-worker"):
+            self.assertIn(name, names)
+
     def test_principal_is_the_token(self):
         """SPEC 3.1 / issue 13 item 12: the leaf records who authenticated, not who the
         client says it is; a client cannot set it."""
