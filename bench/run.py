@@ -849,9 +849,8 @@ def report(figs, skipped, mach, started, elapsed):
       "min and max are over the runs' percentiles. Each run first reads the store's files "
       "once, so that the queries time a ledger in the OS page cache, as a serving one is, and "
       "not the disk: a host may page out file pages left idle (the VM of 2026-12-07 did after "
-      "a minute), and the large "
-      "ledger sits idle through the other figures. Share of the store cached before that "
-      "read, per run: " + (", ".join(f"{v:.0f} %" for v in cached) or "not printed") + ".")
+      "a minute), and the large ledger sits idle through the other figures. Share of the "
+      "store cached before that read, per run: " + (", ".join(f"{v:.0f} %" for v in cached) or "not printed") + ".")
     w(f"- Bounds: SHA-256 and fsync run for {SECONDS:g} s each per run.")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if any(figs.has(n) for n in ("http_bound", "http_append", "http_ndjson")):
