@@ -35,6 +35,10 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : 0;
 }
 
+/* The SQLite store's files in a ledger directory (the store-size and cache figures). */
+static const char *const store_files[] = {"ledger.db", "ledger.db-wal", "ledger.db-shm"};
+#define N_STORE_FILES (sizeof store_files / sizeof store_files[0])
+
 /* ---------------------------------------------------------------------------------------
  * append N BATCH DIR: durable batched appends through the library
  * ------------------------------------------------------------------------------------- */
@@ -62,9 +66,8 @@ static void store_size_figures(const tt_event *ev, size_t n, const char *dir)
 {
     char path[4096];
     long long store = 0;
-    static const char *const files[] = {"ledger.db", "ledger.db-wal", "ledger.db-shm"};
-    for (size_t f = 0; f < 3; f++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+    for (size_t f = 0; f < N_STORE_FILES; f++) {
+        snprintf(path, sizeof path, "%s/%s", dir, store_files[f]);
         store += file_size(path);
     }
     long long json = 0, leaf = 0;
@@ -445,12 +448,13 @@ static long long cache_file(const char *path, long long *cached)
     if (fstat(fd, &st) != 0)
         die("cannot stat %s: %s", path, strerror(errno));
     size_t len = (size_t)st.st_size, page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (len + page - 1) / page;
     if (len > 0) {
         void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-        unsigned char *vec = malloc((len + page - 1) / page);
+        unsigned char *vec = malloc(pages);
         if (map == MAP_FAILED || vec == NULL || mincore(map, len, vec) != 0)
             die("cannot see what of %s is cached: %s", path, strerror(errno));
-        for (size_t i = 0; i < (len + page - 1) / page; i++)
+        for (size_t i = 0; i < pages; i++)
             *cached += (vec[i] & 1) ? (long long)page : 0;
         free(vec);
         munmap(map, len);
@@ -473,12 +477,11 @@ static long long cache_file(const char *path, long long *cached)
  * and the share that was cached before is a figure of its own. */
 static void cache_store(const char *dir)
 {
-    static const char *const files[] = {"ledger.db", "ledger.db-wal"};
     long long size = 0, cached = 0;
-    for (size_t f = 0; f < 2; f++) {
+    for (size_t f = 0; f < N_STORE_FILES; f++) {
         char path[4096];
         long long c;
-        snprintf(path, sizeof path, "%s/%s", dir, files[f]);
+        snprintf(path, sizeof path, "%s/%s", dir, store_files[f]);
         size += cache_file(path, &c);
         cached += c;
     }
