@@ -30,6 +30,7 @@ typedef struct walk {
     int have_cp;
     int64_t last_ts;             /* ts of the last event walked */
     int64_t n_keyed, n_reasoned; /* events read with an idempotency key, with a reason */
+    int64_t n_rows;              /* events read from the store */
     int64_t cps_seen, max_cp;    /* checkpoint rows read, and the largest tree size */
     int bad;                     /* a mismatch was found: stop */
     int rc;                      /* an error that stopped verification */
@@ -332,6 +333,7 @@ static int batch_add(walk *w, vbatch *b, const tt_event *ev)
     /* inside a segment the segment's leaves are replayed (load_leaf), held bodies too */
     if (!in_seg && (rc = replay_producer(w, ev)) != TT_OK)
         return rc;
+    w->n_rows++;
     w->n_keyed += ev->idempotency_key != NULL;
     w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
     return TT_OK;
@@ -620,6 +622,8 @@ static int check_indexes(walk *w, int full)
     int rc = w->l->ops->check_idem(w->s, full ? w->n_keyed : -1, &bad);
     if (rc == TT_OK)
         rc = w->l->ops->check_search(w->s, full ? w->n_reasoned : -1, &bad);
+    if (rc == TT_OK && w->l->ops->check_subjects != NULL)
+        rc = w->l->ops->check_subjects(w->s, full ? w->n_rows : -1, &bad);
     if (rc == TT_ETAMPERED)
         return tampered_index(w, bad, w->l->ops->errmsg(w->s));
     return rc == TT_OK ? TT_OK : tti_store_fail(w->l, w->s, rc);

@@ -24,7 +24,7 @@
 #include "util/err.h"
 #include "util/map.h"
 
-#define SCHEMA_VERSION 13
+#define SCHEMA_VERSION 14
 
 _Static_assert(TTI_ST_COUNT <= TTI_SQLITE_CORE_STMTS, "raise TTI_SQLITE_CORE_STMTS");
 
@@ -124,7 +124,8 @@ static const char *const migrations[] = {schema_v1,
                                          tti_sqlite_schema_search_vocab,
                                          tti_sqlite_schema_producer,
                                          tti_sqlite_schema_archive,
-                                         tti_sqlite_schema_outbox_telegram};
+                                         tti_sqlite_schema_outbox_telegram,
+                                         tti_sqlite_schema_subjects};
 _Static_assert(sizeof migrations / sizeof migrations[0] == SCHEMA_VERSION,
                "one migration per schema version");
 
@@ -304,7 +305,8 @@ static int configure(tti_store *s, const tti_store_config *cfg)
     if (cfg->read_only)
         return exec(s, "PRAGMA query_only=1", "configuring reader");
     /* Measured with bench_ledger at 1M events (issue 6): each 10,000-event transaction
-     * dirties one index page per subject, about a thousand pages. cache_size 16 MiB keeps
+     * dirtied one index page per subject, about a thousand pages (as the move of the
+     * recent subject entries still does: sqlite_subjects.c). cache_size 16 MiB keeps
      * those pages in memory between transactions (the default 2 MiB read them back every
      * time); journal_size_limit 64 MiB keeps the WAL file from being truncated and regrown
      * (a metadata journal commit per fsync) after every checkpoint. Checkpoints: wal_hook. */
@@ -362,6 +364,8 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
         path = named;
     }
     tti_store *s = calloc(1, sizeof *s);
+    if (s != NULL)
+        s->recent_rows = -1;
     if (s == NULL || (s->names = tti_map_new(100000)) == NULL) {
         sq_close(s);
         return tti_err(err, errlen, TT_ENOMEM, "out of memory opening %s", path);
@@ -458,10 +462,14 @@ static int sq_begin_read(tti_store *s)
 
 static int sq_commit(tti_store *s)
 {
-    int rc = exec(s, "COMMIT", "committing");
+    /* The move of the recent subject entries rides on the commit that filled them up. */
+    int rc = tti_sqlite_subjects_merge(s, 0);
+    if (rc == TT_OK)
+        rc = exec(s, "COMMIT", "committing");
     if (rc != TT_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         tti_map_clear(s->names);
+        s->recent_rows = -1;
     }
     s->in_txn = 0;
     return rc;
@@ -474,6 +482,7 @@ static void sq_rollback(tti_store *s)
         /* Names inserted in a rolled-back write no longer exist. */
         if (!s->read_only)
             tti_map_clear(s->names);
+        s->recent_rows = -1;
     }
     s->in_txn = 0;
 }
@@ -570,6 +579,7 @@ const tti_store_ops tti_sqlite_ops = {
     .event_extent = tti_sqlite_event_extent,
     .check_idem = tti_sqlite_check_idem,
     .check_search = tti_sqlite_check_search,
+    .check_subjects = tti_sqlite_check_subjects,
     .check_search_terms = tti_sqlite_check_search_terms,
     .seq_at_ts = tti_sqlite_seq_at_ts,
     .count_by = tti_sqlite_count_by,

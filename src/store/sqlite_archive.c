@@ -32,7 +32,7 @@ static const char sql_put[] = "INSERT INTO archive_segments(first_seq, last_seq,
 static const char sql_list[] =
     "SELECT first_seq, last_seq, file, bytes, sha256, ts FROM archive_segments ORDER BY first_seq";
 static const char sql_rows[] =
-    "SELECT e.seq, e.reason, e.idem, n.value, s.entity_id FROM events e"
+    "SELECT e.seq, e.reason, e.idem, n.value, s.entity_id, e.subject FROM events e"
     " JOIN subjects s ON s.id = e.subject JOIN names n ON n.id = e.entity"
     " WHERE e.seq >= ?1 AND e.seq <= ?2 ORDER BY e.seq";
 static const char sql_fts_del[] =
@@ -95,7 +95,7 @@ int tti_sqlite_segments(tti_store *s, tti_segment **out, size_t *n)
 
 /* One event to remove: its seq, and what its index entries need. */
 typedef struct gone {
-    int64_t seq;
+    int64_t seq, subject;
     char *reason, *idem;
 } gone;
 
@@ -136,6 +136,8 @@ static int remove_one(tti_store *s, const gone *g)
         if ((rc = step_done(s, st, "removing an archived idempotency key")) != TT_OK)
             return rc;
     }
+    if ((rc = tti_sqlite_subject_del(s, g->subject, g->seq)) != TT_OK)
+        return rc;
     if ((st = tti_sqlite_stmt(s, sql_event_del, &rc)) == NULL)
         return rc;
     sqlite3_bind_int64(st, 1, g->seq);
@@ -178,6 +180,7 @@ int tti_sqlite_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep
             cap = c;
         }
         list[n].seq = sqlite3_column_int64(st, 0);
+        list[n].subject = sqlite3_column_int64(st, 5);
         list[n].reason = dup_col(st, 1, &oom);
         list[n].idem = dup_col(st, 2, &oom);
         n++;

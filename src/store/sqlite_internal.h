@@ -80,6 +80,7 @@ struct tti_store {
     int wal_frames;        /* WAL frames after the last commit (the WAL hook) */
     tti_sqlite_ckpt *ckpt; /* the checkpointer, once a checkpoint was needed */
     int ckpt_failed;       /* it could not start: the writer checkpoints itself */
+    int64_t recent_rows;   /* rows in subject_recent as this writer counts them; -1 unknown */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */
@@ -142,6 +143,9 @@ struct tti_store_iter {
     size_t n_names;
     struct subj_slot *subjects; /* kind 2: entity ids by subject id, direct-mapped */
     size_t n_subj_slots;        /* its size: SUBJ_SLOTS, or fewer for a short query */
+    sqlite3_stmt *next;         /* a subject's query: the part read after st */
+    int64_t left;               /* rows it may still return over both parts; -1 any */
+    int own_txn;                /* it began the read transaction both parts share */
 };
 int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter **out);
 
@@ -218,6 +222,14 @@ int tti_sqlite_segment_put(tti_store *s, const tti_segment *seg);
 int tti_sqlite_segments(tti_store *s, tti_segment **out, size_t *n);
 int tti_sqlite_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep, void *ctx,
                      int64_t *removed);
+/* Version 14: the per-subject index in two tables (sqlite_subjects.c). A commit moves
+ * subject_recent into subject_index once it holds TTI_RECENT_ROWS entries (force: any). */
+#define TTI_RECENT_ROWS 16384
+extern const char tti_sqlite_schema_subjects[];
+int tti_sqlite_subject_put(tti_store *s, int64_t subject, int64_t seq);
+int tti_sqlite_subjects_merge(tti_store *s, int force);
+int tti_sqlite_subject_del(tti_store *s, int64_t subject, int64_t seq);
+int tti_sqlite_check_subjects(tti_store *s, int64_t n, int64_t *bad_seq);
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
 int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);

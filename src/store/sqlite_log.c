@@ -167,6 +167,8 @@ int tti_sqlite_insert_event(tti_store *s, const tt_event *ev)
     }
     if ((rc = sqlite3_step(st)) != SQLITE_DONE)
         return tti_sqlite_fail(s, rc, "inserting an event");
+    if ((rc = tti_sqlite_subject_put(s, subject, ev->seq)) != TT_OK)
+        return rc;
     return insert_side_rows(s, ev);
 }
 

@@ -20,6 +20,7 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
     it->s = s;
     it->kind = kind;
+    it->left = -1;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &it->st, NULL);
     if (rc != SQLITE_OK) {
         free(it);
@@ -40,6 +41,13 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
 /* A search walks the reason index newest (or oldest) first and stops at the limit, instead
  * of collecting every match before sorting: the index is the outer loop. */
 #define SEARCH_COLUMNS EVENT_SELECT "FROM events_fts f CROSS JOIN events e ON e.seq = f.rowid "
+/* A subject's events: its entries in subject_recent, then (a second statement, the same
+ * text from the table name on) in subject_index, or the other way round oldest first
+ * (sqlite_subjects.c: every recent seq is above every seq of the index). */
+#define SUBJECT_FROM EVENT_SELECT "FROM "
+#define RECENT_TABLE "subject_recent"
+#define INDEX_TABLE "subject_index"
+#define SUBJECT_COLUMNS SUBJECT_FROM RECENT_TABLE " x CROSS JOIN events e ON e.seq = x.seq "
 
 /* The cache of names is never kept across iterators, so a names row changed on disk is
  * read afresh by the next verify. */
@@ -319,7 +327,7 @@ static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
     if (rc != TT_OK)
         return rc;
     if (n < 0) {
-        qtext(b, " AND e.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
+        qtext(b, " AND x.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
               ")");
         return TT_OK;
     }
@@ -327,7 +335,7 @@ static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
         b->empty = 1;
         return TT_OK;
     }
-    qadd(b, " AND e.subject IN (");
+    qadd(b, " AND x.subject IN (");
     for (int i = 0; i < n; i++)
         qint(b, i ? "," : "", ids[i]);
     qadd(b, ")");
@@ -359,8 +367,10 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
     if ((rc = q_terms(s, q, b, fts, pre)) != TT_OK)
         return rc;
     int by_text = *fts != NULL && !by_subject;
-    b->seqcol = by_text ? "f.rowid" : "e.seq";
-    qadd(b, by_text ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100" : EVENT_COLUMNS "WHERE 1");
+    b->seqcol = by_text ? "f.rowid" : by_subject ? "x.seq" : "e.seq";
+    qadd(b, by_text      ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
+            : by_subject ? SUBJECT_COLUMNS "WHERE 1"
+                         : EVENT_COLUMNS "WHERE 1");
     if (by_text)
         b->texts[b->ntexts++] = *fts;
     if (by_subject && (rc = q_subjects(s, b, q)) != TT_OK)
@@ -385,6 +395,38 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
     return TT_OK;
 }
 
+static void bind_all(sqlite3_stmt *st, const qbuild *b)
+{
+    for (int i = 0; i < b->nints; i++)
+        sqlite3_bind_int64(st, i + 1, b->ints[i]);
+    for (int i = 0; i < b->ntexts; i++)
+        sqlite3_bind_text(st, i + 100, b->texts[i], -1, SQLITE_TRANSIENT);
+}
+
+/* A subject's query reads subject_recent and subject_index in two statements: both must
+ * read one snapshot, or a move between them would show an entry twice or not at all. */
+static int subject_parts(tti_store *s, const qbuild *b, int desc, tti_store_iter *it)
+{
+    static const char head[] = SUBJECT_FROM RECENT_TABLE;
+    char other[sizeof b->sql + sizeof INDEX_TABLE];
+    snprintf(other, sizeof other, "%s%s%s", SUBJECT_FROM, INDEX_TABLE, b->sql + strlen(head));
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(s->db, other, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return tti_sqlite_fail(s, rc, "preparing a query");
+    bind_all(st, b);
+    /* Newest first: the recent entries, then the index; oldest first the other way. */
+    it->next = desc ? st : it->st;
+    it->st = desc ? it->st : st;
+    it->left = (int64_t)b->limit;
+    if (!b->empty && sqlite3_get_autocommit(s->db)) {
+        if ((rc = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+            return tti_sqlite_fail(s, rc, "starting a read");
+        it->own_txn = 1;
+    }
+    return TT_OK;
+}
+
 int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
 {
     qbuild b;
@@ -393,17 +435,18 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     int rc = build_query(s, q, &b, &fts, &pre);
     if (rc == TT_OK)
         rc = tti_sqlite_iter_new(s, b.sql, 2, out);
-    if (rc != TT_OK) {
-        free(fts);
-        free(pre);
-        return rc;
+    if (rc == TT_OK) {
+        bind_all((*out)->st, &b);
+        if (q->entity_id != NULL &&
+            (rc = subject_parts(s, &b, q->order == TT_ORDER_DESC, *out)) != TT_OK) {
+            tti_sqlite_iter_free(*out);
+            *out = NULL;
+        }
     }
-    for (int i = 0; i < b.nints; i++)
-        sqlite3_bind_int64((*out)->st, i + 1, b.ints[i]);
-    for (int i = 0; i < b.ntexts; i++)
-        sqlite3_bind_text((*out)->st, i + 100, b.texts[i], -1, SQLITE_TRANSIENT);
     free(fts);
     free(pre);
+    if (rc != TT_OK)
+        return rc;
     (*out)->empty = b.empty;
     (*out)->n_subj_slots = subject_slots(b.limit);
     return TT_OK;
@@ -411,11 +454,19 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
 
 int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev)
 {
-    if (it->empty)
+    if (it->empty || it->left == 0)
         return TT_ENOTFOUND;
     int rc = sqlite3_step(it->st);
+    if (rc == SQLITE_DONE && it->next != NULL) { /* a subject's second part */
+        sqlite3_finalize(it->st);
+        it->st = it->next;
+        it->next = NULL;
+        rc = sqlite3_step(it->st);
+    }
     if (rc == SQLITE_DONE)
         return TT_ENOTFOUND;
+    if (rc == SQLITE_ROW && it->left > 0)
+        it->left--;
     if (rc != SQLITE_ROW)
         return tti_sqlite_fail(it->s, rc, "reading events");
     sqlite3_stmt *st = it->st;
@@ -444,6 +495,10 @@ void tti_sqlite_iter_free(tti_store_iter *it)
     if (it == NULL)
         return;
     sqlite3_finalize(it->st);
+    sqlite3_finalize(it->next);
+    /* Only reads were made: a COMMIT that fails leaves nothing to keep. */
+    if (it->own_txn && sqlite3_exec(it->s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(it->s->db, "ROLLBACK", NULL, NULL, NULL);
     for (size_t i = 0; i < it->n_names; i++)
         free(it->names[i]);
     free(it->names);

@@ -170,6 +170,9 @@ typedef struct tti_store_ops {
      * *bad_seq the first seq concerned (0 when none can be named). */
     int (*check_idem)(tti_store *s, int64_t n, int64_t *bad_seq);
     int (*check_search)(tti_store *s, int64_t n, int64_t *bad_seq);
+    /* The per-subject index kept beside the events (NULL where it is the database's own
+     * index on events): one entry per event under its subject; n is the events walked. */
+    int (*check_subjects)(tti_store *s, int64_t n, int64_t *bad_seq);
     int (*check_search_terms)(tti_store *s, int64_t upto, tt_progress_fn progress, void *ctx,
                               int64_t *bad_seq);
 

@@ -37,12 +37,12 @@ const tti_table tti_tables[] = {
 const size_t tti_n_tables = sizeof tti_tables / sizeof tti_tables[0];
 
 /* What the log operations copy (events through insert_event, which also fills names,
- * subjects, idem and the reason index; tiles rebuilt from the leaves; checkpoints; the
- * head; the sync state through sync_get / sync_set), and each backend's own
- * bookkeeping. */
+ * subjects, idem, the reason index and SQLite's per-subject index; tiles rebuilt from the
+ * leaves; checkpoints; the head; the sync state through sync_get / sync_set), and each
+ * backend's own bookkeeping. */
 static const char *const ledger_tables[] = {
-    "head",  "names",       "subjects",   "events",         "idem",
-    "tiles", "checkpoints", "sync_state", "schema_version",
+    "head",        "names",      "subjects",       "events",        "idem",           "tiles",
+    "checkpoints", "sync_state", "schema_version", "subject_index", "subject_recent",
 };
 
 int tti_table_known(const char *name)

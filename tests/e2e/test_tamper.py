@@ -622,6 +622,23 @@ class IndexesAndCheckpoints(TamperCase):
         self.expect("idempotency table emptied", lambda c: c.execute("DELETE FROM idem"),
                     seq=k)
 
+    def test_subject_index(self):
+        """The entries a subject's history is read from (subject_recent, then subject_index
+        once 16,384 have gathered) must match the events: a removed one hides its event."""
+        seqs = sorted(P.raw)
+        s, other = seqs[40], seqs[41]
+        other_subject = next(r[3] for r in P.raw.values() if r[3] != P.raw[s][3])
+        self.expect("subject entry removed",
+                    lambda c: c.execute("DELETE FROM subject_recent WHERE seq = ?", (s,)), seq=s)
+        self.expect("subject entry moved to another subject",
+                    lambda c: c.execute("UPDATE subject_recent SET subject = ? WHERE seq = ?",
+                                        (other_subject, s)), seq=s)
+        self.expect("subject entry for no event",
+                    lambda c: c.execute("INSERT INTO subject_index VALUES (?, 900)",
+                                        (P.raw[other][3],)), seq=900)
+        self.expect("subject entries emptied",
+                    lambda c: c.execute("DELETE FROM subject_recent"), seq=seqs[0])
+
     def test_search_index(self):
         with_reason = sorted(s for s, r in P.raw.items() if r[8])
         s = with_reason[10]
@@ -1002,6 +1019,7 @@ class SinceCheckpoint(TamperCase):
             forge_head_checkpoints(c)
             # ... and the side indexes (schema 8: verify checks them against the events).
             c.execute("DELETE FROM idem WHERE seq > 500")
+            c.execute("DELETE FROM subject_recent WHERE seq > 500")
             for s in range(501, 601):
                 if P.raw[s][8]:
                     c.execute("INSERT INTO events_fts(events_fts, rowid, reason) "

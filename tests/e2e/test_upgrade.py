@@ -53,6 +53,18 @@ class UpgradeTest(ttlib.TTCase):
         shown = ttlib.show_all(self.data)
         self.assertIsNone(shown[0]["principal"])
         self.assertEqual(shown[-1]["principal"], events[22]["principal"])
+        # Version 14 moved the per-subject index into its own table; a subject's history
+        # reads it and the recent entries the new event went to.
+        con = sqlite3.connect(ttlib.db_path(self.data))
+        parts = [con.execute("SELECT count(*) FROM " + t).fetchone()[0]
+                 for t in ("subject_index", "subject_recent")]
+        con.close()
+        self.assertEqual(parts, [21, 1])
+        for sid in ("s-1", "o-1"):
+            want = [e["seq"] for e in shown if e["entity_id"] == sid]
+            got = [e["seq"] for e in ttlib.show_all(self.data, "--id", sid)]
+            self.assertTrue(want, sid)
+            self.assertEqual(got, want, sid)
 
     def test_version_1_idempotency_key_retried(self):
         # A retry after the upgrade of an event appended before it: same content, so the

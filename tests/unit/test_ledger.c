@@ -2663,6 +2663,101 @@ static void test_many_subjects(void **state)
     assert_int_equal(n, EVENTS);
 }
 
+/* One subject's events, as a query walks them, from after (exclusive) in order; each must
+ * be the subject's next one (every third seq from 1). Returns how many came. */
+static int walk_subject(tt_ledger *l, tt_order order, int64_t after, int64_t before, size_t limit)
+{
+    tt_query q;
+    tt_query_init(&q);
+    q.entity_id = "alpha";
+    q.order = order;
+    q.after_seq = after;
+    q.before_seq = before;
+    q.limit = limit;
+    tt_iter *it = NULL;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+    const tt_event *ev;
+    int64_t prev = 0;
+    int n = 0;
+    while (tt_iter_next(it, &ev) == TT_OK) {
+        assert_int_equal(ev->seq % 3, 1);
+        assert_string_equal(ev->entity_id, "alpha");
+        if (n > 0)
+            assert_int_equal(ev->seq, order == TT_ORDER_DESC ? prev - 3 : prev + 3);
+        prev = ev->seq;
+        n++;
+    }
+    tt_iter_free(it);
+    return n;
+}
+
+static int64_t sqlite_count(const char *dir, const char *sql)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        int rc = sqlite3_step(st);
+        n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The SQLite backend keeps each new event's subject entry in a small table and moves it
+ * into the main index at the commit that fills it (16,384 entries): a subject's queries
+ * read both, in either order, with bounds and limits that cross from one to the other. */
+static void test_subject_index_parts(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    enum { EVENTS = 17300, MOVED = 17000 };
+    static tt_event evs[EVENTS];
+    static tt_append_result res[EVENTS];
+    for (int i = 0; i < EVENTS; i++)
+        simple_event(&evs[i], i % 3 == 0 ? "alpha" : "beta", "parts");
+    for (int i = 0; i < EVENTS; i += i < 16000 ? 4000 : i < MOVED ? 1000 : 300)
+        append_ok(l, evs + i, i < 16000 ? 4000 : i < MOVED ? 1000 : 300, res + i);
+    if (!tt_test_db_is_pg()) { /* the move happened, and the last batch stayed recent */
+        assert_int_equal(sqlite_count(f->dir, "SELECT count(*) FROM subject_index"), MOVED);
+        assert_int_equal(sqlite_count(f->dir, "SELECT count(*) FROM subject_recent"),
+                         EVENTS - MOVED);
+    }
+    const int alphas = (EVENTS + 2) / 3;
+    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 0, 150), 150); /* 100 recent, 50 not */
+    assert_int_equal(walk_subject(l, TT_ORDER_ASC, 16900, 0, 50), 50);
+    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 17050, 30), 30);
+    assert_int_equal(walk_subject(l, TT_ORDER_ASC, 16950, 17060, 100), 37);
+    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 0, TT_MAX_QUERY_LIMIT), alphas);
+    int walked = 0;
+    for (int64_t after = 0; walked < alphas;) { /* every page in turn, none twice */
+        int got = walk_subject(l, TT_ORDER_ASC, after, 0, 1000);
+        assert_true(got > 0);
+        walked += got;
+        after = 1 + 3 * (int64_t)(walked - 1);
+    }
+    assert_int_equal(walked, alphas);
+    verify_ok(l, EVENTS, NULL);
+    if (tt_test_db_is_pg())
+        return;
+    /* An entry removed from the index hides its event from the subject's history. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DELETE FROM subject_index WHERE seq = 301", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    tt_verify_report rep;
+    assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ETAMPERED);
+    assert_int_equal(rep.first_bad_seq, 301);
+    assert_non_null(strstr(rep.message, "subject index"));
+}
+
 /* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
  * buffer grows and every leaf is still hashed from its own bytes, across two batches. */
 static void test_verify_large_events(void **state)
@@ -3039,6 +3134,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_principal, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_subject_index_parts, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_beside_writer, setup_ledger,
                                         teardown_ledger),
