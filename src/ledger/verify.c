@@ -30,7 +30,6 @@ typedef struct walk {
     int have_cp;
     int64_t last_ts;             /* ts of the last event walked */
     int64_t n_keyed, n_reasoned; /* events read with an idempotency key, with a reason */
-    int64_t n_rows;              /* events read from the store */
     int64_t cps_seen, max_cp;    /* checkpoint rows read, and the largest tree size */
     int bad;                     /* a mismatch was found: stop */
     int rc;                      /* an error that stopped verification */
@@ -333,7 +332,6 @@ static int batch_add(walk *w, vbatch *b, const tt_event *ev)
     /* inside a segment the segment's leaves are replayed (load_leaf), held bodies too */
     if (!in_seg && (rc = replay_producer(w, ev)) != TT_OK)
         return rc;
-    w->n_rows++;
     w->n_keyed += ev->idempotency_key != NULL;
     w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
     return TT_OK;
@@ -622,8 +620,9 @@ static int check_indexes(walk *w, int full)
     int rc = w->l->ops->check_idem(w->s, full ? w->n_keyed : -1, &bad);
     if (rc == TT_OK)
         rc = w->l->ops->check_search(w->s, full ? w->n_reasoned : -1, &bad);
-    if (rc == TT_OK && w->l->ops->check_subjects != NULL)
-        rc = w->l->ops->check_subjects(w->s, full ? w->n_rows : -1, &bad);
+    /* A full verification checked the subject index beside the walk (terms_main). */
+    if (rc == TT_OK && !full && w->l->ops->check_subjects != NULL)
+        rc = w->l->ops->check_subjects(w->s, &bad);
     if (rc == TT_ETAMPERED)
         return tampered_index(w, bad, w->l->ops->errmsg(w->s));
     return rc == TT_OK ? TT_OK : tti_store_fail(w->l, w->s, rc);
@@ -655,13 +654,25 @@ static int terms_stopped(void *ctx, int64_t done, int64_t total)
     return atomic_load(&((terms_job *)ctx)->stop);
 }
 
+/* The index contents no leaf covers: the reason index's words, then the per-subject index
+ * (each where the backend keeps one beside the events). */
+static void side_checks(terms_job *j, tti_store *s, tt_progress_fn progress, void *ctx)
+{
+    const tti_store_ops *ops = j->l->ops;
+    j->rc = TT_OK;
+    if (ops->check_search_terms != NULL)
+        j->rc = ops->check_search_terms(s, j->upto, progress, ctx, &j->bad);
+    if (j->rc == TT_OK && ops->check_subjects != NULL && !atomic_load(&j->stop))
+        j->rc = ops->check_subjects(s, &j->bad);
+    if (j->rc != TT_OK)
+        snprintf(j->msg, sizeof j->msg, "%s", ops->errmsg(s));
+}
+
 static void *terms_main(void *arg)
 {
     terms_job *j = arg;
     tti_thread_name("tt-verify-index");
-    j->rc = j->l->ops->check_search_terms(j->s, j->upto, terms_stopped, j, &j->bad);
-    if (j->rc != TT_OK)
-        snprintf(j->msg, sizeof j->msg, "%s", j->l->ops->errmsg(j->s));
+    side_checks(j, j->s, terms_stopped, j);
     return NULL;
 }
 
@@ -673,7 +684,8 @@ static void terms_start(walk *w, terms_job *j)
     j->upto = w->head.size;
     const tti_store_ops *ops = w->l->ops;
     tti_store *s;
-    if (ops->check_search_terms == NULL || tti_reader_get(w->l, &s) != TT_OK)
+    if ((ops->check_search_terms == NULL && ops->check_subjects == NULL) ||
+        tti_reader_get(w->l, &s) != TT_OK)
         return;
     tti_head h;
     if (ops->begin_read(s) == TT_OK) {
@@ -699,10 +711,8 @@ static int terms_finish(walk *w, terms_job *j, int go)
         ops->rollback(j->s);
         tti_reader_put(w->l, j->s);
         j->s = NULL;
-    } else if (go && ops->check_search_terms != NULL) {
-        j->rc = ops->check_search_terms(w->s, j->upto, w->progress, w->pctx, &j->bad);
-        if (j->rc != TT_OK)
-            snprintf(j->msg, sizeof j->msg, "%s", ops->errmsg(w->s));
+    } else if (go) {
+        side_checks(j, w->s, w->progress, w->pctx);
     }
     if (!go || j->rc == TT_OK)
         return TT_OK;

@@ -403,6 +403,7 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     sqlite3_extended_result_codes(s->db, 1);
     s->read_only = cfg->read_only;
     if ((rc = configure(s, cfg)) != TT_OK || (rc = tti_sqlite_search_init(s)) != TT_OK ||
+        (rc = tti_sqlite_subjects_init(s)) != TT_OK ||
         (!cfg->read_only && (rc = migrate(s, cfg->create, path)) != TT_OK))
         goto fail;
     for (int i = 0; i < TTI_ST_COUNT; i++) {
@@ -462,8 +463,9 @@ static int sq_begin_read(tti_store *s)
 
 static int sq_commit(tti_store *s)
 {
-    /* The move of the recent subject entries rides on the commit that filled them up. */
-    int rc = tti_sqlite_subjects_merge(s, 0);
+    /* Recent subject entries beyond their table's size move with the commit that added
+     * them. */
+    int rc = tti_sqlite_subjects_move(s);
     if (rc == TT_OK)
         rc = exec(s, "COMMIT", "committing");
     if (rc != TT_OK) {

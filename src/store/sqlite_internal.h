@@ -81,6 +81,7 @@ struct tti_store {
     tti_sqlite_ckpt *ckpt; /* the checkpointer, once a checkpoint was needed */
     int ckpt_failed;       /* it could not start: the writer checkpoints itself */
     int64_t recent_rows;   /* rows in subject_recent as this writer counts them; -1 unknown */
+    int64_t move_after;    /* the subject whose recent entries moved last (0: none yet) */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */
@@ -107,6 +108,18 @@ static inline sqlite3_stmt *tti_sqlite_core(tti_store *s, int which)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+/* The MurmurHash3 finaliser: the keyed sums of the index checks (sqlite_search.c,
+ * sqlite_subjects.c) hash each entry with it. */
+static inline uint64_t tti_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
 }
 
 static inline const char *tti_sqlite_col_text(sqlite3_stmt *st, int i)
@@ -222,14 +235,17 @@ int tti_sqlite_segment_put(tti_store *s, const tti_segment *seg);
 int tti_sqlite_segments(tti_store *s, tti_segment **out, size_t *n);
 int tti_sqlite_purge(tti_store *s, int64_t first, int64_t last, tti_keep_fn keep, void *ctx,
                      int64_t *removed);
-/* Version 14: the per-subject index in two tables (sqlite_subjects.c). A commit moves
- * subject_recent into subject_index once it holds TTI_RECENT_ROWS entries (force: any). */
+/* Version 14: the per-subject index in two tables (sqlite_subjects.c). A commit that
+ * leaves subject_recent above TTI_RECENT_ROWS entries first moves whole subjects' entries
+ * into subject_index until it is back to that size. */
 #define TTI_RECENT_ROWS 16384
 extern const char tti_sqlite_schema_subjects[];
 int tti_sqlite_subject_put(tti_store *s, int64_t subject, int64_t seq);
-int tti_sqlite_subjects_merge(tti_store *s, int force);
+int tti_sqlite_subjects_move(tti_store *s);
 int tti_sqlite_subject_del(tti_store *s, int64_t subject, int64_t seq);
-int tti_sqlite_check_subjects(tti_store *s, int64_t n, int64_t *bad_seq);
+/* Register tt_subject_sum() on a connection (every connection: verify reads on readers). */
+int tti_sqlite_subjects_init(tti_store *s);
+int tti_sqlite_check_subjects(tti_store *s, int64_t *bad_seq);
 /* Register tt_word_prefixes() on a connection (every connection: readers search). */
 int tti_sqlite_search_init(tti_store *s);
 int tti_sqlite_check_search(tti_store *s, int64_t n, int64_t *bad_seq);

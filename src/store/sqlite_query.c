@@ -48,6 +48,12 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
 #define RECENT_TABLE "subject_recent"
 #define INDEX_TABLE "subject_index"
 #define SUBJECT_COLUMNS SUBJECT_FROM RECENT_TABLE " x CROSS JOIN events e ON e.seq = x.seq "
+/* Several subjects (one entity_id under several entities): their entries interleave across
+ * the two tables, so both are read as one and sorted, as the index on events was. */
+#define SUBJECTS_COLUMNS                                                                           \
+    SUBJECT_FROM "(SELECT subject, seq FROM " RECENT_TABLE                                         \
+                 " UNION ALL SELECT subject, seq FROM " INDEX_TABLE                                \
+                 ") x CROSS JOIN events e ON e.seq = x.seq "
 
 /* The cache of names is never kept across iterators, so a names row changed on disk is
  * read afresh by the next verify. */
@@ -205,6 +211,7 @@ typedef struct qbuild {
     int ntexts;
     int empty;          /* a filter names something never recorded: no rows */
     const char *seqcol; /* the column the walk is ordered by */
+    int two_parts;      /* one subject: subject_recent and subject_index read in turn */
     size_t limit;       /* rows at most */
 } qbuild;
 
@@ -319,27 +326,21 @@ static int find_subjects(tti_store *s, const tt_query *q, int64_t *ids, int *n)
                : tti_sqlite_fail(s, rc, "looking up an entity id");
 }
 
-static int q_subjects(tti_store *s, qbuild *b, const tt_query *q)
+static void q_subjects(qbuild *b, const tt_query *q, const int64_t *ids, int n)
 {
-    int64_t ids[MAX_SUBJECTS];
-    int n;
-    int rc = find_subjects(s, q, ids, &n);
-    if (rc != TT_OK)
-        return rc;
     if (n < 0) {
         qtext(b, " AND x.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
               ")");
-        return TT_OK;
+        return;
     }
     if (n == 0) {
         b->empty = 1;
-        return TT_OK;
+        return;
     }
     qadd(b, " AND x.subject IN (");
     for (int i = 0; i < n; i++)
         qint(b, i ? "," : "", ids[i]);
     qadd(b, ")");
-    return TT_OK;
 }
 
 /* The search terms of q->text: NULL when there is no text filter; b->empty when the words
@@ -367,14 +368,20 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
     if ((rc = q_terms(s, q, b, fts, pre)) != TT_OK)
         return rc;
     int by_text = *fts != NULL && !by_subject;
+    int64_t ids[MAX_SUBJECTS];
+    int n = 0;
+    if (by_subject && (rc = find_subjects(s, q, ids, &n)) != TT_OK)
+        return rc;
+    b->two_parts = by_subject && n == 1;
     b->seqcol = by_text ? "f.rowid" : by_subject ? "x.seq" : "e.seq";
-    qadd(b, by_text      ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
-            : by_subject ? SUBJECT_COLUMNS "WHERE 1"
-                         : EVENT_COLUMNS "WHERE 1");
+    qadd(b, by_text        ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
+            : b->two_parts ? SUBJECT_COLUMNS "WHERE 1"
+            : by_subject   ? SUBJECTS_COLUMNS "WHERE 1"
+                           : EVENT_COLUMNS "WHERE 1");
     if (by_text)
         b->texts[b->ntexts++] = *fts;
-    if (by_subject && (rc = q_subjects(s, b, q)) != TT_OK)
-        return rc;
+    if (by_subject)
+        q_subjects(b, q, ids, n);
     if ((!by_subject &&
          (rc = q_name_filter(s, b, TTI_NAME_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
         (rc = q_types(s, b, q, by_subject)) != TT_OK ||
@@ -403,7 +410,7 @@ static void bind_all(sqlite3_stmt *st, const qbuild *b)
         sqlite3_bind_text(st, i + 100, b->texts[i], -1, SQLITE_TRANSIENT);
 }
 
-/* A subject's query reads subject_recent and subject_index in two statements: both must
+/* One subject's query reads subject_recent and subject_index in two statements: both must
  * read one snapshot, or a move between them would show an entry twice or not at all. */
 static int subject_parts(tti_store *s, const qbuild *b, int desc, tti_store_iter *it)
 {
@@ -437,8 +444,7 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
         rc = tti_sqlite_iter_new(s, b.sql, 2, out);
     if (rc == TT_OK) {
         bind_all((*out)->st, &b);
-        if (q->entity_id != NULL &&
-            (rc = subject_parts(s, &b, q->order == TT_ORDER_DESC, *out)) != TT_OK) {
+        if (b.two_parts && (rc = subject_parts(s, &b, q->order == TT_ORDER_DESC, *out)) != TT_OK) {
             tti_sqlite_iter_free(*out);
             *out = NULL;
         }

@@ -379,27 +379,17 @@ int tti_sqlite_search_init(tti_store *s)
 #define CHUNK_SEQS ((int64_t)1 << 20) /* 8 MiB of sums per locating pass */
 #define MAX_REASON_TOKENS 8192        /* a reason is at most 8 KiB (SPEC 3.1) */
 
-static uint64_t mix64(uint64_t x) /* the MurmurHash3 finaliser */
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static uint64_t term_hash(uint64_t key, const char *tok, size_t len)
 {
     uint64_t h = key ^ 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)tok[i]) * 0x100000001b3ULL; /* FNV-1a */
-    return mix64(h ^ len);
+    return tti_mix64(h ^ len);
 }
 
 static uint64_t entry_hash(uint64_t key, uint64_t th, int64_t seq)
 {
-    return mix64(th ^ mix64((uint64_t)seq ^ key));
+    return tti_mix64(th ^ tti_mix64((uint64_t)seq ^ key));
 }
 
 typedef struct doc_terms {

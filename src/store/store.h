@@ -171,8 +171,10 @@ typedef struct tti_store_ops {
     int (*check_idem)(tti_store *s, int64_t n, int64_t *bad_seq);
     int (*check_search)(tti_store *s, int64_t n, int64_t *bad_seq);
     /* The per-subject index kept beside the events (NULL where it is the database's own
-     * index on events): one entry per event under its subject; n is the events walked. */
-    int (*check_subjects)(tti_store *s, int64_t n, int64_t *bad_seq);
+     * index on events): exactly one entry per event, under its subject. It reads only its
+     * own transaction, so a full verification runs it beside the walk with
+     * check_search_terms. TT_OK, or TT_ETAMPERED as above. */
+    int (*check_subjects)(tti_store *s, int64_t *bad_seq);
     int (*check_search_terms)(tti_store *s, int64_t upto, tt_progress_fn progress, void *ctx,
                               int64_t *bad_seq);
 

@@ -623,8 +623,9 @@ class IndexesAndCheckpoints(TamperCase):
                     seq=k)
 
     def test_subject_index(self):
-        """The entries a subject's history is read from (subject_recent, then subject_index
-        once 16,384 have gathered) must match the events: a removed one hides its event."""
+        """The entries a subject's history is read from (subject_recent, and subject_index
+        where commits move them beyond 16,384) must match the events: a removed one hides
+        its event."""
         seqs = sorted(P.raw)
         s, other = seqs[40], seqs[41]
         other_subject = next(r[3] for r in P.raw.values() if r[3] != P.raw[s][3])
@@ -954,6 +955,12 @@ class SinceCheckpoint(TamperCase):
             self.assertEqual(rep["events_checked"], checked)
         p = run(["verify", "--since-checkpoint", "-"], data=P.data, input=P.notes[300])
         self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_subject_index(self):
+        # Below the kept checkpoint too: the index is checked whole, as the others are.
+        self.expect("since 300: subject entry of seq 120 removed",
+                    lambda c: c.execute("DELETE FROM subject_recent WHERE seq = 120"), seq=120,
+                    args=["--since-checkpoint", self.note_file(300)])
 
     def test_tamper_after_the_kept_checkpoint(self):
         note = self.note_file(300)

@@ -2665,10 +2665,12 @@ static void test_many_subjects(void **state)
 
 /* One subject's events, as a query walks them, from after (exclusive) in order; each must
  * be the subject's next one (every third seq from 1). Returns how many came. */
-static int walk_subject(tt_ledger *l, tt_order order, int64_t after, int64_t before, size_t limit)
+static int walk_subject(tt_ledger *l, const char *entity, tt_order order, int64_t after,
+                        int64_t before, size_t limit)
 {
     tt_query q;
     tt_query_init(&q);
+    q.entity = entity;
     q.entity_id = "alpha";
     q.order = order;
     q.after_seq = after;
@@ -2682,8 +2684,10 @@ static int walk_subject(tt_ledger *l, tt_order order, int64_t after, int64_t bef
     while (tt_iter_next(it, &ev) == TT_OK) {
         assert_int_equal(ev->seq % 3, 1);
         assert_string_equal(ev->entity_id, "alpha");
-        if (n > 0)
-            assert_int_equal(ev->seq, order == TT_ORDER_DESC ? prev - 3 : prev + 3);
+        int64_t step = order == TT_ORDER_DESC ? prev - ev->seq : ev->seq - prev;
+        /* Both entities: every third seq; "order" alone skips the two "strategy" events. */
+        if (n > 0 && (entity == NULL ? step != 3 : step != 3 && step != 6))
+            fail_msg("seq %lld after %lld", (long long)ev->seq, (long long)prev);
         prev = ev->seq;
         n++;
     }
@@ -2708,40 +2712,134 @@ static int64_t sqlite_count(const char *dir, const char *sql)
     return n;
 }
 
-/* The SQLite backend keeps each new event's subject entry in a small table and moves it
- * into the main index at the commit that fills it (16,384 entries): a subject's queries
- * read both, in either order, with bounds and limits that cross from one to the other. */
+/* Events of one subject (entity "order") per query, in order from after: how many came. */
+static int count_subject(tt_ledger *l, const char *id, int64_t after)
+{
+    tt_query q;
+    tt_query_init(&q);
+    q.entity = "order";
+    q.entity_id = id;
+    q.after_seq = after;
+    q.limit = TT_MAX_QUERY_LIMIT;
+    tt_iter *it = NULL;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+    const tt_event *ev;
+    int n = 0;
+    while (tt_iter_next(it, &ev) == TT_OK) {
+        assert_string_equal(ev->entity_id, id);
+        assert_true(ev->seq > after);
+        after = ev->seq;
+        n++;
+    }
+    tt_iter_free(it);
+    return n;
+}
+
+/* The SQLite backend keeps each new event's subject entry in a small table; once it holds
+ * more than 16,384, each commit moves whole subjects' entries into the main index, in
+ * subject order, wrapping around. A subject's queries read both, in either order, with
+ * bounds and limits that cross from one to the other; an entity_id under two entities
+ * reads both subjects as one. */
+/* What a commit's move of one subject does, for "order" "alpha" alone. */
+static const char move_order_alpha[] =
+    "CREATE TEMP TABLE a AS SELECT s.id FROM subjects s JOIN names n ON n.id = s.entity "
+    "WHERE n.value = 'order' AND s.entity_id = 'alpha';"
+    "INSERT INTO subject_index SELECT subject, seq FROM subject_recent WHERE subject IN a;"
+    "DELETE FROM subject_recent WHERE subject IN a;";
+
+static void sqlite_exec_ok(const char *dir, const char *sql)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ledger.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
 static void test_subject_index_parts(void **state)
 {
     fixture *f = *state;
     tt_ledger *l = f->l;
-    enum { EVENTS = 17300, MOVED = 17000 };
+    enum { EVENTS = 40000, OTHERS = 40, RECENT_MAX = 16384 };
     static tt_event evs[EVENTS];
     static tt_append_result res[EVENTS];
+    static char ids[OTHERS][8];
+    for (int i = 0; i < OTHERS; i++)
+        snprintf(ids[i], sizeof ids[i], "b-%02d", i);
     for (int i = 0; i < EVENTS; i++)
-        simple_event(&evs[i], i % 3 == 0 ? "alpha" : "beta", "parts");
-    for (int i = 0; i < EVENTS; i += i < 16000 ? 4000 : i < MOVED ? 1000 : 300)
-        append_ok(l, evs + i, i < 16000 ? 4000 : i < MOVED ? 1000 : 300, res + i);
-    if (!tt_test_db_is_pg()) { /* the move happened, and the last batch stayed recent */
-        assert_int_equal(sqlite_count(f->dir, "SELECT count(*) FROM subject_index"), MOVED);
-        assert_int_equal(sqlite_count(f->dir, "SELECT count(*) FROM subject_recent"),
-                         EVENTS - MOVED);
+        simple_event(&evs[i], i % 3 == 0 ? "alpha" : ids[i % OTHERS], "parts");
+    evs[30000].entity = evs[33000].entity = "strategy"; /* "alpha" under a second entity */
+    for (int i = 0; i < EVENTS; i += 2000)
+        append_ok(l, evs + i, 2000, res + i);
+    if (!tt_test_db_is_pg()) { /* entries moved, and the recent table kept to its size */
+        int64_t recent = sqlite_count(f->dir, "SELECT count(*) FROM subject_recent");
+        assert_true(recent > RECENT_MAX - 2000 && recent <= RECENT_MAX);
+        assert_int_equal(sqlite_count(f->dir, "SELECT count(*) FROM subject_index"),
+                         EVENTS - recent);
+        assert_true(sqlite_count(f->dir, "SELECT count(DISTINCT subject) FROM subject_recent "
+                                         "WHERE seq < (SELECT max(seq) FROM subject_index x "
+                                         "WHERE x.subject = subject_recent.subject)") == 0);
     }
     const int alphas = (EVENTS + 2) / 3;
-    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 0, 150), 150); /* 100 recent, 50 not */
-    assert_int_equal(walk_subject(l, TT_ORDER_ASC, 16900, 0, 50), 50);
-    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 17050, 30), 30);
-    assert_int_equal(walk_subject(l, TT_ORDER_ASC, 16950, 17060, 100), 37);
-    assert_int_equal(walk_subject(l, TT_ORDER_DESC, 0, 0, TT_MAX_QUERY_LIMIT), alphas);
+    assert_int_equal(walk_subject(l, NULL, TT_ORDER_DESC, 0, 0, 1000), 1000);
+    assert_int_equal(walk_subject(l, NULL, TT_ORDER_DESC, 0, 0, TT_MAX_QUERY_LIMIT),
+                     TT_MAX_QUERY_LIMIT);
+    assert_int_equal(walk_subject(l, NULL, TT_ORDER_ASC, 20000, 0, 5000), 5000);
+    assert_int_equal(walk_subject(l, NULL, TT_ORDER_DESC, 0, 30001, 3000), 3000);
+    assert_int_equal(walk_subject(l, NULL, TT_ORDER_ASC, 16950, 17060, 100), 37);
     int walked = 0;
     for (int64_t after = 0; walked < alphas;) { /* every page in turn, none twice */
-        int got = walk_subject(l, TT_ORDER_ASC, after, 0, 1000);
+        int got = walk_subject(l, NULL, TT_ORDER_ASC, after, 0, 1000);
         assert_true(got > 0);
         walked += got;
         after = 1 + 3 * (int64_t)(walked - 1);
     }
     assert_int_equal(walked, alphas);
-    verify_ok(l, EVENTS, NULL);
+    /* One subject: the recent entries and the index read in turn. */
+    assert_int_equal(walk_subject(l, "order", TT_ORDER_DESC, 0, 0, 1000), 1000);
+    assert_int_equal(walk_subject(l, "order", TT_ORDER_ASC, 20000, 0, 5000), 5000);
+    assert_int_equal(walk_subject(l, "order", TT_ORDER_DESC, 0, 34000, 3000), 3000);
+    /* seqs 20002 to 40000, every third, but 30001 and 33001 */
+    assert_int_equal(walk_subject(l, "order", TT_ORDER_ASC, 20000, 0, TT_MAX_QUERY_LIMIT), 6665);
+    int others = 0;
+    for (int i = 0; i < OTHERS; i++)
+        others += count_subject(l, ids[i], 0);
+    assert_int_equal(others, EVENTS - alphas);
+    int late = 0; /* b-07's events after seq 30000: across the two tables */
+    for (int i = 30000; i < EVENTS; i++)
+        late += evs[i].entity_id == ids[7];
+    assert_int_equal(count_subject(l, "b-07", 30000), late);
+
+    /* "alpha" under a second entity, older than the newest "order" "alpha" entries, which
+     * a move of that subject alone puts in the index: the two subjects must be read as
+     * one, sorted, not one table after the other. */
+    tt_event more[4];
+    tt_append_result r4[4];
+    for (int i = 0; i < 4; i++)
+        simple_event(&more[i], "alpha", "late");
+    more[0].entity = "strategy";
+    append_ok(l, more, 4, r4);
+    if (!tt_test_db_is_pg())
+        sqlite_exec_ok(f->dir, move_order_alpha);
+    tt_query q;
+    tt_query_init(&q);
+    q.entity_id = "alpha";
+    q.order = TT_ORDER_DESC;
+    q.limit = 6;
+    tt_iter *it = NULL;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+    const int64_t want[6] = {EVENTS + 4, EVENTS + 3, EVENTS + 2, EVENTS + 1, EVENTS, EVENTS - 3};
+    const tt_event *ev;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(tt_iter_next(it, &ev), TT_OK);
+        assert_int_equal(ev->seq, want[i]);
+    }
+    assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND);
+    tt_iter_free(it);
+    verify_ok(l, EVENTS + 4, NULL);
     if (tt_test_db_is_pg())
         return;
     /* An entry removed from the index hides its event from the subject's history. */
