@@ -365,7 +365,7 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
     }
     tti_store *s = calloc(1, sizeof *s);
     if (s != NULL)
-        s->recent_rows = -1;
+        s->recent_rows = s->move_after = -1;
     if (s == NULL || (s->names = tti_map_new(100000)) == NULL) {
         sq_close(s);
         return tti_err(err, errlen, TT_ENOMEM, "out of memory opening %s", path);

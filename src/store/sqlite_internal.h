@@ -81,7 +81,7 @@ struct tti_store {
     tti_sqlite_ckpt *ckpt; /* the checkpointer, once a checkpoint was needed */
     int ckpt_failed;       /* it could not start: the writer checkpoints itself */
     int64_t recent_rows;   /* rows in subject_recent as this writer counts them; -1 unknown */
-    int64_t move_after;    /* the subject whose recent entries moved last (0: none yet) */
+    int64_t move_after;    /* the subject whose recent entries moved last (-1: not known) */
     char errbuf[512];
     struct {
         const char *sql; /* identity of a static SQL string */

@@ -31,6 +31,10 @@ const char tti_sqlite_schema_subjects[] =
 
 static const char sql_put[] = "INSERT INTO subject_recent(subject, seq) VALUES (?1, ?2)";
 static const char sql_count[] = "SELECT count(*) FROM subject_recent";
+/* Where a process's first move starts: the subject that has waited longest, which in the
+ * steady round holds the most entries (a scan of subject_recent, once per process). */
+static const char sql_oldest[] =
+    "SELECT subject FROM subject_recent GROUP BY subject ORDER BY count(*) DESC LIMIT 1";
 static const char sql_next[] =
     "SELECT subject FROM subject_recent WHERE subject > ?1 ORDER BY subject LIMIT 1";
 static const char sql_move[] =
@@ -74,6 +78,9 @@ int tti_sqlite_subjects_move(tti_store *s)
 {
     const char *what = "moving recent entries into the subject index";
     int rc = TT_OK;
+    if (s->recent_rows > TTI_RECENT_ROWS && s->move_after < 0 &&
+        (rc = step_once(s, sql_oldest, 0, 0, 0, what, &s->move_after)) == TT_OK)
+        s->move_after = s->move_after > 0 ? s->move_after - 1 : 0;
     while (rc == TT_OK && s->recent_rows > TTI_RECENT_ROWS) {
         int64_t subject = 0;
         if ((rc = step_once(s, sql_next, s->move_after, 0, 1, what, &subject)) != TT_OK)
