@@ -484,8 +484,9 @@ static void sq_rollback(tti_store *s)
         /* Names inserted in a rolled-back write no longer exist. */
         if (!s->read_only)
             tti_map_clear(s->names);
-        s->recent_rows = -1;
     }
+    /* SQLite may have rolled back by itself (disk full, I/O): count the table again. */
+    s->recent_rows = -1;
     s->in_txn = 0;
 }
 

@@ -93,8 +93,13 @@ int tti_sqlite_subjects_move(tti_store *s)
             s->move_after = 0;
             continue;
         }
-        if ((rc = step_once(s, sql_move, subject, 0, 1, what, NULL)) == TT_OK &&
-            (rc = step_once(s, sql_clear, subject, 0, 1, what, NULL)) == TT_OK) {
+        if ((rc = step_once(s, sql_move, subject, 0, 1, what, NULL)) != TT_OK &&
+            sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                         "the subject index holds an entry twice (subject id %lld), so no "
+                         "commit can move its recent entries; tradetrail verify names the event",
+                         (long long)subject);
+        if (rc == TT_OK && (rc = step_once(s, sql_clear, subject, 0, 1, what, NULL)) == TT_OK) {
             s->recent_rows -= sqlite3_changes(s->db);
             s->move_after = subject;
         }
@@ -106,9 +111,9 @@ int tti_sqlite_subject_del(tti_store *s, int64_t subject, int64_t seq)
 {
     const char *what = "removing an archived event from the subject index";
     int rc = step_once(s, sql_del_index, subject, seq, 2, what, NULL);
-    if (rc == TT_OK)
-        rc = step_once(s, sql_del_recent, subject, seq, 2, what, NULL);
-    /* The count may now be one too high: a move comes a little early, which is harmless. */
+    if (rc == TT_OK && (rc = step_once(s, sql_del_recent, subject, seq, 2, what, NULL)) == TT_OK &&
+        s->recent_rows > 0)
+        s->recent_rows -= sqlite3_changes(s->db);
     return rc;
 }
 
@@ -195,6 +200,25 @@ static int locate(tti_store *s, int64_t *bad_seq)
     return rc;
 }
 
+/* Each subject's recent entries must be newer than its indexed ones, or a query, which
+ * reads one table after the other, would return its events out of order (a hold's last
+ * event would not be the last one read). 0 when they are. */
+static int check_order(tti_store *s, int64_t *bad_seq)
+{
+    static const char older[] =
+        "SELECT min(r.seq) FROM subject_recent r WHERE r.seq < (SELECT max(x.seq) FROM "
+        "subject_index x WHERE x.subject = r.subject)";
+    *bad_seq = 0;
+    int rc = step_once(s, older, 0, 0, 0, "checking the subject index", bad_seq);
+    if (rc != TT_OK || *bad_seq == 0)
+        return rc;
+    return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                   "seq %lld: the subject index holds a newer entry of this event's subject than "
+                   "this one, which waits among the recent ones: its history would be read out "
+                   "of order",
+                   (long long)*bad_seq);
+}
+
 int tti_sqlite_check_subjects(tti_store *s, int64_t *bad_seq)
 {
     static const char events[] = "SELECT tt_subject_sum(?1, subject, seq, 1) FROM events";
@@ -206,8 +230,10 @@ int tti_sqlite_check_subjects(tti_store *s, int64_t *bad_seq)
     int rc = fold(s, events, &t);
     if (rc == TT_OK && (rc = fold(s, index, &t)) == TT_OK)
         rc = fold(s, recent, &t);
-    if (rc != TT_OK || (t.total == 0 && t.events == t.entries))
+    if (rc != TT_OK)
         return rc;
+    if (t.total == 0 && t.events == t.entries)
+        return check_order(s, bad_seq);
     if ((rc = locate(s, bad_seq)) != TT_OK)
         return rc;
     if (*bad_seq == 0)

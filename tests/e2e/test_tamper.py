@@ -9,6 +9,7 @@ and 1, and checkpoints at sizes 100, 256, 300, 450 and 600. Every mutation runs 
 copy of it. TT_TAMPER_SEED picks the random mutations (printed at the end)."""
 
 import base64
+import collections
 import json
 import os
 import random
@@ -639,6 +640,18 @@ class IndexesAndCheckpoints(TamperCase):
                                         (P.raw[other][3],)), seq=900)
         self.expect("subject entries emptied",
                     lambda c: c.execute("DELETE FROM subject_recent"), seq=seqs[0])
+        # Every pair still present once, but a subject's newest entry moved into the index
+        # ahead of its older ones: its history would be read out of order.
+        counts = collections.Counter(r[3] for r in P.raw.values())
+        subj = counts.most_common(1)[0][0]
+        own = sorted(q for q, r in P.raw.items() if r[3] == subj)
+        self.assertGreater(len(own), 2)
+
+        def newest_moved(c):
+            c.execute("DELETE FROM subject_recent WHERE seq = ?", (own[-1],))
+            c.execute("INSERT INTO subject_index VALUES (?, ?)", (subj, own[-1]))
+        self.expect("a subject's newest entry moved ahead of its older ones", newest_moved,
+                    seq=own[0])
 
     def test_search_index(self):
         with_reason = sorted(s for s, r in P.raw.items() if r[8])

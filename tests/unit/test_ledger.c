@@ -2854,6 +2854,12 @@ static void test_subject_index_parts(void **state)
     assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ETAMPERED);
     assert_int_equal(rep.first_bad_seq, 301);
     assert_non_null(strstr(rep.message, "subject index"));
+    /* An entry in both tables: the move refuses it, and says what is wrong. */
+    sqlite_exec_ok(f->dir, "INSERT INTO subject_index SELECT subject, max(seq) FROM "
+                           "subject_recent GROUP BY subject");
+    int rc = tt_ledger_append(l, evs, 2000, res);
+    assert_int_equal(rc, TT_ETAMPERED);
+    assert_non_null(strstr(tt_ledger_errmsg(l), "holds an entry twice"));
 }
 
 /* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
