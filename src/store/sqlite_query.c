@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "store/sqlite_internal.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/map.h"
 #include "store/records.h"
@@ -48,8 +49,8 @@ int tti_sqlite_iter_new(tti_store *s, const char *sql, int kind, tti_store_iter 
 #define RECENT_TABLE "subject_recent"
 #define INDEX_TABLE "subject_index"
 #define SUBJECT_COLUMNS SUBJECT_FROM RECENT_TABLE " x CROSS JOIN events e ON e.seq = x.seq "
-/* Several subjects (one entity_id under several entities): their entries interleave across
- * the two tables, so both are read as one and sorted, as the index on events was. */
+/* More subjects than a query lists one by one: both tables read as one and sorted. A few
+ * subjects are read as a merge of per-subject parts instead (multi_subject_sql). */
 #define SUBJECTS_COLUMNS                                                                           \
     SUBJECT_FROM "(SELECT subject, seq FROM " RECENT_TABLE                                         \
                  " UNION ALL SELECT subject, seq FROM " INDEX_TABLE                                \
@@ -212,16 +213,23 @@ typedef struct qbuild {
     int empty;          /* a filter names something never recorded: no rows */
     const char *seqcol; /* the column the walk is ordered by */
     int two_parts;      /* one subject: subject_recent and subject_index read in turn */
+    int n_subj;         /* subjects read as a merge of parts (2 and up), or 0 */
+    int subj_param;     /* the parameter number of the first of them */
+    size_t tail_at;     /* where the filters after the subject condition start in sql */
+    size_t order_at;    /* where " ORDER BY" starts in sql */
+    int overflow;       /* sql did not hold the whole text */
     size_t limit;       /* rows at most */
 } qbuild;
 
 static void qadd(qbuild *b, const char *frag)
 {
     size_t n = strlen(frag);
-    if (b->len + n < sizeof b->sql) {
-        memcpy(b->sql + b->len, frag, n + 1);
-        b->len += n;
+    if (b->len + n >= sizeof b->sql) {
+        b->overflow = 1;
+        return;
     }
+    memcpy(b->sql + b->len, frag, n + 1);
+    b->len += n;
 }
 
 /* Integer parameters are numbered ?1..; text parameters from ?100 on. Only fixed SQL
@@ -326,21 +334,23 @@ static int find_subjects(tti_store *s, const tt_query *q, int64_t *ids, int *n)
                : tti_sqlite_fail(s, rc, "looking up an entity id");
 }
 
+/* The subject condition. Two subjects and up are only bound here: multi_subject_sql
+ * writes one condition per part. */
 static void q_subjects(qbuild *b, const tt_query *q, const int64_t *ids, int n)
 {
-    if (n < 0) {
+    if (n < 0)
         qtext(b, " AND x.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id,
               ")");
-        return;
-    }
-    if (n == 0) {
+    else if (n == 0)
         b->empty = 1;
-        return;
+    else if (n == 1)
+        qint(b, " AND x.subject = ", ids[0]);
+    else {
+        b->n_subj = n;
+        b->subj_param = b->nints + 1;
+        for (int i = 0; i < n; i++)
+            b->ints[b->nints++] = ids[i];
     }
-    qadd(b, " AND x.subject IN (");
-    for (int i = 0; i < n; i++)
-        qint(b, i ? "," : "", ids[i]);
-    qadd(b, ")");
 }
 
 /* The search terms of q->text: NULL when there is no text filter; b->empty when the words
@@ -374,14 +384,15 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
         return rc;
     b->two_parts = by_subject && n == 1;
     b->seqcol = by_text ? "f.rowid" : by_subject ? "x.seq" : "e.seq";
-    qadd(b, by_text        ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
-            : b->two_parts ? SUBJECT_COLUMNS "WHERE 1"
-            : by_subject   ? SUBJECTS_COLUMNS "WHERE 1"
-                           : EVENT_COLUMNS "WHERE 1");
+    qadd(b, by_text                ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
+            : by_subject && n >= 0 ? SUBJECT_COLUMNS "WHERE 1"
+            : by_subject           ? SUBJECTS_COLUMNS "WHERE 1"
+                                   : EVENT_COLUMNS "WHERE 1");
     if (by_text)
         b->texts[b->ntexts++] = *fts;
     if (by_subject)
         q_subjects(b, q, ids, n);
+    b->tail_at = b->len;
     if ((!by_subject &&
          (rc = q_name_filter(s, b, TTI_NAME_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
         (rc = q_types(s, b, q, by_subject)) != TT_OK ||
@@ -394,12 +405,44 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
     /* Words longer than the index's prefixes: the whole prefix, checked per candidate. */
     if (*pre != NULL)
         qtext(b, " AND tt_word_prefixes(e.reason, ", *pre, ")");
+    b->order_at = b->len;
     qadd(b, " ORDER BY ");
     qadd(b, b->seqcol);
     qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
     b->limit = q->limit ? q->limit : 100;
     qint(b, " LIMIT ", (int64_t)b->limit);
+    if (b->overflow)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL,
+                       "the query has too many filters: name fewer event types");
     return TT_OK;
+}
+
+/* Several subjects (one entity_id under several entities) interleave across both tables.
+ * Each subject's part in each table walks its own index and stops at the limit, filters
+ * applied; SQLite merges the parts in seq order, and only the page's rows are joined to
+ * events for their columns. Sorting every entry of the subjects instead, each joined first,
+ * took 52 ms at 10 million events against 0.5 ms for one subject. */
+static char *multi_subject_sql(const qbuild *b, int efilters)
+{
+    static const char *const tables[2] = {RECENT_TABLE, INDEX_TABLE};
+    const char *tail = b->sql + b->tail_at, *order = b->sql + b->order_at;
+    tti_buf m;
+    tti_buf_init(&m, 1u << 20);
+    tti_buf_adds(&m, EVENT_SELECT "FROM (SELECT seq FROM (");
+    for (int i = 0; i < b->n_subj; i++)
+        for (int t = 0; t < 2; t++)
+            tti_buf_printf(&m,
+                           "%sSELECT seq FROM (SELECT x.seq AS seq FROM %s x%s WHERE x.subject = "
+                           "?%d%s)",
+                           i || t ? " UNION ALL " : "", tables[t],
+                           efilters ? " CROSS JOIN events e ON e.seq = x.seq" : "",
+                           b->subj_param + i, tail);
+    tti_buf_printf(&m, ") x%s) x CROSS JOIN events e ON e.seq = x.seq%s", order, order);
+    if (m.failed) {
+        tti_buf_free(&m);
+        return NULL;
+    }
+    return tti_buf_take(&m);
 }
 
 static void bind_all(sqlite3_stmt *st, const qbuild *b)
@@ -440,8 +483,13 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     memset(&b, 0, sizeof b);
     char *fts = NULL, *pre = NULL;
     int rc = build_query(s, q, &b, &fts, &pre);
+    char *multi = NULL;
+    if (rc == TT_OK && b.n_subj > 0 &&
+        (multi = multi_subject_sql(&b, q->n_event_types || q->actor || fts || pre)) == NULL)
+        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
     if (rc == TT_OK)
-        rc = tti_sqlite_iter_new(s, b.sql, 2, out);
+        rc = tti_sqlite_iter_new(s, multi ? multi : b.sql, 2, out);
+    free(multi);
     if (rc == TT_OK) {
         bind_all((*out)->st, &b);
         if (b.two_parts && (rc = subject_parts(s, &b, q->order == TT_ORDER_DESC, *out)) != TT_OK) {

@@ -2695,6 +2695,20 @@ static int walk_subject(tt_ledger *l, const char *entity, tt_order order, int64_
     return n;
 }
 
+/* The query gives exactly these seqs, in this order. */
+static void expect_seqs(tt_ledger *l, const tt_query *q, const int64_t *want, size_t n)
+{
+    tt_iter *it = NULL;
+    assert_int_equal(tt_ledger_query(l, q, &it), TT_OK);
+    const tt_event *ev;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(tt_iter_next(it, &ev), TT_OK);
+        assert_int_equal(ev->seq, want[i]);
+    }
+    assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND);
+    tt_iter_free(it);
+}
+
 static int64_t sqlite_count(const char *dir, const char *sql)
 {
     char path[4096];
@@ -2772,6 +2786,10 @@ static void test_subject_index_parts(void **state)
     for (int i = 0; i < EVENTS; i++)
         simple_event(&evs[i], i % 3 == 0 ? "alpha" : ids[i % OTHERS], "parts");
     evs[30000].entity = evs[33000].entity = "strategy"; /* "alpha" under a second entity */
+    /* A few of both subjects' events that filters pick out, far apart in both tables. */
+    evs[3000].event_type = evs[30000].event_type = evs[39999].event_type = "RARE";
+    evs[6000].reason = evs[33000].reason = "zebra crossing";
+    evs[12000].actor = "night-shift";
     for (int i = 0; i < EVENTS; i += 2000)
         append_ok(l, evs + i, 2000, res + i);
     if (!tt_test_db_is_pg()) { /* entries moved, and the recent table kept to its size */
@@ -2812,6 +2830,31 @@ static void test_subject_index_parts(void **state)
     for (int i = 30000; i < EVENTS; i++)
         late += evs[i].entity_id == ids[7];
     assert_int_equal(count_subject(l, "b-07", 30000), late);
+
+    /* Filters on both subjects: each part must filter before it stops at the limit. */
+    tt_query fq;
+    tt_query_init(&fq);
+    fq.entity_id = "alpha";
+    fq.event_types[0] = "RARE";
+    fq.n_event_types = 1;
+    fq.order = TT_ORDER_DESC;
+    fq.limit = 2;
+    expect_seqs(l, &fq, (const int64_t[]){40000, 30001}, 2);
+    fq.limit = 10;
+    expect_seqs(l, &fq, (const int64_t[]){40000, 30001, 3001}, 3);
+    fq.order = TT_ORDER_ASC;
+    fq.limit = 2;
+    expect_seqs(l, &fq, (const int64_t[]){3001, 30001}, 2);
+    fq.after_seq = 3001;
+    expect_seqs(l, &fq, (const int64_t[]){30001, 40000}, 2);
+    tt_query_init(&fq);
+    fq.entity_id = "alpha";
+    fq.text = "zebra";
+    fq.order = TT_ORDER_DESC;
+    expect_seqs(l, &fq, (const int64_t[]){33001, 6001}, 2);
+    fq.text = NULL;
+    fq.actor = "night-shift";
+    expect_seqs(l, &fq, (const int64_t[]){12001}, 1);
 
     /* "alpha" under a second entity, older than the newest "order" "alpha" entries, which
      * a move of that subject alone puts in the index: the two subjects must be read as
