@@ -506,10 +506,28 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     return TT_OK;
 }
 
+/* A subject's read transaction ends with its last row, not when the iterator is freed:
+ * GET /api/events frees it after the client has taken the whole answer, and a slow client
+ * would keep the WAL from starting over meanwhile. */
+static int end_read(tti_store_iter *it)
+{
+    it->empty = 1; /* a later call must not step the statement again: it would start over */
+    if (it->own_txn) {
+        sqlite3_reset(it->st);
+        sqlite3_finalize(it->next);
+        it->next = NULL;
+        it->own_txn = 0;
+        /* Only reads were made: a COMMIT that fails leaves nothing to keep. */
+        if (sqlite3_exec(it->s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(it->s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return TT_ENOTFOUND;
+}
+
 int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev)
 {
     if (it->empty || it->left == 0)
-        return TT_ENOTFOUND;
+        return end_read(it);
     int rc = sqlite3_step(it->st);
     if (rc == SQLITE_DONE && it->next != NULL) { /* a subject's second part */
         sqlite3_finalize(it->st);
@@ -518,7 +536,7 @@ int tti_sqlite_iter_next(tti_store_iter *it, const tt_event **ev)
         rc = sqlite3_step(it->st);
     }
     if (rc == SQLITE_DONE)
-        return TT_ENOTFOUND;
+        return end_read(it);
     if (rc == SQLITE_ROW && it->left > 0)
         it->left--;
     if (rc != SQLITE_ROW)
@@ -548,11 +566,9 @@ void tti_sqlite_iter_free(tti_store_iter *it)
 {
     if (it == NULL)
         return;
+    end_read(it);
     sqlite3_finalize(it->st);
     sqlite3_finalize(it->next);
-    /* Only reads were made: a COMMIT that fails leaves nothing to keep. */
-    if (it->own_txn && sqlite3_exec(it->s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        sqlite3_exec(it->s->db, "ROLLBACK", NULL, NULL, NULL);
     for (size_t i = 0; i < it->n_names; i++)
         free(it->names[i]);
     free(it->names);

@@ -130,6 +130,7 @@ int tti_sqlite_subject_del(tti_store *s, int64_t subject, int64_t seq)
 typedef struct subject_sums {
     uint64_t key, total;
     int64_t events, entries;
+    int64_t not_integers; /* values an edit made 3666.5 or '3666x': they read as 3666 */
 } subject_sums;
 
 /* tt_subject_sum(sums, subject, seq, side): side 1 an event adds, side -1 an entry takes. */
@@ -138,11 +139,20 @@ static void sum_step(sqlite3_context *cx, int argc, sqlite3_value **argv)
     (void)argc;
     /* The pointer once per statement: sqlite3_value_pointer compares type names. */
     subject_sums **pt = sqlite3_aggregate_context(cx, sizeof *pt);
-    if (pt != NULL && *pt == NULL)
-        *pt = sqlite3_value_pointer(argv[0], SUMS_PTR);
-    subject_sums *t = pt != NULL ? *pt : NULL;
-    if (t == NULL)
+    if (pt == NULL) {
+        sqlite3_result_error_nomem(cx);
         return;
+    }
+    if (*pt == NULL && (*pt = sqlite3_value_pointer(argv[0], SUMS_PTR)) == NULL) {
+        sqlite3_result_error(cx, "tt_subject_sum: no sums to add to", -1);
+        return;
+    }
+    subject_sums *t = *pt;
+    /* The queries join on seq and subject as integers, so any other value hides its event
+     * although it would add the same hash as the integer it reads as. */
+    if (sqlite3_value_type(argv[1]) != SQLITE_INTEGER ||
+        sqlite3_value_type(argv[2]) != SQLITE_INTEGER)
+        t->not_integers++;
     uint64_t h = tti_mix64((uint64_t)sqlite3_value_int64(argv[1]) ^ t->key);
     h = tti_mix64(h ^ (uint64_t)sqlite3_value_int64(argv[2]));
     if (sqlite3_value_int(argv[3]) > 0) {
@@ -180,8 +190,8 @@ static int fold(tti_store *s, const char *sql, subject_sums *t)
 }
 
 /* The first event whose entry is missing or names another subject, or the first entry
- * without its event. */
-static int locate(tti_store *s, int64_t *bad_seq)
+ * without its event; *twice set when the first is an entry held in both tables. */
+static int locate(tti_store *s, int64_t *bad_seq, int *twice)
 {
     static const char wrong[] =
         "SELECT min(seq) FROM (SELECT subject, seq FROM subject_index UNION ALL "
@@ -191,12 +201,19 @@ static int locate(tti_store *s, int64_t *bad_seq)
         "SELECT min(e.seq) FROM events e WHERE NOT EXISTS (SELECT 1 FROM subject_index x WHERE "
         "x.subject = e.subject AND x.seq = e.seq) AND NOT EXISTS (SELECT 1 FROM subject_recent "
         "r WHERE r.subject = e.subject AND r.seq = e.seq)";
+    static const char both[] = "SELECT min(r.seq) FROM subject_recent r JOIN subject_index x "
+                               "ON x.subject = r.subject AND x.seq = r.seq";
     const char *what = "checking the subject index";
-    int64_t bad = 0, lost = 0;
+    int64_t bad = 0, lost = 0, dup = 0;
     int rc = step_once(s, wrong, 0, 0, 0, what, &bad);
     if (rc == TT_OK)
         rc = step_once(s, missing, 0, 0, 0, what, &lost);
+    if (rc == TT_OK)
+        rc = step_once(s, both, 0, 0, 0, what, &dup);
     *bad_seq = lost != 0 && (bad == 0 || lost < bad) ? lost : bad;
+    *twice = dup != 0 && (*bad_seq == 0 || dup < *bad_seq);
+    if (*twice)
+        *bad_seq = dup;
     return rc;
 }
 
@@ -232,10 +249,16 @@ int tti_sqlite_check_subjects(tti_store *s, int64_t *bad_seq)
         rc = fold(s, recent, &t);
     if (rc != TT_OK)
         return rc;
-    if (t.total == 0 && t.events == t.entries)
+    if (t.total == 0 && t.events == t.entries && t.not_integers == 0)
         return check_order(s, bad_seq);
-    if ((rc = locate(s, bad_seq)) != TT_OK)
+    int twice = 0;
+    if ((rc = locate(s, bad_seq, &twice)) != TT_OK)
         return rc;
+    if (twice)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
+                       "seq %lld: the subject index holds this event's entry twice, among the "
+                       "recent entries and in the index; commits stop until one is removed",
+                       (long long)*bad_seq);
     if (*bad_seq == 0)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ETAMPERED,
                        "the subject index holds %lld entries for %lld events", (long long)t.entries,

@@ -640,6 +640,17 @@ class IndexesAndCheckpoints(TamperCase):
                                         (P.raw[other][3],)), seq=900)
         self.expect("subject entries emptied",
                     lambda c: c.execute("DELETE FROM subject_recent"), seq=seqs[0])
+        # Values that read as the same integers but no longer join with their event.
+        for desc, change in [("seq made fractional", "seq = seq + 0.5"),
+                             ("subject made fractional", "subject = subject + 0.5"),
+                             ("seq made text", "seq = CAST(seq AS TEXT) || 'x'")]:
+            self.expect("subject entry's " + desc,
+                        lambda c, change=change: c.execute(
+                            "UPDATE subject_recent SET %s WHERE seq = ?" % change, (s,)), seq=s)
+        twice = lambda c: c.execute("INSERT INTO subject_index SELECT subject, seq "
+                                    "FROM subject_recent WHERE seq = ?", (s,))
+        self.expect("subject entry held in both tables", twice, seq=s)
+        self.assertIn("twice", self.verify(twice)[1]["message"])
         # Every pair still present once, but a subject's newest entry moved into the index
         # ahead of its older ones: its history would be read out of order.
         counts = collections.Counter(r[3] for r in P.raw.values())

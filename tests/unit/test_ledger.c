@@ -2622,6 +2622,13 @@ static void test_stats(void **state)
     tt_stats_clear(&fresh);
 }
 
+/* names[i] = prefix followed by i in width digits. */
+static void numbered_names(char (*names)[16], int n, const char *prefix, int width)
+{
+    for (int i = 0; i < n; i++)
+        snprintf(names[i], sizeof names[i], "%s%0*d", prefix, width, i);
+}
+
 /* More subjects than the scan's entity-id cache has slots, interleaved so that slots are
  * taken over and taken back: every event must still carry its own entity_id, in a query
  * and in verify (whose leaf hashes cover it). */
@@ -2633,8 +2640,7 @@ static void test_many_subjects(void **state)
     static char ids[SUBJECTS][16];
     static tt_event evs[EVENTS];
     static tt_append_result res[EVENTS];
-    for (int i = 0; i < SUBJECTS; i++)
-        snprintf(ids[i], sizeof ids[i], "subj-%05d", i);
+    numbered_names(ids, SUBJECTS, "subj-", 5);
     /* Subject ids are interned in first-seen order: i and i + 4096 share a slot. */
     for (int i = 0; i < EVENTS; i++)
         simple_event(&evs[i], ids[i < SUBJECTS ? i : (i * 4096 + 7) % SUBJECTS], "many");
@@ -2695,6 +2701,17 @@ static int walk_subject(tt_ledger *l, const char *entity, tt_order order, int64_
     return n;
 }
 
+/* Newest first, one entity_id's events of one type. */
+static void typed_query(tt_query *q, const char *entity_id, const char *type, size_t limit)
+{
+    tt_query_init(q);
+    q->entity_id = entity_id;
+    q->event_types[0] = type;
+    q->n_event_types = 1;
+    q->order = TT_ORDER_DESC;
+    q->limit = limit;
+}
+
 /* The query gives exactly these seqs, in this order. */
 static void expect_seqs(tt_ledger *l, const tt_query *q, const int64_t *want, size_t n)
 {
@@ -2706,6 +2723,7 @@ static void expect_seqs(tt_ledger *l, const tt_query *q, const int64_t *want, si
         assert_int_equal(ev->seq, want[i]);
     }
     assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND);
+    assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND); /* and stays at its end */
     tt_iter_free(it);
 }
 
@@ -2833,12 +2851,7 @@ static void test_subject_index_parts(void **state)
 
     /* Filters on both subjects: each part must filter before it stops at the limit. */
     tt_query fq;
-    tt_query_init(&fq);
-    fq.entity_id = "alpha";
-    fq.event_types[0] = "RARE";
-    fq.n_event_types = 1;
-    fq.order = TT_ORDER_DESC;
-    fq.limit = 2;
+    typed_query(&fq, "alpha", "RARE", 2);
     expect_seqs(l, &fq, (const int64_t[]){40000, 30001}, 2);
     fq.limit = 10;
     expect_seqs(l, &fq, (const int64_t[]){40000, 30001, 3001}, 3);
@@ -2897,12 +2910,112 @@ static void test_subject_index_parts(void **state)
     assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ETAMPERED);
     assert_int_equal(rep.first_bad_seq, 301);
     assert_non_null(strstr(rep.message, "subject index"));
-    /* An entry in both tables: the move refuses it, and says what is wrong. */
-    sqlite_exec_ok(f->dir, "INSERT INTO subject_index SELECT subject, max(seq) FROM "
+    /* An entry in both tables: the move refuses it, and says what is wrong; verify names
+     * the first such event. */
+    sqlite_exec_ok(f->dir, "INSERT INTO subject_index SELECT subject, seq FROM events "
+                           "WHERE seq = 301;"
+                           "INSERT INTO subject_index SELECT subject, max(seq) FROM "
                            "subject_recent GROUP BY subject");
     int rc = tt_ledger_append(l, evs, 2000, res);
     assert_int_equal(rc, TT_ETAMPERED);
     assert_non_null(strstr(tt_ledger_errmsg(l), "holds an entry twice"));
+    int64_t first_twice = sqlite_count(f->dir, "SELECT min(seq) FROM subject_recent r WHERE "
+                                               "EXISTS (SELECT 1 FROM subject_index x WHERE "
+                                               "x.subject = r.subject AND x.seq = r.seq)");
+    assert_true(first_twice > 301);
+    assert_int_equal(tt_ledger_verify(l, NULL, NULL, &rep), TT_ETAMPERED);
+    assert_int_equal(rep.first_bad_seq, first_twice);
+    assert_non_null(strstr(rep.message, "entry twice"));
+}
+
+/* A subject's history is read from the recent entries, then the index, in one snapshot:
+ * commits that move the subject's entries between the two reads must not make a row
+ * appear twice or go missing. The appends run while the read is half done. */
+static void test_subject_read_one_snapshot(void **state)
+{
+    fixture *f = *state;
+    tt_ledger *l = f->l;
+    enum { EVENTS = 20000, MORE = 17000, OTHERS = 40 };
+    static tt_event evs[EVENTS > MORE ? EVENTS : MORE];
+    static tt_append_result res[EVENTS > MORE ? EVENTS : MORE];
+    static char ids[OTHERS][8];
+    for (int i = 0; i < OTHERS; i++)
+        snprintf(ids[i], sizeof ids[i], "b-%02d", i);
+    for (int i = 0; i < EVENTS; i++)
+        simple_event(&evs[i], i % 3 == 0 ? "alpha" : ids[i % OTHERS], "snapshot");
+    for (int i = 0; i < EVENTS; i += 2000)
+        append_ok(l, evs + i, 2000, res + i);
+#define ALPHA_RECENT                                                                               \
+    "SELECT count(*) FROM subject_recent WHERE subject = (SELECT s.id FROM subjects s JOIN "       \
+    "names n ON n.id = s.entity WHERE n.value = 'order' AND s.entity_id = 'alpha')"
+    static const char alpha_recent[] = ALPHA_RECENT;
+    /* Read up to the last recent entry, so the next row comes from the index. */
+    int64_t first = tt_test_db_is_pg() ? 50 : sqlite_count(f->dir, alpha_recent);
+    assert_true(first > 0 && first < (EVENTS + 2) / 3 - 200);
+    tt_query q;
+    tt_query_init(&q);
+    q.entity = "order";
+    q.entity_id = "alpha";
+    q.order = TT_ORDER_DESC;
+    q.limit = (size_t)first + 200;
+    tt_iter *it = NULL;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+    const tt_event *ev;
+    int64_t prev = EVENTS + 1;
+    for (int64_t i = 0; i < first; i++) {
+        assert_int_equal(tt_iter_next(it, &ev), TT_OK);
+        assert_int_equal(ev->seq, prev - (prev == EVENTS + 1 ? 2 : 3)); /* 19999, 19996, ... */
+        prev = ev->seq;
+    }
+    for (int i = 0; i < MORE; i++)
+        simple_event(&evs[i], "alpha", "moved meanwhile");
+    for (int i = 0; i < MORE; i += 1000)
+        append_ok(l, evs + i, 1000, res + i);
+    if (!tt_test_db_is_pg()) /* the entries read so far have moved into the index */
+        assert_int_equal(sqlite_count(f->dir, ALPHA_RECENT " AND seq <= 20000"), 0);
+    int64_t n = first;
+    while (tt_iter_next(it, &ev) == TT_OK) {
+        assert_int_equal(ev->seq, prev - 3);
+        prev = ev->seq;
+        n++;
+    }
+    assert_int_equal(n, first + 200);
+    /* Done with its rows, the iterator has ended its read: the next call finds none. */
+    assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND);
+    tt_iter_free(it);
+}
+
+/* More subjects under one entity_id than a query lists one by one (32): they are read as
+ * one, sorted, with the filters and bounds of any other query. */
+static void test_many_entities_one_id(void **state)
+{
+    enum { ENTITIES = 40, EVENTS = 400 };
+    static struct {
+        char entities[ENTITIES][16];
+        tt_event evs[EVENTS];
+        tt_append_result res[EVENTS];
+    } b;
+    tt_ledger *l = ((fixture *)*state)->l;
+    numbered_names(b.entities, ENTITIES, "kind_", 2);
+    for (int i = 0; i < EVENTS; i++) { /* "shared" under every entity, on even seqs */
+        simple_event(&b.evs[i], i % 2 ? "shared" : "other", "entities");
+        b.evs[i].entity = b.entities[i / 2 % ENTITIES];
+        b.evs[i].event_type = i % 10 == 1 ? "PICKED" : "RECORD";
+    }
+    append_ok(l, b.evs, EVENTS, b.res);
+    tt_query q;
+    tt_query_init(&q);
+    q.entity_id = "shared";
+    q.order = TT_ORDER_DESC;
+    q.limit = 3;
+    expect_seqs(l, &q, (const int64_t[]){400, 398, 396}, 3);
+    q.before_seq = 396;
+    q.order = TT_ORDER_ASC;
+    q.limit = 2;
+    expect_seqs(l, &q, (const int64_t[]){2, 4}, 2);
+    typed_query(&q, "shared", "PICKED", 2);
+    expect_seqs(l, &q, (const int64_t[]){392, 382}, 2);
+    verify_ok(l, EVENTS, NULL);
 }
 
 /* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
@@ -3282,6 +3395,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_subjects, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_subject_index_parts, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_subject_read_one_snapshot, setup_ledger,
+                                        teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_many_entities_one_id, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_beside_writer, setup_ledger,
                                         teardown_ledger),
