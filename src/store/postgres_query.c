@@ -18,25 +18,17 @@
 #define MISSING "chr(1) || '(missing interned name)'"
 #define NAMED(alias, col)                                                                          \
     "CASE WHEN e." col " IS NULL THEN NULL ELSE coalesce(" alias ".value, " MISSING ") END"
-#define EVENT_COLUMNS                                                                              \
+#define EVENT_LIST                                                                                 \
     "SELECT e.seq, e.ts, coalesce(ne.value, " MISSING "), coalesce(sj.entity_id, " MISSING "), "   \
     "coalesce(nt.value, " MISSING "), coalesce(na.value, " MISSING                                 \
     "), " NAMED("no", "old_status") ", " NAMED(                                                    \
-        "nn", "new_status") ", e.reason, e.metadata, "                                             \
-                            "e.occurred_at, e.idem, e.leaf_hash, "                                 \
-                            "e.principal, e.producer, e.producer_seq "                             \
-                            "FROM events e "                                                       \
-                            "LEFT JOIN names ne ON ne.id = "                                       \
-                            "e.entity "                                                            \
-                            "LEFT JOIN subjects sj ON sj.id = "                                    \
-                            "e.subject "                                                           \
-                            "LEFT JOIN names nt ON nt.id = "                                       \
-                            "e.event_type "                                                        \
-                            "LEFT JOIN names na ON na.id = e.actor "                               \
-                            "LEFT JOIN names no ON no.id = "                                       \
-                            "e.old_status "                                                        \
-                            "LEFT JOIN names nn ON nn.id = "                                       \
-                            "e.new_status "
+        "nn", "new_status") ", e.reason, e.metadata, e.occurred_at, e.idem, e.leaf_hash, "         \
+                            "e.principal, e.producer, e.producer_seq "
+#define EVENT_NAMES                                                                                \
+    "LEFT JOIN names ne ON ne.id = e.entity LEFT JOIN subjects sj ON sj.id = e.subject "           \
+    "LEFT JOIN names nt ON nt.id = e.event_type LEFT JOIN names na ON na.id = e.actor "            \
+    "LEFT JOIN names no ON no.id = e.old_status LEFT JOIN names nn ON nn.id = e.new_status "
+#define EVENT_COLUMNS EVENT_LIST "FROM events e " EVENT_NAMES
 
 /* Rows fetched per round trip of a scan: a verify of a million events makes 500. */
 #define SCAN_BLOCK 2000
@@ -188,26 +180,35 @@ typedef struct qbuild {
     char sql[4096];
     size_t len;
     tti_pgargs a;
-    int empty; /* a filter names something never recorded: no rows */
+    int empty;    /* a filter names something never recorded: no rows */
+    int overflow; /* sql did not hold the whole text */
 } qbuild;
 
 static void qadd(qbuild *b, const char *frag)
 {
     size_t n = strlen(frag);
-    if (b->len + n < sizeof b->sql) {
-        memcpy(b->sql + b->len, frag, n + 1);
-        b->len += n;
+    if (b->len + n >= sizeof b->sql) {
+        b->overflow = 1;
+        return;
     }
+    memcpy(b->sql + b->len, frag, n + 1);
+    b->len += n;
+}
+
+/* A parameter bound before, by its number. */
+static void qref(qbuild *b, const char *before, int num, const char *after)
+{
+    char frag[16];
+    snprintf(frag, sizeof frag, "$%d", num);
+    qadd(b, before);
+    qadd(b, frag);
+    qadd(b, after);
 }
 
 /* Only fixed fragments and parameter numbers go into the text; every value is bound. */
 static void qparam(qbuild *b, const char *before, const char *after)
 {
-    char frag[16];
-    snprintf(frag, sizeof frag, "$%d", b->a.n);
-    qadd(b, before);
-    qadd(b, frag);
-    qadd(b, after);
+    qref(b, before, b->a.n, after);
 }
 
 static void qint(qbuild *b, const char *before, int64_t v)
@@ -280,21 +281,50 @@ static int has_word(const char *text)
     return 0;
 }
 
+/* With an entity_id, each of its subjects (one per entity it is recorded under) is walked
+ * on its own, newest (or oldest) first along events(subject, seq) with the filters, up to
+ * the page's limit; the page is the first rows of those, and only its rows are joined to
+ * their names. Written as "subject IN (…) ORDER BY seq LIMIT", the planner walked the
+ * primary key backwards instead and tested every event's subject: 120 ms for a page of an
+ * entity_id with one event in a thousand, at 300,000 events, and in proportion to the
+ * events between two of its own. */
+static void q_subject_open(qbuild *b)
+{
+    qadd(b, EVENT_LIST "FROM (SELECT p.seq FROM subjects sj0 CROSS JOIN LATERAL (SELECT e.seq "
+                       "FROM events e WHERE e.subject = sj0.id");
+}
+
+static int q_subject_close(tti_store *s, qbuild *b, const tt_query *q, const char *dir, int limit)
+{
+    int64_t entity = 0;
+    int rc = q->entity ? tti_pg_lookup_name(s, 1, q->entity, &entity) : TT_OK;
+    if (rc != TT_OK)
+        return rc;
+    if (q->entity != NULL && entity == 0)
+        b->empty = 1;
+    qadd(b, " ORDER BY e.seq");
+    qadd(b, dir);
+    qref(b, " LIMIT ", limit, ") p");
+    qtext(b, " WHERE sj0.entity_id = ", q->entity_id, "");
+    qint(b, " AND (", entity);
+    qparam(b, " = 0 OR sj0.entity = ", ")");
+    qadd(b, " ORDER BY p.seq");
+    qadd(b, dir);
+    qref(b, " LIMIT ", limit, ") x JOIN events e ON e.seq = x.seq " EVENT_NAMES "WHERE true");
+    return TT_OK;
+}
+
 static int build_query(tti_store *s, const tt_query *q, qbuild *b)
 {
     int rc;
-    qadd(b, EVENT_COLUMNS "WHERE true");
-    if (q->entity_id != NULL) {
-        int64_t entity = 0;
-        if (q->entity != NULL && (rc = tti_pg_lookup_name(s, 1, q->entity, &entity)) != TT_OK)
+    const char *dir = q->order == TT_ORDER_DESC ? " DESC" : " ASC";
+    tti_pg_i64(&b->a, (int64_t)(q->limit ? q->limit : 100)); /* $1: every LIMIT's */
+    if (q->entity_id != NULL)
+        q_subject_open(b);
+    else {
+        qadd(b, EVENT_COLUMNS "WHERE true");
+        if ((rc = q_name(s, b, 1, q->entity, " AND e.entity = ")) != TT_OK)
             return rc;
-        if (q->entity != NULL && entity == 0)
-            b->empty = 1;
-        qtext(b, " AND e.subject IN (SELECT id FROM subjects WHERE entity_id = ", q->entity_id, "");
-        qint(b, " AND (", entity);
-        qparam(b, " = 0 OR entity = ", "))");
-    } else if ((rc = q_name(s, b, 1, q->entity, " AND e.entity = ")) != TT_OK) {
-        return rc;
     }
     if ((rc = q_types(s, b, q)) != TT_OK ||
         (rc = q_name(s, b, 3, q->actor, " AND e.actor = ")) != TT_OK ||
@@ -305,8 +335,14 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b)
             b->empty = 1;
         qtext(b, REASON_MATCH, q->text, "))");
     }
-    qadd(b, q->order == TT_ORDER_DESC ? " ORDER BY e.seq DESC" : " ORDER BY e.seq ASC");
-    qint(b, " LIMIT ", (int64_t)(q->limit ? q->limit : 100));
+    if (q->entity_id != NULL && (rc = q_subject_close(s, b, q, dir, 1)) != TT_OK)
+        return rc;
+    qadd(b, " ORDER BY e.seq");
+    qadd(b, dir);
+    qref(b, " LIMIT ", 1, "");
+    if (b->overflow)
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL,
+                       "the query has too many filters: name fewer event types");
     return TT_OK;
 }
 

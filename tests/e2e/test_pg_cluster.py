@@ -87,7 +87,9 @@ class PgCluster(unittest.TestCase):
             key = "cut-%s-marker" % mode
             proxy.arm(mode, key.encode())
             r = s.post_events(event(entity="cut", entity_id=mode, idempotency_key=key))
-            self.assertTrue(proxy.fired.is_set(), "the proxy never saw the COMMIT")
+            self.assertTrue(proxy.fired.is_set(), "the proxy never saw the COMMIT (%s mode); "
+                            "the append answered %d: %s; server stderr: %s" %
+                            (mode, r.status, r.body, s.stderr()[-2000:]))
             self.assertEqual(r.status, want, r.body)
             stored = [e for e in s.get_json("/api/events?entity=cut&limit=100")["events"]
                       if e["idempotency_key"] == key]
