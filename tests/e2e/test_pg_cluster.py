@@ -318,8 +318,10 @@ class CuttingProxy:
                     continue
                 if mode == "after":
                     u.sendall(data)
-                c.shutdown(socket.SHUT_RDWR)
+                # Set before the cut: the server answers as soon as it sees the cut, and the
+                # test may look at fired before this thread runs again.
                 self.fired.set()
+                c.shutdown(socket.SHUT_RDWR)
                 if mode == "after":
                     time.sleep(1)  # the database reads the COMMIT before the end
                 u.shutdown(socket.SHUT_RDWR)
