@@ -28,6 +28,9 @@ foreach(src ${TT_FUZZ_SOURCES})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   add_dependencies(fuzz_all ${name})
 endforeach()
+# The fast path's recogniser is the server's, not the library's: its target builds it alone.
+target_sources(fuzz_fastpath PRIVATE ${CMAKE_SOURCE_DIR}/server/fastpath_parse.c)
+target_include_directories(fuzz_fastpath PRIVATE ${CMAKE_SOURCE_DIR})
 
 # ctest in the fuzz build directory: replay every committed corpus and regression input
 # (seconds), then a bounded run of each target. Both use the binaries built above.

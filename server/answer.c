@@ -131,33 +131,48 @@ enum MHD_Result srv_text(srv_req *r, unsigned status, const char *content_type, 
     return send_copy(r, status, content_type, text, strlen(text));
 }
 
-enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
+unsigned srv_vouch(srv *s, int64_t *unchecked, unsigned status, char *msg, size_t cap)
 {
     /* WARNING: SPEC 9, a revoked token stops working at once. A token from the cache is
      * checked when its append commits; an answer without one checks it here, so that the
      * holder of a revoked token learns nothing but 401. */
-    if (r->token_unchecked != 0 && status != 401) {
-        int64_t id = r->token_unchecked;
-        r->token_unchecked = 0;
-        int rc = tt_token_recheck(r->s->l, id);
-        if (rc == TT_EAUTH)
-            return srv_error(r, 401, "invalid or revoked token");
-        if (rc != TT_OK) /* not known to be valid: no other answer */
-            return srv_error(r, 503, "cannot check the token now: %s", tt_ledger_errmsg(r->s->l));
+    if (*unchecked == 0 || status == 401)
+        return status;
+    int64_t id = *unchecked;
+    *unchecked = 0;
+    int rc = tt_token_recheck(s->l, id);
+    if (rc == TT_EAUTH) {
+        snprintf(msg, cap, "invalid or revoked token");
+        return 401;
     }
+    if (rc != TT_OK) { /* not known to be valid: no other answer */
+        snprintf(msg, cap, "cannot check the token now: %s", tt_ledger_errmsg(s->l));
+        return 503;
+    }
+    return status;
+}
+
+int srv_error_json(tti_buf *b, unsigned status, const char *msg)
+{
+    tti_buf_adds(b, "{\"error\":{\"code\":\"");
+    tti_buf_adds(b, code_for(status));
+    tti_buf_adds(b, "\",\"message\":");
+    tti_buf_json_str(b, msg);
+    return tti_buf_adds(b, "}}") != 0 || b->failed ? -1 : 0;
+}
+
+enum MHD_Result srv_error(srv_req *r, unsigned status, const char *fmt, ...)
+{
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    status = srv_vouch(r->s, &r->token_unchecked, status, msg, sizeof msg);
     tti_buf b;
     tti_buf_init(&b, 8192);
-    tti_buf_adds(&b, "{\"error\":{\"code\":\"");
-    tti_buf_adds(&b, code_for(status));
-    tti_buf_adds(&b, "\",\"message\":");
-    tti_buf_json_str(&b, msg);
-    tti_buf_adds(&b, "}}");
-    enum MHD_Result ret = b.failed ? MHD_NO : srv_json(r, status, b.data);
+    enum MHD_Result ret =
+        srv_error_json(&b, status, msg) != 0 ? MHD_NO : srv_json(r, status, b.data);
     tti_buf_free(&b);
     return ret;
 }

@@ -37,6 +37,8 @@ typedef struct srv {
     atomic_int active_requests;
     atomic_int deferred;        /* suspended requests whose work has not finished (defer.c) */
     atomic_llong answered[600]; /* answers queued, by status (srv_queue; GET /metrics) */
+    /* server/fastpath.c: appends it answered, connections it handed to the daemon. */
+    atomic_llong fastpath_served, fastpath_handoffs;
 } srv;
 
 typedef struct srv_req srv_req;
@@ -85,6 +87,12 @@ enum MHD_Result srv_queue_stream(srv_req *r, unsigned status, struct MHD_Respons
 int srv_is_head(const srv_req *r);
 /* The HTTP status of a library code: the one table (STYLE.md "Errors"). */
 unsigned srv_status_for(int rc);
+/* The SPEC 9 error body for status and msg, appended to b: 0, or -1 when b failed. */
+int srv_error_json(tti_buf *b, unsigned status, const char *msg);
+/* The status an error answer may give a request whose token came from the cache and is
+ * not checked yet (*unchecked, then 0): status itself, or 401 / 503 with msg replaced when
+ * the token is revoked or cannot be checked now. Every error answer goes through it. */
+unsigned srv_vouch(srv *s, int64_t *unchecked, unsigned status, char *msg, size_t cap);
 
 /* Request headers: the value or NULL. srv_content_is: whether Content-Type names type
  * (parameters after ';' ignored, case-insensitive). */

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "append.h"
 #include "defer.h"
-#include "metrics.h"
 #include "offload.h"
 #include "routes.h"
 
@@ -48,23 +48,16 @@ static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch,
     return MHD_YES;
 }
 
-/* An append in flight on a worker thread (server/defer.c): the parsed body, its results
- * and the library's verdict. */
+/* An append in flight on a worker thread (server/defer.c): the request and the append
+ * (server/append.c). */
 typedef struct append_job {
     srv_req *r;
-    tt_event *events;
-    void *owner;
-    size_t n;
-    int is_batch;
-    tt_append_result *res;
-    int rc;
-    char err[512]; /* the library's message, copied on the committer thread */
+    srv_append a;
 } append_job;
 
 static void append_job_free(append_job *j)
 {
-    tt_events_free_body(j->events, j->n, j->owner);
-    free(j->res);
+    srv_append_clear(&j->a);
     free(j);
 }
 
@@ -72,9 +65,7 @@ static void append_job_free(append_job *j)
 static void on_appended(void *ctx, int rc, const char *msg)
 {
     append_job *j = ctx;
-    j->rc = rc;
-    if (rc != TT_OK)
-        snprintf(j->err, sizeof j->err, "%s", msg);
+    srv_append_done(&j->a, rc, msg);
     srv_defer_done(j->r);
 }
 
@@ -82,17 +73,12 @@ static enum MHD_Result append_finish(srv *s, srv_req *r, void *data, int answer)
 {
     append_job *j = data;
     enum MHD_Result ret = MHD_YES;
-    if (answer && j->rc != TT_OK)
-        ret = srv_fail(r, j->rc, j->err);
+    if (answer && j->a.rc != TT_OK)
+        ret = srv_fail(r, j->a.rc, j->a.err);
     else if (answer) {
-        int64_t written = 0;
-        for (size_t i = 0; i < j->n; i++)
-            written += !j->res[i].existed;
-        srv_metrics_append(s, tt_time_now_us() - r->started_us);
-        ret =
-            j->is_batch
-                ? srv_json_take(r, written ? 201 : 200, tt_batch_result_to_json(j->res, j->n))
-                : srv_json_take(r, j->res[0].existed ? 200 : 201, tt_append_result_to_json(j->res));
+        char *json;
+        unsigned status = srv_append_results(s, &j->a, r->started_us, &json);
+        ret = srv_json_take(r, status, json);
     }
     append_job_free(j);
     return ret;
@@ -106,22 +92,16 @@ static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, vo
 {
     (void)s;
     append_job *j = calloc(1, sizeof *j);
-    if (j == NULL) {
-        tt_events_free_body(events, n, owner);
+    if (j == NULL || srv_append_init(&j->a, events, n, owner, is_batch) != TT_OK) {
+        if (j == NULL)
+            tt_events_free_body(events, n, owner);
+        free(j);
         return srv_error(r, 500, "out of memory");
     }
-    j->events = events;
-    j->n = n;
-    j->owner = owner;
-    j->is_batch = is_batch;
     int ok = 1;
     enum MHD_Result ret = MHD_YES;
     if (apply_header)
-        ret = apply_idem_header(r, &j->events[0], j->is_batch, &ok);
-    if (ok && (j->res = calloc(j->n, sizeof *j->res)) == NULL) {
-        ok = 0;
-        ret = srv_error(r, 500, "out of memory");
-    }
+        ret = apply_idem_header(r, &j->a.events[0], j->a.is_batch, &ok);
     if (!ok) {
         append_job_free(j);
         return ret;
@@ -135,7 +115,8 @@ static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, vo
     int64_t unchecked = r->token_unchecked;
     r->token_unchecked = 0;
     /* Checked once, by the parser: the ledger does not check these events again. */
-    int rc = tt_ledger_append_parsed_async(l, j->events, j->n, j->owner, j->res, on_appended, j);
+    srv_append *a = &j->a;
+    int rc = tt_ledger_append_parsed_async(l, a->events, a->n, a->owner, a->res, on_appended, j);
     if (rc != TT_OK) {
         r->token_unchecked = unchecked;
         on_appended(j, rc, tt_ledger_errmsg(l));

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "defer.h"
+#include "fastpath.h"
 #include "http.h"
 #include "ledgers.h"
 #include "offload.h"
@@ -574,6 +576,23 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err, s
     return 0;
 }
 
+/* The listening socket, as libmicrohttpd made it before (SO_REUSEADDR), non-blocking for
+ * the fast path's accept loop. -1 with errno. */
+static int listen_socket(const struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (const struct sockaddr *)sa, sizeof *sa) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
@@ -595,11 +614,21 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
         stop_sweeper();
         return TT_ENOMEM;
     }
+    int lfd = listen_socket(&sa);
+    if (lfd < 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        srv_offload_stop();
+        stop_sweeper();
+        return TT_EIO;
+    }
+    /* The fast path accepts every connection and hands libmicrohttpd the ones it does not
+     * serve (server/fastpath.c). */
     s->d = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-        on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-        threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+            MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
+        0, NULL, NULL, on_request, s, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
         /* An idle or stalled connection is closed after 60 s. A client trickling one byte
          * a second (slowloris) is never idle, so the timeout alone does not bound it: */
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
@@ -616,10 +645,13 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
          * that memset was 7 % of the server's CPU under single-event appends, and 16 KiB
          * measured about 8 us less server CPU per append (docs/PERFORMANCE.md). The price
          * is a smaller send buffer for long streamed answers (16 KiB writes). */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
-    if (s->d == NULL) {
-        snprintf(err, errlen, "cannot listen on %s: %s", listen, strerror(errno));
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_END);
+    if (s->d == NULL || srv_fastpath_start(s, lfd) != 0) {
+        snprintf(err, errlen, "cannot serve on %s: %s", listen, strerror(errno));
+        if (s->d != NULL)
+            MHD_stop_daemon(s->d);
+        s->d = NULL;
+        close(lfd);
         srv_offload_stop();
         stop_sweeper();
         return TT_EIO;
@@ -629,6 +661,7 @@ int srv_start(srv *s, const char *listen, unsigned threads, char *err, size_t er
 
 void srv_stop(srv *s)
 {
+    srv_fastpath_stop(); /* first: it hands connections to the daemon */
     if (s->d != NULL) {
         MHD_stop_daemon(s->d);
         s->d = NULL;

@@ -190,6 +190,17 @@ static enum MHD_Result metrics_get(srv *s, srv_req *r)
             tti_buf_printf(&b, "tradetrail_http_requests_total{code=\"%d\"} %lld\n", code, n);
     }
     tti_buf_printf(&b,
+                   "# HELP tradetrail_fastpath_appends_total Append requests the append fast "
+                   "path answered itself.\n"
+                   "# TYPE tradetrail_fastpath_appends_total counter\n"
+                   "tradetrail_fastpath_appends_total %lld\n"
+                   "# HELP tradetrail_fastpath_handoffs_total Connections the append fast path "
+                   "handed to the general HTTP daemon.\n"
+                   "# TYPE tradetrail_fastpath_handoffs_total counter\n"
+                   "tradetrail_fastpath_handoffs_total %lld\n",
+                   (long long)atomic_load(&s->fastpath_served),
+                   (long long)atomic_load(&s->fastpath_handoffs));
+    tti_buf_printf(&b,
                    "# HELP tradetrail_build_info Build information.\n"
                    "# TYPE tradetrail_build_info gauge\n"
                    "tradetrail_build_info{version=\"%s\"} 1\n",
