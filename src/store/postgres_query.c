@@ -116,12 +116,19 @@ static int open_scan(tti_store *s, tti_store_iter *it, const char *sql, const tt
 {
     int rc;
     if (PQtransactionStatus(s->conn) == PQTRANS_INTRANS) {
-        char decl[4096];
+        tti_buf decl;
+        tti_buf_init(&decl, TTI_STORE_SQL_MAX);
         snprintf(it->cursor, sizeof it->cursor, "tt_scan%u", ++s->cursors);
-        if (snprintf(decl, sizeof decl, "DECLARE %s NO SCROLL CURSOR FOR %s", it->cursor, sql) >=
-            (int)sizeof decl)
-            return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL, "%s: query too long", what);
-        PGresult *r = tti_pg_exec(s, decl, a, &rc, what);
+        tti_buf_printf(&decl, "DECLARE %s NO SCROLL CURSOR FOR ", it->cursor);
+        tti_buf_adds(&decl, sql);
+        PGresult *r = NULL;
+        if (decl.failed == TTI_BUF_TOOBIG)
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL, "%s: query too long", what);
+        else if (decl.failed)
+            rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+        else
+            r = tti_pg_exec(s, decl.data, a, &rc, what);
+        tti_buf_free(&decl);
         PQclear(r);
         if (r == NULL) {
             it->cursor[0] = '\0';
@@ -177,32 +184,17 @@ int tti_pg_scan(tti_store *s, int64_t first, tti_store_iter **out)
 }
 
 typedef struct qbuild {
-    char sql[4096];
-    size_t len;
+    tti_buf sql;
     tti_pgargs a;
-    int empty;    /* a filter names something never recorded: no rows */
-    int overflow; /* sql did not hold the whole text */
+    int empty; /* a filter names something never recorded: no rows */
 } qbuild;
-
-static void qadd(qbuild *b, const char *frag)
-{
-    size_t n = strlen(frag);
-    if (b->len + n >= sizeof b->sql) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->sql + b->len, frag, n + 1);
-    b->len += n;
-}
 
 /* A parameter bound before, by its number. */
 static void qref(qbuild *b, const char *before, int num, const char *after)
 {
-    char frag[16];
-    snprintf(frag, sizeof frag, "$%d", num);
-    qadd(b, before);
-    qadd(b, frag);
-    qadd(b, after);
+    tti_buf_adds(&b->sql, before);
+    tti_buf_printf(&b->sql, "$%d", num);
+    tti_buf_adds(&b->sql, after);
 }
 
 /* Only fixed fragments and parameter numbers go into the text; every value is bound. */
@@ -242,7 +234,7 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q)
     if (q->n_event_types == 0)
         return TT_OK;
     int any = 0;
-    qadd(b, " AND e.event_type IN (");
+    tti_buf_adds(&b->sql, " AND e.event_type IN (");
     for (size_t i = 0; i < q->n_event_types && i < TT_MAX_QUERY_TYPES; i++) {
         int64_t id;
         int rc = tti_pg_lookup_name(s, 2, q->event_types[i], &id);
@@ -251,7 +243,7 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q)
         any |= id != 0;
         qint(b, i ? "," : "", id);
     }
-    qadd(b, ")");
+    tti_buf_adds(&b->sql, ")");
     if (!any)
         b->empty = 1;
     return TT_OK;
@@ -259,9 +251,9 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q)
 
 static void q_seq_bound(void *ctx, const char *op, int64_t v)
 {
-    char frag[24];
-    snprintf(frag, sizeof frag, " AND e.seq %s ", op);
-    qint(ctx, frag, v);
+    qbuild *b = ctx;
+    tti_buf_printf(&b->sql, " AND e.seq %s ", op);
+    qint(b, "", v);
 }
 
 static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
@@ -290,8 +282,9 @@ static int has_word(const char *text)
  * events between two of its own. */
 static void q_subject_open(qbuild *b)
 {
-    qadd(b, EVENT_LIST "FROM (SELECT p.seq FROM subjects sj0 CROSS JOIN LATERAL (SELECT e.seq "
-                       "FROM events e WHERE e.subject = sj0.id");
+    tti_buf_adds(&b->sql,
+                 EVENT_LIST "FROM (SELECT p.seq FROM subjects sj0 CROSS JOIN LATERAL (SELECT e.seq "
+                            "FROM events e WHERE e.subject = sj0.id");
 }
 
 static int q_subject_close(tti_store *s, qbuild *b, const tt_query *q, const char *dir, int limit)
@@ -302,14 +295,14 @@ static int q_subject_close(tti_store *s, qbuild *b, const tt_query *q, const cha
         return rc;
     if (q->entity != NULL && entity == 0)
         b->empty = 1;
-    qadd(b, " ORDER BY e.seq");
-    qadd(b, dir);
+    tti_buf_adds(&b->sql, " ORDER BY e.seq");
+    tti_buf_adds(&b->sql, dir);
     qref(b, " LIMIT ", limit, ") p");
     qtext(b, " WHERE sj0.entity_id = ", q->entity_id, "");
     qint(b, " AND (", entity);
     qparam(b, " = 0 OR sj0.entity = ", ")");
-    qadd(b, " ORDER BY p.seq");
-    qadd(b, dir);
+    tti_buf_adds(&b->sql, " ORDER BY p.seq");
+    tti_buf_adds(&b->sql, dir);
     qref(b, " LIMIT ", limit, ") x JOIN events e ON e.seq = x.seq " EVENT_NAMES "WHERE true");
     return TT_OK;
 }
@@ -322,7 +315,7 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b)
     if (q->entity_id != NULL)
         q_subject_open(b);
     else {
-        qadd(b, EVENT_COLUMNS "WHERE true");
+        tti_buf_adds(&b->sql, EVENT_COLUMNS "WHERE true");
         if ((rc = q_name(s, b, 1, q->entity, " AND e.entity = ")) != TT_OK)
             return rc;
     }
@@ -337,12 +330,11 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b)
     }
     if (q->entity_id != NULL && (rc = q_subject_close(s, b, q, dir, 1)) != TT_OK)
         return rc;
-    qadd(b, " ORDER BY e.seq");
-    qadd(b, dir);
+    tti_buf_adds(&b->sql, " ORDER BY e.seq");
+    tti_buf_adds(&b->sql, dir);
     qref(b, " LIMIT ", 1, "");
-    if (b->overflow)
-        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL,
-                       "the query has too many filters: name fewer event types");
+    if (b->sql.failed)
+        return tti_store_sql_failed(s->errbuf, sizeof s->errbuf, b->sql.failed);
     return TT_OK;
 }
 
@@ -354,11 +346,13 @@ int tti_pg_query(tti_store *s, const tt_query *q, tti_store_iter **out)
     qbuild *b = calloc(1, sizeof *b);
     if (b == NULL)
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+    tti_buf_init(&b->sql, TTI_STORE_SQL_MAX);
     tti_store_iter *it = NULL;
     if ((rc = build_query(s, q, b)) == TT_OK && (rc = iter_new(s, 2, &it)) == TT_OK && !b->empty) {
-        if ((it->res = tti_pg_exec(s, b->sql, &b->a, &rc, "querying events")) != NULL)
+        if ((it->res = tti_pg_exec(s, b->sql.data, &b->a, &rc, "querying events")) != NULL)
             it->nrows = PQntuples(it->res);
     }
+    tti_buf_free(&b->sql);
     free(b);
     if (rc != TT_OK) {
         tti_pg_iter_free(it);

@@ -204,8 +204,7 @@ static int lookup_name(tti_store *s, int kind, const char *value, int64_t *id)
 #define MAX_SUBJECTS 32
 
 typedef struct qbuild {
-    char sql[4096];
-    size_t len;
+    tti_buf sql;
     int64_t ints[TT_MAX_QUERY_TYPES + MAX_SUBJECTS + 16];
     int nints;
     const char *texts[4];
@@ -217,30 +216,16 @@ typedef struct qbuild {
     int subj_param;     /* the parameter number of the first of them */
     size_t tail_at;     /* where the filters after the subject condition start in sql */
     size_t order_at;    /* where " ORDER BY" starts in sql */
-    int overflow;       /* sql did not hold the whole text */
     size_t limit;       /* rows at most */
 } qbuild;
-
-static void qadd(qbuild *b, const char *frag)
-{
-    size_t n = strlen(frag);
-    if (b->len + n >= sizeof b->sql) {
-        b->overflow = 1;
-        return;
-    }
-    memcpy(b->sql + b->len, frag, n + 1);
-    b->len += n;
-}
 
 /* Integer parameters are numbered ?1..; text parameters from ?100 on. Only fixed SQL
  * fragments and parameter numbers go into the text; every value is bound. */
 static void qparam(qbuild *b, const char *before, int num, const char *after)
 {
-    char frag[24];
-    snprintf(frag, sizeof frag, "?%d", num);
-    qadd(b, before);
-    qadd(b, frag);
-    qadd(b, after);
+    tti_buf_adds(&b->sql, before);
+    tti_buf_printf(&b->sql, "?%d", num);
+    tti_buf_adds(&b->sql, after);
 }
 
 static void qint(qbuild *b, const char *before, int64_t v)
@@ -265,7 +250,7 @@ static int q_name_filter(tti_store *s, qbuild *b, int kind, const char *value, c
         return rc;
     if (id == 0)
         b->empty = 1;
-    qadd(b, " AND ");
+    tti_buf_adds(&b->sql, " AND ");
     qint(b, col, id);
     return TT_OK;
 }
@@ -275,7 +260,7 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
     if (q->n_event_types == 0)
         return TT_OK;
     int any = 0;
-    qadd(b, unindexed ? " AND +e.event_type IN (" : " AND e.event_type IN (");
+    tti_buf_adds(&b->sql, unindexed ? " AND +e.event_type IN (" : " AND e.event_type IN (");
     for (size_t i = 0; i < q->n_event_types && i < TT_MAX_QUERY_TYPES; i++) {
         int64_t id;
         int rc = lookup_name(s, TTI_NAME_TYPE, q->event_types[i], &id);
@@ -284,7 +269,7 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
         any |= id != 0;
         qint(b, i ? "," : "", id);
     }
-    qadd(b, ")");
+    tti_buf_adds(&b->sql, ")");
     if (!any)
         b->empty = 1;
     return TT_OK;
@@ -295,9 +280,8 @@ static int q_types(tti_store *s, qbuild *b, const tt_query *q, int unindexed)
 static void q_seq_bound(void *ctx, const char *op, int64_t v)
 {
     qbuild *b = ctx;
-    char frag[48];
-    snprintf(frag, sizeof frag, " AND %s %s ", b->seqcol, op);
-    qint(b, frag, v);
+    tti_buf_printf(&b->sql, " AND %s %s ", b->seqcol, op);
+    qint(b, "", v);
 }
 
 static int q_seq_bounds(tti_store *s, qbuild *b, const tt_query *q)
@@ -384,15 +368,15 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
         return rc;
     b->two_parts = by_subject && n == 1;
     b->seqcol = by_text ? "f.rowid" : by_subject ? "x.seq" : "e.seq";
-    qadd(b, by_text                ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
-            : by_subject && n >= 0 ? SUBJECT_COLUMNS "WHERE 1"
-            : by_subject           ? SUBJECTS_COLUMNS "WHERE 1"
-                                   : EVENT_COLUMNS "WHERE 1");
+    tti_buf_adds(&b->sql, by_text                ? SEARCH_COLUMNS "WHERE events_fts MATCH ?100"
+                          : by_subject && n >= 0 ? SUBJECT_COLUMNS "WHERE 1"
+                          : by_subject           ? SUBJECTS_COLUMNS "WHERE 1"
+                                                 : EVENT_COLUMNS "WHERE 1");
     if (by_text)
         b->texts[b->ntexts++] = *fts;
     if (by_subject)
         q_subjects(b, q, ids, n);
-    b->tail_at = b->len;
+    b->tail_at = b->sql.len;
     if ((!by_subject &&
          (rc = q_name_filter(s, b, TTI_NAME_ENTITY, q->entity, "e.entity = ")) != TT_OK) ||
         (rc = q_types(s, b, q, by_subject)) != TT_OK ||
@@ -405,15 +389,14 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
     /* Words longer than the index's prefixes: the whole prefix, checked per candidate. */
     if (*pre != NULL)
         qtext(b, " AND tt_word_prefixes(e.reason, ", *pre, ")");
-    b->order_at = b->len;
-    qadd(b, " ORDER BY ");
-    qadd(b, b->seqcol);
-    qadd(b, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
+    b->order_at = b->sql.len;
+    tti_buf_adds(&b->sql, " ORDER BY ");
+    tti_buf_adds(&b->sql, b->seqcol);
+    tti_buf_adds(&b->sql, q->order == TT_ORDER_DESC ? " DESC" : " ASC");
     b->limit = q->limit ? q->limit : 100;
     qint(b, " LIMIT ", (int64_t)b->limit);
-    if (b->overflow)
-        return tti_err(s->errbuf, sizeof s->errbuf, TT_EINVAL,
-                       "the query has too many filters: name fewer event types");
+    if (b->sql.failed)
+        return tti_store_sql_failed(s->errbuf, sizeof s->errbuf, b->sql.failed);
     return TT_OK;
 }
 
@@ -422,27 +405,21 @@ static int build_query(tti_store *s, const tt_query *q, qbuild *b, char **fts, c
  * applied; SQLite merges the parts in seq order, and only the page's rows are joined to
  * events for their columns. Sorting every entry of the subjects instead, each joined first,
  * took 52 ms at 10 million events against 0.5 ms for one subject. */
-static char *multi_subject_sql(const qbuild *b, int efilters)
+static int multi_subject_sql(const qbuild *b, int efilters, tti_buf *m)
 {
     static const char *const tables[2] = {RECENT_TABLE, INDEX_TABLE};
-    const char *tail = b->sql + b->tail_at, *order = b->sql + b->order_at;
-    tti_buf m;
-    tti_buf_init(&m, 1u << 20);
-    tti_buf_adds(&m, EVENT_SELECT "FROM (SELECT seq FROM (");
+    const char *tail = b->sql.data + b->tail_at, *order = b->sql.data + b->order_at;
+    tti_buf_adds(m, EVENT_SELECT "FROM (SELECT seq FROM (");
     for (int i = 0; i < b->n_subj; i++)
         for (int t = 0; t < 2; t++)
-            tti_buf_printf(&m,
+            tti_buf_printf(m,
                            "%sSELECT seq FROM (SELECT x.seq AS seq FROM %s x%s WHERE x.subject = "
                            "?%d%s)",
                            i || t ? " UNION ALL " : "", tables[t],
                            efilters ? " CROSS JOIN events e ON e.seq = x.seq" : "",
                            b->subj_param + i, tail);
-    tti_buf_printf(&m, ") x%s) x CROSS JOIN events e ON e.seq = x.seq%s", order, order);
-    if (m.failed) {
-        tti_buf_free(&m);
-        return NULL;
-    }
-    return tti_buf_take(&m);
+    tti_buf_printf(m, ") x%s) x CROSS JOIN events e ON e.seq = x.seq%s", order, order);
+    return m->failed;
 }
 
 static void bind_all(sqlite3_stmt *st, const qbuild *b)
@@ -458,10 +435,18 @@ static void bind_all(sqlite3_stmt *st, const qbuild *b)
 static int subject_parts(tti_store *s, const qbuild *b, int desc, tti_store_iter *it)
 {
     static const char head[] = SUBJECT_FROM RECENT_TABLE;
-    char other[sizeof b->sql + sizeof INDEX_TABLE];
-    snprintf(other, sizeof other, "%s%s%s", SUBJECT_FROM, INDEX_TABLE, b->sql + strlen(head));
+    tti_buf other;
+    tti_buf_init(&other, TTI_STORE_SQL_MAX);
+    tti_buf_adds(&other, SUBJECT_FROM INDEX_TABLE);
+    tti_buf_adds(&other, b->sql.data + strlen(head));
+    if (other.failed) {
+        int rc = tti_store_sql_failed(s->errbuf, sizeof s->errbuf, other.failed);
+        tti_buf_free(&other);
+        return rc;
+    }
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(s->db, other, -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(s->db, other.data, -1, &st, NULL);
+    tti_buf_free(&other);
     if (rc != SQLITE_OK)
         return tti_sqlite_fail(s, rc, "preparing a query");
     bind_all(st, b);
@@ -481,15 +466,17 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
 {
     qbuild b;
     memset(&b, 0, sizeof b);
+    tti_buf_init(&b.sql, TTI_STORE_SQL_MAX);
+    tti_buf multi;
+    tti_buf_init(&multi, 1u << 20);
     char *fts = NULL, *pre = NULL;
     int rc = build_query(s, q, &b, &fts, &pre);
-    char *multi = NULL;
     if (rc == TT_OK && b.n_subj > 0 &&
-        (multi = multi_subject_sql(&b, q->n_event_types || q->actor || fts || pre)) == NULL)
-        rc = tti_err(s->errbuf, sizeof s->errbuf, TT_ENOMEM, "out of memory");
+        multi_subject_sql(&b, q->n_event_types || q->actor || fts || pre, &multi) != 0)
+        rc = tti_store_sql_failed(s->errbuf, sizeof s->errbuf, multi.failed);
     if (rc == TT_OK)
-        rc = tti_sqlite_iter_new(s, multi ? multi : b.sql, 2, out);
-    free(multi);
+        rc = tti_sqlite_iter_new(s, b.n_subj > 0 ? multi.data : b.sql.data, 2, out);
+    tti_buf_free(&multi);
     if (rc == TT_OK) {
         bind_all((*out)->st, &b);
         if (b.two_parts && (rc = subject_parts(s, &b, q->order == TT_ORDER_DESC, *out)) != TT_OK) {
@@ -497,6 +484,7 @@ int tti_sqlite_query(tti_store *s, const tt_query *q, tti_store_iter **out)
             *out = NULL;
         }
     }
+    tti_buf_free(&b.sql);
     free(fts);
     free(pre);
     if (rc != TT_OK)

@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+#include "util/err.h"
+
 const tti_store_ops *tti_store_override;
 
 const tti_store_ops *tti_store_backend(const char *uri)
@@ -61,4 +64,12 @@ int tti_store_seq_bounds(tti_store *s, const tt_query *q,
     if (q->before_seq > 0)
         bound(ctx, "<", q->before_seq);
     return TT_OK;
+}
+
+int tti_store_sql_failed(char *err, size_t errlen, int failed)
+{
+    if (failed == TTI_BUF_TOOBIG)
+        return tti_err(err, errlen, TT_EINVAL,
+                       "the query has too many filters: name fewer event types");
+    return tti_err(err, errlen, TT_ENOMEM, "out of memory");
 }

@@ -247,6 +247,14 @@ int tti_store_seq_bounds(tti_store *s, const tt_query *q,
                          int (*seq_at_ts)(tti_store *s, int64_t ts_us, int64_t *seq),
                          void (*bound)(void *ctx, const char *op, int64_t seq), void *ctx);
 
+/* The most a backend's query text may grow to, far above what tt_ledger_query can ask
+ * for: every value is a parameter, so the text grows only with the number of filters. */
+#define TTI_STORE_SQL_MAX (64u * 1024)
+
+/* The error of a query text that could not be built, given its tti_buf's failed code, with
+ * its message in err: TT_EINVAL when it outgrew its maximum, TT_ENOMEM otherwise. */
+int tti_store_sql_failed(char *err, size_t errlen, int failed);
+
 /* The backend for a URI, or NULL (TT_EINVAL) when none accepts it. */
 const tti_store_ops *tti_store_backend(const char *uri);
 

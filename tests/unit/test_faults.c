@@ -718,6 +718,8 @@ static void test_alloc_read_paths(void **state)
                     assert_int_equal(tt_iter_next(it, &ev), TT_ENOTFOUND);
                     tt_iter_free(it);
                 } else {
+                    /* the allocation's error, not that of a query text it left unfinished */
+                    assert_int_equal(rc, TT_ENOMEM);
                     assert_null(it);
                 }
                 break;

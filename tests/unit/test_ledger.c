@@ -31,6 +31,7 @@
 #include "core/note.h"
 #include "ledger/ledger.h"
 #include "testdb.h"
+#include "util/buf.h"
 
 /* ---- helpers -------------------------------------------------------------------------- */
 
@@ -3018,6 +3019,56 @@ static void test_many_entities_one_id(void **state)
     verify_ok(l, EVENTS, NULL);
 }
 
+/* Query texts as long as tt_ledger_query makes them (every filter at once, the most event
+ * types) in each shape of query (no entity_id, one subject, several subjects) run whole. No
+ * query comes near the text's maximum (1.5 KiB at most), so its refusal is checked where
+ * both backends take their message from. */
+static void test_query_text_limits(void **state)
+{
+    tt_ledger *l = ((fixture *)*state)->l;
+    tt_event evs[4];
+    tt_append_result res[4];
+    simple_event(&evs[0], "one", "nothing to see");
+    simple_event(&evs[1], "one", "interstellar transmissions");
+    simple_event(&evs[2], "both", "interstellar transmissions");
+    simple_event(&evs[3], "both", "interstellar transmissions");
+    evs[3].entity = "strategy";
+    append_ok(l, evs, 4, res);
+    /* Names are parameters, not text: long ones make the text no longer. */
+    static char types[TT_MAX_QUERY_TYPES][200];
+    tt_query q;
+    tt_query_init(&q);
+    for (int i = 0; i < TT_MAX_QUERY_TYPES; i++) {
+        snprintf(types[i], sizeof types[i], "%0*d", (int)sizeof types[i] - 1, i);
+        q.event_types[i] = i == TT_MAX_QUERY_TYPES - 1 ? "RECORD" : types[i];
+    }
+    q.n_event_types = TT_MAX_QUERY_TYPES;
+    q.actor = "tester";
+    q.text = "interstellar transmissions";
+    q.since_us = res[0].ts_us;
+    q.until_us = res[3].ts_us + 1;
+    q.after_seq = res[0].seq;
+    q.before_seq = res[3].seq + 1;
+    q.entity = "order";
+    expect_seqs(l, &q, (const int64_t[]){2, 3}, 2);
+    q.entity = NULL;
+    q.entity_id = "one";
+    expect_seqs(l, &q, (const int64_t[]){2}, 1);
+    q.entity_id = "both";
+    q.order = TT_ORDER_DESC;
+    expect_seqs(l, &q, (const int64_t[]){4, 3}, 2);
+
+    char err[128];
+    tti_buf b;
+    tti_buf_init(&b, 8);
+    tti_buf_adds(&b, "SELECT e.seq");
+    assert_int_equal(tti_store_sql_failed(err, sizeof err, b.failed), TT_EINVAL);
+    assert_string_equal(err, "the query has too many filters: name fewer event types");
+    tti_buf_free(&b);
+    assert_int_equal(tti_store_sql_failed(err, sizeof err, TTI_BUF_NOMEM), TT_ENOMEM);
+    assert_string_equal(err, "out of memory");
+}
+
 /* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
  * buffer grows and every leaf is still hashed from its own bytes, across two batches. */
 static void test_verify_large_events(void **state)
@@ -3398,6 +3449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_subject_read_one_snapshot, setup_ledger,
                                         teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_entities_one_id, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_query_text_limits, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_beside_writer, setup_ledger,
                                         teardown_ledger),
