@@ -68,6 +68,7 @@ static struct {
     _Atomic(fp_conn *) done; /* appends the committer finished, newest first */
     fp_conn *conns;          /* every connection held */
     int nconns;
+    int accept_paused; /* out of descriptors: the listening socket rests until the next tick */
 } F = {.lfd = -1, .ep = -1, .efd = -1};
 
 static char listen_tag, wake_tag; /* epoll data of the listening socket and the eventfd */
@@ -351,8 +352,15 @@ static void accept_all(void)
         struct sockaddr_storage addr;
         socklen_t len = sizeof addr;
         int fd = accept4(F.lfd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            /* The connection stays in the backlog, and the socket ready: without a pause
+             * the loop would spin on it. */
+            epoll_ctl(F.ep, EPOLL_CTL_DEL, F.lfd, NULL);
+            F.accept_paused = 1;
+            return;
+        }
         if (fd < 0)
-            return; /* EAGAIN; or out of descriptors, retried on the next readiness */
+            return; /* EAGAIN, or a connection the client already gave up */
         fp_conn *c = NULL;
         if (F.nconns >= FP_MAX_CONNS || atomic_load(&F.s->stopping) ||
             (c = calloc(1, sizeof *c)) == NULL) {
@@ -437,6 +445,9 @@ static void *loop(void *arg)
         if (now - last_sweep >= FP_TICK_MS * 1000) {
             sweep(now);
             last_sweep = now;
+            struct epoll_event le = {.events = EPOLLIN, .data.ptr = &listen_tag};
+            if (F.accept_paused && epoll_ctl(F.ep, EPOLL_CTL_ADD, F.lfd, &le) == 0)
+                F.accept_paused = 0;
         }
     }
     /* srv_stop runs after the drain, which waits for every append in flight; one still
