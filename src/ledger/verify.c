@@ -149,6 +149,8 @@ static int check_cps(walk *w)
                 return tampered_cp(w, w->cp.tree_size, "its root does not match the events");
             int rc = tti_note_verify_checkpoint(w->cp.note, strlen(w->cp.note), &w->l->verifier,
                                                 NULL, &nsize, nroot);
+            if (rc == TT_ENOMEM) /* not a verdict on the checkpoint */
+                return tti_fail(rc, "out of memory");
             if (rc != TT_OK)
                 return tampered_cp(w, w->cp.tree_size, "its signature does not verify");
             if (nsize != w->cr.size || !tti_ct_equal(nroot, root, 32))
