@@ -55,7 +55,8 @@ typedef struct fp_conn {
     tti_buf out; /* the answer, sent from out.data + sent */
     size_t sent;
     int close_after; /* the server is stopping: Connection: close */
-    struct fp_conn *prev, *next, *done_next;
+    int dead;        /* closed or handed over: freed after the current batch of events */
+    struct fp_conn *prev, *next, *done_next, *grave_next;
 } fp_conn;
 
 static struct {
@@ -67,6 +68,7 @@ static struct {
     atomic_int wake_pending;
     _Atomic(fp_conn *) done; /* appends the committer finished, newest first */
     fp_conn *conns;          /* every connection held */
+    fp_conn *graves;         /* let go of during the current batch of events */
     int nconns;
     int accept_paused; /* out of descriptors: the listening socket rests until the next tick */
 } F = {.lfd = -1, .ep = -1, .efd = -1};
@@ -75,7 +77,10 @@ static char listen_tag, wake_tag; /* epoll data of the listening socket and the 
 
 /* ---- connections ---- */
 
-/* Never while FP_BUSY: the committer still holds c. */
+/* Never while FP_BUSY: the committer still holds c. WARNING: c is not freed here. One
+ * batch of epoll events can hold an event for a connection that an earlier event of the
+ * same batch let go of (an answer whose send failed, a next request handed over), so c
+ * is only marked dead and freed once the batch is done (free_graves). */
 static void unlink_conn(fp_conn *c)
 {
     if (c->counted)
@@ -89,7 +94,18 @@ static void unlink_conn(fp_conn *c)
         c->next->prev = c->prev;
     F.nconns--;
     tti_buf_free(&c->out);
-    free(c);
+    c->dead = 1;
+    c->grave_next = F.graves;
+    F.graves = c;
+}
+
+static void free_graves(void)
+{
+    while (F.graves) {
+        fp_conn *c = F.graves;
+        F.graves = c->grave_next;
+        free(c);
+    }
 }
 
 static void close_conn(fp_conn *c)
@@ -144,6 +160,18 @@ static void put_answer(fp_conn *c, unsigned status, const char *body)
                    c->close_after ? "Connection: close\r\n" : "", strlen(body));
     tti_buf_adds(&c->out, body);
     c->sent = 0;
+    if (c->out.failed) {
+        /* Never a cut answer: a short one that fits, or none and the connection closed. */
+        static const char oom[] =
+            "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: 55\r\n\r\n"
+            "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+        tti_buf_reset(&c->out);
+        if (tti_buf_adds(&c->out, oom) != 0)
+            tti_buf_reset(&c->out);
+        c->close_after = 1;
+        status = 500;
+    }
     if (status < sizeof F.s->answered / sizeof F.s->answered[0])
         atomic_fetch_add(&F.s->answered[status], 1);
 }
@@ -417,6 +445,8 @@ static void sweep(int64_t now)
 
 static void on_ready(fp_conn *c)
 {
+    if (c->dead)
+        return;
     if (c->state == FP_SENDING)
         send_rest(c);
     else if (c->state == FP_IDLE)
@@ -441,6 +471,7 @@ static void *loop(void *arg)
             else
                 on_ready(p);
         }
+        free_graves();
         int64_t now = tt_time_now_us();
         if (now - last_sweep >= FP_TICK_MS * 1000) {
             sweep(now);
@@ -458,6 +489,7 @@ static void *loop(void *arg)
         if (c->state != FP_BUSY)
             close_conn(c);
     }
+    free_graves();
     return NULL;
 }
 
