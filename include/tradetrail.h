@@ -438,6 +438,17 @@ typedef struct tt_query {
 /* Initialise a query with no filters, limit 100, ascending. */
 TT_EXPORT void tt_query_init(tt_query *q);
 
+/*
+ * Whether event e passes q's filters as tt_ledger_query() judges them: seq range, entity,
+ * entity_id, event types, actor and time, compared byte for byte. 1 when it does, 0 when it
+ * does not, -1 when it passes those but q asks what only the store can answer: a text filter
+ * (SPEC 10's word and prefix rules live in the store's index) or the corrected view (both
+ * only narrow what the stored fields match, so 0 stays a sure no). order, limit and
+ * include_archive do not matter. Lets a reader that already holds an event (the server's
+ * event streams) filter it without a query. Thread-safe.
+ */
+TT_EXPORT int tt_query_matches(const tt_query *q, const tt_event *e);
+
 /* One query-string parameter as the HTTP layer decoded it (percent escapes and '+' undone).
  * value is NULL for a bare "key" without '=', which counts as absent. */
 typedef struct tt_query_param {

@@ -39,6 +39,8 @@ typedef struct srv {
     atomic_llong answered[600]; /* answers queued, by status (srv_queue; GET /metrics) */
     /* server/fastpath.c: appends it answered, connections it handed to the daemon. */
     atomic_llong fastpath_served, fastpath_handoffs;
+    /* server/sse.c: store queries the event streams ran (GET /metrics). */
+    atomic_llong stream_reads;
 } srv;
 
 typedef struct srv_req srv_req;

@@ -201,6 +201,13 @@ static enum MHD_Result metrics_get(srv *s, srv_req *r)
                    (long long)atomic_load(&s->fastpath_served),
                    (long long)atomic_load(&s->fastpath_handoffs));
     tti_buf_printf(&b,
+                   "# HELP tradetrail_stream_store_reads_total Queries the event streams ran "
+                   "on the store (one per batch of new events, shared by the streams, and "
+                   "those of streams catching up).\n"
+                   "# TYPE tradetrail_stream_store_reads_total counter\n"
+                   "tradetrail_stream_store_reads_total %lld\n",
+                   (long long)atomic_load(&s->stream_reads));
+    tti_buf_printf(&b,
                    "# HELP tradetrail_build_info Build information.\n"
                    "# TYPE tradetrail_build_info gauge\n"
                    "tradetrail_build_info{version=\"%s\"} 1\n",

@@ -3,20 +3,30 @@
  * GET /api/stream: Server-Sent Events of new events with the filters of GET /api/events.
  * A stream is pulled by libmicrohttpd only as fast as the client reads (at most one page
  * buffered per subscriber); with nothing to send it suspends its connection, and new
- * appends or the heartbeat tick resume it. `Last-Event-ID` resumes after a seq.
+ * appends or the heartbeat tick resume it. `Last-Event-ID` resumes after a seq. New events
+ * come from the window the ledger's streams share (sse_feed.c); a stream behind it reads
+ * the store itself.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "routes.h"
+#include "util/thread.h"
 #include "sse.h"
+#include "sse_feed.h"
 
 #define SSE_PAGE 100
 #define SSE_HEARTBEAT_US (15 * 1000000LL)
 #define SSE_MAX_SUBSCRIBERS 256
+/* New events wake the streams at most this often: under a steady flow of appends each wake
+ * sends what arrived since the last, so the streams' cost follows the number of streams,
+ * not the append rate (one wake per commit kept every HTTP thread busy resuming 256 streams
+ * while a client appended in a loop, and new connections waited). */
+#define SSE_COALESCE_NS (20 * 1000 * 1000L)
 /* A page stops growing at SSE_PAGE_BYTES, so a subscriber holds about that much at most;
  * the buffer's hard limit leaves room for one more event of the largest size (SPEC 3:
  * 64 KiB of metadata and an 8 KiB reason, up to six bytes per character once escaped). */
@@ -28,9 +38,17 @@
  * for the next page, or ends the stream when it never fits (tests/e2e/test_server_api.py
  * SmallStreamBufferTest). Not a setting: it is not read from the configuration. */
 
+/* One ledger's window and how many subscribers use it (under the hub's lock). */
+typedef struct feed_ref {
+    srv_feed *f;
+    int users;
+    struct feed_ref *next;
+} feed_ref;
+
 typedef struct sub {
     srv *s;
-    tt_ledger *l; /* the ledger the stream follows (X-Ledger, SPEC 15) */
+    tt_ledger *l;   /* the ledger the stream follows (X-Ledger, SPEC 15) */
+    srv_feed *feed; /* its shared window, once attached */
     struct MHD_Connection *conn;
     tt_query q;
     void *q_owner; /* the strings of q (tt_query_parse_params) */
@@ -47,12 +65,55 @@ struct srv_sse_hub {
     pthread_mutex_t m;
     sub *list;
     int n;
+    feed_ref *feeds;
     unsigned long gen; /* bumped by every notification: no wake-up is lost */
     int shutting;
+    /* The waker thread (tt-sse-waker) and what it waits for. */
+    pthread_cond_t cv;
+    pthread_t waker;
+    int pending, waker_running, waker_stop;
     size_t buf_max; /* a subscriber's page buffer limit: SSE_BUF_MAX but in tests */
 };
 
 static void on_commit(void *ctx, int64_t first_seq, int64_t count);
+static void wake(srv *s, int bump, int heartbeat_only);
+
+/* Wake the streams for each notification, at most once per SSE_COALESCE_NS: notifications
+ * that arrive meanwhile are served by the next wake. Also keeps the resuming of every stream
+ * off the committer's thread, which notifies. */
+static void *waker(void *arg)
+{
+    srv *s = arg;
+    srv_sse_hub *h = s->hub;
+    tti_thread_name("tt-sse-waker");
+    pthread_mutex_lock(&h->m);
+    while (!h->waker_stop) {
+        if (!h->pending) {
+            pthread_cond_wait(&h->cv, &h->m);
+            continue;
+        }
+        h->pending = 0;
+        pthread_mutex_unlock(&h->m);
+        wake(s, 1, 0);
+        struct timespec pause = {0, SSE_COALESCE_NS};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&h->m);
+    }
+    pthread_mutex_unlock(&h->m);
+    return NULL;
+}
+
+static void stop_waker(srv_sse_hub *h)
+{
+    if (!h->waker_running)
+        return;
+    pthread_mutex_lock(&h->m);
+    h->waker_stop = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->m);
+    pthread_join(h->waker, NULL);
+    h->waker_running = 0;
+}
 
 int srv_sse_start(srv *s)
 {
@@ -68,13 +129,18 @@ int srv_sse_start(srv *s)
         free(h);
         return TT_ENOMEM;
     }
-    s->hub = h;
-    int rc = tt_ledger_on_commit(s->l, on_commit, s);
-    if (rc != TT_OK) {
+    if (pthread_cond_init(&h->cv, NULL) != 0) {
         pthread_mutex_destroy(&h->m);
         free(h);
-        s->hub = NULL;
+        return TT_ENOMEM;
     }
+    s->hub = h;
+    int rc = pthread_create(&h->waker, NULL, waker, s) == 0 ? TT_OK : TT_ENOMEM;
+    h->waker_running = rc == TT_OK;
+    if (rc == TT_OK)
+        rc = tt_ledger_on_commit(s->l, on_commit, s);
+    if (rc != TT_OK)
+        srv_sse_stop(s);
     return rc;
 }
 
@@ -84,9 +150,46 @@ void srv_sse_stop(srv *s)
     if (h == NULL)
         return;
     tt_ledger_on_commit_remove(s->l, on_commit, s);
+    stop_waker(h);
+    pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->m);
     free(h);
     s->hub = NULL;
+}
+
+/* The window of x's ledger, made for its first subscriber; NULL when out of memory. */
+static srv_feed *feed_use(srv *s, tt_ledger *l)
+{
+    srv_sse_hub *h = s->hub;
+    feed_ref *r = h->feeds;
+    while (r != NULL && srv_feed_ledger(r->f) != l)
+        r = r->next;
+    if (r == NULL) {
+        if ((r = calloc(1, sizeof *r)) == NULL ||
+            (r->f = srv_feed_new(l, &s->stream_reads)) == NULL) {
+            free(r);
+            return NULL;
+        }
+        r->next = h->feeds;
+        h->feeds = r;
+    }
+    r->users++;
+    return r->f;
+}
+
+/* x leaves its window, which goes with its last subscriber. */
+static void feed_unuse(srv_sse_hub *h, srv_feed *f)
+{
+    for (feed_ref **pp = &h->feeds; *pp; pp = &(*pp)->next)
+        if ((*pp)->f == f) {
+            feed_ref *r = *pp;
+            if (--r->users == 0) {
+                *pp = r->next;
+                srv_feed_free(r->f);
+                free(r);
+            }
+            return;
+        }
 }
 
 /* Whether the client of a suspended stream has closed its end. libmicrohttpd does not
@@ -126,7 +229,11 @@ static void wake(srv *s, int bump, int heartbeat_only)
 
 void srv_sse_notify(srv *s)
 {
-    wake(s, 1, 0);
+    srv_sse_hub *h = s->hub;
+    pthread_mutex_lock(&h->m);
+    h->pending = 1;
+    pthread_cond_signal(&h->cv);
+    pthread_mutex_unlock(&h->m);
 }
 
 /* Commit observer: this server's own appends wake the streams as soon as they are durable
@@ -148,49 +255,69 @@ void srv_sse_shutdown(srv *s)
     pthread_mutex_lock(&s->hub->m);
     s->hub->shutting = 1;
     pthread_mutex_unlock(&s->hub->m);
+    stop_waker(s->hub);
     wake(s, 1, 0);
 }
 
 /*
- * Format the next page of matching events into x->out; the number of events, 0 when there
- * were none. WARNING: SPEC 14, every event in order or a visible end (issue 13 item 1).
- * last_seq moves past an event only once its whole message is in the buffer: an event
- * that does not fit is left for the next page, and *err is set only when it cannot be
- * formatted at all (the caller then ends the stream with an error, never skips it).
+ * Format the next page of matching events into x->out from the store: those after
+ * x->last_seq and before `before` (0: no bound); the number of events, 0 when there were
+ * none. *done is set when the store had no more of them. WARNING: SPEC 14, every event in
+ * order or a visible end (issue 13 item 1). last_seq moves past an event only once its whole
+ * message is in the buffer: an event that does not fit is left for the next page, and *err
+ * is set only when it cannot be formatted at all (the caller then ends the stream with an
+ * error, never skips it).
  */
-static int fill(sub *x, int *err)
+static int fill_store(sub *x, int64_t before, int *done, int *err)
 {
     tt_query q = x->q;
     q.after_seq = x->last_seq;
+    q.before_seq = before;
     q.limit = SSE_PAGE;
     tt_iter *it;
+    *done = 0;
+    atomic_fetch_add(&x->s->stream_reads, 1);
     *err = tt_ledger_query(x->l, &q, &it) != TT_OK;
     if (*err)
         return 0;
     const tt_event *ev;
     int n = 0, rc = TT_OK;
     while (x->out.len < SSE_PAGE_BYTES && (rc = tt_iter_next(it, &ev)) == TT_OK) {
-        char *json = tt_event_to_json(ev);
-        size_t before = x->out.len;
-        if (json == NULL || tti_buf_printf(&x->out, "id: %lld\nevent: event\ndata: %s\n\n",
-                                           (long long)ev->seq, json) != 0) {
-            tt_free(json);
-            /* Drop what part of the message made it in; the event is retried next page. */
-            x->out.len = before;
-            if (x->out.data != NULL)
-                x->out.data[before] = '\0';
-            x->out.failed = 0;
+        if (srv_feed_message(&x->out, ev) != 0) { /* retried next page */
             *err = n == 0;
             break;
         }
-        tt_free(json);
         x->last_seq = ev->seq;
         n++;
     }
     if (rc != TT_OK && rc != TT_ENOTFOUND)
         *err = n == 0;
+    *done = rc == TT_ENOTFOUND;
     tt_iter_free(it);
     return n;
+}
+
+/* The next page: from the shared window when the stream is within it, else (or for a text
+ * filter that may match) from the store. gen: the hub's generation read before. */
+static int fill(sub *x, unsigned long gen, int *err)
+{
+    int64_t upto;
+    int n, unfit, done;
+    *err = 0;
+    switch (srv_feed_fill(x->feed, &x->q, gen, &x->out, SSE_PAGE_BYTES, &x->last_seq, &upto, &n,
+                          &unfit)) {
+    case SRV_FEED_SERVED:
+        *err = unfit;
+        return n;
+    case SRV_FEED_QUERY:
+        n = fill_store(x, upto + 1, &done, err);
+        if (done && !*err && x->last_seq < upto) /* none of the rest matched its text */
+            x->last_seq = upto;
+        return n;
+    case SRV_FEED_MISS:
+        break;
+    }
+    return fill_store(x, 0, &done, err);
 }
 
 static ssize_t copy_out(sub *x, char *buf, size_t max)
@@ -225,7 +352,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (shutting)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int err;
-        if (fill(x, &err) > 0)
+        if (fill(x, gen, &err) > 0)
             continue;
         if (err)
             return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -269,6 +396,7 @@ static void sse_release(srv_req *r)
             h->n--;
             break;
         }
+    feed_unuse(h, x->feed);
     pthread_mutex_unlock(&h->m);
     tt_free(x->q_owner);
     tti_buf_free(&x->out);
@@ -326,13 +454,16 @@ static int live_subscribers(srv_sse_hub *h)
     return n;
 }
 
+/* 1: x is in the hub; 0: refused (full or stopping); -1: out of memory. */
 static int attach(srv *s, sub *x)
 {
     srv_sse_hub *h = s->hub;
     pthread_mutex_lock(&h->m);
     int ok =
         !h->shutting && (h->n < SSE_MAX_SUBSCRIBERS || live_subscribers(h) < SSE_MAX_SUBSCRIBERS);
-    if (ok) {
+    if (ok && (x->feed = feed_use(s, x->l)) == NULL)
+        ok = -1;
+    if (ok > 0) {
         x->next = h->list;
         h->list = x;
         h->n++;
@@ -370,10 +501,12 @@ static enum MHD_Result stream(srv *s, srv_req *r)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
         return srv_queue_stream(r, 200, resp);
     }
-    if (!attach(s, x)) {
+    int attached = attach(s, x);
+    if (attached <= 0) {
         tt_free(x->q_owner);
         free(x);
-        return srv_error(r, 503, "too many stream subscribers; try again later");
+        return attached < 0 ? srv_error(r, 500, "out of memory")
+                            : srv_error(r, 503, "too many stream subscribers; try again later");
     }
     r->state = x;
     r->release = sse_release;

@@ -14,7 +14,8 @@
 #define SSE_TEST_BUF_ENV "TT_TEST_SSE_BUFFER"
 int srv_sse_start(srv *s);
 void srv_sse_stop(srv *s);
-/* New events may be there: every suspended stream looks. Any thread. */
+/* New events may be there: every suspended stream looks, within 20 ms (sse.c,
+ * SSE_COALESCE_NS). Any thread; cheap (the waker thread does the waking). */
 void srv_sse_notify(srv *s);
 /* Streams due a keep-alive send one; those whose client has gone end. */
 void srv_sse_heartbeat(srv *s);

@@ -33,6 +33,33 @@ void tt_query_init(tt_query *q)
     q->order = TT_ORDER_ASC;
 }
 
+static int same(const char *filter, const char *value)
+{
+    return filter == NULL || (value != NULL && strcmp(filter, value) == 0);
+}
+
+/* The in-memory twin of the stores' WHERE clauses (store/sqlite_query.c, postgres_query.c);
+ * tests/unit/test_ledger.c holds the two to the same answers on random events and queries. */
+int tt_query_matches(const tt_query *q, const tt_event *e)
+{
+    if ((q->after_seq > 0 && e->seq <= q->after_seq) ||
+        (q->before_seq > 0 && e->seq >= q->before_seq))
+        return 0;
+    if ((q->since_us != TT_TIME_NONE && e->ts_us < q->since_us) ||
+        (q->until_us != TT_TIME_NONE && e->ts_us >= q->until_us))
+        return 0;
+    if (!same(q->entity, e->entity) || !same(q->entity_id, e->entity_id) ||
+        !same(q->actor, e->actor))
+        return 0;
+    int typed = q->n_event_types == 0;
+    for (size_t i = 0; !typed && i < q->n_event_types && i < TT_MAX_QUERY_TYPES; i++)
+        typed = same(q->event_types[i], e->event_type);
+    if (!typed)
+        return 0;
+    /* Both only narrow what the stored fields match. */
+    return q->text != NULL || q->view != TT_VIEW_STORED ? -1 : 1;
+}
+
 static int check_query(const tt_query *q)
 {
     if (q->limit > TT_MAX_QUERY_LIMIT)

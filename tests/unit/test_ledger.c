@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "tradetrail.h"
+#include "core/event.h"
 #include "core/note.h"
 #include "ledger/ledger.h"
 #include "testdb.h"
@@ -3069,6 +3070,178 @@ static void test_query_text_limits(void **state)
     assert_string_equal(err, "out of memory");
 }
 
+#define QM_N 200
+#define QM_QUERIES 300
+
+/* The seqs, in q's order, of the events (as stored) tt_query_matches does not rule out: 1,
+ * or -1 when q has a text filter or the corrected view. */
+static size_t qm_expected(const tt_query *q, tt_event *const *evs, int64_t *want, int round)
+{
+    int yes = q->text != NULL || q->view != TT_VIEW_STORED ? -1 : 1;
+    size_t n = 0;
+    for (size_t i = 0; i < QM_N; i++) {
+        const tt_event *e = evs[q->order == TT_ORDER_DESC ? QM_N - 1 - i : i];
+        int m = tt_query_matches(q, e);
+        if (m != 0 && m != yes)
+            fail_msg("query %d: tt_query_matches gave %d for seq %lld, want 0 or %d", round, m,
+                     (long long)e->seq, yes);
+        if (m == yes)
+            want[n++] = e->seq;
+    }
+    return n;
+}
+
+/* tt_query_matches is the in-memory twin of the stores' WHERE clauses: on random events and
+ * random queries it must pick exactly the events tt_ledger_query returns, on both stores.
+ * The queries mix names never recorded, an empty entity, a case variant, an entity_id
+ * recorded under two entities, time bounds on and beside the events' own timestamps
+ * (batches share one), seq bounds and both orders. What only the store can judge (a text
+ * filter, the corrected view) is -1 where the other filters pass and 0 where they do not;
+ * every reason here holds the searched word and nothing is corrected, so the store then
+ * returns exactly the -1s. */
+static void test_query_matches_agrees(void **state)
+{
+    tt_ledger *l = ((fixture *)*state)->l;
+    static const char *const entities[] = {"order", "position", "strategy"};
+    /* Each entity's ids: "shared" is recorded under order and under position. */
+    static const char *const ids_of[][3] = {{"o-1", "o-2", "shared"}, {"p-1", "shared"}, {"s-1"}};
+    static const uint32_t n_ids_of[] = {3, 2, 1};
+    static const char *const q_entities[] = {"", "Order", "nothing"};
+    static const char *const q_ids[] = {"o-1", "o-2", "p-1", "s-1", "shared", "ghost"};
+    static const char *const types[] = {"CREATED", "FILLED", "CANCELLED", "RECORD"};
+    static const char *const actors[] = {"alice", "bob", "system"};
+    static const int64_t nudge[] = {0, 0, -1, 1};
+    static tt_event in[QM_N];
+    static tt_append_result res[QM_N];
+    tt_event *evs[QM_N];
+    uint32_t rng = 20240611;
+
+    /* Batches of 1..16 events a few milliseconds apart. */
+    for (size_t done = 0; done < QM_N;) {
+        size_t n = 1 + rnd(&rng) % 16;
+        if (n > QM_N - done)
+            n = QM_N - done;
+        for (size_t i = done; i < done + n; i++) {
+            uint32_t ent = rnd(&rng) % NELEM(entities);
+            tt_event_init(&in[i]);
+            in[i].entity = entities[ent];
+            in[i].entity_id = ids_of[ent][rnd(&rng) % n_ids_of[ent]];
+            in[i].event_type = types[rnd(&rng) % NELEM(types)];
+            in[i].actor = actors[rnd(&rng) % NELEM(actors)];
+            in[i].reason = "alpha";
+        }
+        append_ok(l, &in[done], n, &res[done]);
+        done += n;
+        sleep_ms(2);
+    }
+
+    /* The events as stored, read back in one query (a get each is slow on PostgreSQL). */
+    tt_query q;
+    tt_iter *it = NULL;
+    const tt_event *ev;
+    int rc;
+    size_t n_read = 0, n_ties = 0;
+    tt_query_init(&q);
+    q.limit = TT_MAX_QUERY_LIMIT;
+    assert_int_equal(tt_ledger_query(l, &q, &it), TT_OK);
+    while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+        assert_true(n_read < QM_N);
+        assert_int_equal(ev->seq, res[n_read].seq);
+        assert_int_equal(ev->seq, (int64_t)n_read + 1);
+        assert_int_equal(ev->ts_us, res[n_read].ts_us);
+        assert_string_equal(ev->entity_id, in[n_read].entity_id);
+        assert_int_equal(tti_event_clone(ev, &evs[n_read]), TT_OK);
+        if (n_read > 0) { /* ts never decreases; a batch shares one */
+            assert_true(ev->ts_us >= evs[n_read - 1]->ts_us);
+            n_ties += ev->ts_us == evs[n_read - 1]->ts_us;
+        }
+        n_read++;
+    }
+    assert_int_equal(rc, TT_ENOTFOUND);
+    assert_int_equal(n_read, QM_N);
+    assert_true(n_ties > 0 && n_ties < QM_N - 10);
+    tt_iter_free(it);
+
+    int64_t want[QM_N], got[QM_N];
+    int n_empty = 0, n_some = 0;
+    char desc[512];
+    for (int round = 0; round < QM_QUERIES; round++) {
+        tt_query_init(&q);
+        q.limit = TT_MAX_QUERY_LIMIT;
+        q.order = rnd(&rng) % 2 ? TT_ORDER_DESC : TT_ORDER_ASC;
+        if (round > 0 && rnd(&rng) % 3 == 0)
+            q.entity = rnd(&rng) % 3 ? entities[rnd(&rng) % NELEM(entities)]
+                                     : q_entities[rnd(&rng) % NELEM(q_entities)];
+        if (round > 0 && rnd(&rng) % 3 == 0)
+            q.entity_id = q_ids[rnd(&rng) % NELEM(q_ids)];
+        if (round > 0 && rnd(&rng) % 3 == 0)
+            q.actor = rnd(&rng) % 6 ? actors[rnd(&rng) % NELEM(actors)] : "mallory";
+        if (round > 0 && rnd(&rng) % 2 == 0) {
+            q.n_event_types = 1 + rnd(&rng) % 3;
+            for (size_t i = 0; i < q.n_event_types; i++)
+                q.event_types[i] = rnd(&rng) % 6 ? types[rnd(&rng) % NELEM(types)] : "NOPE";
+        }
+        /* On an event's ts half the time (>= and < at a tie), else a microsecond beside. */
+        if (round > 0 && rnd(&rng) % 3 == 0)
+            q.since_us = evs[rnd(&rng) % QM_N]->ts_us + nudge[rnd(&rng) % NELEM(nudge)];
+        if (round > 0 && rnd(&rng) % 3 == 0)
+            q.until_us = evs[rnd(&rng) % QM_N]->ts_us + nudge[rnd(&rng) % NELEM(nudge)];
+        if (round > 0 && rnd(&rng) % 4 == 0)
+            q.after_seq = rnd(&rng) % (QM_N + 2);
+        if (round > 0 && rnd(&rng) % 4 == 0)
+            q.before_seq = rnd(&rng) % (QM_N + 2);
+        if (round > 0 && rnd(&rng) % 8 == 0)
+            q.text = "alpha";
+        if (round > 0 && rnd(&rng) % 8 == 0)
+            q.view = TT_VIEW_CORRECTED;
+
+        size_t nwant = qm_expected(&q, evs, want, round), ngot = 0;
+        rc = tt_ledger_query(l, &q, &it);
+        if (rc != TT_OK)
+            fail_msg("query %d (%s): %s: %s", round, describe(&q, desc, sizeof desc),
+                     tt_strerror(rc), tt_ledger_errmsg(l));
+        while ((rc = tt_iter_next(it, &ev)) == TT_OK) {
+            if (ngot == QM_N)
+                fail_msg("query %d (%s): more than %d events", round,
+                         describe(&q, desc, sizeof desc), QM_N);
+            got[ngot++] = ev->seq;
+        }
+        tt_iter_free(it);
+        assert_int_equal(rc, TT_ENOTFOUND);
+        for (size_t i = 0; i < nwant || i < ngot; i++)
+            if (i >= nwant || i >= ngot || got[i] != want[i])
+                fail_msg("query %d (%s, %zu types, view %d): store gave %zu events, "
+                         "tt_query_matches %zu; first difference at %zu: store seq %lld, "
+                         "matches seq %lld",
+                         round, describe(&q, desc, sizeof desc), q.n_event_types, (int)q.view, ngot,
+                         nwant, i, i < ngot ? (long long)got[i] : -1LL,
+                         i < nwant ? (long long)want[i] : -1LL);
+        if (round == 0)
+            assert_int_equal(nwant, QM_N);
+        if (nwant > 0)
+            n_some++;
+        else
+            n_empty++;
+    }
+    /* The queries are neither all empty nor all broad. */
+    assert_true(n_some >= QM_QUERIES / 4);
+    assert_true(n_empty >= QM_QUERIES / 10);
+
+    for (size_t i = 0; i < QM_N; i++) {
+        tt_query_init(&q);
+        q.text = "no such word";
+        assert_int_equal(tt_query_matches(&q, evs[i]), -1);
+        q.after_seq = QM_N; /* the other filters say no: a sure no */
+        assert_int_equal(tt_query_matches(&q, evs[i]), 0);
+        tt_query_init(&q);
+        q.view = TT_VIEW_CORRECTED;
+        assert_int_equal(tt_query_matches(&q, evs[i]), -1);
+        q.entity = "nothing";
+        assert_int_equal(tt_query_matches(&q, evs[i]), 0);
+        tt_event_free(evs[i]);
+    }
+}
+
 /* Leaf bytes larger than verify's first batch buffer (about 128 KiB per 512 events): the
  * buffer grows and every leaf is still hashed from its own bytes, across two batches. */
 static void test_verify_large_events(void **state)
@@ -3450,6 +3623,7 @@ int main(void)
                                         teardown_ledger),
         cmocka_unit_test_setup_teardown(test_many_entities_one_id, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_query_text_limits, setup_ledger, teardown_ledger),
+        cmocka_unit_test_setup_teardown(test_query_matches_agrees, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_bounded, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_wal_checkpoint_beside_writer, setup_ledger,
                                         teardown_ledger),
