@@ -11,7 +11,13 @@ import collections
 import re
 import sys
 
-# (category, regular expression over function names); the first category matched wins.
+# The fast path's own functions (server/fastpath.c; most are static, hence the anchors).
+FASTPATH = (r"^loop$|^serve$|^on_ready$|^accept_all$|^take_done$|^send_rest$|^finish$|"
+            r"^put_answer$|^put_results$|^put_failure$|^submit$|^prepare$|^sweep$|"
+            r"^unlink_conn$|^free_graves$|^close_conn$|^hand_off")
+
+# (category, regular expression over function names, or a tuple of them that must each
+# match a frame); the first category matched wins.
 CATEGORIES = [
     ("auth: token lookup (tt_token_authenticate, a SQLite read transaction when the token is "
      "not cached) and the commit group's revocation check (tti_token_still_valid)",
@@ -24,6 +30,16 @@ CATEGORIES = [
      r"insert_event|write_batch|flush_tile|append_one|begin_write|read_head|write_head|"
      r"commit_batch"),
     ("JSON parse and metadata normal form (tt_events_parse_body)", r"tt_events_parse_body"),
+    # The append fast path (server/fastpath.c): its system calls and its own work. A tuple
+    # needs each of its expressions to match a frame of the sample.
+    ("fast path: recv of the requests (a peek, then the same bytes read)",
+     (r"^recv|__libc_recv", FASTPATH)),
+    ("fast path: send of the answers", (r"send", FASTPATH)),
+    ("fast path: epoll_wait (includes sleeping and waking)", (r"epoll_wait", r"^loop$")),
+    ("fast path: accept, epoll_ctl, eventfd, close", (r"accept|epoll_ctl|eventfd|close",
+                                                      FASTPATH)),
+    ("fast path: recognising the request (srv_fp_parse)", r"srv_fp_parse"),
+    ("fast path: the rest (answers, connection state)", FASTPATH),
     ("checks in the sequencer (check_batch; before the single-pass parse: validation and "
      "metadata normal form again)", r"check_batch|validate_all|check_normalized"),
     ("queue and wake-ups (append_async, done callbacks, MHD_resume_connection, futex)",
@@ -39,7 +55,8 @@ CATEGORIES = [
     ("MHD: connection memory pool reset (memset)", r"memset"),
     ("MHD: connection state machine, header parsing", r"libmicrohttpd"),
 ]
-COMPILED = [(name, re.compile(rx)) for name, rx in CATEGORIES]
+COMPILED = [(name, [re.compile(r) for r in (rx if isinstance(rx, tuple) else (rx,))])
+            for name, rx in CATEGORIES]
 FRAME = re.compile(r"^\s+[0-9a-f]+\s+(.*?)\s+\((.*)\)$")
 
 
@@ -72,8 +89,8 @@ def main():
     total = 0
     for frames in samples(sys.argv[1]):
         total += 1
-        for name, rx in COMPILED:
-            if any(rx.search(f) for f in frames):
+        for name, rxs in COMPILED:
+            if all(any(rx.search(f) for f in frames) for rx in rxs):
                 count[name] += 1
                 break
         else:
