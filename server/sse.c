@@ -292,7 +292,8 @@ static int fill_store(sub *x, int64_t before, int *done, int *err)
     }
     if (rc != TT_OK && rc != TT_ENOTFOUND)
         *err = n == 0;
-    *done = rc == TT_ENOTFOUND;
+    /* The iterator also ends at the page's limit: only a short page read everything. */
+    *done = rc == TT_ENOTFOUND && n < SSE_PAGE;
     tt_iter_free(it);
     return n;
 }

@@ -831,6 +831,24 @@ class ApiTest(ServerCase):
         used = self.stream_reads() - reads
         self.assertLessEqual(used, 2 * n + 6 * 10, used)
 
+    def test_text_stream_gets_every_match_of_a_large_batch(self):
+        """A stream with a q= filter queries the store for the window's candidates a page
+        (100 events) at a time; a batch of 250 matches arriving at once must reach it
+        whole, in order, not its first page only."""
+        s = self.stream("/api/stream" + qs(entity="bulktext", q="gamma"))
+        r = self.server.post_events([event(entity="bulktext", entity_id="g-%d" % i,
+                                           reason="gamma %d" % i if i % 5 else "delta")
+                                     for i in range(300)], token="ingest")
+        self.assertEqual(r.status, 201, r)
+        want = [seq for i, seq in enumerate(r.json()["seqs"]) if i % 5]
+        got = []
+        for _ in want:
+            m = s.next_event(timeout=10)
+            if m is None:
+                break
+            got.append(m["json"]["seq"])
+        self.assertEqual(got, want)
+
     def test_head_of_streamed_endpoints_has_no_body(self):
         """Issue 13 item 7: HEAD of a streamed answer sends the headers only, so the next
         response on the same keep-alive connection is read correctly."""
