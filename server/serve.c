@@ -203,15 +203,24 @@ static int shutdown_server(srv *s, ticking *t)
     return 0;
 }
 
-static int run(srv *s, ticking *t, const char *listen, unsigned threads, const char *data_dir)
+/* SIGTERM and SIGINT, blocked in the calling thread. Every thread inherits its creator's
+ * mask, so this runs before the server starts any (the stream waker is the first): a
+ * thread that left them unblocked would take SIGTERM's default action, killing the process
+ * without its drain and final checkpoint, instead of the main thread's sigwait. */
+static sigset_t stop_signals(void)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    /* Block before any thread starts so only sigwait below sees them. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    return set;
+}
+
+static int run(srv *s, ticking *t, const char *listen, unsigned threads, const char *data_dir)
+{
+    sigset_t set = stop_signals();
     char err[256];
     /* The notification settings are in place before any HTTP thread can read them. */
     if (srv_notify_start(s) != 0)
@@ -246,6 +255,7 @@ static int run(srv *s, ticking *t, const char *listen, unsigned threads, const c
 int srv_serve(tt_ledger *l, const srv_options *o)
 {
     int rc = 0;
+    stop_signals();
     /* Large (the answer counters): not on the stack. */
     srv *s = calloc(1, sizeof *s);
     ticking t = {.s = s};
