@@ -34,12 +34,13 @@ test: build browser-deps
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTT_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@# The load suites (crash loop, hostile clients, disk full) measure the server under
-	@# load and run once, in the normal build, as does the package test on a fresh Debian
-	@# root (the Depends of the release build against the archive, about 2 minutes of
-	@# debootstrap); everything else runs under ASan+UBSan too.
+	@# The load suites (crash loop, hostile clients, disk full, the bench's smoke runs)
+	@# measure the server under load and run once, in the normal build, as do the package
+	@# tests (test_deb packages the build it is given: a package of a sanitized build tests
+	@# nothing more; test_deb_fresh is about 2 minutes of debootstrap); everything else
+	@# runs under ASan+UBSan too.
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) \
-	  -E '^e2e/test_(crashloop|hostile|diskfull|deb_fresh)$$'
+	  -E '^(e2e/test_(crashloop|hostile|diskfull|deb|deb_fresh)|bench/.*)$$'
 
 # valgrind memcheck over every unit program and the e2e suites (the load suites excepted), in a
 # Debug build of its own; VG_JOBS=2 runs two programs at a time. Long: see docs/TESTING.md.

@@ -7,7 +7,7 @@
 #   fuzz/run.sh [--no-build] [-j N] SECONDS [TARGET...]   fuzz each target for SECONDS
 #   fuzz/run.sh [--no-build] --replay [TARGET...]          only replay corpora, regressions
 #
-# -j N fuzzes N targets at a time (default 1); make check uses -j 2 30, make fuzz 300.
+# -j N fuzzes N targets at a time (default 1); make check uses -j 2 15, make fuzz 300.
 # TARGET is fuzz_<name> or <name>; default all. TT_FUZZ_BUILD_DIR (default build-fuzz)
 # names the build directory. Crashing inputs are kept in $TT_FUZZ_BUILD_DIR/artifacts/.
 # With TT_FUZZ_KEEP=DIR the grown corpora are kept in DIR/<name> (to merge into fuzz/corpus
