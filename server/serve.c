@@ -267,10 +267,12 @@ int srv_serve(tt_ledger *l, const srv_options *o)
     if (st == TT_OK)
         st = srv_ledgers_start(s);
     if (st != TT_OK)
-        rc = fail(st, "%s",
-                  st == TT_ENOMEM   ? "out of memory"
-                  : st == TT_EINVAL ? SSE_TEST_BUF_ENV ": must be 4096 to 1048576 bytes"
-                                    : tt_ledger_errmsg(l));
+        rc =
+            fail(st, "%s",
+                 st == TT_ENOMEM   ? "out of memory"
+                 : st == TT_EINVAL ? SSE_TEST_BUF_ENV
+                     " must be 4096 to 1048576 (bytes), " SSE_TEST_WINDOW_ENV " 16 to 4096 (events)"
+                                   : tt_ledger_errmsg(l));
     if (rc == 0)
         rc = parse_settings(o->cfg, s, &t);
     if (rc == 0)

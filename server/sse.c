@@ -73,6 +73,7 @@ struct srv_sse_hub {
     pthread_t waker;
     int pending, waker_running, waker_stop;
     size_t buf_max; /* a subscriber's page buffer limit: SSE_BUF_MAX but in tests */
+    int window;     /* the windows' size in events: 0 (SRV_FEED_CAP) but in tests */
 };
 
 static void on_commit(void *ctx, int64_t first_seq, int64_t count);
@@ -117,14 +118,16 @@ static void stop_waker(srv_sse_hub *h)
 
 int srv_sse_start(srv *s)
 {
-    int64_t buf_max = SSE_BUF_MAX;
-    const char *v = getenv(SSE_TEST_BUF_ENV);
-    if (v != NULL && tt_parse_int(v, 4096, SSE_BUF_MAX, &buf_max) != TT_OK)
+    int64_t buf_max = SSE_BUF_MAX, window = 0;
+    const char *v = getenv(SSE_TEST_BUF_ENV), *w = getenv(SSE_TEST_WINDOW_ENV);
+    if ((v != NULL && tt_parse_int(v, 4096, SSE_BUF_MAX, &buf_max) != TT_OK) ||
+        (w != NULL && tt_parse_int(w, 16, SRV_FEED_CAP, &window) != TT_OK))
         return TT_EINVAL;
     srv_sse_hub *h = calloc(1, sizeof *h);
     if (h == NULL)
         return TT_ENOMEM;
     h->buf_max = (size_t)buf_max;
+    h->window = (int)window;
     if (pthread_mutex_init(&h->m, NULL) != 0) {
         free(h);
         return TT_ENOMEM;
@@ -166,7 +169,7 @@ static srv_feed *feed_use(srv *s, tt_ledger *l)
         r = r->next;
     if (r == NULL) {
         if ((r = calloc(1, sizeof *r)) == NULL ||
-            (r->f = srv_feed_new(l, &s->stream_reads)) == NULL) {
+            (r->f = srv_feed_new(l, &s->stream_reads, h->window)) == NULL) {
             free(r);
             return NULL;
         }
@@ -260,15 +263,14 @@ void srv_sse_shutdown(srv *s)
 }
 
 /*
- * Format the next page of matching events into x->out from the store: those after
- * x->last_seq and before `before` (0: no bound); the number of events, 0 when there were
- * none. *done is set when the store had no more of them. WARNING: SPEC 14, every event in
- * order or a visible end (issue 13 item 1). last_seq moves past an event only once its whole
- * message is in the buffer: an event that does not fit is left for the next page, and *err
- * is set only when it cannot be formatted at all (the caller then ends the stream with an
- * error, never skips it).
+ * Format the next page of matching events into x->out (empty on entry) from the store:
+ * those after x->last_seq and before `before` (0: no bound). *done is set when the store had no
+ * more of them. WARNING: SPEC 14, every event in order or a visible end (issue 13 item 1). last_seq
+ * moves past an event only once its whole message is in the buffer: an event that does not fit is
+ * left for the next page, and *err is set only when it cannot be formatted at all (the caller then
+ * ends the stream with an error, never skips it).
  */
-static int fill_store(sub *x, int64_t before, int *done, int *err)
+static void fill_store(sub *x, int64_t before, int *done, int *err)
 {
     tt_query q = x->q;
     q.after_seq = x->last_seq;
@@ -279,7 +281,7 @@ static int fill_store(sub *x, int64_t before, int *done, int *err)
     atomic_fetch_add(&x->s->stream_reads, 1);
     *err = tt_ledger_query(x->l, &q, &it) != TT_OK;
     if (*err)
-        return 0;
+        return;
     const tt_event *ev;
     int n = 0, rc = TT_OK;
     while (x->out.len < SSE_PAGE_BYTES && (rc = tt_iter_next(it, &ev)) == TT_OK) {
@@ -295,30 +297,39 @@ static int fill_store(sub *x, int64_t before, int *done, int *err)
     /* The iterator also ends at the page's limit: only a short page read everything. */
     *done = rc == TT_ENOTFOUND && n < SSE_PAGE;
     tt_iter_free(it);
-    return n;
 }
 
-/* The next page: from the shared window when the stream is within it, else (or for a text
- * filter that may match) from the store. gen: the hub's generation read before. */
-static int fill(sub *x, unsigned long gen, int *err)
+/*
+ * The next page into x->out (empty on entry): from the shared window when the stream is
+ * within it, else, and for an event the window cannot judge or send, from the store. gen:
+ * the hub's generation read before. WARNING: x->out empty on return means nothing new
+ * matched up to the window's end read under gen or later (the caller then suspends), so
+ * every path that only moved last_seq asks the window again; messages in x->out are sent
+ * before anything else is read, which keeps fill_store's "cannot fit" meaning "alone".
+ */
+static void fill(sub *x, unsigned long gen, int *err)
 {
-    int64_t upto;
-    int n, unfit, done;
     *err = 0;
-    switch (srv_feed_fill(x->feed, &x->q, gen, &x->out, SSE_PAGE_BYTES, &x->last_seq, &upto, &n,
-                          &unfit)) {
-    case SRV_FEED_SERVED:
-        *err = unfit;
-        return n;
-    case SRV_FEED_QUERY:
-        n = fill_store(x, upto + 1, &done, err);
-        if (done && !*err && x->last_seq < upto) /* none of the rest matched its text */
+    for (;;) {
+        int64_t upto, was = x->last_seq;
+        int n, unfit, done;
+        srv_feed_got got = srv_feed_fill(x->feed, &x->q, gen, &x->out, SSE_PAGE_BYTES, &x->last_seq,
+                                         &upto, &n, &unfit);
+        if (got == SRV_FEED_SERVED) {
+            *err = unfit;
+            return;
+        }
+        if (x->out.len > 0)
+            return;
+        /* QUERY: up to the window's end; MISS: up to its start, or (0) without a bound. */
+        fill_store(x, upto > 0 ? upto + 1 : 0, &done, err);
+        if (*err || x->out.len > 0)
+            return;
+        if (done && x->last_seq < upto) /* none of the rest matched */
             x->last_seq = upto;
-        return n;
-    case SRV_FEED_MISS:
-        break;
+        if (x->last_seq == was)
+            return;
     }
-    return fill_store(x, 0, &done, err);
 }
 
 static ssize_t copy_out(sub *x, char *buf, size_t max)
@@ -353,7 +364,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (shutting)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int err;
-        if (fill(x, gen, &err) > 0)
+        fill(x, gen, &err);
+        if (x->out.len > 0)
             continue;
         if (err)
             return MHD_CONTENT_READER_END_WITH_ERROR;
@@ -491,6 +503,9 @@ static enum MHD_Result stream(srv *s, srv_req *r)
         free(x);
         return answer;
     }
+    /* Where the stream starts is last_seq alone (Last-Event-ID before after_seq): left in
+     * the filter, after_seq would also hide what a resume from before it asked for. */
+    x->q.after_seq = 0;
     if (srv_is_head(r)) { /* the headers a GET would get; no subscriber, no body */
         tt_free(x->q_owner);
         free(x);

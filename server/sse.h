@@ -9,9 +9,11 @@
 #include "answer.h"
 
 /* Set up s->hub and observe s->l's commits (each wakes the streams); TT_OK or a library
- * status, TT_EINVAL for a bad SSE_TEST_BUF_ENV. stop undoes it (nothing when start
- * failed). */
+ * status, TT_EINVAL for a bad SSE_TEST_BUF_ENV or SSE_TEST_WINDOW_ENV. stop undoes it
+ * (nothing when start failed). The two variables are for tests only: a subscriber's page
+ * buffer in bytes, a window's size in events (sse_feed.h). */
 #define SSE_TEST_BUF_ENV "TT_TEST_SSE_BUFFER"
+#define SSE_TEST_WINDOW_ENV "TT_TEST_SSE_WINDOW"
 int srv_sse_start(srv *s);
 void srv_sse_stop(srv *s);
 /* New events may be there: every suspended stream looks, within 20 ms (sse.c,

@@ -12,9 +12,9 @@
 
 #include "sse_feed.h"
 
-/* Events and bytes the window keeps: enough for every live subscriber to take a few
- * batches from it, small beside the server's memory (a maximal message is ~0.5 MB). */
-#define FEED_CAP 4096
+/* Events (SRV_FEED_CAP) and bytes the window keeps: enough for every live subscriber to
+ * take a few batches from it, small beside the server's memory (a maximal message is
+ * ~0.5 MB). */
 #define FEED_MAX_BYTES ((size_t)16 * 1024 * 1024)
 /* Far above any event within SPEC 3's limits; one beyond it is not kept (subscribers read
  * it from the store, whose path ends the stream visibly when it cannot be sent). */
@@ -31,14 +31,17 @@ struct srv_feed {
     atomic_llong *reads;
     pthread_mutex_t m;
     int64_t lo, hi;
+    int64_t cap; /* events held at most, up to SRV_FEED_CAP */
     size_t bytes;
     int synced;               /* synced_gen is set */
     unsigned long synced_gen; /* the generation of the last read from the store */
-    fev *ring[FEED_CAP];      /* seq s at s % FEED_CAP; NULL: not in the hot store */
+    fev *ring[SRV_FEED_CAP];  /* seq s at s % cap; NULL: not in the hot store */
 };
 
-srv_feed *srv_feed_new(tt_ledger *l, atomic_llong *reads)
+srv_feed *srv_feed_new(tt_ledger *l, atomic_llong *reads, int cap)
 {
+    if (cap < 0 || cap > SRV_FEED_CAP)
+        return NULL;
     srv_feed *f = calloc(1, sizeof *f);
     if (f == NULL)
         return NULL;
@@ -48,12 +51,13 @@ srv_feed *srv_feed_new(tt_ledger *l, atomic_llong *reads)
     }
     f->l = l;
     f->reads = reads;
+    f->cap = cap > 0 ? cap : SRV_FEED_CAP;
     return f;
 }
 
 static fev **slot(srv_feed *f, int64_t seq)
 {
-    return &f->ring[seq % FEED_CAP];
+    return &f->ring[seq % f->cap];
 }
 
 static void drop_oldest(srv_feed *f)
@@ -104,17 +108,21 @@ int srv_feed_message(tti_buf *out, const tt_event *ev)
     return rc;
 }
 
-/* A copy of what the window keeps of ev, in one block; NULL when out of memory. */
+/* A copy of what the window keeps of ev, in one block; NULL when out of memory. An event
+ * whose message is over FEED_MAX_MESSAGE is kept without it (msg NULL): a subscriber it
+ * matches reads it from the store, whose path ends the stream visibly if it cannot send it. */
 static fev *keep(const tt_event *ev)
 {
     tti_buf msg;
     tti_buf_init(&msg, FEED_MAX_MESSAGE);
-    if (srv_feed_message(&msg, ev) != 0) {
+    int rc = srv_feed_message(&msg, ev);
+    if (rc != 0 && rc != TTI_BUF_TOOBIG) {
         tti_buf_free(&msg);
         return NULL;
     }
+    size_t mlen = rc == 0 ? msg.len + 1 : 0;
     const char *names[4] = {ev->entity, ev->entity_id, ev->event_type, ev->actor};
-    size_t sizes[4], total = sizeof(fev) + msg.len + 1;
+    size_t sizes[4], total = sizeof(fev) + mlen;
     for (int i = 0; i < 4; i++)
         total += sizes[i] = names[i] != NULL ? strlen(names[i]) + 1 : 0;
     fev *e = malloc(total);
@@ -131,8 +139,8 @@ static fev *keep(const tt_event *ev)
         *fields[i] = names[i] != NULL ? memcpy(p, names[i], sizes[i]) : NULL;
         p += sizes[i];
     }
-    e->msg = memcpy(p, msg.data, msg.len + 1);
-    e->len = msg.len;
+    e->msg = mlen > 0 ? memcpy(p, msg.data, mlen) : NULL;
+    e->len = mlen > 0 ? msg.len : 0;
     tti_buf_free(&msg);
     return e;
 }
@@ -142,7 +150,7 @@ static fev *keep(const tt_event *ev)
 static void push(srv_feed *f, fev *e)
 {
     size_t len = e != NULL ? e->len : 0;
-    while (f->lo < f->hi && (f->hi - f->lo >= FEED_CAP || f->bytes + len > FEED_MAX_BYTES))
+    while (f->lo < f->hi && (f->hi - f->lo >= f->cap || f->bytes + len > FEED_MAX_BYTES))
         drop_oldest(f);
     *slot(f, ++f->hi) = e;
     f->bytes += len;
@@ -189,7 +197,7 @@ static int refresh(srv_feed *f, unsigned long gen)
     int rc = tt_ledger_head(f->l, &head, root);
     if (rc != TT_OK)
         return rc;
-    if (!f->synced || head < f->hi || head - f->hi > FEED_CAP)
+    if (!f->synced || head < f->hi || head - f->hi > f->cap)
         drop_all(f, head);
     if (head > f->hi && (rc = read_to(f, head)) != TT_OK)
         return rc;
@@ -205,11 +213,11 @@ static srv_feed_got serve(srv_feed *f, const tt_query *q, tti_buf *out, size_t p
     while (*last_seq < f->hi && out->len < page_bytes) {
         const fev *e = *slot(f, *last_seq + 1);
         int m = e != NULL ? tt_query_matches(q, &e->ev) : 0;
-        if (m < 0)
+        if (m < 0 || (m > 0 && e->msg == NULL))
             return SRV_FEED_QUERY;
         if (m > 0 && tti_buf_add(out, e->msg, e->len) != 0) { /* added nothing */
             out->failed = 0;
-            *unfit = *n == 0;
+            *unfit = out->len == 0;
             return SRV_FEED_SERVED;
         }
         *n += m;
@@ -243,7 +251,8 @@ srv_feed_got srv_feed_fill(srv_feed *f, const tt_query *q, unsigned long gen, tt
             break;
         }
     }
-    *upto = f->hi;
+    /* A subscriber behind the window reads the store up to its start, then rejoins it. */
+    *upto = got != SRV_FEED_MISS ? f->hi : *last_seq < f->lo ? f->lo : 0;
     pthread_mutex_unlock(&f->m);
     return got;
 }

@@ -15,9 +15,12 @@
 
 typedef struct srv_feed srv_feed;
 
-/* A window for l, empty until first read; NULL when out of memory. reads counts the store
- * queries it runs (GET /metrics). */
-srv_feed *srv_feed_new(tt_ledger *l, atomic_llong *reads);
+/* The most events a window holds. */
+#define SRV_FEED_CAP 4096
+
+/* A window for l of cap events (0: SRV_FEED_CAP; tests make it small), empty until first
+ * read; NULL when out of memory. reads counts the store queries it runs (GET /metrics). */
+srv_feed *srv_feed_new(tt_ledger *l, atomic_llong *reads, int cap);
 void srv_feed_free(srv_feed *f);
 tt_ledger *srv_feed_ledger(const srv_feed *f);
 
@@ -28,8 +31,10 @@ int srv_feed_message(tti_buf *out, const tt_event *ev);
 /* What srv_feed_fill found. */
 typedef enum srv_feed_got {
     SRV_FEED_SERVED, /* *n messages added (maybe 0: nothing new that matches) */
-    SRV_FEED_MISS,   /* *last_seq lies before the window, or the store failed: query it */
-    SRV_FEED_QUERY,  /* a text filter may match events up to *upto: query the store */
+    SRV_FEED_MISS,   /* *last_seq lies before the window (up to *upto, its start), or the
+                        store failed (*upto 0): query the store */
+    SRV_FEED_QUERY,  /* an event up to *upto may match (a text filter) or must be sent
+                        from the store (too large to keep): query it */
 } srv_feed_got;
 
 /*
@@ -38,8 +43,9 @@ typedef enum srv_feed_got {
  * gen is the stream hub's generation the caller read before calling: when the window ends
  * at *last_seq and was last read from the store under another generation, it is read again
  * first (one caller reads, the others wait for it and share what it read).
- * An event whose message does not fit in out stops the page; *unfit is set when it was the
- * page's first (it can never fit). Thread-safe.
+ * An event whose message does not fit in out stops the page; *unfit is set when out was
+ * empty (it can never fit). *n counts the messages added; with MISS or QUERY, some may have
+ * been added before the window stopped. Thread-safe.
  */
 srv_feed_got srv_feed_fill(srv_feed *f, const tt_query *q, unsigned long gen, tti_buf *out,
                            size_t page_bytes, int64_t *last_seq, int64_t *upto, int *n, int *unfit);

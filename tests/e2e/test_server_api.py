@@ -41,6 +41,15 @@ def next_seqs(stream, n, timeout):
     return got
 
 
+def stream_reads(server):
+    """The streams' store queries so far (GET /metrics)."""
+    text = server.request("GET", "/metrics", token="admin").text
+    m = re.search(r"^tradetrail_stream_store_reads_total (\d+)$", text, re.M)
+    if m is None:
+        raise AssertionError("no stream reads in /metrics:\n" + text)
+    return int(m.group(1))
+
+
 def words(text):
     return set(re.findall(r"[a-z0-9]+", (text or "").lower()))
 
@@ -819,12 +828,6 @@ class ApiTest(ServerCase):
             stop.set()
             t.join()
 
-    def stream_reads(self):
-        text = self.server.request("GET", "/metrics", token="admin").text
-        m = re.search(r"^tradetrail_stream_store_reads_total (\d+)$", text, re.M)
-        self.assertIsNotNone(m, text)
-        return int(m.group(1))
-
     def test_streams_share_one_read_per_batch(self):
         """New events are read from the store once per batch for every stream of the
         ledger and filtered in memory (server/sse_feed.c); a text filter queries the store
@@ -835,7 +838,7 @@ class ApiTest(ServerCase):
                    {"entity": "fan_text", "q": "alpha"}]
         start = self.server.tree_size()
         streams = [(f, self.stream("/api/stream" + qs(**f))) for f in filters for _ in range(6)]
-        reads = self.stream_reads()
+        reads = stream_reads(self.server)
         n = 60
         for i in range(n):
             ent = "fan_text" if i % 6 == 0 else "fan" if i % 3 else "fan_other"
@@ -854,7 +857,7 @@ class ApiTest(ServerCase):
         # of the ticker's may add one), plus the text streams' own queries for the 10
         # events that pass their other filters: 120 here. A query per stream per wake
         # would be about 3,900.
-        used = self.stream_reads() - reads
+        used = stream_reads(self.server) - reads
         self.assertLessEqual(used, 2 * n + 6 * 10, used)
 
     def test_text_stream_gets_every_match_of_a_large_batch(self):
@@ -1055,6 +1058,92 @@ ENDPOINTS = [  # method, path, body, who may: "none" | "read" | "ingest"
     ("GET", "/api/stats", None, "read"),
 ]
 CALLERS = ["none", "wrong", "revoked", "read", "ingest", "admin"]
+
+
+class SmallStreamWindowTest(ServerCase):
+    """The streams' shared window (server/sse_feed.c) at its edges, with the test-only
+    TT_TEST_SSE_WINDOW making it 256 events instead of 4,096. A stream that does not read
+    holds about 3 MB in the server's socket buffer and its own page before it stops being
+    served: such a stream leaves the window as it last read it, which is how a window comes
+    to be older than the newest commit. Every event must arrive well within the 15 s
+    heartbeat that would otherwise hide a stream that went to sleep with work to do."""
+
+    server_env = {"TT_TEST_SSE_WINDOW": "256"}
+    BIG = {"p": "m" * 60000}  # a ~60 KB message: five to a 256 KB page
+
+    def stream(self, query, since, **kw):
+        s = T.SSEClient(self.server.port, "/api/stream?" + query, self.server.tokens["read"],
+                        headers={"Last-Event-ID": str(since)}, **kw)
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        return s
+
+    def post(self, events):
+        r = self.server.post_events(events, token="ingest")
+        self.assertEqual(r.status, 201, r)
+        return r.json()["seqs"] if isinstance(events, list) else [r.json()["seq"]]
+
+    def test_text_stream_refreshes_a_window_older_than_its_wake(self):
+        """A q= stream whose candidates in the window all fail the text filter moves to
+        the window's end; when newer events have committed since the window was read, it
+        must read them, not go to sleep until the next commit or heartbeat."""
+        start = self.server.tree_size()
+        stalled = self.stream("", start, rcvbuf=4096)  # reads the window once, then stops
+        self.post([event(entity="qa", entity_id="a%d" % i, reason="delta") for i in range(10)]
+                  + [event(entity="qa_fill", metadata=self.BIG) for _ in range(60)])
+        time.sleep(1.0 * T.SLOW)
+        want = self.post(event(entity="qa", entity_id="b", reason="gamma"))
+        time.sleep(0.3)  # the commit's wake is over: nothing reads the window now
+        s = self.stream("entity=qa&q=gamma", start)
+        self.assertEqual(next_seqs(s, 1, timeout=5), want)
+        self.assertIsNotNone(stalled)
+
+    def test_events_served_before_the_window_moves_on_are_sent(self):
+        """A stream part-way through a run of matches in the window, when a batch larger
+        than the window commits: what it took from the window before the window started
+        over must be sent at once, not held until the next commit or heartbeat."""
+        start = self.server.tree_size()
+        s = self.stream("entity=mm", start, rcvbuf=4096)
+        want = self.post([event(entity="mm", entity_id="p%d" % i, metadata=self.BIG)
+                          for i in range(61)])  # 12 full pages and one event
+        time.sleep(1.0 * T.SLOW)  # s stops part-way: it does not read
+        self.post([event(entity="nn") for _ in range(300)])
+        time.sleep(0.3)
+        self.assertEqual(next_seqs(s, len(want), timeout=5), want)
+
+    def test_a_stream_behind_the_window_rejoins_it(self):
+        """After a batch larger than the window that its filter does not match, a stream
+        reads the store once up to the window's start and then shares the window's reads
+        again, instead of querying the store itself on every wake until a match comes."""
+        streams = [self.stream("entity=rare", self.server.tree_size()) for _ in range(10)]
+
+        def reads_per_append(n=10):
+            before = stream_reads(self.server)
+            for i in range(n):
+                self.post(event(entity="common", entity_id="t%d" % i))
+                time.sleep(0.06)
+            time.sleep(0.3)
+            return (stream_reads(self.server) - before) / n
+
+        quiet = reads_per_append()
+        self.post([event(entity="common") for _ in range(300)])
+        time.sleep(0.3)
+        after = reads_per_append()
+        self.assertLess(after, quiet + 2, "10 streams behind the window read the store each")
+        want = self.post(event(entity="rare"))
+        for s in streams:
+            self.assertEqual(next_seqs(s, 1, timeout=5), want)
+
+    def test_last_event_id_is_the_start_whatever_after_seq_says(self):
+        """Last-Event-ID wins over the URL's after_seq as the stream's start, whether the
+        events come from the window or from the store."""
+        start = self.server.tree_size()
+        path = "entity=le&after_seq=%d" % (start + 5)
+        live = self.stream(path, start)  # at the window's end: served from the window
+        want = self.post([event(entity="le") for _ in range(10)])
+        self.assertEqual(next_seqs(live, 10, timeout=5), want)
+        replay = self.stream(path, 0)  # from the start: read from the store
+        self.assertEqual(next_seqs(replay, 10, timeout=5), want)
 
 
 class RoleMatrixTest(ServerCase):
