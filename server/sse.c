@@ -526,7 +526,8 @@ static enum MHD_Result stream(srv *s, srv_req *r)
     }
     r->state = x;
     r->release = sse_release;
-    tti_buf_adds(&x->out, ": tradetrail event stream\nretry: 2000\n\n");
+    if (tti_buf_adds(&x->out, ": tradetrail event stream\nretry: 2000\n\n") != 0)
+        return srv_error(r, 500, "out of memory"); /* sse_release frees x */
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, x, sub_free);
     if (resp == NULL)
