@@ -49,7 +49,7 @@ typedef struct fp_conn {
     socklen_t addrlen;
     int64_t since_us;   /* idle since (FP_IDLE) */
     int64_t started_us; /* the request arrived (for the append latency metric) */
-    int counted;        /* in srv.active_requests and srv.deferred */
+    int counted;        /* in srv.active_requests (srv.deferred while FP_BUSY) */
     srv_append a;       /* the append in flight */
     char idem[SRV_FP_IDEM_MAX + 1];
     tti_buf out; /* the answer, sent from out.data + sent */
@@ -204,8 +204,9 @@ static void put_results(fp_conn *c)
 
 static void serve(fp_conn *c);
 
-/* Send what is left of the answer; when it is all out, the next request. */
-static void send_rest(fp_conn *c)
+/* Send what is left of the answer. 1 when it is all out and c is idle again (a pipelined
+ * request may be waiting already), 0 when c waits for room or is gone. */
+static int send_out(fp_conn *c)
 {
     while (c->sent < c->out.len) {
         ssize_t w =
@@ -219,11 +220,11 @@ static void send_rest(fp_conn *c)
                                      .data.ptr = c};
             if (epoll_ctl(F.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
                 close_conn(c);
-            return;
+            return 0;
         }
         if (w <= 0) {
             close_conn(c);
-            return;
+            return 0;
         }
         c->sent += (size_t)w;
     }
@@ -233,11 +234,19 @@ static void send_rest(fp_conn *c)
     }
     if (c->close_after) {
         close_conn(c);
-        return;
+        return 0;
     }
     c->state = FP_IDLE;
     c->since_us = tt_time_now_us();
-    serve(c); /* a pipelined request may be waiting already */
+    return 1;
+}
+
+/* Send the rest of the answer, then look at the next request. Not from serve(): a run of
+ * pipelined requests refused at once would recurse a frame per request. */
+static void send_rest(fp_conn *c)
+{
+    if (send_out(c))
+        serve(c);
 }
 
 /* The committer reported c's group (on the loop thread, from the done stack). */
@@ -313,11 +322,11 @@ static int prepare(fp_conn *c, const char *buf, const srv_fp_req *q, char *princ
     return 0;
 }
 
-static void submit(fp_conn *c, const char *principal, int64_t unchecked)
+/* Queue c's append (counted already); 1 when it was refused at once and its answer is
+ * out, so c is idle again and serve() looks at the next request. */
+static int submit(fp_conn *c, const char *principal, int64_t unchecked)
 {
     c->state = FP_BUSY;
-    c->counted = 1;
-    atomic_fetch_add(&F.s->active_requests, 1);
     atomic_fetch_add(&F.s->deferred, 1);
     tt_set_principal(principal);
     tt_set_append_token(unchecked);
@@ -327,37 +336,43 @@ static void submit(fp_conn *c, const char *principal, int64_t unchecked)
     tt_set_principal(NULL);
     tt_set_append_token(0);
     if (rc == TT_OK)
-        return;
+        return 0;
     /* Refused before it was queued: the token is still unchecked (srv_vouch). */
     put_failure(c, rc, tt_ledger_errmsg(F.s->l), unchecked);
     srv_append_clear(&c->a);
     atomic_fetch_sub(&F.s->deferred, 1);
     c->state = FP_SENDING;
-    send_rest(c);
+    return send_out(c);
 }
 
-/* Look at what an idle connection has sent: serve a plain append, hand anything else
- * over, or wait for more. */
-static void serve(fp_conn *c)
+/* One look at what an idle connection has sent: serve a plain append, hand anything else
+ * over, or wait for more. 1 when c is idle again at once (its append was refused before
+ * it was queued, and the answer is out). */
+static int serve_one(fp_conn *c)
 {
     static char buf[SRV_FP_HEAD_MAX + SRV_FP_BODY_MAX]; /* the loop's thread only */
     ssize_t n = recv(c->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
+        return 0;
     if (n <= 0) {
         close_conn(c);
-        return;
+        return 0;
     }
     srv_fp_req q;
     srv_fp_verdict v = srv_fp_parse(buf, (size_t)n, &q);
     if (v == SRV_FP_WAIT)
-        return;
+        return 0;
+    /* WARNING: counted before `stopping` is read, as server/http.c does. The drain
+     * (serve.c) sets stopping and then waits for the count to reach 0: counted after the
+     * check, an append taken while it read 0 would be committed but never answered. */
+    c->counted = 1;
+    atomic_fetch_add(&F.s->active_requests, 1);
     char principal[TT_MAX_PRINCIPAL + 1];
     int64_t unchecked = 0;
     if (v == SRV_FP_HANDOFF || atomic_load(&F.s->stopping) ||
         prepare(c, buf, &q, principal, &unchecked) != 0) {
-        hand_off(c);
-        return;
+        hand_off(c); /* uncounts c */
+        return 0;
     }
     c->started_us = tt_time_now_us();
     /* Now the request is this path's: take its bytes out of the socket (the ones peeked). */
@@ -366,10 +381,16 @@ static void serve(fp_conn *c)
     if (got != (ssize_t)len) {
         srv_append_clear(&c->a);
         close_conn(c);
-        return;
+        return 0;
     }
     atomic_fetch_add(&F.s->fastpath_served, 1);
-    submit(c, principal, unchecked);
+    return submit(c, principal, unchecked);
+}
+
+static void serve(fp_conn *c)
+{
+    while (serve_one(c))
+        continue;
 }
 
 /* ---- the loop ---- */

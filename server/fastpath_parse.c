@@ -54,8 +54,11 @@ static int header(const char *p, size_t len, seen *h)
             return -1;
     while (v < end && (*v == ' ' || *v == '\t'))
         v++;
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
+    /* libmicrohttpd 0.9.75 keeps trailing whitespace in a value ("Bearer T " is not T, an
+     * Idempotency-Key "K " not K): trimming it here would answer such a request otherwise
+     * than the other path, and store another key for a retry that takes that path. */
+    if (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+        return -1;
     size_t vn = (size_t)(end - v);
     if (is_name(p, k, "Content-Length"))
         return take(&h->length, &h->length_n, v, vn);
@@ -129,7 +132,7 @@ srv_fp_verdict srv_fp_parse(const char *buf, size_t n, srv_fp_req *out)
     seen h;
     memset(&h, 0, sizeof h);
     size_t at = line, scan = n < SRV_FP_HEAD_MAX ? n : SRV_FP_HEAD_MAX;
-    for (;;) {
+    for (int lines = 0;; lines++) {
         const char *cr = memchr(buf + at, '\r', scan - at);
         if (cr == NULL || (size_t)(cr - buf) + 1 >= scan)
             return n >= SRV_FP_HEAD_MAX ? SRV_FP_HANDOFF : SRV_FP_WAIT;
@@ -140,7 +143,7 @@ srv_fp_verdict srv_fp_parse(const char *buf, size_t n, srv_fp_req *out)
             at += 2;
             break;
         }
-        if (header(buf + at, len, &h) != 0)
+        if (lines == SRV_FP_HEADERS_MAX || header(buf + at, len, &h) != 0)
             return SRV_FP_HANDOFF;
         at += len + 2;
     }

@@ -5,7 +5,10 @@
 
 #include <stddef.h>
 
-#define SRV_FP_HEAD_MAX (16 * 1024) /* as libmicrohttpd's connection memory (server/http.c) */
+/* Well within what libmicrohttpd takes: its connection memory (16 KiB, server/http.c) holds
+ * the head and a record per header line, and a head that outgrows it gets 431 there. */
+#define SRV_FP_HEAD_MAX (8 * 1024)
+#define SRV_FP_HEADERS_MAX 64
 #define SRV_FP_BODY_MAX (64 * 1024)
 #define SRV_FP_TOKEN_MAX 255
 #define SRV_FP_IDEM_MAX 255
@@ -31,7 +34,9 @@ typedef struct srv_fp_req {
  * ASCII, spaces and tabs), one Content-Length of 1 to SRV_FP_BODY_MAX bytes, one bearer
  * token, one Content-Type of application/json (parameters allowed), at most one
  * Idempotency-Key, and Connection only as keep-alive. Transfer-Encoding, X-Ledger, Expect,
- * Upgrade, a header given twice, and everything not listed here hand the request over.
+ * Upgrade, a header given twice, a value with trailing whitespace, a head over
+ * SRV_FP_HEAD_MAX bytes or SRV_FP_HEADERS_MAX header lines, and everything not listed here
+ * hand the request over.
  */
 srv_fp_verdict srv_fp_parse(const char *buf, size_t n, srv_fp_req *out);
 
