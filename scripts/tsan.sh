@@ -14,7 +14,8 @@
 #              TSAN_LOG_DIR    reports and script output (default $TSAN_BUILD_DIR/tsan-logs,
 #                              emptied first)
 #              TT_SLOW         time factor for the e2e limits (default 4)
-# TSan's shadow memory is 5-10 times the heap: test_hostile's RSS limits get TT_RSS_FACTOR=4.
+# TSan's shadow memory is 5-10 times the heap: test_hostile's RSS limits get TT_RSS_FACTOR=4;
+# its frames outgrow test_fastpath's 256 KiB thread stacks: TT_STACK_FACTOR=8.
 # Word splitting of $scripts and the figures below is intended.
 # shellcheck disable=SC2046,SC2086
 set -eu
@@ -58,7 +59,7 @@ for s in $scripts; do
     # halt_on_error=0: a race is reported and the run goes on (the process then exits 66,
     # which the scripts see as a failed server stop).
     TT_BIN="$BUILD/tradetrail" TT_BUILD_DIR="$BUILD/plain" TT_SOURCE_DIR="$SRC" \
-        TT_SLOW="$TT_SLOW" TT_RSS_FACTOR=4 \
+        TT_SLOW="$TT_SLOW" TT_RSS_FACTOR=4 TT_STACK_FACTOR=8 \
         TSAN_OPTIONS="log_path=$LOGS/$s/tsan halt_on_error=0 second_deadlock_stack=1" \
         python3 "$SRC/tests/e2e/$s.py" >"$LOGS/$s/out.txt" 2>&1 || rc=$?
     echo "$rc $(($(date +%s) - start))" >"$LOGS/$s/rc"
