@@ -312,9 +312,9 @@ static void fill(sub *x, unsigned long gen, int *err)
     *err = 0;
     for (;;) {
         int64_t upto, was = x->last_seq;
-        int n, unfit, done;
+        int unfit, done;
         srv_feed_got got = srv_feed_fill(x->feed, &x->q, gen, &x->out, SSE_PAGE_BYTES, &x->last_seq,
-                                         &upto, &n, &unfit);
+                                         &upto, &unfit);
         if (got == SRV_FEED_SERVED) {
             *err = unfit;
             return;

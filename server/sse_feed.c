@@ -208,7 +208,7 @@ static int refresh(srv_feed *f, unsigned long gen)
 
 /* Serve from (last_seq, hi]; stops at a text candidate (SRV_FEED_QUERY) or a full page. */
 static srv_feed_got serve(srv_feed *f, const tt_query *q, tti_buf *out, size_t page_bytes,
-                          int64_t *last_seq, int *n, int *unfit)
+                          int64_t *last_seq, int *unfit)
 {
     while (*last_seq < f->hi && out->len < page_bytes) {
         const fev *e = *slot(f, *last_seq + 1);
@@ -220,16 +220,14 @@ static srv_feed_got serve(srv_feed *f, const tt_query *q, tti_buf *out, size_t p
             *unfit = out->len == 0;
             return SRV_FEED_SERVED;
         }
-        *n += m;
         ++*last_seq;
     }
     return SRV_FEED_SERVED;
 }
 
 srv_feed_got srv_feed_fill(srv_feed *f, const tt_query *q, unsigned long gen, tti_buf *out,
-                           size_t page_bytes, int64_t *last_seq, int64_t *upto, int *n, int *unfit)
+                           size_t page_bytes, int64_t *last_seq, int64_t *upto, int *unfit)
 {
-    *n = 0;
     *unfit = 0;
     srv_feed_got got = SRV_FEED_SERVED;
     pthread_mutex_lock(&f->m);
@@ -238,7 +236,7 @@ srv_feed_got srv_feed_fill(srv_feed *f, const tt_query *q, unsigned long gen, tt
             got = SRV_FEED_MISS;
             break;
         }
-        got = serve(f, q, out, page_bytes, last_seq, n, unfit);
+        got = serve(f, q, out, page_bytes, last_seq, unfit);
         if (got != SRV_FEED_SERVED || *unfit || out->len >= page_bytes || *last_seq < f->hi)
             break;
         /* Read already under the caller's generation or a later one: nothing it was told

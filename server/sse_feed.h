@@ -30,7 +30,7 @@ int srv_feed_message(tti_buf *out, const tt_event *ev);
 
 /* What srv_feed_fill found. */
 typedef enum srv_feed_got {
-    SRV_FEED_SERVED, /* *n messages added (maybe 0: nothing new that matches) */
+    SRV_FEED_SERVED, /* messages added to out (maybe none: nothing new matches) */
     SRV_FEED_MISS,   /* *last_seq lies before the window (up to *upto, its start), or the
                         store failed (*upto 0): query the store */
     SRV_FEED_QUERY,  /* an event up to *upto may match (a text filter) or must be sent
@@ -44,10 +44,10 @@ typedef enum srv_feed_got {
  * at *last_seq and was last read from the store under another generation, it is read again
  * first (one caller reads, the others wait for it and share what it read).
  * An event whose message does not fit in out stops the page; *unfit is set when out was
- * empty (it can never fit). *n counts the messages added; with MISS or QUERY, some may have
- * been added before the window stopped. Thread-safe.
+ * empty (it can never fit). With MISS or QUERY, messages may have been added before the
+ * window stopped: out's length says. Thread-safe.
  */
 srv_feed_got srv_feed_fill(srv_feed *f, const tt_query *q, unsigned long gen, tti_buf *out,
-                           size_t page_bytes, int64_t *last_seq, int64_t *upto, int *n, int *unfit);
+                           size_t page_bytes, int64_t *last_seq, int64_t *upto, int *unfit);
 
 #endif
