@@ -189,6 +189,36 @@ const char *srv_header(srv_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+typedef struct header_count {
+    const char *name;
+    int n;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    (void)value;
+    header_count *c = cls;
+    c->n += strcasecmp(key, c->name) == 0;
+    return MHD_YES;
+}
+
+/* Two copies of a header that names who or what (a token, a key, a ledger) could be read
+ * differently by a proxy in front, which may take the last where libmicrohttpd takes the
+ * first: refuse, do not pick. */
+int srv_single_header(srv_req *r, const char *name, const char **value, enum MHD_Result *answer)
+{
+    header_count c = {name, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &c);
+    if (c.n > 1) {
+        *answer = srv_error(r, 400, "%s: given %d times; give it once", name, c.n);
+        return -1;
+    }
+    *value = srv_header(r, name);
+    return 0;
+}
+
 int srv_content_is(srv_req *r, const char *type)
 {
     const char *ct = srv_header(r, "Content-Type");

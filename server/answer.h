@@ -48,6 +48,9 @@ typedef struct srv_req srv_req;
 struct srv_req {
     srv *s;
     tt_ledger *l; /* the ledger X-Ledger names (SPEC 15), main without it: server/ledgers.c */
+    /* A write's X-Ledger names a ledger not created yet: r->l is NULL until the handler
+     * calls srv_ledger_create (server/ledgers.h). */
+    const char *new_ledger;
     struct MHD_Connection *conn;
     const char *method;
     const char *url;
@@ -63,6 +66,9 @@ struct srv_req {
     /* The id of a token taken from the cache (tt_token_authenticate_cached) and not yet
      * checked for revocation; 0 once it is, or when it was read from the store. */
     int64_t token_unchecked;
+    /* The id of the token that authorised the request (0: none): an event stream ends when
+     * it is revoked (server/sse.c). */
+    int64_t token_id;
     int64_t started_us;
     srv_job *job; /* deferred work in flight or done (server/defer.c) */
     /* A handler's state that lives as long as the request (an SSE subscriber): release
@@ -100,6 +106,9 @@ unsigned srv_vouch(srv *s, int64_t *unchecked, unsigned status, char *msg, size_
  * (parameters after ';' ignored, case-insensitive). */
 const char *srv_header(srv_req *r, const char *name);
 int srv_content_is(srv_req *r, const char *type);
+/* A header that may be given at most once: its value (or NULL) in *value and 0, or 400
+ * answered into *answer and -1 when the request has it more than once. */
+int srv_single_header(srv_req *r, const char *name, const char **value, enum MHD_Result *answer);
 
 /* A JSON request body: 415 unless Content-Type is application/json, 400 when the body is
  * empty, answered into *answer (returns -1); 0 when there is one to parse. */

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "front/front.h"
+#include "ledgers.h"
 #include "metrics.h"
 #include "offload.h"
 #include "routes.h"
@@ -21,7 +22,7 @@
 static enum MHD_Result feedback_post(srv *s, srv_req *r)
 {
     enum MHD_Result ret;
-    if (srv_json_body(r, &ret) != 0)
+    if (srv_no_params(r, &ret) != 0 || srv_json_body(r, &ret) != 0)
         return ret;
     tt_feedback_settings cfg;
     char err[512];
@@ -33,6 +34,10 @@ static enum MHD_Result feedback_post(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_error(r, srv_status_for(rc), "%s", err);
     tt_feedback_result res;
+    if (srv_ledger_create(r, &ret) != 0) {
+        tt_free(owner);
+        return ret;
+    }
     rc = tt_feedback_record(r->l, in.strategy_id, in.ai_return, in.benchmark_return, in.user_id,
                             in.benchmark, &cfg, &res);
     tt_free(owner);
@@ -99,7 +104,7 @@ static enum MHD_Result feedback_list(srv *s, srv_req *r)
 static enum MHD_Result actions_post(srv *s, srv_req *r)
 {
     enum MHD_Result ret;
-    if (srv_json_body(r, &ret) != 0)
+    if (srv_no_params(r, &ret) != 0 || srv_json_body(r, &ret) != 0)
         return ret;
     const char *message, *source;
     void *owner = NULL;
@@ -109,6 +114,10 @@ static enum MHD_Result actions_post(srv *s, srv_req *r)
     if (rc != TT_OK)
         return srv_error(r, srv_status_for(rc), "%s", err);
     tt_append_result res;
+    if (srv_ledger_create(r, &ret) != 0) {
+        tt_free(owner);
+        return ret;
+    }
     rc = tt_ledger_log_action(r->l, message, source, NULL, &res);
     tt_free(owner);
     if (rc != TT_OK)

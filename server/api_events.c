@@ -11,6 +11,7 @@
 
 #include "append.h"
 #include "defer.h"
+#include "ledgers.h"
 #include "offload.h"
 #include "routes.h"
 
@@ -30,7 +31,11 @@ static int content_type(srv_req *r, int *ndjson)
 /* The Idempotency-Key header names the key of a single event. */
 static enum MHD_Result apply_idem_header(srv_req *r, tt_event *ev, int is_batch, int *ok)
 {
-    const char *h = srv_header(r, "Idempotency-Key");
+    const char *h;
+    enum MHD_Result answer;
+    *ok = 0;
+    if (srv_single_header(r, "Idempotency-Key", &h, &answer) != 0)
+        return answer;
     *ok = 1;
     if (h == NULL)
         return MHD_YES;
@@ -102,6 +107,8 @@ static enum MHD_Result submit(srv *s, srv_req *r, tt_event *events, size_t n, vo
     enum MHD_Result ret = MHD_YES;
     if (apply_header)
         ret = apply_idem_header(r, &j->a.events[0], j->a.is_batch, &ok);
+    if (ok && srv_ledger_create(r, &ret) != 0)
+        ok = 0;
     if (!ok) {
         append_job_free(j);
         return ret;
@@ -133,6 +140,9 @@ enum MHD_Result srv_append_parsed(srv *s, srv_req *r, tt_event *events, size_t n
 static enum MHD_Result events_post(srv *s, srv_req *r)
 {
     int ndjson;
+    enum MHD_Result answer;
+    if (srv_no_params(r, &answer) != 0)
+        return answer;
     if (content_type(r, &ndjson) != 0)
         return srv_error(r, 415,
                          "Content-Type must be application/json or "

@@ -4,6 +4,7 @@
  * SILENT events are raised by the ticker, server/serve.c), GET /api/producers lists what
  * the ledger knows of each producer. The library parses, decides and shapes the JSON.
  */
+#include "ledgers.h"
 #include "routes.h"
 
 static enum MHD_Result heartbeat_post(srv *s, srv_req *r)
@@ -22,6 +23,10 @@ static enum MHD_Result heartbeat_post(srv *s, srv_req *r)
         return srv_error(r, srv_status_for(rc), "%s", err);
     /* A heartbeat is one small write, rare per producer: it runs on this thread. */
     tt_producer p;
+    if (srv_ledger_create(r, &ret) != 0) {
+        tt_free(owner);
+        return ret;
+    }
     rc = tt_ledger_heartbeat(r->l, producer, timeout_s, &p);
     tt_free(owner);
     if (rc != TT_OK)

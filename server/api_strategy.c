@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ledgers.h"
 #include "metrics.h"
 #include "routes.h"
 
@@ -34,7 +35,17 @@ static int parse_body(srv_req *r, tt_strategy_request_kind kind, tt_strategy_req
         *answer = srv_error(r, srv_status_for(rc), "%s", err);
         return -1;
     }
-    return 0;
+    /* A named ledger that does not exist yet (server/ledgers.h) is created by a strategy's
+     * creation only: it holds no strategy for any other write to find. */
+    int creates = kind == TT_STRATEGY_REQ_CREATE;
+    if (creates ? srv_ledger_create(r, answer) == 0 : r->l != NULL)
+        return 0;
+    if (!creates)
+        *answer = srv_error(r, 404, "no strategy %s",
+                            kind == TT_STRATEGY_REQ_SWAP ? req->swap.old_id : r->id);
+    tt_free(*owner);
+    *owner = NULL;
+    return -1;
 }
 
 /* Answer a successful single-strategy write with the strategy as it is now. */

@@ -269,9 +269,12 @@ static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int
         *ok = 1;
         return MHD_YES;
     }
+    const char *cred;
+    enum MHD_Result ret;
+    if (srv_single_header(r, need == NEED_CRON ? "X-Cron-Auth" : "Authorization", &cred, &ret) != 0)
+        return ret;
     if (need == NEED_CRON) {
-        switch (tt_cron_authorize(tti_config_value(s->cfg, "cron_secret"),
-                                  srv_header(r, "X-Cron-Auth"))) {
+        switch (tt_cron_authorize(tti_config_value(s->cfg, "cron_secret"), cred)) {
         case TT_OK:
             *ok = 1;
             return MHD_YES;
@@ -282,7 +285,7 @@ static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int
         }
     }
     char token[256];
-    if (request_token(srv_header(r, "Authorization"), token, sizeof token) != 0)
+    if (request_token(cred, token, sizeof token) != 0)
         return srv_error(r, 401, "missing bearer token (Authorization: Bearer <token>)");
     tt_role role;
     char principal[TT_MAX_PRINCIPAL + 1];
@@ -290,7 +293,7 @@ static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int
     int cached = 0;
     int rc = may_cache(r, route)
                  ? tt_token_authenticate_cached(s->l, token, &role, &id, principal, &cached)
-                 : tt_token_authenticate(s->l, token, &role, NULL, principal);
+                 : tt_token_authenticate(s->l, token, &role, &id, principal);
     explicit_bzero(token, sizeof token);
     if (rc == TT_EAUTH)
         return srv_error(r, 401, "invalid or revoked token");
@@ -305,6 +308,7 @@ static enum MHD_Result authorise(srv *s, srv_req *r, const srv_route *route, int
     /* SPEC 3.1: what this request appends records the token that authenticated it. */
     tt_set_principal(principal);
     snprintf(r->principal, sizeof r->principal, "%s", principal);
+    r->token_id = id;
     r->authorised = 1;
     *ok = 1;
     return MHD_YES;

@@ -113,26 +113,33 @@ static int lookup(srv *s, const char *name, int create, tt_ledger **out, char *e
     return rc;
 }
 
-static enum MHD_Result count_one(void *cls, enum MHD_ValueKind kind, const char *key,
-                                 const char *value)
+/* Point r->l at the ledger name, opening (with create, creating) it. Any failure but
+ * TT_ENOTFOUND is answered here; the caller answers that one. */
+static int open_named(srv_req *r, const char *name, int create, enum MHD_Result *answer)
 {
-    (void)kind;
-    (void)value;
-    if (strcasecmp(key, "X-Ledger") == 0)
-        (*(int *)cls)++;
-    return MHD_YES;
+    char err[512];
+    tt_ledger *l = NULL;
+    int rc = lookup(r->s, name, create, &l, err, sizeof err);
+    if (rc == TT_OK)
+        r->l = l;
+    else if (rc == TT_EBUSY)
+        *answer = srv_error(r, 503, "%s", err);
+    else if (rc != TT_ENOTFOUND)
+        *answer = srv_fail(r, rc, err);
+    return rc;
+}
+
+static int not_found(srv_req *r, const char *name, enum MHD_Result *answer)
+{
+    *answer = srv_error(r, 404, "no ledger named %s (a write through X-Ledger creates it)", name);
+    return -1;
 }
 
 int srv_ledger_select(srv *s, srv_req *r, int create, enum MHD_Result *answer)
 {
-    /* Two headers could be read differently by a proxy in front: refuse, do not pick. */
-    int n_headers = 0;
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_one, &n_headers);
-    if (n_headers > 1) {
-        *answer = srv_error(r, 400, "X-Ledger: given %d times; give it once", n_headers);
+    const char *name;
+    if (srv_single_header(r, "X-Ledger", &name, answer) != 0)
         return -1;
-    }
-    const char *name = srv_header(r, "X-Ledger");
     /* A webhook that can only be given a URL (freqtrade's) names its ledger there. */
     if (name == NULL && strncmp(r->url, SRV_ADAPTERS_PREFIX, strlen(SRV_ADAPTERS_PREFIX)) == 0)
         name = srv_param(r, "ledger");
@@ -146,21 +153,23 @@ int srv_ledger_select(srv *s, srv_req *r, int create, enum MHD_Result *answer)
                             TT_MAX_LEDGER_NAME);
         return -1;
     }
-    char err[512];
-    tt_ledger *l = NULL;
-    int rc = lookup(s, name, create, &l, err, sizeof err);
-    if (rc == TT_OK) {
-        r->l = l;
+    /* A write may name a ledger that does not exist yet: its handler creates it once the
+     * request is known to write (srv_ledger_create), so a refused one leaves nothing. */
+    int rc = open_named(r, name, 0, answer);
+    if (rc == TT_ENOTFOUND && create) {
+        r->l = NULL;
+        r->new_ledger = name;
         return 0;
     }
-    if (rc == TT_ENOTFOUND)
-        *answer =
-            srv_error(r, 404, "no ledger named %s (a write through X-Ledger creates it)", name);
-    else if (rc == TT_EBUSY)
-        *answer = srv_error(r, 503, "%s", err);
-    else
-        *answer = srv_fail(r, rc, err);
-    return -1;
+    return rc == TT_OK ? 0 : rc == TT_ENOTFOUND ? not_found(r, name, answer) : -1;
+}
+
+int srv_ledger_create(srv_req *r, enum MHD_Result *answer)
+{
+    if (r->l != NULL)
+        return 0;
+    int rc = open_named(r, r->new_ledger, 1, answer);
+    return rc == TT_OK ? 0 : rc == TT_ENOTFOUND ? not_found(r, r->new_ledger, answer) : -1;
 }
 
 void srv_ledgers_each(srv *s, void (*fn)(srv *s, tt_ledger *l, int64_t *last, void *ctx), void *ctx)

@@ -21,10 +21,15 @@ int srv_ledgers_start(srv *s);
 void srv_ledgers_stop(srv *s);
 
 /* Point r->l at the ledger the request's X-Ledger header names (the main ledger without
- * one). create: a write may create a ledger that does not exist yet. 0 when r->l is set;
- * otherwise the error answer (400 bad name, 404 no such ledger, 503 too many) is in
- * *answer and -1 is returned. */
+ * one). create: the request writes, and may name a ledger that does not exist yet; r->l is
+ * then NULL until its handler calls srv_ledger_create, after the request was checked, so
+ * that a refused write creates nothing. 0 when done; otherwise the error answer (400 bad
+ * name or X-Ledger twice, 404 no such ledger, 503 too many) is in *answer and -1 is
+ * returned. */
 int srv_ledger_select(srv *s, srv_req *r, int create, enum MHD_Result *answer);
+/* Every write handler, before it writes: create the ledger r->new_ledger names when r->l
+ * is NULL (503 at the limit). 0 when r->l is set; -1 with the answer in *answer. */
+int srv_ledger_create(srv_req *r, enum MHD_Result *answer);
 
 /* Call fn for every named ledger opened so far (the ticker: sign, wake, sweep). *last
  * is the caller's own per-ledger state, kept here for it. */

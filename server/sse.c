@@ -21,6 +21,9 @@
 
 #define SSE_PAGE 100
 #define SSE_HEARTBEAT_US (15 * 1000000LL)
+/* How often the tokens of open streams are checked for revocation: a stream is one request
+ * that lasts, and "a revoked token gets 401 on its next request" would never reach it. */
+#define SSE_TOKEN_CHECK_US (1000000LL)
 #define SSE_MAX_SUBSCRIBERS 256
 /* New events wake the streams at most this often: under a steady flow of appends each wake
  * sends what arrived since the last, so the streams' cost follows the number of streams,
@@ -57,7 +60,9 @@ typedef struct sub {
     tti_buf out;
     size_t sent;
     int suspended;
-    int gone; /* the client closed its end while the stream was suspended */
+    int gone;         /* the client closed its end while the stream was suspended */
+    int64_t token_id; /* the token that opened it; 0 when none did (no such route yet) */
+    int revoked;      /* that token was revoked: the stream ends */
     struct sub *next;
 } sub;
 
@@ -72,8 +77,9 @@ struct srv_sse_hub {
     pthread_cond_t cv;
     pthread_t waker;
     int pending, waker_running, waker_stop;
-    size_t buf_max; /* a subscriber's page buffer limit: SSE_BUF_MAX but in tests */
-    int window;     /* the windows' size in events: 0 (SRV_FEED_CAP) but in tests */
+    size_t buf_max;            /* a subscriber's page buffer limit: SSE_BUF_MAX but in tests */
+    int window;                /* the windows' size in events: 0 (SRV_FEED_CAP) but in tests */
+    int64_t tokens_checked_us; /* the last revocation check (the ticker's thread only) */
 };
 
 static void on_commit(void *ctx, int64_t first_seq, int64_t count);
@@ -248,8 +254,50 @@ static void on_commit(void *ctx, int64_t first_seq, int64_t count)
     srv_sse_notify(ctx);
 }
 
+static int has_id(const int64_t *ids, int n, int64_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
+}
+
+/* End the streams whose token was revoked since they opened: one read per distinct token,
+ * at most once per SSE_TOKEN_CHECK_US, on the ticker's thread. A token that cannot be
+ * checked now (the store busy or failing) keeps its streams until a check succeeds. */
+static void check_tokens(srv *s)
+{
+    srv_sse_hub *h = s->hub;
+    int64_t now = tt_time_now_us(), ids[SSE_MAX_SUBSCRIBERS];
+    if (now - h->tokens_checked_us < SSE_TOKEN_CHECK_US)
+        return;
+    h->tokens_checked_us = now;
+    int n = 0, any = 0;
+    pthread_mutex_lock(&h->m);
+    for (sub *x = h->list; x && n < SSE_MAX_SUBSCRIBERS; x = x->next)
+        if (x->token_id != 0 && !x->gone && !x->revoked && !has_id(ids, n, x->token_id))
+            ids[n++] = x->token_id;
+    pthread_mutex_unlock(&h->m);
+    for (int i = 0; i < n; i++)
+        if (tt_token_recheck(s->l, ids[i]) == TT_EAUTH)
+            ids[any++] = ids[i];
+    if (any == 0)
+        return;
+    pthread_mutex_lock(&h->m);
+    for (sub *x = h->list; x; x = x->next)
+        if (has_id(ids, any, x->token_id)) {
+            x->revoked = 1;
+            if (x->suspended) {
+                x->suspended = 0;
+                MHD_resume_connection(x->conn);
+            }
+        }
+    pthread_mutex_unlock(&h->m);
+}
+
 void srv_sse_heartbeat(srv *s)
 {
+    check_tokens(s);
     wake(s, 0, 1);
 }
 
@@ -357,11 +405,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
             return copy_out(x, buf, max);
         pthread_mutex_lock(&h->m);
         unsigned long gen = h->gen;
-        int shutting = h->shutting, gone = x->gone;
+        int shutting = h->shutting, gone = x->gone, revoked = x->revoked;
         pthread_mutex_unlock(&h->m);
         if (gone)
             return MHD_CONTENT_READER_END_WITH_ERROR;
-        if (shutting)
+        if (shutting || revoked) /* a revoked token's client reconnects and gets 401 */
             return MHD_CONTENT_READER_END_OF_STREAM;
         int err;
         fill(x, gen, &err);
@@ -379,7 +427,7 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
         if (peer_closed(x->conn))
             return MHD_CONTENT_READER_END_WITH_ERROR;
         pthread_mutex_lock(&h->m);
-        int again = h->gen != gen || h->shutting || x->gone;
+        int again = h->gen != gen || h->shutting || x->gone || x->revoked;
         if (!again) {
             x->suspended = 1;
             MHD_suspend_connection(x->conn);
@@ -493,6 +541,7 @@ static enum MHD_Result stream(srv *s, srv_req *r)
         return srv_error(r, 500, "out of memory");
     x->s = s;
     x->l = r->l;
+    x->token_id = r->token_id;
     x->conn = r->conn;
     x->last_write_us = tt_time_now_us();
     tti_buf_init(&x->out, s->hub->buf_max);

@@ -19,7 +19,8 @@ void srv_sse_stop(srv *s);
 /* New events may be there: every suspended stream looks, within 20 ms (sse.c,
  * SSE_COALESCE_NS). Any thread; cheap (the waker thread does the waking). */
 void srv_sse_notify(srv *s);
-/* Streams due a keep-alive send one; those whose client has gone end. */
+/* Streams due a keep-alive send one; those whose client has gone end, and (checked once a
+ * second) those whose token was revoked. The ticker's thread. */
 void srv_sse_heartbeat(srv *s);
 /* End every stream and refuse new ones (the server is stopping). */
 void srv_sse_shutdown(srv *s);

@@ -342,6 +342,59 @@ class ServerTest(StoreChecks, ServerCase):
             self.assertTrue(all(f[len("ledger-"):-3] in ("paper", "fresh", "idem", "streamed")
                                 for f in files if f.endswith(".db")), files)
 
+    def test_refused_writes_create_no_ledger(self):
+        """A write is refused before it creates the ledger it names: a bad body, a wrong
+        content type, an unknown parameter or a strategy that cannot exist leave nothing, so
+        that refused requests cannot fill the server's 64 ledger slots."""
+        s = self.server
+        strategy = {"id": "s-1", "name": "n", "symbol": "BTCUSDT", "timeframe": "5m",
+                    "yaml": "rsi: 14\n", "actor": "a"}
+        refused = [
+            (400, "POST", "/api/events", b"{not json", "application/json"),
+            (400, "POST", "/api/events", b"", "application/json"),
+            (415, "POST", "/api/events", json.dumps(T.event()).encode(), "text/plain"),
+            (400, "POST", "/api/events?bogus=1", json.dumps(T.event()).encode(),
+             "application/json"),
+            (400, "POST", "/api/actions", b"{}", "application/json"),
+            (400, "POST", "/api/feedback", b"{}", "application/json"),
+            (400, "POST", "/api/heartbeat", b"{}", "application/json"),
+            (400, "POST", "/api/strategies", b"{}", "application/json"),
+            (404, "POST", "/api/strategies/s-1/activate", b'{"actor": "a"}',
+             "application/json"),
+            (404, "POST", "/api/strategies/s-1/status",
+             b'{"status": "ACTIVE", "actor": "a"}', "application/json"),
+        ]
+        for i, (status, method, path, body, ctype) in enumerate(refused):
+            name = "ghost-%d" % i
+            with self.subTest(path=path, ctype=ctype):
+                r = s.request(method, path, body=body, content_type=ctype, token="ingest",
+                              headers={"X-Ledger": name})
+                self.assertError(r, status, path)
+                self.assertNoLedgerStored(s.data, name)
+                self.assertError(s.request("GET", "/api/stats", headers={"X-Ledger": name},
+                                           token="read"), 404)
+        # and a write that passes its checks still creates it
+        r = s.request("POST", "/api/strategies", body=strategy, token="ingest",
+                      headers={"X-Ledger": "ghost-real"})
+        self.assertEqual(r.status, 201, r)
+        self.assertLedgerStored(s.data, "ghost-real")
+
+    def test_write_parameters_are_checked(self):
+        """POST /api/events, /api/actions and /api/feedback take no query parameters: a
+        ?ledger= meant as the adapters' would otherwise write into the main ledger."""
+        s = self.server
+        size = s.tree_size()
+        for path, body in (("/api/events?ledger=paper", T.event(entity_id="param")),
+                           ("/api/actions?ledger=paper", {"message": "m"}),
+                           ("/api/feedback?ledger=paper",
+                            {"strategy_id": "s", "ai_return": 1, "benchmark_return": 0})):
+            with self.subTest(path=path):
+                r = s.request("POST", path, body=body, token="ingest")
+                self.assertError(r, 400, path)
+                self.assertIn("ledger", r.json()["error"]["message"])
+        self.assertEqual(s.tree_size(), size)
+        self.assertEqual(self.ids("param", PAPER), [])
+
     def test_two_headers_are_400(self):
         # A proxy might read the other one: refused, not picked.
         c = self.server.connection(30)
@@ -357,6 +410,13 @@ class ServerTest(StoreChecks, ServerCase):
             c.close()
         self.assertEqual(r.status, 400, body)
         self.assertIn("X-Ledger: given 2 times", body["error"]["message"])
+        # the cron secret likewise, even when both copies are right
+        head = ("POST /api/cron/checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                "X-Cron-Auth: %s\r\nX-Cron-Auth: %s\r\nContent-Length: 0\r\n\r\n"
+                % (CRON_SECRET, CRON_SECRET))
+        status, body = self.server.raw(head.encode())
+        self.assertEqual(status, 400, body)
+        self.assertIn(b"X-Cron-Auth: given 2 times", body)
 
     def test_cron_with_a_named_ledger_is_400(self):
         s = self.server

@@ -1298,6 +1298,51 @@ class RoleMatrixTest(ServerCase):
         # another token goes on working through the same cache
         self.assertEqual(srv.post_events(event(entity="cached"), token="ingest").status, 201)
 
+    def test_a_revoked_tokens_stream_ends(self):
+        """An open stream is one request that lasts: it ends within about a second of its
+        token's revocation (by another process here), while another token's stream goes
+        on, and the client's reconnection gets 401."""
+        srv = self.server
+        rid, tok = srv.create_token("read", "streaming-then-revoked")
+        doomed = T.SSEClient(srv.port, "/api/stream?entity=revoked_stream", tok)
+        other = T.SSEClient(srv.port, "/api/stream?entity=revoked_stream",
+                            srv.tokens["read"])
+        for s in (doomed, other):
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, 200)
+            self.assertIn("comment", s.next())
+        first = srv.post_events(event(entity="revoked_stream"), token="ingest").json()["seq"]
+        for s in (doomed, other):
+            self.assertEqual(next_seqs(s, 1, 3), [first])
+        T.cli_ok(srv.data, ["token", "revoke", str(rid)])
+        deadline = time.time() + 3 * T.SLOW
+        while not doomed.closed and time.time() < deadline:
+            doomed.next(timeout=0.2)
+        self.assertTrue(doomed.closed, "the revoked token's stream is still open")
+        later = srv.post_events(event(entity="revoked_stream"), token="ingest").json()["seq"]
+        self.assertEqual(next_seqs(other, 1, 3), [later])
+        self.assertError(srv.request("GET", "/api/stream", token=tok), 401)
+
+    def test_headers_that_name_a_credential_or_key_once(self):
+        """Two Authorization or Idempotency-Key headers are refused, as two X-Ledger are
+        (and two X-Cron-Auth, test_namespaces): a proxy in front may read the other one."""
+        srv = self.server
+        ev = json.dumps(event(entity="twice")).encode()
+        cases = [("Authorization", "Bearer " + srv.tokens["ingest"], None),
+                 ("Idempotency-Key", "twice-a", "Bearer " + srv.tokens["ingest"])]
+        size = srv.tree_size()
+        for name, value, auth in cases:
+            with self.subTest(header=name):
+                head = "POST /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                if auth:
+                    head += "Authorization: %s\r\n" % auth
+                head += "%s: %s\r\n%s: %s\r\n" % (name, value, name, value[:-1] + "b")
+                head += "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(ev)
+                status, body = srv.raw(head.encode() + ev)
+                self.assertEqual(status, 400, body)
+                self.assertIn(b"%s: given 2 times" % name.encode(), body)
+        self.assertEqual(srv.tree_size(), size)
+
     def test_authorization_header_forms(self):
         srv = self.server
         read = srv.tokens["read"]
