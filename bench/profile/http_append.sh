@@ -12,13 +12,15 @@
 # PROFILE_LOAD=ndjson loads it as the NDJSON figure does instead (wrk -t2 -c4, 1,000-event
 # batches, bench/wrk_post_ndjson.lua): every "per append" figure is then per event.
 # PROFILE_PERF=0 stops after the CPU figures (quick paired runs of two binaries).
+# PROFILE_TMP=DIR puts the ledger in DIR instead of the default temporary directory, e.g.
+# /dev/shm to see what the figures are when fdatasync and the disk cost nothing.
 set -eu
 bin=$1
 secs=${2:-8}
 [ $# -ge 2 ] && shift 2 || shift 1
 here=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is not installed" >&2; exit 77; }
-work=$(mktemp -d)
+work=$(mktemp -d ${PROFILE_TMP:+-p $PROFILE_TMP})
 pid=
 cleanup() {
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
