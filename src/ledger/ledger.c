@@ -266,15 +266,53 @@ static int setup_meta(tt_ledger *l, const tt_open_options *o, char *err, size_t 
     return TT_OK;
 }
 
-static int store_verifier(tt_ledger *l, char *err, size_t errlen)
+/* The key name and id of a verifier key ("name+id+key"): enough to tell two keys apart in
+ * a message. */
+static void key_id(const char *vkey, char *out, size_t cap)
+{
+    const char *plus = strchr(vkey, '+');
+    size_t n = plus != NULL && strchr(plus + 1, '+') != NULL
+                   ? (size_t)(strchr(plus + 1, '+') - vkey)
+                   : strlen(vkey);
+    snprintf(out, cap, "%.*s", (int)n, vkey);
+}
+
+/* A signing key file that is not the one this ledger's checkpoints were signed with (a
+ * replica's data directory initialised on its own, a restored backup of another ledger)
+ * would sign checkpoints that verify rejects. A command that writes (init, serve) refuses
+ * to open; any other one opens without the key and cannot sign. */
+static int check_signer(tt_ledger *l, const char *stored, int create, char *err, size_t errlen)
+{
+    char *vkey = NULL;
+    if (tti_signer_verifier_key(&l->signer, &vkey) != TT_OK)
+        return tti_err(err, errlen, TT_ECRYPTO, "cannot derive the verifier key");
+    int same = strcmp(vkey, stored) == 0;
+    char mine[TTI_KEY_NAME_MAX + 16], theirs[TTI_KEY_NAME_MAX + 16];
+    key_id(vkey, mine, sizeof mine);
+    key_id(stored, theirs, sizeof theirs);
+    free(vkey);
+    if (same)
+        return TT_OK;
+    snprintf(l->wrong_key, sizeof l->wrong_key,
+             "signing key %s (%s) is not the key this ledger's checkpoints are signed with "
+             "(%s); use a copy of the ledger's own signing.key",
+             l->key_path, mine, theirs);
+    tti_cleanse(&l->signer, sizeof l->signer);
+    l->have_signer = 0;
+    return create ? tti_err(err, errlen, TT_EINVAL, "%s", l->wrong_key) : TT_OK;
+}
+
+static int store_verifier(tt_ledger *l, int create, char *err, size_t errlen)
 {
     char *stored = NULL;
     int rc = l->ops->meta_get(l->w, "verifier_key", &stored);
     if (rc == TT_OK) {
+        if (l->have_signer)
+            rc = check_signer(l, stored, create, err, errlen);
         if (!l->have_verifier)
             l->have_verifier = tti_verifier_parse(stored, strlen(stored), &l->verifier) == 0;
         free(stored);
-        return TT_OK;
+        return rc;
     }
     if (rc != TT_ENOTFOUND || !l->have_signer)
         return rc == TT_ENOTFOUND ? TT_OK : tti_err(err, errlen, rc, "%s", l->ops->errmsg(l->w));
@@ -376,7 +414,7 @@ static int open_ledger(const tt_open_options *o, const char *ns, tt_ledger **out
     if (rc == TT_OK)
         rc = load_key(l, key, o->create, err, errlen);
     if (rc == TT_OK)
-        rc = store_verifier(l, err, errlen);
+        rc = store_verifier(l, o->create, err, errlen);
     free(key);
     if (rc != TT_OK) {
         tt_ledger_close(l);

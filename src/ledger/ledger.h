@@ -120,6 +120,8 @@ struct tt_ledger {
      * (tt_ledger_trust_key), not only from the store that verify checks. */
     int verifier_trusted;
     char *key_path; /* where signing.key was looked for, for messages */
+    /* Why a signing key that was found is not used (ledger.c:check_signer), or "". */
+    char wrong_key[TTI_KEY_NAME_MAX * 2 + 4200];
 
     /* Transaction hooks: changed under wlock and hlock, run by the sequencer under wlock,
      * looked up by name under hlock. */

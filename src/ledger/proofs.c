@@ -314,6 +314,8 @@ static int sign_locked(tt_ledger *l, tt_checkpoint *out)
 
 int tt_ledger_checkpoint_sign(tt_ledger *l, tt_checkpoint *out)
 {
+    if (!l->have_signer && l->wrong_key[0] != '\0')
+        return tti_fail(TT_ECRYPTO, "%s", l->wrong_key);
     if (!l->have_signer)
         return tti_fail(TT_ECRYPTO, "no signing key in the data directory; run `tradetrail "
                                     "init` or point --data at the ledger's directory");

@@ -3490,6 +3490,40 @@ static void test_wal_bounded(void **state)
 }
 
 /* The one tile addressing rule (sequencer, proofs and verify all use it). */
+/* A signing key file that is not the ledger's own (another ledger's, a replica's data
+ * directory initialised on its own): a writer (create) refuses to open, anything else
+ * opens but cannot sign, so no checkpoint is ever signed with a key verify rejects. */
+static void test_wrong_signing_key(void **state)
+{
+    (void)state;
+    char a[64], b[64], from[128], to[128];
+    make_tmpdir(a);
+    make_tmpdir(b);
+    tt_ledger_close(open_ledger(a, 1));
+    tt_ledger_close(open_ledger(b, 1));
+    snprintf(from, sizeof from, "%s/signing.key", b);
+    snprintf(to, sizeof to, "%s/signing.key", a);
+    assert_int_equal(rename(from, to), 0);
+    tt_open_options o;
+    memset(&o, 0, sizeof o);
+    o.data_dir = a;
+    o.create = 1;
+    char uri[512], err[512] = "";
+    o.db_uri = tt_test_db_uri(a, uri, sizeof uri);
+    tt_ledger *l = NULL;
+    assert_int_equal(tt_ledger_open(&o, &l, err, sizeof err), TT_EINVAL);
+    assert_null(l);
+    assert_non_null(strstr(err, "is not the key this ledger's checkpoints are signed with"));
+    assert_non_null(strstr(err, to));
+    l = open_ledger(a, 0);
+    tt_checkpoint cp;
+    assert_int_equal(tt_ledger_checkpoint_sign(l, &cp), TT_ECRYPTO);
+    assert_non_null(strstr(tt_ledger_errmsg(l), "is not the key"));
+    tt_ledger_close(l);
+    rm_rf(a);
+    rm_rf(b);
+}
+
 static void test_tile_locate(void **state)
 {
     (void)state;
@@ -3596,6 +3630,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tile_locate),
+        cmocka_unit_test(test_wrong_signing_key),
         cmocka_unit_test_setup_teardown(test_append_get, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_ledger, teardown_ledger),
         cmocka_unit_test_setup_teardown(test_idempotency, setup_ledger, teardown_ledger),
