@@ -17,6 +17,7 @@
 
 #include "core/crypto.h"
 #include "util/codec.h"
+#include "util/config.h"
 #include "util/err.h"
 #include "util/fs.h"
 
@@ -328,10 +329,11 @@ static int open_store(tt_ledger *l, const tt_open_options *o, const char *ns, ch
                       size_t errlen)
 {
     l->ops = tti_store_backend(l->uri);
+    char shown[512]; /* WARNING: a mistyped postgres:// URI still holds its password */
     if (l->ops == NULL)
         return tti_err(err, errlen, TT_EINVAL,
                        "unsupported store URI %s (use a file path, sqlite:PATH or postgres://...)",
-                       l->uri);
+                       tti_store_uri_shown(l->uri, shown, sizeof shown));
     tti_store_config wcfg = {.create = o->create,
                              .busy_timeout_ms = o->busy_timeout_ms > 0 ? o->busy_timeout_ms : 10000,
                              .ns = ns};

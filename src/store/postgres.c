@@ -583,6 +583,46 @@ static int revive(tti_store *s)
     return configure(s);
 }
 
+/*
+ * WARNING: a connection string may hold a password, and libpq's messages quote it: a parse
+ * error quotes the offending token ("Hunter2%ZZ"), sometimes the whole URI. A parse error
+ * loses every quoted part; any other message loses each occurrence of the password.
+ */
+static int connect_failed(const char *uri, const char *msg, char *err, size_t errlen)
+{
+    char *perr = NULL, safe[1024];
+    PQconninfoOption *opts = PQconninfoParse(uri, &perr);
+    int malformed = opts == NULL;
+    const char *pw = NULL;
+    for (PQconninfoOption *p = opts; p != NULL && p->keyword != NULL; p++)
+        if (strcmp(p->keyword, "password") == 0 && p->val != NULL && p->val[0] != '\0')
+            pw = p->val;
+    const char *m = malformed && perr != NULL ? perr : msg;
+    size_t o = 0;
+    for (int quoted = 0; *m != '\0' && o + 8 < sizeof safe;) {
+        if (malformed && *m == '"') {
+            o += quoted ? 0 : (size_t)snprintf(safe + o, sizeof safe - o, "\"...\"");
+            quoted = !quoted;
+            m++;
+        } else if (pw != NULL && strncmp(m, pw, strlen(pw)) == 0) {
+            o += (size_t)snprintf(safe + o, sizeof safe - o, "****");
+            m += strlen(pw);
+        } else if (quoted) {
+            m++;
+        } else {
+            safe[o++] = *m++;
+        }
+    }
+    safe[o] = '\0';
+    PQconninfoFree(opts);
+    PQfreemem(perr);
+    return tti_err(err, errlen, TT_EDB, "cannot connect to PostgreSQL: %s%s",
+                   malformed ? "the connection string is malformed (percent-encode %, @, / and "
+                               ": in a user name or password): "
+                             : "",
+                   safe);
+}
+
 static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out, char *err,
                    size_t errlen)
 {
@@ -598,9 +638,7 @@ static int pg_open(const char *uri, const tti_store_config *cfg, tti_store **out
     s->conn = PQconnectdb(uri);
     int rc;
     if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-        /* WARNING: the message never repeats the URI, which may hold a password. */
-        rc = tti_err(err, errlen, TT_EDB, "cannot connect to PostgreSQL: %s",
-                     s->conn ? PQerrorMessage(s->conn) : "out of memory");
+        rc = connect_failed(uri, s->conn ? PQerrorMessage(s->conn) : "out of memory", err, errlen);
         pg_close(s);
         return rc;
     }

@@ -21,6 +21,7 @@
 
 #include "store/records.h"
 #include "store/sqlite_internal.h"
+#include "util/config.h"
 #include "util/err.h"
 #include "util/map.h"
 
@@ -385,17 +386,19 @@ static int sq_open(const char *uri, const tti_store_config *cfg, tti_store **out
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (cfg->create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path, &s->db, flags, cfg->read_only ? NULL : writer_vfs);
     if (rc != SQLITE_OK) {
+        char buf[512]; /* a libpq "host=... password=..." string given as a path is masked */
+        const char *shown = tti_store_uri_shown(path, buf, sizeof buf);
         rc = rc == SQLITE_CANTOPEN && !cfg->create
                  ? cfg->ns != NULL
                        ? tti_err(
                              err, errlen, TT_ENOTFOUND,
                              "no ledger named %s (%s does not exist; `tradetrail --ledger %s init` "
                              "or the first append through a server creates it)",
-                             cfg->ns, path, cfg->ns)
+                             cfg->ns, shown, cfg->ns)
                        : tti_err(err, errlen, TT_ENOTFOUND,
                                  "cannot open %s: no ledger there; run `tradetrail init` first",
-                                 path)
-                 : tti_err(err, errlen, TT_EDB, "cannot open %s: %s", path,
+                                 shown)
+                 : tti_err(err, errlen, TT_EDB, "cannot open %s: %s", shown,
                            s->db ? sqlite3_errmsg(s->db) : "out of memory");
         sq_close(s);
         return rc;

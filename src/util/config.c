@@ -320,6 +320,14 @@ const char *tti_config_mask(const char *key, const char *value, char *buf, size_
     return buf;
 }
 
+const char *tti_store_uri_shown(const char *uri, char *buf, size_t len)
+{
+    if (strstr(uri, "://") != NULL)
+        return tti_config_mask("db", uri, buf, len);
+    snprintf(buf, len, "%s", strcasestr(uri, "password") != NULL ? "********" : uri);
+    return buf;
+}
+
 void tti_config_print(const tti_config *c, FILE *f, int show_secrets)
 {
     for (size_t i = 0; i < NKEYS; i++) {

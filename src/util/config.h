@@ -52,6 +52,9 @@ const char *tti_config_origin(const tti_config *c, const char *key);
  * a URL keeps its scheme and host, drops credentials and masks path and query. */
 int tti_config_is_secret(const char *key);
 const char *tti_config_mask(const char *key, const char *value, char *buf, size_t len);
+/* A store URI or path as a message may show it: a URL without its credentials and path
+ * (tti_config_mask), a libpq "password=..." string masked whole, a file path as it is. */
+const char *tti_store_uri_shown(const char *uri, char *buf, size_t len);
 
 /* The known keys, in the order `tradetrail config` prints them; NULL past the end. */
 const char *tti_config_key(size_t i);

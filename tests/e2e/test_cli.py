@@ -96,6 +96,32 @@ class InitTest(TTCase):
         self.assertExit(run(["log", "fine again"], data=data), 0)
         self.assertEqual(len(ttlib.show_all(data)), 1)
 
+    def test_store_uri_passwords_stay_out_of_messages(self):
+        """libpq's messages quote the malformed part of a connection string, often the
+        password itself (an unencoded %), and a mistyped scheme was printed whole: no error
+        message may show the password, whatever is wrong with the URI."""
+        data = os.path.join(self.tmp, "pw")
+        secret = "Hunter2Pw"
+        uris = ["postgres://u:%s%%ZZ@127.0.0.1:1/db" % secret,
+                "postgres://u:%s%%00@127.0.0.1:1/db" % secret,
+                "postgres://u:%s@[::1/db" % secret,
+                "postgres://u:%s@127.0.0.1:1/db" % secret,
+                "postgresq://u:%s@127.0.0.1:1/db" % secret]
+        # not a URI, so a file path to SQLite: no ledger there, and its name is masked
+        p = run(["--db", "host=127.0.0.1 port=1 password=%s" % secret, "stats"], data=data)
+        self.assertExit(p, 1)
+        self.assertNotIn(secret, p.stderr)
+        for uri in uris:
+            for args in (["--db", uri, "stats"], ["--db", uri, "init"],
+                         ["migrate", "--from", uri, "--to", "sqlite:" + data + "/x.db"]):
+                with self.subTest(uri=uri, command=args[-1]):
+                    p = run(args, data=data)
+                    self.assertNotEqual(p.returncode, 0)
+                    self.assertTrue(p.stderr.strip(), "no message at all")
+                    self.assertNotIn(secret, p.stderr + p.stdout)
+        p = run(["--db", uris[0], "stats"], data=data)
+        self.assertIn("the connection string is malformed (percent-encode", p.stderr)
+
     def test_init_keeps_events(self):
         data = self.new_ledger()
         self.assertExit(run(["append"] + flags(ev()), data=data), 0)
