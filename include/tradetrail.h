@@ -686,7 +686,9 @@ typedef struct tt_migrate_report {
  * origin and verifier key, and every domain table (tokens as hashes, strategies and
  * versions, feedback, job runs, the sync state, the notification outbox), ids kept. No
  * signing key is needed. Each leaf hash is recomputed from the event's fields, each
- * checkpoint's root and the final root compared with the tree rebuilt from the leaves.
+ * checkpoint's root and the final root compared with the tree rebuilt from the leaves,
+ * and each checkpoint's signed note verified under the source's recorded verifier key
+ * and required to name its row's tree.
  * The target is written in one transaction: on any failure it is left as it was.
  * progress (may be NULL) sees events copied of the source's total. Returns TT_OK,
  * TT_ECONFLICT when the target is not empty, TT_ETAMPERED when the source fails a check

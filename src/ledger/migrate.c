@@ -85,15 +85,56 @@ static void on_node(void *ctx, unsigned height, uint64_t index, const uint8_t ha
     }
 }
 
+/* The source's recorded verifier key: *have = 0 when it has none. */
+static int source_verifier(mig *m, tti_verifier *v, int *have)
+{
+    char *key = NULL;
+    int rc = m->from_ops->meta_get(m->from, "verifier_key", &key);
+    *have = 0;
+    if (rc == TT_ENOTFOUND)
+        return TT_OK;
+    if (rc != TT_OK)
+        return from_fail(m, rc);
+    *have = tti_verifier_parse(key, strlen(key), v) == TT_OK;
+    free(key);
+    return *have ? TT_OK
+                 : FAIL(m, TT_ETAMPERED, "%s",
+                        "the source's recorded verifier key is malformed; nothing was written");
+}
+
+/* A checkpoint's signed note is what clients check: it must verify under the source's key
+ * and name the tree its row records, or the copy would carry a checkpoint verify rejects. */
+static int check_note(mig *m, const tti_verifier *v, const tti_cp_row *row)
+{
+    uint64_t size;
+    uint8_t root[TT_HASH_SIZE];
+    int rc = tti_note_verify_checkpoint(row->note, strlen(row->note), v, NULL, &size, root);
+    if (rc == TT_ENOMEM)
+        return FAIL(m, rc, "%s", "out of memory");
+    if (rc == TT_OK && size == (uint64_t)row->tree_size && tt_hash_equal(root, row->root))
+        return TT_OK;
+    m->rep->bad_checkpoint_size = row->tree_size;
+    return FAIL(m, TT_ETAMPERED, "checkpoint of tree size %lld: %s; nothing was written",
+                (long long)row->tree_size,
+                rc != TT_OK ? "its signed note does not verify under the source's key"
+                            : "its signed note names another tree than its row");
+}
+
 static int load_checkpoints(mig *m)
 {
-    tti_store_iter *it = NULL;
-    int rc = m->from_ops->checkpoints_iter(m->from, &it);
+    tti_verifier v;
+    int have_key;
+    int rc = source_verifier(m, &v, &have_key);
     if (rc != TT_OK)
+        return rc;
+    tti_store_iter *it = NULL;
+    if ((rc = m->from_ops->checkpoints_iter(m->from, &it)) != TT_OK)
         return from_fail(m, rc);
     tti_cp_row row;
     size_t cap = 0;
     while ((rc = m->from_ops->checkpoints_next(it, &row)) == TT_OK) {
+        if (have_key && (rc = check_note(m, &v, &row)) != TT_OK)
+            break;
         if (m->n_cps == cap) {
             cap = cap ? cap * 2 : 64;
             cp_root *grown = realloc(m->cps, cap * sizeof *grown);

@@ -116,6 +116,31 @@ class Migrate(unittest.TestCase):
         self.assertIn("seq 42", p.stderr)
         self.assertEqual(self.count_events("mig_tampered"), 0)
 
+    def test_refuses_a_checkpoint_whose_note_names_another_tree(self):
+        """A checkpoint row whose signed note (what clients check) is validly signed but
+        for another tree: the row's root matches the events, so only reading the note
+        finds it, and the copy would carry a checkpoint verify rejects."""
+        copy = os.path.join(self.tmp, "mig_note")
+        shutil.copytree(self.data, copy)
+        later = os.path.join(self.tmp, "mig_note_later")
+        shutil.copytree(self.data, later)
+        ok(tt(later, "log", "one more"))
+        ok(tt(later, "checkpoint"))
+        con = T.open_db(later)
+        (note,) = con.execute("SELECT note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+                              ).fetchone()
+        con.close()
+        con = T.open_db(copy)
+        (size,) = con.execute("SELECT max(tree_size) FROM checkpoints").fetchone()
+        con.execute("UPDATE checkpoints SET note = ? WHERE tree_size = ?", (note, size))
+        con.close()
+        p = tt(copy, "migrate", "--from", "sqlite:" + os.path.join(copy, "ledger.db"),
+               "--to", self.uri("mig_note"))
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("checkpoint of tree size %d: its signed note names another tree" % size,
+                      p.stderr)
+        self.assertEqual(self.count_events("mig_note"), 0)
+
     def test_refuses_archived_source(self):
         """Retention moved event rows into archive segments: their leaves are not in the
         store, so migrate refuses with the reason rather than copying a gap."""
