@@ -14,8 +14,6 @@
 #include "core/event.h"
 #include "ledger/ledger.h"
 
-#define FULL 1000 /* a status of our own: enough events, stop reading */
-
 static int word_char(unsigned char c)
 {
     return isalnum(c) || c >= 0x80;
@@ -84,7 +82,7 @@ typedef struct collect {
     const tt_query *q;
     int64_t lo, hi;
     tt_event **list;
-    size_t n, cap, max; /* asc: stop at max */
+    size_t n, cap, max; /* asc: keep at most max */
 } collect;
 
 static int take(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
@@ -97,7 +95,9 @@ static int take(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
     if (rc != TT_OK)
         return tti_fail(rc == TT_ENOMEM ? rc : TT_ETAMPERED, "seq %lld: not a leaf",
                         (long long)seq);
-    if (!matches(c->q, ev)) {
+    /* WARNING: never stop reading early: the segment's SHA-256 and range proof are checked
+     * at its end, and none of its events may be served before they are (docs/API.md). */
+    if (!matches(c->q, ev) || (c->q->order == TT_ORDER_ASC && c->n >= c->max)) {
         tt_event_free(ev);
         return TT_OK;
     }
@@ -112,7 +112,7 @@ static int take(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
         c->cap = cap;
     }
     c->list[c->n++] = ev;
-    return c->q->order == TT_ORDER_ASC && c->n >= c->max ? FULL : TT_OK;
+    return TT_OK;
 }
 
 void tti_archive_events_free(tt_event **list, size_t n)
@@ -140,8 +140,6 @@ int tti_archive_collect(tt_ledger *l, const tti_segment *segs, size_t nsegs, con
         if (desc)
             c.n = 0; /* each segment's matches in seq order, then taken newest first */
         rc = l->archive.read(l->archive.ctx, l, g, take, &c);
-        if (rc == FULL)
-            rc = TT_OK;
         if (!desc || rc != TT_OK)
             continue;
         tt_event **p = realloc(acc, (nacc + c.n) * sizeof *p + 1);

@@ -10,6 +10,8 @@ deleted line, swapped lines, a manifest field, a missing file) makes verify fail
 it; a run killed with SIGKILL at each of its steps loses nothing, verify passes, and the
 next run completes it; POST /api/cron/retention runs the job."""
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -190,6 +192,34 @@ class Retention(unittest.TestCase):
         os.remove(seg)
         self.assertIn("seg-000000000001-000000000040", self.tampered("a missing segment"))
         restore()
+
+    def test_forged_line_never_served(self):
+        # a segment line rewritten with its own leaf hash recomputed passes the line's check;
+        # only the file's SHA-256 and range proof, at the end of the segment, catch it, so a
+        # page that fills before the end (1 event; the CLI's first page of 1000) must still
+        # read the segment whole before serving any of it
+        fill(self.data, 1100)
+        self.retain("--segment-events", "1100")
+        seg = os.path.join(self.data, "archive", "seg-000000000001-000000001100.jsonl.zst")
+        raw = subprocess.run(["zstd", "-dc", seg], capture_output=True, check=True).stdout
+        lines = raw.splitlines(keepends=True)
+        o = json.loads(lines[4])
+        leaf = base64.b64decode(o["leaf"]).replace(b"fill a 4", b"VOID a 4")
+        o["leaf"] = base64.b64encode(leaf).decode()
+        o["leaf_hash"] = hashlib.sha256(b"\x00" + leaf).hexdigest()
+        lines[4] = (json.dumps(o, separators=(",", ":")) + "\n").encode()
+        subprocess.run(["zstd", "-q", "-f", "-o", seg], input=b"".join(lines), check=True)
+        p = run(self.data, ["show", "--include-archive", "-o", "json"])
+        self.assertFalse("VOID" in p.stdout, "a forged event was printed")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("SHA-256", p.stderr)
+        tok = json.loads(T.cli_ok(self.data, ["token", "create", "--role", "read", "-o",
+                                              "json"]))["token"]
+        with T.Server(self.data) as srv:
+            for path in ("/api/events/5", "/api/events?include_archive=1&limit=10"):
+                r = srv.request("GET", path, token=tok)
+                self.assertFalse(b"VOID" in r.body, path)
+                self.assertNotEqual(r.status, 200, path)
 
     def test_kill_at_every_step(self):
         # mid-delete stops the run after the removal's first statement, before its commit
