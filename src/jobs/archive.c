@@ -31,6 +31,9 @@
 
 #define ZLEVEL 6
 #define PAGE TT_MAX_QUERY_LIMIT
+#define STOP 1000 /* a status of our own: enough of the segment read */
+
+static int read_manifest(const char *path, tti_buf *b, char *err, size_t errlen);
 
 static int sync_dir(const char *dir)
 {
@@ -40,6 +43,41 @@ static int sync_dir(const char *dir)
     int rc = fsync(fd) == 0 ? TT_OK : tti_fail(TT_EIO, "fsync %s: %s", dir, strerror(errno));
     close(fd);
     return rc;
+}
+
+/* The origin a segment's manifest names (origin[0] = 0 when it has none or none can be
+ * read): the ledger that wrote it. */
+static void manifest_origin(const char *mpath, char *origin, size_t n)
+{
+    tti_buf text;
+    tti_buf_init(&text, TTI_ARCHIVE_MANIFEST_MAX);
+    tti_segment_manifest *m = calloc(1, sizeof *m);
+    char err[256];
+    origin[0] = '\0';
+    if (m != NULL && read_manifest(mpath, &text, err, sizeof err) == TT_OK &&
+        tti_segment_manifest_parse(text.data != NULL ? text.data : "", text.len, m, err,
+                                   sizeof err) == TT_OK)
+        snprintf(origin, n, "%s", m->origin);
+    tti_segment_manifest_clear(m);
+    free(m);
+    tti_buf_free(&text);
+}
+
+/* tmp becomes path, never replacing a file there: another ledger sharing the archive
+ * directory may have written (and recorded) a segment of the same name. */
+static int place(const char *tmp, const char *path, const char *mpath)
+{
+    if (link(tmp, path) == 0)
+        return unlink(tmp) == 0 ? TT_OK : tti_fail(TT_EIO, "%s: %s", tmp, strerror(errno));
+    if (errno != EEXIST)
+        return tti_fail(TT_EIO, "link %s: %s", tmp, strerror(errno));
+    char origin[TTI_KEY_NAME_MAX + 1];
+    manifest_origin(mpath, origin, sizeof origin);
+    return tti_fail(TT_ECONFLICT,
+                    "archive: %s already exists%s%s%s; give each ledger its own archive_dir "
+                    "(TRADETRAIL_ARCHIVE_DIR), or move the file away if no ledger records it",
+                    path, origin[0] ? " and belongs to the ledger with origin " : "", origin,
+                    origin[0] ? "" : " and is not provably this ledger's");
 }
 
 static int write_all(FILE *fp, const void *p, size_t n, tti_sha256_ctx *sha, int64_t *bytes)
@@ -370,10 +408,8 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     if (rc != TT_OK)
         goto out;
     tti_failpoint("archive-checked");
-    if (rename(tmp, path) != 0) {
-        rc = tti_fail(TT_EIO, "rename %s: %s", tmp, strerror(errno));
+    if ((rc = place(tmp, path, mpath)) != TT_OK)
         goto out;
-    }
     if ((rc = sync_dir(dir)) != TT_OK)
         goto out;
     /* 4. the manifest: range, file, checkpoint and the range proof to it */
@@ -410,10 +446,8 @@ int tt_archive_write_segment(tt_ledger *l, const char *dir, int64_t first, int64
     }
     fclose(fp);
     fp = NULL;
-    if (rename(mtmp, mpath) != 0) {
-        rc = tti_fail(TT_EIO, "rename %s: %s", mtmp, strerror(errno));
+    if ((rc = place(mtmp, mpath, mpath)) != TT_OK)
         goto out;
-    }
     rc = sync_dir(dir);
     tti_failpoint("archive-manifest");
 out:
@@ -603,6 +637,49 @@ int tt_archive_verify_segment(const char *manifest_path, const char *verifier_ke
         return TT_EINVAL;
     }
     return verify_manifest(manifest_path, &v, NULL, NULL, out, err, errlen);
+}
+
+/* ---- leftovers of a stopped run ---- */
+
+typedef struct first_line {
+    tt_ledger *l;
+    int64_t first;
+    int ours;
+} first_line;
+
+static int check_first(void *ctx, int64_t seq, const uint8_t hash[TT_HASH_SIZE],
+                       const uint8_t *leaf, size_t len)
+{
+    (void)leaf, (void)len;
+    first_line *f = ctx;
+    tt_event *ev = NULL;
+    f->ours = seq == f->first && tt_ledger_get(f->l, seq, &ev) == TT_OK &&
+              tt_hash_equal(ev->leaf_hash, hash);
+    tt_event_free(ev);
+    return STOP;
+}
+
+int tti_archive_leftover_ours(tt_ledger *l, const char *dir, int64_t first, int64_t last, int *ours)
+{
+    char seg[4200], man[4200];
+    snprintf(seg, sizeof seg, "%s/seg-%012lld-%012lld.jsonl.zst", dir, (long long)first,
+             (long long)last);
+    snprintf(man, sizeof man, "%s/seg-%012lld-%012lld.json", dir, (long long)first,
+             (long long)last);
+    if (access(man, F_OK) == 0) {
+        char origin[TTI_KEY_NAME_MAX + 1];
+        manifest_origin(man, origin, sizeof origin);
+        *ours = strcmp(origin, tt_ledger_origin(l)) == 0;
+        return TT_OK;
+    }
+    /* no manifest (a run stopped before writing it): the first line's leaf hash is this
+     * ledger's for that seq, or the file is not ours */
+    first_line f = {.l = l, .first = first};
+    uint8_t sha[TT_HASH_SIZE];
+    int64_t bytes;
+    int rc = access(seg, F_OK) == 0 ? read_segment(seg, check_first, &f, sha, &bytes) : STOP;
+    *ours = f.ours;
+    return rc == TT_ENOMEM ? rc : TT_OK;
 }
 
 /* ---- the ledger's archive source (SPEC 8) ---- */

@@ -21,6 +21,13 @@
  * it is the segment the store recorded. TT_OK, or TT_ETAMPERED / TT_EIO with a message. */
 int tti_archive_check(tt_ledger *l, const char *dir, const tti_segment *seg);
 
+/* Whether the unrecorded segment seq first..last in dir (its manifest, its file, or what is
+ * left of them) is provably this ledger's: its manifest names this ledger's origin or,
+ * without one, its first line holds this ledger's leaf hash of that seq. *ours = 0 for
+ * anything else (another ledger's, unreadable); TT_OK, or TT_ENOMEM. */
+int tti_archive_leftover_ours(tt_ledger *l, const char *dir, int64_t first, int64_t last,
+                              int *ours);
+
 /* A segment manifest's members. Parsed, the strings point into owner. */
 typedef struct tti_segment_manifest {
     const char *origin, *file, *note;

@@ -321,23 +321,29 @@ static int lock_dir(const char *dir, int *fd)
     return TT_OK;
 }
 
-/* Files a killed run left: temporary files, and segments the store never recorded (their
- * bodies never left the hot store, so nothing relies on them; they are written again). */
-static int clean_dir(const char *dir, int64_t end)
+/* Files a killed run left: temporary files (nothing records a .tmp file, and the lock keeps
+ * any other run off the directory), and segments the store never recorded (their bodies
+ * never left the hot store; they are written again). WARNING: ledgers may share an archive
+ * directory and segment names hold only seqs: a segment is deleted only when it is provably
+ * this ledger's, never because its range lies beyond this ledger's. */
+static int clean_dir(tt_ledger *l, const char *dir, int64_t end)
 {
     DIR *d = opendir(dir);
     if (d == NULL)
         return tti_fail(TT_EIO, "%s: %s", dir, strerror(errno));
     struct dirent *e;
     int rc = TT_OK;
-    while ((e = readdir(d)) != NULL) {
+    while (rc == TT_OK && (e = readdir(d)) != NULL) {
         long long a, b;
         int dot = 0; /* the '.' matched: a named ledger's directory (SPEC 15) has none */
         size_t len = strlen(e->d_name);
-        int tmp = len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
-        int stale =
-            sscanf(e->d_name, "seg-%12lld-%12lld.%n", &a, &b, &dot) == 2 && dot > 0 && a > end;
-        if ((tmp || stale) && strncmp(e->d_name, "seg-", 4) == 0 && e->d_type != DT_DIR) {
+        int ours = len > 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
+        if (strncmp(e->d_name, "seg-", 4) != 0 || e->d_type == DT_DIR)
+            continue;
+        if (!ours && sscanf(e->d_name, "seg-%12lld-%12lld.%n", &a, &b, &dot) == 2 && dot > 0 &&
+            a > end)
+            rc = tti_archive_leftover_ours(l, dir, a, b, &ours);
+        if (rc == TT_OK && ours) {
             char path[4200];
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             if (unlink(path) != 0 && errno != ENOENT)
@@ -367,7 +373,7 @@ int tt_retention_run(tt_ledger *l, const tt_retention_options *o, tt_retention_r
     int64_t now = o->now_us != 0 ? o->now_us : tt_time_now_us();
     if ((rc = tt_retention_plan_make(l, o->older_than_days, o->min_retention_days, now,
                                      o->archive_dir, &r.plan)) != TT_OK ||
-        (rc = clean_dir(o->archive_dir, r.plan.archived_through)) != TT_OK ||
+        (rc = clean_dir(l, o->archive_dir, r.plan.archived_through)) != TT_OK ||
         (rc = read_segments(l, &segs, &n)) != TT_OK)
         goto out;
     for (size_t i = 0; i < n && rc == TT_OK; i++)

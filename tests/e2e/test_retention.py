@@ -221,6 +221,34 @@ class Retention(unittest.TestCase):
                 self.assertFalse(b"VOID" in r.body, path)
                 self.assertNotEqual(r.status, 200, path)
 
+    def test_shared_archive_dir(self):
+        # segment names hold only seqs: another ledger's run on the same directory must
+        # neither delete this ledger's segments nor replace one of the same name
+        env = {"TRADETRAIL_ARCHIVE_DIR": os.path.join(self.tmp, "shared")}
+        fill(self.data, 20)
+        archived = self.retain(env=env)["archived"]
+        fill(self.data, 20, "b")
+        archived += self.retain(env=env)["archived"]
+        before = sorted(os.listdir(env["TRADETRAIL_ARCHIVE_DIR"]))
+        small, same = os.path.join(self.tmp, "small"), os.path.join(self.tmp, "same")
+        for data, n in ((small, 10), (same, 20)):
+            T.cli_ok(data, ["init"])
+            fill(data, n, "o")
+        p = run(small, ["retention", "run", "--older-than", "0"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = run(same, ["retention", "run", "--older-than", "0"], env=env)
+        self.assertNotEqual(p.returncode, 0, p.stderr)
+        self.assertIn("already exists and belongs to the ledger with origin", p.stderr)
+        self.assertIn("archive_dir", p.stderr)
+        after = os.listdir(env["TRADETRAIL_ARCHIVE_DIR"])
+        self.assertTrue(set(before) <= set(after), (before, after))
+        for data in (self.data, small, same):
+            p = run(data, ["verify"], env=env)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        p = run(self.data, ["show", "--include-archive", "-o", "json"], env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), len(T.show_all(self.data)) + archived)
+
     def test_kill_at_every_step(self):
         # mid-delete stops the run after the removal's first statement, before its commit
         fill(self.data, 300)
