@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -26,7 +27,22 @@ static const char retention_help[] =
     "      ids under a legal hold stay hot. The run is recorded as the job `retention`\n"
     "      (STARTED, COMPLETED or FAILED); a run that was stopped is completed by the next\n"
     "      one; progress on a terminal. Back up DIR with the database. A segment holds\n"
-    "      at most N events (default 100000).\n";
+    "      at most N events (default 100000).\n\n"
+    "--archive DIR  must be the configured archive directory (archive_dir, else\n"
+    "      DATA/archive; a named ledger's subdirectory NAME of it): verify, show, export\n"
+    "      and the server read segments from there only. To archive elsewhere, set\n"
+    "      archive_dir (TRADETRAIL_ARCHIVE_DIR).\n";
+
+/* The store records a segment by file name and every reader looks for it in the configured
+ * directory, so a run into any other directory would leave the ledger looking tampered. */
+static int same_dir(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa), eb = stat(b, &sb);
+    if (ea == 0 && eb == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return ea != 0 && eb != 0 && strcmp(a, b) == 0;
+}
 
 /* --older-than below min_retention_days is refused, never silently raised, for a run. */
 static int run(cli_ctx *c, tt_ledger *l, int64_t days, int64_t min_days, const char *archive,
@@ -105,8 +121,15 @@ int cmd_retention(cli_ctx *c, int argc, char **argv)
         tt_ledger_close(l);
         return cli_fail(c, rc, "%s", err);
     }
-    if (archive == NULL)
-        archive = dflt;
+    if (archive != NULL && !same_dir(archive, dflt)) {
+        tt_ledger_close(l);
+        return cli_usage(c,
+                         "--archive %s is not the configured archive directory %s, where verify, "
+                         "show, export and the server read segments: set archive_dir "
+                         "(TRADETRAIL_ARCHIVE_DIR) to it instead",
+                         archive, dflt);
+    }
+    archive = dflt;
     if (is_run) {
         rc = run(c, l, days, min_days, archive, per, fmt);
         tt_ledger_close(l);

@@ -249,6 +249,23 @@ class Retention(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(p.stdout.splitlines()), len(T.show_all(self.data)) + archived)
 
+    def test_archive_flag_only_the_configured_dir(self):
+        # segments are recorded by file name and read from archive_dir only: a run into any
+        # other directory would leave verify, show and export failing
+        fill(self.data, 30)
+        elsewhere = os.path.join(self.tmp, "elsewhere")
+        p = run(self.data, ["retention", "run", "--older-than", "0", "--archive", elsewhere])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("TRADETRAIL_ARCHIVE_DIR", p.stderr)
+        self.assertFalse(os.path.exists(elsewhere))
+        self.assertEqual(segments(self.data), [])
+        self.verify_ok()
+        r = self.retain("--archive", os.path.join(self.data, "archive"))
+        self.assertEqual(r["segments"], 1)
+        p = run(self.data, ["retention", "plan", "--older-than", "0", "--archive", elsewhere],
+                env={"TRADETRAIL_ARCHIVE_DIR": elsewhere})
+        self.assertEqual(p.returncode, 0, p.stderr)  # the flag agrees with the setting
+
     def test_kill_at_every_step(self):
         # mid-delete stops the run after the removal's first statement, before its commit
         fill(self.data, 300)
