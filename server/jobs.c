@@ -152,9 +152,12 @@ int srv_jobs_start(srv *s)
                         "(how many days old an event must be to be archived)\n");
         return -1;
     }
-    if (ret->enabled && days < min_days) {
+    /* Whether scheduled or not: POST /api/cron/retention runs with retention_days too, and
+     * SPEC 8's minimum is refused, never silently raised. */
+    if (days >= 0 && days < min_days) {
         fprintf(stderr,
-                "tradetrail serve: retention_days (%lld) is below min_retention_days (%lld)\n",
+                "tradetrail serve: retention_days (%lld) is below min_retention_days (%lld): "
+                "raise retention_days (or unset it if retention is not wanted)\n",
                 (long long)days, (long long)min_days);
         return -1;
     }

@@ -142,6 +142,19 @@ class Retention(unittest.TestCase):
         self.assertEqual(segments(self.data), [])
         self.assertEqual(len(T.show_all(self.data)), len(everything(self.data)))
 
+    def test_server_refuses_retention_days_below_minimum(self):
+        # POST /api/cron/retention runs with retention_days whatever the schedule: a value
+        # below the legal minimum stops the server at start instead of being raised silently
+        env = {"TRADETRAIL_RETENTION_DAYS": "0", "TRADETRAIL_MIN_RETENTION_DAYS": "30",
+               "TRADETRAIL_CRON_SECRET": SECRET}
+        srv = T.Server(self.data, env=env)
+        try:
+            with self.assertRaises(AssertionError) as e:
+                srv.start()
+            self.assertIn("retention_days (0) is below min_retention_days (30)", str(e.exception))
+        finally:
+            srv.cleanup()
+
     def tampered(self, what):
         p = run(self.data, ["verify"])
         self.assertEqual(p.returncode, 1, "%s: %s" % (what, p.stdout + p.stderr))
