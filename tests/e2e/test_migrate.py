@@ -149,8 +149,7 @@ class Migrate(unittest.TestCase):
         for i in range(5):
             ok(tt(data, "log", "old entry %d" % i))
         ok(tt(data, "checkpoint"))
-        ok(tt(data, "retention", "run", "--older-than", "0", "--archive",
-              os.path.join(self.tmp, "segments")))
+        ok(tt(data, "retention", "run", "--older-than", "0"))
         p = tt(data, "migrate", "--from", "sqlite:" + os.path.join(data, "ledger.db"),
                "--to", self.uri("mig_archived"))
         self.assertEqual(p.returncode, 1, p.stderr)
