@@ -1701,8 +1701,10 @@ typedef struct tt_export_options {
     int64_t since_us; /* ts >= since; TT_TIME_NONE: from the first event */
     int64_t until_us; /* ts < until; TT_TIME_NONE: to the snapshot's end */
     tt_export_format format;
-    /* The snapshot: export only seqs <= tree_size. 0: the latest checkpoint, signed now if
-     * it does not cover the current tree (the signing key is needed then). */
+    /* The snapshot: the tree size of the checkpoint the export is proved against; only
+     * seqs up to it are exported. 0: the latest checkpoint, signed now if it does not cover
+     * the current tree (the signing key is needed then); N: the first stored checkpoint of
+     * tree size >= N (tt_export_range tells which). */
     int64_t tree_size;
     /* tt_export_write_dir: events per data file (a new file after that many); 0: 1000000. */
     int64_t max_file_events;
@@ -1718,7 +1720,7 @@ typedef struct tt_export tt_export;
  * the events with since <= ts < until (ts never decreases along seq, so they are one
  * contiguous range). The data is then pulled with tt_export_read; the manifest of the
  * exported bytes comes from tt_export_manifest once the data has been read to its end.
- * TT_EINVAL for since > until or a tree_size beyond the ledger. Free with
+ * TT_EINVAL for since > until or a tree_size beyond the latest checkpoint. Free with
  * tt_export_free() before l is closed. A handle is used by one thread at a time.
  */
 TT_EXPORT int tt_export_open(tt_ledger *l, const tt_export_options *o, tt_export **out);

@@ -324,9 +324,14 @@ def verify(directory, vkey):
             raise Failed("manifest.json", "inconsistent range")
         origin, size, root = verify_note(cp["note"], vkey)
         if (origin != m["origin"] or size != cp["tree_size"] or
-                root != bytes.fromhex(cp["root_hash"]) or snap > size):
+                root != bytes.fromhex(cp["root_hash"])):
             raise Failed("checkpoint", "the manifest's origin, tree size or root differ from "
                          "the signed note's")
+        # The snapshot is the signed tree: tree_size alone is not signed, and a smaller one
+        # would let a truncated export end without boundary.after (FORMAT.md 8.3).
+        if snap != size:
+            raise Failed("checkpoint", f"tree_size {snap} differs from the signed tree size "
+                         f"{size}")
         before = None if bnd["before"] is None else bytes.fromhex(bnd["before"])
         after = None if bnd["after"] is None else bytes.fromhex(bnd["after"])
         hashes = [bytes.fromhex(h) for h in proof["hashes"]]
@@ -435,6 +440,11 @@ def verify(directory, vkey):
     return count, first, last, size
 
 
+def window(m):
+    """The verified window for the success message: since <= ts < until, open sides named."""
+    return "ts from %s until %s" % (m["since"] or "the start", m["until"] or "the end")
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="verify_export.py",
                                  description="Check a tradetrail export offline.")
@@ -454,9 +464,9 @@ def main(argv):
     # The origin names the ledger (SPEC 15: "<origin>/NAME" for a named one); verify()
     # checked it equals the signed note's.
     with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as f:
-        origin = json.load(f)["origin"]
-    print(f"export verified: {count} events (seq {first} to {last}), proved against the "
-          f"checkpoint of tree size {size} of {origin}")
+        m = json.load(f)
+    print(f"export verified: {count} events (seq {first} to {last}) with {window(m)}, proved "
+          f"against the checkpoint of tree size {size} of {m['origin']}")
     return 0
 
 

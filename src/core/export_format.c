@@ -663,8 +663,10 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
     json_t *cp = json_object_get(o, "checkpoint");
     if (only_members(cp, cpm, 3, "checkpoint", err, errlen) != 0)
         goto bad;
-    if (get_int(cp, "tree_size", 0, &m.cp_tree_size) != 0 || m.cp_tree_size < m.tree_size)
-        FAIL("checkpoint.tree_size: must be an integer >= tree_size");
+    /* The snapshot is the signed tree itself: tree_size alone is not signed, and a smaller
+     * one would let a truncated export end without its boundary.after (FORMAT.md 8.3). */
+    if (get_int(cp, "tree_size", 0, &m.cp_tree_size) != 0 || m.cp_tree_size != m.tree_size)
+        FAIL("checkpoint.tree_size: must equal tree_size (the snapshot is the signed tree)");
     if (get_hex(json_object_get(cp, "root_hash"), m.cp_root, TT_HASH_SIZE) != 0)
         FAIL("checkpoint.root_hash: must be 64 hex digits");
     v = json_object_get(cp, "note");

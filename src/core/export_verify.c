@@ -485,12 +485,17 @@ int tt_export_verify_dir(const char *dir, const char *verifier_key, tt_progress_
                   "the events do not hash to the signed checkpoint's root");
         goto out;
     }
+    char since[TT_TS_LEN + 1] = "the start", until[TT_TS_LEN + 1] = "the end";
+    if (m.since_us != TT_TIME_NONE)
+        tt_time_format(m.since_us, since);
+    if (m.until_us != TT_TIME_NONE)
+        tt_time_format(m.until_us, until);
     snprintf(rep->item, sizeof rep->item, "export");
     snprintf(rep->message, sizeof rep->message,
-             "export verified: %lld events (seq %lld to %lld) in %zu file%s, proved against "
-             "the checkpoint of tree size %lld of %s",
-             (long long)m.count, (long long)m.first_seq, (long long)m.last_seq, m.n_files,
-             m.n_files == 1 ? "" : "s", (long long)size, origin);
+             "export verified: %lld events (seq %lld to %lld) with ts from %s until %s in %zu "
+             "file%s, proved against the checkpoint of tree size %lld of %s",
+             (long long)m.count, (long long)m.first_seq, (long long)m.last_seq, since, until,
+             m.n_files, m.n_files == 1 ? "" : "s", (long long)size, origin);
 out:
     if (rc == TT_EPARSE && rep->item[0] == '\0')
         snprintf(rep->item, sizeof rep->item, "manifest.json");

@@ -82,6 +82,59 @@ static int leaf_of(tt_ledger *l, int64_t seq, uint8_t **out, size_t *len)
     return rc;
 }
 
+typedef struct find_arg {
+    int64_t want;
+    tt_checkpoint *out;
+} find_arg;
+
+/* The first stored checkpoint of tree size >= want, which becomes the snapshot: an
+ * export's snapshot must be a signed tree (FORMAT.md 8.3), and the size a data answer
+ * named is one, so its manifest request finds exactly that checkpoint. */
+static int find_checkpoint(tt_ledger *l, tti_store *s, void *ctx)
+{
+    const find_arg *a = ctx;
+    tti_store_iter *it = NULL;
+    tti_cp_row row = {0};
+    int rc = l->ops->checkpoints_iter(s, &it);
+    if (rc != TT_OK)
+        return tti_store_fail(l, s, rc);
+    while ((rc = l->ops->checkpoints_next(it, &row)) == TT_OK && row.tree_size < a->want)
+        continue; /* in tree-size order */
+    if (rc == TT_OK) {
+        a->out->tree_size = row.tree_size;
+        a->out->ts_us = row.ts_us;
+        memcpy(a->out->root_hash, row.root, TT_HASH_SIZE);
+        if ((a->out->note = strdup(row.note)) == NULL)
+            rc = tti_fail(TT_ENOMEM, "out of memory");
+    } else if (rc == TT_ENOTFOUND) {
+        rc = tti_fail(TT_EINVAL, "tree_size: %lld is beyond the latest checkpoint",
+                      (long long)a->want);
+    } else {
+        rc = tti_store_fail(l, s, rc);
+    }
+    l->ops->iter_free(it);
+    return rc;
+}
+
+/* The checkpoint an export is proved against, whose tree size is its snapshot: of the
+ * current tree (signed now when the latest does not cover it; the latest when this
+ * process has no signing key), or the first one covering the size asked for. */
+static int pin_checkpoint(tt_ledger *l, int64_t want, tt_checkpoint *cp)
+{
+    int rc = tt_ledger_checkpoint_sign(l, cp);
+    if (rc == TT_ECRYPTO)
+        rc = tt_ledger_checkpoint_latest(l, cp);
+    if (rc != TT_OK || want == 0 || want == cp->tree_size)
+        return rc;
+    int64_t latest = cp->tree_size;
+    tt_checkpoint_clear(cp);
+    if (want > latest)
+        return tti_fail(TT_EINVAL, "tree_size: %lld is beyond the latest checkpoint (%lld)",
+                        (long long)want, (long long)latest);
+    find_arg a = {want, cp};
+    return tti_ledger_read(l, find_checkpoint, &a);
+}
+
 int tt_export_open(tt_ledger *l, const tt_export_options *o, tt_export **out)
 {
     if (l == NULL || o == NULL || out == NULL)
@@ -98,22 +151,13 @@ int tt_export_open(tt_ledger *l, const tt_export_options *o, tt_export **out)
     x->o = *o;
     tti_buf_init(&x->out, 4 * TTI_EXPORT_MAX_RECORD);
     tt_checkpoint cp = {0};
-    /* The checkpoint that covers the current tree: the latest, or one signed now. A
-     * process without the signing key can still export up to the latest signed size. */
-    int rc = tt_ledger_checkpoint_sign(l, &cp);
-    if (rc == TT_ECRYPTO)
-        rc = tt_ledger_checkpoint_latest(l, &cp);
+    int rc = pin_checkpoint(l, o->tree_size > 0 ? o->tree_size : 0, &cp);
     if (rc != TT_OK)
         goto fail;
     m->note = cp.note; /* owned by the manifest from here */
     m->cp_tree_size = cp.tree_size;
     memcpy(m->cp_root, cp.root_hash, TT_HASH_SIZE);
-    m->tree_size = o->tree_size > 0 ? o->tree_size : cp.tree_size;
-    if (m->tree_size > cp.tree_size) {
-        rc = tti_fail(TT_EINVAL, "tree_size: %lld is beyond the latest checkpoint (%lld)",
-                      (long long)m->tree_size, (long long)cp.tree_size);
-        goto fail;
-    }
+    m->tree_size = cp.tree_size;
     if ((m->origin = strdup(tt_ledger_origin(l))) == NULL) {
         rc = tti_fail(TT_ENOMEM, "out of memory");
         goto fail;

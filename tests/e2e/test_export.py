@@ -26,6 +26,7 @@ import urllib.parse
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttlib  # noqa: E402
 import ttserver as T  # noqa: E402
 
 PYVERIFY = os.path.join(T.SOURCE_DIR, "tools", "verify_export.py")
@@ -227,6 +228,62 @@ class ExportCLI(unittest.TestCase):
         self.assertIn("checkpoint", py.stderr)
 
 
+    def test_truncated_export_refused(self):
+        """The manifest's tree_size is not signed: an export cut short (or claimed empty)
+        with tree_size lowered to its new end, boundary.after dropped and the range proof
+        rebuilt from public leaf hashes must fail; only the signed tree size counts."""
+        leaves = [bytes.fromhex(e["leaf_hash"]) for e in T.show_all(self.data)]
+
+        def proof(lo, hi, size, out):
+            def walk(l, r):
+                if r <= lo or l >= hi:
+                    out.append(ttlib.mth(leaves[l:r]).hex())
+                elif r - l > 1:
+                    k = 1
+                    while k * 2 < r - l:
+                        k *= 2
+                    walk(l, l + k)
+                    walk(l + k, r)
+            walk(0, size)
+            return out
+
+        def forge(src, name, keep):
+            d = os.path.join(self.tmp, name)
+            os.mkdir(d)
+            m = json.loads(read(os.path.join(src, "manifest.json")))
+            lines = read(data_file(src)).splitlines(keepends=True)[:keep]
+            body = b"".join(lines)
+            write(os.path.join(d, "events-000001.jsonl"), body)
+            m.update(last_seq=m["first_seq"] - 1 + keep, count=keep)
+            m["tree_size"] = m["last_seq"]
+            m["boundary"]["after"] = None
+            m["files"] = [{"name": "events-000001.jsonl", "first_seq": m["first_seq"],
+                           "last_seq": m["last_seq"], "count": keep, "bytes": len(body),
+                           "sha256": hashlib.sha256(body).hexdigest()}]
+            lo = m["first_seq"] - 1 - (1 if m["boundary"]["before"] else 0)
+            m["proof"] = {"first": lo, "end": m["last_seq"],
+                          "hashes": proof(lo, m["last_seq"], m["checkpoint"]["tree_size"], [])}
+            write(os.path.join(d, "manifest.json"), json.dumps(m).encode())
+            return d
+
+        win = self.export("trunc-win", "--since", self.since, "--until", self.until)
+        full = self.export("trunc-full")
+        n_win = json.loads(read(os.path.join(win, "manifest.json")))["count"]
+        for src, name, keep in ((win, "tail", n_win - 3), (win, "empty", 0),
+                                (full, "full-tail", len(leaves) - 5), (full, "full-empty", 0)):
+            with self.subTest(forgery=name):
+                c, py = self.verify_both(forge(src, "trunc-" + name, keep), expect=1)
+                self.assertIn("checkpoint", c.stderr)
+                self.assertIn("checkpoint", py.stderr)
+        # the genuine exports name their window in the success message
+        c, py = self.verify_both(win)
+        for out in (c.stdout, py.stdout):
+            self.assertIn("from %s until %s" % (self.since, self.until), out)
+        c, py = self.verify_both(full)
+        for out in (c.stdout, py.stdout):
+            self.assertIn("from the start until the end", out)
+
+
 class ExportProducers(unittest.TestCase):
     """SPEC 15's producer and producer_seq in CSV exports (FORMAT.md 8.2), over a ledger
     holding every leaf version: tests/vectors/store-v1's version 1 events, then version 2
@@ -404,7 +461,23 @@ class ExportHTTP(T.ServerCase):
                 self.assertIn("tree_size=%d" % size, url)
                 m = self.fetch(url)
                 self.assertEqual(m.status, 200, m)
+                # proved against the checkpoint of the snapshot, not a later one
+                man = json.loads(m.body)
+                self.assertEqual(man["tree_size"], size)
+                self.assertEqual(man["checkpoint"]["tree_size"], size)
                 self.save(os.path.join(tmp, fmt), r, m, key)
+            # a size no checkpoint was signed at (inside one batch) is not a snapshot: the
+            # export is of the next signed size, and its manifest is proved against that
+            srv.post_events(T.ndjson(events(3, "z")), content_type="application/x-ndjson")
+            size = int(self.fetch("/api/export").headers["x-tradetrail-tree-size"])
+            srv.post_events(T.event(entity_id="later"))
+            r = self.fetch("/api/export?tree_size=%d" % (size - 1))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(int(r.headers["x-tradetrail-tree-size"]), size)
+            link = r.headers["link"]
+            m = self.fetch(link[link.index("<") + 1:link.index(">")])
+            self.assertEqual(json.loads(m.body)["checkpoint"]["tree_size"], size)
+            self.save(os.path.join(tmp, "rounded"), r, m, key)
             # a window given relative to now: the headers resolve it
             r = self.fetch("/api/export?since=-1h&until=" + urllib.parse.quote("-0s"))
             self.assertEqual(r.status, 200, r)
