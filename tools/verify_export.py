@@ -280,6 +280,8 @@ def records(rd, name, fmt):
         # record's quotes balance, then split it.
         b = rd.line()
         if not b:
+            if names is None:
+                raise Failed(name, "empty, without the header row of FORMAT.md 8.2")
             return
         start = no + 1
         no += 1

@@ -460,10 +460,8 @@ int tt_export_verify_dir(const char *dir, const char *verifier_key, tt_progress_
     while (rc == TT_OK && v.file < m.n_files) { /* trailing files of an empty tail */
         if (v.rd == NULL && (rc = open_file(&v)) != TT_OK)
             break;
-        if (m.format == TT_EXPORT_CSV && v.line == 0) {
-            v.line = 1;
-            (void)read_csv(&v);
-        }
+        if (m.format == TT_EXPORT_CSV && v.line == 0 && (rc = read_header(&v)) != TT_OK)
+            break;
         if (m.files[v.file].count != v.in_file) {
             rc = fail(&v, TT_ETAMPERED, 0, cur_name(&v), "events beyond the manifest's range");
             break;

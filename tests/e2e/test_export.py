@@ -162,6 +162,22 @@ class ExportCLI(unittest.TestCase):
         p = T.cli(self.data, ["verify-export", d])
         self.assertEqual(p.returncode, 2)
 
+    def test_csv_file_without_events_needs_its_header(self):
+        """A CSV file of no events still starts with the header row: a record (or nothing)
+        in its place is refused, not skipped."""
+        fake = (b'13,"2026-01-01T00:00:00.000000Z","order","o-evil","FILLED","bot",,,'
+                b'"fabricated",,,,"cli:root","' + b"0" * 64 + b'",,\r\n')
+        for name, body in (("record", fake), ("nothing", b""), ("header-and-record",
+                                                                CSV_HEADER.encode() + fake)):
+            with self.subTest(instead_of_header=name):
+                d = self.export("csv-empty-" + name, "--format", "csv", "--since", self.until,
+                                "--until", self.until)
+                self.verify_both(d)
+                rewrite(d, lambda b: body)
+                c, py = self.verify_both(d, expect=1)
+                self.assertIn("events-000001.csv", c.stderr)
+                self.assertIn("events-000001.csv", py.stderr)
+
     def tampered(self, fmt, name, edit):
         src = self.export("t-%s-%s" % (fmt, name), "--format", fmt, "--since", self.since,
                           "--until", self.until)
