@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -37,10 +38,25 @@ class Failed(Exception):
 
 # ---- FORMAT.md section 2: leaf bytes (the reference encoder of section 7) ----
 
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
+LOWER_HEX = re.compile(r"(?:[0-9a-f]{2})*")
+
+
 def micros(rfc3339):
+    # FORMAT.md 8.2, 8.3: exactly section 5's form; other spellings of the instant hash alike
+    if not isinstance(rfc3339, str) or not TIME.fullmatch(rfc3339):
+        raise ValueError(f"not a time of the form 2026-01-18T10:31:00.123456Z: {rfc3339!r}")
     d = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
     delta = d - EPOCH
     return (delta.days * 86400 + delta.seconds) * 10**6 + delta.microseconds
+
+
+def unhex(text, size=None):
+    """Lowercase hex (FORMAT.md: every hash, and the boundary leaf bytes) of size bytes."""
+    if not isinstance(text, str) or not LOWER_HEX.fullmatch(text) or (
+            size is not None and len(text) != 2 * size):
+        raise ValueError(f"not lowercase hex{'' if size is None else f' of {size} bytes'}")
+    return bytes.fromhex(text)
 
 
 def leaf_bytes(ev, meta_text):
@@ -326,7 +342,7 @@ def verify(directory, vkey):
             raise Failed("manifest.json", "inconsistent range")
         origin, size, root = verify_note(cp["note"], vkey)
         if (origin != m["origin"] or size != cp["tree_size"] or
-                root != bytes.fromhex(cp["root_hash"])):
+                root != unhex(cp["root_hash"], 32)):
             raise Failed("checkpoint", "the manifest's origin, tree size or root differ from "
                          "the signed note's")
         # The snapshot is the signed tree: tree_size alone is not signed, and a smaller one
@@ -334,9 +350,9 @@ def verify(directory, vkey):
         if snap != size:
             raise Failed("checkpoint", f"tree_size {snap} differs from the signed tree size "
                          f"{size}")
-        before = None if bnd["before"] is None else bytes.fromhex(bnd["before"])
-        after = None if bnd["after"] is None else bytes.fromhex(bnd["after"])
-        hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+        before = None if bnd["before"] is None else unhex(bnd["before"])
+        after = None if bnd["after"] is None else unhex(bnd["after"])
+        hashes = [unhex(h, 32) for h in proof["hashes"]]
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise Failed("manifest.json", f"malformed: {e!r}")
 

@@ -152,10 +152,45 @@ static size_t pool_add(strpool *p, const char *s, size_t n)
     return at;
 }
 
+/* FORMAT.md 8.2, 8.3: hex is lowercase. tti_hex_decode takes either case, so an export
+ * would otherwise verify with bytes no exporter writes. */
+static int lower_hex(const char *hex, size_t n, uint8_t *out, size_t outlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            return -1;
+    return tti_hex_decode(hex, n, out, outlen);
+}
+
+/* A time exactly in section 5's form (2026-01-18T10:31:00.123456Z): the parser accepts other
+ * RFC 3339 spellings of the same instant, which hash alike but FORMAT.md 8.2 forbids. */
+static int exact_time(const char *s, int64_t *us)
+{
+    char canon[TT_TS_LEN + 1];
+    if (tt_time_parse_rfc3339(s, us) != TT_OK)
+        return -1;
+    tt_time_format(*us, canon);
+    return strcmp(canon, s) == 0 ? 0 : -1;
+}
+
 /* Parse the leaf hash, seq and times shared by both forms. */
 static int parse_hash(const char *hex, size_t n, uint8_t out[TT_HASH_SIZE])
 {
-    return n == 2 * TT_HASH_SIZE && tti_hex_decode(hex, n, out, TT_HASH_SIZE) == 0 ? 0 : -1;
+    return n == 2 * TT_HASH_SIZE && lower_hex(hex, n, out, TT_HASH_SIZE) == 0 ? 0 : -1;
+}
+
+/* ts and occurred_at (absent: null), shared by both forms. */
+static int parse_times(const char *ts, const char *occurred, tt_event *ev, char *err, size_t errlen)
+{
+    if (exact_time(ts, &ev->ts_us) != 0) {
+        snprintf(err, errlen, "ts: not a time of the form 2026-01-18T10:31:00.123456Z");
+        return TT_EPARSE;
+    }
+    if (occurred != NULL && exact_time(occurred, &ev->occurred_at_us) != 0) {
+        snprintf(err, errlen, "occurred_at: not a time of the form 2026-01-18T10:31:00.123456Z");
+        return TT_EPARSE;
+    }
+    return TT_OK;
 }
 
 int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, char *err,
@@ -232,12 +267,10 @@ int tti_export_parse_jsonl(const char *line, size_t len, tti_export_rec *rec, ch
     for (size_t i = 1; i < 6; i++)
         if (s[i] == NULL)
             FAIL("%s: must not be null", tti_export_columns[i]);
-    if (tt_time_parse_rfc3339(s[1], &rec->ev.ts_us) != TT_OK)
-        FAIL("ts: not an RFC 3339 time");
-    if (s[10] != NULL && tt_time_parse_rfc3339(s[10], &rec->ev.occurred_at_us) != TT_OK)
-        FAIL("occurred_at: not an RFC 3339 time");
+    if ((rc = parse_times(s[1], s[10], &rec->ev, err, errlen)) != TT_OK)
+        goto out;
     if (s[13] == NULL || parse_hash(s[13], strlen(s[13]), rec->ev.leaf_hash) != 0)
-        FAIL("leaf_hash: must be 64 hex digits");
+        FAIL("leaf_hash: must be 64 lowercase hex digits");
     rec->ev.entity = s[2];
     rec->ev.entity_id = s[3];
     rec->ev.event_type = s[4];
@@ -295,7 +328,8 @@ out:
 /* seq and producer_seq: a bare decimal integer >= 1 (no quotes, sign or leading zero). */
 static int bare_int(const tti_csv_field *f, int64_t *out)
 {
-    return !f->quoted && f->text[0] >= '1' && f->text[0] <= '9' &&
+    /* the length too: tt_parse_int would stop at a NUL inside the field */
+    return !f->quoted && f->text[0] >= '1' && f->text[0] <= '9' && strlen(f->text) == f->len &&
                    tt_parse_int(f->text, 1, INT64_MAX, out) == TT_OK
                ? 0
                : -1;
@@ -328,12 +362,10 @@ int tti_export_parse_csv(const tti_csv_layout *lay, const tti_csv_field *fields,
     for (size_t i = 1; i < 6; i++)
         if (s[i] == NULL)
             FAIL("%s: must not be null", tti_export_columns[i]);
-    if (tt_time_parse_rfc3339(s[1], &rec->ev.ts_us) != TT_OK)
-        FAIL("ts: not an RFC 3339 time");
-    if (s[10] != NULL && tt_time_parse_rfc3339(s[10], &rec->ev.occurred_at_us) != TT_OK)
-        FAIL("occurred_at: not an RFC 3339 time");
+    if ((rc = parse_times(s[1], s[10], &rec->ev, err, errlen)) != TT_OK)
+        goto out;
     if (s[13] == NULL || parse_hash(s[13], strlen(s[13]), rec->ev.leaf_hash) != 0)
-        FAIL("leaf_hash: must be 64 hex digits");
+        FAIL("leaf_hash: must be 64 lowercase hex digits");
     /* SPEC 15: an empty producer cell is no producer (a version 1 or 2 leaf); a producer
      * makes the version 3 leaf, with its producer_seq (FORMAT.md section 2). */
     if (s[COL_PRODUCER] != NULL) {
@@ -511,8 +543,7 @@ static int get_int(json_t *o, const char *k, int64_t min, int64_t *out)
 
 static int get_hex(json_t *v, uint8_t *out, size_t n)
 {
-    return json_is_string(v) &&
-                   tti_hex_decode(json_string_value(v), json_string_length(v), out, n) == 0
+    return json_is_string(v) && lower_hex(json_string_value(v), json_string_length(v), out, n) == 0
                ? 0
                : -1;
 }
@@ -530,7 +561,7 @@ static int get_opt_blob(json_t *v, size_t max, uint8_t **out, size_t *n)
     size_t len = json_string_length(v) / 2;
     if ((*out = malloc(len)) == NULL)
         return -1;
-    if (tti_hex_decode(json_string_value(v), 2 * len, *out, len) != 0) {
+    if (lower_hex(json_string_value(v), 2 * len, *out, len) != 0) {
         free(*out);
         *out = NULL;
         return -1;
@@ -545,7 +576,7 @@ static int get_time(json_t *v, int64_t *out)
         *out = TT_TIME_NONE;
         return 0;
     }
-    return json_is_string(v) && tt_time_parse_rfc3339(json_string_value(v), out) == TT_OK ? 0 : -1;
+    return json_is_string(v) && exact_time(json_string_value(v), out) == 0 ? 0 : -1;
 }
 
 /* A file name that stays in the export directory: [A-Za-z0-9._-], not starting with '.',
@@ -601,9 +632,9 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
     if (!json_is_string(v) || tt_export_format_parse(json_string_value(v), &m.format) != TT_OK)
         FAIL("data_format: must be \"jsonl\" or \"csv\"");
     if (get_time(json_object_get(o, "since"), &m.since_us) != 0)
-        FAIL("since: must be an RFC 3339 time or null");
+        FAIL("since: must be a time of the form 2026-01-18T10:31:00.123456Z, or null");
     if (get_time(json_object_get(o, "until"), &m.until_us) != 0)
-        FAIL("until: must be an RFC 3339 time or null");
+        FAIL("until: must be a time of the form 2026-01-18T10:31:00.123456Z, or null");
     if (get_int(o, "tree_size", 0, &m.tree_size) != 0)
         FAIL("tree_size: must be an integer >= 0");
     if (get_int(o, "first_seq", 1, &m.first_seq) != 0)
@@ -649,7 +680,7 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
                  (long long)next);
         next = ef->last_seq + 1;
         if (get_hex(json_object_get(f, "sha256"), ef->sha256, TT_HASH_SIZE) != 0)
-            FAIL("%s.sha256: must be 64 hex digits", where);
+            FAIL("%s.sha256: must be 64 lowercase hex digits", where);
     }
     if (next != m.last_seq + 1)
         FAIL("files: must cover first_seq to last_seq");
@@ -657,9 +688,9 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
     if (only_members(b, bnd, 2, "boundary", err, errlen) != 0)
         goto bad;
     if (get_opt_blob(json_object_get(b, "before"), 1 << 20, &m.before, &m.before_len) != 0)
-        FAIL("boundary.before: must be hex leaf bytes or null");
+        FAIL("boundary.before: must be lowercase hex leaf bytes or null");
     if (get_opt_blob(json_object_get(b, "after"), 1 << 20, &m.after, &m.after_len) != 0)
-        FAIL("boundary.after: must be hex leaf bytes or null");
+        FAIL("boundary.after: must be lowercase hex leaf bytes or null");
     json_t *cp = json_object_get(o, "checkpoint");
     if (only_members(cp, cpm, 3, "checkpoint", err, errlen) != 0)
         goto bad;
@@ -668,7 +699,7 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
     if (get_int(cp, "tree_size", 0, &m.cp_tree_size) != 0 || m.cp_tree_size != m.tree_size)
         FAIL("checkpoint.tree_size: must equal tree_size (the snapshot is the signed tree)");
     if (get_hex(json_object_get(cp, "root_hash"), m.cp_root, TT_HASH_SIZE) != 0)
-        FAIL("checkpoint.root_hash: must be 64 hex digits");
+        FAIL("checkpoint.root_hash: must be 64 lowercase hex digits");
     v = json_object_get(cp, "note");
     if (!json_is_string(v) || json_string_length(v) > 65536 ||
         strlen(json_string_value(v)) != json_string_length(v))
@@ -692,7 +723,7 @@ int tti_manifest_parse(const char *json, size_t len, tti_manifest *out, char *er
         goto nomem;
     for (size_t i = 0; i < m.n_hashes; i++)
         if (get_hex(json_array_get(hs, i), m.hashes[i], TT_HASH_SIZE) != 0)
-            FAIL("proof.hashes[%zu]: must be 64 hex digits", i);
+            FAIL("proof.hashes[%zu]: must be 64 lowercase hex digits", i);
     json_decref(o);
     *out = m;
     return TT_OK;

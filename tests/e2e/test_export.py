@@ -300,6 +300,49 @@ class ExportCLI(unittest.TestCase):
             self.assertIn("from the start until the end", out)
 
 
+    def test_only_the_documented_text_forms(self):
+        """FORMAT.md 8.2, 8.3: hex is lowercase, times are section 5's exact form, a seq is
+        bare digits. Other spellings hash alike, so only the syntax check can refuse them."""
+        def data(pattern, repl):
+            return lambda d: rewrite(d, lambda b: re.sub(pattern, repl, b, count=1))
+
+        def manifest(edit):
+            def apply(d):
+                path = os.path.join(d, "manifest.json")
+                m = json.loads(read(path))
+                edit(m)
+                write(path, json.dumps(m).encode())
+            return apply
+
+        upper = (lambda mo: mo.group(0).upper())
+        edits = {
+            "leaf_hash upper": data(rb"[0-9a-f]{64}", upper),
+            "ts t": data(rb"(\d{4}-\d{2}-\d{2})T", rb"\1t"),
+            "ts z": data(rb"(\.\d{6})Z", rb"\1z"),
+            "since z": manifest(lambda m: m.update(since=m["since"].replace("Z", "z"))),
+            "until t": manifest(lambda m: m.update(until=m["until"].replace("T", "t"))),
+            "sha256 upper": manifest(lambda m: m["files"][0].update(
+                sha256=m["files"][0]["sha256"].upper())),
+            "root_hash upper": manifest(lambda m: m["checkpoint"].update(
+                root_hash=m["checkpoint"]["root_hash"].upper())),
+            "proof hash upper": manifest(lambda m: m["proof"]["hashes"].__setitem__(
+                0, m["proof"]["hashes"][0].upper())),
+            "boundary upper": manifest(lambda m: m["boundary"].update(
+                before=m["boundary"]["before"].upper())),
+        }
+        for fmt in ("jsonl", "csv"):
+            for name, edit in edits.items():
+                with self.subTest(fmt=fmt, form=name):
+                    d = self.tampered(fmt, name.replace(" ", "-"), edit)
+                    c, py = self.verify_both(d, expect=1)
+                    self.assertIn("FAILED", c.stderr)
+        # a bare CSV seq with a NUL and more after its digits
+        d = self.tampered("csv", "seq-nul", data(rb"\r\n(\d+),",
+                                                   lambda mo: b"\r\n%s\x00junk," % mo.group(1)))
+        c, py = self.verify_both(d, expect=1)
+        self.assertIn("seq", c.stderr)
+
+
 class ExportProducers(unittest.TestCase):
     """SPEC 15's producer and producer_seq in CSV exports (FORMAT.md 8.2), over a ledger
     holding every leaf version: tests/vectors/store-v1's version 1 events, then version 2
