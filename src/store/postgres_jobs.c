@@ -26,16 +26,17 @@ const char tti_pg_schema_jobs[] =
 
 /* Several servers' schedulers may reach the same slot in the same minute. The insert runs
  * under the ledger head's lock (inside the event's transaction), so refusing a slot that
- * another run completed, or started less than an hour ago, is free of races: the second
- * server's run fails with TT_ECONFLICT and nothing of it is written. A run started longer
- * ago is taken for one whose server died, and the slot may run again (the catch-up rule). */
+ * another run finished (COMPLETED or FAILED: docs/JOBS.md, a failed run counts as handled,
+ * as the catch-up's last_slot counts it), or started less than an hour ago, is free of
+ * races: the second server's run fails with TT_ECONFLICT and nothing of it is written. A
+ * run started longer ago is taken for one whose server died, and the slot may run again
+ * (the catch-up rule). */
 static const char sql_run_insert[] =
     "INSERT INTO job_runs(name, trigger, slot, started_seq, status)"
     " SELECT $1, $2, $3::bigint, $4, 'STARTED' WHERE $3::bigint IS NULL OR NOT EXISTS"
     " (SELECT 1 FROM job_runs j JOIN events e ON e.seq = j.started_seq"
-    " WHERE j.name = $1 AND j.slot = $3::bigint AND (j.status = 'COMPLETED' OR"
-    " (j.status = 'STARTED' AND e.ts > (extract(epoch FROM clock_timestamp()) * 1e6)::bigint"
-    " - 3600000000)))"
+    " WHERE j.name = $1 AND j.slot = $3::bigint AND (j.status <> 'STARTED' OR"
+    " e.ts > (extract(epoch FROM clock_timestamp()) * 1e6)::bigint - 3600000000))"
     " RETURNING id";
 static const char sql_run_finish[] =
     "UPDATE job_runs SET status = $2, ended_seq = $3 WHERE id = $1 AND status = 'STARTED'";
@@ -65,7 +66,7 @@ static int run_insert(tti_store *s, const char *name, const char *trigger, int64
     if (PQntuples(r) != 1) {
         PQclear(r);
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ECONFLICT,
-                       "the %s run of this slot was started by another server", name);
+                       "the %s run of this slot was started or done by another server", name);
     }
     *id = tti_pg_int(r, 0, 0);
     PQclear(r);

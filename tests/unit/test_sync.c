@@ -336,6 +336,15 @@ static void test_slot_taken(void **state)
                      TT_OK);
     assert_int_equal(tt_job_begin(f->l, TT_JOB_CHECKPOINT, TT_TRIGGER_CLI, TT_TIME_NONE, &run2),
                      TT_OK);
+    /* A failed run counts as handled (docs/JOBS.md): its slot is not run again either. */
+    int64_t s2 = s1 + 2 * INT64_C(86400000000);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s2, &run),
+                     TT_OK);
+    assert_int_equal(
+        tt_job_end(f->l, run, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, "sink down", NULL),
+        TT_OK);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s2, &run2),
+                     TT_ECONFLICT);
 }
 
 static void test_job_runs(void **state)
