@@ -575,8 +575,11 @@ static int revive(tti_store *s)
         return TT_OK;
     s->lost = 0;
     PQreset(s->conn);
+    /* TT_EIO (HTTP 503): the database is down or out of reach, and a retry later works. */
     if (PQstatus(s->conn) != CONNECTION_OK)
-        return tti_err(s->errbuf, sizeof s->errbuf, TT_EDB, "the PostgreSQL connection is lost: %s",
+        return tti_err(s->errbuf, sizeof s->errbuf, TT_EIO,
+                       "the PostgreSQL connection is lost and reconnecting failed (try again "
+                       "once the database is reachable): %s",
                        PQerrorMessage(s->conn));
     memset(s->prepared, 0, sizeof s->prepared); /* prepared statements died with it */
     s->in_txn = 0;
@@ -616,7 +619,9 @@ static int connect_failed(const char *uri, const char *msg, char *err, size_t er
     safe[o] = '\0';
     PQconninfoFree(opts);
     PQfreemem(perr);
-    return tti_err(err, errlen, TT_EDB, "cannot connect to PostgreSQL: %s%s",
+    /* A database that cannot be reached now is worth retrying (503); a malformed string
+     * is not. */
+    return tti_err(err, errlen, malformed ? TT_EDB : TT_EIO, "cannot connect to PostgreSQL: %s%s",
                    malformed ? "the connection string is malformed (percent-encode %, @, / and "
                                ": in a user name or password): "
                              : "",

@@ -245,7 +245,8 @@ class PgCluster(unittest.TestCase):
 class CuttingProxy:
     """A TCP proxy in front of PostgreSQL that cuts, once armed, the connection carrying a
     marker at the COMMIT that follows it: "after" forwards the COMMIT first and keeps the
-    database's side open a moment so that it commits, "before" drops it."""
+    database's side open a moment so that it commits, "before" drops it. set_down(True)
+    plays an outage: every connection is cut and new ones are closed at once."""
 
     def __init__(self, target_port):
         self.target = target_port
@@ -254,6 +255,7 @@ class CuttingProxy:
         self.lock = threading.Lock()
         self.mode = None
         self.marker = None
+        self.down = False
         self.fired = threading.Event()
         self.socks = []
         threading.Thread(target=self.accept, daemon=True).start()
@@ -262,6 +264,15 @@ class CuttingProxy:
         with self.lock:
             self.mode, self.marker = mode, marker
             self.fired.clear()
+
+    def set_down(self, down):
+        self.down = down
+        if down:
+            for sk in self.socks:
+                try:
+                    sk.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def close(self):
         for sk in [self.lsock] + self.socks:
@@ -276,6 +287,9 @@ class CuttingProxy:
                 c, _ = self.lsock.accept()
             except OSError:
                 return
+            if self.down:
+                c.close()
+                continue
             u = socket.create_connection(("127.0.0.1", self.target))
             self.socks += [c, u]
             threading.Thread(target=self.to_db, args=(c, u), daemon=True).start()
