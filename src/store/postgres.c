@@ -849,11 +849,36 @@ static void pg_rollback(tti_store *s)
     s->in_txn = 0;
 }
 
+/* The old session's COMMIT may still be in flight when its connection drops (a slow fsync,
+ * a synchronous standby, a partition), and until it commits or aborts that session holds
+ * the head row's lock: taking the lock, within the busy timeout, waits for the outcome, and
+ * the statement after it sees the outcome (READ COMMITTED). The row stored at seq in *leaf. */
+static int leaf_after_commit(tti_store *s, int64_t seq, PGresult **leaf)
+{
+    tti_pgargs a = {.n = 0};
+    tti_pg_i64(&a, seq);
+    const char *what = "checking whether the commit landed";
+    const tti_pg_step steps[] = {
+        {-1, "BEGIN ISOLATION LEVEL READ COMMITTED", NULL, what, NULL},
+        {TTI_PG_HEAD_LOCK, NULL, NULL, "waiting for the interrupted commit to end", NULL},
+        {TTI_PG_LEAF_AT, NULL, &a, what, leaf},
+    };
+    int rc = revive(s); /* a new session: the old one's transaction is not ours any more */
+    if (rc == TT_OK)
+        rc = tti_pg_pipeline(s, steps, sizeof steps / sizeof steps[0]);
+    if (rc == TT_EBUSY)
+        tti_err(s->errbuf, sizeof s->errbuf, rc,
+                "the interrupted transaction was still committing after the busy timeout");
+    if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    return rc;
+}
+
 /* The connection dropped while the COMMIT was on its way: the database may have committed
- * or not. On a new connection, the row of the transaction's last event answers which;
- * reporting a committed batch as failed would make a client's retry without an
- * idempotency key write its events twice. TT_OK when it committed, else rc with a
- * message that says what is known. */
+ * or not. On a new connection, once the old transaction has ended, the row of its last
+ * event answers which; reporting a committed batch as failed would make a client's retry
+ * without an idempotency key write its events twice. TT_OK when it committed, else rc with
+ * a message that says what is known and what the client can do. */
 static int commit_outcome(tti_store *s, int rc)
 {
     char first[sizeof s->errbuf];
@@ -861,17 +886,15 @@ static int commit_outcome(tti_store *s, int rc)
     int64_t seq = s->last_seq;
     uint8_t leaf[TT_HASH_SIZE];
     memcpy(leaf, s->last_leaf, sizeof leaf);
-    pg_rollback(s); /* a new session: the old one's transaction ended with it */
-    tti_pgargs a = {.n = 0};
-    tti_pg_i64(&a, seq);
-    int crc; /* tti_pg_run opens the connection again if it is still lost */
-    PGresult *r = tti_pg_run(s, TTI_PG_LEAF_AT, &a, &crc, "checking whether the commit landed");
-    if (r == NULL) {
+    pg_rollback(s);
+    PGresult *r = NULL;
+    if (leaf_after_commit(s, seq, &r) != TT_OK) {
         char why[sizeof s->errbuf];
         snprintf(why, sizeof why, "%s", s->errbuf);
         return tti_err(s->errbuf, sizeof s->errbuf, rc,
                        "%s; whether the transaction committed is unknown (%s): retry with the "
-                       "same idempotency keys",
+                       "same idempotency keys, or read the events back before sending them "
+                       "again without keys",
                        first, why);
     }
     int landed = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == TT_HASH_SIZE &&

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Faults of the PostgreSQL store that need a cluster of their own (issue 15, SPEC 5):
-the database out of reach answers 503, not 500. Each test has its own ledger in its own
-schema. A throwaway cluster from tests/e2e/pglib.py; it fails, never skips, without
-PostgreSQL."""
+the database out of reach (503, not 500), and a COMMIT still in flight when its connection
+drops (the outcome is unknown, never "did not commit"). A synchronous standby that never
+connects ("ghost") holds a COMMIT in flight on demand. Each test has its own ledger in its
+own schema and puts back the cluster's settings. A throwaway cluster from
+tests/e2e/pglib.py; it fails, never skips, without PostgreSQL."""
 
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -51,6 +54,32 @@ class PgFaults(unittest.TestCase):
         self.addCleanup(p.close)
         return p
 
+    def ghost_standby(self):
+        """From now on every COMMIT that waits for a standby waits until the cleanup."""
+        self.pg.psql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'")
+        self.pg.psql("SELECT pg_reload_conf()")
+        self.addCleanup(self.no_standby)
+        time.sleep(0.5)
+
+    def no_standby(self):
+        self.pg.psql("ALTER SYSTEM RESET synchronous_standby_names")
+        self.pg.psql("SELECT pg_reload_conf()")
+
+    @staticmethod
+    def in_thread(fn):
+        """Run fn in a thread; a dict that gets its result ("r") or exception ("e")."""
+        out = {}
+
+        def run():
+            try:
+                out["r"] = fn()
+            except Exception as e:  # noqa: BLE001 (reported by the test)
+                out["e"] = e
+        th = threading.Thread(target=run, daemon=True)
+        th.start()
+        out["thread"] = th
+        return out
+
     def test_database_down_is_503(self):
         """While the database cannot be reached, reads and appends answer 503 (retry), not
         500; once it is back the next append works."""
@@ -71,6 +100,41 @@ class PgFaults(unittest.TestCase):
             proxy.set_down(False)
         r = s.post_events(event(entity="down", idempotency_key="up"))
         self.assertEqual(r.status, 201, r.body)
+
+    def test_commit_in_flight_is_not_reported_failed(self):
+        """The connection drops after the COMMIT left while the database is still committing
+        (waiting for a synchronous standby). The server must not answer "did not commit":
+        the event lands later, and a client retrying without a key would write it twice. It
+        answers 503 "unknown", and a retry with the same key finds the one stored event."""
+        proxy = self.proxy()
+        s = self.ledger("inflight", proxy)
+        self.ghost_standby()
+        key = "inflight-marker"
+        proxy.arm("after", key.encode())
+        out = self.in_thread(lambda: s.post_events(
+            event(entity="cut", idempotency_key=key), timeout=60))
+        out["thread"].join(60)
+        self.assertIn("r", out, out)
+        r = out["r"]
+        self.assertTrue(proxy.fired.is_set(), "the proxy never saw the COMMIT: %r" % r)
+        self.assertEqual(r.status, 503, r.body)
+        message = r.json()["error"]["message"]
+        self.assertNotIn("did not commit", message)
+        self.assertIn("unknown", message)
+        self.no_standby()
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            rows = [e for e in s.get_json("/api/events?entity=cut")["events"]
+                    if e["idempotency_key"] == key]
+            if rows:
+                break
+            time.sleep(0.2)
+        self.assertEqual(len(rows), 1, "the in-flight COMMIT did not land")
+        r = s.post_events(event(entity="cut", idempotency_key=key))
+        self.assertIn(r.status, (200, 201), r.body)
+        self.assertEqual(r.json()["seq"], rows[0]["seq"])
+        self.assertEqual(len([e for e in s.get_json("/api/events?entity=cut")["events"]
+                              if e["idempotency_key"] == key]), 1)
 
 
 if __name__ == "__main__":
