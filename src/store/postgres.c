@@ -520,11 +520,18 @@ static void on_notice(void *arg, const char *message)
 }
 
 /* Session settings, on every new or reset connection. The busy timeout bounds the wait
- * for the head row's lock (TT_EBUSY after). */
+ * for the head row's lock (TT_EBUSY after). SPEC 5: a COMMIT returns once its WAL is
+ * flushed, whatever a database or role default says (synchronous_commit = off would
+ * acknowledge appends a database crash loses); a stricter setting, or local (flushed here,
+ * not waiting for standbys), is kept. */
 static int configure(tti_store *s)
 {
-    char set[128];
-    snprintf(set, sizeof set, "SET lock_timeout = %d; SET client_min_messages = warning",
+    char set[320];
+    snprintf(set, sizeof set,
+             "SET lock_timeout = %d; SET client_min_messages = warning;"
+             " SELECT set_config('synchronous_commit', 'on', false) WHERE"
+             " current_setting('synchronous_commit') NOT IN"
+             " ('on', 'local', 'remote_write', 'remote_apply')",
              s->busy_timeout_ms > 0 ? s->busy_timeout_ms : 0);
     int rc = simple(s, set, "configuring the connection");
     if (rc != TT_OK || s->search_path == NULL)

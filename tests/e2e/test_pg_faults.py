@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """Faults of the PostgreSQL store that need a cluster of their own (issue 15, SPEC 5):
-the database out of reach (503, not 500), and a COMMIT still in flight when its connection
-drops (the outcome is unknown, never "did not commit"). A synchronous standby that never
-connects ("ghost") holds a COMMIT in flight on demand. Each test has its own ledger in its
-own schema and puts back the cluster's settings. A throwaway cluster from
+the database out of reach (503, not 500), a COMMIT still in flight when its connection
+drops (the outcome is unknown, never "did not commit"), and a database default of
+synchronous_commit = off (appends still wait for their WAL). A synchronous standby that
+never connects ("ghost") holds a COMMIT in flight on demand. Each test has its own ledger
+in its own schema and puts back the cluster's settings. A throwaway cluster from
 tests/e2e/pglib.py; it fails, never skips, without PostgreSQL."""
 
 import json
@@ -135,6 +136,26 @@ class PgFaults(unittest.TestCase):
         self.assertEqual(r.json()["seq"], rows[0]["seq"])
         self.assertEqual(len([e for e in s.get_json("/api/events?entity=cut")["events"]
                               if e["idempotency_key"] == key]), 1)
+
+    def test_synchronous_commit_off_is_overridden(self):
+        """With synchronous_commit = off as the database's default, an append must still
+        wait for its COMMIT to be durable (SPEC 5): with a synchronous standby that never
+        answers, it is not acknowledged until the standby setting goes away."""
+        self.pg.psql("ALTER DATABASE postgres SET synchronous_commit = off")
+        self.addCleanup(self.pg.psql, "ALTER DATABASE postgres RESET synchronous_commit")
+        s = self.ledger("async")
+        self.ghost_standby()
+        out = self.in_thread(lambda: s.post_events(
+            event(entity="dur", idempotency_key="dur-1"), timeout=60))
+        out["thread"].join(3)
+        self.assertNotIn("r", out, "acknowledged before its COMMIT was durable")
+        waiting = self.pg.psql("SELECT count(*) FROM pg_stat_activity"
+                               " WHERE wait_event = 'SyncRep'").strip()
+        self.assertEqual(waiting, "1")
+        self.no_standby()
+        out["thread"].join(30)
+        self.assertIn("r", out, out)
+        self.assertEqual(out["r"].status, 201, out["r"].body)
 
 
 if __name__ == "__main__":
