@@ -24,22 +24,39 @@ const char tti_pg_schema_jobs[] =
     " batch_id text, batch_from bigint, batch_to bigint, batch_count bigint);"
     "INSERT INTO sync_state(id, watermark) VALUES (1, 0);";
 
+/* The advisory lock of a scheduled run, held by the database session of the server that
+ * runs it (pg_try_advisory_lock, for the session) until it records the run's end; keyed by
+ * the ledger's schema, the job and the slot. A run whose server died has lost its lock
+ * with its session. */
+#define RUN_LOCK_KEY(name, slot)                                                                   \
+    "hashtextextended(current_schema() || '/' || " name " || '/' || " slot "::text, 0)"
+
 /* Several servers' schedulers may reach the same slot in the same minute. The insert runs
- * under the ledger head's lock (inside the event's transaction), so refusing a slot that
- * another run finished (COMPLETED or FAILED: docs/JOBS.md, a failed run counts as handled,
- * as the catch-up's last_slot counts it), or started less than an hour ago, is free of
- * races: the second server's run fails with TT_ECONFLICT and nothing of it is written. A
- * run started longer ago is taken for one whose server died, and the slot may run again
- * (the catch-up rule). */
+ * under the ledger head's lock (inside the event's transaction), so refusing a slot that a
+ * run finished (COMPLETED or FAILED: docs/JOBS.md, a failed run counts as handled, as the
+ * catch-up's last_slot counts it), or that a run STARTED and still holds the lock of, is
+ * free of races: the second server's run fails with TT_ECONFLICT and nothing of it is
+ * written. A STARTED run whose lock no session holds was killed mid-way: the slot may run
+ * again (the catch-up rule), however recent the start. pg_locks shows a bigint advisory key
+ * as classid (high half) and objid (low half) with objsubid 1. CASE: the lock is taken
+ * only once the slot is free. */
 static const char sql_run_insert[] =
     "INSERT INTO job_runs(name, trigger, slot, started_seq, status)"
-    " SELECT $1, $2, $3::bigint, $4, 'STARTED' WHERE $3::bigint IS NULL OR NOT EXISTS"
-    " (SELECT 1 FROM job_runs j JOIN events e ON e.seq = j.started_seq"
-    " WHERE j.name = $1 AND j.slot = $3::bigint AND (j.status <> 'STARTED' OR"
-    " e.ts > (extract(epoch FROM clock_timestamp()) * 1e6)::bigint - 3600000000))"
-    " RETURNING id";
+    " SELECT $1, $2, $3::bigint, $4, 'STARTED' WHERE CASE WHEN $3::bigint IS NULL THEN true"
+    " WHEN EXISTS (SELECT 1 FROM job_runs j WHERE j.name = $1 AND j.slot = $3::bigint AND"
+    " (j.status <> 'STARTED' OR EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"
+    " AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database"
+    " WHERE datname = current_database())"
+    " AND (l.classid::bigint << 32 | l.objid::bigint) = " RUN_LOCK_KEY(
+        "$1", "$3::bigint") ")))"
+                            " THEN false ELSE pg_try_advisory_lock(" RUN_LOCK_KEY(
+                                "$1", "$3::bigint") ") END"
+                                                    " RETURNING id";
+/* The run's end gives its lock back, in the transaction that records the end. */
 static const char sql_run_finish[] =
-    "UPDATE job_runs SET status = $2, ended_seq = $3 WHERE id = $1 AND status = 'STARTED'";
+    "WITH u AS (UPDATE job_runs SET status = $2, ended_seq = $3 WHERE id = $1"
+    " AND status = 'STARTED' RETURNING name, slot)"
+    " SELECT count(*), count(pg_advisory_unlock(" RUN_LOCK_KEY("u.name", "u.slot") ")) FROM u";
 static const char sql_last_slot[] = "SELECT max(slot) FROM job_runs WHERE name = $1"
                                     " AND slot IS NOT NULL AND status <> 'STARTED'";
 static const char sql_sync_get[] = "SELECT watermark, batch_id, batch_from, batch_to,"
@@ -66,7 +83,7 @@ static int run_insert(tti_store *s, const char *name, const char *trigger, int64
     if (PQntuples(r) != 1) {
         PQclear(r);
         return tti_err(s->errbuf, sizeof s->errbuf, TT_ECONFLICT,
-                       "the %s run of this slot was started or done by another server", name);
+                       "the %s run of this slot is running or done already", name);
     }
     *id = tti_pg_int(r, 0, 0);
     PQclear(r);
@@ -83,9 +100,9 @@ static int run_finish(tti_store *s, int64_t id, const char *status, int64_t ende
     PGresult *r = tti_pg_exec(s, sql_run_finish, &a, &rc, "finishing a job run");
     if (r == NULL)
         return rc;
-    rc = strcmp(PQcmdTuples(r), "1") == 0 ? TT_OK
-                                          : tti_err(s->errbuf, sizeof s->errbuf, TT_ENOTFOUND,
-                                                    "no started job run %lld", (long long)id);
+    rc = tti_pg_int(r, 0, 0) == 1 ? TT_OK
+                                  : tti_err(s->errbuf, sizeof s->errbuf, TT_ENOTFOUND,
+                                            "no started job run %lld", (long long)id);
     PQclear(r);
     return rc;
 }

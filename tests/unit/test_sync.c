@@ -55,6 +55,16 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
+/* Another handle on the fixture's ledger, as a second server (or a restarted one) has. */
+static void open_ledger(const fixture *f, tt_ledger **l)
+{
+    char uri[512], err[512] = "";
+    tt_open_options o = {.data_dir = f->dir, .create = 1};
+    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
+    if (tt_ledger_open(&o, l, err, sizeof err) != TT_OK)
+        fail_msg("open: %s", err);
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -66,15 +76,7 @@ static int setup(void **state)
     fault_ops.commit = f_commit;
     tti_store_override = &fault_ops;
     commit_countdown = 0;
-    tt_open_options o;
-    memset(&o, 0, sizeof o);
-    o.data_dir = f->dir;
-    char uri[512];
-    o.db_uri = tt_test_db_uri(f->dir, uri, sizeof uri);
-    o.create = 1;
-    char err[512] = "";
-    if (tt_ledger_open(&o, &f->l, err, sizeof err) != TT_OK)
-        fail_msg("open: %s", err);
+    open_ledger(f, &f->l);
     *state = f;
     return 0;
 }
@@ -347,6 +349,37 @@ static void test_slot_taken(void **state)
                      TT_ECONFLICT);
 }
 
+/* docs/JOBS.md: a run killed mid-way is run again at the next start, however recent its
+ * start; a run whose server is alive is not run by another. On PostgreSQL the run's
+ * liveness is its server's database session: closing a handle plays a kill. */
+static void test_killed_run_runs_again(void **state)
+{
+    fixture *f = *state;
+    if (!tt_test_db_is_pg())
+        skip(); /* one SQLite store has one server, whose scheduler runs a slot once */
+    int64_t s1 = INT64_C(1768701600000000), run, run2;
+    tt_ledger *other;
+    open_ledger(f, &other);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(other, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run2),
+                     TT_ECONFLICT);
+    tt_ledger_close(f->l); /* killed mid-run: STARTED without an end */
+    open_ledger(f, &f->l);
+    assert_int_equal(tt_job_begin(f->l, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(other, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run2),
+                     TT_ECONFLICT);
+    assert_int_equal(tt_job_end(f->l, run, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, NULL, "{}"),
+                     TT_OK);
+    assert_int_equal(tt_job_begin(other, TT_JOB_DAILY_SUMMARY, TT_TRIGGER_SCHEDULER, s1, &run2),
+                     TT_ECONFLICT);
+    int64_t slot;
+    assert_int_equal(tt_job_last_slot(other, TT_JOB_DAILY_SUMMARY, &slot), TT_OK);
+    assert_true(slot == s1);
+    tt_ledger_close(other);
+}
+
 static void test_job_runs(void **state)
 {
     fixture *f = *state;
@@ -479,6 +512,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_job_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_taken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_run_runs_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daily_summary_is_of_the_day_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_refusals, setup, teardown),
