@@ -129,84 +129,61 @@ static int set_str(char **slot, const char *v)
     return v == NULL || *slot != NULL ? 0 : -1;
 }
 
+typedef struct hold_list {
+    tt_hold *list;
+    size_t n, cap;
+} hold_list;
+
+/* One hold event: the id's entry placed or moved to this event, or dropped on RELEASE
+ * (the others keep their order). */
+static int on_hold_event(void *ctx, const tt_event *ev)
+{
+    hold_list *h = ctx;
+    size_t i = 0;
+    while (i < h->n && strcmp(h->list[i].entity_id, ev->entity_id) != 0)
+        i++;
+    int hold = strcmp(ev->event_type, "HOLD") == 0;
+    if (i == h->n && !hold)
+        return TT_OK;
+    if (i == h->n) {
+        if (h->n == h->cap) {
+            size_t c = h->cap ? 2 * h->cap : 8;
+            tt_hold *p = realloc(h->list, c * sizeof *p);
+            if (p == NULL)
+                return tti_fail(TT_ENOMEM, "out of memory");
+            h->list = p;
+            h->cap = c;
+        }
+        memset(&h->list[h->n++], 0, sizeof h->list[0]);
+        if (set_str(&h->list[i].entity_id, ev->entity_id) != 0)
+            return tti_fail(TT_ENOMEM, "out of memory");
+    }
+    tt_hold *e = &h->list[i];
+    if (!hold) {
+        free(e->entity_id);
+        free(e->actor);
+        free(e->reason);
+        memmove(e, e + 1, (h->n - i - 1) * sizeof *e);
+        h->n--;
+        return TT_OK;
+    }
+    e->seq = ev->seq;
+    e->ts_us = ev->ts_us;
+    if (set_str(&e->actor, ev->actor) != 0 || set_str(&e->reason, ev->reason) != 0)
+        return tti_fail(TT_ENOMEM, "out of memory");
+    return TT_OK;
+}
+
 int tti_hold_list_on(tt_ledger *l, tti_store *s, tt_hold **out, size_t *n_out)
 {
-    tt_hold *list = NULL;
-    size_t n = 0, cap = 0;
-    int64_t after = 0;
-    int rc = TT_OK;
-    for (;;) { /* every legal_hold event in seq order, a page at a time */
-        tt_query q;
-        tt_query_init(&q);
-        q.entity = HOLD_ENTITY;
-        q.after_seq = after;
-        q.limit = TT_MAX_QUERY_LIMIT;
-        tti_store_iter *it = NULL;
-        const tt_event *ev;
-        size_t got = 0;
-        if ((rc = l->ops->query(s, &q, &it)) != TT_OK) {
-            rc = tti_store_fail(l, s, rc);
-            goto out;
-        }
-        while ((rc = l->ops->iter_next(it, &ev)) == TT_OK) {
-            got++;
-            after = ev->seq;
-            size_t i = 0;
-            while (i < n && strcmp(list[i].entity_id, ev->entity_id) != 0)
-                i++;
-            int hold = strcmp(ev->event_type, "HOLD") == 0;
-            if (i == n && !hold)
-                continue;
-            if (i == n) {
-                if (n == cap) {
-                    size_t c = cap ? 2 * cap : 8;
-                    tt_hold *p = realloc(list, c * sizeof *p);
-                    if (p == NULL) {
-                        rc = tti_fail(TT_ENOMEM, "out of memory");
-                        break;
-                    }
-                    list = p;
-                    cap = c;
-                }
-                memset(&list[n], 0, sizeof list[n]);
-                n++;
-                if (set_str(&list[i].entity_id, ev->entity_id) != 0) {
-                    rc = tti_fail(TT_ENOMEM, "out of memory");
-                    break;
-                }
-            }
-            if (!hold) { /* released: drop it, keep the order of the others */
-                free(list[i].entity_id);
-                free(list[i].actor);
-                free(list[i].reason);
-                memmove(&list[i], &list[i + 1], (n - i - 1) * sizeof *list);
-                n--;
-                continue;
-            }
-            list[i].seq = ev->seq;
-            list[i].ts_us = ev->ts_us;
-            if (set_str(&list[i].actor, ev->actor) != 0 ||
-                set_str(&list[i].reason, ev->reason) != 0) {
-                rc = tti_fail(TT_ENOMEM, "out of memory");
-                break;
-            }
-        }
-        l->ops->iter_free(it);
-        if (rc != TT_ENOTFOUND && rc != TT_OK && rc != TT_ENOMEM)
-            rc = tti_store_fail(l, s, rc);
-        if (rc != TT_ENOTFOUND)
-            goto out;
-        rc = TT_OK;
-        if (got < TT_MAX_QUERY_LIMIT)
-            break;
-    }
-out:
+    hold_list h = {NULL, 0, 0};
+    int rc = tti_entity_each(l, s, HOLD_ENTITY, on_hold_event, &h);
     if (rc != TT_OK) {
-        tt_hold_list_free(list, n);
+        tt_hold_list_free(h.list, h.n);
         return rc;
     }
-    *out = list;
-    *n_out = n;
+    *out = h.list;
+    *n_out = h.n;
     return TT_OK;
 }
 

@@ -5,8 +5,6 @@
 
 #include "ledger/ledger.h"
 
-#define TTI_HOLD_ENTITY "legal_hold"
-
 /* tt_hold_list read through store s, inside a transaction the caller holds (retention
  * reads the holds in the write transaction that removes bodies). */
 int tti_hold_list_on(tt_ledger *l, tti_store *s, tt_hold **out, size_t *n_out);

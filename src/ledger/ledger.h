@@ -63,6 +63,9 @@ typedef struct tti_archive_src {
 /* The entity of the events a retention run records (src/jobs/retention.c): each marks a
  * transaction that removed event rows from the hot store (ledger/counts.c recounts). */
 #define TTI_RETENTION_ENTITY "retention"
+/* The entity of legal hold events (src/jobs/holds.c): HOLD / RELEASE of an entity_id,
+ * whose bodies retention keeps in the store meanwhile (verify_holds.c checks it did). */
+#define TTI_HOLD_ENTITY "legal_hold"
 
 /* Running totals of one count_by column (ledger/counts.c): events 1..upto counted. */
 typedef struct tti_count_cache {
@@ -180,6 +183,25 @@ void tti_archive_events_free(tt_event **list, size_t n);
 
 /* The recorded segment holding seq among n sorted segments, or NULL. */
 const tti_segment *tti_segment_find(const tti_segment *segs, size_t n, int64_t seq);
+
+/* fn(ctx, ev) for every event of entity in store s, oldest first, a page at a time inside
+ * the caller's transaction; the first status of fn other than TT_OK ends it and is
+ * returned (fn sets its message). Meant for the few events of a bookkeeping entity. */
+int tti_entity_each(tt_ledger *l, tti_store *s, const char *entity,
+                    int (*fn)(void *ctx, const tt_event *ev), void *ctx);
+
+/* Legal holds as verify checks them (verify_holds.c). load: *out NULL when the ledger has
+ * no hold event (nothing to check). saw: every event the walk meets, in seq order (notes
+ * retention runs). candidate: whether an event's body was possibly kept by a hold.
+ * missing: an archived candidate without its body in the store. first_violation, after
+ * the walk: the first seq whose body a hold should have kept (msg says why), or 0. */
+typedef struct tti_vholds tti_vholds;
+int tti_vholds_load(tt_ledger *l, tti_store *s, tti_vholds **out);
+int tti_vholds_saw(tti_vholds *h, const tt_event *ev);
+int tti_vholds_candidate(const tti_vholds *h, const tt_event *ev);
+int tti_vholds_missing(tti_vholds *h, const tt_event *ev, const tti_segment *seg);
+int64_t tti_vholds_first_violation(const tti_vholds *h, char *msg, size_t cap);
+void tti_vholds_free(tti_vholds *h);
 
 /*
  * Install, replace or (fn NULL) remove the transaction hook called name. The hook it

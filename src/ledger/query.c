@@ -305,3 +305,37 @@ int tt_ledger_stats(tt_ledger *l, tt_stats *out)
     tti_reader_put(l, s);
     return rc;
 }
+
+/* Every event of a bookkeeping entity (holds, retention runs) for the layers above the
+ * store, which read it inside a transaction of their own. */
+int tti_entity_each(tt_ledger *l, tti_store *s, const char *entity,
+                    int (*fn)(void *ctx, const tt_event *ev), void *ctx)
+{
+    int64_t after = 0;
+    for (;;) {
+        tt_query q;
+        tt_query_init(&q);
+        q.entity = entity;
+        q.order = TT_ORDER_ASC;
+        q.after_seq = after;
+        q.limit = TT_MAX_QUERY_LIMIT;
+        tti_store_iter *it = NULL;
+        const tt_event *ev;
+        size_t got = 0;
+        int rc = l->ops->query(s, &q, &it), from_fn = 0;
+        if (rc != TT_OK)
+            return tti_store_fail(l, s, rc);
+        while (!from_fn && (rc = l->ops->iter_next(it, &ev)) == TT_OK) {
+            got++;
+            after = ev->seq;
+            from_fn = (rc = fn(ctx, ev)) != TT_OK;
+        }
+        l->ops->iter_free(it);
+        if (from_fn) /* its message is set */
+            return rc;
+        if (rc != TT_ENOTFOUND)
+            return tti_store_fail(l, s, rc);
+        if (got < TT_MAX_QUERY_LIMIT)
+            return TT_OK;
+    }
+}

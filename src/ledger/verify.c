@@ -44,7 +44,12 @@ typedef struct walk {
     int64_t *cts;
     const tti_segment *cur_seg; /* the segment of the leaf being appended, for messages */
     int64_t fill_next;          /* the next seq batch_fill adds */
-    tt_event *pending;          /* an event read past a gap of archived seqs */
+    /* Legal holds (verify_holds.c; NULL without any): the loaded segment's events that a
+     * hold may have kept in the store, by their place in it (NULL for the others). */
+    tti_vholds *vh;
+    tt_event **ckept;
+    size_t n_ckept;
+    tt_event *pending; /* an event read past a gap of archived seqs */
     int scan_done;
     /* SPEC 15: the producers' states replayed over every event (a full walk only); the
      * first mismatch is kept and reported after the walk, so that a bad leaf before it
@@ -334,15 +339,22 @@ static int batch_add(walk *w, vbatch *b, const tt_event *ev)
     /* inside a segment the segment's leaves are replayed (load_leaf), held bodies too */
     if (!in_seg && (rc = replay_producer(w, ev)) != TT_OK)
         return rc;
+    if (!in_seg && w->vh != NULL && (rc = tti_vholds_saw(w->vh, ev)) != TT_OK)
+        return rc;
     w->n_keyed += ev->idempotency_key != NULL;
     w->n_reasoned += ev->reason != NULL && ev->reason[0] != '\0';
     return TT_OK;
 }
 
 /* Record one archived seq: its leaf hash and ts as the loaded segment holds them. */
-static void batch_add_archived(walk *w, vbatch *b)
+static int batch_add_archived(walk *w, vbatch *b)
 {
     size_t i = b->n, k = (size_t)(w->fill_next - w->cseg->first_seq);
+    if (w->ckept != NULL && w->ckept[k] != NULL) {
+        int rc = tti_vholds_missing(w->vh, w->ckept[k], w->cseg);
+        if (rc != TT_OK)
+            return rc;
+    }
     b->seq[i] = w->fill_next;
     b->ts[i] = w->cts[k];
     memcpy(b->stored[i], w->chash[k], 32);
@@ -354,6 +366,7 @@ static void batch_add_archived(walk *w, vbatch *b)
     b->seg_bad[i] = 0;
     b->n++;
     w->fill_next++;
+    return TT_OK;
 }
 
 static int load_leaf(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
@@ -367,7 +380,7 @@ static int load_leaf(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
                         (long long)seq);
     tti_hash_leaf(leaf, len, w->chash[k]);
     w->cts[k] = ts;
-    if (w->pr == NULL)
+    if (w->pr == NULL && w->vh == NULL)
         return TT_OK;
     tt_event *ev = NULL;
     int rc = tti_event_leaf_decode(leaf, len, &ev);
@@ -375,9 +388,25 @@ static int load_leaf(void *ctx, int64_t seq, const uint8_t *leaf, size_t len)
         return tti_fail(rc, "out of memory");
     if (rc != TT_OK) /* the hash comparison names it */
         return TT_OK;
-    rc = replay_producer(w, ev);
+    if (w->pr != NULL)
+        rc = replay_producer(w, ev);
+    if (rc == TT_OK && w->vh != NULL)
+        rc = tti_vholds_saw(w->vh, ev);
+    if (rc == TT_OK && w->vh != NULL && tti_vholds_candidate(w->vh, ev)) {
+        w->ckept[k] = ev; /* until the walk knows whether its body is in the store */
+        return TT_OK;
+    }
     tt_event_free(ev);
     return rc;
+}
+
+static void free_kept(walk *w)
+{
+    for (size_t k = 0; w->ckept != NULL && k < w->n_ckept; k++)
+        tt_event_free(w->ckept[k]);
+    free(w->ckept);
+    w->ckept = NULL;
+    w->n_ckept = 0;
 }
 
 /* Read the leaves of segment g (the walk enters it). */
@@ -386,10 +415,13 @@ static int load_segment(walk *w, const tti_segment *g)
     size_t n = (size_t)(g->last_seq - g->first_seq + 1);
     free(w->chash);
     free(w->cts);
+    free_kept(w);
     w->cseg = NULL;
     w->chash = malloc(n * 32);
     w->cts = malloc(n * sizeof *w->cts);
-    if (w->chash == NULL || w->cts == NULL)
+    if (w->vh != NULL && (w->ckept = calloc(n, sizeof *w->ckept)) != NULL)
+        w->n_ckept = n;
+    if (w->chash == NULL || w->cts == NULL || (w->vh != NULL && w->ckept == NULL))
         return tti_fail(TT_ENOMEM, "out of memory");
     if (w->l->archive.read == NULL)
         return tti_fail(TT_EMISUSE,
@@ -443,7 +475,8 @@ static int batch_fill(walk *w, tti_store_iter *it, vbatch *b)
             continue;
         }
         if (g != NULL && next <= w->head.size) {
-            batch_add_archived(w, b);
+            if ((rc = batch_add_archived(w, b)) != TT_OK)
+                return rc;
             continue;
         }
         rc = TT_ENOTFOUND;
@@ -569,6 +602,14 @@ static int walk_events(walk *w, int64_t first)
     if (w->bad)
         return TT_ETAMPERED;
     return rc == TT_ENOTFOUND ? TT_OK : rc;
+}
+
+/* After the walk: a body a legal hold kept in the store must still be there (SPEC 8). */
+static int check_holds(walk *w)
+{
+    char msg[512];
+    int64_t seq = w->vh != NULL ? tti_vholds_first_violation(w->vh, msg, sizeof msg) : 0;
+    return seq > 0 ? tampered_seq(w, seq, "%s", msg) : TT_OK;
 }
 
 /* After the walk: the head must describe the tree walked, and nothing may lie beyond. */
@@ -756,6 +797,8 @@ static int walk_begin(tt_ledger *l, walk *w, tt_verify_report *rep)
     w->fetch.tree_size = w->head.size;
     if ((rc = tti_ledger_segments(l, w->s, &w->segs, &w->n_segs)) != TT_OK)
         return rc;
+    if (w->n_segs > 0 && (rc = tti_vholds_load(l, w->s, &w->vh)) != TT_OK)
+        return rc;
     if ((rc = l->ops->checkpoints_iter(w->s, &w->cps)) != TT_OK)
         return tti_store_fail(l, w->s, rc);
     return next_cp(w);
@@ -773,6 +816,8 @@ static void walk_end(walk *w)
     free(w->segs);
     free(w->chash);
     free(w->cts);
+    free_kept(w);
+    tti_vholds_free(w->vh);
     tt_event_free(w->pending);
     tti_preplay_free(w->pr);
 }
@@ -825,6 +870,8 @@ int tt_ledger_verify(tt_ledger *l, tt_progress_fn progress, void *ctx, tt_verify
         rc = check_cps(&w); /* a checkpoint of the empty tree */
     if (rc == TT_OK)
         rc = walk_events(&w, 1);
+    if (rc == TT_OK)
+        rc = check_holds(&w);
     if (rc == TT_OK)
         rc = check_end(&w);
     if (rc == TT_OK)
@@ -889,6 +936,8 @@ int tt_ledger_verify_since(tt_ledger *l, const char *note, size_t len, tt_progre
         rc = check_cps(&w);
     if (rc == TT_OK)
         rc = walk_events(&w, (int64_t)size + 1);
+    if (rc == TT_OK)
+        rc = check_holds(&w);
     if (rc == TT_OK)
         rc = check_end(&w);
     if (rc == TT_OK)
