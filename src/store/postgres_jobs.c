@@ -40,6 +40,7 @@ const char tti_pg_schema_jobs[] =
  * again (the catch-up rule), however recent the start. pg_locks shows a bigint advisory key
  * as classid (high half) and objid (low half) with objsubid 1. CASE: the lock is taken
  * only once the slot is free. */
+#define SLOT_LOCK_KEY RUN_LOCK_KEY("$1", "$3::bigint")
 static const char sql_run_insert[] =
     "INSERT INTO job_runs(name, trigger, slot, started_seq, status)"
     " SELECT $1, $2, $3::bigint, $4, 'STARTED' WHERE CASE WHEN $3::bigint IS NULL THEN true"
@@ -47,11 +48,9 @@ static const char sql_run_insert[] =
     " (j.status <> 'STARTED' OR EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory'"
     " AND l.granted AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database"
     " WHERE datname = current_database())"
-    " AND (l.classid::bigint << 32 | l.objid::bigint) = " RUN_LOCK_KEY(
-        "$1", "$3::bigint") ")))"
-                            " THEN false ELSE pg_try_advisory_lock(" RUN_LOCK_KEY(
-                                "$1", "$3::bigint") ") END"
-                                                    " RETURNING id";
+    " AND (l.classid::bigint << 32 | l.objid::bigint) = " SLOT_LOCK_KEY ")))"
+    " THEN false ELSE pg_try_advisory_lock(" SLOT_LOCK_KEY ") END"
+    " RETURNING id";
 /* The run's end gives its lock back, in the transaction that records the end. */
 static const char sql_run_finish[] =
     "WITH u AS (UPDATE job_runs SET status = $2, ended_seq = $3 WHERE id = $1"
